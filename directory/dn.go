@@ -1,0 +1,268 @@
+package directory
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/go-ldap/ldap/v3"
+)
+
+// DN is a parsed, normalized distinguished name. The zero value is the
+// root DN (the empty string), which names the root DSE.
+//
+// DNs are immutable values: every method returns a new DN. Two DNs name the
+// same entry exactly when their Norm strings are equal; attribute types are
+// compared by their canonical schema names and values with case folded and
+// spaces collapsed (distinguishedNameMatch with caseIgnoreMatch values, which
+// is the rule of every naming attribute in ldapd's schema).
+type DN struct {
+	rdns []RDN // leftmost (most specific) first
+	norm string
+}
+
+// RDN is one relative distinguished name: one or more attribute-value
+// assertions joined by '+'.
+type RDN struct {
+	avas []AVA
+	norm string
+}
+
+// AVA is one attribute type and value of an RDN. Type is the canonical
+// schema name where the type is known; Value is the unescaped value as given.
+type AVA struct {
+	Type  string
+	Value string
+}
+
+// ParseDN parses an RFC 4514 string. The empty string is the root DN.
+func ParseDN(s string) (DN, error) {
+	if len(s) > maxDNLength {
+		return DN{}, Errorf(ErrInvalidDNSyntax, fmt.Sprintf("DN longer than %d bytes", maxDNLength))
+	}
+	if strings.TrimSpace(s) == "" {
+		return DN{}, nil
+	}
+	parsed, err := ldap.ParseDN(s)
+	if err != nil {
+		return DN{}, &Error{Err: ErrInvalidDNSyntax, Message: fmt.Sprintf("invalid DN %q: %v", s, err)}
+	}
+	rdns := make([]RDN, 0, len(parsed.RDNs))
+	for _, r := range parsed.RDNs {
+		avas := make([]AVA, 0, len(r.Attributes))
+		for _, a := range r.Attributes {
+			if a.Type == "" {
+				return DN{}, &Error{Err: ErrInvalidDNSyntax, Message: fmt.Sprintf("invalid DN %q: empty attribute type", s)}
+			}
+			avas = append(avas, AVA{Type: canonicalAttrName(a.Type), Value: a.Value})
+		}
+		if len(avas) == 0 {
+			return DN{}, &Error{Err: ErrInvalidDNSyntax, Message: fmt.Sprintf("invalid DN %q: empty RDN", s)}
+		}
+		rdns = append(rdns, NewRDN(avas...))
+	}
+	return newDN(rdns), nil
+}
+
+// MustParseDN is ParseDN for constants in tests and built-in data; it
+// panics on error.
+func MustParseDN(s string) DN {
+	dn, err := ParseDN(s)
+	if err != nil {
+		panic(err)
+	}
+	return dn
+}
+
+const maxDNLength = 16 << 10
+
+// NewRDN builds an RDN from its assertions.
+func NewRDN(avas ...AVA) RDN {
+	own := make([]AVA, len(avas))
+	copy(own, avas)
+	norms := make([]string, len(own))
+	for i, a := range own {
+		norms[i] = strings.ToLower(canonicalAttrName(a.Type)) + "=" + escapeValue(normalizeDNValue(a.Value))
+	}
+	slices.Sort(norms)
+	return RDN{avas: own, norm: strings.Join(norms, "+")}
+}
+
+func newDN(rdns []RDN) DN {
+	norms := make([]string, len(rdns))
+	for i, r := range rdns {
+		norms[i] = r.norm
+	}
+	return DN{rdns: rdns, norm: strings.Join(norms, ",")}
+}
+
+// IsRoot reports whether d is the empty DN.
+func (d DN) IsRoot() bool { return len(d.rdns) == 0 }
+
+// Norm returns the normalized string form; equal DNs have equal Norms.
+func (d DN) Norm() string { return d.norm }
+
+// Equal reports whether d and o name the same entry.
+func (d DN) Equal(o DN) bool { return d.norm == o.norm }
+
+// Depth returns the number of RDNs.
+func (d DN) Depth() int { return len(d.rdns) }
+
+// RDN returns the leftmost RDN; the zero RDN for the root.
+func (d DN) RDN() RDN {
+	if len(d.rdns) == 0 {
+		return RDN{}
+	}
+	return d.rdns[0]
+}
+
+// RDNs returns the RDNs, leftmost first. The slice must not be modified.
+func (d DN) RDNs() []RDN { return d.rdns }
+
+// Parent returns the DN with the leftmost RDN removed; the root's parent is
+// the root.
+func (d DN) Parent() DN {
+	if len(d.rdns) <= 1 {
+		return DN{}
+	}
+	return DN{rdns: d.rdns[1:], norm: d.norm[len(d.rdns[0].norm)+1:]}
+}
+
+// Child returns the DN of the entry named r under d.
+func (d DN) Child(r RDN) DN {
+	rdns := make([]RDN, 0, len(d.rdns)+1)
+	rdns = append(rdns, r)
+	rdns = append(rdns, d.rdns...)
+	return newDN(rdns)
+}
+
+// IsDescendantOf reports whether d is strictly below ancestor.
+func (d DN) IsDescendantOf(ancestor DN) bool {
+	if len(d.rdns) <= len(ancestor.rdns) {
+		return false
+	}
+	if ancestor.IsRoot() {
+		return true
+	}
+	return strings.HasSuffix(d.norm, ","+ancestor.norm) && d.suffixRDNsEqual(ancestor)
+}
+
+// suffixRDNsEqual guards IsDescendantOf against a suffix match that splits
+// an escaped value; comparing RDN by RDN is exact.
+func (d DN) suffixRDNsEqual(ancestor DN) bool {
+	off := len(d.rdns) - len(ancestor.rdns)
+	for i, r := range ancestor.rdns {
+		if d.rdns[off+i].norm != r.norm {
+			return false
+		}
+	}
+	return true
+}
+
+// IsWithin reports whether d is scope-base equal to or below base.
+func (d DN) IsWithin(base DN) bool { return d.Equal(base) || d.IsDescendantOf(base) }
+
+// String returns the RFC 4514 form with types and values as given.
+func (d DN) String() string {
+	var b strings.Builder
+	for i, r := range d.rdns {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(r.String())
+	}
+	return b.String()
+}
+
+// AVAs returns the assertions of r. The slice must not be modified.
+func (r RDN) AVAs() []AVA { return r.avas }
+
+// Norm returns the normalized form of r.
+func (r RDN) Norm() string { return r.norm }
+
+// Equal reports whether two RDNs are the same.
+func (r RDN) Equal(o RDN) bool { return r.norm == o.norm }
+
+// IsZero reports whether r has no assertions.
+func (r RDN) IsZero() bool { return len(r.avas) == 0 }
+
+// Value returns the value for the attribute type name (canonical, any case).
+func (r RDN) Value(attr string) (string, bool) {
+	for _, a := range r.avas {
+		if strings.EqualFold(a.Type, attr) {
+			return a.Value, true
+		}
+	}
+	return "", false
+}
+
+// String returns the RFC 4514 form of r.
+func (r RDN) String() string {
+	var b strings.Builder
+	for i, a := range r.avas {
+		if i > 0 {
+			b.WriteByte('+')
+		}
+		b.WriteString(a.Type)
+		b.WriteByte('=')
+		b.WriteString(escapeValue(a.Value))
+	}
+	return b.String()
+}
+
+// ParseRDN parses a single RDN such as "uid=alice" or "cn=a+sn=b".
+func ParseRDN(s string) (RDN, error) {
+	dn, err := ParseDN(s)
+	if err != nil {
+		return RDN{}, err
+	}
+	if dn.Depth() != 1 {
+		return RDN{}, Errorf(ErrInvalidDNSyntax, fmt.Sprintf("%q is not a single RDN", s))
+	}
+	return dn.RDN(), nil
+}
+
+// normalizeDNValue applies caseIgnoreMatch normalization: fold case, drop
+// leading and trailing spaces, collapse inner runs of spaces.
+func normalizeDNValue(v string) string { return foldSpace(v) }
+
+// escapeValue escapes an attribute value for an RFC 4514 string.
+func escapeValue(v string) string {
+	need := false
+	for i := 0; i < len(v); i++ {
+		if needsEscape(v, i) {
+			need = true
+			break
+		}
+	}
+	if !need {
+		return v
+	}
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == 0:
+			b.WriteString(`\00`)
+		case needsEscape(v, i):
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func needsEscape(v string, i int) bool {
+	c := v[i]
+	switch c {
+	case ',', '+', '"', '\\', '<', '>', ';', '=', 0:
+		return true
+	case ' ':
+		return i == 0 || i == len(v)-1
+	case '#':
+		return i == 0
+	}
+	return false
+}

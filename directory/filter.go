@@ -1,0 +1,506 @@
+package directory
+
+import (
+	"fmt"
+	"strings"
+
+	ber "github.com/go-asn1-ber/asn1-ber"
+	"github.com/go-ldap/ldap/v3"
+)
+
+// FilterKind is the choice of an LDAP search filter (RFC 4511 section 4.5.1.7),
+// numbered by its context tag.
+type FilterKind uint8
+
+// Filter kinds.
+const (
+	FilterAnd            FilterKind = 0
+	FilterOr             FilterKind = 1
+	FilterNot            FilterKind = 2
+	FilterEquality       FilterKind = 3
+	FilterSubstrings     FilterKind = 4
+	FilterGreaterOrEqual FilterKind = 5
+	FilterLessOrEqual    FilterKind = 6
+	FilterPresent        FilterKind = 7
+	FilterApprox         FilterKind = 8
+	FilterExtensible     FilterKind = 9
+)
+
+// Filter is a search filter AST. Build one with the fields below (or with
+// ParseFilter), then call Resolve once before Match.
+type Filter struct {
+	Kind     FilterKind
+	Children []*Filter // And, Or: any number; Not: exactly one
+	Attr     string    // attribute description; canonical after Resolve
+	Value    string    // assertion value: equality, >=, <=, ~=, extensible
+	// Substrings: Initial and Final are empty when absent.
+	Initial, Final string
+	Any            []string
+	// Extensible match.
+	Rule    string
+	DNAttrs bool
+
+	at       *AttributeType
+	names    []string // f.at and its subtypes
+	norm     string
+	normOK   bool
+	subNorm  []string // initial, any..., final
+	ruleNorm func(string) (string, bool)
+}
+
+// Matching outcome of a filter on an entry: RFC 4511 filters are
+// three-valued.
+type tri uint8
+
+const (
+	triFalse tri = iota
+	triTrue
+	triUndefined
+)
+
+// maxFilterDepth bounds recursion in Resolve, Match and String; the wire
+// decoder enforces a tighter limit.
+const maxFilterDepth = 256
+
+// Resolve binds f to the schema: attribute descriptions become canonical
+// names and assertion values are normalized once. An unknown attribute is
+// not an error: it evaluates to Undefined, as RFC 4511 requires.
+func (f *Filter) Resolve(s *Schema) error { return f.resolve(s, 0) }
+
+func (f *Filter) resolve(s *Schema, depth int) error {
+	if depth > maxFilterDepth {
+		return Errorf(ErrUnwillingToPerform, "filter nested too deeply")
+	}
+	switch f.Kind {
+	case FilterAnd, FilterOr, FilterNot:
+		if f.Kind == FilterNot && len(f.Children) != 1 {
+			return Errorf(ErrUnwillingToPerform, "not filter must have exactly one child")
+		}
+		for _, c := range f.Children {
+			if err := c.resolve(s, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	f.at = nil
+	if f.Attr != "" {
+		if at, ok := s.Attr(f.Attr); ok {
+			f.at = at
+			f.Attr = at.Name()
+			f.names = subtypeNames(s, at)
+		}
+	}
+	if f.at == nil {
+		return nil
+	}
+	switch f.Kind {
+	case FilterEquality, FilterApprox:
+		f.norm, f.normOK = f.at.Normalize(f.Value)
+	case FilterSubstrings:
+		norm := f.at.sub
+		if norm == nil {
+			norm = f.at.eq
+		}
+		f.subNorm, f.normOK = nil, norm != nil
+		if norm != nil {
+			for _, part := range append(append([]string{f.Initial}, f.Any...), f.Final) {
+				n, _ := norm(part)
+				if part != "" && n == "" {
+					n = part
+				}
+				f.subNorm = append(f.subNorm, n)
+			}
+		}
+	case FilterExtensible:
+		rule := f.Rule
+		if rule == "" {
+			rule = f.at.Equality
+		}
+		f.ruleNorm = normalizer(rule)
+		if f.ruleNorm != nil {
+			f.norm, f.normOK = f.ruleNorm(f.Value)
+		}
+	}
+	return nil
+}
+
+// Match reports whether e matches f (the filter evaluates to TRUE).
+func (f *Filter) Match(e *Entry) bool { return f.eval(e) == triTrue }
+
+func (f *Filter) eval(e *Entry) tri {
+	switch f.Kind {
+	case FilterAnd:
+		res := triTrue
+		for _, c := range f.Children {
+			switch c.eval(e) {
+			case triFalse:
+				return triFalse
+			case triUndefined:
+				res = triUndefined
+			}
+		}
+		return res
+	case FilterOr:
+		res := triFalse
+		for _, c := range f.Children {
+			switch c.eval(e) {
+			case triTrue:
+				return triTrue
+			case triUndefined:
+				res = triUndefined
+			}
+		}
+		return res
+	case FilterNot:
+		switch f.Children[0].eval(e) {
+		case triTrue:
+			return triFalse
+		case triFalse:
+			return triTrue
+		}
+		return triUndefined
+	case FilterExtensible:
+		return f.evalExtensible(e)
+	}
+	if f.at == nil {
+		return triUndefined
+	}
+	if f.Kind == FilterPresent {
+		if f.at.Name() == "objectClass" || f.at.Name() == "entryDN" || f.at.Name() == "hasSubordinates" {
+			return triTrue
+		}
+		return boolTri(f.anyValue(e, func(string) bool { return true }))
+	}
+	if f.at.Name() == "entryDN" {
+		return f.evalEntryDN(e)
+	}
+	switch f.Kind {
+	case FilterEquality, FilterApprox:
+		if !f.normOK {
+			return triUndefined
+		}
+		return boolTri(f.anyValue(e, func(v string) bool {
+			n, ok := f.at.Normalize(v)
+			return ok && n == f.norm
+		}))
+	case FilterSubstrings:
+		if !f.normOK {
+			return triUndefined
+		}
+		norm := f.at.sub
+		if norm == nil {
+			norm = f.at.eq
+		}
+		return boolTri(f.anyValue(e, func(v string) bool {
+			n, ok := norm(v)
+			return ok && substringsMatch(n, f.subNorm)
+		}))
+	case FilterGreaterOrEqual, FilterLessOrEqual:
+		if f.at.ord == nil {
+			return triUndefined
+		}
+		if _, ok := f.at.ord(f.Value); !ok {
+			return triUndefined
+		}
+		return boolTri(f.anyValue(e, func(v string) bool {
+			c, ok := f.at.Compare(v, f.Value)
+			if !ok {
+				return false
+			}
+			if f.Kind == FilterGreaterOrEqual {
+				return c >= 0
+			}
+			return c <= 0
+		}))
+	}
+	return triUndefined
+}
+
+// anyValue applies pred to every value of f's attribute and its subtypes.
+func (f *Filter) anyValue(e *Entry, pred func(string) bool) bool {
+	for _, a := range e.Attrs {
+		if !f.isAttr(a.Name) {
+			continue
+		}
+		for _, v := range a.Values {
+			if pred(v) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (f *Filter) isAttr(name string) bool {
+	for _, n := range f.names {
+		if strings.EqualFold(n, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// subtypeNames lists at and every attribute type derived from it.
+func subtypeNames(s *Schema, at *AttributeType) []string {
+	names := []string{at.Name()}
+	for _, other := range s.attrList {
+		if other != at && other.IsA(at) {
+			names = append(names, other.Name())
+		}
+	}
+	return names
+}
+
+func (f *Filter) evalEntryDN(e *Entry) tri {
+	if f.Kind != FilterEquality || !f.normOK {
+		return triUndefined
+	}
+	return boolTri(e.DN.Norm() == f.norm)
+}
+
+func (f *Filter) evalExtensible(e *Entry) tri {
+	if f.ruleNorm == nil && f.Rule != "" {
+		f.ruleNorm = normalizer(f.Rule)
+		if f.ruleNorm != nil {
+			f.norm, f.normOK = f.ruleNorm(f.Value)
+		}
+	}
+	if f.ruleNorm == nil || !f.normOK {
+		return triUndefined
+	}
+	match := func(v string) bool {
+		n, ok := f.ruleNorm(v)
+		return ok && n == f.norm
+	}
+	if f.at != nil && f.anyValue(e, match) {
+		return triTrue
+	}
+	if f.at == nil && f.Attr == "" {
+		for _, a := range e.Attrs {
+			for _, v := range a.Values {
+				if match(v) {
+					return triTrue
+				}
+			}
+		}
+	}
+	if f.DNAttrs {
+		for _, r := range e.DN.RDNs() {
+			for _, ava := range r.AVAs() {
+				if (f.Attr == "" || strings.EqualFold(ava.Type, f.Attr)) && match(ava.Value) {
+					return triTrue
+				}
+			}
+		}
+	}
+	if f.at == nil && f.Attr != "" {
+		return triUndefined
+	}
+	return triFalse
+}
+
+func boolTri(b bool) tri {
+	if b {
+		return triTrue
+	}
+	return triFalse
+}
+
+// substringsMatch checks v against parts = initial, any..., final (empty
+// initial/final mean absent).
+func substringsMatch(v string, parts []string) bool {
+	initial, final, any := parts[0], parts[len(parts)-1], parts[1:len(parts)-1]
+	if !strings.HasPrefix(v, initial) {
+		return false
+	}
+	v = v[len(initial):]
+	if len(final) > len(v) || !strings.HasSuffix(v, final) {
+		return false
+	}
+	v = v[:len(v)-len(final)]
+	for _, a := range any {
+		i := strings.Index(v, a)
+		if i < 0 {
+			return false
+		}
+		v = v[i+len(a):]
+	}
+	return true
+}
+
+// String renders f in RFC 4515 form.
+func (f *Filter) String() string {
+	var b strings.Builder
+	f.write(&b, 0)
+	return b.String()
+}
+
+func (f *Filter) write(b *strings.Builder, depth int) {
+	if depth > maxFilterDepth {
+		b.WriteString("(...)")
+		return
+	}
+	b.WriteByte('(')
+	switch f.Kind {
+	case FilterAnd, FilterOr, FilterNot:
+		b.WriteByte("&|!"[f.Kind])
+		for _, c := range f.Children {
+			c.write(b, depth+1)
+		}
+	case FilterEquality:
+		b.WriteString(f.Attr + "=" + escapeFilter(f.Value))
+	case FilterApprox:
+		b.WriteString(f.Attr + "~=" + escapeFilter(f.Value))
+	case FilterGreaterOrEqual:
+		b.WriteString(f.Attr + ">=" + escapeFilter(f.Value))
+	case FilterLessOrEqual:
+		b.WriteString(f.Attr + "<=" + escapeFilter(f.Value))
+	case FilterPresent:
+		b.WriteString(f.Attr + "=*")
+	case FilterSubstrings:
+		b.WriteString(f.Attr + "=" + escapeFilter(f.Initial) + "*")
+		for _, a := range f.Any {
+			b.WriteString(escapeFilter(a) + "*")
+		}
+		b.WriteString(escapeFilter(f.Final))
+	case FilterExtensible:
+		b.WriteString(f.Attr)
+		if f.DNAttrs {
+			b.WriteString(":dn")
+		}
+		if f.Rule != "" {
+			b.WriteString(":" + f.Rule)
+		}
+		b.WriteString(":=" + escapeFilter(f.Value))
+	}
+	b.WriteByte(')')
+}
+
+func escapeFilter(v string) string {
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; c {
+		case '*', '(', ')', '\\', 0:
+			fmt.Fprintf(&b, `\%02x`, c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// maxFilterString bounds the filter strings ParseFilter accepts.
+const maxFilterString = 64 << 10
+
+// ParseFilter parses an RFC 4515 filter string and resolves it against s.
+func ParseFilter(str string, s *Schema) (*Filter, error) {
+	if len(str) > maxFilterString {
+		return nil, Errorf(ErrUnwillingToPerform, "filter string too long")
+	}
+	if strings.Count(str, "(") > maxFilterDepth*8 {
+		return nil, Errorf(ErrUnwillingToPerform, "filter too complex")
+	}
+	p, err := ldap.CompileFilter(str)
+	if err != nil {
+		return nil, fmt.Errorf("parse filter %s: %w", quote(str), Errorf(ErrUnwillingToPerform, err.Error()))
+	}
+	f, err := filterFromBER(p, 0)
+	if err != nil {
+		return nil, fmt.Errorf("parse filter %s: %w", quote(str), err)
+	}
+	if err := f.Resolve(s); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func filterFromBER(p *ber.Packet, depth int) (*Filter, error) {
+	if depth > maxFilterDepth {
+		return nil, Errorf(ErrUnwillingToPerform, "filter nested too deeply")
+	}
+	f := &Filter{Kind: FilterKind(p.Tag)}
+	str := func(q *ber.Packet) string { return string(q.Data.Bytes()) }
+	switch f.Kind {
+	case FilterAnd, FilterOr, FilterNot:
+		for _, c := range p.Children {
+			cf, err := filterFromBER(c, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			f.Children = append(f.Children, cf)
+		}
+	case FilterEquality, FilterGreaterOrEqual, FilterLessOrEqual, FilterApprox:
+		if len(p.Children) != 2 {
+			return nil, Errorf(ErrUnwillingToPerform, "malformed assertion")
+		}
+		f.Attr, f.Value = str(p.Children[0]), str(p.Children[1])
+	case FilterPresent:
+		f.Attr = str(p)
+	case FilterSubstrings:
+		if len(p.Children) != 2 {
+			return nil, Errorf(ErrUnwillingToPerform, "malformed substrings")
+		}
+		f.Attr = str(p.Children[0])
+		for _, c := range p.Children[1].Children {
+			switch c.Tag {
+			case 0:
+				f.Initial = str(c)
+			case 1:
+				f.Any = append(f.Any, str(c))
+			case 2:
+				f.Final = str(c)
+			}
+		}
+	case FilterExtensible:
+		for _, c := range p.Children {
+			switch c.Tag {
+			case 1:
+				f.Rule = str(c)
+			case 2:
+				f.Attr = str(c)
+			case 3:
+				f.Value = str(c)
+			case 4:
+				f.DNAttrs = len(c.Data.Bytes()) > 0 && c.Data.Bytes()[0] != 0
+			}
+		}
+	default:
+		return nil, Errorf(ErrUnwillingToPerform, fmt.Sprintf("unknown filter kind %d", p.Tag))
+	}
+	return f, nil
+}
+
+// Equal reports whether two filters have the same structure and values
+// (as given; it does not apply matching rules).
+func (f *Filter) Equal(o *Filter) bool {
+	if f.Kind != o.Kind || !strings.EqualFold(f.Attr, o.Attr) || f.Value != o.Value || f.Initial != o.Initial ||
+		f.Final != o.Final || f.Rule != o.Rule || f.DNAttrs != o.DNAttrs ||
+		len(f.Any) != len(o.Any) || len(f.Children) != len(o.Children) {
+		return false
+	}
+	for i := range f.Any {
+		if f.Any[i] != o.Any[i] {
+			return false
+		}
+	}
+	for i := range f.Children {
+		if !f.Children[i].Equal(o.Children[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// EqualityKey returns the attribute and normalized assertion value of an
+// equality filter on a known attribute, for index lookups.
+func (f *Filter) EqualityKey() (attr, norm string, ok bool) {
+	if f.Kind != FilterEquality || f.at == nil || !f.normOK {
+		return "", "", false
+	}
+	return f.at.Name(), f.norm, true
+}
+
+// Attribute returns the resolved attribute type, nil when unknown or for
+// and/or/not.
+func (f *Filter) Attribute() *AttributeType { return f.at }

@@ -1,0 +1,440 @@
+package directory
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+// Usage is an attribute type's USAGE (RFC 4512 section 4.1.2).
+type Usage uint8
+
+// Attribute usages.
+const (
+	UserApplications Usage = iota
+	DirectoryOperation
+	DistributedOperation
+	DSAOperation
+)
+
+func (u Usage) String() string {
+	return [...]string{"userApplications", "directoryOperation", "distributedOperation", "dSAOperation"}[u]
+}
+
+// ClassKind is an object class's kind.
+type ClassKind uint8
+
+// Object class kinds.
+const (
+	Structural ClassKind = iota
+	Abstract
+	Auxiliary
+)
+
+func (k ClassKind) String() string { return [...]string{"STRUCTURAL", "ABSTRACT", "AUXILIARY"}[k] }
+
+// Syntax OIDs used by the built-in schema (RFC 4517).
+const (
+	SyntaxBoolean         = "1.3.6.1.4.1.1466.115.121.1.7"
+	SyntaxDN              = "1.3.6.1.4.1.1466.115.121.1.12"
+	SyntaxDirectoryString = "1.3.6.1.4.1.1466.115.121.1.15"
+	SyntaxGeneralizedTime = "1.3.6.1.4.1.1466.115.121.1.24"
+	SyntaxIA5String       = "1.3.6.1.4.1.1466.115.121.1.26"
+	SyntaxInteger         = "1.3.6.1.4.1.1466.115.121.1.27"
+	SyntaxJPEG            = "1.3.6.1.4.1.1466.115.121.1.28"
+	SyntaxNumericString   = "1.3.6.1.4.1.1466.115.121.1.36"
+	SyntaxOID             = "1.3.6.1.4.1.1466.115.121.1.38"
+	SyntaxOctetString     = "1.3.6.1.4.1.1466.115.121.1.40"
+	SyntaxPostalAddress   = "1.3.6.1.4.1.1466.115.121.1.41"
+	SyntaxTelephoneNumber = "1.3.6.1.4.1.1466.115.121.1.50"
+	SyntaxUUID            = "1.3.6.1.1.16.1"
+)
+
+var syntaxNames = map[string]string{
+	SyntaxBoolean: "Boolean", SyntaxDN: "DN", SyntaxDirectoryString: "Directory String",
+	SyntaxGeneralizedTime: "Generalized Time", SyntaxIA5String: "IA5 String",
+	SyntaxInteger: "INTEGER", SyntaxJPEG: "JPEG", SyntaxNumericString: "Numeric String",
+	SyntaxOID: "OID", SyntaxOctetString: "Octet String", SyntaxPostalAddress: "Postal Address",
+	SyntaxTelephoneNumber: "Telephone Number", SyntaxUUID: "UUID",
+}
+
+// AttributeType describes one attribute type (RFC 4512 section 4.1.2).
+// Values of these fields are fixed once the schema is built.
+type AttributeType struct {
+	OID                string
+	Names              []string // Names[0] is the canonical name
+	Desc               string
+	Sup                string
+	Equality           string
+	Ordering           string
+	Substr             string
+	Syntax             string
+	SingleValue        bool
+	NoUserModification bool
+	Usage              Usage
+
+	sup *AttributeType
+	eq  func(string) (string, bool)
+	ord func(string) (string, bool)
+	sub func(string) (string, bool)
+}
+
+// Name returns the canonical name.
+func (a *AttributeType) Name() string { return a.Names[0] }
+
+// Operational reports whether the type is operational (not returned for "*").
+func (a *AttributeType) Operational() bool { return a.Usage != UserApplications }
+
+// HasEquality reports whether values can be compared for equality.
+func (a *AttributeType) HasEquality() bool { return a.eq != nil }
+
+// Normalize returns the equality-normalized form of v; ok is false when
+// the type has no equality rule or v is not a valid value for it.
+func (a *AttributeType) Normalize(v string) (string, bool) {
+	if a.eq == nil {
+		return "", false
+	}
+	return a.eq(v)
+}
+
+// IsA reports whether a is other or a subtype of it.
+func (a *AttributeType) IsA(other *AttributeType) bool {
+	for t := a; t != nil; t = t.sup {
+		if t == other {
+			return true
+		}
+	}
+	return false
+}
+
+// Compare orders two values by the ordering rule; ok is false when there
+// is no ordering rule or a value is invalid.
+func (a *AttributeType) Compare(x, y string) (int, bool) {
+	if a.ord == nil {
+		return 0, false
+	}
+	nx, ok1 := a.ord(x)
+	ny, ok2 := a.ord(y)
+	if !ok1 || !ok2 {
+		return 0, false
+	}
+	if ruleName(a.Ordering) == RuleIntegerOrdering {
+		return compareIntegers(nx, ny), true
+	}
+	return strings.Compare(nx, ny), true
+}
+
+// ValidateValue checks v against the attribute's syntax.
+func (a *AttributeType) ValidateValue(v string) error {
+	bad := func(why string) error {
+		return Errorf(ErrInvalidAttributeSyntax, fmt.Sprintf("%s: value %s %s", a.Name(), quote(v), why))
+	}
+	switch a.Syntax {
+	case SyntaxOctetString, SyntaxJPEG:
+		return nil
+	case SyntaxDirectoryString, SyntaxPostalAddress:
+		if v == "" {
+			return bad("is empty")
+		}
+		if !utf8.ValidString(v) {
+			return bad("is not valid UTF-8")
+		}
+	case SyntaxIA5String:
+		for i := 0; i < len(v); i++ {
+			if v[i] >= 0x80 {
+				return bad("is not IA5 (ASCII)")
+			}
+		}
+	case SyntaxInteger:
+		if _, ok := normalizeInteger(v); !ok {
+			return bad("is not an integer")
+		}
+	case SyntaxBoolean:
+		if v != "TRUE" && v != "FALSE" {
+			return bad("is not TRUE or FALSE")
+		}
+	case SyntaxDN:
+		if _, err := ParseDN(v); err != nil {
+			return bad("is not a DN")
+		}
+	case SyntaxGeneralizedTime:
+		if _, err := ParseGeneralizedTime(v); err != nil {
+			return bad("is not a GeneralizedTime")
+		}
+	case SyntaxUUID:
+		if !validUUID(v) {
+			return bad("is not a UUID")
+		}
+	case SyntaxTelephoneNumber, SyntaxNumericString, SyntaxOID:
+		if strings.TrimSpace(v) == "" {
+			return bad("is empty")
+		}
+	}
+	return nil
+}
+
+// String renders the RFC 4512 AttributeTypeDescription.
+func (a *AttributeType) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "( %s NAME %s", a.OID, qdescrs(a.Names))
+	if a.Desc != "" {
+		fmt.Fprintf(&b, " DESC '%s'", a.Desc)
+	}
+	if a.Sup != "" {
+		fmt.Fprintf(&b, " SUP %s", a.Sup)
+	}
+	if a.Equality != "" {
+		fmt.Fprintf(&b, " EQUALITY %s", a.Equality)
+	}
+	if a.Ordering != "" {
+		fmt.Fprintf(&b, " ORDERING %s", a.Ordering)
+	}
+	if a.Substr != "" {
+		fmt.Fprintf(&b, " SUBSTR %s", a.Substr)
+	}
+	if a.Syntax != "" {
+		fmt.Fprintf(&b, " SYNTAX %s", a.Syntax)
+	}
+	if a.SingleValue {
+		b.WriteString(" SINGLE-VALUE")
+	}
+	if a.NoUserModification {
+		b.WriteString(" NO-USER-MODIFICATION")
+	}
+	if a.Usage != UserApplications {
+		fmt.Fprintf(&b, " USAGE %s", a.Usage)
+	}
+	b.WriteString(" )")
+	return b.String()
+}
+
+// ObjectClass describes one object class (RFC 4512 section 4.1.1).
+type ObjectClass struct {
+	OID   string
+	Names []string
+	Desc  string
+	Sup   []string
+	Kind  ClassKind
+	Must  []string
+	May   []string
+
+	sups []*ObjectClass
+}
+
+// Name returns the canonical name.
+func (c *ObjectClass) Name() string { return c.Names[0] }
+
+// String renders the RFC 4512 ObjectClassDescription.
+func (c *ObjectClass) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "( %s NAME %s", c.OID, qdescrs(c.Names))
+	if c.Desc != "" {
+		fmt.Fprintf(&b, " DESC '%s'", c.Desc)
+	}
+	if len(c.Sup) > 0 {
+		fmt.Fprintf(&b, " SUP %s", oids(c.Sup))
+	}
+	fmt.Fprintf(&b, " %s", c.Kind)
+	if len(c.Must) > 0 {
+		fmt.Fprintf(&b, " MUST %s", oids(c.Must))
+	}
+	if len(c.May) > 0 {
+		fmt.Fprintf(&b, " MAY %s", oids(c.May))
+	}
+	b.WriteString(" )")
+	return b.String()
+}
+
+func qdescrs(names []string) string {
+	if len(names) == 1 {
+		return "'" + names[0] + "'"
+	}
+	return "( '" + strings.Join(names, "' '") + "' )"
+}
+
+func oids(names []string) string {
+	if len(names) == 1 {
+		return names[0]
+	}
+	return "( " + strings.Join(names, " $ ") + " )"
+}
+
+// Schema is a set of attribute types and object classes. It is immutable
+// once built and safe for concurrent use.
+type Schema struct {
+	attrs     map[string]*AttributeType // by lower-case name and OID
+	classes   map[string]*ObjectClass
+	attrList  []*AttributeType
+	classList []*ObjectClass
+}
+
+// Builtin returns ldapd's built-in schema: core (RFC 4512, 4519), cosine,
+// inetOrgPerson (RFC 2798), RFC 2307bis (posixAccount, shadowAccount,
+// posixGroup as auxiliary classes), RFC 4530 entryUUID, memberOf and
+// ldapd's own classes. The value is shared and immutable.
+func Builtin() *Schema { return builtinSchema() }
+
+var builtinSchema = sync.OnceValue(func() *Schema {
+	s, err := NewSchema(builtinAttributeTypes(), builtinObjectClasses())
+	if err != nil {
+		panic("directory: built-in schema is inconsistent: " + err.Error())
+	}
+	return s
+})
+
+// NewSchema builds a schema, resolving SUP references and matching rules.
+func NewSchema(attrs []*AttributeType, classes []*ObjectClass) (*Schema, error) {
+	s := &Schema{attrs: map[string]*AttributeType{}, classes: map[string]*ObjectClass{}}
+	for _, a := range attrs {
+		for _, key := range append([]string{a.OID}, a.Names...) {
+			k := strings.ToLower(key)
+			if _, dup := s.attrs[k]; dup {
+				return nil, fmt.Errorf("attribute type %s defined twice", key)
+			}
+			s.attrs[k] = a
+		}
+		s.attrList = append(s.attrList, a)
+	}
+	for _, a := range attrs {
+		if a.Sup != "" {
+			sup, ok := s.attrs[strings.ToLower(a.Sup)]
+			if !ok {
+				return nil, fmt.Errorf("attribute type %s: unknown SUP %s", a.Name(), a.Sup)
+			}
+			a.sup = sup
+		}
+	}
+	for _, a := range attrs {
+		for t := a.sup; t != nil; t = t.sup {
+			if a.Equality == "" {
+				a.Equality = t.Equality
+			}
+			if a.Ordering == "" {
+				a.Ordering = t.Ordering
+			}
+			if a.Substr == "" {
+				a.Substr = t.Substr
+			}
+			if a.Syntax == "" {
+				a.Syntax = t.Syntax
+			}
+		}
+		for _, r := range []struct {
+			name string
+			fn   *func(string) (string, bool)
+		}{{a.Equality, &a.eq}, {a.Ordering, &a.ord}, {a.Substr, &a.sub}} {
+			if r.name == "" {
+				continue
+			}
+			if *r.fn = normalizer(r.name); *r.fn == nil {
+				return nil, fmt.Errorf("attribute type %s: unknown matching rule %s", a.Name(), r.name)
+			}
+		}
+	}
+	for _, c := range classes {
+		for _, key := range append([]string{c.OID}, c.Names...) {
+			k := strings.ToLower(key)
+			if _, dup := s.classes[k]; dup {
+				return nil, fmt.Errorf("object class %s defined twice", key)
+			}
+			s.classes[k] = c
+		}
+		s.classList = append(s.classList, c)
+	}
+	for _, c := range classes {
+		for _, name := range c.Sup {
+			sup, ok := s.classes[strings.ToLower(name)]
+			if !ok {
+				return nil, fmt.Errorf("object class %s: unknown SUP %s", c.Name(), name)
+			}
+			c.sups = append(c.sups, sup)
+		}
+		for _, name := range append(append([]string{}, c.Must...), c.May...) {
+			if _, ok := s.attrs[strings.ToLower(name)]; !ok {
+				return nil, fmt.Errorf("object class %s: unknown attribute %s", c.Name(), name)
+			}
+		}
+	}
+	return s, nil
+}
+
+// Attr looks up an attribute description (a name or OID, any case, with
+// any ";options" ignored).
+func (s *Schema) Attr(desc string) (*AttributeType, bool) {
+	if i := strings.IndexByte(desc, ';'); i >= 0 {
+		desc = desc[:i]
+	}
+	a, ok := s.attrs[strings.ToLower(desc)]
+	return a, ok
+}
+
+// Class looks up an object class by name or OID, any case.
+func (s *Schema) Class(name string) (*ObjectClass, bool) {
+	c, ok := s.classes[strings.ToLower(name)]
+	return c, ok
+}
+
+// AttributeTypes returns every attribute type in definition order.
+func (s *Schema) AttributeTypes() []*AttributeType { return s.attrList }
+
+// ObjectClasses returns every object class in definition order.
+func (s *Schema) ObjectClasses() []*ObjectClass { return s.classList }
+
+// MatchingRules returns the RFC 4512 descriptions of the matching rules.
+func (s *Schema) MatchingRules() []string {
+	syntaxOf := map[string]string{}
+	for _, a := range s.attrList {
+		for _, r := range []string{a.Equality, a.Ordering, a.Substr} {
+			if r != "" && syntaxOf[r] == "" {
+				syntaxOf[r] = a.Syntax
+			}
+		}
+	}
+	var out []string
+	for _, r := range matchingRuleOIDs {
+		syn := syntaxOf[r[0]]
+		if syn == "" {
+			syn = SyntaxDirectoryString
+		}
+		out = append(out, fmt.Sprintf("( %s NAME '%s' SYNTAX %s )", r[1], r[0], syn))
+	}
+	return out
+}
+
+// Syntaxes returns the RFC 4512 descriptions of the syntaxes in use.
+func (s *Schema) Syntaxes() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, a := range s.attrList {
+		if a.Syntax == "" || seen[a.Syntax] {
+			continue
+		}
+		seen[a.Syntax] = true
+		out = append(out, fmt.Sprintf("( %s DESC '%s' )", a.Syntax, syntaxNames[a.Syntax]))
+	}
+	return out
+}
+
+// canonicalAttrName maps a name or OID to the canonical name of the
+// built-in schema; unknown names are returned unchanged.
+func canonicalAttrName(name string) string {
+	if canon, ok := builtinAttrNames()[strings.ToLower(name)]; ok {
+		return canon
+	}
+	return name
+}
+
+// builtinAttrNames maps every lower-case name and OID of the built-in
+// attribute types to the canonical name. It is separate from Builtin so
+// that DN parsing does not depend on building the whole schema.
+var builtinAttrNames = sync.OnceValue(func() map[string]string {
+	m := map[string]string{}
+	for _, a := range builtinAttributeTypes() {
+		m[strings.ToLower(a.OID)] = a.Names[0]
+		for _, n := range a.Names {
+			m[strings.ToLower(n)] = a.Names[0]
+		}
+	}
+	return m
+})

@@ -1,0 +1,111 @@
+package directory
+
+import (
+	"context"
+	"errors"
+)
+
+// Scope is a search scope, numbered as on the wire.
+type Scope uint8
+
+// Search scopes (RFC 4511 section 4.5.1.2).
+const (
+	ScopeBase Scope = 0
+	ScopeOne  Scope = 1
+	ScopeSub  Scope = 2
+)
+
+func (s Scope) String() string {
+	switch s {
+	case ScopeBase:
+		return "base"
+	case ScopeOne:
+		return "one"
+	case ScopeSub:
+		return "sub"
+	}
+	return "invalid"
+}
+
+// InScope reports whether dn lies in the scope of base.
+func (s Scope) InScope(base, dn DN) bool {
+	switch s {
+	case ScopeBase:
+		return dn.Equal(base)
+	case ScopeOne:
+		return dn.Depth() == base.Depth()+1 && dn.IsDescendantOf(base)
+	case ScopeSub:
+		return dn.IsWithin(base)
+	}
+	return false
+}
+
+// ErrStop may be returned by a Search callback to end the search early; the
+// Search then returns nil.
+var ErrStop = errors.New("stop search")
+
+// Store is a transactional directory of entries. Implementations are safe
+// for concurrent use; every committed Update is durable when it returns.
+type Store interface {
+	// View runs fn in a read-only transaction with a consistent snapshot.
+	View(ctx context.Context, fn func(ReadTx) error) error
+	// Update runs fn in a read-write transaction and commits if fn returns
+	// nil; any error rolls back. fn MAY be called more than once (for
+	// example after a conflict), so it must act only through the tx.
+	Update(ctx context.Context, fn func(WriteTx) error) error
+	// Close releases the store; transactions in flight finish first.
+	Close() error
+}
+
+// ReadTx reads entries. Entries it returns are copies owned by the caller.
+type ReadTx interface {
+	// Get returns the entry named dn, or an error wrapping ErrNoSuchObject
+	// that carries the deepest existing ancestor as its matched DN.
+	Get(dn DN) (*Entry, error)
+	// Search calls each for every entry in scope of base that matches f
+	// (a resolved filter), in unspecified order. A missing base is
+	// ErrNoSuchObject with a matched DN. each may return ErrStop to end
+	// the search early (Search then returns nil); any other error from
+	// each ends the search and is returned.
+	Search(base DN, scope Scope, f *Filter, each func(*Entry) error) error
+	// HasChildren reports whether dn has at least one child.
+	HasChildren(dn DN) (bool, error)
+	// Meta returns a small value stored beside the entries (for example the
+	// domain fixed at first start), or ErrMetaNotFound.
+	Meta(key string) ([]byte, error)
+}
+
+// WriteTx changes entries. Writes are visible to later reads in the same
+// transaction.
+type WriteTx interface {
+	ReadTx
+	// Add stores a new entry. ErrEntryAlreadyExists if dn is taken;
+	// ErrNoSuchObject (with matched DN) if the parent is missing, unless
+	// the entry is a suffix (its parent is the root).
+	Add(e *Entry) error
+	// Modify applies changes to an existing entry (ApplyChanges
+	// semantics). ErrNoSuchObject if dn is missing: never an upsert.
+	Modify(dn DN, changes []Change) error
+	// Delete removes a leaf entry. ErrNoSuchObject if missing;
+	// ErrNotAllowedOnNonLeaf if it has children.
+	Delete(dn DN) error
+	// Rename gives the entry dn the RDN newRDN, under newParent when not
+	// nil, moving its whole subtree. Attribute values are not changed: the
+	// caller adjusts naming attributes with Modify. ErrNoSuchObject if dn
+	// or newParent is missing; ErrEntryAlreadyExists if the target is
+	// taken; ErrUnwillingToPerform when moving an entry below itself.
+	Rename(dn DN, newRDN RDN, newParent *DN) error
+	// SetMeta stores a small value beside the entries.
+	SetMeta(key string, value []byte) error
+	// NextSequence returns the next value of a named counter, starting at
+	// 1. Values are unique among committed transactions; a value drawn in a
+	// transaction that rolls back may be drawn again.
+	NextSequence(name string) (uint64, error)
+}
+
+// DefaultIndexes lists the attributes a backend indexes for equality and
+// presence, so that filters on them do not scan the tree.
+func DefaultIndexes() []string {
+	return []string{"objectClass", "uid", "cn", "mail", "member", "memberOf", "entryUUID",
+		"uidNumber", "gidNumber", "memberUid", AttrSPN, AttrEntryManagedBy, AttrTokenID, "sn", "givenName", "displayName"}
+}
