@@ -1,0 +1,206 @@
+// Package password hashes and verifies userPassword values.
+//
+// # Basics
+//
+// New passwords are hashed with argon2id, a memory-hard function, and stored
+// in the form OpenLDAP's argon2 module uses:
+//
+//	{ARGON2}$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>
+//
+// Verify also accepts {SSHA} and {SHA} values so that entries imported from
+// OpenLDAP keep working until their owners change password.
+//
+// # Caveats
+//
+// Hashing costs tens of milliseconds and 19 MiB of memory by design. A
+// Hasher bounds how many hashes run at once (MaxConcurrent) so that a burst
+// of binds cannot exhaust memory; callers wait for a slot or their context.
+// Parameters read from a stored hash are bounded too, so a crafted value
+// cannot make Verify allocate without limit.
+package password
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha1" //nolint:gosec // verifying legacy {SSHA}/{SHA} values only
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// Params are argon2id parameters.
+type Params struct {
+	Memory  uint32 // KiB
+	Time    uint32
+	Threads uint8
+}
+
+// DefaultParams are OWASP's recommended argon2id minimums (19 MiB, t=2, p=1).
+func DefaultParams() Params { return Params{Memory: 19 * 1024, Time: 2, Threads: 1} }
+
+// TestParams are cheap parameters for tests only.
+func TestParams() Params { return Params{Memory: 64, Time: 1, Threads: 1} }
+
+const (
+	saltLen = 16
+	keyLen  = 32
+	// maxMemory bounds the memory parameter accepted from a stored hash.
+	maxMemory = 1 << 20 // 1 GiB in KiB
+	maxTime   = 64
+	prefix    = "{ARGON2}"
+)
+
+// ErrMismatch is returned by Verify for a wrong password.
+var ErrMismatch = errors.New("password mismatch")
+
+// ErrUnsupported is returned for a stored value in an unknown scheme.
+var ErrUnsupported = errors.New("unsupported password scheme")
+
+// Hasher hashes and verifies passwords. The zero value is not usable; use
+// NewHasher.
+type Hasher struct {
+	params Params
+	rand   io.Reader
+	slots  chan struct{}
+}
+
+// NewHasher returns a Hasher with params, drawing salts from r (nil means
+// crypto/rand) and running at most maxConcurrent hashes at once (<= 0
+// means 4).
+func NewHasher(params Params, r io.Reader, maxConcurrent int) *Hasher {
+	if r == nil {
+		r = rand.Reader
+	}
+	if maxConcurrent <= 0 {
+		maxConcurrent = 4
+	}
+	return &Hasher{params: params, rand: r, slots: make(chan struct{}, maxConcurrent)}
+}
+
+func (h *Hasher) acquire(ctx context.Context) error {
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (h *Hasher) release() { <-h.slots }
+
+// Hash returns the stored form of a new password.
+func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
+	salt := make([]byte, saltLen)
+	if _, err := io.ReadFull(h.rand, salt); err != nil {
+		return "", fmt.Errorf("read salt: %w", err)
+	}
+	if err := h.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer h.release()
+	p := h.params
+	key := argon2.IDKey([]byte(pw), salt, p.Time, p.Memory, p.Threads, keyLen)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("%s$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", prefix, argon2.Version,
+		p.Memory, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// Verify checks pw against a stored value in constant time. It returns nil
+// on a match, ErrMismatch on a wrong password, and another error for a
+// value it cannot read.
+func (h *Hasher) Verify(ctx context.Context, stored, pw string) error {
+	switch {
+	case strings.HasPrefix(stored, prefix):
+		return h.verifyArgon2(ctx, stored[len(prefix):], pw)
+	case hasScheme(stored, "{SSHA}"):
+		return verifySHA(stored[len("{SSHA}"):], pw, true)
+	case hasScheme(stored, "{SHA}"):
+		return verifySHA(stored[len("{SHA}"):], pw, false)
+	}
+	return ErrUnsupported
+}
+
+func (h *Hasher) verifyArgon2(ctx context.Context, s, pw string) error {
+	parts := strings.Split(s, "$")
+	// "", "argon2id", "v=19", "m=..,t=..,p=..", salt, hash
+	if len(parts) != 6 || parts[1] != "argon2id" || parts[2] != "v=19" {
+		return fmt.Errorf("%w: malformed argon2 value", ErrUnsupported)
+	}
+	var p Params
+	for _, kv := range strings.Split(parts[3], ",") {
+		k, v, _ := strings.Cut(kv, "=")
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil {
+			return fmt.Errorf("%w: bad argon2 parameter %q", ErrUnsupported, kv)
+		}
+		switch k {
+		case "m":
+			p.Memory = uint32(n)
+		case "t":
+			p.Time = uint32(n)
+		case "p":
+			p.Threads = uint8(min(n, 255))
+		}
+	}
+	if p.Memory == 0 || p.Memory > maxMemory || p.Time == 0 || p.Time > maxTime || p.Threads == 0 {
+		return fmt.Errorf("%w: argon2 parameters out of range", ErrUnsupported)
+	}
+	b64 := base64.RawStdEncoding
+	salt, err1 := b64.DecodeString(parts[4])
+	want, err2 := b64.DecodeString(parts[5])
+	if err1 != nil || err2 != nil || len(want) == 0 || len(want) > 128 {
+		return fmt.Errorf("%w: bad argon2 encoding", ErrUnsupported)
+	}
+	if err := h.acquire(ctx); err != nil {
+		return err
+	}
+	defer h.release()
+	got := argon2.IDKey([]byte(pw), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
+	if subtle.ConstantTimeCompare(got, want) != 1 {
+		return ErrMismatch
+	}
+	return nil
+}
+
+func verifySHA(b64, pw string, salted bool) error {
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil || len(raw) < sha1.Size || (!salted && len(raw) != sha1.Size) {
+		return fmt.Errorf("%w: bad SHA encoding", ErrUnsupported)
+	}
+	digest, salt := raw[:sha1.Size], raw[sha1.Size:]
+	sum := sha1.Sum(append([]byte(pw), salt...)) //nolint:gosec // legacy verification
+	if subtle.ConstantTimeCompare(sum[:], digest) != 1 {
+		return ErrMismatch
+	}
+	return nil
+}
+
+func hasScheme(v, scheme string) bool {
+	return len(v) >= len(scheme) && strings.EqualFold(v[:len(scheme)], scheme)
+}
+
+// IsHashed reports whether v is already in a stored scheme that Verify
+// reads, so that an Add or Modify carrying it is stored unchanged (for
+// imports from another server).
+func IsHashed(v string) bool {
+	return strings.HasPrefix(v, prefix) || hasScheme(v, "{SSHA}") || hasScheme(v, "{SHA}")
+}
+
+// Generate returns a new random password of 24 URL-safe characters
+// (144 bits).
+func Generate(r io.Reader) (string, error) {
+	if r == nil {
+		r = rand.Reader
+	}
+	b := make([]byte, 18)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return "", fmt.Errorf("generate password: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
