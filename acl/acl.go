@@ -1,0 +1,421 @@
+// Package acl decides who may do what in the directory: the Kanidm model of
+// built-in groups described in SPEC section 4.
+//
+// # Basics
+//
+// A [Policy] knows the DNs of the conventional containers and of the
+// built-in groups for one base DN. [Policy.Decide] answers whether a
+// [Subject] may add, modify or delete a [Target]; [Policy.CanSee] and
+// [Policy.CanReadAttr] filter search results. Everything is denied unless a
+// rule below allows it, and the functions are pure: the caller supplies the
+// subject's transitive group memberships and the target entries, so the
+// package does no I/O and can be tested with tables.
+//
+// Rules, in short:
+//   - userPassword is never readable over LDAP, by anyone.
+//   - public attributes (names, spn, objectClass, group membership, RFC
+//     2307 numbers, entryUUID, operational timestamps) are readable by all,
+//     anonymous included; personal attributes (mail, phone numbers,
+//     addresses, ...) need idm_people_pii_read, idm_people_admins or
+//     system_admins, or being the entry itself; other attributes need an
+//     administrator, a manager of the entry or the entry itself.
+//   - token records are visible only to their account's managers and to
+//     system_admins and idm_service_account_admins.
+//   - writes: system_admins anything; idm_people_admins people;
+//     idm_group_admins groups; idm_service_account_admins create and delete
+//     service accounts and set entryManagedBy; managers update their
+//     service accounts and issue and revoke their tokens; entries that are
+//     members of idm_high_privilege are changed only by system_admins
+//     (and, for entryManagedBy and the idm_high_privilege group itself, by
+//     idm_access_control_admins); anyone may change their own password.
+//   - a read-only token may not write at all.
+//
+// # Caveats
+//
+// Group membership must be transitive (the subject's memberOf, with nested
+// groups resolved) and fresh: the caller reads it at the start of every
+// operation so that a removal takes effect at once.
+package acl
+
+import (
+	"strings"
+
+	"github.com/ldapd/ldapd/directory"
+)
+
+// SubjectKind says who is acting.
+type SubjectKind uint8
+
+// Subject kinds.
+const (
+	// Anonymous is an unauthenticated client.
+	Anonymous SubjectKind = iota
+	// Account is a bound account: a person or a service account (directly
+	// or through an API token).
+	Account
+	// Root is the server itself or the local administration socket; it may
+	// do anything except read secrets.
+	Root
+)
+
+// Subject is the identity an operation runs as.
+type Subject struct {
+	Kind SubjectKind
+	// DN of the account (Account only).
+	DN directory.DN
+	// Groups are the account's transitive group memberships (normalized DNs).
+	Groups map[string]bool
+	// ReadOnly is set for a read-only API token: every write is denied.
+	ReadOnly bool
+}
+
+// Name is the subject's short name for messages.
+func (s Subject) Name() string {
+	switch s.Kind {
+	case Anonymous:
+		return "anonymous"
+	case Root:
+		return "root"
+	}
+	if v, ok := s.DN.RDN().Value("uid"); ok {
+		return v
+	}
+	return s.DN.String()
+}
+
+// InGroup reports whether the subject is a (transitive) member of group.
+func (s Subject) InGroup(group directory.DN) bool { return s.Groups[group.Norm()] }
+
+// Op is a write operation.
+type Op uint8
+
+// Write operations.
+const (
+	OpAdd Op = iota
+	OpModify
+	OpDelete
+)
+
+func (o Op) String() string { return [...]string{"add", "modify", "delete"}[o] }
+
+// Target is the entry an operation acts on.
+type Target struct {
+	// Entry is the existing entry (Modify, Delete) or the proposed one (Add).
+	Entry *directory.Entry
+	// Account is, for a token record, the service account it belongs to.
+	Account *directory.Entry
+}
+
+// Decision is the outcome of Decide; Reason explains a denial in words fit
+// for the client.
+type Decision struct {
+	Allowed bool
+	Reason  string
+}
+
+func allow() Decision { return Decision{Allowed: true} }
+
+func deny(reason string) Decision { return Decision{Reason: reason} }
+
+// Policy holds the DNs the rules refer to.
+type Policy struct {
+	Base                                                     directory.DN
+	People, Groups, Services                                 directory.DN
+	SystemAdmins, IDMAdmins, PeopleAdmins, GroupAdmins       directory.DN
+	ServiceAccountAdmins, AccessControlAdmins, HighPrivilege directory.DN
+	PIIRead                                                  directory.DN
+	publicAttrs, piiAttrs                                    map[string]bool
+}
+
+// Names of the built-in groups.
+const (
+	GroupSystemAdmins         = "system_admins"
+	GroupIDMAdmins            = "idm_admins"
+	GroupPeopleAdmins         = "idm_people_admins"
+	GroupGroupAdmins          = "idm_group_admins"
+	GroupServiceAccountAdmins = "idm_service_account_admins"
+	GroupAccessControlAdmins  = "idm_access_control_admins"
+	GroupHighPrivilege        = "idm_high_privilege"
+	GroupPIIRead              = "idm_people_pii_read"
+)
+
+// NewPolicy returns the built-in policy for the directory rooted at base.
+func NewPolicy(base directory.DN) *Policy {
+	ou := func(name string) directory.DN {
+		return base.Child(directory.NewRDN(directory.AVA{Type: "ou", Value: name}))
+	}
+	p := &Policy{Base: base, People: ou("people"), Groups: ou("groups"), Services: ou("services")}
+	g := func(name string) directory.DN {
+		return p.Groups.Child(directory.NewRDN(directory.AVA{Type: "cn", Value: name}))
+	}
+	p.SystemAdmins, p.IDMAdmins, p.PeopleAdmins = g(GroupSystemAdmins), g(GroupIDMAdmins), g(GroupPeopleAdmins)
+	p.GroupAdmins, p.ServiceAccountAdmins = g(GroupGroupAdmins), g(GroupServiceAccountAdmins)
+	p.AccessControlAdmins, p.HighPrivilege, p.PIIRead = g(GroupAccessControlAdmins), g(GroupHighPrivilege), g(GroupPIIRead)
+	p.publicAttrs = set("objectClass", "uid", "cn", "sn", "givenName", "initials", "displayName", "name",
+		directory.AttrSPN, "member", "memberOf", "memberUid", "uniqueMember", "owner", "uidNumber", "gidNumber",
+		"homeDirectory", "loginShell", "gecos", "entryUUID", "entryDN", "dc", "ou", "o", "description", "title",
+		"seeAlso", "businessCategory", "labeledURI", directory.AttrEntryManagedBy, "structuralObjectClass",
+		"hasSubordinates", "subschemaSubentry", "createTimestamp", "modifyTimestamp", "creatorsName",
+		"modifiersName", directory.AttrAccountDisabled,
+		// the root DSE and subschema entry
+		"namingContexts", "supportedControl", "supportedExtension", "supportedLDAPVersion",
+		"supportedSASLMechanisms", "supportedFeatures", "vendorName", "vendorVersion",
+		"attributeTypes", "objectClasses", "matchingRules", "ldapSyntaxes")
+	p.piiAttrs = set("mail", "telephoneNumber", "mobile", "homePhone", "pager", "facsimileTelephoneNumber",
+		"postalAddress", "homePostalAddress", "street", "postalCode", "postOfficeBox", "l", "st", "c",
+		"jpegPhoto", "employeeNumber", "carLicense", "roomNumber", "physicalDeliveryOfficeName",
+		"preferredLanguage", "departmentNumber", "employeeType", "manager", "secretary")
+	return p
+}
+
+func set(names ...string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[strings.ToLower(n)] = true
+	}
+	return m
+}
+
+// kind classifies an entry by where it sits in the tree.
+type kind uint8
+
+const (
+	kindOther kind = iota
+	kindPerson
+	kindGroup
+	kindServiceAccount
+	kindToken
+)
+
+func (p *Policy) kindOf(dn directory.DN) kind {
+	switch {
+	case dn.Parent().Equal(p.People):
+		return kindPerson
+	case dn.Parent().Equal(p.Groups):
+		return kindGroup
+	case dn.Parent().Equal(p.Services):
+		return kindServiceAccount
+	case dn.Depth() == p.Services.Depth()+2 && dn.IsDescendantOf(p.Services):
+		return kindToken
+	}
+	return kindOther
+}
+
+// isHighPrivilege reports whether e is idm_high_privilege or a member of it.
+func (p *Policy) isHighPrivilege(e *directory.Entry) bool {
+	if e == nil {
+		return false
+	}
+	if e.DN.Equal(p.HighPrivilege) {
+		return true
+	}
+	for _, v := range e.Get("memberOf") {
+		if dn, err := directory.ParseDN(v); err == nil && dn.Equal(p.HighPrivilege) {
+			return true
+		}
+	}
+	return false
+}
+
+// isManager reports whether s manages the service account e: s is its
+// entryManagedBy account or a member of that group.
+func (p *Policy) isManager(s Subject, e *directory.Entry) bool {
+	if s.Kind != Account || e == nil {
+		return false
+	}
+	v := e.First(directory.AttrEntryManagedBy)
+	if v == "" {
+		return false
+	}
+	mgr, err := directory.ParseDN(v)
+	if err != nil {
+		return false
+	}
+	return mgr.Equal(s.DN) || s.InGroup(mgr)
+}
+
+func (p *Policy) isSelf(s Subject, dn directory.DN) bool { return s.Kind == Account && s.DN.Equal(dn) }
+
+// CanSee reports whether the entry e may be returned to s at all. For a
+// token record, account is its service account.
+func (p *Policy) CanSee(s Subject, e, account *directory.Entry) bool {
+	if p.kindOf(e.DN) != kindToken {
+		return true
+	}
+	switch {
+	case s.Kind == Root:
+		return true
+	case s.Kind != Account:
+		return false
+	}
+	return s.InGroup(p.SystemAdmins) || s.InGroup(p.ServiceAccountAdmins) || p.isManager(s, account)
+}
+
+// CanReadAttr reports whether s may read attribute attr (a canonical name)
+// of e, an entry s can see.
+func (p *Policy) CanReadAttr(s Subject, e *directory.Entry, attr string) bool {
+	name := strings.ToLower(attr)
+	if name == "userpassword" {
+		return false
+	}
+	if s.Kind == Root || p.publicAttrs[name] {
+		return true
+	}
+	if s.Kind != Account {
+		return false
+	}
+	if p.isSelf(s, e.DN) || s.InGroup(p.SystemAdmins) {
+		return true
+	}
+	k := p.kindOf(e.DN)
+	if p.piiAttrs[name] && (s.InGroup(p.PIIRead) || (k == kindPerson && s.InGroup(p.PeopleAdmins))) {
+		return true
+	}
+	switch k {
+	case kindPerson:
+		return s.InGroup(p.PeopleAdmins) && !p.piiAttrs[name]
+	case kindGroup:
+		return s.InGroup(p.GroupAdmins)
+	case kindServiceAccount:
+		return s.InGroup(p.ServiceAccountAdmins) || p.isManager(s, e)
+	case kindToken:
+		// Token records hold no secret; whoever can see them reads them.
+		return true
+	}
+	return false
+}
+
+// Decide answers whether s may perform op on t, touching attrs (canonical
+// names; for Modify, the attributes changed; ignored otherwise).
+func (p *Policy) Decide(s Subject, op Op, t Target, attrs []string) Decision {
+	switch {
+	case s.Kind == Root:
+		return allow()
+	case s.Kind == Anonymous:
+		return deny("anonymous clients may not " + op.String() + " entries; bind first")
+	case s.ReadOnly:
+		return deny("the API token is read-only; generate one with --rw to write")
+	}
+	e := t.Entry
+	if s.InGroup(p.SystemAdmins) {
+		return allow()
+	}
+	name := e.DN.RDN().String()
+	k := p.kindOf(e.DN)
+	if k != kindToken && k != kindServiceAccount && p.isHighPrivilege(e) {
+		if op == OpModify && p.isSelf(s, e.DN) && onlyAttrs(attrs, "userPassword") {
+			return allow()
+		}
+		if op == OpModify && s.InGroup(p.AccessControlAdmins) &&
+			(e.DN.Equal(p.HighPrivilege) && onlyAttrs(attrs, "member") || onlyAttrs(attrs, directory.AttrEntryManagedBy)) {
+			return allow()
+		}
+		return deny(name + " is a member of " + GroupHighPrivilege + ": only " + GroupSystemAdmins + " may change it")
+	}
+	switch p.kindOf(e.DN) {
+	case kindPerson:
+		if s.InGroup(p.PeopleAdmins) {
+			return allow()
+		}
+		if op == OpModify && p.isSelf(s, e.DN) && onlyAttrs(attrs, "userPassword", "displayName") {
+			return allow()
+		}
+		return deny(s.Name() + " may not " + op.String() + " people: not a member of " + GroupPeopleAdmins)
+	case kindGroup:
+		if s.InGroup(p.GroupAdmins) {
+			return allow()
+		}
+		return deny(s.Name() + " may not " + op.String() + " groups: not a member of " + GroupGroupAdmins)
+	case kindServiceAccount:
+		return p.decideServiceAccount(s, op, e, attrs, p.isHighPrivilege(e))
+	case kindToken:
+		return p.decideToken(s, op, t)
+	}
+	return deny(s.Name() + " may not " + op.String() + " " + e.DN.String() + ": only " + GroupSystemAdmins + " may")
+}
+
+// decideServiceAccount: idm_service_account_admins create, delete and
+// modify service accounts, entryManagedBy included; managers modify
+// everything but entryManagedBy. For a member of idm_high_privilege,
+// entryManagedBy is reserved to idm_access_control_admins and deletion to
+// system_admins.
+func (p *Policy) decideServiceAccount(s Subject, op Op, e *directory.Entry, attrs []string, high bool) Decision {
+	admin := s.InGroup(p.ServiceAccountAdmins)
+	account := e.DN.RDN().String()
+	if v, ok := e.DN.RDN().Value("uid"); ok {
+		account = v
+	}
+	switch op {
+	case OpAdd, OpDelete:
+		if high {
+			return deny(account + " is a member of " + GroupHighPrivilege + ": only " + GroupSystemAdmins + " may " + op.String() + " it")
+		}
+		if admin {
+			return allow()
+		}
+		return deny(s.Name() + " may not " + op.String() + " service accounts: not a member of " + GroupServiceAccountAdmins)
+	}
+	if containsAttr(attrs, directory.AttrEntryManagedBy) {
+		switch {
+		case high && s.InGroup(p.AccessControlAdmins):
+		case high:
+			return deny(account + " is a member of " + GroupHighPrivilege + ": only " + GroupAccessControlAdmins + " may change its entryManagedBy")
+		case !admin:
+			return deny(s.Name() + " may not change entryManagedBy of " + account + ": not a member of " + GroupServiceAccountAdmins)
+		}
+	}
+	if admin || p.isManager(s, e) || (high && s.InGroup(p.AccessControlAdmins) && onlyAttrs(attrs, directory.AttrEntryManagedBy)) {
+		return allow()
+	}
+	return deny(s.Name() + " may not manage " + account + ": " + p.notManagerReason(e))
+}
+
+func (p *Policy) decideToken(s Subject, op Op, t Target) Decision {
+	if op == OpModify {
+		return deny("API token records cannot be modified; destroy the token and generate a new one")
+	}
+	if t.Account == nil {
+		return deny("token record has no service account")
+	}
+	if p.isManager(s, t.Account) || (op == OpDelete && s.InGroup(p.ServiceAccountAdmins)) {
+		return allow()
+	}
+	account, _ := t.Account.DN.RDN().Value("uid")
+	return deny(s.Name() + " may not manage " + account + ": " + p.notManagerReason(t.Account))
+}
+
+func (p *Policy) notManagerReason(e *directory.Entry) string {
+	mgr, err := directory.ParseDN(e.First(directory.AttrEntryManagedBy))
+	if err != nil || mgr.IsRoot() {
+		return "it has no manager"
+	}
+	rdn := mgr.RDN()
+	if len(rdn.AVAs()) > 0 {
+		if strings.EqualFold(rdn.AVAs()[0].Type, "cn") {
+			return "not a member of " + rdn.AVAs()[0].Value
+		}
+		return "it is managed by " + rdn.AVAs()[0].Value
+	}
+	return "not its manager"
+}
+
+func onlyAttrs(attrs []string, allowed ...string) bool {
+	if len(attrs) == 0 {
+		return false
+	}
+	for _, a := range attrs {
+		if !containsAttr(allowed, a) {
+			return false
+		}
+	}
+	return true
+}
+
+func containsAttr(attrs []string, name string) bool {
+	for _, a := range attrs {
+		if strings.EqualFold(a, name) {
+			return true
+		}
+	}
+	return false
+}

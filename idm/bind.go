@@ -1,0 +1,209 @@
+package idm
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/ldapd/ldapd/acl"
+	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/password"
+	"github.com/ldapd/ldapd/tokens"
+)
+
+// TokenBindDN is the bind name that selects token bind ("dn=token", any case).
+const TokenBindDN = "dn=token"
+
+// errBind is the one answer every failed bind gets.
+func errBind() error {
+	return directory.Errorf(directory.ErrInvalidCredentials, "invalid credentials")
+}
+
+// Bind authenticates a simple bind. An empty name with an empty password is
+// anonymous; the name "dn=token" (or an empty name with a password) takes
+// the password as an API token; any other name is an account's DN, bare name
+// or spn with its password. Every failure is ErrInvalidCredentials with the
+// same message; the log records the cause.
+func (s *Service) Bind(ctx context.Context, name string, pw []byte) (Identity, error) {
+	switch {
+	case name == "" && len(pw) == 0:
+		return Identity{}, nil
+	case name == "" || strings.EqualFold(strings.ReplaceAll(name, " ", ""), TokenBindDN):
+		return s.tokenBind(ctx, string(pw))
+	}
+	return s.passwordBind(ctx, name, pw)
+}
+
+func (s *Service) passwordBind(ctx context.Context, name string, pw []byte) (Identity, error) {
+	logFail := func(cause string, err error) {
+		ev := s.log.Warn().Str("event", "security").Str("bind_name", name).Str("cause", cause)
+		if err != nil {
+			ev = ev.AnErr("error", err)
+		}
+		ev.Msg("bind failed")
+	}
+	if len(pw) == 0 {
+		// RFC 4513 5.1.2: an unauthenticated bind; ldapd refuses it.
+		logFail("empty password (unauthenticated bind)", nil)
+		return Identity{}, directory.Errorf(directory.ErrUnwillingToPerform, "unauthenticated bind (name without password) is not allowed")
+	}
+	var dn directory.DN
+	var hashes []string
+	err := s.store.View(ctx, func(tx directory.ReadTx) error {
+		var err error
+		if dn, err = s.resolveAccount(tx, name); err != nil {
+			return err
+		}
+		e, err := tx.Get(dn)
+		if err != nil {
+			return err
+		}
+		if disabled(e) {
+			return errAccountDisabled
+		}
+		hashes = e.Get("userPassword")
+		return nil
+	})
+	switch {
+	case errors.Is(err, errAccountDisabled):
+		logFail("account disabled", nil)
+		return Identity{}, errBind()
+	case err != nil:
+		logFail("no such account", err)
+		return Identity{}, errBind()
+	case len(hashes) == 0:
+		logFail("account has no password (set one with ldapd recover-account)", nil)
+		return Identity{}, errBind()
+	}
+	for _, h := range hashes {
+		err := s.hasher.Verify(ctx, h, string(pw))
+		if err == nil {
+			s.log.Info().Str("event", "security").Str("identity", dn.String()).Msg("bind succeeded")
+			return Identity{Kind: acl.Account, DN: dn}, nil
+		}
+		if !errors.Is(err, password.ErrMismatch) {
+			logFail("stored password unreadable", err)
+		}
+	}
+	logFail("wrong password", nil)
+	return Identity{}, errBind()
+}
+
+var errAccountDisabled = errors.New("account disabled")
+
+// resolveAccount maps a bind name (DN, spn or bare name) to an account DN.
+func (s *Service) resolveAccount(tx directory.ReadTx, name string) (directory.DN, error) {
+	if strings.Contains(name, "=") {
+		return directory.ParseDN(name)
+	}
+	if at := strings.LastIndexByte(name, '@'); at >= 0 {
+		if !strings.EqualFold(name[at+1:], s.domain) {
+			return directory.DN{}, directory.Errorf(directory.ErrNoSuchObject, "spn of another domain")
+		}
+		name = name[:at]
+	}
+	return s.findAccount(tx, name)
+}
+
+// findAccount finds the person or service account whose uid is name.
+func (s *Service) findAccount(tx directory.ReadTx, name string) (directory.DN, error) {
+	f := &directory.Filter{Kind: directory.FilterEquality, Attr: "uid", Value: name}
+	if err := f.Resolve(s.schema); err != nil {
+		return directory.DN{}, err
+	}
+	var found []directory.DN
+	err := tx.Search(s.base, directory.ScopeSub, f, func(e *directory.Entry) error {
+		if isAccount(e) {
+			found = append(found, e.DN)
+		}
+		return nil
+	})
+	if err != nil {
+		return directory.DN{}, err
+	}
+	if len(found) != 1 {
+		return directory.DN{}, directory.Errorf(directory.ErrNoSuchObject, "no unique account named "+name)
+	}
+	return found[0], nil
+}
+
+func isAccount(e *directory.Entry) bool {
+	return hasClass(e, directory.ClassServiceAccount) || hasClass(e, "inetOrgPerson") || hasClass(e, "person") || hasClass(e, "account")
+}
+
+func hasClass(e *directory.Entry, class string) bool {
+	for _, v := range e.Get("objectClass") {
+		if strings.EqualFold(v, class) {
+			return true
+		}
+	}
+	return false
+}
+
+// tokenBind verifies an API token: signature with a known key, a record
+// that still exists, expiry, and an account that exists, is enabled and is
+// the one the token names.
+func (s *Service) tokenBind(ctx context.Context, token string) (Identity, error) {
+	claims, rec, err := s.verifier.Verify(ctx, token)
+	if err != nil {
+		s.logTokenFail(token, err)
+		return Identity{}, errBind()
+	}
+	var acct directory.DN
+	err = s.store.View(ctx, func(tx directory.ReadTx) error {
+		dn, e, err := s.tokenAccount(tx, claims.TokenID)
+		if err != nil {
+			return err
+		}
+		if disabled(e) {
+			return errAccountDisabled
+		}
+		if entryUUID(e) != claims.AccountUUID {
+			return errors.New("account was replaced since the token was issued")
+		}
+		acct = dn
+		return nil
+	})
+	if err != nil {
+		s.log.Warn().Str("event", "security").Str("token_id", claims.TokenID.String()).
+			Str("cause", "account gone or disabled").AnErr("error", err).Msg("token bind failed")
+		return Identity{}, errBind()
+	}
+	id := Identity{Kind: acl.Account, DN: acct, Token: true, TokenID: claims.TokenID, ReadWrite: rec.Purpose == tokens.ReadWrite}
+	s.log.Info().Str("event", "security").Str("identity", id.String()).Str("purpose", rec.Purpose.String()).Msg("token bind succeeded")
+	return id, nil
+}
+
+func (s *Service) logTokenFail(token string, err error) {
+	cause := "malformed"
+	switch {
+	case errors.Is(err, tokens.ErrBadSignature):
+		cause = "bad signature"
+	case errors.Is(err, tokens.ErrUnknownKey):
+		cause = "unknown signing key"
+	case errors.Is(err, tokens.ErrRevoked):
+		cause = "revoked"
+	case errors.Is(err, tokens.ErrExpired):
+		cause = "expired"
+	}
+	ev := s.log.Warn().Str("event", "security").Str("cause", cause)
+	if c, perr := s.verifier.Parse(token); perr == nil {
+		ev = ev.Str("token_id", c.TokenID.String())
+	}
+	ev.Msg("token bind failed")
+}
+
+// WhoAmI answers RFC 4532: "u: name@domain" for an account, "" for
+// anonymous.
+func (s *Service) WhoAmI(ctx context.Context, id Identity) (string, error) {
+	switch id.Kind {
+	case acl.Anonymous:
+		return "", nil
+	case acl.Root:
+		return "dn:", nil
+	}
+	if err := s.Check(ctx, id); err != nil {
+		return "", err
+	}
+	return "u: " + s.SPN(s.accountName(id.DN)), nil
+}

@@ -1,0 +1,234 @@
+package idm
+
+import (
+	"context"
+	"strings"
+
+	"github.com/ldapd/ldapd/acl"
+	"github.com/ldapd/ldapd/directory"
+)
+
+// SubschemaDN is the DN of the subschema entry.
+const SubschemaDN = "cn=Subschema"
+
+// SearchRequest is a search as the core sees it: DNs and the filter already
+// parsed and resolved.
+type SearchRequest struct {
+	Base      directory.DN
+	Scope     directory.Scope
+	Filter    *directory.Filter
+	Attrs     []string // as requested: names, "*", "+", "1.1"
+	SizeLimit int      // 0: the server's maximum
+	// Skip and PageSize serve the Simple Paged Results control: skip the
+	// first Skip matching entries and return at most PageSize (0: no page).
+	Skip, PageSize int
+}
+
+// SearchResult reports how a search ended.
+type SearchResult struct {
+	// More is set when a page filled up and further entries match.
+	More bool
+}
+
+// Search runs req as id and calls each for every entry the subject may
+// see, holding only the attributes requested and readable. It returns
+// ErrSizeLimitExceeded after delivering SizeLimit entries when more match,
+// and ErrTimeLimitExceeded when ctx's deadline passes.
+func (s *Service) Search(ctx context.Context, id Identity, req SearchRequest, each func(*directory.Entry) error) (SearchResult, error) {
+	limit := s.cfg.MaxSizeLimit
+	if req.SizeLimit > 0 && req.SizeLimit < limit {
+		limit = req.SizeLimit
+	}
+	sel := newSelection(s.schema, req.Attrs)
+	if req.Base.IsRoot() && req.Scope == directory.ScopeBase {
+		return SearchResult{}, s.searchSpecial(ctx, id, s.rootDSE(), req, sel, each)
+	}
+	if req.Scope == directory.ScopeBase && req.Base.Equal(directory.MustParseDN(SubschemaDN)) {
+		return SearchResult{}, s.searchSpecial(ctx, id, s.subschema(), req, sel, each)
+	}
+	base, scope := req.Base, req.Scope
+	if base.IsRoot() {
+		// Searching from the root DSE covers the one naming context.
+		base = s.base
+		if scope == directory.ScopeOne {
+			scope = directory.ScopeBase
+		}
+	}
+	if !base.IsWithin(s.base) {
+		return SearchResult{}, directory.NoSuchObject(base, directory.DN{})
+	}
+	var res SearchResult
+	err := s.view(ctx, id, func(tx directory.ReadTx, sub acl.Subject) error {
+		if _, err := s.visibleEntry(tx, sub, base); err != nil {
+			return err
+		}
+		matched, sent := 0, 0
+		return tx.Search(base, scope, req.Filter, func(e *directory.Entry) error {
+			if err := ctx.Err(); err != nil {
+				return directory.ErrTimeLimitExceeded
+			}
+			if !s.policy.CanSee(sub, e, s.parentAccount(tx, e)) {
+				return nil
+			}
+			visible := s.readable(sub, e)
+			if !req.Filter.Match(visible) {
+				return nil // the match relied on attributes sub may not read
+			}
+			matched++
+			if matched <= req.Skip {
+				return nil
+			}
+			if req.PageSize > 0 && sent == req.PageSize {
+				res.More = true
+				return directory.ErrStop
+			}
+			if sent == limit {
+				return directory.Errorf(directory.ErrSizeLimitExceeded, "")
+			}
+			out, err := sel.apply(tx, visible)
+			if err != nil {
+				return err
+			}
+			sent++
+			return each(out)
+		})
+	})
+	return res, err
+}
+
+func (s *Service) searchSpecial(ctx context.Context, id Identity, e *directory.Entry, req SearchRequest, sel selection, each func(*directory.Entry) error) error {
+	if err := s.Check(ctx, id); err != nil {
+		return err
+	}
+	if !req.Filter.Match(e) {
+		return nil
+	}
+	out, err := sel.apply(nil, e)
+	if err != nil {
+		return err
+	}
+	return each(out)
+}
+
+// readable returns a copy of e holding only the attributes sub may read.
+func (s *Service) readable(sub acl.Subject, e *directory.Entry) *directory.Entry {
+	out := &directory.Entry{DN: e.DN, Attrs: make([]directory.Attr, 0, len(e.Attrs))}
+	for _, a := range e.Attrs {
+		if s.policy.CanReadAttr(sub, e, a.Name) {
+			out.Attrs = append(out.Attrs, a)
+		}
+	}
+	return out
+}
+
+// selection is a parsed attribute list.
+type selection struct {
+	schema           *directory.Schema
+	allUser, allOper bool
+	none             bool
+	named            map[string]bool
+}
+
+func newSelection(schema *directory.Schema, attrs []string) selection {
+	sel := selection{schema: schema, named: map[string]bool{}}
+	if len(attrs) == 0 {
+		sel.allUser = true
+	}
+	for _, a := range attrs {
+		switch a {
+		case "*":
+			sel.allUser = true
+		case "+":
+			sel.allOper = true
+		case "1.1":
+			sel.none = len(attrs) == 1
+		default:
+			if at, ok := schema.Attr(a); ok {
+				sel.named[strings.ToLower(at.Name())] = true
+			}
+		}
+	}
+	return sel
+}
+
+func (sel selection) wants(at *directory.AttributeType) bool {
+	if sel.none {
+		return false
+	}
+	if sel.named[strings.ToLower(at.Name())] {
+		return true
+	}
+	if at.Operational() {
+		return sel.allOper
+	}
+	return sel.allUser
+}
+
+// apply selects the requested attributes of e and adds the virtual ones
+// (entryDN, hasSubordinates, subschemaSubentry) when asked for. tx may be
+// nil for entries that are not in the store.
+func (sel selection) apply(tx directory.ReadTx, e *directory.Entry) (*directory.Entry, error) {
+	out := &directory.Entry{DN: e.DN, Attrs: make([]directory.Attr, 0, len(e.Attrs)+3)}
+	if sel.none {
+		return out, nil
+	}
+	for _, a := range e.Attrs {
+		if at, ok := sel.schema.Attr(a.Name); ok && sel.wants(at) {
+			out.Attrs = append(out.Attrs, a)
+		}
+	}
+	if tx == nil {
+		return out, nil
+	}
+	virtual := func(name string) bool {
+		at, _ := sel.schema.Attr(name)
+		return sel.wants(at)
+	}
+	if virtual("entryDN") {
+		out.Set("entryDN", e.DN.String())
+	}
+	if virtual("subschemaSubentry") {
+		out.Set("subschemaSubentry", SubschemaDN)
+	}
+	if virtual("hasSubordinates") {
+		has, err := tx.HasChildren(e.DN)
+		if err != nil {
+			return nil, err
+		}
+		out.Set("hasSubordinates", map[bool]string{true: "TRUE", false: "FALSE"}[has])
+	}
+	return out, nil
+}
+
+// Compare answers an LDAP Compare: true or false, ErrNoSuchAttribute when
+// the entry lacks the attribute, ErrInsufficientAccess when sub may not
+// read it.
+func (s *Service) Compare(ctx context.Context, id Identity, dn directory.DN, attr, value string) (bool, error) {
+	at, ok := s.schema.Attr(attr)
+	if !ok {
+		return false, directory.Errorf(directory.ErrUndefinedAttributeType, attr)
+	}
+	if !at.HasEquality() {
+		return false, directory.Errorf(directory.ErrInappropriateMatching, at.Name()+" has no equality matching rule")
+	}
+	var result bool
+	err := s.view(ctx, id, func(tx directory.ReadTx, sub acl.Subject) error {
+		e, err := s.visibleEntry(tx, sub, dn)
+		if err != nil {
+			return err
+		}
+		if !s.policy.CanReadAttr(sub, e, at.Name()) {
+			return directory.Errorf(directory.ErrInsufficientAccess, "no compare access to "+at.Name())
+		}
+		if at.Name() == "entryDN" {
+			result = s.eqFilter("entryDN", value).Match(e)
+			return nil
+		}
+		if !e.Has(at.Name()) {
+			return directory.Errorf(directory.ErrNoSuchAttribute, at.Name())
+		}
+		result = e.HasValue(s.schema, at.Name(), value)
+		return nil
+	})
+	return result, err
+}

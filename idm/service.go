@@ -1,0 +1,262 @@
+package idm
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ldapd/ldapd/acl"
+	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/password"
+	"github.com/ldapd/ldapd/tokens"
+)
+
+// Config wires a Service. Store, Domain and Keys are required.
+type Config struct {
+	Store directory.Store
+	// Schema defaults to directory.Builtin().
+	Schema *directory.Schema
+	// Domain is the DNS domain the directory serves, e.g. idm.example.com.
+	Domain string
+	// Keys sign and verify API tokens.
+	Keys *tokens.Keyring
+	// Hasher hashes passwords; nil means argon2id with default parameters.
+	Hasher *password.Hasher
+	// Logger receives security events (failed binds and their causes,
+	// token issue and revocation). Secrets are never logged.
+	Logger zerolog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Rand is the randomness source; nil means crypto/rand.
+	Rand io.Reader
+	// RootDSE lists what the protocol front end supports, for the root DSE.
+	Extensions, Controls []string
+	// VendorVersion is shown in the root DSE.
+	VendorVersion string
+	// MaxSizeLimit caps the entries one search returns (0: 10000).
+	MaxSizeLimit int
+}
+
+// Service is the identity core. It is safe for concurrent use.
+type Service struct {
+	store    directory.Store
+	schema   *directory.Schema
+	domain   string
+	base     directory.DN
+	policy   *acl.Policy
+	issuer   *tokens.Issuer
+	verifier *tokens.Verifier
+	hasher   *password.Hasher
+	log      zerolog.Logger
+	now      func() time.Time
+	rand     io.Reader
+	cfg      Config
+}
+
+// New returns a Service for cfg. It does not touch the store; call
+// Bootstrap before serving.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Keys == nil {
+		return nil, errors.New("idm: Store and Keys are required")
+	}
+	base, err := BaseDN(cfg.Domain)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Schema == nil {
+		cfg.Schema = directory.Builtin()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	if cfg.Hasher == nil {
+		cfg.Hasher = password.NewHasher(password.DefaultParams(), cfg.Rand, 0)
+	}
+	if cfg.MaxSizeLimit <= 0 {
+		cfg.MaxSizeLimit = 10000
+	}
+	s := &Service{
+		store: cfg.Store, schema: cfg.Schema, domain: strings.ToLower(cfg.Domain), base: base,
+		policy: acl.NewPolicy(base), hasher: cfg.Hasher, log: cfg.Logger, now: cfg.Now, rand: cfg.Rand, cfg: cfg,
+	}
+	s.issuer = &tokens.Issuer{Keys: cfg.Keys, Rand: cfg.Rand, Now: cfg.Now}
+	s.verifier = &tokens.Verifier{Keys: cfg.Keys, Now: cfg.Now, Records: recordLookup{s}}
+	return s, nil
+}
+
+// BaseDN derives the directory suffix from a DNS domain:
+// idm.example.com gives dc=idm,dc=example,dc=com.
+func BaseDN(domain string) (directory.DN, error) {
+	labels := strings.Split(strings.ToLower(strings.TrimSuffix(domain, ".")), ".")
+	if domain == "" || len(labels) < 1 {
+		return directory.DN{}, fmt.Errorf("invalid domain %q: want a DNS name such as idm.example.com", domain)
+	}
+	var dn directory.DN
+	for i := len(labels) - 1; i >= 0; i-- {
+		l := labels[i]
+		if l == "" || strings.Trim(l, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
+			return directory.DN{}, fmt.Errorf("invalid domain %q: label %q is not a DNS label", domain, l)
+		}
+		dn = dn.Child(directory.NewRDN(directory.AVA{Type: "dc", Value: l}))
+	}
+	return dn, nil
+}
+
+// Base returns the directory suffix.
+func (s *Service) Base() directory.DN { return s.base }
+
+// Domain returns the DNS domain.
+func (s *Service) Domain() string { return s.domain }
+
+// Schema returns the schema in force.
+func (s *Service) Schema() *directory.Schema { return s.schema }
+
+// Policy returns the access policy.
+func (s *Service) Policy() *acl.Policy { return s.policy }
+
+// Identity is what a bind established. The zero value is anonymous.
+type Identity struct {
+	Kind acl.SubjectKind
+	// DN is the bound account (Kind == acl.Account).
+	DN directory.DN
+	// Token is set when the bind used an API token.
+	Token     bool
+	TokenID   tokens.ID
+	ReadWrite bool
+}
+
+// RootIdentity is the identity of the local administration socket.
+func RootIdentity() Identity { return Identity{Kind: acl.Root} }
+
+// String describes the identity for logs (never a secret).
+func (id Identity) String() string {
+	switch id.Kind {
+	case acl.Anonymous:
+		return "anonymous"
+	case acl.Root:
+		return "root"
+	}
+	if id.Token {
+		return id.DN.String() + " (token " + id.TokenID.String() + ")"
+	}
+	return id.DN.String()
+}
+
+// IsAnonymous reports whether id is the anonymous identity.
+func (id Identity) IsAnonymous() bool { return id.Kind == acl.Anonymous }
+
+// subject re-derives the acting subject from the store: the account must
+// still exist and be enabled, a token's record must still exist and be
+// unexpired, and group memberships are read fresh. Any failure for a bound
+// identity is ErrInvalidCredentials: the client must bind again.
+func (s *Service) subject(ctx context.Context, tx directory.ReadTx, id Identity) (acl.Subject, error) {
+	switch id.Kind {
+	case acl.Anonymous:
+		return acl.Subject{Kind: acl.Anonymous}, nil
+	case acl.Root:
+		return acl.Subject{Kind: acl.Root}, nil
+	}
+	acct, err := tx.Get(id.DN)
+	if err != nil {
+		s.security(ctx, "bound account is gone", id, err)
+		return acl.Subject{}, invalidSession()
+	}
+	if disabled(acct) {
+		s.security(ctx, "bound account is disabled", id, nil)
+		return acl.Subject{}, invalidSession()
+	}
+	sub := acl.Subject{Kind: acl.Account, DN: id.DN, Groups: groupSet(acct)}
+	if id.Token {
+		rec, err := s.tokenRecord(tx, id.DN, id.TokenID)
+		if err != nil {
+			s.security(ctx, "token revoked since bind", id, err)
+			return acl.Subject{}, invalidSession()
+		}
+		if rec.Expired(s.now()) {
+			s.security(ctx, "token expired since bind", id, nil)
+			return acl.Subject{}, invalidSession()
+		}
+		sub.ReadOnly = rec.Purpose != tokens.ReadWrite
+	}
+	return sub, nil
+}
+
+func invalidSession() error {
+	return directory.Errorf(directory.ErrInvalidCredentials, "the credentials of this connection are no longer valid; bind again")
+}
+
+func (s *Service) security(ctx context.Context, what string, id Identity, err error) {
+	ev := s.log.Warn().Str("event", "security").Str("identity", id.String())
+	if err != nil {
+		ev = ev.AnErr("cause", err)
+	}
+	ev.Msg(what)
+}
+
+func groupSet(e *directory.Entry) map[string]bool {
+	m := map[string]bool{}
+	for _, v := range e.Get("memberOf") {
+		if dn, err := directory.ParseDN(v); err == nil {
+			m[dn.Norm()] = true
+		}
+	}
+	return m
+}
+
+func disabled(e *directory.Entry) bool {
+	return strings.EqualFold(e.First(directory.AttrAccountDisabled), "TRUE")
+}
+
+// view runs fn with a fresh subject for id in one read transaction.
+func (s *Service) view(ctx context.Context, id Identity, fn func(tx directory.ReadTx, sub acl.Subject) error) error {
+	return s.store.View(ctx, func(tx directory.ReadTx) error {
+		sub, err := s.subject(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		return fn(tx, sub)
+	})
+}
+
+// update runs fn with a fresh subject for id in one write transaction.
+func (s *Service) update(ctx context.Context, id Identity, fn func(tx directory.WriteTx, sub acl.Subject) error) error {
+	return s.store.Update(ctx, func(tx directory.WriteTx) error {
+		sub, err := s.subject(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		return fn(tx, sub)
+	})
+}
+
+// Check re-validates id (the per-operation revocation check) without doing
+// anything else. It returns ErrInvalidCredentials when id no longer holds.
+func (s *Service) Check(ctx context.Context, id Identity) error {
+	return s.view(ctx, id, func(directory.ReadTx, acl.Subject) error { return nil })
+}
+
+func (s *Service) rdn(typ, value string) directory.RDN {
+	return directory.NewRDN(directory.AVA{Type: typ, Value: value})
+}
+
+func (s *Service) accountName(dn directory.DN) string {
+	if v, ok := dn.RDN().Value("uid"); ok {
+		return v
+	}
+	if v, ok := dn.RDN().Value("cn"); ok {
+		return v
+	}
+	return dn.String()
+}
+
+// SPN returns name@domain.
+func (s *Service) SPN(name string) string { return strings.ToLower(name) + "@" + s.domain }

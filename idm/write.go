@@ -1,0 +1,455 @@
+package idm
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/ldapd/ldapd/acl"
+	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/password"
+)
+
+// stampNew sets the operational attributes of a new entry.
+func (s *Service) stampNew(e *directory.Entry, sub acl.Subject) {
+	now := directory.FormatGeneralizedTime(s.now())
+	e.Set("entryUUID", s.newUUID())
+	e.Set("createTimestamp", now)
+	e.Set("modifyTimestamp", now)
+	if sub.Kind == acl.Account {
+		e.Set("creatorsName", sub.DN.String())
+		e.Set("modifiersName", sub.DN.String())
+	}
+	if sc, err := s.schema.Check(e); err == nil {
+		e.Set("structuralObjectClass", sc.Name())
+	}
+}
+
+func (s *Service) newUUID() string {
+	u, err := uuid.NewRandomFromReader(s.rand)
+	if err != nil {
+		u = uuid.New()
+	}
+	return u.String()
+}
+
+// userModifiable rejects attributes clients may not set themselves.
+func (s *Service) userModifiable(names []string) error {
+	for _, n := range names {
+		at, ok := s.schema.Attr(n)
+		if !ok {
+			return directory.Errorf(directory.ErrUndefinedAttributeType, n)
+		}
+		if at.NoUserModification || at.Operational() {
+			return directory.Errorf(directory.ErrConstraintViolation, at.Name()+" is maintained by the server and cannot be set")
+		}
+		if strings.EqualFold(at.Name(), directory.AttrSPN) {
+			return directory.Errorf(directory.ErrConstraintViolation, "spn is derived from uid and the domain and cannot be set")
+		}
+	}
+	return nil
+}
+
+// hashPasswords replaces plaintext userPassword values with hashes.
+func (s *Service) hashPasswords(ctx context.Context, values []string) ([]string, error) {
+	out := make([]string, len(values))
+	for i, v := range values {
+		if password.IsHashed(v) {
+			out[i] = v
+			continue
+		}
+		if v == "" {
+			return nil, directory.Errorf(directory.ErrConstraintViolation, "empty password")
+		}
+		h, err := s.hasher.Hash(ctx, v)
+		if err != nil {
+			return nil, fmt.Errorf("hash password: %w", err)
+		}
+		out[i] = h
+	}
+	return out, nil
+}
+
+// Add creates entry e (attribute names as the client gave them) as id.
+func (s *Service) Add(ctx context.Context, id Identity, e *directory.Entry) error {
+	if e.DN.IsRoot() || !e.DN.IsDescendantOf(s.base) {
+		return directory.Errorf(directory.ErrUnwillingToPerform, "entries can only be added below "+s.base.String())
+	}
+	e = e.Clone()
+	names := make([]string, 0, len(e.Attrs))
+	for i, a := range e.Attrs {
+		at, ok := s.schema.Attr(a.Name)
+		if !ok {
+			return directory.Errorf(directory.ErrUndefinedAttributeType, a.Name)
+		}
+		e.Attrs[i].Name = at.Name()
+		names = append(names, at.Name())
+	}
+	if id.Kind != acl.Root {
+		if err := s.userModifiable(names); err != nil {
+			return err
+		}
+	}
+	if hasClass(e, directory.ClassAPIToken) {
+		return directory.Errorf(directory.ErrUnwillingToPerform, "API token records are created by the token extended operation (ldapd service-account api-token generate)")
+	}
+	if err := s.schema.ExpandObjectClasses(e); err != nil {
+		return err
+	}
+	if pws := e.Get("userPassword"); len(pws) > 0 {
+		hashed, err := s.hashPasswords(ctx, pws)
+		if err != nil {
+			return err
+		}
+		e.Set("userPassword", hashed...)
+	}
+	s.deriveAccountAttrs(e)
+	uuid := s.newUUID()
+	return s.update(ctx, id, func(tx directory.WriteTx, sub acl.Subject) error {
+		e := e.Clone()
+		if d := s.policy.Decide(sub, acl.OpAdd, acl.Target{Entry: e}, names); !d.Allowed {
+			return directory.Errorf(directory.ErrInsufficientAccess, d.Reason)
+		}
+		s.stampNew(e, sub)
+		e.Set("entryUUID", uuid)
+		if _, err := s.schema.Check(e); err != nil {
+			return err
+		}
+		if err := s.checkReferences(tx, e); err != nil {
+			return err
+		}
+		if err := tx.Add(e); err != nil {
+			return err
+		}
+		roots := append([]directory.DN{e.DN}, dnValues(e.Get("member"))...)
+		return s.refreshMemberOf(tx, roots)
+	})
+}
+
+// deriveAccountAttrs sets spn on accounts (entries with a uid under
+// ou=people or ou=services) and the auxiliary class that allows it.
+func (s *Service) deriveAccountAttrs(e *directory.Entry) {
+	parent := e.DN.Parent()
+	if !parent.Equal(s.policy.People) && !parent.Equal(s.policy.Services) {
+		return
+	}
+	uid, ok := e.DN.RDN().Value("uid")
+	if !ok {
+		return
+	}
+	if !hasClass(e, directory.ClassServiceAccount) && !hasClass(e, directory.ClassAccount) {
+		e.Add("objectClass", directory.ClassAccount)
+	}
+	e.Set(directory.AttrSPN, s.SPN(uid))
+}
+
+// checkReferences enforces what a single entry may point at: the
+// entryManagedBy of a service account names an existing group or account,
+// and account names (uid) are unique among accounts.
+func (s *Service) checkReferences(tx directory.ReadTx, e *directory.Entry) error {
+	if v := e.First(directory.AttrEntryManagedBy); v != "" {
+		dn, err := directory.ParseDN(v)
+		if err != nil {
+			return err
+		}
+		mgr, err := tx.Get(dn)
+		if err != nil {
+			return directory.Errorf(directory.ErrConstraintViolation, "entryManagedBy "+v+" does not exist")
+		}
+		if !hasClass(mgr, "groupOfNames") && !isAccount(mgr) {
+			return directory.Errorf(directory.ErrConstraintViolation, "entryManagedBy "+v+" is neither a group nor an account")
+		}
+	}
+	if isAccount(e) {
+		for _, uid := range e.Get("uid") {
+			dn, err := s.findAccount(tx, uid)
+			if err == nil && !dn.Equal(e.DN) {
+				return directory.Errorf(directory.ErrConstraintViolation, "uid "+uid+" is already used by "+dn.String())
+			}
+		}
+	}
+	return nil
+}
+
+// Modify applies changes (attribute names as the client gave them) to dn.
+func (s *Service) Modify(ctx context.Context, id Identity, dn directory.DN, changes []directory.Change) error {
+	names := make([]string, 0, len(changes))
+	changes = append([]directory.Change(nil), changes...)
+	for i, ch := range changes {
+		at, ok := s.schema.Attr(ch.Attr)
+		if !ok {
+			return directory.Errorf(directory.ErrUndefinedAttributeType, ch.Attr)
+		}
+		changes[i].Attr = at.Name()
+		names = append(names, at.Name())
+		if at.Name() == "userPassword" && (ch.Op == directory.ChangeAdd || ch.Op == directory.ChangeReplace) {
+			hashed, err := s.hashPasswords(ctx, ch.Values)
+			if err != nil {
+				return err
+			}
+			changes[i].Values = hashed
+		}
+		if at.Name() == "userPassword" && ch.Op == directory.ChangeDelete && len(ch.Values) > 0 {
+			return directory.Errorf(directory.ErrUnwillingToPerform, "delete userPassword without values, or replace it")
+		}
+	}
+	if id.Kind != acl.Root {
+		if err := s.userModifiable(names); err != nil {
+			return err
+		}
+	}
+	return s.update(ctx, id, func(tx directory.WriteTx, sub acl.Subject) error {
+		old, err := s.visibleEntry(tx, sub, dn)
+		if err != nil {
+			return err
+		}
+		if d := s.policy.Decide(sub, acl.OpModify, acl.Target{Entry: old, Account: s.parentAccount(tx, old)}, names); !d.Allowed {
+			return directory.Errorf(directory.ErrInsufficientAccess, d.Reason)
+		}
+		e := old.Clone()
+		if err := directory.ApplyChanges(s.schema, e, changes); err != nil {
+			return err
+		}
+		if err := s.checkObjectClassChange(old, e); err != nil {
+			return err
+		}
+		for _, ava := range e.DN.RDN().AVAs() {
+			if !e.HasValue(s.schema, ava.Type, ava.Value) {
+				return directory.Errorf(directory.ErrNotAllowedOnRDN, "cannot remove the naming value "+ava.Type+"="+ava.Value+"; rename the entry instead")
+			}
+		}
+		e.Set("modifyTimestamp", directory.FormatGeneralizedTime(s.now()))
+		if sub.Kind == acl.Account {
+			e.Set("modifiersName", sub.DN.String())
+		}
+		if _, err := s.schema.Check(e); err != nil {
+			return err
+		}
+		if err := s.checkReferences(tx, e); err != nil {
+			return err
+		}
+		if err := tx.Modify(dn, diff(old, e)); err != nil {
+			return err
+		}
+		return s.refreshMemberOf(tx, symmetricDiff(dnValues(old.Get("member")), dnValues(e.Get("member"))))
+	})
+}
+
+// checkObjectClassChange refuses a change of structural class (RFC 4512
+// 2.4.2) and re-expands superclasses of added auxiliary classes.
+func (s *Service) checkObjectClassChange(old, e *directory.Entry) error {
+	if err := s.schema.ExpandObjectClasses(e); err != nil {
+		return err
+	}
+	oldSC, err1 := s.schema.Check(old)
+	newSC, err2 := s.schema.Check(e)
+	if err1 == nil && err2 == nil && oldSC != newSC {
+		return directory.Errorf(directory.ErrObjectClassModsProhibited, "the structural object class cannot change")
+	}
+	if err2 == nil {
+		e.Set("structuralObjectClass", newSC.Name())
+	}
+	return nil
+}
+
+// diff turns old -> new into replace changes for every attribute that differs.
+func diff(old, e *directory.Entry) []directory.Change {
+	var out []directory.Change
+	seen := map[string]bool{}
+	for _, a := range e.Attrs {
+		seen[strings.ToLower(a.Name)] = true
+		if !equalValues(old.Get(a.Name), a.Values) {
+			out = append(out, directory.Change{Op: directory.ChangeReplace, Attr: a.Name, Values: a.Values})
+		}
+	}
+	for _, a := range old.Attrs {
+		if !seen[strings.ToLower(a.Name)] {
+			out = append(out, directory.Change{Op: directory.ChangeReplace, Attr: a.Name})
+		}
+	}
+	return out
+}
+
+func equalValues(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// visibleEntry reads dn for sub; an entry sub may not see is reported as
+// missing, so that existence does not leak.
+func (s *Service) visibleEntry(tx directory.ReadTx, sub acl.Subject, dn directory.DN) (*directory.Entry, error) {
+	e, err := tx.Get(dn)
+	if err != nil {
+		return nil, err
+	}
+	if !s.policy.CanSee(sub, e, s.parentAccount(tx, e)) {
+		return nil, directory.NoSuchObject(dn, directory.DN{})
+	}
+	return e, nil
+}
+
+// parentAccount returns the service account of a token record, nil for
+// other entries.
+func (s *Service) parentAccount(tx directory.ReadTx, e *directory.Entry) *directory.Entry {
+	if !hasClass(e, directory.ClassAPIToken) {
+		return nil
+	}
+	acct, err := tx.Get(e.DN.Parent())
+	if err != nil {
+		return nil
+	}
+	return acct
+}
+
+// Delete removes dn. Deleting a service account also deletes its token
+// records (revoking the tokens) in the same transaction; any other entry
+// with children is refused with ErrNotAllowedOnNonLeaf.
+func (s *Service) Delete(ctx context.Context, id Identity, dn directory.DN) error {
+	var revoked []string
+	err := s.update(ctx, id, func(tx directory.WriteTx, sub acl.Subject) error {
+		revoked = revoked[:0]
+		e, err := s.visibleEntry(tx, sub, dn)
+		if err != nil {
+			return err
+		}
+		if d := s.policy.Decide(sub, acl.OpDelete, acl.Target{Entry: e, Account: s.parentAccount(tx, e)}, nil); !d.Allowed {
+			return directory.Errorf(directory.ErrInsufficientAccess, d.Reason)
+		}
+		if hasClass(e, directory.ClassServiceAccount) {
+			var children []directory.DN
+			err := tx.Search(dn, directory.ScopeOne, s.matchAll(), func(c *directory.Entry) error {
+				if !hasClass(c, directory.ClassAPIToken) {
+					return directory.Errorf(directory.ErrNotAllowedOnNonLeaf, "service account has children other than token records")
+				}
+				children = append(children, c.DN)
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			for _, c := range children {
+				if err := tx.Delete(c); err != nil {
+					return err
+				}
+				revoked = append(revoked, c.String())
+			}
+		}
+		if err := tx.Delete(dn); err != nil {
+			return err
+		}
+		return s.removeReferences(tx, e)
+	})
+	if err == nil {
+		for _, r := range revoked {
+			s.log.Info().Str("event", "security").Str("record", r).Msg("API token revoked with its account")
+		}
+		if strings.EqualFold(dn.RDN().AVAs()[0].Type, directory.AttrTokenID) {
+			s.log.Info().Str("event", "security").Str("record", dn.String()).Str("revoked_by", id.String()).Msg("API token revoked")
+		}
+	}
+	return err
+}
+
+func (s *Service) matchAll() *directory.Filter {
+	f := &directory.Filter{Kind: directory.FilterPresent, Attr: "objectClass"}
+	_ = f.Resolve(s.schema)
+	return f
+}
+
+// Rename implements ModifyDN: newRDN under newParent (nil: same parent),
+// deleting the old RDN values when deleteOld is set.
+func (s *Service) Rename(ctx context.Context, id Identity, dn directory.DN, newRDN directory.RDN, deleteOld bool, newParent *directory.DN) error {
+	parent := dn.Parent()
+	if newParent != nil {
+		parent = *newParent
+	}
+	target := parent.Child(newRDN)
+	if !target.IsDescendantOf(s.base) {
+		return directory.Errorf(directory.ErrUnwillingToPerform, "entries can only live below "+s.base.String())
+	}
+	return s.update(ctx, id, func(tx directory.WriteTx, sub acl.Subject) error {
+		old, err := s.visibleEntry(tx, sub, dn)
+		if err != nil {
+			return err
+		}
+		if hasClass(old, directory.ClassAPIToken) {
+			return directory.Errorf(directory.ErrUnwillingToPerform, "API token records cannot be renamed")
+		}
+		e := old.Clone()
+		if deleteOld {
+			for _, ava := range dn.RDN().AVAs() {
+				if _, still := newRDN.Value(ava.Type); still {
+					continue
+				}
+				if err := directory.ApplyChanges(s.schema, e, []directory.Change{{Op: directory.ChangeDelete, Attr: ava.Type, Values: []string{ava.Value}}}); err != nil {
+					return err
+				}
+			}
+		}
+		for _, ava := range newRDN.AVAs() {
+			if !e.HasValue(s.schema, ava.Type, ava.Value) {
+				at, ok := s.schema.Attr(ava.Type)
+				if !ok {
+					return directory.Errorf(directory.ErrUndefinedAttributeType, ava.Type)
+				}
+				e.Add(at.Name(), ava.Value)
+			}
+		}
+		e.DN = target
+		s.deriveAccountAttrs(e)
+		e.Set("modifyTimestamp", directory.FormatGeneralizedTime(s.now()))
+		if sub.Kind == acl.Account {
+			e.Set("modifiersName", sub.DN.String())
+		}
+		if d := s.policy.Decide(sub, acl.OpDelete, acl.Target{Entry: old}, nil); !d.Allowed {
+			return directory.Errorf(directory.ErrInsufficientAccess, d.Reason)
+		}
+		if d := s.policy.Decide(sub, acl.OpAdd, acl.Target{Entry: e}, nil); !d.Allowed {
+			return directory.Errorf(directory.ErrInsufficientAccess, d.Reason)
+		}
+		if _, err := s.schema.Check(e); err != nil {
+			return err
+		}
+		if err := s.checkReferences(tx, e); err != nil {
+			return err
+		}
+		if err := tx.Modify(dn, diff(old, e)); err != nil {
+			return err
+		}
+		var moved []directory.DN
+		if err := tx.Search(dn, directory.ScopeSub, s.matchAll(), func(c *directory.Entry) error {
+			moved = append(moved, c.DN)
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := tx.Rename(dn, newRDN, newParent); err != nil {
+			return err
+		}
+		for _, m := range moved {
+			if err := s.rewriteReferences(tx, m, rebase(m, dn, target)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// rebase maps dn, at or below from, to the same place below to.
+func rebase(dn, from, to directory.DN) directory.DN {
+	out := to
+	rdns := dn.RDNs()[:dn.Depth()-from.Depth()]
+	for i := len(rdns) - 1; i >= 0; i-- {
+		out = out.Child(rdns[i])
+	}
+	return out
+}
