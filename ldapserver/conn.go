@@ -1,0 +1,325 @@
+package ldapserver
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ldapd/ldapd/ldapserver/wire"
+)
+
+// StartTLSOID is the StartTLS extended operation (RFC 4511 section 4.14).
+const StartTLSOID = "1.3.6.1.4.1.1466.20037"
+
+// conn is one client connection. Only its own goroutine touches its fields,
+// except netConn (closed by Server.Close) and wake (called by Shutdown).
+type conn struct {
+	srv      *Server
+	netConn  net.Conn
+	id       uint64
+	startTLS bool // handshake first (LDAPS)
+
+	rw       net.Conn // netConn, or the TLS connection over it
+	br       *bufio.Reader
+	bw       *bufio.Writer
+	tls      *tls.ConnectionState
+	identity Identity
+	buf      []byte // response encoding buffer, reused
+
+	mu   sync.Mutex
+	busy bool // an operation is in flight
+}
+
+// wake makes an idle connection notice shutdown: its blocked read returns.
+func (c *conn) wake() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.busy {
+		_ = c.netConn.SetReadDeadline(time.Now())
+	}
+}
+
+func (c *conn) setBusy(b bool) {
+	c.mu.Lock()
+	c.busy = b
+	c.mu.Unlock()
+}
+
+// serve is the connection loop. Concurrency rule: operations run one at a
+// time, in this goroutine, in the order received (see the package doc);
+// the loop alone reads and changes the connection state.
+func (c *conn) serve() {
+	log := c.srv.Logger.With().Uint64("conn", c.id).Str("remote", c.netConn.RemoteAddr().String()).Logger()
+	defer func() {
+		if p := recover(); p != nil {
+			log.Error().Interface("panic", p).Str("stack", string(debug.Stack())).Msg("connection handler panicked")
+		}
+		_ = c.netConn.Close()
+		c.srv.forget(c)
+		log.Debug().Msg("connection closed")
+	}()
+	c.rw = c.netConn
+	if c.srv.InitialIdentity != nil {
+		c.identity = c.srv.InitialIdentity(c.netConn)
+	}
+	if c.startTLS {
+		if err := c.handshake(); err != nil {
+			log.Info().Err(err).Msg("TLS handshake failed")
+			return
+		}
+	}
+	c.br = bufio.NewReaderSize(c.rw, 4096)
+	c.bw = bufio.NewWriterSize(c.rw, 4096)
+	log.Debug().Bool("tls", c.tls != nil).Msg("connection open")
+	for !c.srv.inShutdown.Load() {
+		packet, err := c.readPacket()
+		if err != nil {
+			c.readFailed(err, log)
+			return
+		}
+		c.setBusy(true)
+		keep := c.handle(packet, log)
+		c.setBusy(false)
+		if !keep {
+			return
+		}
+	}
+	c.disconnect(wire.ResultUnavailable, "server shutting down")
+}
+
+func (c *conn) handshake() error {
+	tc := tls.Server(c.netConn, c.srv.TLSConfig)
+	ctx, cancel := context.WithTimeout(context.Background(), c.srv.HandshakeTimeout)
+	defer cancel()
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return err
+	}
+	st := tc.ConnectionState()
+	c.tls, c.rw = &st, tc
+	return nil
+}
+
+// readPacket waits up to IdleTimeout for a message to start and then up to
+// ReadTimeout for the rest of it.
+func (c *conn) readPacket() ([]byte, error) {
+	if err := c.netConn.SetReadDeadline(time.Now().Add(c.srv.IdleTimeout)); err != nil {
+		return nil, err
+	}
+	if _, err := c.br.Peek(1); err != nil {
+		return nil, err
+	}
+	if err := c.netConn.SetReadDeadline(time.Now().Add(c.srv.ReadTimeout)); err != nil {
+		return nil, err
+	}
+	return wire.ReadPacket(c.br, c.srv.MaxMessageBytes)
+}
+
+func (c *conn) readFailed(err error, log zerolog.Logger) {
+	var ne net.Error
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+	case errors.As(err, &ne) && ne.Timeout():
+		if c.srv.inShutdown.Load() {
+			c.disconnect(wire.ResultUnavailable, "server shutting down")
+		} else {
+			log.Info().Msg("connection timed out")
+		}
+	case errors.Is(err, wire.ErrMessageTooLarge), errors.Is(err, wire.ErrMalformed):
+		log.Warn().Err(err).Msg("malformed message; disconnecting")
+		c.disconnect(wire.ResultProtocolError, err.Error())
+	default:
+		log.Info().Err(err).Msg("read failed")
+	}
+}
+
+// disconnect sends a Notice of Disconnection (best effort).
+func (c *conn) disconnect(code int, msg string) {
+	if c.bw == nil {
+		return
+	}
+	_ = c.netConn.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = c.bw.Write(wire.AppendNoticeOfDisconnection(c.buf[:0], code, msg))
+	_ = c.bw.Flush()
+}
+
+// handle decodes and runs one message; it reports whether to keep the
+// connection open.
+func (c *conn) handle(packet []byte, log zerolog.Logger) bool {
+	start := time.Now()
+	msg, err := wire.Decode(packet, c.srv.Limits)
+	if err != nil {
+		var de *wire.DecodeError
+		if errors.As(err, &de) {
+			if tag, ok := de.ResponseTag(); ok {
+				log.Warn().Int32("msgid", de.ID).Err(err).Msg("malformed request")
+				return c.send(wire.AppendResult(c.buf[:0], de.ID, tag,
+					wire.Result{Code: wire.ResultProtocolError, Message: err.Error()}, nil))
+			}
+		}
+		log.Warn().Err(err).Msg("undecodable message; disconnecting")
+		c.disconnect(wire.ResultProtocolError, "malformed message")
+		return false
+	}
+	switch op := msg.Op.(type) {
+	case *wire.UnbindRequest:
+		return false
+	case *wire.AbandonRequest:
+		return true // operations run serially: nothing is ever in flight
+	case *wire.ExtendedRequest:
+		if op.Name == StartTLSOID {
+			return c.startTLSOp(msg.ID, log)
+		}
+	case *wire.BindRequest:
+		c.identity = c.initialIdentity() // RFC 4511 4.2.1: a bind resets the state
+		if code, why := c.bindPrecheck(op); code != wire.ResultSuccess {
+			log.Info().Int32("msgid", msg.ID).Str("op", "bind").Str("target", op.Name).Int("code", code).Msg(why)
+			return c.send(wire.AppendBindResponse(c.buf[:0], msg.ID, wire.Result{Code: code, Message: why}, nil, nil))
+		}
+	}
+	return c.dispatch(msg, start, log)
+}
+
+func (c *conn) initialIdentity() Identity {
+	if c.srv.InitialIdentity != nil {
+		return c.srv.InitialIdentity(c.netConn)
+	}
+	return nil
+}
+
+func (c *conn) bindPrecheck(op *wire.BindRequest) (int, string) {
+	switch {
+	case op.Version != 3:
+		return wire.ResultProtocolError, "only LDAP version 3 is supported"
+	case !op.Simple:
+		return wire.ResultAuthMethodNotSupported, "SASL mechanisms are not supported; use a simple bind over TLS"
+	case len(op.Password) > 0 && c.tls == nil && !c.srv.AllowInsecureBind:
+		return wire.ResultConfidentialityRequired, "passwords and tokens are only accepted over TLS: use ldaps:// or StartTLS (-ZZ)"
+	}
+	return wire.ResultSuccess, ""
+}
+
+func (c *conn) startTLSOp(id int32, log zerolog.Logger) bool {
+	result := func(code int, msg string) []byte {
+		return wire.AppendExtendedResponse(c.buf[:0], id, wire.Result{Code: code, Message: msg}, StartTLSOID, nil, false, nil)
+	}
+	switch {
+	case c.tls != nil:
+		return c.send(result(wire.ResultOperationsError, "TLS is already established"))
+	case c.srv.TLSConfig == nil:
+		return c.send(result(wire.ResultProtocolError, "StartTLS is not available on this listener"))
+	case c.br.Buffered() > 0:
+		// The client must wait for our response before its handshake.
+		c.send(result(wire.ResultOperationsError, "data received after the StartTLS request"))
+		return false
+	}
+	if !c.send(result(wire.ResultSuccess, "")) {
+		return false
+	}
+	if err := c.handshake(); err != nil {
+		log.Info().Err(err).Msg("StartTLS handshake failed")
+		return false
+	}
+	c.br.Reset(c.rw)
+	c.bw.Reset(c.rw)
+	log.Debug().Msg("StartTLS established")
+	return true
+}
+
+// dispatch converts the request and calls the Handler.
+func (c *conn) dispatch(msg *wire.Message, start time.Time, log zerolog.Logger) bool {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := &response{c: c, id: msg.ID, tag: responseTag(msg.Op)}
+	op, err := toOperation(c.srv.Schema, msg.Op)
+	if err == nil {
+		if crit := c.unknownCritical(msg.Controls); crit != "" {
+			w.WriteResult(Result{Code: wire.ResultUnavailableCriticalExtension, Message: "critical control " + crit + " is not supported"})
+		} else {
+			if s, ok := op.(*SearchRequest); ok {
+				limit := c.srv.MaxTimeLimit
+				if s.TimeLimit > 0 && time.Duration(s.TimeLimit)*time.Second < limit {
+					limit = time.Duration(s.TimeLimit) * time.Second
+				}
+				ctx, cancel = context.WithTimeout(ctx, limit)
+				defer cancel()
+				w.typesOnly = s.TypesOnly
+			}
+			req := &Request{ctx: ctx, MessageID: msg.ID, Op: op, Controls: msg.Controls, Bound: c.identity,
+				TLS: c.tls, ConnID: c.id, RemoteAddr: c.netConn.RemoteAddr()}
+			c.srv.Handler.ServeLDAP(w, req)
+		}
+	} else {
+		w.WriteError(err)
+	}
+	if !w.done {
+		w.WriteResult(Result{Code: wire.ResultOther, Message: "the server did not answer this operation"})
+		log.Error().Int32("msgid", msg.ID).Msg("handler returned without a result")
+	}
+	if w.identitySet && w.code == wire.ResultSuccess {
+		c.identity = w.identity
+	}
+	name, target := msg.Op.Tag().String(), ""
+	if op != nil {
+		name, target = op.OpName(), op.Target()
+	}
+	ev := log.Info()
+	if w.code == wire.ResultOther {
+		ev = log.Error()
+	}
+	ev = ev.Int32("msgid", msg.ID).Str("op", name).Str("target", target).
+		Str("identity", identityString(c.identity)).Int("code", w.code).Dur("duration", time.Since(start))
+	if w.entries > 0 {
+		ev = ev.Int("entries", w.entries)
+	}
+	if w.internal != nil {
+		ev = ev.AnErr("error", w.internal)
+	}
+	ev.Send()
+	return !w.failed
+}
+
+func identityString(id Identity) string {
+	if id == nil {
+		return "anonymous"
+	}
+	return id.String()
+}
+
+func (c *conn) unknownCritical(controls []wire.Control) string {
+	for _, ctl := range controls {
+		if ctl.Critical && !slices.Contains(c.srv.Controls, ctl.OID) {
+			return ctl.OID
+		}
+	}
+	return ""
+}
+
+// send writes one encoded message and flushes; false means the connection
+// is broken.
+func (c *conn) send(b []byte) bool {
+	c.buf = b[:0]
+	if err := c.netConn.SetWriteDeadline(time.Now().Add(c.srv.WriteTimeout)); err != nil {
+		return false
+	}
+	if _, err := c.bw.Write(b); err != nil {
+		return false
+	}
+	return c.bw.Flush() == nil
+}
+
+func responseTag(op wire.Request) wire.ResponseTag {
+	tag, ok := op.Tag().ResponseTag()
+	if !ok {
+		return wire.ApplicationExtendedResponse
+	}
+	return tag
+}

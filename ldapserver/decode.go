@@ -1,0 +1,106 @@
+package ldapserver
+
+import (
+	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/ldapserver/wire"
+)
+
+// toOperation turns a decoded wire request into the typed Operation the
+// handlers see: DNs parsed, filters converted and resolved. It is the one
+// place where protocol strings become directory values.
+func toOperation(schema *directory.Schema, op wire.Request) (Operation, error) {
+	switch r := op.(type) {
+	case *wire.BindRequest:
+		return &BindRequest{Name: r.Name, Password: r.Password}, nil
+	case *wire.SearchRequest:
+		base, err := directory.ParseDN(r.BaseObject)
+		if err != nil {
+			return nil, err
+		}
+		if r.Scope > wire.ScopeWholeSubtree {
+			return nil, directory.Errorf(directory.ErrUnwillingToPerform, "subordinate subtree scope is not supported")
+		}
+		f := toFilter(r.Filter)
+		if err := f.Resolve(schema); err != nil {
+			return nil, err
+		}
+		return &SearchRequest{Base: base, Scope: directory.Scope(r.Scope), Filter: f, Attrs: r.Attributes,
+			TypesOnly: r.TypesOnly, SizeLimit: r.SizeLimit, TimeLimit: r.TimeLimit}, nil
+	case *wire.AddRequest:
+		dn, err := directory.ParseDN(r.Entry)
+		if err != nil {
+			return nil, err
+		}
+		e := directory.NewEntry(dn)
+		for _, a := range r.Attributes {
+			if e.Has(a.Type) {
+				return nil, directory.Errorf(directory.ErrAttributeOrValueExists, "attribute "+a.Type+" given twice")
+			}
+			e.Add(a.Type, a.Values...)
+		}
+		return &AddRequest{Entry: e}, nil
+	case *wire.ModifyRequest:
+		dn, err := directory.ParseDN(r.Object)
+		if err != nil {
+			return nil, err
+		}
+		changes := make([]directory.Change, len(r.Changes))
+		for i, c := range r.Changes {
+			changes[i] = directory.Change{Op: directory.ChangeOp(c.Op), Attr: c.Attr, Values: c.Values}
+		}
+		return &ModifyRequest{DN: dn, Changes: changes}, nil
+	case *wire.DelRequest:
+		dn, err := directory.ParseDN(r.DN)
+		if err != nil {
+			return nil, err
+		}
+		return &DeleteRequest{DN: dn}, nil
+	case *wire.ModifyDNRequest:
+		dn, err := directory.ParseDN(r.Entry)
+		if err != nil {
+			return nil, err
+		}
+		rdn, err := directory.ParseRDN(r.NewRDN)
+		if err != nil {
+			return nil, err
+		}
+		out := &ModifyDNRequest{DN: dn, NewRDN: rdn, DeleteOldRDN: r.DeleteOldRDN}
+		if r.HasNewSuperior {
+			sup, err := directory.ParseDN(r.NewSuperior)
+			if err != nil {
+				return nil, err
+			}
+			out.NewSuperior = &sup
+		}
+		return out, nil
+	case *wire.CompareRequest:
+		dn, err := directory.ParseDN(r.Entry)
+		if err != nil {
+			return nil, err
+		}
+		return &CompareRequest{DN: dn, Attr: r.Attr, Value: r.Value}, nil
+	case *wire.ExtendedRequest:
+		return &ExtendedRequest{OID: r.Name, Value: r.Value, HasValue: r.HasValue}, nil
+	}
+	return nil, directory.Errorf(directory.ErrUnwillingToPerform, "unsupported operation")
+}
+
+// toFilter converts a wire filter; the wire decoder already bounded its
+// depth and size, so plain recursion is safe.
+func toFilter(w *wire.Filter) *directory.Filter {
+	f := &directory.Filter{
+		Kind: directory.FilterKind(w.Kind), Attr: w.Attr, Value: w.Value,
+		Rule: w.MatchingRule, DNAttrs: w.DNAttributes,
+	}
+	if w.Kind == wire.FilterSubstrings {
+		f.Initial, f.Final = w.Initial, w.Final
+		f.Any = append([]string(nil), w.Any...)
+	}
+	if len(w.Children) > 0 {
+		f.Children = make([]*directory.Filter, len(w.Children))
+		for i, c := range w.Children {
+			f.Children[i] = toFilter(c)
+		}
+	}
+	return f
+}
