@@ -337,8 +337,10 @@ func (p *Policy) Decide(s Subject, op Op, t Target, attrs []string) Decision {
 // decideServiceAccount: idm_service_account_admins create, delete and
 // modify service accounts, entryManagedBy included; managers modify
 // everything but entryManagedBy. For a member of idm_high_privilege,
-// entryManagedBy is reserved to idm_access_control_admins and deletion to
-// system_admins.
+// entryManagedBy is reserved to idm_access_control_admins, deletion to
+// system_admins, and other changes to its managers: otherwise
+// idm_service_account_admins could take it over (set its password, say)
+// without changing entryManagedBy.
 func (p *Policy) decideServiceAccount(s Subject, op Op, e *directory.Entry, attrs []string, high bool) Decision {
 	admin := s.InGroup(p.ServiceAccountAdmins)
 	account := e.DN.RDN().String()
@@ -364,8 +366,11 @@ func (p *Policy) decideServiceAccount(s Subject, op Op, e *directory.Entry, attr
 			return deny(s.Name() + " may not change entryManagedBy of " + account + ": not a member of " + GroupServiceAccountAdmins)
 		}
 	}
-	if admin || p.isManager(s, e) || (high && s.InGroup(p.AccessControlAdmins) && onlyAttrs(attrs, directory.AttrEntryManagedBy)) {
+	if (admin && !high) || p.isManager(s, e) || (high && s.InGroup(p.AccessControlAdmins) && onlyAttrs(attrs, directory.AttrEntryManagedBy)) {
 		return allow()
+	}
+	if high && admin {
+		return deny(account + " is a member of " + GroupHighPrivilege + ": only its managers and " + GroupSystemAdmins + " may change it")
 	}
 	return deny(s.Name() + " may not manage " + account + ": " + p.notManagerReason(e))
 }
