@@ -1,0 +1,240 @@
+package main
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ldapd/ldapd/admin"
+)
+
+// Output formats (-o).
+const (
+	formatText = "text"
+	formatJSON = "json"
+)
+
+// printer writes a command's results in the chosen format. Results go to
+// stdout; notices (such as "no API tokens") go to stderr, so that stdout
+// holds only data.
+type printer struct {
+	format string
+	stdout io.Writer
+	stderr io.Writer
+	loc    *time.Location      // zone for times; time.Local in the CLI
+	name   func(string) string // short name for a DN (admin.Client.DisplayName)
+}
+
+func (inv *invocation) printer(e *env, c *admin.Client) *printer {
+	return &printer{format: inv.client.output, stdout: e.stdout, stderr: e.stderr, loc: time.Local, name: c.DisplayName}
+}
+
+func (p *printer) json(v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(p.stdout, "%s\n", b)
+	return err
+}
+
+func (p *printer) notice(format string, a ...any) {
+	fmt.Fprintf(p.stderr, format+"\n", a...)
+}
+
+// entryJSON is an entry in JSON: {"dn": ..., "attributes": {name: [values]}}.
+type entryJSON struct {
+	DN         string              `json:"dn"`
+	Attributes map[string][]string `json:"attributes"`
+}
+
+func toEntryJSON(e admin.Entry) entryJSON {
+	out := entryJSON{DN: e.DN, Attributes: make(map[string][]string, len(e.Attrs))}
+	for _, a := range e.Attrs {
+		out.Attributes[a.Name] = append(out.Attributes[a.Name], a.Values...)
+	}
+	return out
+}
+
+// entry prints one entry: in text, a "dn: DN" line, then "attr: value"
+// lines, attributes sorted by name (any case), values in the server's
+// order.
+func (p *printer) entry(e admin.Entry) error {
+	if p.format == formatJSON {
+		return p.json(toEntryJSON(e))
+	}
+	writeEntry(p.stdout, e)
+	return nil
+}
+
+// entries prints a list of entries: text blocks separated by blank lines,
+// or a JSON array. An empty list prints the notice on stderr (and [] in
+// JSON).
+func (p *printer) entries(es []admin.Entry, empty string) error {
+	if p.format == formatJSON {
+		out := make([]entryJSON, len(es))
+		for i, e := range es {
+			out[i] = toEntryJSON(e)
+		}
+		return p.json(out)
+	}
+	if len(es) == 0 {
+		p.notice("%s", empty)
+		return nil
+	}
+	for i, e := range es {
+		if i > 0 {
+			fmt.Fprintln(p.stdout)
+		}
+		writeEntry(p.stdout, e)
+	}
+	return nil
+}
+
+func writeEntry(w io.Writer, e admin.Entry) {
+	fmt.Fprintf(w, "dn: %s\n", textValue(e.DN))
+	attrs := slices.Clone(e.Attrs)
+	slices.SortStableFunc(attrs, func(a, b admin.Attr) int {
+		return cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+	})
+	for _, a := range attrs {
+		for _, v := range a.Values {
+			fmt.Fprintf(w, "%s: %s\n", a.Name, textValue(v))
+		}
+	}
+}
+
+// textValue keeps one value on one line: values with line breaks or other
+// control characters are printed Go-quoted.
+func textValue(v string) string {
+	for _, r := range v {
+		if r < ' ' || r == 0x7f {
+			return strconv.Quote(v)
+		}
+	}
+	return v
+}
+
+// tokenJSON is a token record in JSON; expiry is null for "never".
+type tokenJSON struct {
+	TokenID    string  `json:"token_id"`
+	Label      string  `json:"label"`
+	Purpose    string  `json:"purpose"`
+	IssuedAt   string  `json:"issued_at"`
+	Expiry     *string `json:"expiry"`
+	IssuedBy   string  `json:"issued_by"`
+	IssuedByDN string  `json:"issued_by_dn"`
+}
+
+func (p *printer) timeText(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(p.loc).Format(time.RFC3339)
+}
+
+// tokens prints token records: in text, one block per token of
+// "token_id: ...", "label: ...", "purpose: ...", "issued_at: ...",
+// "expiry: ..." ("never" if none), "issued_by: ..." lines, separated by
+// blank lines; in JSON an array of tokenJSON. No tokens: a notice on
+// stderr, nothing on stdout (JSON: []).
+func (p *printer) tokens(account string, ts []admin.Token) error {
+	if p.format == formatJSON {
+		out := make([]tokenJSON, len(ts))
+		for i, t := range ts {
+			out[i] = tokenJSON{
+				TokenID: t.ID, Label: t.Label, Purpose: t.Purpose, IssuedAt: p.timeText(t.IssuedAt),
+				IssuedBy: p.name(t.IssuedBy), IssuedByDN: t.IssuedBy,
+			}
+			if !t.Expiry.IsZero() {
+				s := p.timeText(t.Expiry)
+				out[i].Expiry = &s
+			}
+		}
+		return p.json(out)
+	}
+	if len(ts) == 0 {
+		p.notice("service account %s has no API tokens", account)
+		return nil
+	}
+	for i, t := range ts {
+		if i > 0 {
+			fmt.Fprintln(p.stdout)
+		}
+		expiry := "never"
+		if !t.Expiry.IsZero() {
+			expiry = p.timeText(t.Expiry)
+		}
+		fmt.Fprintf(p.stdout, "token_id: %s\nlabel: %s\npurpose: %s\nissued_at: %s\nexpiry: %s\nissued_by: %s\n",
+			t.ID, textValue(t.Label), t.Purpose, p.timeText(t.IssuedAt), expiry, textValue(p.name(t.IssuedBy)))
+	}
+	return nil
+}
+
+// generated prints a new token: alone on one line of stdout (so that
+// TOKEN=$(ldapd ...) works), or {"token": ..., "token_id": ...}. The
+// notice that it is shown once goes to stderr either way.
+func (p *printer) generated(account string, g admin.GeneratedToken) error {
+	p.notice("This token is shown once; it is not stored by the server, which keeps only its record (token id %s).\n"+
+		"Revoke it with: ldapd service-account api-token destroy %s %s --name NAME", g.ID, account, g.ID)
+	if p.format == formatJSON {
+		return p.json(struct {
+			Token   string `json:"token"`
+			TokenID string `json:"token_id"`
+		}{g.Token, g.ID})
+	}
+	_, err := fmt.Fprintln(p.stdout, g.Token)
+	return err
+}
+
+// memberJSON is a group member in JSON.
+type memberJSON struct {
+	Name string `json:"name"`
+	DN   string `json:"dn"`
+}
+
+// members prints a group's members: their names one per line (the DN when
+// no short name derives from it), or a JSON array of {name, dn}.
+func (p *printer) members(group string, dns []string) error {
+	if p.format == formatJSON {
+		out := make([]memberJSON, len(dns))
+		for i, dn := range dns {
+			out[i] = memberJSON{Name: p.name(dn), DN: dn}
+		}
+		return p.json(out)
+	}
+	if len(dns) == 0 {
+		p.notice("group %s has no members", group)
+		return nil
+	}
+	for _, dn := range dns {
+		fmt.Fprintln(p.stdout, textValue(p.name(dn)))
+	}
+	return nil
+}
+
+// outcome is the result of a command that changes something.
+type outcome struct {
+	Result    string   `json:"result"` // created, updated, deleted, destroyed, password set, members added, members removed
+	Kind      string   `json:"kind"`   // service-account, api-token, person, group
+	Name      string   `json:"name"`
+	DN        string   `json:"dn,omitempty"`
+	Account   string   `json:"account,omitempty"`   // api-token: its service account
+	Password  string   `json:"password,omitempty"`  // set-password --generate
+	Changed   []string `json:"changed,omitempty"`   // members added or removed (DNs)
+	Unchanged []string `json:"unchanged,omitempty"` // members already in, or not in, the group
+}
+
+// done prints an outcome: the text line in text, the outcome in JSON.
+func (p *printer) done(o outcome, text string) error {
+	if p.format == formatJSON {
+		return p.json(o)
+	}
+	_, err := fmt.Fprintln(p.stdout, text)
+	return err
+}

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ldapd/ldapd/admin"
+)
+
+func runPerson(ctx context.Context, e *env, args []string) error {
+	return dispatch(ctx, e, "person", `
+Manage people, over LDAP, as the account named by --name. A person is an
+entry uid=NAME,ou=people under the base DN (classes inetOrgPerson and
+ldapdAccount). Members of idm_people_admins (idm_admin by default) may
+create, delete and set the passwords of people.`,
+		[]subcommand{
+			{"create", "create a person", runPersonCreate},
+			{"get", "show a person", runPersonGet},
+			{"set-password", "set a person's password", runPersonSetPassword},
+			{"delete", "delete a person", runPersonDelete},
+		}, args)
+}
+
+func runPersonCreate(ctx context.Context, e *env, args []string) error {
+	inv := newInvocation(&cmdSpec{
+		group: "person", sub: "create", min: 2, max: 2,
+		usage:   "NAME DISPLAY_NAME --name NAME",
+		summary: "create a person",
+		desc: `
+Create the person NAME (uid=NAME,ou=people under the base DN, with cn and sn
+set to NAME) with the display name DISPLAY_NAME. The person has no password
+until one is set with "person set-password".`,
+		args: [][2]string{
+			{"NAME", "the person's login name (uid)"},
+			{"DISPLAY_NAME", "the person's full name, quoted if it has spaces"},
+		},
+		examples: []string{
+			`ldapd person create demo_user "Demonstration User" --name idm_admin`,
+			`ldapd person set-password demo_user --name idm_admin`,
+		},
+	})
+	if err := inv.parse(e, args); err != nil {
+		return err
+	}
+	name, display := inv.args[0], inv.args[1]
+	if display == "" {
+		return inv.spec.usageErr("DISPLAY_NAME must not be empty")
+	}
+	return inv.withClient(ctx, e, func(c *admin.Client) error {
+		dn, err := c.CreatePerson(ctx, name, display)
+		if err != nil {
+			return err
+		}
+		return inv.printer(e, c).done(outcome{Result: "created", Kind: "person", Name: name, DN: dn},
+			fmt.Sprintf("created person %s (%s)", name, dn))
+	})
+}
+
+func runPersonGet(ctx context.Context, e *env, args []string) error {
+	inv := newInvocation(&cmdSpec{
+		group: "person", sub: "get", min: 1, max: 1,
+		usage:   "NAME --name NAME",
+		summary: "show a person",
+		desc: `
+Show the person NAME: its DN, then one "attribute: value" line per value (the
+attributes --name may read, with entryUUID, spn and memberOf), attributes in
+alphabetical order. With -o json: {"dn": DN, "attributes": {NAME: [VALUES]}}.`,
+		args: [][2]string{{"NAME", "the person's name, or spn"}},
+		examples: []string{
+			"ldapd person get demo_user --name idm_admin",
+			"ldapd person get demo_user --name idm_admin -o json",
+		},
+	})
+	if err := inv.parse(e, args); err != nil {
+		return err
+	}
+	return inv.withClient(ctx, e, func(c *admin.Client) error {
+		p, err := c.GetPerson(ctx, inv.args[0])
+		if err != nil {
+			return err
+		}
+		return inv.printer(e, c).entry(p.Entry)
+	})
+}
+
+func runPersonSetPassword(ctx context.Context, e *env, args []string) error {
+	inv := newInvocation(&cmdSpec{
+		group: "person", sub: "set-password", min: 1, max: 1,
+		usage:   "NAME [--new-password-file FILE | --generate] --name NAME",
+		summary: "set a person's password",
+		desc: `
+Set the password of the person NAME, with the LDAP Password Modify operation
+(RFC 3062). The new password comes from, in order: --generate (the server
+generates one, printed alone on standard output), --new-password-file (its
+first line), $LDAPD_NEW_PASSWORD, or a prompt on the terminal (asked twice).
+Like the password of --name, it is never a flag value.`,
+		args: [][2]string{{"NAME", "the person's name, or spn"}},
+		examples: []string{
+			"ldapd person set-password demo_user --name idm_admin",
+			"ldapd person set-password demo_user --new-password-file ./pw.txt --name idm_admin",
+			"PW=$(ldapd person set-password demo_user --generate --name idm_admin)",
+		},
+	})
+	file := inv.ownString("new-password-file", "read the new password from the first line of `FILE`")
+	generate := inv.ownBool("generate", "let the server generate the password, and print it")
+	if err := inv.parse(e, args); err != nil {
+		return err
+	}
+	if *file != "" && *generate {
+		return inv.spec.usageErr("give --new-password-file or --generate, not both")
+	}
+	name := inv.args[0]
+	newPW, prompt, err := inv.newPassword(e, *file, *generate)
+	if err != nil {
+		return err
+	}
+	return inv.withClient(ctx, e, func(c *admin.Client) error {
+		if prompt {
+			if newPW, err = promptNewPassword(e, name); err != nil {
+				return err
+			}
+		}
+		generated, err := c.SetPassword(ctx, name, newPW)
+		if err != nil {
+			return err
+		}
+		p := inv.printer(e, c)
+		o := outcome{Result: "password set", Kind: "person", Name: name, Password: generated}
+		if generated != "" {
+			p.notice("set a generated password for %s; it is shown once", name)
+			if p.format == formatJSON {
+				return p.json(o)
+			}
+			_, err := fmt.Fprintln(e.stdout, generated)
+			return err
+		}
+		return p.done(o, "set the password of "+name)
+	})
+}
+
+// newPassword finds the new password without prompting. It returns "" for
+// --generate, and prompt=true when it must be asked on the terminal.
+func (inv *invocation) newPassword(e *env, file string, generate bool) (pw string, prompt bool, err error) {
+	switch {
+	case generate:
+		return "", false, nil
+	case file != "":
+		pw, err := readPasswordFile(file)
+		return pw, false, err
+	}
+	if pw := e.getenv("LDAPD_NEW_PASSWORD"); pw != "" {
+		return pw, false, nil
+	}
+	if e.isTerminal() {
+		return "", true, nil
+	}
+	return "", false, inv.spec.usageErr("no new password: set LDAPD_NEW_PASSWORD, pass --new-password-file FILE or --generate, or run on a terminal to be asked")
+}
+
+func promptNewPassword(e *env, name string) (string, error) {
+	pw, err := e.readPassword(fmt.Sprintf("New password for %s: ", name))
+	if err != nil {
+		return "", err
+	}
+	if pw == "" {
+		return "", fmt.Errorf("empty password: the password of %s is unchanged", name)
+	}
+	again, err := e.readPassword("Retype the new password: ")
+	if err != nil {
+		return "", err
+	}
+	if again != pw {
+		return "", fmt.Errorf("the passwords do not match: the password of %s is unchanged", name)
+	}
+	return pw, nil
+}
+
+func runPersonDelete(ctx context.Context, e *env, args []string) error {
+	inv := newInvocation(&cmdSpec{
+		group: "person", sub: "delete", min: 1, max: 1,
+		usage:    "NAME --name NAME",
+		summary:  "delete a person",
+		desc:     `Delete the person NAME.`,
+		args:     [][2]string{{"NAME", "the person's name, or spn"}},
+		examples: []string{"ldapd person delete demo_user --name idm_admin"},
+	})
+	if err := inv.parse(e, args); err != nil {
+		return err
+	}
+	return inv.withClient(ctx, e, func(c *admin.Client) error {
+		name := inv.args[0]
+		if err := c.DeletePerson(ctx, name); err != nil {
+			return err
+		}
+		return inv.printer(e, c).done(outcome{Result: "deleted", Kind: "person", Name: name}, "deleted person "+name)
+	})
+}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+	"github.com/rs/zerolog"
+
+	"github.com/ldapd/ldapd/idm"
+)
+
+func runRecoverAccount(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("recover-account", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	data := fs.String("data", envDefault(e, "LDAPD_DATA", "./data"), "data directory (env LDAPD_DATA)")
+	fs.Usage = func() {
+		fmt.Fprint(e.stderr, `Usage: ldapd recover-account NAME [--data DIR]
+
+Set a new random password for the account NAME (admin, idm_admin or any
+other person or service account) and print it alone on the last line of
+stdout. With the server running, it asks the server over the admin socket
+DATA/ldapd.sock (owner-only); with the server stopped, it opens the data
+directory itself.
+
+Example:
+  ldapd recover-account admin --data ./data
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	args, err := parseFlagsAnywhere(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errHelpShown
+		}
+		return fmt.Errorf("%v: %w", err, errUsage)
+	}
+	if len(args) != 1 {
+		return fmt.Errorf("want exactly one account name: %w", errUsage)
+	}
+	name := args[0]
+	pw, err := recoverOnline(*data, name)
+	if errors.Is(err, errNoServer) {
+		pw, err = recoverOffline(ctx, *data, name)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "new password for %s:\n", name)
+	fmt.Fprintln(e.stdout, pw)
+	return nil
+}
+
+var errNoServer = errors.New("no server on the admin socket")
+
+// recoverOnline asks the running server over the admin socket, whose
+// clients act as root: a Password Modify without a new password makes the
+// server generate one.
+func recoverOnline(data, name string) (string, error) {
+	path := socketPath(data)
+	nc, err := net.DialTimeout("unix", path, 2*time.Second)
+	if err != nil {
+		return "", errNoServer
+	}
+	nc.Close()
+	conn, err := ldap.DialURL("ldapi://" + url.PathEscape(path))
+	if err != nil {
+		return "", errNoServer
+	}
+	defer conn.Close()
+	res, err := conn.PasswordModify(ldap.NewPasswordModifyRequest(name, "", ""))
+	if err != nil {
+		if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+			return "", fmt.Errorf("no account named %s", name)
+		}
+		return "", fmt.Errorf("recover %s through the running server: %w", name, err)
+	}
+	return res.GeneratedPassword, nil
+}
+
+func recoverOffline(ctx context.Context, data, name string) (string, error) {
+	store, keys, err := openData(data, 2*time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer store.Close()
+	domain, err := storedDomain(ctx, store)
+	if err != nil {
+		return "", err
+	}
+	if domain == "" {
+		return "", fmt.Errorf("%s holds no directory yet: start the server once with --domain first", data)
+	}
+	svc, err := idm.New(idm.Config{Store: store, Domain: domain, Keys: keys, Logger: zerolog.Nop()})
+	if err != nil {
+		return "", err
+	}
+	return svc.RecoverAccount(ctx, name)
+}
+
+// parseFlagsAnywhere parses fs's flags wherever they appear among the
+// positional arguments, which it returns in order ("--" ends the flags).
+func parseFlagsAnywhere(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}

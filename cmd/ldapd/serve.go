@@ -1,0 +1,292 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ldapd/ldapd/certs"
+	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/directory/boltstore"
+	"github.com/ldapd/ldapd/gateway"
+	"github.com/ldapd/ldapd/idm"
+	"github.com/ldapd/ldapd/ldapserver"
+	"github.com/ldapd/ldapd/tokens"
+)
+
+// serveConfig is everything `ldapd serve` is configured with.
+type serveConfig struct {
+	data, domain      string
+	ldaps, ldap       string
+	tlsCert, tlsKey   string
+	hostnames         string
+	logLevel          string
+	logFormat         string
+	allowInsecureBind bool
+}
+
+// Files inside the data directory.
+func dbPath(data string) string     { return filepath.Join(data, "ldapd.db") }
+func keysPath(data string) string   { return filepath.Join(data, "keys", "tokens.key") }
+func tlsDir(data string) string     { return filepath.Join(data, "tls") }
+func socketPath(data string) string { return filepath.Join(data, "ldapd.sock") }
+
+// envDefault returns the environment variable's value or def.
+func envDefault(e *env, name, def string) string {
+	if v := e.getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func serveFlags(e *env, cfg *serveConfig) *flag.FlagSet {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.StringVar(&cfg.data, "data", envDefault(e, "LDAPD_DATA", "./data"), "data directory (env LDAPD_DATA)")
+	fs.StringVar(&cfg.domain, "domain", e.getenv("LDAPD_DOMAIN"), "DNS domain served, e.g. idm.example.com; required at first start, fixed afterwards (env LDAPD_DOMAIN)")
+	fs.StringVar(&cfg.ldaps, "ldaps", envDefault(e, "LDAPD_LDAPS", ":3636"), "LDAPS listen address; empty disables (env LDAPD_LDAPS)")
+	fs.StringVar(&cfg.ldap, "ldap", envDefault(e, "LDAPD_LDAP", ":3389"), "LDAP+StartTLS listen address; empty disables (env LDAPD_LDAP)")
+	fs.StringVar(&cfg.tlsCert, "tls-cert", e.getenv("LDAPD_TLS_CERT"), "PEM certificate chain; default: generated in DATA/tls (env LDAPD_TLS_CERT)")
+	fs.StringVar(&cfg.tlsKey, "tls-key", e.getenv("LDAPD_TLS_KEY"), "PEM private key for --tls-cert (env LDAPD_TLS_KEY)")
+	fs.StringVar(&cfg.hostnames, "hostnames", e.getenv("LDAPD_HOSTNAMES"), "extra comma-separated names for the generated certificate (env LDAPD_HOSTNAMES)")
+	fs.StringVar(&cfg.logLevel, "log-level", envDefault(e, "LDAPD_LOG_LEVEL", "info"), "debug, info, warn or error (env LDAPD_LOG_LEVEL)")
+	fs.StringVar(&cfg.logFormat, "log-format", envDefault(e, "LDAPD_LOG_FORMAT", "json"), "json or console (env LDAPD_LOG_FORMAT)")
+	fs.BoolVar(&cfg.allowInsecureBind, "allow-insecure-bind", e.getenv("LDAPD_ALLOW_INSECURE_BIND") == "true",
+		"accept passwords and tokens over LDAP without TLS (not recommended; env LDAPD_ALLOW_INSECURE_BIND=true)")
+	fs.Usage = func() {
+		fmt.Fprint(e.stderr, `Usage: ldapd serve [flags]
+
+Serve the directory over LDAPS and LDAP with StartTLS from an embedded bbolt
+file in the data directory. The first start creates the directory tree for
+--domain, the built-in accounts admin and idm_admin (without passwords: set
+them with 'ldapd recover-account NAME'), a token signing key and, unless
+--tls-cert is given, a local CA (DATA/tls/ca.pem) and server certificate.
+
+Example:
+  ldapd serve --data ./data --domain idm.example.com
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func runServe(ctx context.Context, e *env, args []string) error {
+	var cfg serveConfig
+	fs := serveFlags(e, &cfg)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errHelpShown
+		}
+		return fmt.Errorf("%v: %w", err, errUsage)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q: %w", fs.Arg(0), errUsage)
+	}
+	log, err := newLogger(e.stderr, cfg.logLevel, cfg.logFormat)
+	if err != nil {
+		return fmt.Errorf("%v: %w", err, errUsage)
+	}
+	if (cfg.tlsCert == "") != (cfg.tlsKey == "") {
+		return fmt.Errorf("--tls-cert and --tls-key go together: %w", errUsage)
+	}
+	return serve(ctx, e, cfg, log)
+}
+
+func newLogger(w io.Writer, level, format string) (zerolog.Logger, error) {
+	lvl, err := zerolog.ParseLevel(level)
+	if err != nil || level == "" {
+		return zerolog.Logger{}, fmt.Errorf("invalid --log-level %q: want debug, info, warn or error", level)
+	}
+	switch format {
+	case "json":
+	case "console":
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339}
+	default:
+		return zerolog.Logger{}, fmt.Errorf("invalid --log-format %q: want json or console", format)
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+}
+
+// openData opens the store and signing keys of a data directory.
+func openData(data string, lockTimeout time.Duration) (directory.Store, *tokens.Keyring, error) {
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("create data directory: %w", err)
+	}
+	store, err := boltstore.Open(dbPath(data), boltstore.Options{Timeout: lockTimeout})
+	if err != nil {
+		return nil, nil, fmt.Errorf("open %s: %w", dbPath(data), err)
+	}
+	keys, err := tokens.LoadKeyring(keysPath(data), nil)
+	if err != nil {
+		store.Close()
+		return nil, nil, fmt.Errorf("token signing keys: %w", err)
+	}
+	return store, keys, nil
+}
+
+// storedDomain reads the domain fixed at first start, "" if none.
+func storedDomain(ctx context.Context, store directory.Store) (string, error) {
+	var domain string
+	err := store.View(ctx, func(tx directory.ReadTx) error {
+		v, err := tx.Meta("domain")
+		if errors.Is(err, directory.ErrMetaNotFound) {
+			return nil
+		}
+		domain = string(v)
+		return err
+	})
+	return domain, err
+}
+
+func serve(ctx context.Context, e *env, cfg serveConfig, log zerolog.Logger) error {
+	store, keys, err := openData(cfg.data, time.Second)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if cfg.domain == "" {
+		if cfg.domain, err = storedDomain(ctx, store); err != nil {
+			return err
+		}
+		if cfg.domain == "" {
+			return fmt.Errorf("the first start needs --domain (or LDAPD_DOMAIN), e.g. --domain idm.example.com: %w", errUsage)
+		}
+	}
+	svc, err := idm.New(idm.Config{
+		Store: store, Domain: cfg.domain, Keys: keys, Logger: log,
+		Extensions: gateway.Extensions(), Controls: gateway.Controls(), VendorVersion: version,
+	})
+	if err != nil {
+		return err
+	}
+	first, err := svc.Bootstrap(ctx)
+	if err != nil {
+		return err
+	}
+	if first {
+		log.Info().Str("domain", cfg.domain).Str("base", svc.Base().String()).
+			Msg("created a new directory; set the admin passwords with: ldapd recover-account admin (and idm_admin)")
+	}
+	tlsConfig, caFile, err := serverTLS(cfg)
+	if err != nil {
+		return err
+	}
+	handler := &gateway.Gateway{IDM: svc}
+	srv := &ldapserver.Server{Handler: handler, TLSConfig: tlsConfig, Controls: gateway.Controls(),
+		AllowInsecureBind: cfg.allowInsecureBind, Logger: log}
+	admin := &ldapserver.Server{Handler: handler, Controls: gateway.Controls(), AllowInsecureBind: true, Logger: log,
+		InitialIdentity: func(net.Conn) ldapserver.Identity { return idm.RootIdentity() }}
+
+	var lns []func() error
+	var closers []io.Closer
+	defer func() {
+		for _, c := range closers {
+			c.Close()
+		}
+	}()
+	listen := func(addr string, serveFn func(net.Listener) error, what string) error {
+		if addr == "" {
+			return nil
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("listen for %s on %s: %w", what, addr, err)
+		}
+		closers = append(closers, ln)
+		log.Info().Str("addr", ln.Addr().String()).Msg("listening for " + what)
+		lns = append(lns, func() error { return serveFn(ln) })
+		return nil
+	}
+	if err := listen(cfg.ldaps, srv.ServeTLS, "LDAPS"); err != nil {
+		return err
+	}
+	if err := listen(cfg.ldap, srv.Serve, "LDAP (StartTLS)"); err != nil {
+		return err
+	}
+	sock, err := listenSocket(socketPath(cfg.data))
+	if err != nil {
+		return err
+	}
+	closers = append(closers, sock)
+	lns = append(lns, func() error { return admin.Serve(sock) })
+	if caFile != "" {
+		log.Info().Str("ca", caFile).Msg("clients trust the generated CA with LDAPTLS_CACERT=" + caFile)
+	}
+
+	errc := make(chan error, len(lns))
+	for _, run := range lns {
+		go func() { errc <- run() }()
+	}
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		log.Info().Msg("shutting down")
+	case serveErr = <-errc:
+		log.Error().Err(serveErr).Msg("listener failed; shutting down")
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	_ = admin.Shutdown(sctx)
+	for range lns {
+		if serveErr == nil {
+			if err := <-errc; err != nil && !errors.Is(err, ldapserver.ErrServerClosed) {
+				serveErr = err
+			}
+		} else {
+			<-errc
+		}
+	}
+	if errors.Is(serveErr, ldapserver.ErrServerClosed) {
+		serveErr = nil
+	}
+	return serveErr
+}
+
+// serverTLS loads the operator's key pair or makes the local CA's.
+func serverTLS(cfg serveConfig) (*tls.Config, string, error) {
+	if cfg.tlsCert != "" {
+		c, err := certs.ServerConfig(cfg.tlsCert, cfg.tlsKey)
+		return c, "", err
+	}
+	var hosts []string
+	for _, h := range strings.Split(cfg.hostnames, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			hosts = append(hosts, h)
+		}
+	}
+	f, err := certs.Ensure(tlsDir(cfg.data), hosts, time.Now())
+	if err != nil {
+		return nil, "", err
+	}
+	c, err := certs.ServerConfig(f.Cert, f.Key)
+	return c, f.CA, err
+}
+
+// listenSocket opens the admin socket, readable and writable by the owner
+// only. A stale socket from a crashed server is replaced; bbolt's file lock
+// already guarantees no other server uses this data directory.
+func listenSocket(path string) (net.Listener, error) {
+	_ = os.Remove(path)
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("admin socket %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("admin socket %s: %w", path, err)
+	}
+	return ln, nil
+}

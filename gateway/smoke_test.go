@@ -1,0 +1,22 @@
+package gateway_test
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestSmokeWhoAmI(t *testing.T) {
+	s := newStack(t)
+	c := s.idmAdmin(t)
+	res, err := c.WhoAmI(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.AuthzID != "u: idm_admin@idm.example.com" {
+		t.Fatalf("whoami = %q", res.AuthzID)
+	}
+	out, code := s.tool(t, "", "ldapwhoami", "-H", s.ldapsURL(), "-x", "-D", "idm_admin", "-w", s.IDMAdminPW)
+	if code != 0 || strings.TrimSpace(out) != "u: idm_admin@idm.example.com" {
+		t.Fatalf("ldapwhoami: %d %q", code, out)
+	}
+}
