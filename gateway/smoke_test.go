@@ -3,11 +3,13 @@ package gateway_test
 import (
 	"strings"
 	"testing"
+
+	"github.com/ldapd/ldapd/internal/stacktest"
 )
 
 func TestSmokeWhoAmI(t *testing.T) {
-	s := newStack(t)
-	c := s.idmAdmin(t)
+	s := stacktest.New(t)
+	c := s.IDMAdmin(t)
 	res, err := c.WhoAmI(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -15,7 +17,7 @@ func TestSmokeWhoAmI(t *testing.T) {
 	if res.AuthzID != "u: idm_admin@idm.example.com" {
 		t.Fatalf("whoami = %q", res.AuthzID)
 	}
-	out, code := s.tool(t, "", "ldapwhoami", "-H", s.ldapsURL(), "-x", "-D", "idm_admin", "-w", s.IDMAdminPW)
+	out, code := s.Tool(t, "", "ldapwhoami", "-H", s.URL(), "-x", "-D", "idm_admin", "-w", s.IDMAdminPW)
 	if code != 0 || strings.TrimSpace(out) != "u: idm_admin@idm.example.com" {
 		t.Fatalf("ldapwhoami: %d %q", code, out)
 	}

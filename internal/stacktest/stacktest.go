@@ -1,7 +1,15 @@
-package gateway_test
+// Package stacktest runs the whole ldapd stack on loopback for tests: a
+// bbolt store in a temporary directory, the identity core, the gateway and
+// the protocol front end (via ldaptest), with an injectable clock and the
+// built-in accounts' passwords set. Tests drive it with the go-ldap client
+// and with OpenLDAP's command-line tools (Tool).
+//
+// Only tests should import this package.
+package stacktest
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -23,36 +31,38 @@ import (
 	"github.com/ldapd/ldapd/tokens"
 )
 
+// Domain and Base are the stack's domain and suffix.
 const (
-	domain = "idm.example.com"
-	base   = "dc=idm,dc=example,dc=com"
+	Domain = "idm.example.com"
+	Base   = "dc=idm,dc=example,dc=com"
 )
 
-// clock is an injectable time source for expiry tests.
-type clock struct {
+// Clock is an injectable time source for expiry tests.
+type Clock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func (c *clock) Now() time.Time {
+// Now returns the current fake time.
+func (c *Clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
 }
 
-func (c *clock) Advance(d time.Duration) {
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
 }
 
-// stack is the whole server on loopback: bbolt store, identity core,
-// gateway and protocol front end.
-type stack struct {
+// Stack is the whole server on loopback.
+type Stack struct {
 	*ldaptest.Server
 	IDM        *idm.Service
 	Store      directory.Store
-	Clock      *clock
+	Clock      *Clock
 	AdminPW    string // admin (system_admins)
 	IDMAdminPW string // idm_admin (idm_admins)
 	path       string
@@ -69,14 +79,15 @@ func (w logWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func newStack(t testing.TB) *stack {
+// New starts a stack; t.Cleanup stops it.
+func New(t testing.TB) *Stack {
 	t.Helper()
 	path := t.TempDir() + "/ldapd.db"
 	keys, err := tokens.NewKeyring(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &stack{path: path, keys: keys, Clock: &clock{t: time.Now()}}
+	s := &Stack{path: path, keys: keys, Clock: &Clock{t: time.Now()}}
 	s.open(t)
 	ctx := context.Background()
 	if s.AdminPW, err = s.IDM.RecoverAccount(ctx, "admin"); err != nil {
@@ -89,7 +100,7 @@ func newStack(t testing.TB) *stack {
 }
 
 // open (re)opens the store and starts a server over it.
-func (s *stack) open(t testing.TB) {
+func (s *Stack) open(t testing.TB) {
 	t.Helper()
 	store, err := boltstore.Open(s.path, boltstore.Options{})
 	if err != nil {
@@ -97,7 +108,7 @@ func (s *stack) open(t testing.TB) {
 	}
 	log := zerolog.New(logWriter{t})
 	svc, err := idm.New(idm.Config{
-		Store: store, Domain: domain, Keys: s.keys, Logger: log, Now: s.Clock.Now,
+		Store: store, Domain: Domain, Keys: s.keys, Logger: log, Now: s.Clock.Now,
 		Hasher:     password.NewHasher(password.TestParams(), nil, 0),
 		Extensions: gateway.Extensions(), Controls: gateway.Controls(),
 	})
@@ -114,8 +125,8 @@ func (s *stack) open(t testing.TB) {
 	t.Cleanup(func() { store.Close() })
 }
 
-// restart stops the server, closes the store and opens both again.
-func (s *stack) restart(t testing.TB) {
+// Restart stops the server, closes the store and opens both again.
+func (s *Stack) Restart(t testing.TB) {
 	t.Helper()
 	s.Server.Close()
 	if err := s.Store.Close(); err != nil {
@@ -124,8 +135,8 @@ func (s *stack) restart(t testing.TB) {
 	s.open(t)
 }
 
-// bind returns an LDAPS client bound as name.
-func (s *stack) bind(t testing.TB, name, pw string) *ldap.Conn {
+// Bind returns an LDAPS client bound as name.
+func (s *Stack) Bind(t testing.TB, name, pw string) *ldap.Conn {
 	t.Helper()
 	c := s.Dial(t)
 	if err := c.Bind(name, pw); err != nil {
@@ -134,13 +145,16 @@ func (s *stack) bind(t testing.TB, name, pw string) *ldap.Conn {
 	return c
 }
 
-func (s *stack) admin(t testing.TB) *ldap.Conn    { return s.bind(t, "admin", s.AdminPW) }
-func (s *stack) idmAdmin(t testing.TB) *ldap.Conn { return s.bind(t, "idm_admin", s.IDMAdminPW) }
+// Admin returns a client bound as admin (system_admins).
+func (s *Stack) Admin(t testing.TB) *ldap.Conn { return s.Bind(t, "admin", s.AdminPW) }
 
-// tool runs one of OpenLDAP's command-line clients against the stack and
+// IDMAdmin returns a client bound as idm_admin (idm_admins).
+func (s *Stack) IDMAdmin(t testing.TB) *ldap.Conn { return s.Bind(t, "idm_admin", s.IDMAdminPW) }
+
+// Tool runs one of OpenLDAP's command-line clients against the stack and
 // returns its combined output and exit status. Tests that need ldap-utils
 // fail (not skip) when they are missing: CI installs them.
-func (s *stack) tool(t testing.TB, stdin string, name string, args ...string) (string, int) {
+func (s *Stack) Tool(t testing.TB, stdin string, name string, args ...string) (string, int) {
 	t.Helper()
 	if _, err := exec.LookPath(name); err != nil {
 		t.Fatalf("%s not found: install ldap-utils (make deps)", name)
@@ -154,7 +168,8 @@ func (s *stack) tool(t testing.TB, stdin string, name string, args ...string) (s
 	}
 	out, err := cmd.CombinedOutput()
 	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
 		code = ee.ExitCode()
 	} else if err != nil {
 		t.Fatalf("run %s: %v", name, err)
@@ -162,32 +177,22 @@ func (s *stack) tool(t testing.TB, stdin string, name string, args ...string) (s
 	return string(out), code
 }
 
-// ldapsURL uses the host name the generated certificate names.
-func (s *stack) ldapsURL() string { return strings.Replace(s.LDAPSURL, "127.0.0.1", "localhost", 1) }
-func (s *stack) ldapURL() string  { return strings.Replace(s.LDAPURL, "127.0.0.1", "localhost", 1) }
+// URL is the LDAPS URL with the host name the certificate names, for the
+// command-line tools; PlainURL is the same for LDAP with StartTLS.
+func (s *Stack) URL() string { return strings.Replace(s.LDAPSURL, "127.0.0.1", "localhost", 1) }
 
-func resultCode(err error) uint16 {
-	var le *ldap.Error
+// PlainURL is the LDAP (StartTLS) URL with the certificate's host name.
+func (s *Stack) PlainURL() string { return strings.Replace(s.LDAPURL, "127.0.0.1", "localhost", 1) }
+
+// ResultCode returns the LDAP result code of a go-ldap error, 0 for nil
+// and 0xffff for an error that carries none.
+func ResultCode(err error) uint16 {
 	if err == nil {
 		return 0
 	}
-	if ok := asLDAPError(err, &le); ok {
+	var le *ldap.Error
+	if errors.As(err, &le) {
 		return le.ResultCode
 	}
 	return 0xffff
-}
-
-func asLDAPError(err error, target **ldap.Error) bool {
-	for err != nil {
-		if le, ok := err.(*ldap.Error); ok {
-			*target = le
-			return true
-		}
-		u, ok := err.(interface{ Unwrap() error })
-		if !ok {
-			return false
-		}
-		err = u.Unwrap()
-	}
-	return false
 }
