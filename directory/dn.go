@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/go-ldap/ldap/v3"
 )
@@ -43,6 +44,11 @@ func ParseDN(s string) (DN, error) {
 	if strings.TrimSpace(s) == "" {
 		return DN{}, nil
 	}
+	// go-ldap decodes invalid UTF-8 to U+FFFD and accepts any escaped bytes;
+	// both would make String and Norm lossy, so DN strings must be UTF-8.
+	if !utf8.ValidString(s) {
+		return DN{}, Errorf(ErrInvalidDNSyntax, "DN is not valid UTF-8")
+	}
 	parsed, err := ldap.ParseDN(s)
 	if err != nil {
 		return DN{}, &Error{Err: ErrInvalidDNSyntax, Message: fmt.Sprintf("invalid DN %q: %v", s, err)}
@@ -51,8 +57,11 @@ func ParseDN(s string) (DN, error) {
 	for _, r := range parsed.RDNs {
 		avas := make([]AVA, 0, len(r.Attributes))
 		for _, a := range r.Attributes {
-			if a.Type == "" {
-				return DN{}, &Error{Err: ErrInvalidDNSyntax, Message: fmt.Sprintf("invalid DN %q: empty attribute type", s)}
+			if !validAttrType(a.Type) {
+				return DN{}, &Error{Err: ErrInvalidDNSyntax, Message: fmt.Sprintf("invalid DN %q: bad attribute type %q", s, a.Type)}
+			}
+			if !utf8.ValidString(a.Value) {
+				return DN{}, &Error{Err: ErrInvalidDNSyntax, Message: fmt.Sprintf("invalid DN %q: value is not valid UTF-8", s)}
 			}
 			avas = append(avas, AVA{Type: canonicalAttrName(a.Type), Value: a.Value})
 		}
@@ -61,7 +70,71 @@ func ParseDN(s string) (DN, error) {
 		}
 		rdns = append(rdns, NewRDN(avas...))
 	}
-	return newDN(rdns), nil
+	dn := newDN(rdns)
+	// String and Norm can be longer than s (a raw '=' in a value is
+	// written escaped; the alias gn is written givenName). Bound them too,
+	// so that every accepted DN can be rendered and parsed back.
+	if len(dn.norm) > maxDNLength || dn.stringLen() > maxDNLength {
+		return DN{}, Errorf(ErrInvalidDNSyntax, fmt.Sprintf("DN longer than %d bytes once normalized", maxDNLength))
+	}
+	return dn, nil
+}
+
+// stringLen returns len(d.String()) without building the string.
+func (d DN) stringLen() int {
+	n := 0
+	for i, r := range d.rdns {
+		if i > 0 {
+			n++
+		}
+		for j, a := range r.avas {
+			if j > 0 {
+				n++
+			}
+			n += len(a.Type) + 1
+			for k := 0; k < len(a.Value); k++ {
+				switch {
+				case a.Value[k] == 0:
+					n += 3
+				case needsEscape(a.Value, k):
+					n += 2
+				default:
+					n++
+				}
+			}
+		}
+	}
+	return n
+}
+
+// validAttrType reports whether t is an RFC 4514 attributeType: a descr
+// (ALPHA *(ALPHA / DIGIT / "-")) or a numericoid. go-ldap accepts escapes
+// and spaces in types, which String could not render back.
+func validAttrType(t string) bool {
+	if t == "" {
+		return false
+	}
+	isDigit := func(c byte) bool { return '0' <= c && c <= '9' }
+	isAlpha := func(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+	if isAlpha(t[0]) {
+		for i := 1; i < len(t); i++ {
+			if c := t[i]; !isAlpha(c) && !isDigit(c) && c != '-' {
+				return false
+			}
+		}
+		return true
+	}
+	for _, arc := range strings.Split(t, ".") {
+		if arc == "" || (len(arc) > 1 && arc[0] == '0') {
+			return false
+		}
+		for i := 0; i < len(arc); i++ {
+			if !isDigit(arc[i]) {
+				return false
+			}
+		}
+	}
+	return strings.Contains(t, ".")
 }
 
 // MustParseDN is ParseDN for constants in tests and built-in data; it

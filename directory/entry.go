@@ -246,6 +246,11 @@ func incrementAttr(e *Entry, at *AttributeType, name string, values []string) er
 	}
 	out := make([]string, len(cur))
 	for i, v := range cur {
+		// A stored value is not re-validated elsewhere; parseSmall panics
+		// on "" and returns garbage for non-digits.
+		if _, ok := normalizeInteger(v); !ok {
+			return Errorf(ErrConstraintViolation, name+": stored value "+quote(v)+" is not an integer")
+		}
 		if len(v) > 18 {
 			return Errorf(ErrConstraintViolation, name+": value too large to increment")
 		}

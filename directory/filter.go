@@ -3,6 +3,7 @@ package directory
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/go-ldap/ldap/v3"
@@ -92,6 +93,14 @@ func (f *Filter) resolve(s *Schema, depth int) error {
 		}
 	}
 	if f.at == nil {
+		// An extensible match may name only a rule (":dn:2.5.13.2:=x").
+		// Bind it here: Match must not write to f, which may be shared.
+		f.ruleNorm, f.norm, f.normOK = nil, "", false
+		if f.Kind == FilterExtensible && f.Rule != "" {
+			if f.ruleNorm = normalizer(f.Rule); f.ruleNorm != nil {
+				f.norm, f.normOK = f.ruleNorm(f.Value)
+			}
+		}
 		return nil
 	}
 	switch f.Kind {
@@ -105,7 +114,13 @@ func (f *Filter) resolve(s *Schema, depth int) error {
 		f.subNorm, f.normOK = nil, norm != nil
 		if norm != nil {
 			for _, part := range append(append([]string{f.Initial}, f.Any...), f.Final) {
-				n, _ := norm(part)
+				n, ok := norm(part)
+				if part != "" && !ok {
+					// A fragment the rule cannot normalize (say "uid" under
+					// distinguishedNameMatch) would be compared raw against
+					// normalized values: Undefined instead.
+					f.normOK = false
+				}
 				if part != "" && n == "" {
 					n = part
 				}
@@ -260,12 +275,6 @@ func (f *Filter) evalEntryDN(e *Entry) tri {
 }
 
 func (f *Filter) evalExtensible(e *Entry) tri {
-	if f.ruleNorm == nil && f.Rule != "" {
-		f.ruleNorm = normalizer(f.Rule)
-		if f.ruleNorm != nil {
-			f.norm, f.normOK = f.ruleNorm(f.Value)
-		}
-	}
 	if f.ruleNorm == nil || !f.normOK {
 		return triUndefined
 	}
@@ -379,13 +388,21 @@ func (f *Filter) write(b *strings.Builder, depth int) {
 
 func escapeFilter(v string) string {
 	var b strings.Builder
-	for i := 0; i < len(v); i++ {
-		switch c := v[i]; c {
-		case '*', '(', ')', '\\', 0:
-			fmt.Fprintf(&b, `\%02x`, c)
+	for i := 0; i < len(v); {
+		r, size := utf8.DecodeRuneInString(v[i:])
+		switch {
+		case r == utf8.RuneError:
+			// Invalid UTF-8, and U+FFFD itself, are rejected by the
+			// parser when unescaped; escape every byte.
+			for j := i; j < i+size; j++ {
+				fmt.Fprintf(&b, `\%02x`, v[j])
+			}
+		case r == '*' || r == '(' || r == ')' || r == '\\' || r == 0:
+			fmt.Fprintf(&b, `\%02x`, r)
 		default:
-			b.WriteByte(c)
+			b.WriteString(v[i : i+size])
 		}
+		i += size
 	}
 	return b.String()
 }
@@ -442,6 +459,11 @@ func filterFromBER(p *ber.Packet, depth int) (*Filter, error) {
 			return nil, Errorf(ErrUnwillingToPerform, "malformed substrings")
 		}
 		f.Attr = str(p.Children[0])
+		// RFC 4511 requires at least one substring; go-ldap turns "(cn=**)"
+		// into none, which String would render as the presence "(cn=*)".
+		if len(p.Children[1].Children) == 0 {
+			return nil, Errorf(ErrUnwillingToPerform, "substrings filter with no substrings")
+		}
 		for _, c := range p.Children[1].Children {
 			switch c.Tag {
 			case 0:
@@ -464,6 +486,17 @@ func filterFromBER(p *ber.Packet, depth int) (*Filter, error) {
 			case 4:
 				f.DNAttrs = len(c.Data.Bytes()) > 0 && c.Data.Bytes()[0] != 0
 			}
+		}
+		// go-ldap matches the ":dn" keyword case-sensitively, so RFC 4515's
+		// own "(:DN:2.4.6.8.10:=Dino)" arrives as the rule "DN:2.4.6.8.10",
+		// and "(cn:dn)" (no ":=") as the rule "dn", which String cannot
+		// render without it reading back as dnAttributes.
+		if !f.DNAttrs && len(f.Rule) >= 2 && strings.EqualFold(f.Rule[:2], "dn") && (len(f.Rule) == 2 || f.Rule[2] == ':') {
+			f.DNAttrs = true
+			f.Rule = strings.TrimPrefix(f.Rule[2:], ":")
+		}
+		if f.Rule != "" && !validAttrType(f.Rule) {
+			return nil, Errorf(ErrUnwillingToPerform, "invalid matching rule "+quote(f.Rule))
 		}
 	default:
 		return nil, Errorf(ErrUnwillingToPerform, fmt.Sprintf("unknown filter kind %d", p.Tag))

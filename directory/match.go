@@ -141,7 +141,9 @@ func foldSpace(v string) string {
 	prevSpace := true
 	for i := 0; i < len(v); i++ {
 		c := v[i]
-		if c >= utf8.RuneSelf || ('A' <= c && c <= 'Z') || (c == ' ' && prevSpace) {
+		// '\t'..'\r' too: collapseSpace trims them, so a value holding one
+		// must take that path whatever its case ("\tx" and "\tX" are equal).
+		if c >= utf8.RuneSelf || ('A' <= c && c <= 'Z') || (c == ' ' && prevSpace) || ('\t' <= c && c <= '\r') {
 			clean = false
 			break
 		}
