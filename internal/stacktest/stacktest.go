@@ -67,12 +67,34 @@ type Stack struct {
 	IDMAdminPW string // idm_admin (idm_admins)
 	path       string
 	keys       *tokens.Keyring
+	logs       *logBuffer
 }
 
-// logWriter sends server logs to the test log only when -v is given.
-type logWriter struct{ t testing.TB }
+// logBuffer keeps everything the server logged, for tests that check what
+// the log says (or never says).
+type logBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+// Logs returns everything the server has logged so far (JSON lines).
+func (s *Stack) Logs() string {
+	s.logs.mu.Lock()
+	defer s.logs.mu.Unlock()
+	return s.logs.buf.String()
+}
+
+// logWriter records server logs and sends them to the test log only when
+// -v is given.
+type logWriter struct {
+	t    testing.TB
+	logs *logBuffer
+}
 
 func (w logWriter) Write(p []byte) (int, error) {
+	w.logs.mu.Lock()
+	w.logs.buf.Write(p)
+	w.logs.mu.Unlock()
 	if testing.Verbose() {
 		w.t.Log(strings.TrimSpace(string(p)))
 	}
@@ -87,7 +109,7 @@ func New(t testing.TB) *Stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Stack{path: path, keys: keys, Clock: &Clock{t: time.Now()}}
+	s := &Stack{path: path, keys: keys, Clock: &Clock{t: time.Now()}, logs: &logBuffer{}}
 	s.open(t)
 	ctx := context.Background()
 	if s.AdminPW, err = s.IDM.RecoverAccount(ctx, "admin"); err != nil {
@@ -106,7 +128,7 @@ func (s *Stack) open(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := zerolog.New(logWriter{t})
+	log := zerolog.New(logWriter{t, s.logs})
 	svc, err := idm.New(idm.Config{
 		Store: store, Domain: Domain, Keys: s.keys, Logger: log, Now: s.Clock.Now,
 		Hasher:     password.NewHasher(password.TestParams(), nil, 0),
