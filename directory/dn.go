@@ -169,6 +169,13 @@ func newDN(rdns []RDN) DN {
 	return DN{rdns: rdns, norm: strings.Join(norms, ",")}
 }
 
+// NewDN builds a DN from its RDNs, leftmost (most specific) first.
+func NewDN(rdns ...RDN) DN {
+	own := make([]RDN, len(rdns))
+	copy(own, rdns)
+	return newDN(own)
+}
+
 // IsRoot reports whether d is the empty DN.
 func (d DN) IsRoot() bool { return len(d.rdns) == 0 }
 

@@ -52,6 +52,8 @@ type Store interface {
 	// Update runs fn in a read-write transaction and commits if fn returns
 	// nil; any error rolls back. fn MAY be called more than once (for
 	// example after a conflict), so it must act only through the tx.
+	// fn must not call View or Update on the same store: with bbolt a
+	// nested transaction in one goroutine can deadlock.
 	Update(ctx context.Context, fn func(WriteTx) error) error
 	// Close releases the store; transactions in flight finish first.
 	Close() error
@@ -63,7 +65,8 @@ type ReadTx interface {
 	// that carries the deepest existing ancestor as its matched DN.
 	Get(dn DN) (*Entry, error)
 	// Search calls each for every entry in scope of base that matches f
-	// (a resolved filter), in unspecified order. A missing base is
+	// (a filter resolved against the store's schema, whose normalization
+	// the indexes use), in unspecified order. A missing base is
 	// ErrNoSuchObject with a matched DN. each may return ErrStop to end
 	// the search early (Search then returns nil); any other error from
 	// each ends the search and is returned.
@@ -81,7 +84,8 @@ type WriteTx interface {
 	ReadTx
 	// Add stores a new entry. ErrEntryAlreadyExists if dn is taken;
 	// ErrNoSuchObject (with matched DN) if the parent is missing, unless
-	// the entry is a suffix (its parent is the root).
+	// no ancestor of the entry exists: then it starts a new naming context
+	// (a suffix). Callers keep adds inside their naming context.
 	Add(e *Entry) error
 	// Modify applies changes to an existing entry (ApplyChanges
 	// semantics). ErrNoSuchObject if dn is missing: never an upsert.

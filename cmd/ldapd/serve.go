@@ -126,7 +126,7 @@ func openData(data string, lockTimeout time.Duration) (directory.Store, *tokens.
 	}
 	store, err := boltstore.Open(dbPath(data), boltstore.Options{Timeout: lockTimeout})
 	if err != nil {
-		return nil, nil, fmt.Errorf("open %s: %w", dbPath(data), err)
+		return nil, nil, err
 	}
 	keys, err := tokens.LoadKeyring(keysPath(data), nil)
 	if err != nil {

@@ -1,0 +1,69 @@
+package boltstore
+
+import (
+	"testing"
+
+	"github.com/ldapd/ldapd/directory"
+)
+
+func TestEncodeRoundTrip(t *testing.T) {
+	for _, e := range []*directory.Entry{
+		directory.NewEntry(directory.MustParseDN("dc=com")),
+		{DN: directory.MustParseDN(`cn=a\,b+sn=x\00y,OU=People,dc=example,dc=com`), Attrs: []directory.Attr{
+			{Name: "cn", Values: []string{"a,b", ""}}, {Name: "jpegPhoto", Values: []string{"\x00\xff\x01"}},
+			{Name: "x-empty"},
+		}},
+	} {
+		got, err := decodeEntry(encodeEntry(e))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.DN.String() != e.DN.String() || got.DN.Norm() != e.DN.Norm() {
+			t.Fatalf("DN %q (%q) decoded as %q (%q)", e.DN, e.DN.Norm(), got.DN, got.DN.Norm())
+		}
+		if len(got.Attrs) != len(e.Attrs) {
+			t.Fatalf("attributes %v decoded as %v", e.Attrs, got.Attrs)
+		}
+		for i, a := range e.Attrs {
+			g := got.Attrs[i]
+			if g.Name != a.Name || len(g.Values) != len(a.Values) {
+				t.Fatalf("attribute %v decoded as %v", a, g)
+			}
+			for j := range a.Values {
+				if g.Values[j] != a.Values[j] {
+					t.Fatalf("attribute %v decoded as %v", a, g)
+				}
+			}
+		}
+		// Appending to one attribute's values must not clobber the next.
+		if len(got.Attrs) > 1 {
+			got.Attrs[0].Values = append(got.Attrs[0].Values, "more")
+			if got.Attrs[1].Values[0] != e.Attrs[1].Values[0] {
+				t.Fatal("values share a backing array without a capacity limit")
+			}
+		}
+	}
+}
+
+// FuzzDecodeEntry: decoding arbitrary bytes never panics, and whatever
+// decodes re-encodes to something that decodes to the same DN.
+func FuzzDecodeEntry(f *testing.F) {
+	f.Add(encodeEntry(&directory.Entry{DN: directory.MustParseDN("uid=a,dc=b"),
+		Attrs: []directory.Attr{{Name: "uid", Values: []string{"a"}}}}))
+	f.Add([]byte{entryFormat})
+	f.Add([]byte{entryFormat, 0, 0})
+	f.Add([]byte{entryFormat, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, err := decodeEntry(b)
+		if err != nil {
+			return
+		}
+		again, err := decodeEntry(encodeEntry(e))
+		if err != nil {
+			t.Fatalf("re-encoding failed to decode: %v", err)
+		}
+		if again.DN.Norm() != e.DN.Norm() || len(again.Attrs) != len(e.Attrs) {
+			t.Fatalf("round trip changed %v to %v", e, again)
+		}
+	})
+}

@@ -1,0 +1,216 @@
+package boltstore
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"strings"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/ldapd/ldapd/directory"
+)
+
+// indexSet is the configured set of indexed attributes and, derived from
+// it, which filter attributes the indexes can answer.
+type indexSet struct {
+	schema  *directory.Schema
+	names   []string        // canonical names, sorted
+	indexed map[string]bool // by canonical name
+	// eqQuery maps a filter attribute (canonical name) to the index
+	// buckets holding its values: the attribute and every subtype, listed
+	// only when all of them are indexed and share its equality rule, so
+	// that the filter's normalized assertion is directly comparable.
+	eqQuery map[string][]string
+	// presQuery is the same for presence filters (no rule needed).
+	presQuery map[string][]string
+}
+
+func newIndexSet(s *directory.Schema, attrs []string) (*indexSet, error) {
+	x := &indexSet{schema: s, indexed: map[string]bool{}, eqQuery: map[string][]string{}, presQuery: map[string][]string{}}
+	for _, name := range attrs {
+		at, ok := s.Attr(name)
+		if !ok {
+			return nil, fmt.Errorf("index on attribute %q: %w", name, directory.ErrUndefinedAttributeType)
+		}
+		if !x.indexed[at.Name()] {
+			x.indexed[at.Name()] = true
+			x.names = append(x.names, at.Name())
+		}
+	}
+	slices.Sort(x.names)
+	for _, at := range s.AttributeTypes() {
+		var subs []string
+		allIndexed, sameRule := true, at.HasEquality()
+		for _, other := range s.AttributeTypes() {
+			if !other.IsA(at) {
+				continue
+			}
+			subs = append(subs, other.Name())
+			allIndexed = allIndexed && x.indexed[other.Name()]
+			sameRule = sameRule && other.HasEquality() && strings.EqualFold(other.Equality, at.Equality)
+		}
+		if allIndexed {
+			x.presQuery[at.Name()] = subs
+			if sameRule {
+				x.eqQuery[at.Name()] = subs
+			}
+		}
+	}
+	return x, nil
+}
+
+// signature identifies the index set in the info bucket.
+func (x *indexSet) signature() string { return strings.Join(x.names, "\n") }
+
+// indexKey is one key in the index bucket of attr.
+type indexKey struct {
+	attr string
+	key  []byte
+}
+
+func compareIndexKeys(a, b indexKey) int {
+	if c := strings.Compare(a.attr, b.attr); c != 0 {
+		return c
+	}
+	return bytes.Compare(a.key, b.key)
+}
+
+// keys returns the index keys of entry e stored under id, sorted and
+// without duplicates. Attributes unknown to the schema are not indexed;
+// values the equality rule rejects get only the presence key.
+func (x *indexSet) keys(e *directory.Entry, id uint64) []indexKey {
+	var out []indexKey
+	for _, a := range e.Attrs {
+		at, ok := x.schema.Attr(a.Name)
+		if !ok || !x.indexed[at.Name()] || len(a.Values) == 0 {
+			continue
+		}
+		name := at.Name()
+		out = append(out, indexKey{name, presKey(id)})
+		for _, v := range a.Values {
+			if n, ok := at.Normalize(v); ok {
+				out = append(out, indexKey{name, eqKey(n, id)})
+			}
+		}
+	}
+	slices.SortFunc(out, compareIndexKeys)
+	return slices.CompactFunc(out, func(a, b indexKey) bool { return compareIndexKeys(a, b) == 0 })
+}
+
+// putIndexKeys stores keys. The caller holds a write transaction.
+func putIndexKeys(tx *bolt.Tx, keys []indexKey) error {
+	return eachIndexBucket(tx, keys, func(b *bolt.Bucket, k []byte) error { return b.Put(k, nil) })
+}
+
+// deleteIndexKeys removes keys. The caller holds a write transaction.
+func deleteIndexKeys(tx *bolt.Tx, keys []indexKey) error {
+	return eachIndexBucket(tx, keys, func(b *bolt.Bucket, k []byte) error { return b.Delete(k) })
+}
+
+func eachIndexBucket(tx *bolt.Tx, keys []indexKey, fn func(*bolt.Bucket, []byte) error) error {
+	var b *bolt.Bucket
+	cur := ""
+	for _, k := range keys {
+		if b == nil || k.attr != cur {
+			cur = k.attr
+			if b = tx.Bucket(bucketIndex).Bucket([]byte(k.attr)); b == nil {
+				return fmt.Errorf("index bucket %s is missing", k.attr)
+			}
+		}
+		if err := fn(b, k.key); err != nil {
+			return fmt.Errorf("index %s: %w", k.attr, err)
+		}
+	}
+	return nil
+}
+
+// updateIndex replaces the index keys of old with those of new, both
+// stored under id, touching only the keys that differ.
+func updateIndex(tx *bolt.Tx, x *indexSet, id uint64, old, new *directory.Entry) error {
+	before, after := x.keys(old, id), x.keys(new, id)
+	var del, add []indexKey
+	i, j := 0, 0
+	for i < len(before) || j < len(after) {
+		switch {
+		case j == len(after) || (i < len(before) && compareIndexKeys(before[i], after[j]) < 0):
+			del = append(del, before[i])
+			i++
+		case i == len(before) || compareIndexKeys(before[i], after[j]) > 0:
+			add = append(add, after[j])
+			j++
+		default:
+			i++
+			j++
+		}
+	}
+	if err := deleteIndexKeys(tx, del); err != nil {
+		return err
+	}
+	return putIndexKeys(tx, add)
+}
+
+// lookupEq appends to ids the ids under the equality keys of norm in the
+// index of attr. It reports false, with ids unspecified, as soon as ids
+// would hold more than limit values.
+func lookupEq(tx *bolt.Tx, attr, norm string, ids []uint64, limit int) ([]uint64, bool) {
+	return scanIndex(tx, attr, eqPrefix(norm), ids, limit)
+}
+
+// lookupPresence is lookupEq for the presence keys of attr.
+func lookupPresence(tx *bolt.Tx, attr string, ids []uint64, limit int) ([]uint64, bool) {
+	return scanIndex(tx, attr, []byte{prefixPres}, ids, limit)
+}
+
+// scanIndex collects the ids of the keys made of prefix and an id. Longer
+// keys sharing the prefix belong to other values (a norm may contain 0x00)
+// and are skipped.
+func scanIndex(tx *bolt.Tx, attr string, prefix []byte, ids []uint64, limit int) ([]uint64, bool) {
+	b := tx.Bucket(bucketIndex).Bucket([]byte(attr))
+	if b == nil {
+		return nil, false
+	}
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		if len(k) != len(prefix)+idLen {
+			continue
+		}
+		if len(ids) >= limit {
+			return nil, false
+		}
+		id, _ := indexKeyID(k)
+		ids = append(ids, id)
+	}
+	return ids, true
+}
+
+// reindex drops every index bucket and rebuilds the configured ones from
+// the entries. The caller holds a write transaction.
+func reindex(tx *bolt.Tx, x *indexSet) error {
+	idx := tx.Bucket(bucketIndex)
+	var old [][]byte
+	if err := idx.ForEachBucket(func(k []byte) error { old = append(old, bytes.Clone(k)); return nil }); err != nil {
+		return err
+	}
+	for _, name := range old {
+		if err := idx.DeleteBucket(name); err != nil {
+			return err
+		}
+	}
+	for _, name := range x.names {
+		if _, err := idx.CreateBucket([]byte(name)); err != nil {
+			return err
+		}
+	}
+	return tx.Bucket(bucketEntries).ForEach(func(k, v []byte) error {
+		id, err := parseID(k)
+		if err != nil {
+			return err
+		}
+		e, err := decodeEntry(v)
+		if err != nil {
+			return fmt.Errorf("entry %d: %w", id, err)
+		}
+		return putIndexKeys(tx, x.keys(e, id))
+	})
+}

@@ -1,0 +1,275 @@
+package boltstore
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/ldapd/ldapd/directory"
+)
+
+// The file holds six top-level buckets. Every key format is listed here
+// and nowhere else; the helpers below are the only code that builds or
+// parses keys.
+//
+//	info     "version"  -> uint64 BE: the layout version (layoutVersion).
+//	         "indexes"  -> the indexed attribute names, sorted, '\n'-joined.
+//	                       Open rebuilds the indexes when the configured set
+//	                       differs.
+//	entries  id         -> encoded entry (encode.go). id is a uint64 BE drawn
+//	                       from the bucket's own sequence; ids are never reused.
+//	dn2id    dnKey(dn)  -> id. dnKey is the DN's RDN norms, rightmost
+//	                       (suffix) first, joined by 0x00. A norm never holds
+//	                       0x00 (directory escapes NUL as \00), so the subtree
+//	                       of dn is exactly the keys with prefix dnKey(dn)+0x00,
+//	                       and its children are those with one more component.
+//	idx      one nested bucket per indexed attribute, named by the attribute's
+//	         canonical schema name, holding keys with empty values:
+//	           '=' norm 0x00 id      equality: norm is the value normalized by
+//	                                 the attribute's equality rule.
+//	           '#' sha256(norm) 0x00 id
+//	                                 equality for a norm longer than
+//	                                 maxInlineNorm bytes (bbolt keys are
+//	                                 limited to 32 KiB).
+//	           '*' id                presence: the entry has the attribute.
+//	         The id is always the last 8 bytes of a key. Values of a subtype
+//	         are indexed under the subtype's own name.
+//	meta     key        -> value (ReadTx.Meta, WriteTx.SetMeta).
+//	seq      name       -> uint64 BE: the last value drawn by NextSequence.
+//
+// Everything an operation writes goes in one bbolt transaction, so no write
+// order within a transaction matters for crash safety: bbolt commits all of
+// it or none of it.
+var (
+	bucketInfo    = []byte("info")
+	bucketEntries = []byte("entries")
+	bucketDN2ID   = []byte("dn2id")
+	bucketIndex   = []byte("idx")
+	bucketMeta    = []byte("meta")
+	bucketSeq     = []byte("seq")
+
+	allBuckets = [][]byte{bucketInfo, bucketEntries, bucketDN2ID, bucketIndex, bucketMeta, bucketSeq}
+
+	keyVersion = []byte("version")
+	keyIndexes = []byte("indexes")
+)
+
+// layoutVersion is the version of the layout above that this code reads
+// and writes. Bump it, and add a step to migrations, whenever a bucket or
+// key format changes.
+const layoutVersion = 1
+
+// migrations[v] upgrades a file from layout version v to v+1. Version 1 is
+// the first, so there are none yet.
+var migrations = map[uint64]func(*bolt.Tx) error{}
+
+// Index key prefixes.
+const (
+	prefixEq     = '='
+	prefixEqHash = '#'
+	prefixPres   = '*'
+)
+
+// maxInlineNorm is the longest normalized value stored verbatim in an
+// equality key; longer ones are hashed. Candidates found through an index
+// are always re-checked with Filter.Match, so a hash collision would cost
+// a wasted read, never a wrong result.
+const maxInlineNorm = 512
+
+// idLen is the length of an encoded entry id.
+const idLen = 8
+
+func idKey(id uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, idLen), id) }
+
+func parseID(b []byte) (uint64, error) {
+	if len(b) != idLen {
+		return 0, fmt.Errorf("entry id of %d bytes, want %d", len(b), idLen)
+	}
+	return binary.BigEndian.Uint64(b), nil
+}
+
+// dnKey returns the dn2id key of dn. The root DN has no key (nil); it is
+// never stored.
+func dnKey(dn directory.DN) ([]byte, error) {
+	rdns := dn.RDNs()
+	n := 0
+	for _, r := range rdns {
+		n += len(r.Norm()) + 1
+	}
+	key := make([]byte, 0, n)
+	for i := len(rdns) - 1; i >= 0; i-- {
+		norm := rdns[i].Norm()
+		if strings.IndexByte(norm, 0) >= 0 || norm == "" {
+			return nil, directory.Errorf(directory.ErrInvalidDNSyntax, "DN "+dn.String()+" cannot be stored")
+		}
+		if i < len(rdns)-1 {
+			key = append(key, 0)
+		}
+		key = append(key, norm...)
+	}
+	return key, nil
+}
+
+// subtreePrefix returns the prefix shared by the dn2id keys of every entry
+// strictly below the entry whose key is key; for the root (nil key), every
+// key.
+func subtreePrefix(key []byte) []byte {
+	if len(key) == 0 {
+		return nil
+	}
+	return append(bytes.Clone(key), 0)
+}
+
+// skipSubtree returns the smallest key greater than key and every key in
+// its subtree: key followed by 0x01 (descendants continue with 0x00).
+func skipSubtree(key []byte) []byte { return append(bytes.Clone(key), 1) }
+
+// eqPrefix returns the prefix of the equality keys of norm; the keys are
+// the prefix followed by an id.
+func eqPrefix(norm string) []byte {
+	if len(norm) > maxInlineNorm {
+		sum := sha256.Sum256([]byte(norm))
+		p := make([]byte, 0, 2+len(sum))
+		p = append(p, prefixEqHash)
+		p = append(p, sum[:]...)
+		return append(p, 0)
+	}
+	p := make([]byte, 0, len(norm)+2+idLen)
+	p = append(p, prefixEq)
+	p = append(p, norm...)
+	return append(p, 0)
+}
+
+func eqKey(norm string, id uint64) []byte {
+	return binary.BigEndian.AppendUint64(eqPrefix(norm), id)
+}
+
+func presKey(id uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{prefixPres}, id)
+}
+
+// indexKeyID returns the id at the end of an index key and whether the key
+// is well formed.
+func indexKeyID(k []byte) (uint64, bool) {
+	if len(k) < 1+idLen {
+		return 0, false
+	}
+	switch k[0] {
+	case prefixPres:
+		if len(k) != 1+idLen {
+			return 0, false
+		}
+	case prefixEq, prefixEqHash:
+		if len(k) < 2+idLen || k[len(k)-idLen-1] != 0 {
+			return 0, false
+		}
+	default:
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(k[len(k)-idLen:]), true
+}
+
+// ErrUnsupportedVersion is returned by Open for a file written by a newer
+// ldapd, whose layout this code does not know.
+var ErrUnsupportedVersion = errors.New("unsupported database layout version")
+
+// ErrNotDirectory is returned by Open for a bbolt file that is not an
+// ldapd directory.
+var ErrNotDirectory = errors.New("not an ldapd directory database")
+
+// needsMigration reports whether Open must run migrate in a write
+// transaction: a new file, an older layout, or a changed index set.
+func needsMigration(tx *bolt.Tx, idx *indexSet) (bool, error) {
+	info := tx.Bucket(bucketInfo)
+	if info == nil {
+		return true, nil
+	}
+	v, err := readVersion(info)
+	if err != nil {
+		return false, err
+	}
+	if v != layoutVersion {
+		return true, nil
+	}
+	for _, name := range allBuckets {
+		if tx.Bucket(name) == nil {
+			return true, nil
+		}
+	}
+	return string(info.Get(keyIndexes)) != idx.signature(), nil
+}
+
+// migrate brings the file to layoutVersion and the configured index set.
+// The caller holds a write transaction.
+func migrate(tx *bolt.Tx, idx *indexSet) error {
+	info := tx.Bucket(bucketInfo)
+	if info == nil {
+		empty := true
+		_ = tx.ForEach(func([]byte, *bolt.Bucket) error { empty = false; return nil })
+		if !empty {
+			return fmt.Errorf("%w: the file has buckets but no %q bucket", ErrNotDirectory, bucketInfo)
+		}
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucket(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		info = tx.Bucket(bucketInfo)
+		if err := info.Put(keyVersion, binary.BigEndian.AppendUint64(nil, layoutVersion)); err != nil {
+			return err
+		}
+	}
+	v, err := readVersion(info)
+	if err != nil {
+		return err
+	}
+	for ; v < layoutVersion; v++ {
+		step, ok := migrations[v]
+		if !ok {
+			return fmt.Errorf("no migration from layout version %d", v)
+		}
+		if err := step(tx); err != nil {
+			return fmt.Errorf("migrate layout %d to %d: %w", v, v+1, err)
+		}
+		if err := info.Put(keyVersion, binary.BigEndian.AppendUint64(nil, v+1)); err != nil {
+			return err
+		}
+	}
+	for _, name := range allBuckets {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	if string(info.Get(keyIndexes)) != idx.signature() {
+		if err := reindex(tx, idx); err != nil {
+			return fmt.Errorf("rebuild indexes: %w", err)
+		}
+		if err := info.Put(keyIndexes, []byte(idx.signature())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readVersion reads the layout version and refuses one newer than this
+// code.
+func readVersion(info *bolt.Bucket) (uint64, error) {
+	raw := info.Get(keyVersion)
+	if len(raw) != 8 {
+		return 0, fmt.Errorf("%w: layout version key is %d bytes", ErrNotDirectory, len(raw))
+	}
+	v := binary.BigEndian.Uint64(raw)
+	if v > layoutVersion {
+		return 0, fmt.Errorf("%w: the database has layout version %d but this ldapd supports up to %d; "+
+			"run a newer ldapd or restore a backup", ErrUnsupportedVersion, v, layoutVersion)
+	}
+	if v == 0 {
+		return 0, fmt.Errorf("%w: layout version 0", ErrNotDirectory)
+	}
+	return v, nil
+}

@@ -1,0 +1,96 @@
+package boltstore
+
+import (
+	"math"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/ldapd/ldapd/directory"
+)
+
+// TestSearchPlan counts the entries a search reads, to pin the planner:
+// indexes for selective filters, no whole-tree walks for scope one or base,
+// and full scans only when nothing else answers.
+func TestSearchPlan(t *testing.T) {
+	const users = 1000
+	s := openTest(t, populated(t, users), Options{})
+	const people = "ou=People,dc=example,dc=com"
+	for _, tc := range []struct {
+		base   string
+		scope  directory.Scope
+		filter string
+		rows   int // entries read
+		found  int
+	}{
+		{testSuffix, directory.ScopeSub, "(uid=user00042)", 1, 1},
+		{testSuffix, directory.ScopeSub, "(UID=USER00042)", 1, 1},
+		{testSuffix, directory.ScopeSub, "(&(objectClass=person)(uid=user00042))", 1, 1},
+		{testSuffix, directory.ScopeSub, "(&(objectClass=person)(description=*))", users, users},
+		{testSuffix, directory.ScopeSub, "(|(uid=user00001)(mail=user00002@example.com))", 2, 2},
+		{testSuffix, directory.ScopeSub, "(&(uid=*)(uidNumber=10042))", 1, 1},
+		{testSuffix, directory.ScopeSub, "(fooBar=x)", 0, 0},
+		{testSuffix, directory.ScopeSub, "(&(fooBar=x)(objectClass=*))", 0, 0},
+		{testSuffix, directory.ScopeSub, "(cn=*42*)", users + 2, 20},
+		{testSuffix, directory.ScopeSub, "(!(uid=user00042))", users + 2, users + 1},
+		{testSuffix, directory.ScopeOne, "(objectClass=*)", 1, 1},
+		{testSuffix, directory.ScopeBase, "(objectClass=*)", 1, 1},
+		{people, directory.ScopeOne, "(uid=user00042)", 1, 1},
+		{people, directory.ScopeBase, "(uid=user00042)", 1, 0},
+		{testAlice, directory.ScopeSub, "(objectClass=person)", 1, 1}, // small subtree beats the index
+		{testAlice, directory.ScopeOne, "(objectClass=person)", 0, 0},
+		{"", directory.ScopeOne, "(objectClass=*)", 0, 0}, // dc=example,dc=com is not depth 1
+		{"", directory.ScopeSub, "(uid=user00042)", 1, 1},
+	} {
+		rows, found := 0, 0
+		err := s.db.View(func(btx *bolt.Tx) error {
+			tx := &tx{s: s, btx: btx, ctx: t.Context()}
+			q := &query{t: tx, btx: btx, entries: btx.Bucket(bucketEntries), base: directory.MustParseDN(tc.base), scope: tc.scope, f: mustFilter(t, tc.filter),
+				each: func(*directory.Entry) error { found++; return nil }}
+			err := q.run()
+			rows = q.rows
+			return err
+		})
+		if err != nil || rows != tc.rows || found != tc.found {
+			t.Errorf("Search(%q, %s, %s) read %d entries and found %d (%v); want %d and %d",
+				tc.base, tc.scope, tc.filter, rows, found, err, tc.rows, tc.found)
+		}
+	}
+}
+
+// TestChildIDsSkipsMissingLevels: one level below the root, the suffix
+// dc=example,dc=com lies below the unstored dc=com; listing the root's
+// children must skip that subtree with a seek, not walk it.
+func TestChildIDsSkipsMissingLevels(t *testing.T) {
+	s := openTest(t, populated(t, 100), Options{})
+	err := s.db.View(func(btx *bolt.Tx) error {
+		if ids, _ := childIDs(btx, nil, math.MaxInt); len(ids) != 0 {
+			t.Errorf("children of the root = %v, want none", ids)
+		}
+		key, _ := dnKey(directory.MustParseDN(testSuffix))
+		if ids, _ := childIDs(btx, key, math.MaxInt); len(ids) != 1 {
+			t.Errorf("children of the suffix = %v, want ou=People", ids)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSynthesizedIndexIgnored: entryDN and hasSubordinates are not stored
+// values, so an index configured on them must not answer filters.
+func TestSynthesizedIndexIgnored(t *testing.T) {
+	path := populated(t, 3)
+	s := openTest(t, path, Options{Indexes: []string{"entryDN", "hasSubordinates", "uid"}})
+	for _, f := range []string{"(entryDN=" + testAlice + ")", "(&(hasSubordinates=*)(uid=user00001))"} {
+		n := 0
+		err := s.View(t.Context(), func(tx directory.ReadTx) error {
+			return tx.Search(directory.MustParseDN(testSuffix), directory.ScopeSub, mustFilter(t, f),
+				func(*directory.Entry) error { n++; return nil })
+		})
+		if err != nil || n != 1 {
+			t.Errorf("Search(%s) = %d entries, %v; want 1", f, n, err)
+		}
+	}
+}

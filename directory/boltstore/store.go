@@ -1,0 +1,175 @@
+package boltstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/ldapd/ldapd/directory"
+)
+
+// Options configures Open. The zero value works.
+type Options struct {
+	// Schema normalizes values for the indexes. Filters passed to Search
+	// must be resolved against the same schema. Nil means
+	// directory.Builtin().
+	Schema *directory.Schema
+	// Indexes lists the attributes indexed for equality and presence. Nil
+	// means directory.DefaultIndexes(); an empty non-nil slice indexes
+	// nothing. When the set differs from the one the file was built with,
+	// Open rebuilds the indexes (one write transaction over every entry).
+	Indexes []string
+	// Timeout bounds the wait for the file lock another process holds.
+	// Zero means DefaultTimeout.
+	Timeout time.Duration
+}
+
+// DefaultTimeout is the file-lock wait used when Options.Timeout is zero.
+const DefaultTimeout = time.Second
+
+// fileMode is the mode of a new database file: it holds password hashes.
+const fileMode = 0o600
+
+// store is the bbolt-backed directory.Store.
+type store struct {
+	db     *bolt.DB
+	schema *directory.Schema
+	idx    *indexSet
+}
+
+var _ directory.Store = (*store)(nil)
+
+// Open opens the directory database at path, creating it (mode 0600) if it
+// does not exist, and runs any pending layout migration. Only one process
+// can hold the file open: if another does, Open fails after
+// Options.Timeout with an error wrapping bbolt's ErrTimeout. A file written
+// by a newer ldapd is refused with ErrUnsupportedVersion.
+//
+// The result also implements
+//
+//	Verify(ctx context.Context) error
+//	Backup(w io.Writer) (int64, error)
+//	Stats(ctx context.Context) (Stats, error)
+//
+// reachable through an interface assertion.
+func Open(path string, opts Options) (directory.Store, error) {
+	s, err := open(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func open(path string, opts Options) (*store, error) {
+	schema := opts.Schema
+	if schema == nil {
+		schema = directory.Builtin()
+	}
+	attrs := opts.Indexes
+	if attrs == nil {
+		attrs = directory.DefaultIndexes()
+	}
+	idx, err := newIndexSet(schema, attrs)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	timeout := opts.Timeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	db, err := bolt.Open(path, fileMode, &bolt.Options{Timeout: timeout})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("open %s: database file is locked by another process (is ldapd serve running?): %w", path, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	// A migration is a write (and an fsync); most opens need none.
+	var needed bool
+	err = db.View(func(tx *bolt.Tx) (err error) {
+		needed, err = needsMigration(tx, idx)
+		return err
+	})
+	if err == nil && needed {
+		err = db.Update(func(tx *bolt.Tx) error { return migrate(tx, idx) })
+	}
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return &store{db: db, schema: schema, idx: idx}, nil
+}
+
+// View runs fn in a bbolt read transaction.
+func (s *store) View(ctx context.Context, fn func(directory.ReadTx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.View(func(btx *bolt.Tx) error {
+		t := &tx{s: s, btx: btx, ctx: ctx}
+		defer t.finish()
+		return fn(t)
+	})
+}
+
+// Update runs fn in a bbolt write transaction (db.Update, never db.Batch:
+// each Update is its own fsync'd commit). fn runs exactly once here, but
+// callers must not rely on that.
+func (s *store) Update(ctx context.Context, fn func(directory.WriteTx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.Update(func(btx *bolt.Tx) error {
+		t := &tx{s: s, btx: btx, ctx: ctx}
+		defer t.finish()
+		return fn(t)
+	})
+}
+
+// Close waits for open transactions and closes the file. Closing twice is
+// harmless.
+func (s *store) Close() error { return s.db.Close() }
+
+// Backup writes a consistent copy of the database file to w while the
+// store stays in use, and returns the number of bytes written. The copy is
+// itself a database that Open accepts.
+func (s *store) Backup(w io.Writer) (n int64, err error) {
+	err = s.db.View(func(btx *bolt.Tx) error {
+		n, err = btx.WriteTo(w)
+		return err
+	})
+	if err != nil {
+		return n, fmt.Errorf("backup: %w", err)
+	}
+	return n, nil
+}
+
+// Stats describes the size of a store.
+type Stats struct {
+	Entries   int            // number of entries
+	IndexKeys map[string]int // keys per indexed attribute
+	FileBytes int64          // size of the database file
+}
+
+// Stats counts entries and index keys. It reads every page of the indexes,
+// so it is meant for status reports, not hot paths.
+func (s *store) Stats(ctx context.Context) (Stats, error) {
+	if err := ctx.Err(); err != nil {
+		return Stats{}, err
+	}
+	st := Stats{IndexKeys: map[string]int{}}
+	err := s.db.View(func(btx *bolt.Tx) error {
+		st.FileBytes = btx.Size()
+		st.Entries = btx.Bucket(bucketEntries).Stats().KeyN
+		return btx.Bucket(bucketIndex).ForEachBucket(func(name []byte) error {
+			st.IndexKeys[string(name)] = btx.Bucket(bucketIndex).Bucket(name).Stats().KeyN
+			return nil
+		})
+	})
+	return st, err
+}

@@ -1,0 +1,375 @@
+package boltstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/ldapd/ldapd/directory"
+)
+
+// tx is both the ReadTx of View and the WriteTx of Update; in a View the
+// writes fail with bbolt's ErrTxNotWritable.
+type tx struct {
+	s    *store
+	btx  *bolt.Tx
+	ctx  context.Context
+	done bool
+}
+
+var _ directory.WriteTx = (*tx)(nil)
+
+// errTxDone is returned when a tx is used after its function returned:
+// bbolt memory and locks are gone by then.
+var errTxDone = errors.New("boltstore: transaction used after its function returned")
+
+func (t *tx) finish() { t.done = true }
+
+func (t *tx) check() error {
+	if t.done {
+		return errTxDone
+	}
+	return nil
+}
+
+// Get returns a decoded copy of the entry named dn.
+func (t *tx) Get(dn directory.DN) (*directory.Entry, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	id, _, err := lookup(t.btx, dn)
+	if err != nil {
+		return nil, err
+	}
+	return getEntry(t.btx, id)
+}
+
+// HasChildren reports whether dn has a child, that is whether a one-level
+// search of dn finds anything: for the root DN, whether a depth-1 entry
+// exists. A missing dn is ErrNoSuchObject.
+func (t *tx) HasChildren(dn directory.DN) (bool, error) {
+	if err := t.check(); err != nil {
+		return false, err
+	}
+	if dn.IsRoot() {
+		_, complete := childIDs(t.btx, nil, 0)
+		return !complete, nil
+	}
+	_, key, err := lookup(t.btx, dn)
+	if err != nil {
+		return false, err
+	}
+	return hasChildren(t.btx, key), nil
+}
+
+// Meta returns a copy of the value stored under key.
+func (t *tx) Meta(key string) ([]byte, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	// A cursor, not Get: Get cannot tell an empty value from a missing key.
+	k, v := t.btx.Bucket(bucketMeta).Cursor().Seek([]byte(key))
+	if k == nil || string(k) != key {
+		return nil, fmt.Errorf("meta %q: %w", key, directory.ErrMetaNotFound)
+	}
+	return append([]byte{}, v...), nil
+}
+
+// Add stores a new entry under a fresh id with its dn2id key and index
+// keys.
+func (t *tx) Add(e *directory.Entry) error {
+	if err := t.check(); err != nil {
+		return err
+	}
+	if e == nil || e.DN.IsRoot() {
+		return directory.Errorf(directory.ErrUnwillingToPerform, "cannot add an entry with the empty DN")
+	}
+	key, err := dnKey(e.DN)
+	if err != nil {
+		return err
+	}
+	if _, ok := getID(t.btx, key); ok {
+		return directory.Errorf(directory.ErrEntryAlreadyExists, "entry "+e.DN.String()+" already exists")
+	}
+	if err := checkParent(t.btx, e.DN, key); err != nil {
+		return err
+	}
+	id, err := t.btx.Bucket(bucketEntries).NextSequence()
+	if err != nil {
+		return fmt.Errorf("add %s: %w", e.DN, err)
+	}
+	if err := putEntry(t.btx, id, e); err != nil {
+		return fmt.Errorf("add %s: %w", e.DN, err)
+	}
+	if err := t.btx.Bucket(bucketDN2ID).Put(key, idKey(id)); err != nil {
+		return fmt.Errorf("add %s: %w", e.DN, err)
+	}
+	return putIndexKeys(t.btx, t.s.idx.keys(e, id))
+}
+
+// checkParent allows an entry whose parent exists, or none of whose
+// ancestors exists: the root of a new naming context, such as
+// dc=example,dc=com in an empty store (see the package doc on suffixes).
+// Otherwise the parent is missing below an existing ancestor, and that
+// ancestor is the matched DN.
+func checkParent(btx *bolt.Tx, dn directory.DN, key []byte) error {
+	pk := parentKey(key)
+	if pk == nil {
+		return nil
+	}
+	if _, ok := getID(btx, pk); ok {
+		return nil
+	}
+	parent := dn.Parent()
+	if m := matched(btx, parent, pk); !m.IsRoot() {
+		return directory.NoSuchObject(parent, m)
+	}
+	return nil
+}
+
+// Modify applies changes to a clone of the stored entry, so a failed
+// Modify leaves the entry as it was even if fn goes on and commits.
+func (t *tx) Modify(dn directory.DN, changes []directory.Change) error {
+	if err := t.check(); err != nil {
+		return err
+	}
+	id, _, err := lookup(t.btx, dn)
+	if err != nil {
+		return err
+	}
+	old, err := getEntry(t.btx, id)
+	if err != nil {
+		return err
+	}
+	e := old.Clone()
+	if err := directory.ApplyChanges(t.s.schema, e, changes); err != nil {
+		return err
+	}
+	if err := putEntry(t.btx, id, e); err != nil {
+		return fmt.Errorf("modify %s: %w", dn, err)
+	}
+	return updateIndex(t.btx, t.s.idx, id, old, e)
+}
+
+// Delete removes a leaf entry, its dn2id key and its index keys.
+func (t *tx) Delete(dn directory.DN) error {
+	if err := t.check(); err != nil {
+		return err
+	}
+	id, key, err := lookup(t.btx, dn)
+	if err != nil {
+		return err
+	}
+	if hasChildren(t.btx, key) {
+		return directory.Errorf(directory.ErrNotAllowedOnNonLeaf, "entry "+dn.String()+" has children")
+	}
+	e, err := getEntry(t.btx, id)
+	if err != nil {
+		return err
+	}
+	if err := deleteIndexKeys(t.btx, t.s.idx.keys(e, id)); err != nil {
+		return err
+	}
+	if err := t.btx.Bucket(bucketDN2ID).Delete(key); err != nil {
+		return fmt.Errorf("delete %s: %w", dn, err)
+	}
+	if err := t.btx.Bucket(bucketEntries).Delete(idKey(id)); err != nil {
+		return fmt.Errorf("delete %s: %w", dn, err)
+	}
+	return nil
+}
+
+// Rename moves the entry dn and its subtree to newRDN under newParent (or
+// dn's parent). Ids do not change, so index keys stay valid and only the
+// dn2id keys and the DNs stored in the entries are rewritten. A target
+// equal to dn (a change of case or spacing only) is allowed: it rewrites
+// the stored DNs.
+func (t *tx) Rename(dn directory.DN, newRDN directory.RDN, newParent *directory.DN) error {
+	if err := t.check(); err != nil {
+		return err
+	}
+	_, oldKey, err := lookup(t.btx, dn)
+	if err != nil {
+		return err
+	}
+	if newRDN.IsZero() {
+		return directory.Errorf(directory.ErrInvalidDNSyntax, "empty new RDN")
+	}
+	parent := dn.Parent()
+	if newParent != nil {
+		parent = *newParent
+		if parent.IsWithin(dn) {
+			return directory.Errorf(directory.ErrUnwillingToPerform, "cannot move "+dn.String()+" below itself")
+		}
+		if !parent.IsRoot() {
+			if _, _, err := lookup(t.btx, parent); err != nil {
+				return err
+			}
+		}
+	}
+	target := parent.Child(newRDN)
+	newKey, err := dnKey(target)
+	if err != nil {
+		return err
+	}
+	if !target.Equal(dn) {
+		if _, ok := getID(t.btx, newKey); ok {
+			return directory.Errorf(directory.ErrEntryAlreadyExists, "entry "+target.String()+" already exists")
+		}
+	}
+	return moveSubtree(t.btx, oldKey, newKey, dn, target)
+}
+
+// moveSubtree rewrites the dn2id keys under oldKey to live under newKey
+// and the stored DNs from below oldDN to below newDN. Keys are collected
+// before any is written: a bbolt cursor must not run over a bucket that is
+// being changed. The caller holds a write transaction.
+func moveSubtree(btx *bolt.Tx, oldKey, newKey []byte, oldDN, newDN directory.DN) error {
+	dn2id := btx.Bucket(bucketDN2ID)
+	type move struct {
+		key []byte
+		id  uint64
+	}
+	id, _ := getID(btx, oldKey)
+	moves := []move{{oldKey, id}}
+	prefix := subtreePrefix(oldKey)
+	c := dn2id.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		id, err := parseID(v)
+		if err != nil {
+			return fmt.Errorf("dn2id key %q: %w", k, err)
+		}
+		moves = append(moves, move{bytes.Clone(k), id})
+	}
+	for _, m := range moves {
+		if err := dn2id.Delete(m.key); err != nil {
+			return err
+		}
+	}
+	for _, m := range moves {
+		e, err := getEntry(btx, m.id)
+		if err != nil {
+			return err
+		}
+		e.DN = rebase(e.DN, oldDN, newDN)
+		if err := putEntry(btx, m.id, e); err != nil {
+			return err
+		}
+		k := append(bytes.Clone(newKey), m.key[len(oldKey):]...)
+		if err := dn2id.Put(k, idKey(m.id)); err != nil {
+			return fmt.Errorf("rename to %s: %w", e.DN, err)
+		}
+	}
+	return nil
+}
+
+// rebase returns dn, which lies within oldBase, moved to within newBase.
+func rebase(dn, oldBase, newBase directory.DN) directory.DN {
+	rdns := dn.RDNs()
+	out := newBase
+	for i := len(rdns) - oldBase.Depth() - 1; i >= 0; i-- {
+		out = out.Child(rdns[i])
+	}
+	return out
+}
+
+// SetMeta stores a copy of value under key.
+func (t *tx) SetMeta(key string, value []byte) error {
+	if err := t.check(); err != nil {
+		return err
+	}
+	if err := t.btx.Bucket(bucketMeta).Put([]byte(key), append([]byte{}, value...)); err != nil {
+		return fmt.Errorf("set meta %q: %w", key, err)
+	}
+	return nil
+}
+
+// NextSequence increments the counter name in the seq bucket.
+func (t *tx) NextSequence(name string) (uint64, error) {
+	if err := t.check(); err != nil {
+		return 0, err
+	}
+	b := t.btx.Bucket(bucketSeq)
+	var n uint64
+	if v := b.Get([]byte(name)); len(v) == 8 {
+		n = binary.BigEndian.Uint64(v)
+	}
+	n++
+	if err := b.Put([]byte(name), binary.BigEndian.AppendUint64(nil, n)); err != nil {
+		return 0, fmt.Errorf("sequence %q: %w", name, err)
+	}
+	return n, nil
+}
+
+// lookup returns the id and dn2id key of dn, or ErrNoSuchObject with the
+// deepest existing ancestor as matched DN. The root DN is never stored.
+func lookup(btx *bolt.Tx, dn directory.DN) (uint64, []byte, error) {
+	if dn.IsRoot() {
+		return 0, nil, &directory.Error{Err: directory.ErrNoSuchObject, Message: "the root DSE is not a stored entry"}
+	}
+	key, err := dnKey(dn)
+	if err != nil {
+		return 0, nil, err
+	}
+	if id, ok := getID(btx, key); ok {
+		return id, key, nil
+	}
+	return 0, nil, directory.NoSuchObject(dn, matched(btx, dn, key))
+}
+
+// matched returns the deepest existing ancestor of dn (whose key is key),
+// or the root DN.
+func matched(btx *bolt.Tx, dn directory.DN, key []byte) directory.DN {
+	for key = parentKey(key); key != nil; key = parentKey(key) {
+		dn = dn.Parent()
+		if _, ok := getID(btx, key); ok {
+			return dn
+		}
+	}
+	return directory.DN{}
+}
+
+// parentKey returns the dn2id key of the parent, nil for a suffix.
+func parentKey(key []byte) []byte {
+	if i := bytes.LastIndexByte(key, 0); i >= 0 {
+		return key[:i]
+	}
+	return nil
+}
+
+func getID(btx *bolt.Tx, key []byte) (uint64, bool) {
+	v := btx.Bucket(bucketDN2ID).Get(key)
+	if len(v) != idLen {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(v), true
+}
+
+// hasChildren reports whether the stored entry with dn2id key has a child.
+// The first key below it is a child: an entry whose parent is missing
+// below a stored ancestor is never added.
+func hasChildren(btx *bolt.Tx, key []byte) bool {
+	prefix := subtreePrefix(key)
+	k, _ := btx.Bucket(bucketDN2ID).Cursor().Seek(prefix)
+	return k != nil && bytes.HasPrefix(k, prefix)
+}
+
+func getEntry(btx *bolt.Tx, id uint64) (*directory.Entry, error) {
+	raw := btx.Bucket(bucketEntries).Get(idKey(id))
+	if raw == nil {
+		return nil, fmt.Errorf("entry id %d is missing (run verify)", id)
+	}
+	e, err := decodeEntry(raw)
+	if err != nil {
+		return nil, fmt.Errorf("entry id %d: %w", id, err)
+	}
+	return e, nil
+}
+
+func putEntry(btx *bolt.Tx, id uint64, e *directory.Entry) error {
+	return btx.Bucket(bucketEntries).Put(idKey(id), encodeEntry(e))
+}
