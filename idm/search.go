@@ -2,6 +2,7 @@ package idm
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/ldapd/ldapd/acl"
@@ -63,7 +64,7 @@ func (s *Service) Search(ctx context.Context, id Identity, req SearchRequest, ea
 			return err
 		}
 		matched, sent := 0, 0
-		return tx.Search(base, scope, req.Filter, func(e *directory.Entry) error {
+		return tx.Search(base, scope, candidates(req.Filter), func(e *directory.Entry) error {
 			if err := ctx.Err(); err != nil {
 				return directory.ErrTimeLimitExceeded
 			}
@@ -94,6 +95,37 @@ func (s *Service) Search(ctx context.Context, id Identity, req SearchRequest, ea
 		})
 	})
 	return res, err
+}
+
+// candidates returns a filter that matches at least every entry whose
+// readable attributes match f: f with each NOT replaced by the absolute true
+// filter (&). The store evaluates its filter on whole entries, and a NOT can
+// be false on the whole entry yet true on the part the subject may read:
+// (!(mail=x)) would otherwise drop exactly the entries whose hidden mail is
+// x, an existence oracle. Search re-checks f on the readable entry.
+func candidates(f *directory.Filter) *directory.Filter {
+	switch f.Kind {
+	case directory.FilterNot:
+		return &directory.Filter{Kind: directory.FilterAnd}
+	case directory.FilterAnd, directory.FilterOr:
+		var out *directory.Filter
+		for i, c := range f.Children {
+			r := candidates(c)
+			if r == c {
+				continue
+			}
+			if out == nil {
+				clone := *f
+				clone.Children = slices.Clone(f.Children)
+				out = &clone
+			}
+			out.Children[i] = r
+		}
+		if out != nil {
+			return out
+		}
+	}
+	return f
 }
 
 func (s *Service) searchSpecial(ctx context.Context, id Identity, e *directory.Entry, req SearchRequest, sel selection, each func(*directory.Entry) error) error {

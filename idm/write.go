@@ -3,6 +3,7 @@ package idm
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -47,6 +48,9 @@ func (s *Service) userModifiable(names []string) error {
 		}
 		if strings.EqualFold(at.Name(), directory.AttrSPN) {
 			return directory.Errorf(directory.ErrConstraintViolation, "spn is derived from uid and the domain and cannot be set")
+		}
+		if strings.EqualFold(at.Name(), attrMemberUID) {
+			return directory.Errorf(directory.ErrConstraintViolation, "memberUid is derived from member and cannot be set; add members as DNs")
 		}
 	}
 	return nil
@@ -114,10 +118,13 @@ func (s *Service) Add(ctx context.Context, id Identity, e *directory.Entry) erro
 		}
 		s.stampNew(e, sub)
 		e.Set("entryUUID", uuid)
+		if err := s.derivePosix(tx, nil, e); err != nil {
+			return err
+		}
 		if _, err := s.schema.Check(e); err != nil {
 			return err
 		}
-		if err := s.checkReferences(tx, e); err != nil {
+		if err := s.checkReferences(tx, e, e.DN); err != nil {
 			return err
 		}
 		if err := tx.Add(e); err != nil {
@@ -147,8 +154,10 @@ func (s *Service) deriveAccountAttrs(e *directory.Entry) {
 
 // checkReferences enforces what a single entry may point at: the
 // entryManagedBy of a service account names an existing group or account,
-// and account names (uid) are unique among accounts.
-func (s *Service) checkReferences(tx directory.ReadTx, e *directory.Entry) error {
+// and account names (uid) are unique among accounts. self is the DN the
+// entry has in the store now (its old DN during a rename; e.DN otherwise),
+// so that an account does not collide with itself.
+func (s *Service) checkReferences(tx directory.ReadTx, e *directory.Entry, self directory.DN) error {
 	if v := e.First(directory.AttrEntryManagedBy); v != "" {
 		dn, err := directory.ParseDN(v)
 		if err != nil {
@@ -165,7 +174,7 @@ func (s *Service) checkReferences(tx directory.ReadTx, e *directory.Entry) error
 	if isAccount(e) {
 		for _, uid := range e.Get("uid") {
 			dn, err := s.findAccount(tx, uid)
-			if err == nil && !dn.Equal(e.DN) {
+			if err == nil && !dn.Equal(self) {
 				return directory.Errorf(directory.ErrConstraintViolation, "uid "+uid+" is already used by "+dn.String())
 			}
 		}
@@ -224,10 +233,13 @@ func (s *Service) Modify(ctx context.Context, id Identity, dn directory.DN, chan
 		if sub.Kind == acl.Account {
 			e.Set("modifiersName", sub.DN.String())
 		}
+		if err := s.derivePosix(tx, old, e); err != nil {
+			return err
+		}
 		if _, err := s.schema.Check(e); err != nil {
 			return err
 		}
-		if err := s.checkReferences(tx, e); err != nil {
+		if err := s.checkReferences(tx, e, dn); err != nil {
 			return err
 		}
 		if err := tx.Modify(dn, diff(old, e)); err != nil {
@@ -243,15 +255,29 @@ func (s *Service) checkObjectClassChange(old, e *directory.Entry) error {
 	if err := s.schema.ExpandObjectClasses(e); err != nil {
 		return err
 	}
-	oldSC, err1 := s.schema.Check(old)
-	newSC, err2 := s.schema.Check(e)
-	if err1 == nil && err2 == nil && oldSC != newSC {
+	// Compare the structural classes themselves, not Check's verdict: the
+	// new entry usually fails Check too (uid is not allowed by
+	// organizationalRole), and the client must hear the real cause.
+	if !slices.Equal(s.structuralClasses(old), s.structuralClasses(e)) {
 		return directory.Errorf(directory.ErrObjectClassModsProhibited, "the structural object class cannot change")
 	}
-	if err2 == nil {
+	if newSC, err := s.schema.Check(e); err == nil {
 		e.Set("structuralObjectClass", newSC.Name())
 	}
 	return nil
+}
+
+// structuralClasses returns the canonical names of e's structural object
+// classes (the chain, superclasses included), sorted.
+func (s *Service) structuralClasses(e *directory.Entry) []string {
+	var out []string
+	for _, v := range e.Get("objectClass") {
+		if c, ok := s.schema.Class(v); ok && c.Kind == directory.Structural && !slices.Contains(out, c.Name()) {
+			out = append(out, c.Name())
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // diff turns old -> new into replace changes for every attribute that differs.
@@ -285,16 +311,32 @@ func equalValues(a, b []string) bool {
 }
 
 // visibleEntry reads dn for sub; an entry sub may not see is reported as
-// missing, so that existence does not leak.
+// missing, so that existence does not leak. The matched DN of a missing
+// entry is its deepest ancestor sub may see, so a hidden entry and an
+// absent one get the same answer, and no hidden DN is ever named.
 func (s *Service) visibleEntry(tx directory.ReadTx, sub acl.Subject, dn directory.DN) (*directory.Entry, error) {
 	e, err := tx.Get(dn)
 	if err != nil {
+		if matched, ok := directory.MatchedDN(err); ok {
+			return nil, directory.NoSuchObject(dn, s.visibleAncestor(tx, sub, matched))
+		}
 		return nil, err
 	}
 	if !s.policy.CanSee(sub, e, s.parentAccount(tx, e)) {
-		return nil, directory.NoSuchObject(dn, directory.DN{})
+		return nil, directory.NoSuchObject(dn, s.visibleAncestor(tx, sub, dn.Parent()))
 	}
 	return e, nil
+}
+
+// visibleAncestor returns dn or its deepest ancestor that exists and sub
+// may see; the root DN when there is none.
+func (s *Service) visibleAncestor(tx directory.ReadTx, sub acl.Subject, dn directory.DN) directory.DN {
+	for ; !dn.IsRoot(); dn = dn.Parent() {
+		if e, err := tx.Get(dn); err == nil && s.policy.CanSee(sub, e, s.parentAccount(tx, e)) {
+			return dn
+		}
+	}
+	return dn
 }
 
 // parentAccount returns the service account of a token record, nil for
@@ -351,9 +393,11 @@ func (s *Service) Delete(ctx context.Context, id Identity, dn directory.DN) erro
 	if err == nil {
 		for _, r := range revoked {
 			s.log.Info().Str("event", "security").Str("record", r).Msg("API token revoked with its account")
+			s.tokenRevoked()
 		}
 		if strings.EqualFold(dn.RDN().AVAs()[0].Type, directory.AttrTokenID) {
 			s.log.Info().Str("event", "security").Str("record", dn.String()).Str("revoked_by", id.String()).Msg("API token revoked")
+			s.tokenRevoked()
 		}
 	}
 	return err
@@ -387,8 +431,8 @@ func (s *Service) Rename(ctx context.Context, id Identity, dn directory.DN, newR
 		e := old.Clone()
 		if deleteOld {
 			for _, ava := range dn.RDN().AVAs() {
-				if _, still := newRDN.Value(ava.Type); still {
-					continue
+				if v, still := newRDN.Value(ava.Type); still && s.equalValues(ava.Type, v, ava.Value) {
+					continue // the value stays as part of the new RDN
 				}
 				if err := directory.ApplyChanges(s.schema, e, []directory.Change{{Op: directory.ChangeDelete, Attr: ava.Type, Values: []string{ava.Value}}}); err != nil {
 					return err
@@ -416,10 +460,15 @@ func (s *Service) Rename(ctx context.Context, id Identity, dn directory.DN, newR
 		if d := s.policy.Decide(sub, acl.OpAdd, acl.Target{Entry: e}, nil); !d.Allowed {
 			return directory.Errorf(directory.ErrInsufficientAccess, d.Reason)
 		}
+		// RFC 4511 4.9: a taken target is entryAlreadyExists, whatever
+		// else (uid uniqueness, schema) the new entry would break.
+		if _, err := tx.Get(target); err == nil && !target.Equal(dn) {
+			return directory.Errorf(directory.ErrEntryAlreadyExists, "entry "+target.String()+" already exists")
+		}
 		if _, err := s.schema.Check(e); err != nil {
 			return err
 		}
-		if err := s.checkReferences(tx, e); err != nil {
+		if err := s.checkReferences(tx, e, dn); err != nil {
 			return err
 		}
 		if err := tx.Modify(dn, diff(old, e)); err != nil {
@@ -442,6 +491,18 @@ func (s *Service) Rename(ctx context.Context, id Identity, dn directory.DN, newR
 		}
 		return nil
 	})
+}
+
+// equalValues reports whether a and b are the same value of attr under its
+// equality rule.
+func (s *Service) equalValues(attr, a, b string) bool {
+	at, ok := s.schema.Attr(attr)
+	if !ok {
+		return a == b
+	}
+	na, okA := at.Normalize(a)
+	nb, okB := at.Normalize(b)
+	return okA && okB && na == nb
 }
 
 // rebase maps dn, at or below from, to the same place below to.
