@@ -3,10 +3,11 @@ GO       ?= go
 DATA     ?= ./data
 DOMAIN   ?= idm.example.com
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -X main.version=$(VERSION)
+COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 FUZZTIME ?= 10s
 
-.PHONY: build run test test-short vet fuzz bench deps clean
+.PHONY: build run test test-short vet fuzz soak bench bench-go deps clean interop interop-deps
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ldapd ./cmd/ldapd
@@ -30,7 +31,24 @@ vet:
 fuzz:
 	./scripts/fuzz.sh $(FUZZTIME)
 
+# The long reliability runs (docs/reliability.md): 60 SIGKILL rounds,
+# 8,000 held connections, 1,000 slowloris clients, then every fuzz target
+# for SOAK_FUZZTIME. make test runs the same tests at their short sizes.
+SOAK_FUZZTIME ?= 2m
+soak:
+	LDAPD_SOAK=1 $(GO) test -count=1 -timeout 90m -v \
+		-run 'TestCrashRecovery|TestSIGTERMUnderLoad|TestBackupRestoreUnderLoad|TestHostileInput|TestHeldConnections|TestSlowloris|TestFailedCommits' \
+		./cmd/ldapd ./ldapserver ./internal/stacktest
+	./scripts/fuzz.sh $(SOAK_FUZZTIME)
+
+# ldapd against OpenLDAP's slapd, side by side (installs slapd if missing;
+# N, RUNS, DUR, C tune it). Regenerates docs/performance.md. Not run by
+# make test or CI.
 bench:
+	./scripts/bench/run.sh
+
+# The Go benchmarks of the hot paths.
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 deps:
@@ -38,3 +56,13 @@ deps:
 
 clean:
 	rm -rf bin
+
+# Real applications from Debian against a built ldapd on loopback, binding
+# with API tokens: Apache mod_authnz_ldap, nslcd (getent, in a private mount
+# namespace), Python ldap3 and python-ldap, SSSD-shaped requests. Each
+# script runs under a timeout; `make interop-deps` installs the packages.
+interop: build
+	./interop/run.sh
+
+interop-deps:
+	./interop/deps.sh

@@ -91,6 +91,9 @@ func (s *Service) removeReferences(tx directory.WriteTx, gone *directory.Entry) 
 			return err
 		}
 	}
+	if err := s.refreshMemberUID(tx, groups, gone.DN); err != nil {
+		return err
+	}
 	return s.refreshMemberOf(tx, dnValues(gone.Get("member")))
 }
 
@@ -108,6 +111,9 @@ func (s *Service) rewriteReferences(tx directory.WriteTx, old, renamed directory
 		}); err != nil {
 			return err
 		}
+	}
+	if err := s.refreshMemberUID(tx, groups, old); err != nil {
+		return err
 	}
 	managed, err := s.entriesWith(tx, directory.AttrEntryManagedBy, old.String())
 	if err != nil {

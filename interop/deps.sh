@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Install the Debian packages the interop scripts drive: Apache httpd
+# (mod_authnz_ldap ships with apache2), nslcd and its NSS module, the two
+# Python LDAP libraries, curl and ldap-utils. Runs as root with no standard
+# input (CI). The packages are installed without touching the machine's own
+# name service: libnss-ldapd is told to add "ldap" to no nsswitch.conf
+# database, and no daemon is started by the install (a temporary
+# policy-rc.d refuses, unless one is already in place). /etc/nsswitch.conf
+# is compared before and after, and the install fails if it changed.
+set -euo pipefail
+need=()
+command -v apache2 >/dev/null 2>&1 || need+=(apache2)
+command -v nslcd >/dev/null 2>&1 || need+=(nslcd)
+[ -e /usr/lib/x86_64-linux-gnu/libnss_ldap.so.2 ] || ls /lib/*/libnss_ldap.so.2 >/dev/null 2>&1 || need+=(libnss-ldapd)
+/usr/bin/python3 -c 'import ldap3' >/dev/null 2>&1 || need+=(python3-ldap3)
+/usr/bin/python3 -c 'import ldap' >/dev/null 2>&1 || need+=(python3-ldap)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v ldapsearch >/dev/null 2>&1 || need+=(ldap-utils)
+[ ${#need[@]} -eq 0 ] && exit 0
+
+export DEBIAN_FRONTEND=noninteractive
+before=$(sha256sum /etc/nsswitch.conf 2>/dev/null || true)
+echo "libnss-ldapd libnss-ldapd/nsswitch multiselect" | debconf-set-selections 2>/dev/null || true
+echo "libnss-ldapd libnss-ldapd/clean_nsswitch boolean false" | debconf-set-selections 2>/dev/null || true
+policy=/usr/sbin/policy-rc.d
+ours=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy"
+  chmod 755 "$policy"
+  ours=1
+fi
+cleanup() { [ "$ours" = 1 ] && rm -f "$policy"; }
+trap cleanup EXIT
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+after=$(sha256sum /etc/nsswitch.conf 2>/dev/null || true)
+if [ "$before" != "$after" ]; then
+  echo "interop/deps.sh: /etc/nsswitch.conf changed during the install; check it" >&2
+  exit 1
+fi
