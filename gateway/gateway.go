@@ -67,7 +67,7 @@ func (g *Gateway) ServeLDAP(w ldapserver.ResponseWriter, r *ldapserver.Request) 
 	ctx := r.Context()
 	switch op := r.Op.(type) {
 	case *ldapserver.BindRequest:
-		g.bind(ctx, w, op)
+		g.bind(idm.WithClientAddr(ctx, r.RemoteAddr), w, op)
 	case *ldapserver.SearchRequest:
 		g.search(ctx, w, r, op, id)
 	case *ldapserver.AddRequest:

@@ -42,6 +42,28 @@ func (r recordLookup) LookupToken(ctx context.Context, id tokens.ID) (tokens.Rec
 	return rec, nil
 }
 
+// txRecordLookup is recordLookup inside a transaction the caller holds;
+// it keeps the account entry it found for the caller's own checks.
+type txRecordLookup struct {
+	s    *Service
+	tx   directory.ReadTx
+	acct *directory.Entry
+}
+
+func (r *txRecordLookup) LookupToken(_ context.Context, id tokens.ID) (tokens.Record, error) {
+	dn, acct, err := r.s.tokenAccount(r.tx, id)
+	if err != nil {
+		return tokens.Record{}, fmt.Errorf("token %s: %w: %w", id, tokens.ErrRevoked, err)
+	}
+	rec, err := r.s.tokenRecord(r.tx, dn, id)
+	if err != nil {
+		return tokens.Record{}, fmt.Errorf("token %s: %w: %w", id, tokens.ErrRevoked, err)
+	}
+	rec.AccountUUID = entryUUID(acct)
+	r.acct = acct
+	return rec, nil
+}
+
 // tokenAccount finds the service account holding the record of token id.
 func (s *Service) tokenAccount(tx directory.ReadTx, id tokens.ID) (directory.DN, *directory.Entry, error) {
 	f := &directory.Filter{Kind: directory.FilterEquality, Attr: directory.AttrTokenID, Value: id.String()}
@@ -172,6 +194,7 @@ func (s *Service) GenerateToken(ctx context.Context, id Identity, account, label
 	}
 	s.log.Info().Str("event", "security").Str("token_id", rec.ID.String()).Str("account", acctDN.String()).
 		Str("purpose", purpose.String()).Str("issued_by", id.String()).Msg("API token issued")
+	s.tokenIssued()
 	return token, rec.ID, nil
 }
 

@@ -2,7 +2,9 @@ package idm
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
+	"io"
 	"strings"
 
 	"github.com/ldapd/ldapd/acl"
@@ -35,12 +37,17 @@ func (s *Service) Bind(ctx context.Context, name string, pw []byte) (Identity, e
 }
 
 func (s *Service) passwordBind(ctx context.Context, name string, pw []byte) (Identity, error) {
+	addr := clientAddrOf(ctx)
 	logFail := func(cause string, err error) {
 		ev := s.log.Warn().Str("event", "security").Str("bind_name", name).Str("cause", cause)
+		if addr != "" {
+			ev = ev.Str("client", addr[len("addr:"):])
+		}
 		if err != nil {
 			ev = ev.AnErr("error", err)
 		}
 		ev.Msg("bind failed")
+		s.bindFailed(passwordCause(cause))
 	}
 	if len(pw) == 0 {
 		// RFC 4513 5.1.2: an unauthenticated bind; ldapd refuses it.
@@ -64,29 +71,58 @@ func (s *Service) passwordBind(ctx context.Context, name string, pw []byte) (Ide
 		hashes = e.Get("userPassword")
 		return nil
 	})
+	acct := accountKey(name)
+	if err == nil || errors.Is(err, errAccountDisabled) {
+		acct = accountKey(dn.String())
+	}
+	if key, until, ok := s.throttle.locked(acct, addr); ok {
+		logFail("throttled after repeated failures ("+key[:strings.IndexByte(key, ':')]+" locked until "+until.UTC().Format("15:04:05")+")", nil)
+		return Identity{}, errBind()
+	}
+	fail := func(cause string, err error) (Identity, error) {
+		s.throttle.fail(acct, addr)
+		logFail(cause, err)
+		return Identity{}, errBind()
+	}
 	switch {
 	case errors.Is(err, errAccountDisabled):
-		logFail("account disabled", nil)
-		return Identity{}, errBind()
+		s.verifyDummy(ctx, pw)
+		return fail("account disabled", nil)
 	case err != nil:
-		logFail("no such account", err)
-		return Identity{}, errBind()
+		s.verifyDummy(ctx, pw)
+		return fail("no such account", err)
 	case len(hashes) == 0:
-		logFail("account has no password (set one with ldapd recover-account)", nil)
-		return Identity{}, errBind()
+		s.verifyDummy(ctx, pw)
+		return fail("account has no password (set one with ldapd recover-account)", nil)
 	}
 	for _, h := range hashes {
 		err := s.hasher.Verify(ctx, h, string(pw))
 		if err == nil {
+			s.throttle.succeed(acct)
 			s.log.Info().Str("event", "security").Str("identity", dn.String()).Msg("bind succeeded")
+			if password.NeedsRehash(h) {
+				s.rehash(ctx, dn, h, string(pw))
+			}
 			return Identity{Kind: acl.Account, DN: dn}, nil
 		}
 		if !errors.Is(err, password.ErrMismatch) {
 			logFail("stored password unreadable", err)
 		}
 	}
-	logFail("wrong password", nil)
-	return Identity{}, errBind()
+	return fail("wrong password", nil)
+}
+
+// verifyDummy spends what verifying a real password costs, so that a bind
+// naming no usable account cannot be told apart by its timing.
+func (s *Service) verifyDummy(ctx context.Context, pw []byte) {
+	s.dummyOnce.Do(func() {
+		var buf [24]byte
+		_, _ = io.ReadFull(s.rand, buf[:])
+		s.dummy, _ = s.hasher.Hash(context.WithoutCancel(ctx), base64.RawStdEncoding.EncodeToString(buf[:]))
+	})
+	if s.dummy != "" {
+		_ = s.hasher.Verify(ctx, s.dummy, string(pw))
+	}
 }
 
 var errAccountDisabled = errors.New("account disabled")
@@ -144,29 +180,48 @@ func hasClass(e *directory.Entry, class string) bool {
 // that still exists, expiry, and an account that exists, is enabled and is
 // the one the token names.
 func (s *Service) tokenBind(ctx context.Context, token string) (Identity, error) {
-	claims, rec, err := s.verifier.Verify(ctx, token)
-	if err != nil {
-		s.logTokenFail(token, err)
+	addr := clientAddrOf(ctx)
+	if _, until, ok := s.throttle.locked(addr); ok {
+		s.log.Warn().Str("event", "security").Str("client", addr[len("addr:"):]).
+			Str("cause", "throttled after repeated failures (address locked until "+until.UTC().Format("15:04:05")+")").Msg("token bind failed")
+		s.bindFailed(CauseThrottled)
 		return Identity{}, errBind()
 	}
-	var acct directory.DN
-	err = s.store.View(ctx, func(tx directory.ReadTx) error {
-		dn, e, err := s.tokenAccount(tx, claims.TokenID)
-		if err != nil {
-			return err
+	// One read transaction: the verifier's record lookup and the account
+	// checks see the same state, and the account entry is read once.
+	var (
+		claims    tokens.Claims
+		rec       tokens.Record
+		verifyErr error
+		acct      directory.DN
+	)
+	err := s.store.View(ctx, func(tx directory.ReadTx) error {
+		lookup := &txRecordLookup{s: s, tx: tx}
+		v := *s.verifier
+		v.Records = lookup
+		if claims, rec, verifyErr = v.Verify(ctx, token); verifyErr != nil {
+			return nil
 		}
+		e := lookup.acct
 		if disabled(e) {
 			return errAccountDisabled
 		}
 		if entryUUID(e) != claims.AccountUUID {
 			return errors.New("account was replaced since the token was issued")
 		}
-		acct = dn
+		acct = e.DN
 		return nil
 	})
+	if err == nil && verifyErr != nil {
+		s.throttle.fail(addr)
+		s.logTokenFail(token, verifyErr)
+		return Identity{}, errBind()
+	}
 	if err != nil {
+		s.throttle.fail(addr)
 		s.log.Warn().Str("event", "security").Str("token_id", claims.TokenID.String()).
 			Str("cause", "account gone or disabled").AnErr("error", err).Msg("token bind failed")
+		s.bindFailed(CauseBadToken)
 		return Identity{}, errBind()
 	}
 	id := Identity{Kind: acl.Account, DN: acct, Token: true, TokenID: claims.TokenID, ReadWrite: rec.Purpose == tokens.ReadWrite}
@@ -191,6 +246,7 @@ func (s *Service) logTokenFail(token string, err error) {
 		ev = ev.Str("token_id", c.TokenID.String())
 	}
 	ev.Msg("token bind failed")
+	s.bindFailed(tokenCause(cause))
 }
 
 // WhoAmI answers RFC 4532: "u: name@domain" for an account, "" for

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -41,6 +42,16 @@ type Config struct {
 	VendorVersion string
 	// MaxSizeLimit caps the entries one search returns (0: 10000).
 	MaxSizeLimit int
+	// UIDRange and GIDRange are where uidNumber and gidNumber are allocated
+	// for entries that gain posixAccount or posixGroup without one (zero
+	// value: DefaultIDRange).
+	UIDRange, GIDRange IDRange
+	// Events, if set, is told of failed binds and token issue and
+	// revocation (metrics); nil: nothing is reported.
+	Events Events
+	// Throttle bounds failed-bind guessing per account and client address
+	// (zero value: safe defaults; see ThrottleConfig).
+	Throttle ThrottleConfig
 }
 
 // Service is the identity core. It is safe for concurrent use.
@@ -57,6 +68,12 @@ type Service struct {
 	now      func() time.Time
 	rand     io.Reader
 	cfg      Config
+	throttle *throttle
+	// dummy is a hash of a random password, verified when a bind names no
+	// usable account so that it costs as much as a wrong password.
+	dummyOnce sync.Once
+	dummy     string
+	norms     dnNorms // memoized memberOf normalization (groupset.go)
 }
 
 // New returns a Service for cfg. It does not touch the store; call
@@ -88,6 +105,7 @@ func New(cfg Config) (*Service, error) {
 		store: cfg.Store, schema: cfg.Schema, domain: strings.ToLower(cfg.Domain), base: base,
 		policy: acl.NewPolicy(base), hasher: cfg.Hasher, log: cfg.Logger, now: cfg.Now, rand: cfg.Rand, cfg: cfg,
 	}
+	s.throttle = newThrottle(cfg.Throttle, cfg.Now)
 	s.issuer = &tokens.Issuer{Keys: cfg.Keys, Rand: cfg.Rand, Now: cfg.Now}
 	s.verifier = &tokens.Verifier{Keys: cfg.Keys, Now: cfg.Now, Records: recordLookup{s}}
 	return s, nil
@@ -174,7 +192,7 @@ func (s *Service) subject(ctx context.Context, tx directory.ReadTx, id Identity)
 		s.security(ctx, "bound account is disabled", id, nil)
 		return acl.Subject{}, invalidSession()
 	}
-	sub := acl.Subject{Kind: acl.Account, DN: id.DN, Groups: groupSet(acct)}
+	sub := acl.Subject{Kind: acl.Account, DN: id.DN, Groups: s.norms.groupSet(acct)}
 	if id.Token {
 		rec, err := s.tokenRecord(tx, id.DN, id.TokenID)
 		if err != nil {
@@ -200,16 +218,6 @@ func (s *Service) security(ctx context.Context, what string, id Identity, err er
 		ev = ev.AnErr("cause", err)
 	}
 	ev.Msg(what)
-}
-
-func groupSet(e *directory.Entry) map[string]bool {
-	m := map[string]bool{}
-	for _, v := range e.Get("memberOf") {
-		if dn, err := directory.ParseDN(v); err == nil {
-			m[dn.Norm()] = true
-		}
-	}
-	return m
 }
 
 func disabled(e *directory.Entry) bool {

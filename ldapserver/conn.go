@@ -26,7 +26,8 @@ type conn struct {
 	srv      *Server
 	netConn  net.Conn
 	id       uint64
-	startTLS bool // handshake first (LDAPS)
+	startTLS bool   // handshake first (LDAPS)
+	ip       string // client IP counted against MaxConnectionsPerIP
 
 	rw       net.Conn // netConn, or the TLS connection over it
 	br       *bufio.Reader
@@ -182,6 +183,7 @@ func (c *conn) handle(packet []byte, log zerolog.Logger) bool {
 		c.identity = c.initialIdentity() // RFC 4511 4.2.1: a bind resets the state
 		if code, why := c.bindPrecheck(op); code != wire.ResultSuccess {
 			log.Info().Int32("msgid", msg.ID).Str("op", "bind").Str("target", op.Name).Int("code", code).Msg(why)
+			c.observe("bind", code, start)
 			return c.send(wire.AppendBindResponse(c.buf[:0], msg.ID, wire.Result{Code: code, Message: why}, nil, nil))
 		}
 	}
@@ -284,7 +286,15 @@ func (c *conn) dispatch(msg *wire.Message, start time.Time, log zerolog.Logger) 
 		ev = ev.AnErr("error", w.internal)
 	}
 	ev.Send()
+	c.observe(name, w.code, start)
 	return !w.failed
+}
+
+// observe reports a finished operation to the Server's Observer, if any.
+func (c *conn) observe(op string, code int, start time.Time) {
+	if c.srv.Observer != nil {
+		c.srv.Observer.OpDone(op, code, time.Since(start))
+	}
 }
 
 func identityString(id Identity) string {
@@ -306,14 +316,19 @@ func (c *conn) unknownCritical(controls []wire.Control) string {
 // send writes one encoded message and flushes; false means the connection
 // is broken.
 func (c *conn) send(b []byte) bool {
+	return c.queue(b) && c.bw.Flush() == nil
+}
+
+// queue writes one encoded message into the connection's buffer without
+// flushing it (bufio writes through when the buffer fills); the next send
+// flushes. false means the connection is broken.
+func (c *conn) queue(b []byte) bool {
 	c.buf = b[:0]
 	if err := c.netConn.SetWriteDeadline(time.Now().Add(c.srv.WriteTimeout)); err != nil {
 		return false
 	}
-	if _, err := c.bw.Write(b); err != nil {
-		return false
-	}
-	return c.bw.Flush() == nil
+	_, err := c.bw.Write(b)
+	return err == nil
 }
 
 func responseTag(op wire.Request) wire.ResponseTag {

@@ -34,7 +34,10 @@ func (w *response) WriteEntry(e *directory.Entry) error {
 		}
 		w.attrs = append(w.attrs, wire.Attribute{Type: a.Name, Values: vals})
 	}
-	if !w.c.send(wire.AppendSearchEntry(w.c.buf[:0], w.id, e.DN.String(), w.attrs, nil)) {
+	// Entries are buffered; the result's send flushes them (and bufio
+	// writes whenever its buffer fills), so a search costs one write
+	// syscall rather than one per entry plus one.
+	if !w.c.queue(wire.AppendSearchEntry(w.c.buf[:0], w.id, e.DN.String(), w.attrs, nil)) {
 		w.failed = true
 		return errConnBroken
 	}

@@ -49,6 +49,10 @@ type Server struct {
 	// MaxConnections bounds open connections (default 4096); further
 	// connections are closed at once with a Notice of Disconnection.
 	MaxConnections int
+	// MaxConnectionsPerIP bounds the open connections of one client IP
+	// address (default 1024), so one host cannot take every slot. Unix
+	// socket clients are not counted.
+	MaxConnectionsPerIP int
 	// MaxTimeLimit caps a search's time limit (default 60 seconds).
 	MaxTimeLimit time.Duration
 	// Controls lists the control OIDs the Handler understands; a request
@@ -60,10 +64,19 @@ type Server struct {
 	InitialIdentity func(net.Conn) Identity
 	// Logger receives one line per operation and connection events.
 	Logger zerolog.Logger
+	// Observer, if set, is told of every connection and operation (nil:
+	// nothing is observed).
+	Observer Observer
+
+	// Outstanding operations: each connection runs one operation at a
+	// time, in order (see the package doc), so the cap on outstanding
+	// operations per connection is 1 and needs no setting; a pipelining
+	// client waits in the socket buffer, bounded by TCP flow control.
 
 	mu         sync.Mutex
 	listeners  map[*net.Listener]struct{}
 	conns      map[*conn]struct{}
+	perIP      map[string]int
 	inShutdown atomic.Bool
 	nextConnID atomic.Uint64
 	wg         sync.WaitGroup
@@ -87,6 +100,9 @@ func (s *Server) defaults() {
 	}
 	if s.MaxConnections <= 0 {
 		s.MaxConnections = 4096
+	}
+	if s.MaxConnectionsPerIP <= 0 {
+		s.MaxConnectionsPerIP = 1024
 	}
 	if s.MaxTimeLimit <= 0 {
 		s.MaxTimeLimit = 60 * time.Second
@@ -119,6 +135,7 @@ func (s *Server) serve(ln net.Listener, useTLS bool) error {
 	if s.listeners == nil {
 		s.listeners = map[*net.Listener]struct{}{}
 		s.conns = map[*conn]struct{}{}
+		s.perIP = map[string]int{}
 	}
 	s.listeners[&ln] = struct{}{}
 	s.mu.Unlock()
@@ -158,7 +175,13 @@ func (s *Server) serve(ln net.Listener, useTLS bool) error {
 func (s *Server) newConn(nc net.Conn, useTLS bool) *conn {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.inShutdown.Load() || len(s.conns) >= s.MaxConnections {
+	ip := clientIP(nc.RemoteAddr())
+	full := len(s.conns) >= s.MaxConnections
+	if !full && ip != "" && s.perIP[ip] >= s.MaxConnectionsPerIP {
+		full = true
+		s.Logger.Warn().Str("remote", nc.RemoteAddr().String()).Int("open_from_ip", s.perIP[ip]).Msg("connection refused: too many from this address")
+	}
+	if s.inShutdown.Load() || full {
 		s.Logger.Warn().Str("remote", nc.RemoteAddr().String()).Int("open", len(s.conns)).Msg("connection refused: server full or closing")
 		_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
 		if !useTLS {
@@ -167,16 +190,30 @@ func (s *Server) newConn(nc net.Conn, useTLS bool) *conn {
 		_ = nc.Close()
 		return nil
 	}
-	c := &conn{srv: s, netConn: nc, id: s.nextConnID.Add(1), startTLS: useTLS}
+	c := &conn{srv: s, netConn: nc, id: s.nextConnID.Add(1), startTLS: useTLS, ip: ip}
 	s.conns[c] = struct{}{}
+	if ip != "" {
+		s.perIP[ip]++
+	}
 	s.wg.Add(1)
+	if s.Observer != nil {
+		s.Observer.ConnOpened()
+	}
 	return c
 }
 
 func (s *Server) forget(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
+	if c.ip != "" {
+		if s.perIP[c.ip]--; s.perIP[c.ip] <= 0 {
+			delete(s.perIP, c.ip)
+		}
+	}
 	s.mu.Unlock()
+	if s.Observer != nil {
+		s.Observer.ConnClosed()
+	}
 	s.wg.Done()
 }
 
@@ -227,4 +264,12 @@ func (s *Server) OpenConnections() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.conns)
+}
+
+// clientIP is the IP address of a TCP client, "" for other networks.
+func clientIP(a net.Addr) string {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.IP.String()
+	}
+	return ""
 }

@@ -7,8 +7,11 @@
 //
 //	{ARGON2}$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>
 //
-// Verify also accepts {SSHA} and {SHA} values so that entries imported from
-// OpenLDAP keep working until their owners change password.
+// Verify also accepts the schemes OpenLDAP stores, so that entries imported
+// from it keep working: {SSHA}, {SHA}, {SSHA512}, {SHA512} and {CRYPT} with
+// the glibc methods $1$ (MD5), $5$ (SHA-256) and $6$ (SHA-512), the last
+// two with at most MaxCryptRounds rounds (crypt.go implements them). NeedsRehash tells the caller to
+// replace such a value with argon2id after a successful bind.
 //
 // # Caveats
 //
@@ -23,6 +26,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha1" //nolint:gosec // verifying legacy {SSHA}/{SHA} values only
+	"crypto/sha512"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
@@ -122,8 +126,36 @@ func (h *Hasher) Verify(ctx context.Context, stored, pw string) error {
 		return verifySHA(stored[len("{SSHA}"):], pw, true)
 	case hasScheme(stored, "{SHA}"):
 		return verifySHA(stored[len("{SHA}"):], pw, false)
+	case hasScheme(stored, "{SSHA512}"):
+		return verifySHA512(stored[len("{SSHA512}"):], pw, true)
+	case hasScheme(stored, "{SHA512}"):
+		return verifySHA512(stored[len("{SHA512}"):], pw, false)
+	case hasScheme(stored, "{CRYPT}"):
+		if err := h.acquire(ctx); err != nil {
+			return err
+		}
+		defer h.release()
+		return verifyCrypt(stored[len("{CRYPT}"):], pw)
 	}
 	return ErrUnsupported
+}
+
+// NeedsRehash reports whether stored is in a legacy scheme that should be
+// replaced by an argon2id hash once the password is known (after a
+// successful bind).
+func NeedsRehash(stored string) bool { return !strings.HasPrefix(stored, prefix) }
+
+func verifySHA512(b64, pw string, salted bool) error {
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil || len(raw) < sha512.Size || (!salted && len(raw) != sha512.Size) {
+		return fmt.Errorf("%w: bad SHA-512 encoding", ErrUnsupported)
+	}
+	digest, salt := raw[:sha512.Size], raw[sha512.Size:]
+	sum := sha512.Sum512(append([]byte(pw), salt...))
+	if subtle.ConstantTimeCompare(sum[:], digest) != 1 {
+		return ErrMismatch
+	}
+	return nil
 }
 
 func (h *Hasher) verifyArgon2(ctx context.Context, s, pw string) error {
@@ -189,7 +221,12 @@ func hasScheme(v, scheme string) bool {
 // reads, so that an Add or Modify carrying it is stored unchanged (for
 // imports from another server).
 func IsHashed(v string) bool {
-	return strings.HasPrefix(v, prefix) || hasScheme(v, "{SSHA}") || hasScheme(v, "{SHA}")
+	for _, scheme := range []string{"{SSHA}", "{SHA}", "{SSHA512}", "{SHA512}", "{CRYPT}"} {
+		if hasScheme(v, scheme) {
+			return true
+		}
+	}
+	return strings.HasPrefix(v, prefix)
 }
 
 // Generate returns a new random password of 24 URL-safe characters

@@ -137,6 +137,20 @@ func (k *Keyring) lookup(kid string) *key {
 	return s.byID[kid]
 }
 
+// byHeader returns the key whose encoded protected header is h, or nil.
+func (k *Keyring) byHeader(h string) *key {
+	s := k.snapshot()
+	if s == nil {
+		return nil
+	}
+	for _, key := range s.keys {
+		if key.header == h {
+			return key
+		}
+	}
+	return nil
+}
+
 // active returns the signing key.
 func (k *Keyring) active() (*key, error) {
 	s := k.snapshot()

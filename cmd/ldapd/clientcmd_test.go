@@ -40,6 +40,8 @@ var leafCommands = []struct {
 	{[]string{"group", "remove-members"}, []string{"demo_group", "demo_user"}, true},
 	{[]string{"group", "list-members"}, []string{"demo_group"}, false},
 	{[]string{"group", "delete"}, []string{"demo_group"}, false},
+	{[]string{"person", "posix"}, []string{"demo_user", "--shell", "/bin/sh"}, false},
+	{[]string{"group", "posix"}, []string{"demo_group"}, false},
 }
 
 func runClientCLI(e *env, args ...string) int { return run(context.Background(), e, args) }

@@ -10,11 +10,12 @@ import (
 // osEnv is the real process environment.
 func osEnv() *env {
 	return &env{
-		stdin:      os.Stdin,
-		stdout:     os.Stdout,
-		stderr:     os.Stderr,
-		getenv:     os.Getenv,
-		isTerminal: func() bool { return term.IsTerminal(int(os.Stdin.Fd())) },
+		stdin:          os.Stdin,
+		stdout:         os.Stdout,
+		stderr:         os.Stderr,
+		getenv:         os.Getenv,
+		isTerminal:     func() bool { return term.IsTerminal(int(os.Stdin.Fd())) },
+		stderrTerminal: func() bool { return term.IsTerminal(int(os.Stderr.Fd())) },
 		readPassword: func(prompt string) (string, error) {
 			fmt.Fprint(os.Stderr, prompt)
 			b, err := term.ReadPassword(int(os.Stdin.Fd()))

@@ -21,6 +21,7 @@ Members of idm_group_admins (idm_admin by default) may manage groups.`,
 			{"remove-members", "remove members from a group", runGroupRemoveMembers},
 			{"list-members", "list a group's direct members", runGroupListMembers},
 			{"delete", "delete a group", runGroupDelete},
+			{"posix", "give a group a gidNumber and memberUid", runGroupPosix},
 		}, args)
 }
 

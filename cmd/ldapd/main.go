@@ -32,6 +32,9 @@ type env struct {
 	isTerminal func() bool
 	// readPassword reads a password from the terminal without echo.
 	readPassword func(prompt string) (string, error)
+	// stderrTerminal reports whether stderr is a terminal (console logs);
+	// nil means it is not.
+	stderrTerminal func() bool
 }
 
 // command is one subcommand: it gets the arguments after its name.
@@ -45,10 +48,18 @@ func commands() []command {
 	return []command{
 		{"serve", "run the directory server", runServe},
 		{"recover-account", "set and print a new password for an account (server running or not)", runRecoverAccount},
+		{"import", "add the entries of an LDIF file to a stopped server's directory", runImport},
+		{"export", "write a stopped server's directory as LDIF", runExport},
+		{"migrate", "copy the directory between bbolt and etcd, either way (offline)", runMigrate},
 		{"service-account", "manage service accounts and their API tokens", runServiceAccount},
 		{"person", "manage people", runPerson},
 		{"group", "manage groups", runGroup},
-		{"version", "print the version", runVersion},
+		{"verify", "check the database offline; non-zero exit on any inconsistency", runVerify},
+		{"backup", "write a consistent backup archive (database and signing keys) from the running server", runBackup},
+		{"restore", "restore a backup archive into a data directory (offline)", runRestore},
+		{"healthcheck", "ask a running server's /readyz (exit 0 or 1), for container health checks", runHealthcheck},
+		{"completion", "print a bash or zsh completion script", runCompletion},
+		{"version", "print the version and commit", runVersionCmd},
 	}
 }
 
@@ -112,8 +123,3 @@ func usage(w io.Writer) {
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
-
-func runVersion(_ context.Context, e *env, _ []string) error {
-	fmt.Fprintf(e.stdout, "ldapd %s\n", version)
-	return nil
-}

@@ -18,6 +18,7 @@ create, delete and set the passwords of people.`,
 			{"get", "show a person", runPersonGet},
 			{"set-password", "set a person's password", runPersonSetPassword},
 			{"delete", "delete a person", runPersonDelete},
+			{"posix", "give a person a uidNumber, gidNumber, home and shell", runPersonPosix},
 		}, args)
 }
 

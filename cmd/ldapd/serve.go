@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -33,6 +32,13 @@ type serveConfig struct {
 	logLevel          string
 	logFormat         string
 	allowInsecureBind bool
+	configFile        string // --config: TOML file of these options (config.go)
+	metrics           string // --metrics: address of /metrics, /healthz, /readyz
+	limits            serverLimits
+	uidRange          string // MIN-MAX for allocated uidNumbers
+	gidRange          string // MIN-MAX for allocated gidNumbers
+	// store is --store bolt|etcd and the etcd options (store.go).
+	store storeConfig
 }
 
 // Files inside the data directory.
@@ -60,9 +66,17 @@ func serveFlags(e *env, cfg *serveConfig) *flag.FlagSet {
 	fs.StringVar(&cfg.tlsKey, "tls-key", e.getenv("LDAPD_TLS_KEY"), "PEM private key for --tls-cert (env LDAPD_TLS_KEY)")
 	fs.StringVar(&cfg.hostnames, "hostnames", e.getenv("LDAPD_HOSTNAMES"), "extra comma-separated names for the generated certificate (env LDAPD_HOSTNAMES)")
 	fs.StringVar(&cfg.logLevel, "log-level", envDefault(e, "LDAPD_LOG_LEVEL", "info"), "debug, info, warn or error (env LDAPD_LOG_LEVEL)")
-	fs.StringVar(&cfg.logFormat, "log-format", envDefault(e, "LDAPD_LOG_FORMAT", "json"), "json or console (env LDAPD_LOG_FORMAT)")
+	fs.StringVar(&cfg.logFormat, "log-format", envDefault(e, "LDAPD_LOG_FORMAT", "auto"), "auto (console on a terminal, else json), json or console (env LDAPD_LOG_FORMAT)")
+	fs.StringVar(&cfg.configFile, "config", e.getenv("LDAPD_CONFIG"), "TOML file setting any of these options by their long names; flags and environment override it (env LDAPD_CONFIG)")
+	fs.StringVar(&cfg.metrics, "metrics", e.getenv("LDAPD_METRICS"), "HOST:PORT of an HTTP listener for /metrics, /healthz and /readyz, e.g. 127.0.0.1:9090; empty disables (env LDAPD_METRICS)")
+	fs.StringVar(&cfg.uidRange, "uid-range", envDefault(e, "LDAPD_UID_RANGE", idm.DefaultIDRange.String()),
+		"MIN-MAX: uidNumbers allocated to people made POSIX (env LDAPD_UID_RANGE)")
+	fs.StringVar(&cfg.gidRange, "gid-range", envDefault(e, "LDAPD_GID_RANGE", idm.DefaultIDRange.String()),
+		"MIN-MAX: gidNumbers allocated to groups made POSIX (env LDAPD_GID_RANGE)")
 	fs.BoolVar(&cfg.allowInsecureBind, "allow-insecure-bind", e.getenv("LDAPD_ALLOW_INSECURE_BIND") == "true",
 		"accept passwords and tokens over LDAP without TLS (not recommended; env LDAPD_ALLOW_INSECURE_BIND=true)")
+	limitFlags(fs, e, &cfg.limits)
+	cfg.store.register(fs, e)
 	fs.Usage = func() {
 		fmt.Fprint(e.stderr, `Usage: ldapd serve [flags]
 
@@ -72,8 +86,14 @@ file in the data directory. The first start creates the directory tree for
 them with 'ldapd recover-account NAME'), a token signing key and, unless
 --tls-cert is given, a local CA (DATA/tls/ca.pem) and server certificate.
 
-Example:
+Every flag can also be set by its environment variable (shown with it) or
+by its long name in the TOML file given with --config; a flag overrides the
+environment, which overrides the file. See docs/configuration.md.
+
+Examples:
   ldapd serve --data ./data --domain idm.example.com
+  ldapd serve --config /etc/ldapd/ldapd.toml --metrics 127.0.0.1:9090
+  LDAPD_DATA=/var/lib/ldapd ldapd serve --ldaps :636 --ldap :389 --log-level debug
 
 Flags:
 `)
@@ -94,9 +114,15 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q: %w", fs.Arg(0), errUsage)
 	}
-	log, err := newLogger(e.stderr, cfg.logLevel, cfg.logFormat)
+	if err := applyConfigFile(e, fs, cfg.configFile, "config"); err != nil {
+		return err
+	}
+	log, err := newLogger(e.stderr, cfg.logLevel, resolveLogFormat(e, cfg.logFormat))
 	if err != nil {
 		return fmt.Errorf("%v: %w", err, errUsage)
+	}
+	if err := cfg.store.check(); err != nil {
+		return err
 	}
 	if (cfg.tlsCert == "") != (cfg.tlsKey == "") {
 		return fmt.Errorf("--tls-cert and --tls-key go together: %w", errUsage)
@@ -151,11 +177,16 @@ func storedDomain(ctx context.Context, store directory.Store) (string, error) {
 }
 
 func serve(ctx context.Context, e *env, cfg serveConfig, log zerolog.Logger) error {
-	store, keys, err := openData(cfg.data, time.Second)
+	uidRange, gidRange, err := idRanges(cfg)
+	if err != nil {
+		return err
+	}
+	store, keys, err := cfg.store.openData(ctx, cfg.data, time.Second)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	ops := newOps(cfg.metrics, store)
 	if cfg.domain == "" {
 		if cfg.domain, err = storedDomain(ctx, store); err != nil {
 			return err
@@ -165,8 +196,9 @@ func serve(ctx context.Context, e *env, cfg serveConfig, log zerolog.Logger) err
 		}
 	}
 	svc, err := idm.New(idm.Config{
-		Store: store, Domain: cfg.domain, Keys: keys, Logger: log,
+		Store: ops.wrap(store), Domain: cfg.domain, Keys: keys, Logger: log, Events: ops.events(),
 		Extensions: gateway.Extensions(), Controls: gateway.Controls(), VendorVersion: version,
+		UIDRange: uidRange, GIDRange: gidRange,
 	})
 	if err != nil {
 		return err
@@ -179,15 +211,19 @@ func serve(ctx context.Context, e *env, cfg serveConfig, log zerolog.Logger) err
 		log.Info().Str("domain", cfg.domain).Str("base", svc.Base().String()).
 			Msg("created a new directory; set the admin passwords with: ldapd recover-account admin (and idm_admin)")
 	}
-	tlsConfig, caFile, err := serverTLS(cfg)
+	reloader, caFile, err := serverTLS(cfg, log)
 	if err != nil {
 		return err
 	}
+	tlsConfig := reloader.Config()
+	defer reloadOnHUP(ctx, reloader, log)()
 	handler := &gateway.Gateway{IDM: svc}
 	srv := &ldapserver.Server{Handler: handler, TLSConfig: tlsConfig, Controls: gateway.Controls(),
 		AllowInsecureBind: cfg.allowInsecureBind, Logger: log}
-	admin := &ldapserver.Server{Handler: handler, Controls: gateway.Controls(), AllowInsecureBind: true, Logger: log,
+	cfg.limits.apply(srv)
+	admin := &ldapserver.Server{Handler: &backupHandler{next: handler, store: store, keys: keys, log: log}, Controls: gateway.Controls(), AllowInsecureBind: true, Logger: log,
 		InitialIdentity: func(net.Conn) ldapserver.Identity { return idm.RootIdentity() }}
+	ops.observe(srv, admin)
 
 	var lns []func() error
 	var closers []io.Closer
@@ -225,6 +261,14 @@ func serve(ctx context.Context, e *env, cfg serveConfig, log zerolog.Logger) err
 		log.Info().Str("ca", caFile).Msg("clients trust the generated CA with LDAPTLS_CACERT=" + caFile)
 	}
 
+	ops.setReady(true) // every listener is bound
+	stopOps, err := ops.start(cfg.metrics, log)
+	if err != nil {
+		return err
+	}
+	defer stopOps()
+
+	log.Info().Msg("serving") // every listener is bound, the admin socket too
 	errc := make(chan error, len(lns))
 	for _, run := range lns {
 		go func() { errc <- run() }()
@@ -236,6 +280,7 @@ func serve(ctx context.Context, e *env, cfg serveConfig, log zerolog.Logger) err
 	case serveErr = <-errc:
 		log.Error().Err(serveErr).Msg("listener failed; shutting down")
 	}
+	ops.setReady(false)
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(sctx)
@@ -255,11 +300,13 @@ func serve(ctx context.Context, e *env, cfg serveConfig, log zerolog.Logger) err
 	return serveErr
 }
 
-// serverTLS loads the operator's key pair or makes the local CA's.
-func serverTLS(cfg serveConfig) (*tls.Config, string, error) {
+// serverTLS loads the operator's key pair or makes the local CA's, as a
+// Reloader that SIGHUP reloads; it warns about key files others can read.
+func serverTLS(cfg serveConfig, log zerolog.Logger) (*certs.Reloader, string, error) {
 	if cfg.tlsCert != "" {
-		c, err := certs.ServerConfig(cfg.tlsCert, cfg.tlsKey)
-		return c, "", err
+		warnPermissions(log, []string{cfg.tlsCert}, []string{cfg.tlsKey})
+		r, err := certs.NewReloader(cfg.tlsCert, cfg.tlsKey)
+		return r, "", err
 	}
 	var hosts []string
 	for _, h := range strings.Split(cfg.hostnames, ",") {
@@ -271,8 +318,9 @@ func serverTLS(cfg serveConfig) (*tls.Config, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	c, err := certs.ServerConfig(f.Cert, f.Key)
-	return c, f.CA, err
+	warnPermissions(log, []string{f.Cert, f.CA}, []string{f.Key, f.CAKey})
+	r, err := certs.NewReloader(f.Cert, f.Key)
+	return r, f.CA, err
 }
 
 // listenSocket opens the admin socket, readable and writable by the owner
@@ -289,4 +337,23 @@ func listenSocket(path string) (net.Listener, error) {
 		return nil, fmt.Errorf("admin socket %s: %w", path, err)
 	}
 	return ln, nil
+}
+
+// idRanges parses --uid-range and --gid-range (empty: the default).
+func idRanges(cfg serveConfig) (uid, gid idm.IDRange, err error) {
+	parse := func(flag, v string) (idm.IDRange, error) {
+		if v == "" {
+			return idm.DefaultIDRange, nil
+		}
+		r, err := idm.ParseIDRange(v)
+		if err != nil {
+			return r, fmt.Errorf("--%s: %v: %w", flag, err, errUsage)
+		}
+		return r, nil
+	}
+	if uid, err = parse("uid-range", cfg.uidRange); err != nil {
+		return uid, gid, err
+	}
+	gid, err = parse("gid-range", cfg.gidRange)
+	return uid, gid, err
 }

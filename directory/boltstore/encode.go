@@ -112,6 +112,33 @@ func decodeAttrs(raw []byte) (*directory.Entry, string, error) {
 	return e, dn, d.err
 }
 
+// decodeAttrsInto is decodeAttrs into e, reusing e.Attrs and vals (which
+// it returns for the next call). e's strings are substrings of raw: the
+// caller decides whether raw is a copy.
+func decodeAttrsInto(raw string, e *directory.Entry, vals []string) (string, []string, error) {
+	if len(raw) == 0 || raw[0] != entryFormat {
+		return "", vals, fmt.Errorf("%w: unknown format", errCorruptEntry)
+	}
+	d := decoder{s: raw, off: 1}
+	dn := d.str()
+	nAttrs := d.count()
+	e.Attrs = e.Attrs[:0]
+	vals = vals[:0]
+	for i := 0; i < nAttrs && d.err == nil; i++ {
+		name := d.str()
+		nv := d.count()
+		start := len(vals)
+		for j := 0; j < nv && d.err == nil; j++ {
+			vals = append(vals, d.str())
+		}
+		e.Attrs = append(e.Attrs, directory.Attr{Name: name, Values: vals[start:len(vals):len(vals)]})
+	}
+	if d.err == nil && d.off != len(d.s) {
+		d.err = fmt.Errorf("%w: %d trailing bytes", errCorruptEntry, len(d.s)-d.off)
+	}
+	return dn, vals, d.err
+}
+
 // decodeDN decodes the DN section returned by decodeAttrs.
 func decodeDN(s string) (directory.DN, error) {
 	d := decoder{s: s}
@@ -134,11 +161,30 @@ func decodeDN(s string) (directory.DN, error) {
 	if d.err != nil {
 		return directory.DN{}, d.err
 	}
-	var dn directory.DN
-	for i := len(rdns) - 1; i >= 0; i-- {
-		dn = dn.Child(rdns[i])
+	return directory.NewDN(rdns...), nil
+}
+
+// dnSectionIs reports whether the DN section s encodes exactly dn (the same
+// assertions, spelled the same way), without allocating. Get then returns
+// the caller's DN instead of decoding an equal one.
+func dnSectionIs(s string, dn directory.DN) bool {
+	d := decoder{s: s}
+	rdns := dn.RDNs()
+	if d.count() != len(rdns) {
+		return false
 	}
-	return dn, nil
+	for _, r := range rdns {
+		avas := r.AVAs()
+		if d.count() != len(avas) {
+			return false
+		}
+		for _, a := range avas {
+			if d.str() != a.Type || d.str() != a.Value {
+				return false
+			}
+		}
+	}
+	return d.err == nil && d.off == len(d.s)
 }
 
 // decoder reads uvarint-framed fields; the first error sticks and later

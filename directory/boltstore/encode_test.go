@@ -67,3 +67,26 @@ func FuzzDecodeEntry(f *testing.F) {
 		}
 	})
 }
+
+func TestDNSectionIs(t *testing.T) {
+	stored := directory.MustParseDN("uid=Jo+cn=J\\,o,ou=People,dc=example")
+	sec := encodeDN(stored)
+	for _, tc := range []struct {
+		dn   string
+		want bool
+	}{
+		{"uid=Jo+cn=J\\,o,ou=People,dc=example", true},
+		{"UID=Jo+cn=J\\,o,ou=People,dc=example", true}, // types are canonical after parsing
+		{"uid=jo+cn=J\\,o,ou=People,dc=example", false}, // equal DN, other spelling: decode the stored one
+		{"uid=Jo+cn=J\\,o,ou=People", false},
+		{"uid=Jo,ou=People,dc=example", false},
+		{"", false},
+	} {
+		if got := dnSectionIs(sec, directory.MustParseDN(tc.dn)); got != tc.want {
+			t.Errorf("%q: %v, want %v", tc.dn, got, tc.want)
+		}
+	}
+	if testing.AllocsPerRun(100, func() { dnSectionIs(sec, stored) }) != 0 {
+		t.Error("dnSectionIs allocates")
+	}
+}

@@ -184,16 +184,16 @@ var ErrNotDirectory = errors.New("not an ldapd directory database")
 
 // needsMigration reports whether Open must run migrate in a write
 // transaction: a new file, an older layout, or a changed index set.
-func needsMigration(tx *bolt.Tx, idx *indexSet) (bool, error) {
+func needsMigration(tx *bolt.Tx, idx *indexSet, plan layoutPlan) (bool, error) {
 	info := tx.Bucket(bucketInfo)
 	if info == nil {
 		return true, nil
 	}
-	v, err := readVersion(info)
+	v, err := plan.readVersion(info)
 	if err != nil {
 		return false, err
 	}
-	if v != layoutVersion {
+	if v != plan.version {
 		return true, nil
 	}
 	for _, name := range allBuckets {
@@ -206,7 +206,7 @@ func needsMigration(tx *bolt.Tx, idx *indexSet) (bool, error) {
 
 // migrate brings the file to layoutVersion and the configured index set.
 // The caller holds a write transaction.
-func migrate(tx *bolt.Tx, idx *indexSet) error {
+func migrate(tx *bolt.Tx, idx *indexSet, plan layoutPlan) error {
 	info := tx.Bucket(bucketInfo)
 	if info == nil {
 		empty := true
@@ -220,16 +220,16 @@ func migrate(tx *bolt.Tx, idx *indexSet) error {
 			}
 		}
 		info = tx.Bucket(bucketInfo)
-		if err := info.Put(keyVersion, binary.BigEndian.AppendUint64(nil, layoutVersion)); err != nil {
+		if err := info.Put(keyVersion, binary.BigEndian.AppendUint64(nil, plan.version)); err != nil {
 			return err
 		}
 	}
-	v, err := readVersion(info)
+	v, err := plan.readVersion(info)
 	if err != nil {
 		return err
 	}
-	for ; v < layoutVersion; v++ {
-		step, ok := migrations[v]
+	for ; v < plan.version; v++ {
+		step, ok := plan.steps[v]
 		if !ok {
 			return fmt.Errorf("no migration from layout version %d", v)
 		}
@@ -258,15 +258,18 @@ func migrate(tx *bolt.Tx, idx *indexSet) error {
 
 // readVersion reads the layout version and refuses one newer than this
 // code.
-func readVersion(info *bolt.Bucket) (uint64, error) {
+func readVersion(info *bolt.Bucket) (uint64, error) { return currentLayout().readVersion(info) }
+
+// readVersion reads the layout version and refuses one newer than p.
+func (p layoutPlan) readVersion(info *bolt.Bucket) (uint64, error) {
 	raw := info.Get(keyVersion)
 	if len(raw) != 8 {
 		return 0, fmt.Errorf("%w: layout version key is %d bytes", ErrNotDirectory, len(raw))
 	}
 	v := binary.BigEndian.Uint64(raw)
-	if v > layoutVersion {
+	if v > p.version {
 		return 0, fmt.Errorf("%w: the database has layout version %d but this ldapd supports up to %d; "+
-			"run a newer ldapd or restore a backup", ErrUnsupportedVersion, v, layoutVersion)
+			"run a newer ldapd or restore a backup", ErrUnsupportedVersion, v, p.version)
 	}
 	if v == 0 {
 		return 0, fmt.Errorf("%w: layout version 0", ErrNotDirectory)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"unsafe"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -70,6 +71,14 @@ type query struct {
 	each    func(*directory.Entry) error
 	needDN  bool // the filter reads the entry's DN (entryDN, extensible :dn)
 	rows    int
+	// cur reads the entries bucket: Seek on one cursor reuses its stack,
+	// where Bucket.Get allocates a cursor per call. Every read repositions
+	// it, so a callback that writes in between does not matter.
+	cur *bolt.Cursor
+	// scratch is where candidates are decoded for matching; only entries
+	// that match are decoded again into memory handed to each.
+	scratch     directory.Entry
+	scratchVals []string
 }
 
 func (q *query) run() error {
@@ -158,7 +167,10 @@ func (q *query) visitAll(ids []uint64, checkScope bool) error {
 
 // visit reads one candidate and calls each if it is in scope and matches.
 // The DN is decoded only when needed: before matching if the filter reads
-// it, otherwise only for entries that match.
+// it or the scope must be checked, otherwise only for entries that match.
+// Index candidates (checkScope) mostly match and are decoded once; the
+// entries of a scope scan mostly do not, so they are decoded into reused
+// scratch memory first and only a match is decoded again for each.
 func (q *query) visit(id uint64, checkScope bool) error {
 	q.rows++
 	if q.rows%ctxEvery == 0 {
@@ -168,9 +180,25 @@ func (q *query) visit(id uint64, checkScope bool) error {
 	}
 	var key [idLen]byte
 	binary.BigEndian.PutUint64(key[:], id)
-	raw := q.entries.Get(key[:])
-	if raw == nil {
+	if q.cur == nil {
+		q.cur = q.entries.Cursor()
+	}
+	k, raw := q.cur.Seek(key[:])
+	if raw == nil || !bytes.Equal(k, key[:]) {
 		return nil // deleted by an earlier callback in this transaction
+	}
+	if !checkScope && !q.needDN {
+		// The scratch entry's strings view raw itself (no copy): raw is
+		// valid until the transaction changes, and the scratch entry is
+		// only matched here, never handed out (TestScanScratchNotRetained).
+		_, vals, err := decodeAttrsInto(unsafe.String(unsafe.SliceData(raw), len(raw)), &q.scratch, q.scratchVals)
+		q.scratchVals = vals
+		if err != nil {
+			return err
+		}
+		if !q.f.Match(&q.scratch) {
+			return nil
+		}
 	}
 	e, dn, err := decodeAttrs(raw)
 	if err != nil {

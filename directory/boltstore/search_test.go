@@ -1,7 +1,9 @@
 package boltstore
 
 import (
+	"context"
 	"math"
+	"strings"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
@@ -91,6 +93,53 @@ func TestSynthesizedIndexIgnored(t *testing.T) {
 		})
 		if err != nil || n != 1 {
 			t.Errorf("Search(%s) = %d entries, %v; want 1", f, n, err)
+		}
+	}
+}
+
+// TestScanScratchNotRetained: a scan matches candidates on a scratch entry
+// whose strings view bbolt's memory; what each receives must be its own
+// copy, intact after the transaction and the store are gone.
+func TestScanScratchNotRetained(t *testing.T) {
+	path := populated(t, 300)
+	s := openTest(t, path, Options{})
+	f, err := directory.ParseFilter("(cn=*1*)", directory.Builtin())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []*directory.Entry
+	var want []string
+	err = s.View(context.Background(), func(tx directory.ReadTx) error {
+		return tx.Search(directory.DN{}, directory.ScopeSub, f, func(e *directory.Entry) error {
+			got = append(got, e)
+			want = append(want, strings.Clone(e.DN.String()+" "+strings.Join(e.Get("cn"), "|")))
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) < 10 {
+		t.Fatalf("only %d matches", len(got))
+	}
+	// Rewrite every matched entry, then close the store and its mapping.
+	err = s.Update(context.Background(), func(tx directory.WriteTx) error {
+		for _, e := range got {
+			if err := tx.Modify(e.DN, []directory.Change{{Op: directory.ChangeReplace, Attr: "cn", Values: []string{"zzzz"}}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range got {
+		if g := e.DN.String() + " " + strings.Join(e.Get("cn"), "|"); g != want[i] || !strings.Contains(g, "1") {
+			t.Fatalf("entry %d changed after the transaction: %q, was %q", i, g, want[i])
 		}
 	}
 }

@@ -27,6 +27,10 @@ type Options struct {
 	// Timeout bounds the wait for the file lock another process holds.
 	// Zero means DefaultTimeout.
 	Timeout time.Duration
+
+	// plan replaces the layout this code writes, for tests of migrations
+	// (nil: currentLayout()).
+	plan *layoutPlan
 }
 
 // DefaultTimeout is the file-lock wait used when Options.Timeout is zero.
@@ -89,14 +93,23 @@ func open(path string, opts Options) (*store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	plan := currentLayout()
+	if opts.plan != nil {
+		plan = *opts.plan
+	}
 	// A migration is a write (and an fsync); most opens need none.
 	var needed bool
+	var from uint64
 	err = db.View(func(tx *bolt.Tx) (err error) {
-		needed, err = needsMigration(tx, idx)
+		from = fileVersion(tx)
+		needed, err = needsMigration(tx, idx, plan)
 		return err
 	})
+	if err == nil && needed && from != 0 && from < plan.version {
+		err = backupBeforeMigrate(db, path, from, time.Now())
+	}
 	if err == nil && needed {
-		err = db.Update(func(tx *bolt.Tx) error { return migrate(tx, idx) })
+		err = db.Update(func(tx *bolt.Tx) error { return migrate(tx, idx, plan) })
 	}
 	if err != nil {
 		_ = db.Close()

@@ -45,7 +45,22 @@ func (t *tx) Get(dn directory.DN) (*directory.Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	return getEntry(t.btx, id)
+	raw := t.btx.Bucket(bucketEntries).Get(idKey(id))
+	if raw == nil {
+		return nil, fmt.Errorf("entry id %d is missing (run verify)", id)
+	}
+	e, dnSection, err := decodeAttrs(raw)
+	if err == nil {
+		if dnSectionIs(dnSection, dn) {
+			e.DN = dn // as stored: skip decoding an equal DN
+		} else {
+			e.DN, err = decodeDN(dnSection)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("entry id %d: %w", id, err)
+	}
+	return e, nil
 }
 
 // HasChildren reports whether dn has a child, that is whether a one-level

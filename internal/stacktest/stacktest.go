@@ -68,7 +68,12 @@ type Stack struct {
 	path       string
 	keys       *tokens.Keyring
 	logs       *logBuffer
+	opts       []Option
 }
+
+// Option adjusts the protocol server before it starts (limits, timeouts),
+// at New and at every Restart.
+type Option func(*ldapserver.Server)
 
 // logBuffer keeps everything the server logged, for tests that check what
 // the log says (or never says).
@@ -102,14 +107,14 @@ func (w logWriter) Write(p []byte) (int, error) {
 }
 
 // New starts a stack; t.Cleanup stops it.
-func New(t testing.TB) *Stack {
+func New(t testing.TB, opts ...Option) *Stack {
 	t.Helper()
 	path := t.TempDir() + "/ldapd.db"
 	keys, err := tokens.NewKeyring(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Stack{path: path, keys: keys, Clock: &Clock{t: time.Now()}, logs: &logBuffer{}}
+	s := &Stack{path: path, keys: keys, Clock: &Clock{t: time.Now()}, logs: &logBuffer{}, opts: opts}
 	s.open(t)
 	ctx := context.Background()
 	if s.AdminPW, err = s.IDM.RecoverAccount(ctx, "admin"); err != nil {
@@ -141,9 +146,13 @@ func (s *Stack) open(t testing.TB) {
 		t.Fatal(err)
 	}
 	s.IDM, s.Store = svc, store
-	s.Server = ldaptest.NewServer(t, &ldapserver.Server{
+	srv := &ldapserver.Server{
 		Handler: &gateway.Gateway{IDM: svc}, Controls: gateway.Controls(), Logger: log,
-	})
+	}
+	for _, o := range s.opts {
+		o(srv)
+	}
+	s.Server = ldaptest.NewServer(t, srv)
 	t.Cleanup(func() { store.Close() })
 }
 

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// A configuration file is TOML whose top-level keys are the long names of
+// the flags of `ldapd serve` (ldaps = ":636", allow-insecure-bind = false,
+// max-connections = 4096, idle-timeout = "5m"). Each option is set by, in
+// order of precedence: its flag, its environment variable (LDAPD_ and the
+// flag's name in upper case with '-' as '_'), the file, its default. So
+// that this holds for every option, including those added later, the file
+// is applied to the parsed flag set generically, and config_test.go checks
+// that every serve flag documents that environment variable.
+
+// envName is the environment variable of a serve flag.
+func envName(flagName string) string {
+	return "LDAPD_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// configError is a problem in the configuration file, at a line.
+type configError struct {
+	path string
+	line int // 0: unknown
+	key  string
+	msg  string
+}
+
+func (e *configError) Error() string {
+	where := "config " + e.path
+	if e.line > 0 {
+		where += fmt.Sprintf(" line %d", e.line)
+	}
+	if e.key != "" {
+		return fmt.Sprintf("%s: %s: %s", where, e.key, e.msg)
+	}
+	return where + ": " + e.msg
+}
+
+// applyConfigFile sets the options of fs that the TOML file at path
+// names, except those given as flags on the command line or through their
+// environment variables. An unknown key, a value of the wrong type or an
+// invalid value stops with the line and the reason; so does a syntax
+// error. An empty path does nothing. noFile lists flags that must not come
+// from a file (config itself).
+func applyConfigFile(e *env, fs *flag.FlagSet, path string, noFile ...string) error {
+	if path == "" {
+		return nil
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	var raw map[string]toml.Primitive
+	md, err := toml.Decode(string(src), &raw)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return &configError{path: path, line: pe.Position.Line, msg: pe.Message}
+		}
+		return &configError{path: path, msg: err.Error()}
+	}
+	onCmdline := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { onCmdline[f.Name] = true })
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keyLine(src, keys[i]) < keyLine(src, keys[j]) })
+	for _, k := range keys {
+		fail := func(format string, a ...any) error {
+			return &configError{path: path, line: keyLine(src, k), key: k, msg: fmt.Sprintf(format, a...)}
+		}
+		f := fs.Lookup(k)
+		if f == nil || len(k) == 1 || containsString(noFile, k) {
+			return fail("unknown key (the keys are the long flag names of ldapd serve: see docs/configuration.md)")
+		}
+		want := tomlType(f)
+		if got := md.Type(k); got != want {
+			return fail("want a TOML %s, got %s", strings.ToLower(want), strings.ToLower(got))
+		}
+		var v tomlText
+		if err := md.PrimitiveDecode(raw[k], &v); err != nil {
+			return fail("%v", err)
+		}
+		if err := checkOption(k, string(v)); err != nil {
+			return fail("%v", err)
+		}
+		if onCmdline[k] || e.getenv(envName(k)) != "" {
+			continue // the flag or the environment wins
+		}
+		if err := fs.Set(k, string(v)); err != nil {
+			return fail("invalid value %q: %v", string(v), err)
+		}
+	}
+	return nil
+}
+
+func containsString(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// tomlText receives a TOML string, boolean or integer as text.
+type tomlText string
+
+func (t *tomlText) UnmarshalText(b []byte) error {
+	*t = tomlText(b)
+	return nil
+}
+
+// tomlType is the TOML type a flag's value takes in the file (as
+// toml.MetaData.Type names it).
+func tomlType(f *flag.Flag) string {
+	g, ok := f.Value.(flag.Getter)
+	if !ok {
+		return "String"
+	}
+	switch g.Get().(type) {
+	case bool:
+		return "Bool"
+	case int, int64, uint, uint64:
+		return "Integer"
+	case float64:
+		return "Float"
+	case time.Duration:
+		return "String" // "30s", as time.ParseDuration reads it
+	}
+	return "String"
+}
+
+// keyLine finds the line on which a top-level key is set (0 if not found):
+// the first line that starts with the key, bare or quoted, followed by '='
+// or '.', or that opens the table [key].
+func keyLine(src []byte, key string) int {
+	sc := bufio.NewScanner(bytes.NewReader(src))
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(line, "[") {
+			line = strings.TrimSpace(strings.TrimLeft(line, "["))
+		}
+		for _, k := range []string{key, `"` + key + `"`, "'" + key + "'"} {
+			if rest, ok := strings.CutPrefix(line, k); ok {
+				rest = strings.TrimSpace(rest)
+				if rest != "" && strings.ContainsRune("=.]", rune(rest[0])) {
+					return n
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// checkOption validates the options whose values the flag package does not
+// check itself; the same checks run on flags and environment variables
+// when the server starts.
+func checkOption(name, v string) error {
+	switch name {
+	case "log-level":
+		if _, err := parseLevel(v); err != nil {
+			return err
+		}
+	case "log-format":
+		switch v {
+		case "auto", "json", "console":
+		default:
+			return fmt.Errorf("invalid value %q: want auto, json or console", v)
+		}
+	case "ldaps", "ldap", "metrics":
+		if v == "" {
+			return nil
+		}
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return fmt.Errorf("invalid address %q: want HOST:PORT or :PORT (%v)", v, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// loadServeConfig does what runServe does before starting: parse the
+// flags (whose defaults come from the environment), then apply --config.
+func loadServeConfig(t *testing.T, args []string, environ map[string]string, file string) (serveConfig, error) {
+	t.Helper()
+	if file != "" {
+		path := filepath.Join(t.TempDir(), "ldapd.toml")
+		if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args = append([]string{"--config", path}, args...)
+	}
+	e := &env{stderr: io.Discard, getenv: func(k string) string { return environ[k] }}
+	var cfg serveConfig
+	fs := serveFlags(e, &cfg)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return cfg, applyConfigFile(e, fs, cfg.configFile, "config")
+}
+
+func TestConfigPrecedence(t *testing.T) {
+	type src struct {
+		flag, env, file string // "" = not given
+	}
+	tests := []struct {
+		name string
+		src  src
+		want string
+	}{
+		{"default", src{}, ":3636"},
+		{"file over default", src{file: "127.0.0.1:1636"}, "127.0.0.1:1636"},
+		{"env over file", src{env: "127.0.0.2:2636", file: "127.0.0.1:1636"}, "127.0.0.2:2636"},
+		{"env over default", src{env: "127.0.0.2:2636"}, "127.0.0.2:2636"},
+		{"flag over env and file", src{flag: "127.0.0.3:3636", env: "127.0.0.2:2636", file: "127.0.0.1:1636"}, "127.0.0.3:3636"},
+		{"flag over file", src{flag: "127.0.0.3:3636", file: "127.0.0.1:1636"}, "127.0.0.3:3636"},
+		{"flag over default", src{flag: "127.0.0.3:3636"}, "127.0.0.3:3636"},
+		{"empty flag disables over file", src{flag: "=", file: "127.0.0.1:1636"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var args []string
+			switch tt.src.flag {
+			case "":
+			case "=":
+				args = []string{"--ldaps="}
+			default:
+				args = []string{"--ldaps", tt.src.flag}
+			}
+			environ := map[string]string{}
+			if tt.src.env != "" {
+				environ["LDAPD_LDAPS"] = tt.src.env
+			}
+			file := ""
+			if tt.src.file != "" {
+				file = "# comment\nldaps = \"" + tt.src.file + "\"\n"
+			}
+			cfg, err := loadServeConfig(t, args, environ, file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.ldaps != tt.want {
+				t.Errorf("ldaps = %q, want %q", cfg.ldaps, tt.want)
+			}
+		})
+	}
+}
+
+// TestConfigTypes sets options of each kind from a file.
+func TestConfigTypes(t *testing.T) {
+	cfg, err := loadServeConfig(t, nil, nil, `
+data = "/var/lib/ldapd"
+domain = "idm.example.com"
+"log-level" = "debug"
+allow-insecure-bind = true
+metrics = "127.0.0.1:9090"
+max-connections = 100
+idle-timeout = "90s"
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.data != "/var/lib/ldapd" || cfg.domain != "idm.example.com" || cfg.logLevel != "debug" || !cfg.allowInsecureBind || cfg.metrics != "127.0.0.1:9090" {
+		t.Errorf("cfg = %+v", cfg)
+	}
+	if cfg.limits.maxConnections != 100 || cfg.limits.idleTimeout.Seconds() != 90 {
+		t.Errorf("limits = %+v", cfg.limits)
+	}
+	// A bool set in the file is overridden by the flag and by the environment.
+	for _, c := range []struct {
+		args    []string
+		environ map[string]string
+	}{{[]string{"--allow-insecure-bind=false"}, nil}, {nil, map[string]string{"LDAPD_ALLOW_INSECURE_BIND": "false"}}} {
+		cfg, err := loadServeConfig(t, c.args, c.environ, "allow-insecure-bind = true\n")
+		if err != nil || cfg.allowInsecureBind {
+			t.Errorf("%v %v: allow-insecure-bind %v, err %v", c.args, c.environ, cfg.allowInsecureBind, err)
+		}
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	tests := []struct {
+		name, file string
+		want       string // in the error, after "config PATH "
+	}{
+		{"unknown key", "data = \"x\"\n\nlistne = \":389\"\n", `line 3: listne: unknown key`},
+		{"config in config", "config = \"other.toml\"\n", `line 1: config: unknown key`},
+		{"short flag name", "o = \"x\"\n", `line 1: o: unknown key`},
+		{"table", "data = \"x\"\n[limits]\nmax = 1\n", `line 2: limits: unknown key`},
+		{"wrong type", "data = \"x\"\nldaps = 636\n", `line 2: ldaps: want a TOML string, got integer`},
+		{"bool as string", "allow-insecure-bind = \"yes\"\n", `line 1: allow-insecure-bind: want a TOML bool, got string`},
+		{"bad level", "\n\nlog-level = \"loud\"\n", `line 3: log-level: invalid value "loud": want debug, info, warn or error`},
+		{"bad format", "log-format = \"xml\"\n", `line 1: log-format: invalid value "xml": want auto, json or console`},
+		{"bad address", "metrics = \"9090\"\n", `line 1: metrics: invalid address "9090"`},
+		{"bad duration", "idle-timeout = \"5 minutes\"\n", `line 1: idle-timeout: invalid value "5 minutes"`},
+		{"syntax", "data = \"x\"\nldap = \n", `line 2: `},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := loadServeConfig(t, nil, nil, tt.file)
+			var ce *configError
+			if !errors.As(err, &ce) {
+				t.Fatalf("err = %v, want a configError", err)
+			}
+			if !strings.Contains(err.Error(), "ldapd.toml "+tt.want) {
+				t.Errorf("err = %q, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+	// A bad value is refused even when the flag overrides it: the file is
+	// wrong and the operator should know.
+	if _, err := loadServeConfig(t, []string{"--log-level", "info"}, nil, "log-level = \"loud\"\n"); err == nil {
+		t.Error("a bad value overridden by a flag was accepted")
+	}
+	if _, err := loadServeConfig(t, nil, nil, ""); err != nil {
+		t.Errorf("no --config: %v", err)
+	}
+	e := &env{stderr: io.Discard, getenv: func(string) string { return "" }}
+	var cfg serveConfig
+	if err := applyConfigFile(e, serveFlags(e, &cfg), filepath.Join(t.TempDir(), "missing.toml")); err == nil {
+		t.Error("a missing file was accepted")
+	}
+}
+
+// TestConfigDocumented checks that every serve option follows the naming
+// rule the file relies on (env LDAPD_<NAME>) and has its flag, variable
+// and key in docs/configuration.md.
+func TestConfigDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{stderr: io.Discard, getenv: func(string) string { return "" }}
+	var cfg serveConfig
+	serveFlags(e, &cfg).VisitAll(func(f *flag.Flag) {
+		env := envName(f.Name)
+		if !strings.Contains(f.Usage, "env "+env) {
+			t.Errorf("--%s: usage %q does not name its variable %s", f.Name, f.Usage, env)
+		}
+		row := "| `--" + f.Name + "` | `" + env + "` | `" + f.Name + "` |"
+		if f.Name == "config" {
+			row = "| `--config` | `LDAPD_CONFIG` | (none) |"
+		}
+		if !strings.Contains(string(doc), row) {
+			t.Errorf("docs/configuration.md lacks the row %q", row)
+		}
+	})
+}

@@ -1,0 +1,258 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/idm"
+	"github.com/ldapd/ldapd/ldif"
+)
+
+func runImport(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	data := fs.String("data", envDefault(e, "LDAPD_DATA", "./data"), "data directory of a stopped server (env LDAPD_DATA)")
+	domain := fs.String("domain", envDefault(e, "LDAPD_DOMAIN", ""), "DNS domain, to create the directory if DATA holds none yet")
+	quiet := fs.Bool("q", false, "no progress bar")
+	fs.Usage = func() {
+		fmt.Fprint(e.stderr, `Usage: ldapd import --data DIR FILE.ldif
+
+Add the entries of an LDIF file (slapcat output, content records) to the
+directory of a stopped server, in one transaction: all of them, or on the
+first bad record none, with the record's line number (a first pass checks
+every record before anything is written; the second adds them 2000 per
+transaction). Entries that already exist (the base entry, ou=people, ...)
+are skipped and listed, so an import interrupted by a disk error can be
+run again. Password
+hashes {SSHA}, {SSHA512}, {SHA}, {CRYPT} ($1$, $5$, $6$) and {ARGON2} are
+kept; legacy ones are replaced with argon2id at the account's first bind.
+memberOf is computed for the imported groups; OpenLDAP's operational
+attributes (entryCSN, memberOf, pwd*, ...) are dropped, entryUUID and the
+timestamps kept.
+
+Example:
+  slapcat -n 1 > people.ldif
+  ldapd import --data ./data people.ldif
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	args, err := parseFlagsAnywhere(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errHelpShown
+		}
+		return fmt.Errorf("%v: %w", err, errUsage)
+	}
+	if len(args) != 1 {
+		return fmt.Errorf("want exactly one LDIF file: %w", errUsage)
+	}
+	path := args[0]
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	svc, closeStore, err := openOffline(ctx, *data, *domain)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+
+	var file *os.File
+	defer func() {
+		if file != nil {
+			file.Close()
+		}
+	}()
+	var r *ldif.Reader
+	open := func() (func() (idm.ImportRecord, error), error) {
+		if file != nil {
+			file.Close()
+		}
+		if file, err = os.Open(path); err != nil {
+			return nil, err
+		}
+		r = ldif.NewReader(file)
+		return func() (idm.ImportRecord, error) {
+			rec, err := r.Next()
+			if err != nil {
+				return idm.ImportRecord{}, err
+			}
+			dn, err := directory.ParseDN(rec.DN)
+			if err != nil {
+				return idm.ImportRecord{}, fmt.Errorf("line %d: dn %q: %w", rec.Line, rec.DN, err)
+			}
+			ent := &directory.Entry{DN: dn, Attrs: make([]directory.Attr, 0, len(rec.Attrs)+8)}
+			for _, a := range rec.Attrs {
+				ent.Add(a.Name, a.Values...)
+			}
+			return idm.ImportRecord{Entry: ent, Line: rec.Line}, nil
+		}, nil
+	}
+	bar := newProgress(e, fi.Size(), *quiet)
+	start := time.Now()
+	st, err := svc.Import(ctx, open, func(pass, n int) { bar.update(pass, n, r.Offset()) })
+	bar.done()
+	if err != nil && st.Added == 0 {
+		return fmt.Errorf("nothing imported: %w", err)
+	}
+	if err != nil {
+		return err
+	}
+	for i, dn := range st.Skipped {
+		if i == 10 {
+			fmt.Fprintf(e.stderr, "  ... and %d more\n", len(st.Skipped)-10)
+			break
+		}
+		fmt.Fprintf(e.stderr, "skipped %s: it already exists\n", dn)
+	}
+	for name, n := range st.Dropped {
+		fmt.Fprintf(e.stderr, "dropped %d %s value(s): ldapd recomputes or does not keep them\n", n, name)
+	}
+	fmt.Fprintf(e.stdout, "imported %d entries (%d skipped) in %v\n", st.Added, len(st.Skipped), time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func runExport(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	data := fs.String("data", envDefault(e, "LDAPD_DATA", "./data"), "data directory of a stopped server (env LDAPD_DATA)")
+	out := fs.String("o", "-", "output file (- is standard output)")
+	fs.Usage = func() {
+		fmt.Fprint(e.stderr, `Usage: ldapd export --data DIR [-o FILE.ldif]
+
+Write every entry of a stopped server's directory as LDIF, parents first,
+with operational attributes and password hashes (like slapcat). The file
+holds password hashes: keep it private. ldapd import reads it back.
+
+Examples:
+  ldapd export --data ./data -o directory.ldif
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	args, err := parseFlagsAnywhere(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errHelpShown
+		}
+		return fmt.Errorf("%v: %w", err, errUsage)
+	}
+	if len(args) != 0 {
+		return fmt.Errorf("unexpected arguments %q: %w", args, errUsage)
+	}
+	svc, closeStore, err := openOffline(ctx, *data, "")
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	dst := e.stdout
+	if *out != "-" {
+		f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		dst = f
+	}
+	w := ldif.NewWriter(dst)
+	attrs := make([]ldif.Attr, 0, 32)
+	err = svc.Export(ctx, func(ent *directory.Entry) error {
+		attrs = attrs[:0]
+		for _, a := range ent.Attrs {
+			attrs = append(attrs, ldif.Attr{Name: a.Name, Values: a.Values})
+		}
+		return w.Write(ent.DN.String(), attrs)
+	})
+	if err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if f, ok := dst.(*os.File); ok && *out != "-" {
+		return f.Sync()
+	}
+	return nil
+}
+
+// openOffline opens a stopped server's data directory as an idm.Service,
+// bootstrapping it for domain when it holds no directory yet.
+func openOffline(ctx context.Context, data, domain string) (*idm.Service, func(), error) {
+	store, keys, err := openData(data, 2*time.Second)
+	if err != nil {
+		return nil, nil, err
+	}
+	stored, err := storedDomain(ctx, store)
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	if stored == "" && domain == "" {
+		store.Close()
+		return nil, nil, fmt.Errorf("%s holds no directory yet: give --domain to create it", data)
+	}
+	if domain == "" {
+		domain = stored
+	}
+	svc, err := idm.New(idm.Config{Store: store, Domain: domain, Keys: keys, Logger: zerolog.Nop()})
+	if err == nil {
+		_, err = svc.Bootstrap(ctx) // creates the directory, or checks the domain
+	}
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	return svc, func() { store.Close() }, nil
+}
+
+// progress draws a one-line progress bar on a terminal; elsewhere it is
+// silent.
+type progress struct {
+	w     io.Writer
+	size  int64
+	on    bool
+	last  time.Time
+	start time.Time
+}
+
+func newProgress(e *env, size int64, quiet bool) *progress {
+	on := !quiet && e.stderrTerminal != nil && e.stderrTerminal()
+	return &progress{w: e.stderr, size: size, on: on, start: time.Now()}
+}
+
+func (p *progress) update(pass, n int, offset int64) {
+	if !p.on || n%256 != 0 {
+		return
+	}
+	now := time.Now()
+	if now.Sub(p.last) < 100*time.Millisecond {
+		return
+	}
+	p.last = now
+	what := [...]string{1: "checking", 2: "adding"}[pass]
+	frac := min(float64(offset)/float64(max(p.size, 1)), 1)
+	const width = 30
+	bar := []byte(strings.Repeat(" ", width))
+	for i := range int(frac * width) {
+		bar[i] = '='
+	}
+	fmt.Fprintf(p.w, "\r%-8s [%s] %3.0f%% %d entries", what, bar, frac*100, n)
+}
+
+func (p *progress) done() {
+	if p.on && !p.last.IsZero() {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+}

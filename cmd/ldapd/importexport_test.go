@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/idm"
+	"github.com/ldapd/ldapd/ldif"
+)
+
+func runCmd(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var o, e bytes.Buffer
+	env := &env{stdout: &o, stderr: &e, getenv: func(string) string { return "" }}
+	code = run(context.Background(), env, args)
+	return o.String(), e.String(), code
+}
+
+const slapcatLDIF = `version: 1
+
+dn: dc=idm,dc=example,dc=com
+objectClass: top
+objectClass: dcObject
+objectClass: organization
+dc: idm
+o: idm
+structuralObjectClass: organization
+entryCSN: 20240101000000.000000Z#000000#000#000000
+
+dn: ou=people,dc=idm,dc=example,dc=com
+objectClass: organizationalUnit
+ou: people
+
+dn: uid=jo,ou=people,dc=idm,dc=example,dc=com
+objectClass: inetOrgPerson
+uid: jo
+cn: Jo
+sn: Smith
+mail: jo@example.com
+userPassword: {SSHA}SXQ=
+entryUUID: 5f1e3c9a-1111-4222-8333-944455556666
+createTimestamp: 20200101000000Z
+entryCSN: 20240101000000.000000Z#000000#000#000000
+pwdChangedTime: 20200101000000Z
+
+dn: uid=crypt,ou=people,dc=idm,dc=example,dc=com
+objectClass: inetOrgPerson
+uid: crypt
+cn: Crypt
+sn: User
+userPassword: {CRYPT}$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1
+
+dn: ou=extra,dc=idm,dc=example,dc=com
+objectClass: organizationalUnit
+ou: extra
+
+dn: cn=readers,ou=groups,dc=idm,dc=example,dc=com
+objectClass: groupOfNames
+cn: readers
+member: uid=jo,ou=people,dc=idm,dc=example,dc=com
+`
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func openSvc(t *testing.T, data string) (*idm.Service, func()) {
+	t.Helper()
+	store, keys, err := openData(data, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := idm.New(idm.Config{Store: store, Domain: "idm.example.com", Keys: keys, Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc, func() { store.Close() }
+}
+
+func TestImportSlapcat(t *testing.T) {
+	data := t.TempDir()
+	out, errOut, code := runCmd(t, "import", "--data", data, "--domain", "idm.example.com", writeFile(t, "in.ldif", slapcatLDIF))
+	if code != 0 {
+		t.Fatalf("import: %d %s", code, errOut)
+	}
+	if !strings.Contains(out, "imported 4 entries (2 skipped)") || !strings.Contains(errOut, "skipped dc=idm,dc=example,dc=com") {
+		t.Fatalf("stdout %q stderr %q", out, errOut)
+	}
+	svc, done := openSvc(t, data)
+	defer done()
+	ctx := context.Background()
+	// The legacy hashes bind, and the first bind rehashes them to argon2id.
+	for name, pw := range map[string]string{"crypt": "secret"} {
+		if _, err := svc.Bind(ctx, name, []byte(pw)); err != nil {
+			t.Fatalf("bind %s: %v", name, err)
+		}
+	}
+	got := map[string]*directory.Entry{}
+	err := svc.Export(ctx, func(e *directory.Entry) error { got[e.DN.Norm()] = e; return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	jo := got[directory.MustParseDN("uid=jo,ou=people,dc=idm,dc=example,dc=com").Norm()]
+	if jo == nil {
+		t.Fatal("jo not imported")
+	}
+	if jo.First("entryUUID") != "5f1e3c9a-1111-4222-8333-944455556666" || jo.First("createTimestamp") != "20200101000000Z" {
+		t.Errorf("imported operational values not kept: %v", jo.Attrs)
+	}
+	if jo.Has("entryCSN") || jo.Has("pwdChangedTime") {
+		t.Errorf("OpenLDAP state kept: %v", jo.Attrs)
+	}
+	if jo.First("spn") != "jo@idm.example.com" || !strings.HasPrefix(jo.First("userPassword"), "{SSHA}") {
+		t.Errorf("jo = %v", jo.Attrs)
+	}
+	if mo := jo.Get("memberOf"); len(mo) != 1 || !strings.HasPrefix(strings.ToLower(mo[0]), "cn=readers,") {
+		t.Errorf("memberOf = %q", mo)
+	}
+	crypt := got[directory.MustParseDN("uid=crypt,ou=people,dc=idm,dc=example,dc=com").Norm()]
+	if pw := crypt.First("userPassword"); !strings.HasPrefix(pw, "{ARGON2}") {
+		t.Errorf("crypt password not rehashed after bind: %q", pw)
+	}
+	if _, err := svc.Bind(ctx, "crypt", []byte("secret")); err != nil {
+		t.Errorf("bind after rehash: %v", err)
+	}
+}
+
+func TestImportBadRecordImportsNothing(t *testing.T) {
+	for _, tc := range []struct{ name, ldif, want string }{
+		{"syntax", slapcatLDIF + "\ndn: uid=x,ou=people,dc=idm,dc=example,dc=com\nobjectClass inetOrgPerson\n", "line 48"},
+		{"schema", slapcatLDIF + "\ndn: uid=x,ou=people,dc=idm,dc=example,dc=com\nobjectClass: inetOrgPerson\nuid: x\ncn: x\n", "line 47"},
+		{"no parent", slapcatLDIF + "\ndn: uid=x,ou=nowhere,dc=idm,dc=example,dc=com\nobjectClass: inetOrgPerson\nuid: x\ncn: x\nsn: x\n", "line 47"},
+		{"outside base", slapcatLDIF + "\ndn: dc=other,dc=com\nobjectClass: dcObject\nobjectClass: organization\ndc: other\no: x\n", "line 47"},
+		{"duplicate uid", slapcatLDIF + "\ndn: uid=jo,ou=extra,dc=idm,dc=example,dc=com\nobjectClass: inetOrgPerson\nuid: jo\ncn: x\nsn: x\n", "line 47"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := t.TempDir()
+			_, errOut, code := runCmd(t, "import", "--data", data, "--domain", "idm.example.com", writeFile(t, "in.ldif", tc.ldif))
+			if code == 0 || !strings.Contains(errOut, tc.want) || !strings.Contains(errOut, "nothing imported") {
+				t.Fatalf("code %d, stderr %q, want %q", code, errOut, tc.want)
+			}
+			svc, done := openSvc(t, data)
+			defer done()
+			n := 0
+			_ = svc.Export(context.Background(), func(e *directory.Entry) error {
+				if strings.Contains(e.DN.Norm(), "uid=jo") {
+					n++
+				}
+				return nil
+			})
+			if n != 0 {
+				t.Fatal("part of the file was imported")
+			}
+		})
+	}
+}
+
+func TestExportImportRoundTrip(t *testing.T) {
+	src := t.TempDir()
+	var b strings.Builder
+	b.WriteString(slapcatLDIF)
+	for i := range 2500 { // more than one import transaction
+		fmt.Fprintf(&b, "\ndn: uid=u%d,ou=people,dc=idm,dc=example,dc=com\nobjectClass: inetOrgPerson\nuid: u%d\ncn: U %d\nsn: %d\ndescription:: %s\n",
+			i, i, i, i, "w6ljb2xlIA==")
+	}
+	if _, errOut, code := runCmd(t, "import", "--data", src, "--domain", "idm.example.com", writeFile(t, "in.ldif", b.String())); code != 0 {
+		t.Fatalf("import: %s", errOut)
+	}
+	exported := filepath.Join(t.TempDir(), "out.ldif")
+	if _, errOut, code := runCmd(t, "export", "--data", src, "-o", exported); code != 0 {
+		t.Fatalf("export: %s", errOut)
+	}
+	dst := t.TempDir()
+	out, errOut, code := runCmd(t, "import", "--data", dst, "--domain", "idm.example.com", exported)
+	if code != 0 {
+		t.Fatalf("re-import: %s", errOut)
+	}
+	if !strings.Contains(out, "imported 2504 entries") {
+		t.Errorf("re-import: %s", out)
+	}
+	again := filepath.Join(t.TempDir(), "again.ldif")
+	if _, errOut, code := runCmd(t, "export", "--data", dst, "-o", again); code != 0 {
+		t.Fatalf("export: %s", errOut)
+	}
+	// Every imported entry comes back the same (the built-in entries of
+	// each directory differ: their UUIDs and timestamps are their own).
+	first, second := readLDIF(t, exported), readLDIF(t, again)
+	for dn, rec := range first {
+		if !strings.Contains(dn, "u1") && !strings.Contains(dn, "uid=jo") && !strings.Contains(dn, "readers") {
+			continue
+		}
+		if got := second[dn]; fmt.Sprint(got) != fmt.Sprint(rec) {
+			t.Errorf("%s:\n%v\n%v", dn, rec, got)
+		}
+	}
+}
+
+func readLDIF(t *testing.T, path string) map[string][]ldif.Attr {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := ldif.NewReader(f)
+	out := map[string][]ldif.Attr{}
+	for {
+		rec, err := r.Next()
+		if err != nil {
+			break
+		}
+		out[rec.DN] = rec.Attrs
+	}
+	return out
+}

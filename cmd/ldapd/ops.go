@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/directory/boltstore"
+	"github.com/ldapd/ldapd/idm"
+	"github.com/ldapd/ldapd/ldapserver"
+	"github.com/ldapd/ldapd/metrics"
+)
+
+// ops is the operator's view of a running server: the metrics registry
+// (nil without --metrics) and the /healthz, /readyz and /metrics listener.
+type ops struct {
+	reg   *metrics.Registry
+	store directory.Store
+	ready atomic.Bool // the LDAP listeners are up
+}
+
+// newOps prepares metrics for store when addr (--metrics) is set.
+func newOps(addr string, store directory.Store) *ops {
+	o := &ops{store: store}
+	if addr == "" {
+		return o
+	}
+	o.reg = metrics.New()
+	if st, ok := store.(interface {
+		Stats(context.Context) (boltstore.Stats, error)
+	}); ok {
+		o.reg.StoreStats(func(ctx context.Context) (metrics.StoreSize, error) {
+			s, err := st.Stats(ctx)
+			return metrics.StoreSize{Entries: s.Entries, FileBytes: s.FileBytes}, err
+		})
+	}
+	return o
+}
+
+// wrap returns the store idm should use: timed when metrics are on.
+func (o *ops) wrap(s directory.Store) directory.Store {
+	if o.reg == nil {
+		return s
+	}
+	return o.reg.Store(s)
+}
+
+// events returns idm's Events hook, nil when metrics are off.
+func (o *ops) events() idm.Events {
+	if o.reg == nil {
+		return nil
+	}
+	return o.reg
+}
+
+// observe makes the servers report connections and operations.
+func (o *ops) observe(servers ...*ldapserver.Server) {
+	if o.reg == nil {
+		return
+	}
+	for _, s := range servers {
+		s.Observer = o.reg
+	}
+}
+
+// setReady marks the LDAP listeners up (or going down).
+func (o *ops) setReady(up bool) { o.ready.Store(up) }
+
+// readiness is /readyz: the listeners are up and the store answers a read.
+func (o *ops) readiness(ctx context.Context) error {
+	if !o.ready.Load() {
+		return errors.New("LDAP listeners are not up")
+	}
+	if err := o.store.View(ctx, func(directory.ReadTx) error { return nil }); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
+}
+
+// start serves /metrics, /healthz and /readyz on addr until the returned
+// stop is called; stop shuts the listener down and waits for its
+// goroutine. Nothing is started without --metrics.
+func (o *ops) start(addr string, log zerolog.Logger) (stop func(), err error) {
+	if o.reg == nil {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for metrics on %s: %w", addr, err)
+	}
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
+		log.Warn().Str("addr", ln.Addr().String()).Msg("the metrics listener is not on loopback: anyone who reaches it reads the metrics")
+	}
+	log.Info().Str("addr", ln.Addr().String()).Msg("listening for metrics and health checks (/metrics, /healthz, /readyz)")
+	hs := &http.Server{Handler: o.reg.Handler(o.readiness), ReadHeaderTimeout: 5 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error().Err(err).Msg("metrics listener failed")
+		}
+	}()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = hs.Shutdown(ctx)
+		<-done
+	}, nil
+}

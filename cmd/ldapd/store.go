@@ -1,0 +1,220 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/directory/etcdstore"
+	"github.com/ldapd/ldapd/tokens"
+)
+
+// storeConfig selects the directory store: the embedded bbolt file in the
+// data directory (the default) or an etcd cluster shared by several ldapd
+// nodes (docs/scale-out.md).
+type storeConfig struct {
+	kind        string // "bolt" or "etcd"
+	endpoints   string // comma-separated etcd client URLs
+	ca          string // PEM CA of the etcd cluster
+	cert, key   string // client certificate and key for etcd
+	prefix      string // key prefix in etcd
+	kek         string // key-encryption key file for the shared keyring
+	maxTxnOps   int    // the cluster's --max-txn-ops
+	maxTxnBytes int    // the cluster's --max-request-bytes
+}
+
+const (
+	storeBolt = "bolt"
+	storeEtcd = "etcd"
+)
+
+// metaSealedKeyring is the meta key of the token keyring, sealed with the
+// key-encryption key, in an etcd store.
+const metaSealedKeyring = "tokens.keyring.sealed"
+
+// register adds the store flags to fs.
+func (c *storeConfig) register(fs *flag.FlagSet, e *env) {
+	fs.StringVar(&c.kind, "store", envDefault(e, "LDAPD_STORE", storeBolt),
+		"where the directory lives: bolt (DATA/ldapd.db) or etcd (--etcd-endpoints; docs/scale-out.md) (env LDAPD_STORE)")
+	fs.StringVar(&c.endpoints, "etcd-endpoints", e.getenv("LDAPD_ETCD_ENDPOINTS"),
+		"comma-separated etcd client URLs, e.g. https://etcd1:2379,https://etcd2:2379 (env LDAPD_ETCD_ENDPOINTS)")
+	fs.StringVar(&c.ca, "etcd-ca", e.getenv("LDAPD_ETCD_CA"), "PEM CA certificate of the etcd cluster (env LDAPD_ETCD_CA)")
+	fs.StringVar(&c.cert, "etcd-cert", e.getenv("LDAPD_ETCD_CERT"), "PEM client certificate for etcd (env LDAPD_ETCD_CERT)")
+	fs.StringVar(&c.key, "etcd-key", e.getenv("LDAPD_ETCD_KEY"), "PEM private key of --etcd-cert (env LDAPD_ETCD_KEY)")
+	fs.StringVar(&c.prefix, "etcd-prefix", envDefault(e, "LDAPD_ETCD_PREFIX", etcdstore.DefaultPrefix),
+		"key prefix of this directory in etcd (env LDAPD_ETCD_PREFIX)")
+	fs.StringVar(&c.kek, "keyring-kek", e.getenv("LDAPD_KEYRING_KEK"),
+		"with --store etcd: file of the 32-byte key that seals the token signing keys kept in etcd; the same file on every node (env LDAPD_KEYRING_KEK)")
+	fs.IntVar(&c.maxTxnOps, "etcd-max-txn-ops", envInt(e, "LDAPD_ETCD_MAX_TXN_OPS", etcdstore.DefaultMaxTxnOps),
+		"the etcd cluster's --max-txn-ops (env LDAPD_ETCD_MAX_TXN_OPS)")
+	fs.IntVar(&c.maxTxnBytes, "etcd-max-request-bytes", envInt(e, "LDAPD_ETCD_MAX_REQUEST_BYTES", etcdstore.DefaultMaxTxnBytes),
+		"the etcd cluster's --max-request-bytes (env LDAPD_ETCD_MAX_REQUEST_BYTES)")
+}
+
+// check validates the flags after parsing.
+func (c *storeConfig) check() error {
+	switch c.kind {
+	case storeBolt:
+		return nil
+	case storeEtcd:
+	default:
+		return fmt.Errorf("invalid --store %q: want bolt or etcd: %w", c.kind, errUsage)
+	}
+	if c.endpoints == "" {
+		return fmt.Errorf("--store etcd needs --etcd-endpoints: %w", errUsage)
+	}
+	if c.kek == "" {
+		return fmt.Errorf("--store etcd needs --keyring-kek FILE (32 random bytes, e.g. openssl rand -hex 32 > kek; chmod 600 kek), the same on every node: %w", errUsage)
+	}
+	if (c.cert == "") != (c.key == "") {
+		return fmt.Errorf("--etcd-cert and --etcd-key go together: %w", errUsage)
+	}
+	return nil
+}
+
+// openData opens the configured store and the token signing keys. With
+// bolt they are DATA/ldapd.db and DATA/keys/tokens.key (openData in
+// serve.go); with etcd, the store is the cluster and the keyring is kept
+// in it sealed with --keyring-kek, created by the first node that finds
+// none.
+func (c *storeConfig) openData(ctx context.Context, data string, lockTimeout time.Duration) (directory.Store, *tokens.Keyring, error) {
+	if c.kind != storeEtcd {
+		return openData(data, lockTimeout)
+	}
+	if err := c.check(); err != nil {
+		return nil, nil, err
+	}
+	kek, err := tokens.LoadKEK(c.kek)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := c.openEtcd(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	keys, err := sharedKeyring(ctx, store, kek, nil)
+	if err != nil {
+		store.Close()
+		return nil, nil, fmt.Errorf("token signing keys: %w", err)
+	}
+	return store, keys, nil
+}
+
+// openEtcd connects to the cluster and opens the store; the store's Close
+// closes the client.
+func (c *storeConfig) openEtcd(ctx context.Context) (directory.Store, error) {
+	// The client logs every retried request at warn level: a serializable
+	// read that reached a member behind the snapshot (etcdstore reads it
+	// again), a leader change. Those are handled; errors are still logged.
+	zl, err := zap.NewProductionConfig().Build(zap.IncreaseLevel(zap.ErrorLevel))
+	if err != nil {
+		return nil, err
+	}
+	cfg := clientv3.Config{DialTimeout: 5 * time.Second, DialKeepAliveTime: 10 * time.Second,
+		DialKeepAliveTimeout: 5 * time.Second, MaxCallSendMsgSize: c.maxTxnBytes + 1<<20, Logger: zl}
+	for _, ep := range strings.Split(c.endpoints, ",") {
+		if ep = strings.TrimSpace(ep); ep != "" {
+			cfg.Endpoints = append(cfg.Endpoints, ep)
+		}
+	}
+	if c.ca != "" || c.cert != "" {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12}
+		if c.ca != "" {
+			pem, err := os.ReadFile(c.ca)
+			if err != nil {
+				return nil, fmt.Errorf("--etcd-ca: %w", err)
+			}
+			tc.RootCAs = x509.NewCertPool()
+			if !tc.RootCAs.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("--etcd-ca %s: no PEM certificate", c.ca)
+			}
+		}
+		if c.cert != "" {
+			pair, err := tls.LoadX509KeyPair(c.cert, c.key)
+			if err != nil {
+				return nil, fmt.Errorf("--etcd-cert/--etcd-key: %w", err)
+			}
+			tc.Certificates = []tls.Certificate{pair}
+		}
+		cfg.TLS = tc
+	}
+	cli, err := clientv3.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("etcd %s: %w", c.endpoints, err)
+	}
+	octx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	store, err := etcdstore.Open(octx, cli, etcdstore.Options{Prefix: c.prefix, MaxTxnOps: c.maxTxnOps,
+		MaxTxnBytes: c.maxTxnBytes, CloseClient: true})
+	if err != nil {
+		cli.Close()
+		return nil, fmt.Errorf("etcd %s: %w", c.endpoints, err)
+	}
+	return store, nil
+}
+
+// sharedKeyring returns the keyring sealed in store, first storing initial
+// (or a fresh keyring if nil) when there is none: the first of several
+// nodes starting at once wins, and every node ends up with its keyring.
+func sharedKeyring(ctx context.Context, store directory.Store, kek []byte, initial *tokens.Keyring) (*tokens.Keyring, error) {
+	if initial == nil {
+		var err error
+		if initial, err = tokens.NewKeyring(nil); err != nil {
+			return nil, err
+		}
+	}
+	mine, err := tokens.SealKeyring(initial, kek, nil)
+	if err != nil {
+		return nil, err
+	}
+	var sealed []byte
+	err = store.Update(ctx, func(tx directory.WriteTx) error {
+		v, err := tx.Meta(metaSealedKeyring)
+		if err == nil {
+			sealed = v
+			return nil
+		}
+		if !errors.Is(err, directory.ErrMetaNotFound) {
+			return err
+		}
+		sealed = mine
+		return tx.SetMeta(metaSealedKeyring, mine)
+	})
+	if err != nil {
+		return nil, err
+	}
+	keys, err := tokens.OpenSealedKeyring(sealed, kek)
+	if errors.Is(err, tokens.ErrSealedKeyring) {
+		return nil, fmt.Errorf("%w (is --keyring-kek the file the other nodes use?)", err)
+	}
+	return keys, err
+}
+
+// verifyEtcd runs the etcd store's Verify (`ldapd verify --store etcd`). It
+// reads at one revision, so the ldapd nodes may keep serving; it needs no
+// key-encryption key.
+func verifyEtcd(ctx context.Context, e *env, c *storeConfig) error {
+	if c.endpoints == "" {
+		return fmt.Errorf("--store etcd needs --etcd-endpoints: %w", errUsage)
+	}
+	store, err := c.openEtcd(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.(interface{ Verify(context.Context) error }).Verify(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "etcd %s (prefix %s): consistent\n", c.endpoints, c.prefix)
+	return nil
+}

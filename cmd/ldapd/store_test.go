@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/ldapd/ldapd/directory/etcdstore/etcdtest"
+)
+
+// lockedBuffer is a bytes.Buffer safe for one writer and one reader. It
+// sends the LDAPS address on listening when the server logs it (a log
+// line is one Write).
+type lockedBuffer struct {
+	mu        sync.Mutex
+	b         bytes.Buffer
+	listening chan string
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	var line struct{ Addr, Message string }
+	if json.Unmarshal(p, &line) == nil && line.Message == "listening for LDAPS" {
+		l.listening <- line.Addr
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// serveNode runs `ldapd serve --store etcd` until the test ends and returns
+// its LDAPS address once it listens.
+func serveNode(t *testing.T, data string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &lockedBuffer{listening: make(chan string, 1)}
+	e := &env{stdout: logs, stderr: logs, getenv: func(string) string { return "" }}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, e, append([]string{"serve", "--data", data, "--ldaps", "127.0.0.1:0", "--ldap", "",
+			"--log-format", "json"}, args...))
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("serve %s exited %d:\n%s", data, code, logs.String())
+		}
+	})
+	select {
+	case addr := <-logs.listening:
+		return addr
+	case code := <-done:
+		done <- code
+		t.Fatalf("serve %s exited %d before listening:\n%s", data, code, logs.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("serve %s did not listen within 30s:\n%s", data, logs.String())
+	}
+	return ""
+}
+
+// TestServeEtcdTwoNodes runs two `ldapd serve --store etcd` nodes over one
+// etcd: the password set through node A's admin socket works on node B, and
+// both share the domain and the sealed signing keys.
+func TestServeEtcdTwoNodes(t *testing.T) {
+	c := etcdtest.Start(t, 1, etcdtest.Options{MaxTxnOps: 1024, NoFsync: true})
+	dir := t.TempDir()
+	kek := filepath.Join(dir, "kek")
+	if err := os.WriteFile(kek, []byte(strings.Repeat("5a", 32)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	common := []string{"--store", "etcd", "--etcd-endpoints", strings.Join(c.Endpoints(), ","), "--keyring-kek", kek,
+		"--etcd-max-txn-ops", "1024"}
+	dataA, dataB := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	addrA := serveNode(t, dataA, append(common, "--domain", "idm.example.com")...)
+	addrB := serveNode(t, dataB, common...) // the domain comes from etcd
+	out, errOut, code := runCmd(t, "recover-account", "admin", "--data", dataA)
+	if code != 0 {
+		t.Fatalf("recover-account through node A: %s", errOut)
+	}
+	pw := strings.TrimSpace(out)
+	for _, tc := range []struct{ addr, data string }{{addrA, dataA}, {addrB, dataB}} {
+		pem, err := os.ReadFile(filepath.Join(tc.data, "tls", "ca.pem"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(pem)
+		conn, err := ldap.DialURL("ldaps://"+tc.addr, ldap.DialWithTLSConfig(&tls.Config{RootCAs: pool, ServerName: "localhost"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := conn.Bind("admin", pw); err != nil {
+			t.Fatalf("bind as admin on %s with the password set through node A: %v", tc.data, err)
+		}
+		conn.Close()
+	}
+	if _, err := os.Stat(keysPath(dataB)); err == nil {
+		t.Fatalf("node B wrote %s: with etcd the keys live sealed in etcd", keysPath(dataB))
+	}
+}

@@ -1,0 +1,236 @@
+package etcdstore
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/ldapd/ldapd/directory"
+)
+
+// Options configures Open. The zero value works against an etcd cluster
+// with default limits.
+type Options struct {
+	// Prefix is the key prefix of the store; every key it reads or writes
+	// starts with it. Empty means DefaultPrefix.
+	Prefix string
+	// Schema normalizes values for the indexes; nil means
+	// directory.Builtin(). Filters passed to Search must be resolved
+	// against it.
+	Schema *directory.Schema
+	// Indexes lists the indexed attributes; nil means
+	// directory.DefaultIndexes(). Every node of a cluster must configure
+	// the same set: Open refuses a store built with another one
+	// (ErrIndexMismatch).
+	Indexes []string
+	// MaxTxnOps is the most operations one etcd Txn may hold: the etcd
+	// cluster's --max-txn-ops. Zero means 128, etcd's default. A write of
+	// one entry always fits in 128 (index.go); an Update touching many
+	// entries may need more, and fails with ErrTxnTooLarge otherwise.
+	MaxTxnOps int
+	// MaxTxnBytes is the largest Txn request: the cluster's
+	// --max-request-bytes. Zero means 1.5 MiB, etcd's default.
+	MaxTxnBytes int
+	// MaxAttempts bounds how often Update runs fn when its commit keeps
+	// conflicting with concurrent writers. Zero means 64.
+	MaxAttempts int
+	// CloseClient makes Close close the client given to Open too.
+	CloseClient bool
+}
+
+// DefaultPrefix is the key prefix used when Options.Prefix is empty.
+const DefaultPrefix = "/ldapd/"
+
+// Defaults of the etcd server (server/embed/config.go).
+const (
+	DefaultMaxTxnOps   = 128
+	DefaultMaxTxnBytes = 3 << 19 // 1.5 MiB
+)
+
+const defaultMaxAttempts = 64
+
+// store is the etcd-backed directory.Store.
+type store struct {
+	cli    *clientv3.Client
+	keys   keys
+	schema *directory.Schema
+	idx    *indexSet
+	opts   Options
+
+	mu     sync.RWMutex // held for reading by every transaction, for writing by Close
+	closed bool
+}
+
+var _ directory.Store = (*store)(nil)
+
+// ErrClosed is returned by View and Update after Close.
+var ErrClosed = errors.New("etcdstore: store is closed")
+
+// Open returns a directory.Store over the etcd cluster that cli talks to.
+// It writes the layout version and index set on first use and refuses a
+// store of a newer layout (ErrUnsupportedVersion) or another index set
+// (ErrIndexMismatch). Close closes cli only with Options.CloseClient.
+//
+// The result also implements
+//
+//	Verify(ctx context.Context) error
+//
+// reachable through an interface assertion.
+func Open(ctx context.Context, cli *clientv3.Client, opts Options) (directory.Store, error) {
+	s, err := open(ctx, cli, opts)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func open(ctx context.Context, cli *clientv3.Client, opts Options) (*store, error) {
+	if cli == nil {
+		return nil, errors.New("etcdstore: nil client")
+	}
+	if opts.Prefix == "" {
+		opts.Prefix = DefaultPrefix
+	}
+	if opts.Schema == nil {
+		opts.Schema = directory.Builtin()
+	}
+	if opts.Indexes == nil {
+		opts.Indexes = directory.DefaultIndexes()
+	}
+	if opts.MaxTxnOps <= 0 {
+		opts.MaxTxnOps = DefaultMaxTxnOps
+	}
+	if opts.MaxTxnBytes <= 0 {
+		opts.MaxTxnBytes = DefaultMaxTxnBytes
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = defaultMaxAttempts
+	}
+	idx, err := newIndexSet(opts.Schema, opts.Indexes)
+	if err != nil {
+		return nil, fmt.Errorf("etcdstore: %w", err)
+	}
+	s := &store{cli: cli, keys: keys{opts.Prefix}, schema: opts.Schema, idx: idx, opts: opts}
+	if err := s.init(ctx); err != nil {
+		return nil, fmt.Errorf("etcdstore: open %s: %w", opts.Prefix, err)
+	}
+	return s, nil
+}
+
+// init writes the layout version and index set if the prefix is new (one
+// Txn, so two nodes starting at once agree) and checks them otherwise.
+func (s *store) init(ctx context.Context) error {
+	ver := binary.BigEndian.AppendUint64(nil, layoutVersion)
+	resp, err := s.cli.Txn(ctx).
+		If(clientv3.Compare(clientv3.CreateRevision(s.keys.version()), "=", 0)).
+		Then(clientv3.OpPut(s.keys.version(), string(ver)), clientv3.OpPut(s.keys.indexes(), s.idx.signature())).
+		Else(clientv3.OpGet(s.keys.version()), clientv3.OpGet(s.keys.indexes())).
+		Commit()
+	if err != nil {
+		return unavailable(err)
+	}
+	if resp.Succeeded {
+		return nil
+	}
+	vr, ir := resp.Responses[0].GetResponseRange(), resp.Responses[1].GetResponseRange()
+	if _, err := decodeVersion(vr.Kvs[0].Value); err != nil {
+		return err
+	}
+	var got string
+	if len(ir.Kvs) == 1 {
+		got = string(ir.Kvs[0].Value)
+	}
+	if got != s.idx.signature() {
+		return fmt.Errorf("%w: stored %q, configured %q", ErrIndexMismatch, got, s.idx.signature())
+	}
+	return nil
+}
+
+// begin registers a transaction; end must follow.
+func (s *store) begin(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return ErrClosed
+	}
+	return nil
+}
+
+func (s *store) end() { s.mu.RUnlock() }
+
+// View runs fn against a snapshot: the first read fixes an etcd revision
+// (a linearizable read, so the snapshot includes every Update that returned
+// before View began, on any node) and every later read is at that revision.
+func (s *store) View(ctx context.Context, fn func(directory.ReadTx) error) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	defer s.end()
+	t := &tx{s: s, ctx: ctx}
+	defer t.finish()
+	return fn(t)
+}
+
+// Update runs fn against an overlay that records its writes and the
+// revisions of what it read, then commits everything in one etcd Txn
+// guarded by those revisions. When a concurrent commit changed something
+// fn read, nothing is written and fn runs again on a fresh snapshot, as
+// etcd's STM does, up to Options.MaxAttempts times (then ErrBusy).
+func (s *store) Update(ctx context.Context, fn func(directory.WriteTx) error) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	defer s.end()
+	for attempt := 1; ; attempt++ {
+		t := &tx{s: s, ctx: ctx, writes: map[string]write{}, reads: map[string]int64{}}
+		err := func() error {
+			defer t.finish()
+			return fn(t)
+		}()
+		if err != nil {
+			return err
+		}
+		ok, err := t.commit()
+		if err != nil || ok {
+			return err
+		}
+		if attempt >= s.opts.MaxAttempts {
+			return fmt.Errorf("etcdstore: %d attempts conflicted with concurrent writers: %w", attempt, directory.ErrBusy)
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+}
+
+// Close waits for transactions in flight and makes later ones fail. It
+// closes the etcd client only with Options.CloseClient. Closing twice is
+// harmless.
+func (s *store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if s.opts.CloseClient {
+		return s.cli.Close()
+	}
+	return nil
+}
+
+// unavailable wraps an etcd client error as directory.ErrBusy, so that the
+// front end answers "busy" (the client may retry) rather than "other".
+func unavailable(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("etcd: %w: %w", directory.ErrBusy, err)
+}

@@ -1,0 +1,657 @@
+package etcdstore
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/ldapd/ldapd/directory"
+)
+
+// tx is both the ReadTx of View and the WriteTx of Update. Reads go to etcd
+// at one revision (rev, fixed by the first read); an Update's writes go to
+// an overlay (writes) that later reads see, and its point reads record the
+// ModRevision they observed (reads) for the commit's compares.
+type tx struct {
+	s      *store
+	ctx    context.Context
+	rev    int64            // snapshot revision; 0 until the first read
+	writes map[string]write // nil in a View
+	reads  map[string]int64 // key -> ModRevision seen (0: absent)
+	ranges []keyRange       // ranges read
+	done   bool
+}
+
+// keyRange is a range [start, end) an Update read.
+type keyRange struct{ start, end string }
+
+type write struct {
+	val []byte
+	del bool
+}
+
+// kv is one key of a range read.
+type kv struct {
+	key string
+	val []byte
+}
+
+var _ directory.WriteTx = (*tx)(nil)
+
+var errTxDone = errors.New("etcdstore: transaction used after its function returned")
+
+var errReadOnly = errors.New("etcdstore: write in a read-only transaction")
+
+func (t *tx) finish() { t.done = true }
+
+func (t *tx) check() error {
+	if t.done {
+		return errTxDone
+	}
+	return nil
+}
+
+func (t *tx) checkWrite() error {
+	if err := t.check(); err != nil {
+		return err
+	}
+	if t.writes == nil {
+		return errReadOnly
+	}
+	return nil
+}
+
+// fetch runs one etcd range read at the snapshot revision. After the first
+// read the revision is fixed, so reads may be served by any member that has
+// applied it (serializable); a member that has not yet gets the read again,
+// linearizably, which waits for it.
+func (t *tx) fetch(key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {
+	if t.rev == 0 {
+		resp, err := t.s.cli.Get(t.ctx, key, opts...)
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		t.rev = resp.Header.Revision
+		return resp, nil
+	}
+	opts = append(opts, clientv3.WithRev(t.rev))
+	resp, err := t.s.cli.Get(t.ctx, key, append(opts, clientv3.WithSerializable())...)
+	if errors.Is(err, rpctypes.ErrFutureRev) {
+		resp, err = t.s.cli.Get(t.ctx, key, opts...)
+	}
+	if errors.Is(err, rpctypes.ErrCompacted) {
+		return nil, fmt.Errorf("etcd compacted revision %d during the transaction (retention too short): %w: %w",
+			t.rev, directory.ErrBusy, err)
+	}
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	return resp, nil
+}
+
+// get reads one key through the overlay.
+func (t *tx) get(key string) ([]byte, bool, error) {
+	if w, ok := t.writes[key]; ok {
+		return w.val, !w.del, nil
+	}
+	resp, err := t.fetch(key)
+	if err != nil {
+		return nil, false, err
+	}
+	var mod int64
+	var val []byte
+	found := len(resp.Kvs) == 1
+	if found {
+		mod, val = resp.Kvs[0].ModRevision, resp.Kvs[0].Value
+	}
+	if t.reads != nil {
+		if _, seen := t.reads[key]; !seen {
+			t.reads[key] = mod
+		}
+	}
+	return val, found, nil
+}
+
+// page is the number of keys one range request returns.
+const page = 512
+
+// scan returns the keys in [start, end) through the overlay, in order, at
+// most limit of them (limit <= 0: all), and whether that is all of them.
+func (t *tx) scan(start, end string, limit int, keysOnly bool) ([]kv, bool, error) {
+	if t.reads != nil {
+		t.ranges = append(t.ranges, keyRange{start, end})
+	}
+	var pending []kv // overlay puts in range
+	shadow := 0
+	for k, w := range t.writes {
+		if k >= start && k < end {
+			shadow++
+			if !w.del {
+				pending = append(pending, kv{k, w.val})
+			}
+		}
+	}
+	var out []kv
+	from := start
+	more := true
+	want := -1
+	if limit > 0 {
+		want = limit + 1 + shadow
+	}
+	for more && (want < 0 || len(out) < want) {
+		n := page
+		if want >= 0 {
+			n = min(page, want-len(out))
+		}
+		opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(int64(n))}
+		if keysOnly {
+			opts = append(opts, clientv3.WithKeysOnly())
+		}
+		resp, err := t.fetch(from, opts...)
+		if err != nil {
+			return nil, false, err
+		}
+		for _, x := range resp.Kvs {
+			out = append(out, kv{string(x.Key), x.Value})
+			if t.reads != nil {
+				if _, seen := t.reads[string(x.Key)]; !seen {
+					t.reads[string(x.Key)] = x.ModRevision
+				}
+			}
+		}
+		more = resp.More
+		if len(resp.Kvs) > 0 {
+			from = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+		} else {
+			more = false
+		}
+	}
+	if len(t.writes) > 0 {
+		merged := out[:0]
+		for _, x := range out {
+			if _, ok := t.writes[x.key]; !ok {
+				merged = append(merged, x)
+			}
+		}
+		out = merged
+		for _, p := range pending {
+			if !more || p.key < from {
+				out = append(out, p)
+			}
+		}
+		slices.SortFunc(out, func(a, b kv) int { return strings.Compare(a.key, b.key) })
+	}
+	if limit > 0 && len(out) > limit {
+		return out[:limit], false, nil
+	}
+	return out, !more, nil
+}
+
+func (t *tx) put(key string, val []byte) { t.writes[key] = write{val: val} }
+func (t *tx) del(key string)             { t.writes[key] = write{del: true} }
+
+// commit writes the overlay in one Txn. It reports false, having written
+// nothing, when a compare failed (a concurrent commit changed what fn read).
+func (t *tx) commit() (bool, error) {
+	if len(t.writes) == 0 {
+		return true, nil
+	}
+	names := make([]string, 0, len(t.writes))
+	for k := range t.writes {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	ops := make([]clientv3.Op, 0, len(names)+1)
+	size := 0
+	for _, k := range names {
+		w := t.writes[k]
+		if w.del {
+			ops = append(ops, clientv3.OpDelete(k))
+		} else {
+			ops = append(ops, clientv3.OpPut(k, string(w.val)))
+		}
+		size += len(k) + len(w.val) + 16
+	}
+	ops = append(ops, clientv3.OpPut(t.s.keys.fence(), ""))
+	cmps, size := t.guards(size)
+	if len(ops) > t.s.opts.MaxTxnOps || size > t.s.opts.MaxTxnBytes-4096 {
+		return false, t.tooLarge(len(ops), size, nil)
+	}
+	resp, err := t.s.cli.Txn(t.ctx).If(cmps...).Then(ops...).Commit()
+	if errors.Is(err, rpctypes.ErrTooManyOps) || errors.Is(err, rpctypes.ErrRequestTooLarge) {
+		return false, t.tooLarge(len(ops), size, err)
+	}
+	if err != nil {
+		// The outcome is unknown (the Txn may have been applied), so fn is
+		// not run again: the caller sees an error and may retry itself.
+		return false, unavailable(err)
+	}
+	return resp.Succeeded, nil
+}
+
+// guards returns the compares of the commit and adds their size to size.
+// Every key read must still have the ModRevision it had (0: still absent),
+// which catches changes and deletions; every range read must hold no key
+// modified or created after the snapshot, which catches insertions. When
+// that makes more compares than a Txn may hold, one compare replaces them
+// all: the fence key, written by every commit, must not have changed since
+// the snapshot.
+func (t *tx) guards(size int) ([]clientv3.Cmp, int) {
+	if t.rev == 0 {
+		return nil, size // nothing was read: blind writes need no guard
+	}
+	if len(t.reads)+len(t.ranges) > t.s.opts.MaxTxnOps {
+		return []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(t.s.keys.fence()), "<", t.rev+1)}, size
+	}
+	cmps := make([]clientv3.Cmp, 0, len(t.reads)+len(t.ranges))
+	for k, mod := range t.reads {
+		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(k), "=", mod))
+		size += len(k) + 16
+	}
+	for _, r := range t.ranges {
+		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(r.start), "<", t.rev+1).WithRange(r.end))
+		size += len(r.start) + len(r.end) + 16
+	}
+	return cmps, size
+}
+
+func (t *tx) tooLarge(ops, size int, cause error) error {
+	msg := fmt.Sprintf("the transaction needs %d etcd operations and about %d bytes; the limits are %d operations (etcd --max-txn-ops) and %d bytes (--max-request-bytes): write fewer entries per transaction, or raise both limits on the etcd cluster and in ldapd",
+		ops, size, t.s.opts.MaxTxnOps, t.s.opts.MaxTxnBytes)
+	if cause != nil {
+		return fmt.Errorf("%w: %w: %s: %w", ErrTxnTooLarge, directory.ErrAdminLimitExceeded, msg, cause)
+	}
+	return fmt.Errorf("%w: %w: %s", ErrTxnTooLarge, directory.ErrAdminLimitExceeded, msg)
+}
+
+// Get returns a decoded copy of the entry named dn.
+func (t *tx) Get(dn directory.DN) (*directory.Entry, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	id, _, err := t.lookup(dn)
+	if err != nil {
+		return nil, err
+	}
+	return t.getEntry(id)
+}
+
+// HasChildren reports whether dn has a child; for the root DN, whether a
+// depth-1 entry exists. A missing dn is ErrNoSuchObject.
+func (t *tx) HasChildren(dn directory.DN) (bool, error) {
+	if err := t.check(); err != nil {
+		return false, err
+	}
+	if dn.IsRoot() {
+		_, complete, err := t.childIDs(nil, 0)
+		return !complete, err
+	}
+	_, key, err := t.lookup(dn)
+	if err != nil {
+		return false, err
+	}
+	return t.hasChildren(key)
+}
+
+// Meta returns a copy of the value stored under key.
+func (t *tx) Meta(key string) ([]byte, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	v, ok, err := t.get(t.s.keys.meta(key))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("meta %q: %w", key, directory.ErrMetaNotFound)
+	}
+	return append([]byte{}, v...), nil
+}
+
+// Add stores a new entry under a fresh random id with its dn key and index
+// keys.
+func (t *tx) Add(e *directory.Entry) error {
+	if err := t.checkWrite(); err != nil {
+		return err
+	}
+	if e == nil || e.DN.IsRoot() {
+		return directory.Errorf(directory.ErrUnwillingToPerform, "cannot add an entry with the empty DN")
+	}
+	key, err := dnKey(e.DN)
+	if err != nil {
+		return err
+	}
+	if _, ok, err := t.getID(key); err != nil {
+		return err
+	} else if ok {
+		return directory.Errorf(directory.ErrEntryAlreadyExists, "entry "+e.DN.String()+" already exists")
+	}
+	if err := t.checkParent(e.DN, key); err != nil {
+		return err
+	}
+	id, err := t.newID()
+	if err != nil {
+		return fmt.Errorf("add %s: %w", e.DN, err)
+	}
+	t.put(t.s.keys.entry(id), encodeEntry(e))
+	t.put(t.s.keys.dn(key), idBytes(id))
+	t.putIndexKeys(t.s.idx.keys(e, id))
+	return nil
+}
+
+// newID draws a random id no stored entry has. The absence is a recorded
+// read, so two transactions drawing the same id conflict.
+func (t *tx) newID() (uint64, error) {
+	for range 8 {
+		var b [idLen]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return 0, err
+		}
+		id := binary.BigEndian.Uint64(b[:])
+		if id == 0 {
+			continue
+		}
+		_, taken, err := t.get(t.s.keys.entry(id))
+		if err != nil {
+			return 0, err
+		}
+		if !taken {
+			return id, nil
+		}
+	}
+	return 0, errors.New("repeated entry id collisions; is the random source broken?")
+}
+
+// checkParent allows an entry whose parent exists, or none of whose
+// ancestors exists (a new naming context); otherwise the parent is missing
+// below an existing ancestor, the matched DN.
+func (t *tx) checkParent(dn directory.DN, key []byte) error {
+	pk := parentKey(key)
+	if pk == nil {
+		return nil
+	}
+	if _, ok, err := t.getID(pk); err != nil || ok {
+		return err
+	}
+	parent := dn.Parent()
+	m, err := t.matched(parent, pk)
+	if err != nil {
+		return err
+	}
+	if !m.IsRoot() {
+		return directory.NoSuchObject(parent, m)
+	}
+	return nil
+}
+
+// Modify applies changes to a clone of the stored entry, so a failed
+// Modify leaves the entry as it was even if fn goes on and commits.
+func (t *tx) Modify(dn directory.DN, changes []directory.Change) error {
+	if err := t.checkWrite(); err != nil {
+		return err
+	}
+	id, _, err := t.lookup(dn)
+	if err != nil {
+		return err
+	}
+	old, err := t.getEntry(id)
+	if err != nil {
+		return err
+	}
+	e := old.Clone()
+	if err := directory.ApplyChanges(t.s.schema, e, changes); err != nil {
+		return err
+	}
+	t.put(t.s.keys.entry(id), encodeEntry(e))
+	del, add := diffKeys(t.s.idx.keys(old, id), t.s.idx.keys(e, id))
+	t.deleteIndexKeys(del)
+	t.putIndexKeys(add)
+	return nil
+}
+
+// Delete removes a leaf entry, its dn key and its index keys.
+func (t *tx) Delete(dn directory.DN) error {
+	if err := t.checkWrite(); err != nil {
+		return err
+	}
+	id, key, err := t.lookup(dn)
+	if err != nil {
+		return err
+	}
+	if has, err := t.hasChildren(key); err != nil {
+		return err
+	} else if has {
+		return directory.Errorf(directory.ErrNotAllowedOnNonLeaf, "entry "+dn.String()+" has children")
+	}
+	e, err := t.getEntry(id)
+	if err != nil {
+		return err
+	}
+	t.deleteIndexKeys(t.s.idx.keys(e, id))
+	t.del(t.s.keys.dn(key))
+	t.del(t.s.keys.entry(id))
+	return nil
+}
+
+// Rename moves the entry dn and its subtree to newRDN under newParent (or
+// dn's parent). Ids do not change, so index keys stay valid; the dn keys
+// and the DNs stored in the entries of the subtree are rewritten: three
+// operations per moved entry, so a subtree of more than about 40 entries
+// needs a raised --max-txn-ops (ErrTxnTooLarge otherwise).
+func (t *tx) Rename(dn directory.DN, newRDN directory.RDN, newParent *directory.DN) error {
+	if err := t.checkWrite(); err != nil {
+		return err
+	}
+	_, oldKey, err := t.lookup(dn)
+	if err != nil {
+		return err
+	}
+	if newRDN.IsZero() {
+		return directory.Errorf(directory.ErrInvalidDNSyntax, "empty new RDN")
+	}
+	parent := dn.Parent()
+	if newParent != nil {
+		parent = *newParent
+		if parent.IsWithin(dn) {
+			return directory.Errorf(directory.ErrUnwillingToPerform, "cannot move "+dn.String()+" below itself")
+		}
+		if !parent.IsRoot() {
+			if _, _, err := t.lookup(parent); err != nil {
+				return err
+			}
+		}
+	}
+	target := parent.Child(newRDN)
+	newKey, err := dnKey(target)
+	if err != nil {
+		return err
+	}
+	if !target.Equal(dn) {
+		if _, ok, err := t.getID(newKey); err != nil {
+			return err
+		} else if ok {
+			return directory.Errorf(directory.ErrEntryAlreadyExists, "entry "+target.String()+" already exists")
+		}
+	}
+	return t.moveSubtree(oldKey, newKey, dn, target)
+}
+
+// moveSubtree rewrites the dn keys under oldKey to live under newKey and
+// the stored DNs from below oldDN to below newDN.
+func (t *tx) moveSubtree(oldKey, newKey []byte, oldDN, newDN directory.DN) error {
+	type move struct {
+		key []byte
+		id  uint64
+	}
+	id, _, err := t.getID(oldKey)
+	if err != nil {
+		return err
+	}
+	moves := []move{{oldKey, id}}
+	prefix := t.s.keys.dn(subtreePrefix(oldKey))
+	below, _, err := t.scan(prefix, prefixEnd(prefix), 0, false)
+	if err != nil {
+		return err
+	}
+	space := len(t.s.keys.dnSpace())
+	for _, x := range below {
+		id, err := parseID(x.val)
+		if err != nil {
+			return fmt.Errorf("dn key %q: %w", x.key, err)
+		}
+		moves = append(moves, move{[]byte(x.key[space:]), id})
+	}
+	for _, m := range moves {
+		t.del(t.s.keys.dn(m.key))
+	}
+	for _, m := range moves {
+		e, err := t.getEntry(m.id)
+		if err != nil {
+			return err
+		}
+		e.DN = rebase(e.DN, oldDN, newDN)
+		t.put(t.s.keys.entry(m.id), encodeEntry(e))
+		k := append(bytes.Clone(newKey), m.key[len(oldKey):]...)
+		t.put(t.s.keys.dn(k), idBytes(m.id))
+	}
+	return nil
+}
+
+// rebase returns dn, which lies within oldBase, moved to within newBase.
+func rebase(dn, oldBase, newBase directory.DN) directory.DN {
+	rdns := dn.RDNs()
+	out := newBase
+	for i := len(rdns) - oldBase.Depth() - 1; i >= 0; i-- {
+		out = out.Child(rdns[i])
+	}
+	return out
+}
+
+// SetMeta stores a copy of value under key.
+func (t *tx) SetMeta(key string, value []byte) error {
+	if err := t.checkWrite(); err != nil {
+		return err
+	}
+	t.put(t.s.keys.meta(key), append([]byte{}, value...))
+	return nil
+}
+
+// NextSequence increments the counter name. Its key is a recorded read, so
+// two transactions drawing from one counter conflict and one runs again.
+func (t *tx) NextSequence(name string) (uint64, error) {
+	if err := t.checkWrite(); err != nil {
+		return 0, err
+	}
+	key := t.s.keys.seq(name)
+	v, _, err := t.get(key)
+	if err != nil {
+		return 0, err
+	}
+	var n uint64
+	if len(v) == 8 {
+		n = binary.BigEndian.Uint64(v)
+	}
+	n++
+	t.put(key, binary.BigEndian.AppendUint64(nil, n))
+	return n, nil
+}
+
+// lookup returns the id and dn key of dn, or ErrNoSuchObject with the
+// deepest existing ancestor as matched DN.
+func (t *tx) lookup(dn directory.DN) (uint64, []byte, error) {
+	if dn.IsRoot() {
+		return 0, nil, &directory.Error{Err: directory.ErrNoSuchObject, Message: "the root DSE is not a stored entry"}
+	}
+	key, err := dnKey(dn)
+	if err != nil {
+		return 0, nil, err
+	}
+	id, ok, err := t.getID(key)
+	if err != nil {
+		return 0, nil, err
+	}
+	if ok {
+		return id, key, nil
+	}
+	m, err := t.matched(dn, key)
+	if err != nil {
+		return 0, nil, err
+	}
+	return 0, nil, directory.NoSuchObject(dn, m)
+}
+
+// matched returns the deepest existing ancestor of dn (whose key is key),
+// or the root DN.
+func (t *tx) matched(dn directory.DN, key []byte) (directory.DN, error) {
+	for key = parentKey(key); key != nil; key = parentKey(key) {
+		dn = dn.Parent()
+		_, ok, err := t.getID(key)
+		if err != nil {
+			return directory.DN{}, err
+		}
+		if ok {
+			return dn, nil
+		}
+	}
+	return directory.DN{}, nil
+}
+
+func (t *tx) getID(key []byte) (uint64, bool, error) {
+	v, ok, err := t.get(t.s.keys.dn(key))
+	if err != nil || !ok {
+		return 0, false, err
+	}
+	id, err := parseID(v)
+	if err != nil {
+		return 0, false, fmt.Errorf("dn key %q: %w (run verify)", key, err)
+	}
+	return id, true, nil
+}
+
+// hasChildren reports whether the entry with dn key has a child: the first
+// key below it is one, since an entry whose parent is missing below a
+// stored ancestor is never added.
+func (t *tx) hasChildren(key []byte) (bool, error) {
+	prefix := t.s.keys.dn(subtreePrefix(key))
+	kvs, _, err := t.scan(prefix, prefixEnd(prefix), 1, true)
+	return len(kvs) > 0, err
+}
+
+// getEntry reads and decodes entry id.
+func (t *tx) getEntry(id uint64) (*directory.Entry, error) {
+	raw, ok, err := t.get(t.s.keys.entry(id))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("entry id %d is missing (run verify)", id)
+	}
+	e, err := decodeEntry(raw)
+	if err != nil {
+		return nil, fmt.Errorf("entry id %d: %w", id, err)
+	}
+	return e, nil
+}
+
+func (t *tx) putIndexKeys(ks []indexKey) {
+	for _, k := range ks {
+		t.put(t.s.keys.index(k.attr)+string(k.key), nil)
+	}
+}
+
+func (t *tx) deleteIndexKeys(ks []indexKey) {
+	for _, k := range ks {
+		t.del(t.s.keys.index(k.attr) + string(k.key))
+	}
+}
+
+// prefixEnd returns the end of the range of keys starting with prefix.
+func prefixEnd(prefix string) string { return clientv3.GetPrefixRangeEnd(prefix) }

@@ -1,0 +1,87 @@
+package stacktest_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/ldapd/ldapd/internal/stacktest"
+)
+
+// logLines decodes the stack's JSON log lines.
+func logLines(t *testing.T, s *stacktest.Stack) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(s.Logs()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line is not JSON: %q: %v", line, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// TestAccessLogLine checks the one line per operation carries what an
+// operator filters on: connection id, client address, operation, target,
+// bound identity, result code and duration.
+func TestAccessLogLine(t *testing.T) {
+	s := stacktest.New(t)
+	c := s.IDMAdmin(t)
+	defer c.Close()
+	base := "ou=people," + stacktest.Base
+	if _, err := c.Search(ldap.NewSearchRequest(base, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
+		"(objectClass=*)", []string{"1.1"}, nil)); err != nil {
+		t.Fatal(err)
+	}
+	// The access line is written just after the response; the answer to a
+	// second request proves the first one's line is out.
+	if _, err := c.WhoAmI(nil); err != nil {
+		t.Fatal(err)
+	}
+	var access map[string]any
+	for _, m := range logLines(t, s) {
+		if m["op"] == "search" && m["target"] == base {
+			access = m
+		}
+	}
+	if access == nil {
+		t.Fatalf("no access line for the search in:\n%s", s.Logs())
+	}
+	for _, k := range []string{"conn", "remote", "op", "target", "identity", "code", "duration", "msgid", "level"} {
+		if _, ok := access[k]; !ok {
+			t.Errorf("access line lacks %q: %v", k, access)
+		}
+	}
+	if !strings.HasPrefix(access["remote"].(string), "127.0.0.1:") {
+		t.Errorf("remote = %v, want the client's 127.0.0.1:port", access["remote"])
+	}
+	if access["code"] != 0.0 || !strings.HasPrefix(strings.ToLower(access["identity"].(string)), "uid=idm_admin,") {
+		t.Errorf("code %v identity %v", access["code"], access["identity"])
+	}
+}
+
+// TestSecurityEventsMarked checks that failed binds, token issue and
+// revocation are logged with "event":"security" and never with the secret.
+func TestSecurityEventsMarked(t *testing.T) {
+	s := stacktest.New(t)
+	c := s.Dial(t)
+	defer c.Close()
+	if err := c.Bind("idm_admin", "wrong-password-xyzzy"); err == nil {
+		t.Fatal("bind with a wrong password succeeded")
+	}
+	var found bool
+	for _, m := range logLines(t, s) {
+		if m["event"] == "security" && m["message"] == "bind failed" && m["cause"] == "wrong password" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no security event for the failed bind in:\n%s", s.Logs())
+	}
+	if strings.Contains(s.Logs(), "wrong-password-xyzzy") {
+		t.Error("the log holds the password")
+	}
+}

@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""Summarize scripts/bench/run.sh results: medians per row and server, the
+ldapd/slapd ratio table against the targets of issue #4, JSON and
+docs/performance.md."""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+
+# row -> (label, server CPU ratio target or None)
+ROWS = [
+    ("tokenbind", "bind: ldapd token bind vs slapd simple bind ({SSHA})", 0.6),
+    ("whoami", "WhoAmI", 0.6),
+    ("search-eq", "search (uid=userN), indexed, 4 attributes", 0.6),
+    ("search-sub", "search (cn=*N*), unindexed scan (per entry)", 0.5),
+    ("connect-ldaps", "new LDAPS connection + bind + unbind", 0.5),
+    ("connect-ldap", "new LDAP connection + bind + unbind", None),
+    ("modify", "modify (replace description), durable", None),
+    ("add", "add inetOrgPerson, durable", None),
+    ("mixed", "mixed: 70% search, 20% whoami, 10% bind", None),
+    ("bind", "password bind (ldapd: argon2id after rehash; informational)", None),
+]
+# Rows whose throughput target is >= 1.5x slapd and p99 <= slapd's.
+THROUGHPUT_ROWS = {"tokenbind", "whoami", "search-eq", "search-sub", "connect-ldaps"}
+# Rows whose throughput target is >= slapd's (durable writes).
+WRITE_ROWS = {"modify", "add"}
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def fmt(x, nd=1):
+    if x is None:
+        return "-"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:.{nd}f}"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--doc", required=True)
+    ap.add_argument("--n", type=int, required=True)
+    ap.add_argument("--dur", required=True)
+    ap.add_argument("--conc", type=int, required=True)
+    ap.add_argument("--nruns", type=int, required=True)
+    ap.add_argument("--import-s", type=float)
+    ap.add_argument("--slapadd-s", type=float)
+    ap.add_argument("--rss", type=int, nargs=2, help="ldapd and slapd RSS, KiB")
+    ap.add_argument("--disk", type=int, nargs=2, help="ldapd and slapd data file, bytes")
+    ap.add_argument("--slapd-version", default="")
+    a = ap.parse_args()
+
+    with open(a.runs) as f:
+        runs = json.load(f)
+    by = {}
+    for r in runs:
+        by.setdefault((r["row"], r["server"]), []).append(r["result"])
+
+    entries = a.n + 2  # people + base + ou=people
+    table = []
+    for row, label, cpu_target in ROWS:
+        res = {}
+        for server in ("ldapd", "slapd"):
+            rs = by.get((row, server), [])
+            if not rs:
+                continue
+            cpu = med([x.get("server_cpu_us_per_op") for x in rs])
+            if row == "search-sub" and cpu is not None:
+                cpu = cpu / entries
+            res[server] = {
+                "runs": len(rs),
+                "server_cpu_us": cpu,
+                "ops_per_s": med([x["ops_per_s"] for x in rs]),
+                "p50_us": med([x["p50_us"] for x in rs]),
+                "p99_us": med([x["p99_us"] for x in rs]),
+                "errors": sum(x["errors"] for x in rs),
+                "client_cpu_us": med([x["client_cpu_us_per_op"] for x in rs]),
+                "first_error": next((x["first_error"] for x in rs if x.get("first_error")), ""),
+            }
+        if "ldapd" not in res or "slapd" not in res:
+            continue
+        l, s = res["ldapd"], res["slapd"]
+        cpu_ratio = l["server_cpu_us"] / s["server_cpu_us"] if l["server_cpu_us"] and s["server_cpu_us"] else None
+        tput_ratio = l["ops_per_s"] / s["ops_per_s"] if s["ops_per_s"] else None
+        p99_ratio = l["p99_us"] / s["p99_us"] if s["p99_us"] else None
+        verdict = []
+        if cpu_target is not None and cpu_ratio is not None:
+            verdict.append(("cpu", cpu_ratio <= cpu_target))
+        if row in THROUGHPUT_ROWS and tput_ratio is not None:
+            verdict.append(("throughput", tput_ratio >= 1.5))
+            verdict.append(("p99", p99_ratio is not None and p99_ratio <= 1.0))
+        if row in WRITE_ROWS and tput_ratio is not None:
+            verdict.append(("throughput", tput_ratio >= 1.0))
+        table.append({
+            "row": row, "label": label, "cpu_target": cpu_target,
+            "cpu_ratio": cpu_ratio, "throughput_ratio": tput_ratio, "p99_ratio": p99_ratio,
+            "met": all(ok for _, ok in verdict) if verdict else None,
+            "missed": [k for k, ok in verdict if not ok],
+            "ldapd": l, "slapd": s,
+        })
+
+    extra = {}
+    if a.import_s is not None:
+        extra["import_s"] = {"ldapd": a.import_s, "slapd": a.slapadd_s}
+    if a.rss:
+        extra["rss_kib"] = {"ldapd": a.rss[0], "slapd": a.rss[1]}
+    if a.disk:
+        extra["data_bytes"] = {"ldapd": a.disk[0], "slapd": a.disk[1]}
+
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    cpu_model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu_model = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "")
+    except OSError:
+        pass
+    try:
+        commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        commit = ""
+    machine = f"{os.cpu_count()} CPUs, {cpu_model}, {platform.system()} {platform.release()}"
+    cmd = f"N={a.n} RUNS={a.nruns} DUR={a.dur} C={a.conc} make bench"
+
+    out = {"date": now, "commit": commit, "machine": machine, "command": cmd, "entries": a.n,
+           "slapd_version": a.slapd_version, "rows": table, **extra}
+    with open(a.out, "w") as f:
+        json.dump(out, f, indent=2)
+
+    hdr = ("| operation | ldapd CPU/op (us) | slapd CPU/op (us) | CPU ratio (target) | ldapd ops/s | slapd ops/s "
+           "| throughput ratio | ldapd p99 (us) | slapd p99 (us) | target met |")
+    lines = [hdr, "|" + "---|" * 10]
+    for t in table:
+        l, s = t["ldapd"], t["slapd"]
+        tgt = f" (<= {t['cpu_target']})" if t["cpu_target"] is not None else ""
+        met = "-" if t["met"] is None else ("yes" if t["met"] else "no: " + ", ".join(t["missed"]))
+        lines.append(f"| {t['label']} | {fmt(l['server_cpu_us'], 2)} | {fmt(s['server_cpu_us'], 2)} | "
+                     f"{fmt(t['cpu_ratio'], 2)}{tgt} | {fmt(l['ops_per_s'])} | {fmt(s['ops_per_s'])} | "
+                     f"{fmt(t['throughput_ratio'], 2)} | {fmt(l['p99_us'])} | {fmt(s['p99_us'])} | {met} |")
+    errs = [f"- {t['row']} {srv}: {t[srv]['errors']} errors ({t[srv]['first_error']})"
+            for t in table for srv in ("ldapd", "slapd") if t[srv]["errors"]]
+    more = []
+    if "import_s" in extra:
+        more.append(f"| LDIF import of {a.n} entries (s) | {fmt(a.import_s, 2)} | {fmt(a.slapadd_s, 2)} (slapadd -q) |")
+    if "rss_kib" in extra:
+        more.append(f"| RSS after the runs (MiB) | {a.rss[0] / 1024:.1f} | {a.rss[1] / 1024:.1f} |")
+    if "data_bytes" in extra:
+        more.append(f"| data file (MiB) | {a.disk[0] / 2**20:.1f} | {a.disk[1] / 2**20:.1f} |")
+    table_md = "\n".join(lines)
+    print(table_md)
+    if more:
+        print("\n| | ldapd | slapd |\n|---|---|---|\n" + "\n".join(more))
+    if errs:
+        print("\nerrors:\n" + "\n".join(errs))
+
+    doc = f"""# Performance: ldapd against OpenLDAP's slapd
+
+Generated by `make bench` (scripts/bench/run.sh); do not edit by hand.
+
+- command: `{cmd}`
+- date: {now}, commit {commit}
+- machine: {machine}
+- slapd: {a.slapd_version}, mdb backend, indexes on objectClass and uid, `loglevel none`
+- ldapd: `serve --allow-insecure-bind` (plain LDAP for the persistent-connection modes, as for slapd), JSON logs at info level
+- each server pinned to CPU 0 and the client (`cmd/ldapload`) to CPU 1 with taskset; {a.conc} connections;
+  medians of {a.nruns} runs of {a.dur} per mode and server
+- server CPU per operation is user+system time from /proc/PID/stat over the measured interval
+  (10 ms resolution); for the scan it is divided by the {entries} entries scanned
+- token bind on ldapd is compared with a simple bind of a random user ({{SSHA}} password) on slapd;
+  the persistent-connection modes bind once (ldapd: with the token, slapd: as a random user)
+
+{table_md}
+
+| | ldapd | slapd |
+|---|---|---|
+{chr(10).join(more)}
+
+Targets (issue #4): server CPU ratio <= 0.6 for bind, WhoAmI and the indexed search, <= 0.5 per
+entry for the scan and for LDAPS connect+bind; throughput >= 1.5x slapd and p99 no worse than
+slapd's for those rows; durable writes at least slapd's throughput.
+"""
+    if errs:
+        doc += "\nErrors during the runs:\n\n" + "\n".join(errs) + "\n"
+    os.makedirs(os.path.dirname(a.doc), exist_ok=True)
+    with open(a.doc, "w") as f:
+        f.write(doc)
+
+
+if __name__ == "__main__":
+    main()

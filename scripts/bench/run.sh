@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# make bench: ldapd against OpenLDAP's slapd (mdb), same data, same client,
+# same run. See docs/performance.md for what it measures and the last table.
+#
+#   scripts/bench/run.sh            # N=10000 entries, 3 runs of 5 s per mode
+#   N=100000 RUNS=5 DUR=10s C=64 scripts/bench/run.sh
+#
+# It installs Debian's slapd if missing (without starting a system
+# instance), runs its own slapd and ldapd on 127.0.0.1 in a temp dir, loads
+# the same generated LDIF into both (slapadd -q, ldapd import), pins each
+# server to CPU 0 and ldapload to CPU 1 (taskset), runs every mode against
+# both, prints the ratio table, writes bench-results.json (OUT) and
+# regenerates docs/performance.md. Everything it started is killed by PID
+# and the temp dir removed on exit. Not part of make test or CI.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+
+N=${N:-10000}
+RUNS=${RUNS:-3}
+DUR=${DUR:-5s}
+C=${C:-64}
+OUT=${OUT:-$ROOT/bench-results.json}
+DOC=${DOC:-$ROOT/docs/performance.md}
+MODES=${MODES:-"tokenbind whoami search-eq search-sub connect-ldaps connect-ldap modify add mixed bind"}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+BASE="dc=idm,dc=example,dc=com"
+PW=secret
+
+log() { echo "bench: $*" >&2; }
+
+# --- slapd -------------------------------------------------------------------
+if ! command -v slapd >/dev/null && [ ! -x /usr/sbin/slapd ]; then
+	log "installing Debian's slapd (no system instance is started)"
+	created_policy=""
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod +x /usr/sbin/policy-rc.d
+		created_policy=1
+	fi
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q slapd ldap-utils >/dev/null
+	[ -n "$created_policy" ] && rm -f /usr/sbin/policy-rc.d
+	# Should a system instance have started anyway, stop and disable it.
+	if pgrep -x slapd >/dev/null; then
+		(command -v systemctl >/dev/null && systemctl disable --now slapd) || service slapd stop || true
+	fi
+fi
+SLAPD=$(command -v slapd || echo /usr/sbin/slapd)
+SLAPADD=$(command -v slapadd || echo /usr/sbin/slapadd)
+
+# --- build and data ------------------------------------------------------------
+T=$(mktemp -d /tmp/ldapd-bench.XXXXXX)
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+log "building into $T"
+go build -o "$T/ldapd" ./cmd/ldapd
+go build -o "$T/ldapload" ./cmd/ldapload
+go run ./scripts/bench/genldif -n "$N" -base "$BASE" -w "$PW" >"$T/people.ldif"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+S_LDAP=$(free_port); S_LDAPS=$(free_port); L_LDAP=$(free_port); L_LDAPS=$(free_port)
+
+# ldapd: import offline, then accounts and a token through the CLI.
+D=$T/ldapd-data
+log "ldapd import of $N entries"
+t0=$(date +%s%N)
+"$T/ldapd" import -q --data "$D" --domain idm.example.com "$T/people.ldif" >/dev/null
+LDAPD_IMPORT_S=$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN {printf "%.3f", (b-a)/1e9}')
+ADMIN_PW=$("$T/ldapd" recover-account admin --data "$D" 2>/dev/null | tail -1)
+IDM_PW=$("$T/ldapd" recover-account idm_admin --data "$D" 2>/dev/null | tail -1)
+# ldapd generates its CA and an ECDSA P-256 server certificate; slapd uses the same.
+taskset -c "$SERVER_CPU" "$T/ldapd" serve --data "$D" --domain idm.example.com \
+	--ldap "127.0.0.1:$L_LDAP" --ldaps "127.0.0.1:$L_LDAPS" --allow-insecure-bind \
+	--log-format json >"$T/ldapd.log" 2>&1 &
+LDAPD_PID=$!
+PIDS+=("$LDAPD_PID")
+for _ in $(seq 100); do [ -f "$D/tls/ca.pem" ] && (echo >"/dev/tcp/127.0.0.1/$L_LDAPS") 2>/dev/null && break; sleep 0.1; done
+CA=$D/tls/ca.pem
+cli() { LDAPD_PASSWORD=$1 "$T/ldapd" "${@:2}" --url "ldaps://127.0.0.1:$L_LDAPS" --ca "$CA"; }
+cli "$IDM_PW" service-account create bench "Benchmark" idm_admins --name idm_admin >/dev/null
+cli "$ADMIN_PW" group add-members idm_people_pii_read bench --name admin >/dev/null
+TOKEN=$(cli "$IDM_PW" service-account api-token generate bench "bench" --rw --name idm_admin 2>/dev/null)
+
+# slapd: its own config, mdb, index on uid, same certificate.
+mkdir -p "$T/slapd-db"
+cat >"$T/slapd.conf" <<EOF
+include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/inetorgperson.schema
+pidfile $T/slapd.pid
+argsfile $T/slapd.args
+modulepath /usr/lib/ldap
+moduleload back_mdb
+loglevel none
+sizelimit unlimited
+TLSCertificateFile $D/tls/server.pem
+TLSCertificateKeyFile $D/tls/server-key.pem
+database mdb
+suffix "$BASE"
+rootdn "cn=admin,$BASE"
+rootpw $PW
+directory $T/slapd-db
+maxsize 4294967296
+index objectClass eq
+index uid eq
+access to * by * read
+EOF
+log "slapadd -q of $N entries"
+t0=$(date +%s%N)
+"$SLAPADD" -q -f "$T/slapd.conf" -l "$T/people.ldif" 2>/dev/null
+SLAPADD_S=$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN {printf "%.3f", (b-a)/1e9}')
+taskset -c "$SERVER_CPU" "$SLAPD" -f "$T/slapd.conf" -h "ldap://127.0.0.1:$S_LDAP/ ldaps://127.0.0.1:$S_LDAPS/" -d 0 >"$T/slapd.log" 2>&1 &
+SLAPD_PID=$!
+PIDS+=("$SLAPD_PID")
+for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$S_LDAP") 2>/dev/null && break; sleep 0.1; done
+
+# --- runs ----------------------------------------------------------------------
+load() { taskset -c "$CLIENT_CPU" "$T/ldapload" -d "$DUR" -c "$C" -n "$N" -b "$BASE" -ca "$CA" "$@"; }
+ldapd_args() { # mode -> ldapload arguments against ldapd
+	local u="ldap://127.0.0.1:$L_LDAP"
+	case $1 in
+	tokenbind | whoami | search-eq | search-sub | mixed) echo "-url $u -mode $1 -token $TOKEN" ;;
+	connect-ldaps) echo "-url ldaps://127.0.0.1:$L_LDAPS -mode connect -token $TOKEN" ;;
+	connect-ldap) echo "-url $u -mode connect -token $TOKEN" ;;
+	modify | add) echo "-url $u -mode $1 -D idm_admin -w $IDM_PW" ;;
+	bind) echo "-url $u -mode bind -D uid=user%d,ou=people,$BASE -w $PW" ;;
+	esac
+}
+slapd_args() { # mode -> ldapload arguments against slapd (simple bind as a user)
+	local u="ldap://127.0.0.1:$S_LDAP" user="-D uid=user%d,ou=people,$BASE -w $PW"
+	case $1 in
+	tokenbind) echo "-url $u -mode bind $user" ;;
+	whoami | search-eq | search-sub | mixed) echo "-url $u -mode $1 $user" ;;
+	connect-ldaps) echo "-url ldaps://127.0.0.1:$S_LDAPS -mode connect $user" ;;
+	connect-ldap) echo "-url $u -mode connect $user" ;;
+	modify | add) echo "-url $u -mode $1 -D cn=admin,$BASE -w $PW" ;;
+	bind) echo "-url $u -mode bind $user" ;;
+	esac
+}
+echo "[" >"$T/runs.json"
+first=1
+one() { # run mode server
+	local run=$1 mode=$2 server=$3 pid args res
+	if [ "$server" = ldapd ]; then pid=$LDAPD_PID; args=$(ldapd_args "$mode"); else pid=$SLAPD_PID; args=$(slapd_args "$mode"); fi
+	log "run $run/$RUNS $mode $server"
+	# shellcheck disable=SC2086
+	res=$(load -pid "$pid" $args) || { log "ldapload failed: $mode $server"; return 0; }
+	[ $first = 1 ] || echo "," >>"$T/runs.json"
+	first=0
+	printf '{"run":%d,"row":"%s","server":"%s","result":%s}\n' "$run" "$mode" "$server" "$res" >>"$T/runs.json"
+}
+# Reads first; then adds (which grow the tree) and password binds (which
+# rehash {SSHA} to argon2id on ldapd), so every scan sees the same N entries.
+rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+for group in reads add bind; do
+	if [ $group = add ]; then
+		# Memory after the reads (search-sub has read every entry), before
+		# the writes grow the data and argon2id's 19 MiB per bind inflates it.
+		LDAPD_RSS=$(rss "$LDAPD_PID"); SLAPD_RSS=$(rss "$SLAPD_PID")
+	fi
+	for run in $(seq "$RUNS"); do
+		for mode in $MODES; do
+			case $group:$mode in
+			reads:add | reads:bind) continue ;;
+			reads:*) ;;
+			"$group:$group") ;;
+			*) continue ;;
+			esac
+			for server in ldapd slapd; do one "$run" "$mode" "$server"; done
+		done
+	done
+done
+echo "]" >>"$T/runs.json"
+
+# Allocated size: mdb's file is sparse up to maxsize.
+LDAPD_DISK=$(du -B1 "$D/ldapd.db" | cut -f1); SLAPD_DISK=$(du -B1 "$T/slapd-db/data.mdb" | cut -f1)
+
+python3 "$ROOT/scripts/bench/report.py" --runs "$T/runs.json" --out "$OUT" --doc "$DOC" \
+	--n "$N" --dur "$DUR" --conc "$C" --nruns "$RUNS" \
+	--import-s "$LDAPD_IMPORT_S" --slapadd-s "$SLAPADD_S" \
+	--rss "$LDAPD_RSS" "$SLAPD_RSS" --disk "$LDAPD_DISK" "$SLAPD_DISK" \
+	--slapd-version "$("$SLAPD" -VV 2>&1 | head -1 | sed 's/.*slapd //; s/ (.*//')"
