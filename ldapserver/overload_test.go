@@ -64,7 +64,10 @@ func TestHeldConnections(t *testing.T) {
 		heldConns = 8000
 	}
 	raiseFileLimit(t, uint64(2*heldConns+200))
-	s := stacktest.New(t, func(srv *ldapserver.Server) { srv.MaxConnectionsPerIP = heldConns + 100 })
+	s := stacktest.New(t, func(srv *ldapserver.Server) {
+		srv.MaxConnections = heldConns + 100
+		srv.MaxConnectionsPerIP = heldConns + 100
+	})
 	addr := strings.TrimPrefix(s.LDAPURL, "ldap://")
 	conns := make([]net.Conn, 0, heldConns)
 	t.Cleanup(func() {
