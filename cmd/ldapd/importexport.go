@@ -128,8 +128,10 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	fs.SetOutput(e.stderr)
 	data := fs.String("data", envDefault(e, "LDAPD_DATA", "./data"), "data directory of a stopped server (env LDAPD_DATA)")
 	out := fs.String("o", "-", "output file (- is standard output)")
+	var sc storeConfig // --store etcd: export the etcd store (store.go)
+	sc.register(fs, e)
 	fs.Usage = func() {
-		fmt.Fprint(e.stderr, `Usage: ldapd export --data DIR [-o FILE.ldif]
+		fmt.Fprint(e.stderr, `Usage: ldapd export --data DIR [-o FILE.ldif] [--store etcd --etcd-endpoints URLS --keyring-kek FILE]
 
 Write every entry of a stopped server's directory as LDIF, parents first,
 with operational attributes and password hashes (like slapcat). The file
@@ -152,7 +154,10 @@ Flags:
 	if len(args) != 0 {
 		return fmt.Errorf("unexpected arguments %q: %w", args, errUsage)
 	}
-	svc, closeStore, err := openOffline(ctx, *data, "")
+	if err := sc.check(); err != nil {
+		return err
+	}
+	svc, closeStore, err := openOfflineStore(ctx, &sc, *data, "")
 	if err != nil {
 		return err
 	}
@@ -190,7 +195,12 @@ Flags:
 // openOffline opens a stopped server's data directory as an idm.Service,
 // bootstrapping it for domain when it holds no directory yet.
 func openOffline(ctx context.Context, data, domain string) (*idm.Service, func(), error) {
-	store, keys, err := openData(data, 2*time.Second)
+	return openOfflineStore(ctx, &storeConfig{kind: storeBolt}, data, domain)
+}
+
+// openOfflineStore is openOffline for the store sc selects (store.go).
+func openOfflineStore(ctx context.Context, sc *storeConfig, data, domain string) (*idm.Service, func(), error) {
+	store, keys, err := sc.openData(ctx, data, 2*time.Second)
 	if err != nil {
 		return nil, nil, err
 	}

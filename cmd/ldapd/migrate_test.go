@@ -49,10 +49,11 @@ func TestMigrateRoundTrip(t *testing.T) {
 		t.Fatalf("a second migrate should copy nothing: %s", out)
 	}
 	mustRun("verify", "--store", "etcd", "--etcd-endpoints", strings.Join(c.Endpoints(), ","))
+	fromEtcd := mustRun(append([]string{"export", "--store", "etcd"}, etcdFlags...)...)
 	mustRun(append([]string{"migrate", "--to", "bolt", "--data", dst}, etcdFlags...)...)
 	mustRun("verify", "--data", dst)
 	before, after := mustRun("export", "--data", src), mustRun("export", "--data", dst)
-	if before != after || !strings.Contains(after, "uid=jo,ou=people") {
+	if before != after || before != fromEtcd || !strings.Contains(after, "uid=jo,ou=people") {
 		t.Fatalf("the directory changed in the round trip:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 	k1, err := os.ReadFile(keysPath(src))

@@ -76,7 +76,7 @@ func TestDNSectionIs(t *testing.T) {
 		want bool
 	}{
 		{"uid=Jo+cn=J\\,o,ou=People,dc=example", true},
-		{"UID=Jo+cn=J\\,o,ou=People,dc=example", true}, // types are canonical after parsing
+		{"UID=Jo+cn=J\\,o,ou=People,dc=example", true},  // types are canonical after parsing
 		{"uid=jo+cn=J\\,o,ou=People,dc=example", false}, // equal DN, other spelling: decode the stored one
 		{"uid=Jo+cn=J\\,o,ou=People", false},
 		{"uid=Jo,ou=People,dc=example", false},

@@ -44,7 +44,8 @@
 // been applied, and only the caller can decide to retry.
 //
 // Every read is a round trip to etcd: a Get by DN is two (dn key, entry),
-// and each search candidate one more. A one-level search reads the dn keys
+// and each search candidate one more (a key read again in the same
+// transaction is not fetched again: the revision is fixed). A one-level search reads the dn keys
 // of the base's whole subtree. Reads after the first in a transaction are
 // served serializably by whichever member the client reaches, at the fixed
 // revision.

@@ -27,7 +27,14 @@ type tx struct {
 	writes map[string]write // nil in a View
 	reads  map[string]int64 // key -> ModRevision seen (0: absent)
 	ranges []keyRange       // ranges read
+	cache  map[string]read  // point reads from etcd, by key: the revision is fixed
 	done   bool
+}
+
+// read is one point read from etcd.
+type read struct {
+	val   []byte
+	found bool
 }
 
 // keyRange is a range [start, end) an Update read.
@@ -102,6 +109,9 @@ func (t *tx) get(key string) ([]byte, bool, error) {
 	if w, ok := t.writes[key]; ok {
 		return w.val, !w.del, nil
 	}
+	if r, ok := t.cache[key]; ok {
+		return r.val, r.found, nil
+	}
 	resp, err := t.fetch(key)
 	if err != nil {
 		return nil, false, err
@@ -117,6 +127,10 @@ func (t *tx) get(key string) ([]byte, bool, error) {
 			t.reads[key] = mod
 		}
 	}
+	if t.cache == nil {
+		t.cache = map[string]read{}
+	}
+	t.cache[key] = read{val, found}
 	return val, found, nil
 }
 
