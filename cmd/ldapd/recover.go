@@ -19,6 +19,8 @@ func runRecoverAccount(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("recover-account", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	data := fs.String("data", envDefault(e, "LDAPD_DATA", "./data"), "data directory (env LDAPD_DATA)")
+	var sc storeConfig
+	sc.register(fs, e)
 	fs.Usage = func() {
 		fmt.Fprint(e.stderr, `Usage: ldapd recover-account NAME [--data DIR]
 
@@ -26,7 +28,8 @@ Set a new random password for the account NAME (admin, idm_admin or any
 other person or service account) and print it alone on the last line of
 stdout. With the server running, it asks the server over the admin socket
 DATA/ldapd.sock (owner-only); with the server stopped, it opens the data
-directory itself.
+directory itself (or, with --store etcd and the etcd flags of serve, the
+etcd cluster).
 
 Example:
   ldapd recover-account admin --data ./data
@@ -45,10 +48,13 @@ Flags:
 	if len(args) != 1 {
 		return fmt.Errorf("want exactly one account name: %w", errUsage)
 	}
+	if err := sc.check(); err != nil {
+		return err
+	}
 	name := args[0]
 	pw, err := recoverOnline(*data, name)
 	if errors.Is(err, errNoServer) {
-		pw, err = recoverOffline(ctx, *data, name)
+		pw, err = recoverOffline(ctx, &sc, *data, name)
 	}
 	if err != nil {
 		return err
@@ -85,8 +91,8 @@ func recoverOnline(data, name string) (string, error) {
 	return res.GeneratedPassword, nil
 }
 
-func recoverOffline(ctx context.Context, data, name string) (string, error) {
-	store, keys, err := openData(data, 2*time.Second)
+func recoverOffline(ctx context.Context, sc *storeConfig, data, name string) (string, error) {
+	store, keys, err := sc.openData(ctx, data, 2*time.Second)
 	if err != nil {
 		return "", err
 	}

@@ -113,3 +113,41 @@ func TestServeEtcdTwoNodes(t *testing.T) {
 		t.Fatalf("node B wrote %s: with etcd the keys live sealed in etcd", keysPath(dataB))
 	}
 }
+
+// TestRecoverAccountOfflineEtcd recovers an account with no ldapd node on
+// hand (no admin socket in the data directory): recover-account then talks
+// to etcd directly, and the password works on a running node.
+func TestRecoverAccountOfflineEtcd(t *testing.T) {
+	c := etcdtest.Start(t, 1, etcdtest.Options{MaxTxnOps: 1024, NoFsync: true})
+	dir := t.TempDir()
+	kek := filepath.Join(dir, "kek")
+	if err := os.WriteFile(kek, []byte(strings.Repeat("3c", 32)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	common := []string{"--store", "etcd", "--etcd-endpoints", strings.Join(c.Endpoints(), ","), "--keyring-kek", kek,
+		"--etcd-max-txn-ops", "1024"}
+	dataA := filepath.Join(dir, "a")
+	addr := serveNode(t, dataA, append(common, "--domain", "idm.example.com")...)
+	out, errOut, code := runCmd(t, append([]string{"recover-account", "idm_admin", "--data", filepath.Join(dir, "elsewhere")}, common...)...)
+	if code != 0 {
+		t.Fatalf("offline recover-account over etcd: exit %d: %s", code, errOut)
+	}
+	pw := strings.TrimSpace(out)
+	pem, err := os.ReadFile(filepath.Join(dataA, "tls", "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	conn, err := ldap.DialURL("ldaps://"+addr, ldap.DialWithTLSConfig(&tls.Config{RootCAs: pool, ServerName: "localhost"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.Bind("idm_admin", pw); err != nil {
+		t.Fatalf("bind with the password recovered offline: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "elsewhere", "ldapd.db")); err == nil {
+		t.Fatal("offline recover-account over etcd created a bbolt file")
+	}
+}
