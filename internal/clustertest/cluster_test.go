@@ -378,11 +378,14 @@ func testThroughput(t *testing.T, a, b *node, adminPW string) {
 func testFailover(t *testing.T, c *etcdtest.Cluster, a, b *node, adminPW string) {
 	const workers, perWorker = 4, 60
 	var (
-		mu      sync.Mutex
-		acked   []string
-		failed  int
-		slowest time.Duration
-		nacked  atomic.Int64
+		mu     sync.Mutex
+		acked  []string
+		failed int
+		// committed despite an error: the kill cut the reply, and the retry
+		// found the entry (an ambiguous outcome, as with any database)
+		ambiguous int
+		slowest   time.Duration
+		nacked    atomic.Int64
 	)
 	killAt := make(chan struct{})
 	var killOnce sync.Once
@@ -415,7 +418,10 @@ func testFailover(t *testing.T, c *etcdtest.Cluster, a, b *node, adminPW string)
 					}
 					i++
 				case ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists):
-					i++ // an earlier attempt that reported an error did commit
+					mu.Lock()
+					ambiguous++ // an earlier attempt that reported an error did commit
+					mu.Unlock()
+					i++
 				default:
 					mu.Lock()
 					failed++
@@ -434,14 +440,15 @@ func testFailover(t *testing.T, c *etcdtest.Cluster, a, b *node, adminPW string)
 	<-killAt
 	leader := leaderOf(t, c)
 	killed := time.Now()
-	leader.Stop()
+	leader.Kill()
 	b.stop()
 	t.Logf("killed etcd leader %s and node B after %d acknowledged adds", leader.Name, nacked.Load())
 	wg.Wait()
-	t.Logf("FIGURE failover: %d adds acknowledged of %d, %d attempts failed (and were retried on A), slowest add %v, load finished %v after the kill",
-		len(acked), workers*perWorker, failed, slowest.Round(time.Millisecond), time.Since(killed).Round(time.Millisecond))
-	if len(acked) != workers*perWorker {
-		t.Errorf("only %d of %d adds acknowledged before the deadline", len(acked), workers*perWorker)
+	t.Logf("FIGURE failover: %d adds acknowledged of %d (%d more committed with the reply lost to the kill), %d attempts failed (and were retried on A), slowest add %v, load finished %v after the kill",
+		len(acked), workers*perWorker, ambiguous, failed, slowest.Round(time.Millisecond), time.Since(killed).Round(time.Millisecond))
+	if len(acked)+ambiguous != workers*perWorker {
+		t.Errorf("only %d of %d adds acknowledged (and %d committed with the reply lost) before the deadline",
+			len(acked), workers*perWorker, ambiguous)
 	}
 
 	// Every acknowledged add is present, read through the survivor.
