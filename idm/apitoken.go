@@ -95,7 +95,12 @@ func (s *Service) tokenRecordDN(account directory.DN, id tokens.ID) directory.DN
 
 // tokenRecord reads the record of token id under account.
 func (s *Service) tokenRecord(tx directory.ReadTx, account directory.DN, id tokens.ID) (tokens.Record, error) {
-	e, err := tx.Get(s.tokenRecordDN(account, id))
+	return s.tokenRecordAt(tx, s.tokenRecordDN(account, id))
+}
+
+// tokenRecordAt reads the token record whose DN is dn.
+func (s *Service) tokenRecordAt(tx directory.ReadTx, dn directory.DN) (tokens.Record, error) {
+	e, err := tx.Get(dn)
 	if err != nil {
 		return tokens.Record{}, err
 	}

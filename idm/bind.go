@@ -224,7 +224,8 @@ func (s *Service) tokenBind(ctx context.Context, token string) (Identity, error)
 		s.bindFailed(CauseBadToken)
 		return Identity{}, errBind()
 	}
-	id := Identity{Kind: acl.Account, DN: acct, Token: true, TokenID: claims.TokenID, ReadWrite: rec.Purpose == tokens.ReadWrite}
+	id := Identity{Kind: acl.Account, DN: acct, Token: true, TokenID: claims.TokenID, ReadWrite: rec.Purpose == tokens.ReadWrite,
+		record: s.tokenRecordDN(acct, claims.TokenID)}
 	s.log.Info().Str("event", "security").Str("identity", id.String()).Str("purpose", rec.Purpose.String()).Msg("token bind succeeded")
 	return id, nil
 }

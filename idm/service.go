@@ -150,6 +150,9 @@ type Identity struct {
 	Token     bool
 	TokenID   tokens.ID
 	ReadWrite bool
+	// record is the DN of the token's record, derived at bind so that the
+	// per-operation revocation check does not rebuild it.
+	record directory.DN
 }
 
 // RootIdentity is the identity of the local administration socket.
@@ -194,7 +197,11 @@ func (s *Service) subject(ctx context.Context, tx directory.ReadTx, id Identity)
 	}
 	sub := acl.Subject{Kind: acl.Account, DN: id.DN, Groups: s.norms.groupSet(acct)}
 	if id.Token {
-		rec, err := s.tokenRecord(tx, id.DN, id.TokenID)
+		recDN := id.record
+		if recDN.IsRoot() {
+			recDN = s.tokenRecordDN(id.DN, id.TokenID)
+		}
+		rec, err := s.tokenRecordAt(tx, recDN)
 		if err != nil {
 			s.security(ctx, "token revoked since bind", id, err)
 			return acl.Subject{}, invalidSession()

@@ -34,7 +34,10 @@ type conn struct {
 	bw       *bufio.Writer
 	tls      *tls.ConnectionState
 	identity Identity
-	buf      []byte // response encoding buffer, reused
+	// identityDesc is identityString(identity), for the per-operation log.
+	identityDesc string
+	buf          []byte // response encoding buffer, reused
+	pkt          []byte // request packet buffer, reused (Decode copies)
 
 	mu   sync.Mutex
 	busy bool // an operation is in flight
@@ -69,9 +72,7 @@ func (c *conn) serve() {
 		log.Debug().Msg("connection closed")
 	}()
 	c.rw = c.netConn
-	if c.srv.InitialIdentity != nil {
-		c.identity = c.srv.InitialIdentity(c.netConn)
-	}
+	c.setIdentity(c.initialIdentity())
 	if c.startTLS {
 		if err := c.handshake(); err != nil {
 			log.Info().Err(err).Msg("TLS handshake failed")
@@ -121,7 +122,14 @@ func (c *conn) readPacket() ([]byte, error) {
 	if err := c.netConn.SetReadDeadline(time.Now().Add(c.srv.ReadTimeout)); err != nil {
 		return nil, err
 	}
-	return wire.ReadPacket(c.br, c.srv.MaxMessageBytes)
+	// wire.Decode copies what it keeps, so the packet buffer is reused;
+	// one left large by a big message is dropped rather than kept.
+	if cap(c.pkt) > 64<<10 {
+		c.pkt = nil
+	}
+	var err error
+	c.pkt, err = wire.AppendPacket(c.pkt[:0], c.br, c.srv.MaxMessageBytes)
+	return c.pkt, err
 }
 
 func (c *conn) readFailed(err error, log zerolog.Logger) {
@@ -180,7 +188,7 @@ func (c *conn) handle(packet []byte, log zerolog.Logger) bool {
 			return c.startTLSOp(msg.ID, log)
 		}
 	case *wire.BindRequest:
-		c.identity = c.initialIdentity() // RFC 4511 4.2.1: a bind resets the state
+		c.setIdentity(c.initialIdentity()) // RFC 4511 4.2.1: a bind resets the state
 		if code, why := c.bindPrecheck(op); code != wire.ResultSuccess {
 			log.Info().Int32("msgid", msg.ID).Str("op", "bind").Str("target", op.Name).Int("code", code).Msg(why)
 			c.observe("bind", code, start)
@@ -267,7 +275,7 @@ func (c *conn) dispatch(msg *wire.Message, start time.Time, log zerolog.Logger) 
 		log.Error().Int32("msgid", msg.ID).Msg("handler returned without a result")
 	}
 	if w.identitySet && w.code == wire.ResultSuccess {
-		c.identity = w.identity
+		c.setIdentity(w.identity)
 	}
 	name, target := msg.Op.Tag().String(), ""
 	if op != nil {
@@ -278,7 +286,7 @@ func (c *conn) dispatch(msg *wire.Message, start time.Time, log zerolog.Logger) 
 		ev = log.Error()
 	}
 	ev = ev.Int32("msgid", msg.ID).Str("op", name).Str("target", target).
-		Str("identity", identityString(c.identity)).Int("code", w.code).Dur("duration", time.Since(start))
+		Str("identity", c.identityDesc).Int("code", w.code).Dur("duration", time.Since(start))
 	if w.entries > 0 {
 		ev = ev.Int("entries", w.entries)
 	}
@@ -295,6 +303,12 @@ func (c *conn) observe(op string, code int, start time.Time) {
 	if c.srv.Observer != nil {
 		c.srv.Observer.OpDone(op, code, time.Since(start))
 	}
+}
+
+// setIdentity changes the bound identity and its description for the log,
+// which is computed once here rather than for every operation.
+func (c *conn) setIdentity(id Identity) {
+	c.identity, c.identityDesc = id, identityString(id)
 }
 
 func identityString(id Identity) string {

@@ -81,13 +81,13 @@ const maxValueBytes = 16 << 20
 
 // Reader reads records from an LDIF stream.
 type Reader struct {
-	sc       *bufio.Scanner
-	line     int  // lines consumed
-	pending  bool // sc holds an unconsumed line (lookahead)
-	text     string
-	started  bool
-	n        int64 // bytes consumed, for progress
-	eof      bool
+	sc      *bufio.Scanner
+	line    int  // lines consumed
+	pending bool // sc holds an unconsumed line (lookahead)
+	text    string
+	started bool
+	n       int64 // bytes consumed, for progress
+	eof     bool
 }
 
 // NewReader returns a Reader of r.

@@ -307,3 +307,33 @@ func mustFilter(t testing.TB, s string) *directory.Filter {
 	}
 	return f
 }
+
+func TestCompactKeepsData(t *testing.T) {
+	path := populated(t, 500)
+	before, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Compact(path); err != nil {
+		t.Fatal(err)
+	}
+	after, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Size() > before.Size() {
+		t.Errorf("compacted file grew: %d -> %d bytes", before.Size(), after.Size())
+	}
+	s := openTest(t, path, Options{})
+	if err := s.Verify(context.Background()); err != nil {
+		t.Fatalf("verify after compact: %v", err)
+	}
+	if _, err := getIn(t, s, testAlice); err != nil {
+		t.Fatalf("entry lost by compact: %v", err)
+	}
+	// The file is locked while open: Compact refuses rather than copy a
+	// file in use.
+	if err := Compact(path); err == nil {
+		t.Fatal("Compact of an open store succeeded")
+	}
+}

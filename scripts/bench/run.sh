@@ -9,7 +9,7 @@
 # instance), runs its own slapd and ldapd on 127.0.0.1 in a temp dir, loads
 # the same generated LDIF into both (slapadd -q, ldapd import), pins each
 # server to CPU 0 and ldapload to CPU 1 (taskset), runs every mode against
-# both, prints the ratio table, writes bench-results.json (OUT) and
+# both, prints the ratio table, writes docs/performance.json (OUT) and
 # regenerates docs/performance.md. Everything it started is killed by PID
 # and the temp dir removed on exit. Not part of make test or CI.
 set -euo pipefail
@@ -20,7 +20,7 @@ N=${N:-10000}
 RUNS=${RUNS:-3}
 DUR=${DUR:-5s}
 C=${C:-64}
-OUT=${OUT:-$ROOT/bench-results.json}
+OUT=${OUT:-$ROOT/docs/performance.json}
 DOC=${DOC:-$ROOT/docs/performance.md}
 MODES=${MODES:-"tokenbind whoami search-eq search-sub connect-ldaps connect-ldap modify add mixed bind"}
 SERVER_CPU=${SERVER_CPU:-0}
