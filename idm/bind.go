@@ -41,7 +41,7 @@ func (s *Service) passwordBind(ctx context.Context, name string, pw []byte) (Ide
 	logFail := func(cause string, err error) {
 		ev := s.log.Warn().Str("event", "security").Str("bind_name", name).Str("cause", cause)
 		if addr != "" {
-			ev = ev.Str("client", addr[len("addr:"):])
+			ev = ev.Str("client", hostOf(addr))
 		}
 		if err != nil {
 			ev = ev.AnErr("error", err)
@@ -182,7 +182,7 @@ func hasClass(e *directory.Entry, class string) bool {
 func (s *Service) tokenBind(ctx context.Context, token string) (Identity, error) {
 	addr := clientAddrOf(ctx)
 	if _, until, ok := s.throttle.locked(addr); ok {
-		s.log.Warn().Str("event", "security").Str("client", addr[len("addr:"):]).
+		s.log.Warn().Str("event", "security").Str("client", hostOf(addr)).
 			Str("cause", "throttled after repeated failures (address locked until "+until.UTC().Format("15:04:05")+")").Msg("token bind failed")
 		s.bindFailed(CauseThrottled)
 		return Identity{}, errBind()
@@ -214,12 +214,12 @@ func (s *Service) tokenBind(ctx context.Context, token string) (Identity, error)
 	})
 	if err == nil && verifyErr != nil {
 		s.throttle.fail(addr)
-		s.logTokenFail(token, verifyErr)
+		s.logTokenFail(token, addr, verifyErr)
 		return Identity{}, errBind()
 	}
 	if err != nil {
 		s.throttle.fail(addr)
-		s.log.Warn().Str("event", "security").Str("token_id", claims.TokenID.String()).
+		s.log.Warn().Str("event", "security").Str("token_id", claims.TokenID.String()).Str("client", hostOf(addr)).
 			Str("cause", "account gone or disabled").AnErr("error", err).Msg("token bind failed")
 		s.bindFailed(CauseBadToken)
 		return Identity{}, errBind()
@@ -230,7 +230,7 @@ func (s *Service) tokenBind(ctx context.Context, token string) (Identity, error)
 	return id, nil
 }
 
-func (s *Service) logTokenFail(token string, err error) {
+func (s *Service) logTokenFail(token, addr string, err error) {
 	cause := "malformed"
 	switch {
 	case errors.Is(err, tokens.ErrBadSignature):
@@ -243,6 +243,9 @@ func (s *Service) logTokenFail(token string, err error) {
 		cause = "expired"
 	}
 	ev := s.log.Warn().Str("event", "security").Str("cause", cause)
+	if addr != "" {
+		ev = ev.Str("client", hostOf(addr))
+	}
 	if c, perr := s.verifier.Parse(token); perr == nil {
 		ev = ev.Str("token_id", c.TokenID.String())
 	}

@@ -187,6 +187,9 @@ func WithClientAddr(ctx context.Context, addr net.Addr) context.Context {
 	return context.WithValue(ctx, clientAddrKey{}, host)
 }
 
+// hostOf returns the host an address key names, for logs.
+func hostOf(addrKey string) string { return strings.TrimPrefix(addrKey, "addr:") }
+
 // clientAddrOf returns the address key of ctx's client, "" if unknown.
 func clientAddrOf(ctx context.Context) string {
 	if h, ok := ctx.Value(clientAddrKey{}).(string); ok && h != "" {
