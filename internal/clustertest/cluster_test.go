@@ -440,11 +440,11 @@ func testFailover(t *testing.T, c *etcdtest.Cluster, a, b *node, adminPW string)
 	<-killAt
 	leader := leaderOf(t, c)
 	killed := time.Now()
-	leader.Kill()
+	leader.Stop()
 	b.stop()
 	t.Logf("killed etcd leader %s and node B after %d acknowledged adds", leader.Name, nacked.Load())
 	wg.Wait()
-	t.Logf("FIGURE failover: %d adds acknowledged of %d (%d more committed with the reply lost to the kill), %d attempts failed (and were retried on A), slowest add %v, load finished %v after the kill",
+	t.Logf("FIGURE failover: %d adds acknowledged of %d (%d more committed with the reply lost to the stop), %d attempts failed (and were retried on A), slowest add %v, load finished %v after the kill",
 		len(acked), workers*perWorker, ambiguous, failed, slowest.Round(time.Millisecond), time.Since(killed).Round(time.Millisecond))
 	if len(acked)+ambiguous != workers*perWorker {
 		t.Errorf("only %d of %d adds acknowledged (and %d committed with the reply lost) before the deadline",

@@ -58,16 +58,6 @@ type Member struct {
 // Stop closes the member. Stopping twice is harmless.
 func (m *Member) Stop() { m.stopOnce.Do(m.etcd.Close) }
 
-// Kill stops the member abruptly, as a crash would: the Raft server halts
-// without transferring leadership or telling its peers, and only then are
-// its listeners closed.
-func (m *Member) Kill() {
-	m.stopOnce.Do(func() {
-		m.etcd.Server.HardStop()
-		m.etcd.Close()
-	})
-}
-
 // Cluster is a running etcd cluster.
 type Cluster struct {
 	Members []*Member
