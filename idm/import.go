@@ -84,43 +84,63 @@ func (s *Service) Import(ctx context.Context, open ImportSource, progress func(p
 	if err != nil {
 		return st, err
 	}
+	chunk := s.cfg.ImportChunk
+	if chunk <= 0 {
+		chunk = importChunk
+	}
 	var groups []directory.DN
 	for done := false; !done; {
+		// Read and prepare the chunk before the transaction: Update may run
+		// its closure more than once (etcd), so the closure only writes.
+		var batch []ImportRecord
+		for len(batch) < chunk {
+			rec, err := next()
+			if errors.Is(err, io.EOF) {
+				done = true
+				break
+			}
+			if err != nil {
+				return st, err
+			}
+			if err := s.prepareImport(ctx, rec.Entry, nil, true); err != nil {
+				return st, fmt.Errorf("line %d: %s: %w", rec.Line, rec.Entry.DN, err)
+			}
+			batch = append(batch, rec)
+		}
+		var added, addedGroups []directory.DN
 		err := s.store.Update(ctx, func(tx directory.WriteTx) error {
-			for n := 0; n < importChunk; {
-				rec, err := next()
-				if errors.Is(err, io.EOF) {
-					done = true
-					return nil
-				}
-				if err != nil {
-					return err
-				}
+			added, addedGroups = added[:0], addedGroups[:0]
+			for _, rec := range batch {
 				e := rec.Entry
 				if _, err := tx.Get(e.DN); err == nil {
 					continue // skipped (listed by the first pass)
 				}
-				if err := s.prepareImport(ctx, e, nil, true); err != nil {
-					return fmt.Errorf("line %d: %s: %w", rec.Line, e.DN, err)
-				}
 				if err := tx.Add(e); err != nil {
 					return fmt.Errorf("line %d: %s: %w", rec.Line, e.DN, err)
 				}
+				added = append(added, e.DN)
 				if e.Has("member") {
-					groups = append(groups, e.DN)
+					addedGroups = append(addedGroups, e.DN)
 				}
-				n++
-				st.Added++
-				progress(2, st.Added)
 			}
 			return nil
 		})
 		if err != nil {
 			return st, fmt.Errorf("after %d entries were added (run the same import again to add the rest): %w", st.Added, err)
 		}
+		for range added {
+			st.Added++
+			progress(2, st.Added)
+		}
+		groups = append(groups, addedGroups...)
 	}
-	if len(groups) > 0 {
-		err := s.store.Update(ctx, func(tx directory.WriteTx) error { return s.refreshMemberOf(tx, groups) })
+	// memberOf for the imported groups, in batches sized like the chunks
+	// so that a store with small transactions (etcd) can take them.
+	for len(groups) > 0 {
+		n := min(len(groups), max(1, chunk/8))
+		batch := groups[:n]
+		groups = groups[n:]
+		err := s.store.Update(ctx, func(tx directory.WriteTx) error { return s.refreshMemberOf(tx, batch) })
 		if err != nil {
 			return st, fmt.Errorf("entries added; computing memberOf: %w", err)
 		}

@@ -24,8 +24,10 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	data := fs.String("data", envDefault(e, "LDAPD_DATA", "./data"), "data directory of a stopped server (env LDAPD_DATA)")
 	domain := fs.String("domain", envDefault(e, "LDAPD_DOMAIN", ""), "DNS domain, to create the directory if DATA holds none yet")
 	quiet := fs.Bool("q", false, "no progress bar")
+	var sc storeConfig // --store etcd: import into the etcd store (store.go)
+	sc.register(fs, e)
 	fs.Usage = func() {
-		fmt.Fprint(e.stderr, `Usage: ldapd import --data DIR FILE.ldif
+		fmt.Fprint(e.stderr, `Usage: ldapd import --data DIR FILE.ldif [--store etcd --etcd-endpoints URLS --keyring-kek FILE]
 
 Add the entries of an LDIF file (slapcat output, content records) to the
 directory of a stopped server: all of them or, on the first bad record,
@@ -38,11 +40,13 @@ hashes {SSHA}, {SSHA512}, {SHA}, {CRYPT} ($1$, $5$, $6$) and {ARGON2} are
 kept; legacy ones are replaced with argon2id at the account's first bind.
 memberOf is computed for the imported groups; OpenLDAP's operational
 attributes (entryCSN, memberOf, pwd*, ...) are dropped, entryUUID and the
-timestamps kept.
+timestamps kept. With --store etcd the entries go to the etcd cluster, a
+few per transaction (--etcd-max-txn-ops / 64), instead of DATA/ldapd.db.
 
-Example:
+Examples:
   slapcat -n 1 > people.ldif
   ldapd import --data ./data people.ldif
+  ldapd import --store etcd --etcd-endpoints https://etcd1:2379 --keyring-kek /etc/ldapd/kek people.ldif
 
 Flags:
 `)
@@ -63,7 +67,10 @@ Flags:
 	if err != nil {
 		return err
 	}
-	svc, closeStore, err := openOffline(ctx, *data, *domain)
+	if err := sc.check(); err != nil {
+		return err
+	}
+	svc, closeStore, err := openOfflineStore(ctx, &sc, *data, *domain)
 	if err != nil {
 		return err
 	}
@@ -123,8 +130,10 @@ Flags:
 	// A bulk load leaves bbolt's pages about half full; compacting halves
 	// the file (and the memory a full scan maps).
 	closeStore()
-	if err := boltstore.Compact(dbPath(*data)); err != nil {
-		return fmt.Errorf("entries imported; %w", err)
+	if sc.kind != storeEtcd {
+		if err := boltstore.Compact(dbPath(*data)); err != nil {
+			return fmt.Errorf("entries imported; %w", err)
+		}
 	}
 	fmt.Fprintf(e.stdout, "imported %d entries (%d skipped) in %v\n", st.Added, len(st.Skipped), time.Since(start).Round(time.Millisecond))
 	return nil
@@ -223,7 +232,12 @@ func openOfflineStore(ctx context.Context, sc *storeConfig, data, domain string)
 	if domain == "" {
 		domain = stored
 	}
-	svc, err := idm.New(idm.Config{Store: store, Domain: domain, Keys: keys, Logger: zerolog.Nop()})
+	cfg := idm.Config{Store: store, Domain: domain, Keys: keys, Logger: zerolog.Nop()}
+	if sc.kind == storeEtcd {
+		// An entry's Add takes up to ~60 etcd operations (directory/etcdstore).
+		cfg.ImportChunk = max(1, sc.maxTxnOps/64)
+	}
+	svc, err := idm.New(cfg)
 	if err == nil {
 		_, err = svc.Bootstrap(ctx) // creates the directory, or checks the domain
 	}
