@@ -16,8 +16,8 @@ run: build
 	./bin/ldapd serve --data $(DATA) --domain $(DOMAIN) --log-format console
 
 # The whole suite: vet, unit, conformance and integration tests (the latter
-# drive OpenLDAP's ldap-utils; `make deps` installs them on Debian).
-test: vet
+# drive OpenLDAP's ldap-utils, which `deps` installs on Debian when missing).
+test: deps vet
 	$(GO) test -race -count=1 ./...
 
 test-short:
@@ -59,8 +59,12 @@ bench:
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+# ldap-utils for the integration tests (Debian/Ubuntu; needs root to install).
 deps:
-	@command -v ldapwhoami >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y ldap-utils)
+	@command -v ldapwhoami >/dev/null || { \
+	  echo "installing ldap-utils (OpenLDAP's clients) for the integration tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ldap-utils >/dev/null; } || { \
+	  echo "could not install ldap-utils: run 'sudo apt-get install ldap-utils'" >&2; exit 1; }
 
 clean:
 	rm -rf bin
