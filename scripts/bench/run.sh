@@ -77,9 +77,11 @@ LDAPD_IMPORT_S=$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN {printf "%.3f", (b-a
 ADMIN_PW=$("$T/ldapd" recover-account admin --data "$D" 2>/dev/null | tail -1)
 IDM_PW=$("$T/ldapd" recover-account idm_admin --data "$D" 2>/dev/null | tail -1)
 # ldapd generates its CA and an ECDSA P-256 server certificate; slapd uses the same.
+# Both servers run without per-operation logging (slapd: loglevel none;
+# ldapd: --log-level warn drops the access line, keeps security warnings).
 taskset -c "$SERVER_CPU" "$T/ldapd" serve --data "$D" --domain idm.example.com \
 	--ldap "127.0.0.1:$L_LDAP" --ldaps "127.0.0.1:$L_LDAPS" --allow-insecure-bind \
-	--log-format json >"$T/ldapd.log" 2>&1 &
+	--log-format json --log-level warn >"$T/ldapd.log" 2>&1 &
 LDAPD_PID=$!
 PIDS+=("$LDAPD_PID")
 for _ in $(seq 100); do [ -f "$D/tls/ca.pem" ] && (echo >"/dev/tcp/127.0.0.1/$L_LDAPS") 2>/dev/null && break; sleep 0.1; done
