@@ -15,38 +15,104 @@ const metaDomain = "domain"
 // another domain.
 var ErrDomainMismatch = errors.New("domain mismatch")
 
+// metaBootstrapping records the domain a first start is creating, so that
+// an interrupted first start resumes only for the same domain.
+const metaBootstrapping = "bootstrap.domain"
+
 // Bootstrap prepares the store on first start: the base entry, the
 // conventional containers, the built-in accounts (admin, idm_admin, without
 // passwords until recover-account sets them) and the built-in groups of
 // SPEC section 4. On later starts it checks that the store belongs to the
 // configured domain. It reports whether this was the first start.
+//
+// The first start writes one entry per transaction, so that no transaction
+// needs more than a single entry's operations (etcd allows 128 by
+// default), and writes the domain last: a first start that is interrupted
+// is resumed by the next one (existing built-in entries are kept), and a
+// store is never served before it is complete. Several nodes starting at
+// once on one etcd store converge the same way.
 func (s *Service) Bootstrap(ctx context.Context) (bool, error) {
-	first := false
-	err := s.store.Update(ctx, func(tx directory.WriteTx) error {
-		stored, err := tx.Meta(metaDomain)
+	done, err := s.checkDomain(ctx)
+	if err != nil || done {
+		return false, err
+	}
+	err = s.store.Update(ctx, func(tx directory.WriteTx) error {
+		v, err := tx.Meta(metaBootstrapping)
 		switch {
-		case err == nil:
-			if string(stored) != s.domain {
-				return fmt.Errorf("%w: the data directory belongs to domain %q; refusing to serve it as %q (the domain is fixed at first start)",
-					ErrDomainMismatch, stored, s.domain)
-			}
-			first = false
-			return nil
-		case !errors.Is(err, directory.ErrMetaNotFound):
+		case err == nil && string(v) != s.domain:
+			return fmt.Errorf("%w: an interrupted first start was creating domain %q; refusing to create %q in the same store",
+				ErrDomainMismatch, v, s.domain)
+		case err != nil && !errors.Is(err, directory.ErrMetaNotFound):
 			return err
 		}
-		first = true
-		if err := s.createBuiltins(tx); err != nil {
-			return err
+		return tx.SetMeta(metaBootstrapping, []byte(s.domain))
+	})
+	if err != nil {
+		return false, err
+	}
+	entries, err := s.builtinEntries()
+	if err != nil {
+		return false, err
+	}
+	for _, e := range entries {
+		err := s.store.Update(ctx, func(tx directory.WriteTx) error {
+			if _, err := tx.Get(e.DN); err == nil {
+				return nil // created by an interrupted first start, or another node
+			}
+			return tx.Add(e.Clone())
+		})
+		if err != nil {
+			return false, fmt.Errorf("create built-in entry %s: %w", e.DN, err)
+		}
+	}
+	for _, e := range entries {
+		err := s.store.Update(ctx, func(tx directory.WriteTx) error {
+			return s.refreshMemberOf(tx, []directory.DN{e.DN})
+		})
+		if err != nil {
+			return false, fmt.Errorf("memberOf of %s: %w", e.DN, err)
+		}
+	}
+	err = s.store.Update(ctx, func(tx directory.WriteTx) error {
+		if _, err := tx.Meta(metaDomain); err == nil {
+			return nil // another node finished first
 		}
 		return tx.SetMeta(metaDomain, []byte(s.domain))
 	})
-	return first, err
+	if err != nil {
+		return false, err
+	}
+	_, err = s.checkDomain(ctx)
+	return err == nil, err
 }
 
-func (s *Service) createBuiltins(tx directory.WriteTx) error {
+// checkDomain reports whether the store is bootstrapped, refusing a store
+// made for another domain.
+func (s *Service) checkDomain(ctx context.Context) (bool, error) {
+	done := false
+	err := s.store.View(ctx, func(tx directory.ReadTx) error {
+		stored, err := tx.Meta(metaDomain)
+		switch {
+		case errors.Is(err, directory.ErrMetaNotFound):
+			return nil
+		case err != nil:
+			return err
+		case string(stored) != s.domain:
+			return fmt.Errorf("%w: the data directory belongs to domain %q; refusing to serve it as %q (the domain is fixed at first start)",
+				ErrDomainMismatch, stored, s.domain)
+		}
+		done = true
+		return nil
+	})
+	return done, err
+}
+
+// builtinEntries builds the entries of a new directory, parents first,
+// stamped and schema-checked.
+func (s *Service) builtinEntries() ([]*directory.Entry, error) {
 	root := acl.Subject{Kind: acl.Root}
 	p := s.policy
+	var out []*directory.Entry
 	add := func(e *directory.Entry) error {
 		if err := s.schema.ExpandObjectClasses(e); err != nil {
 			return err
@@ -56,7 +122,8 @@ func (s *Service) createBuiltins(tx directory.WriteTx) error {
 		if _, err := s.schema.Check(e); err != nil {
 			return fmt.Errorf("built-in entry %s: %w", e.DN, err)
 		}
-		return tx.Add(e)
+		out = append(out, e)
+		return nil
 	}
 	labels := s.base.RDN()
 	dc, _ := labels.Value("dc")
@@ -65,7 +132,7 @@ func (s *Service) createBuiltins(tx directory.WriteTx) error {
 	base.Set("dc", dc)
 	base.Set("description", "ldapd directory for "+s.domain)
 	if err := add(base); err != nil {
-		return err
+		return nil, err
 	}
 	for _, ou := range []struct {
 		dn   directory.DN
@@ -77,11 +144,10 @@ func (s *Service) createBuiltins(tx directory.WriteTx) error {
 		e.Set("ou", name)
 		e.Set("description", ou.desc)
 		if err := add(e); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	accounts := map[string]string{"admin": "System Administrator", "idm_admin": "Identity Administrator"}
-	var all []directory.DN
 	for _, name := range []string{"admin", "idm_admin"} {
 		e := directory.NewEntry(p.People.Child(s.rdn("uid", name)))
 		e.Set("objectClass", "top", "person", "organizationalPerson", "inetOrgPerson", directory.ClassAccount)
@@ -90,9 +156,8 @@ func (s *Service) createBuiltins(tx directory.WriteTx) error {
 		e.Set("sn", name)
 		e.Set("displayName", accounts[name])
 		if err := add(e); err != nil {
-			return err
+			return nil, err
 		}
-		all = append(all, e.DN)
 	}
 	person := func(name string) string { return p.People.Child(s.rdn("uid", name)).String() }
 	groups := []struct {
@@ -119,9 +184,8 @@ func (s *Service) createBuiltins(tx directory.WriteTx) error {
 		e.Set("description", g.desc)
 		e.Set("member", g.members...)
 		if err := add(e); err != nil {
-			return err
+			return nil, err
 		}
-		all = append(all, g.dn)
 	}
-	return s.refreshMemberOf(tx, all)
+	return out, nil
 }

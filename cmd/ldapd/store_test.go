@@ -88,7 +88,7 @@ func TestServeEtcdTwoNodes(t *testing.T) {
 	dataA, dataB := filepath.Join(dir, "a"), filepath.Join(dir, "b")
 	addrA := serveNode(t, dataA, append(common, "--domain", "idm.example.com")...)
 	addrB := serveNode(t, dataB, common...) // the domain comes from etcd
-	out, errOut, code := runCmd(t, "recover-account", "admin", "--data", dataA)
+	out, errOut, code := runCmd(t, append([]string{"recover-account", "admin", "--data", dataA}, common...)...)
 	if code != 0 {
 		t.Fatalf("recover-account through node A: %s", errOut)
 	}
@@ -149,5 +149,51 @@ func TestRecoverAccountOfflineEtcd(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "elsewhere", "ldapd.db")); err == nil {
 		t.Fatal("offline recover-account over etcd created a bbolt file")
+	}
+}
+
+// TestServeEtcdDefaultLimits starts a node on an etcd cluster with etcd's
+// default limits (128 operations per transaction): the first start writes
+// one built-in entry per transaction, so it fits, and the seed's token
+// flow works on it.
+func TestServeEtcdDefaultLimits(t *testing.T) {
+	c := etcdtest.Start(t, 1, etcdtest.Options{NoFsync: true})
+	dir := t.TempDir()
+	kek := filepath.Join(dir, "kek")
+	if err := os.WriteFile(kek, []byte(strings.Repeat("a5", 32)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "node")
+	storeFlags := []string{"--store", "etcd", "--etcd-endpoints", strings.Join(c.Endpoints(), ","), "--keyring-kek", kek}
+	addr := serveNode(t, data, append(storeFlags, "--domain", "idm.example.com")...)
+	// Through the admin socket, or etcd directly if the socket is not up yet.
+	out, errOut, code := runCmd(t, append([]string{"recover-account", "idm_admin", "--data", data}, storeFlags...)...)
+	if code != 0 {
+		t.Fatalf("recover-account: %s", errOut)
+	}
+	pw := strings.TrimSpace(out)
+	pem, err := os.ReadFile(filepath.Join(data, "tls", "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	tlsConf := &tls.Config{RootCAs: pool, ServerName: "localhost"}
+	conn, err := ldap.DialURL("ldaps://"+addr, ldap.DialWithTLSConfig(tlsConf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.Bind("idm_admin", pw); err != nil {
+		t.Fatalf("bind: %v", err)
+	}
+	who, err := conn.WhoAmI(nil)
+	if err != nil || who.AuthzID != "u: idm_admin@idm.example.com" {
+		t.Fatalf("whoami = %+v, %v", who, err)
+	}
+	res, err := conn.Search(ldap.NewSearchRequest("uid=idm_admin,ou=people,dc=idm,dc=example,dc=com", ldap.ScopeBaseObject,
+		ldap.NeverDerefAliases, 0, 0, false, "(objectClass=*)", []string{"memberOf"}, nil))
+	if err != nil || len(res.Entries) != 1 || len(res.Entries[0].GetAttributeValues("memberOf")) != 5 {
+		t.Fatalf("idm_admin's memberOf after a first start at etcd's default limits: %+v, %v", res, err)
 	}
 }
