@@ -8,8 +8,11 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -159,7 +162,7 @@ func findUID(c *ldap.Conn, uid string) (int, error) {
 
 func TestCluster(t *testing.T) {
 	start := time.Now()
-	c := etcdtest.Start(t, 3, etcdtest.Options{MaxTxnOps: maxTxnOps})
+	c := etcdtest.Start(t, 3, etcdtest.Options{MaxTxnOps: maxTxnOps, Subprocess: true})
 	t.Logf("FIGURE etcd: 3 members ready in %v", time.Since(start).Round(time.Millisecond))
 	kek := make([]byte, tokens.KEKSize)
 	_, _ = rand.Read(kek)
@@ -377,6 +380,7 @@ func testThroughput(t *testing.T, a, b *node, adminPW string) {
 // checks that every acknowledged add is there and the store is consistent.
 func testFailover(t *testing.T, c *etcdtest.Cluster, a, b *node, adminPW string) {
 	const workers, perWorker = 4, 60
+	var killedMember string
 	var (
 		mu     sync.Mutex
 		acked  []string
@@ -440,11 +444,12 @@ func testFailover(t *testing.T, c *etcdtest.Cluster, a, b *node, adminPW string)
 	<-killAt
 	leader := leaderOf(t, c)
 	killed := time.Now()
-	leader.Stop()
+	leader.Kill() // SIGKILL: the member crashes
+	killedMember = leader.Name
 	b.stop()
 	t.Logf("killed etcd leader %s and node B after %d acknowledged adds", leader.Name, nacked.Load())
 	wg.Wait()
-	t.Logf("FIGURE failover: %d adds acknowledged of %d (%d more committed with the reply lost to the stop), %d attempts failed (and were retried on A), slowest add %v, load finished %v after the kill",
+	t.Logf("FIGURE failover: %d adds acknowledged of %d (%d more committed with the reply lost to the kill), %d attempts failed (and were retried on A), slowest add %v, load finished %v after the kill",
 		len(acked), workers*perWorker, ambiguous, failed, slowest.Round(time.Millisecond), time.Since(killed).Round(time.Millisecond))
 	if len(acked)+ambiguous != workers*perWorker {
 		t.Errorf("only %d of %d adds acknowledged (and %d committed with the reply lost) before the deadline",
@@ -478,6 +483,24 @@ func testFailover(t *testing.T, c *etcdtest.Cluster, a, b *node, adminPW string)
 	}
 	t.Logf("FIGURE verify: %d entries present, indexes consistent (Verify took %v)", len(present),
 		time.Since(start).Round(time.Millisecond))
+
+	// The operator's check, through the survivors: ldapd verify --store etcd.
+	bin := filepath.Join(t.TempDir(), "ldapd")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/ldapd/ldapd/cmd/ldapd").CombinedOutput(); err != nil {
+		t.Fatalf("build ldapd: %v\n%s", err, out)
+	}
+	var alive []string
+	for _, m := range c.Members {
+		if m.Name != killedMember {
+			alive = append(alive, m.ClientURL)
+		}
+	}
+	out, err := exec.Command(bin, "verify", "--store", "etcd", "--etcd-endpoints", strings.Join(alive, ","),
+		"--etcd-max-txn-ops", fmt.Sprint(maxTxnOps)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ldapd verify --store etcd after the failover: %v\n%s", err, out)
+	}
+	t.Logf("ldapd verify --store etcd: %s", strings.TrimSpace(string(out)))
 }
 
 // waitDial binds on n until it works or the deadline passes (a bind reads

@@ -7,8 +7,9 @@
 // Start(t, n, opts) starts an n-member cluster and returns once every
 // member is ready (or fails the test after Options.Timeout); t.Cleanup
 // stops the members still running. Client returns a client of all members,
-// closed by t.Cleanup. Member.Stop kills one member (a graceful close: the
-// process-level equivalent of a SIGTERM) to test failover.
+// closed by t.Cleanup. Member.Stop closes one member gracefully; with
+// Options.Subprocess the members are child processes and Member.Kill
+// SIGKILLs one, as a crash would, to test failover.
 //
 // # Caveats
 //
@@ -19,12 +20,16 @@
 package etcdtest
 
 import (
+	"bufio"
 	"fmt"
 	"net"
 	"net/url"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -44,6 +49,10 @@ type Options struct {
 	NoFsync bool
 	// Timeout bounds the wait for the members to be ready; zero means 30s.
 	Timeout time.Duration
+	// Subprocess runs each member as a child process (the member command
+	// beside this package, built by Start), so that Member.Kill can
+	// SIGKILL it like a crash; in-process members cannot be killed.
+	Subprocess bool
 }
 
 // Member is one running etcd member.
@@ -51,12 +60,42 @@ type Member struct {
 	Name      string
 	ClientURL string
 	PeerURL   string
-	etcd      *embed.Etcd
+	etcd      *embed.Etcd // in-process member
+	proc      *exec.Cmd   // subprocess member
+	exited    chan struct{}
 	stopOnce  sync.Once
 }
 
-// Stop closes the member. Stopping twice is harmless.
-func (m *Member) Stop() { m.stopOnce.Do(m.etcd.Close) }
+// Stop closes the member gracefully (SIGTERM for a subprocess). Stopping
+// twice is harmless.
+func (m *Member) Stop() {
+	m.stopOnce.Do(func() {
+		if m.proc == nil {
+			m.etcd.Close()
+			return
+		}
+		_ = m.proc.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-m.exited:
+		case <-time.After(10 * time.Second):
+			_ = m.proc.Process.Kill()
+			<-m.exited
+		}
+	})
+}
+
+// Kill ends a subprocess member with SIGKILL, as a crash would: no leader
+// transfer, no goodbye to its peers, no flush. It panics for an
+// in-process member (start the cluster with Options.Subprocess).
+func (m *Member) Kill() {
+	if m.proc == nil {
+		panic("etcdtest: Kill needs Options.Subprocess")
+	}
+	m.stopOnce.Do(func() {
+		_ = m.proc.Process.Kill()
+		<-m.exited
+	})
+}
 
 // Cluster is a running etcd cluster.
 type Cluster struct {
@@ -86,6 +125,11 @@ func Start(t testing.TB, n int, opts Options) *Cluster {
 		initial = append(initial, m.Name+"="+m.PeerURL)
 	}
 	dir := t.TempDir()
+	if opts.Subprocess {
+		startSubprocesses(t, c, dir, strings.Join(initial, ","), opts)
+		t.Cleanup(c.stop)
+		return c
+	}
 	for _, m := range c.Members {
 		cfg := embed.NewConfig()
 		cfg.Name = m.Name
@@ -127,8 +171,64 @@ func Start(t testing.TB, n int, opts Options) *Cluster {
 
 func (c *Cluster) stop() {
 	for _, m := range c.Members {
-		if m.etcd != nil {
+		if m.etcd != nil || m.proc != nil {
 			m.Stop()
+		}
+	}
+}
+
+// startSubprocesses builds the member command and starts one process per
+// member, returning once each has printed "ready".
+func startSubprocesses(t testing.TB, c *Cluster, dir, initial string, opts Options) {
+	t.Helper()
+	bin := filepath.Join(dir, "etcd-member")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/ldapd/ldapd/directory/etcdstore/etcdtest/member").CombinedOutput()
+	if err != nil {
+		t.Fatalf("etcdtest: build the member command: %v\n%s", err, out)
+	}
+	ready := make(chan error, len(c.Members))
+	for _, m := range c.Members {
+		cmd := exec.Command(bin, "-name", m.Name, "-dir", filepath.Join(dir, m.Name), "-client", m.ClientURL,
+			"-peer", m.PeerURL, "-initial-cluster", initial, "-log", filepath.Join(dir, m.Name+".log"),
+			"-max-txn-ops", fmt.Sprint(opts.MaxTxnOps), "-max-request-bytes", fmt.Sprint(opts.MaxRequestBytes),
+			fmt.Sprintf("-no-fsync=%v", opts.NoFsync))
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			c.stop()
+			t.Fatalf("etcdtest: start member %s: %v", m.Name, err)
+		}
+		m.proc, m.exited = cmd, make(chan struct{})
+		go func() { // owns stdout until EOF; the process is joined below
+			sc := bufio.NewScanner(stdout)
+			ok := false
+			for sc.Scan() {
+				if sc.Text() == "ready" && !ok {
+					ok = true
+					ready <- nil
+				}
+			}
+			if !ok {
+				ready <- fmt.Errorf("member %s exited before it was ready", m.Name)
+			}
+			_ = cmd.Wait()
+			close(m.exited)
+		}()
+	}
+	deadline := time.After(opts.Timeout)
+	for range c.Members {
+		select {
+		case err := <-ready:
+			if err != nil {
+				c.stop()
+				t.Fatalf("etcdtest: %v", err)
+			}
+		case <-deadline:
+			c.stop()
+			t.Fatalf("etcdtest: members not ready after %v", opts.Timeout)
 		}
 	}
 }
