@@ -32,7 +32,7 @@ cluster-test:
 	$(GO) test -tags cluster -count=1 -timeout 5m -v ./internal/clustertest/
 
 vet:
-	@test -z "$$(gofmt -l . | tee /dev/stderr)" || (echo "gofmt needed" && exit 1)
+	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt needed:" $$unformatted >&2; exit 1; fi
 	$(GO) vet ./...
 
 # Run every native fuzz target for FUZZTIME each.
