@@ -223,3 +223,26 @@ func TestDelete(t *testing.T) {
 		tool(t, s, ldap.LDAPResultInvalidDNSyntax, "", "ldapdelete", with(idmAdminArgs(s), "not a dn")...)
 	})
 }
+
+// TestModifyIncrement covers the Modify-Increment extension (RFC 4525)
+// with go-ldap and with ldapmodify's "increment:" change.
+func TestModifyIncrement(t *testing.T) {
+	s := stacktest.New(t)
+	c := s.IDMAdmin(t)
+	dn := addPerson(t, c, "counter", "objectClass", "posixAccount", "uidNumber", "20000", "gidNumber", "20000",
+		"homeDirectory", "/home/counter")
+	inc := ldap.NewModifyRequest(dn, nil)
+	inc.Increment("uidNumber", "5")
+	wantCode(t, "increment", c.Modify(inc), 0)
+	if got := values(read(t, c, dn, "uidNumber"), "uidNumber"); len(got) != 1 || got[0] != "20005" {
+		t.Fatalf("uidNumber after +5 = %v", got)
+	}
+	ldif := "dn: " + dn + "\nchangetype: modify\nincrement: uidNumber\nuidNumber: -3\n-\n"
+	tool(t, s, 0, ldif, "ldapmodify", idmAdminArgs(s)...)
+	if got := values(read(t, c, dn, "uidNumber"), "uidNumber"); len(got) != 1 || got[0] != "20002" {
+		t.Fatalf("uidNumber after ldapmodify -3 = %v", got)
+	}
+	bad := ldap.NewModifyRequest(dn, nil)
+	bad.Increment("cn", "1")
+	wantCode(t, "increment of a non-integer attribute", c.Modify(bad), ldap.LDAPResultConstraintViolation)
+}
