@@ -225,38 +225,15 @@ func serve(ctx context.Context, e *env, cfg serveConfig, log zerolog.Logger) err
 		InitialIdentity: func(net.Conn) ldapserver.Identity { return idm.RootIdentity() }}
 	ops.observe(srv, admin)
 
-	var lns []func() error
-	var closers []io.Closer
+	runs, closers, err := listenAll(cfg, srv, admin, log)
 	defer func() {
 		for _, c := range closers {
 			c.Close()
 		}
 	}()
-	listen := func(addr string, serveFn func(net.Listener) error, what string) error {
-		if addr == "" {
-			return nil
-		}
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			return fmt.Errorf("listen for %s on %s: %w", what, addr, err)
-		}
-		closers = append(closers, ln)
-		log.Info().Str("addr", ln.Addr().String()).Msg("listening for " + what)
-		lns = append(lns, func() error { return serveFn(ln) })
-		return nil
-	}
-	if err := listen(cfg.ldaps, srv.ServeTLS, "LDAPS"); err != nil {
-		return err
-	}
-	if err := listen(cfg.ldap, srv.Serve, "LDAP (StartTLS)"); err != nil {
-		return err
-	}
-	sock, err := listenSocket(socketPath(cfg.data))
 	if err != nil {
 		return err
 	}
-	closers = append(closers, sock)
-	lns = append(lns, func() error { return admin.Serve(sock) })
 	if caFile != "" {
 		log.Info().Str("ca", caFile).Msg("clients trust the generated CA with LDAPTLS_CACERT=" + caFile)
 	}
@@ -267,31 +244,72 @@ func serve(ctx context.Context, e *env, cfg serveConfig, log zerolog.Logger) err
 		return err
 	}
 	defer stopOps()
-
 	log.Info().Msg("serving") // every listener is bound, the admin socket too
-	errc := make(chan error, len(lns))
-	for _, run := range lns {
+	// /readyz turns 503 as soon as the shutdown starts, before the drain.
+	return runUntilDone(ctx, runs, log, func() { ops.setReady(false) }, srv, admin)
+}
+
+// listenAll binds the LDAPS and LDAP listeners and the admin socket, and
+// returns one function per listener that serves it until shutdown. The
+// closers are returned even on error, for the caller to close.
+func listenAll(cfg serveConfig, srv, admin *ldapserver.Server, log zerolog.Logger) ([]func() error, []io.Closer, error) {
+	var runs []func() error
+	var closers []io.Closer
+	listen := func(addr string, serveFn func(net.Listener) error, what string) error {
+		if addr == "" {
+			return nil
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("listen for %s on %s: %w", what, addr, err)
+		}
+		closers = append(closers, ln)
+		log.Info().Str("addr", ln.Addr().String()).Msg("listening for " + what)
+		runs = append(runs, func() error { return serveFn(ln) })
+		return nil
+	}
+	if err := listen(cfg.ldaps, srv.ServeTLS, "LDAPS"); err != nil {
+		return nil, closers, err
+	}
+	if err := listen(cfg.ldap, srv.Serve, "LDAP (StartTLS)"); err != nil {
+		return nil, closers, err
+	}
+	sock, err := listenSocket(socketPath(cfg.data))
+	if err != nil {
+		return nil, closers, err
+	}
+	closers = append(closers, sock)
+	runs = append(runs, func() error { return admin.Serve(sock) })
+	return runs, closers, nil
+}
+
+// runUntilDone serves every listener until ctx ends or one fails, calls
+// stopping, shuts the servers down (in-flight operations get 10 seconds)
+// and waits for every serving goroutine. It returns the first listener
+// failure.
+func runUntilDone(ctx context.Context, runs []func() error, log zerolog.Logger, stopping func(), servers ...*ldapserver.Server) error {
+	errc := make(chan error, len(runs))
+	for _, run := range runs {
 		go func() { errc <- run() }()
 	}
 	var serveErr error
+	pending := len(runs)
 	select {
 	case <-ctx.Done():
 		log.Info().Msg("shutting down")
 	case serveErr = <-errc:
+		pending--
 		log.Error().Err(serveErr).Msg("listener failed; shutting down")
 	}
-	ops.setReady(false)
+	stopping()
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_ = srv.Shutdown(sctx)
-	_ = admin.Shutdown(sctx)
-	for range lns {
-		if serveErr == nil {
-			if err := <-errc; err != nil && !errors.Is(err, ldapserver.ErrServerClosed) {
-				serveErr = err
-			}
-		} else {
-			<-errc
+	for _, s := range servers {
+		_ = s.Shutdown(sctx)
+	}
+	for ; pending > 0; pending-- {
+		if err := <-errc; serveErr == nil && err != nil && !errors.Is(err, ldapserver.ErrServerClosed) {
+			serveErr = err
 		}
 	}
 	if errors.Is(serveErr, ldapserver.ErrServerClosed) {
