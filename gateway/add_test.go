@@ -210,3 +210,28 @@ func TestAddPosix(t *testing.T) {
 		mustEqual(t, "cn", ldifValues(out, "cn"), []string{"ops"})
 	})
 }
+
+// TestAddLegacyHashTakenLiterally: over LDAP a value that looks like a
+// legacy hash ({SSHA}, {SHA}) is not stored as a hash, so no writer can
+// downgrade an account to a fast hash; it is the password, hashed with
+// argon2id. (ldapd import keeps legacy hashes for migrations.)
+func TestAddLegacyHashTakenLiterally(t *testing.T) {
+	s := stacktest.New(t)
+	const literal = "{SSHA}dGhpcyBpcyBub3QgYSBoYXNoIGF0IGFsbA=="
+	dn := addPerson(t, s.IDMAdmin(t), "frank", "userPassword", literal)
+	err := s.Store.View(context.Background(), func(tx directory.ReadTx) error {
+		e, err := tx.Get(directory.MustParseDN(dn))
+		if err != nil {
+			return err
+		}
+		if got := e.Get("userPassword"); len(got) != 1 || !strings.HasPrefix(got[0], "{ARGON2}$argon2id$") {
+			t.Errorf("stored userPassword %q, want an argon2id hash of the literal value", got)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.Dial(t)
+	wantCode(t, "bind with the literal value", c.Bind(dn, literal), 0)
+}

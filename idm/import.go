@@ -255,7 +255,7 @@ func (s *Service) prepareImport(ctx context.Context, e *directory.Entry, st *Imp
 		for _, v := range pws {
 			if !password.IsHashed(v) {
 				// Plaintext in the file: hash it like an Add would.
-				hashed, err := s.hashPasswords(ctx, pws)
+				hashed, err := s.hashPasswords(ctx, pws, true)
 				if err != nil {
 					return err
 				}

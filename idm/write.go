@@ -56,11 +56,16 @@ func (s *Service) userModifiable(names []string) error {
 	return nil
 }
 
-// hashPasswords replaces plaintext userPassword values with hashes.
-func (s *Service) hashPasswords(ctx context.Context, values []string) ([]string, error) {
+// hashPasswords replaces plaintext userPassword values with argon2id
+// hashes. An {ARGON2} value is kept as given. Legacy schemes ({SSHA},
+// {SHA}, {CRYPT}, ...) are kept only when legacyOK (ldapd import and the
+// local admin socket, for migrations); from any other client such a value
+// is taken as the plaintext password it literally is, so no writer can
+// downgrade an account to a fast hash.
+func (s *Service) hashPasswords(ctx context.Context, values []string, legacyOK bool) ([]string, error) {
 	out := make([]string, len(values))
 	for i, v := range values {
-		if password.IsHashed(v) {
+		if strings.HasPrefix(v, "{ARGON2}") || (legacyOK && password.IsHashed(v)) {
 			out[i] = v
 			continue
 		}
@@ -103,7 +108,7 @@ func (s *Service) Add(ctx context.Context, id Identity, e *directory.Entry) erro
 		return err
 	}
 	if pws := e.Get("userPassword"); len(pws) > 0 {
-		hashed, err := s.hashPasswords(ctx, pws)
+		hashed, err := s.hashPasswords(ctx, pws, id.Kind == acl.Root)
 		if err != nil {
 			return err
 		}
@@ -194,7 +199,7 @@ func (s *Service) Modify(ctx context.Context, id Identity, dn directory.DN, chan
 		changes[i].Attr = at.Name()
 		names = append(names, at.Name())
 		if at.Name() == "userPassword" && (ch.Op == directory.ChangeAdd || ch.Op == directory.ChangeReplace) {
-			hashed, err := s.hashPasswords(ctx, ch.Values)
+			hashed, err := s.hashPasswords(ctx, ch.Values, id.Kind == acl.Root)
 			if err != nil {
 				return err
 			}
