@@ -94,16 +94,7 @@ func TestServeEtcdTwoNodes(t *testing.T) {
 	}
 	pw := strings.TrimSpace(out)
 	for _, tc := range []struct{ addr, data string }{{addrA, dataA}, {addrB, dataB}} {
-		pem, err := os.ReadFile(filepath.Join(tc.data, "tls", "ca.pem"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		pool := x509.NewCertPool()
-		pool.AppendCertsFromPEM(pem)
-		conn, err := ldap.DialURL("ldaps://"+tc.addr, ldap.DialWithTLSConfig(&tls.Config{RootCAs: pool, ServerName: "localhost"}))
-		if err != nil {
-			t.Fatal(err)
-		}
+		conn := dialNode(t, tc.addr, tc.data)
 		if err := conn.Bind("admin", pw); err != nil {
 			t.Fatalf("bind as admin on %s with the password set through node A: %v", tc.data, err)
 		}
@@ -133,16 +124,7 @@ func TestRecoverAccountOfflineEtcd(t *testing.T) {
 		t.Fatalf("offline recover-account over etcd: exit %d: %s", code, errOut)
 	}
 	pw := strings.TrimSpace(out)
-	pem, err := os.ReadFile(filepath.Join(dataA, "tls", "ca.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
-	conn, err := ldap.DialURL("ldaps://"+addr, ldap.DialWithTLSConfig(&tls.Config{RootCAs: pool, ServerName: "localhost"}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := dialNode(t, addr, dataA)
 	defer conn.Close()
 	if err := conn.Bind("idm_admin", pw); err != nil {
 		t.Fatalf("bind with the password recovered offline: %v", err)
@@ -172,17 +154,7 @@ func TestServeEtcdDefaultLimits(t *testing.T) {
 		t.Fatalf("recover-account: %s", errOut)
 	}
 	pw := strings.TrimSpace(out)
-	pem, err := os.ReadFile(filepath.Join(data, "tls", "ca.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
-	tlsConf := &tls.Config{RootCAs: pool, ServerName: "localhost"}
-	conn, err := ldap.DialURL("ldaps://"+addr, ldap.DialWithTLSConfig(tlsConf))
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := dialNode(t, addr, data)
 	defer conn.Close()
 	if err := conn.Bind("idm_admin", pw); err != nil {
 		t.Fatalf("bind: %v", err)
@@ -196,4 +168,21 @@ func TestServeEtcdDefaultLimits(t *testing.T) {
 	if err != nil || len(res.Entries) != 1 || len(res.Entries[0].GetAttributeValues("memberOf")) != 5 {
 		t.Fatalf("idm_admin's memberOf after a first start at etcd's default limits: %+v, %v", res, err)
 	}
+}
+
+// dialNode connects over LDAPS to a node serving data, trusting the CA
+// that node generated.
+func dialNode(t *testing.T, addr, data string) *ldap.Conn {
+	t.Helper()
+	pem, err := os.ReadFile(filepath.Join(data, "tls", "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	conn, err := ldap.DialURL("ldaps://"+addr, ldap.DialWithTLSConfig(&tls.Config{RootCAs: pool, ServerName: "localhost"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn
 }
