@@ -12,7 +12,7 @@
 // Entries are stored once, under an id, and found by DN through the dn2id
 // bucket, whose keys put the suffix first so that a subtree is a key
 // prefix. Equality and presence indexes (Options.Indexes) map normalized
-// values to ids. layout.go documents every bucket and key; encode.go the
+// values to ids. layout.go documents every bucket and key; directory/internal/entrycodec the
 // entry encoding. Search answers filters from the indexes when it can and
 // scans the scope otherwise, always re-checking scope and the full filter
 // with Filter.Match, so an index can only make a search faster, never

@@ -9,6 +9,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/directory/internal/entrycodec"
 )
 
 // indexSet is the configured set of indexed attributes and, derived from
@@ -207,7 +208,7 @@ func reindex(tx *bolt.Tx, x *indexSet) error {
 		if err != nil {
 			return err
 		}
-		e, err := decodeEntry(v)
+		e, err := entrycodec.Decode(v)
 		if err != nil {
 			return fmt.Errorf("entry %d: %w", id, err)
 		}

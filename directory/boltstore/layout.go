@@ -21,7 +21,7 @@ import (
 //	         "indexes"  -> the indexed attribute names, sorted, '\n'-joined.
 //	                       Open rebuilds the indexes when the configured set
 //	                       differs.
-//	entries  id         -> encoded entry (encode.go). id is a uint64 BE drawn
+//	entries  id         -> encoded entry (directory/internal/entrycodec). id is a uint64 BE drawn
 //	                       from the bucket's own sequence; ids are never reused.
 //	dn2id    dnKey(dn)  -> id. dnKey is the DN's RDN norms, rightmost
 //	                       (suffix) first, joined by 0x00. A norm never holds

@@ -11,6 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/directory/internal/entrycodec"
 )
 
 // Search planning. A search first finds candidate ids, then reads each
@@ -191,7 +192,7 @@ func (q *query) visit(id uint64, checkScope bool) error {
 		// The scratch entry's strings view raw itself (no copy): raw is
 		// valid until the transaction changes, and the scratch entry is
 		// only matched here, never handed out (TestScanScratchNotRetained).
-		_, vals, err := decodeAttrsInto(unsafe.String(unsafe.SliceData(raw), len(raw)), &q.scratch, q.scratchVals)
+		_, vals, err := entrycodec.DecodeAttrsInto(unsafe.String(unsafe.SliceData(raw), len(raw)), &q.scratch, q.scratchVals)
 		q.scratchVals = vals
 		if err != nil {
 			return err
@@ -200,13 +201,13 @@ func (q *query) visit(id uint64, checkScope bool) error {
 			return nil
 		}
 	}
-	e, dn, err := decodeAttrs(raw)
+	e, dn, err := entrycodec.DecodeAttrs(raw)
 	if err != nil {
 		return err
 	}
 	decoded := false
 	if q.needDN || checkScope {
-		if e.DN, err = decodeDN(dn); err != nil {
+		if e.DN, err = entrycodec.DecodeDN(dn); err != nil {
 			return err
 		}
 		decoded = true
@@ -218,7 +219,7 @@ func (q *query) visit(id uint64, checkScope bool) error {
 		return nil
 	}
 	if !decoded {
-		if e.DN, err = decodeDN(dn); err != nil {
+		if e.DN, err = entrycodec.DecodeDN(dn); err != nil {
 			return err
 		}
 	}

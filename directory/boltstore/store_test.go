@@ -15,6 +15,7 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/directory/internal/entrycodec"
 	"github.com/ldapd/ldapd/directory/storetest"
 )
 
@@ -280,7 +281,7 @@ func TestVerifyDetectsCorruption(t *testing.T) {
 			return tx.Bucket(bucketDN2ID).Put(aliceKey, idKey(idOf(tx, peopleKey)))
 		}, "more than one key"},
 		{"undecodable entry", func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketEntries).Put(idKey(idOf(tx, aliceKey)), []byte{entryFormat, 0xff})
+			return tx.Bucket(bucketEntries).Put(idKey(idOf(tx, aliceKey)), []byte{entrycodec.Format, 0xff})
 		}, "corrupt entry encoding"},
 		{"unconfigured index bucket", func(tx *bolt.Tx) error {
 			_, err := tx.Bucket(bucketIndex).CreateBucket([]byte("roomNumber"))

@@ -10,6 +10,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/directory/internal/entrycodec"
 )
 
 // tx is both the ReadTx of View and the WriteTx of Update; in a View the
@@ -49,12 +50,12 @@ func (t *tx) Get(dn directory.DN) (*directory.Entry, error) {
 	if raw == nil {
 		return nil, fmt.Errorf("entry id %d is missing (run verify)", id)
 	}
-	e, dnSection, err := decodeAttrs(raw)
+	e, dnSection, err := entrycodec.DecodeAttrs(raw)
 	if err == nil {
-		if dnSectionIs(dnSection, dn) {
+		if entrycodec.DNSectionIs(dnSection, dn) {
 			e.DN = dn // as stored: skip decoding an equal DN
 		} else {
-			e.DN, err = decodeDN(dnSection)
+			e.DN, err = entrycodec.DecodeDN(dnSection)
 		}
 	}
 	if err != nil {
@@ -378,7 +379,7 @@ func getEntry(btx *bolt.Tx, id uint64) (*directory.Entry, error) {
 	if raw == nil {
 		return nil, fmt.Errorf("entry id %d is missing (run verify)", id)
 	}
-	e, err := decodeEntry(raw)
+	e, err := entrycodec.Decode(raw)
 	if err != nil {
 		return nil, fmt.Errorf("entry id %d: %w", id, err)
 	}
@@ -386,5 +387,5 @@ func getEntry(btx *bolt.Tx, id uint64) (*directory.Entry, error) {
 }
 
 func putEntry(btx *bolt.Tx, id uint64, e *directory.Entry) error {
-	return btx.Bucket(bucketEntries).Put(idKey(id), encodeEntry(e))
+	return btx.Bucket(bucketEntries).Put(idKey(id), entrycodec.Encode(e))
 }

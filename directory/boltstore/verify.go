@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/ldapd/ldapd/directory/internal/entrycodec"
 )
 
 // ErrCorrupt is wrapped by the error Verify returns when an invariant of
@@ -112,7 +114,7 @@ func (v *verifier) entries() (map[string]int, error) {
 			v.problem("entries key %x: %v", k, err)
 			return nil
 		}
-		e, err := decodeEntry(raw)
+		e, err := entrycodec.Decode(raw)
 		if err != nil {
 			v.problem("entry %d: %v", id, err)
 			return nil
@@ -161,7 +163,7 @@ func (v *verifier) dn2id() {
 			v.problem("dn2id key %q points to missing entry %d", k, id)
 			return nil
 		}
-		if e, err := decodeEntry(raw); err == nil {
+		if e, err := entrycodec.Decode(raw); err == nil {
 			if want, err := dnKey(e.DN); err == nil && !bytes.Equal(want, k) {
 				v.problem("dn2id key %q points to entry %d named %s", k, id, e.DN)
 			}
@@ -211,7 +213,7 @@ func (v *verifier) staleKeys(attr string, b *bolt.Bucket) error {
 				v.problem("index %s: key %q points to missing entry %d", attr, k, id)
 				return nil
 			}
-			e, err := decodeEntry(raw)
+			e, err := entrycodec.Decode(raw)
 			if err != nil {
 				return nil // reported by entries
 			}

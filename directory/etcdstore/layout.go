@@ -19,7 +19,7 @@ import (
 //	P "info/version"  -> uint64 BE: the layout version (layoutVersion).
 //	P "info/indexes"  -> the indexed attribute names, sorted, '\n'-joined.
 //	                     Open refuses a store built with another index set.
-//	P "e/" id         -> encoded entry (encode.go). id is 8 random bytes
+//	P "e/" id         -> encoded entry (directory/internal/entrycodec). id is 8 random bytes
 //	                     (uint64 BE, never 0): random rather than drawn from
 //	                     a counter, because a counter key would make every
 //	                     pair of concurrent Adds conflict.

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/directory/internal/entrycodec"
 )
 
 // Search planning is boltstore's (see directory/boltstore/search.go): find
@@ -157,7 +158,7 @@ func (q *query) visit(id uint64, checkScope bool) error {
 	if !ok {
 		return nil // deleted by an earlier callback in this transaction
 	}
-	e, err := decodeEntry(raw)
+	e, err := entrycodec.Decode(raw)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/directory/internal/entrycodec"
 )
 
 // tx is both the ReadTx of View and the WriteTx of Update. Reads go to etcd
@@ -355,7 +356,7 @@ func (t *tx) Add(e *directory.Entry) error {
 	if err != nil {
 		return fmt.Errorf("add %s: %w", e.DN, err)
 	}
-	t.put(t.s.keys.entry(id), encodeEntry(e))
+	t.put(t.s.keys.entry(id), entrycodec.Encode(e))
 	t.put(t.s.keys.dn(key), idBytes(id))
 	t.putIndexKeys(t.s.idx.keys(e, id))
 	return nil
@@ -424,7 +425,7 @@ func (t *tx) Modify(dn directory.DN, changes []directory.Change) error {
 	if err := directory.ApplyChanges(t.s.schema, e, changes); err != nil {
 		return err
 	}
-	t.put(t.s.keys.entry(id), encodeEntry(e))
+	t.put(t.s.keys.entry(id), entrycodec.Encode(e))
 	del, add := diffKeys(t.s.idx.keys(old, id), t.s.idx.keys(e, id))
 	t.deleteIndexKeys(del)
 	t.putIndexKeys(add)
@@ -532,7 +533,7 @@ func (t *tx) moveSubtree(oldKey, newKey []byte, oldDN, newDN directory.DN) error
 			return err
 		}
 		e.DN = rebase(e.DN, oldDN, newDN)
-		t.put(t.s.keys.entry(m.id), encodeEntry(e))
+		t.put(t.s.keys.entry(m.id), entrycodec.Encode(e))
 		k := append(bytes.Clone(newKey), m.key[len(oldKey):]...)
 		t.put(t.s.keys.dn(k), idBytes(m.id))
 	}
@@ -648,7 +649,7 @@ func (t *tx) getEntry(id uint64) (*directory.Entry, error) {
 	if !ok {
 		return nil, fmt.Errorf("entry id %d is missing (run verify)", id)
 	}
-	e, err := decodeEntry(raw)
+	e, err := entrycodec.Decode(raw)
 	if err != nil {
 		return nil, fmt.Errorf("entry id %d: %w", id, err)
 	}

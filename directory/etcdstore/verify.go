@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/directory/internal/entrycodec"
 )
 
 // ErrCorrupt is wrapped by the error Verify returns when an invariant of
@@ -115,7 +116,7 @@ func (v *verifier) run() error {
 			v.problem("entry key %x: %v", k, err)
 			continue
 		}
-		e, err := decodeEntry(raw)
+		e, err := entrycodec.Decode(raw)
 		if err != nil {
 			v.problem("entry %d: %v", id, err)
 			continue

@@ -1,4 +1,19 @@
-package boltstore
+// Package entrycodec is the binary encoding of directory entries shared by
+// ldapd's storage backends (boltstore, etcdstore): compact, length-prefixed
+// and fast to decode, with the DN kept as its parsed assertions.
+//
+// # Basics
+//
+// Encode and Decode are inverses; DecodeAttrs returns the DN section
+// undecoded so that a search can evaluate its filter before paying for the
+// DN, and DNSectionIs compares that section with a DN without allocating.
+//
+// # Caveats
+//
+// Decoded strings are copies unless the caller uses DecodeAttrsInto over
+// memory it owns (see its doc comment). Each backend owns its key layout;
+// only the value encoding of an entry is shared.
+package entrycodec
 
 import (
 	"encoding/binary"
@@ -8,9 +23,9 @@ import (
 	"github.com/ldapd/ldapd/directory"
 )
 
-// An entry in the entries bucket is encoded as
+// An entry is encoded as
 //
-//	format   byte     entryFormat
+//	format   byte     Format
 //	dnLen    uvarint  length of the DN section, so a reader can skip it
 //	DN section:
 //	  nRDN   uvarint  leftmost RDN first
@@ -22,14 +37,16 @@ import (
 // as its assertions rather than as a string so that decoding never runs the
 // RFC 4514 parser, and the DN section comes first with its length so that a
 // search can evaluate the filter before paying for the DN.
-const entryFormat = 1
+// Format is the first byte of every encoding.
+const Format = 1
 
-var errCorruptEntry = errors.New("corrupt entry encoding")
+// ErrCorrupt is wrapped by every decoding error.
+var ErrCorrupt = errors.New("corrupt entry encoding")
 
-// encodeEntry returns the encoding of e in a new slice (bbolt keeps the
-// slice passed to Put until the transaction ends, so it is never reused).
-func encodeEntry(e *directory.Entry) []byte {
-	dn := encodeDN(e.DN)
+// Encode returns the encoding of e in a new slice, never reused: stores
+// keep the slice until their transaction commits.
+func Encode(e *directory.Entry) []byte {
+	dn := EncodeDN(e.DN)
 	n := 1 + binary.MaxVarintLen64 + len(dn) + binary.MaxVarintLen64
 	for _, a := range e.Attrs {
 		n += 2*binary.MaxVarintLen64 + len(a.Name)
@@ -38,7 +55,7 @@ func encodeEntry(e *directory.Entry) []byte {
 		}
 	}
 	b := make([]byte, 0, n)
-	b = append(b, entryFormat)
+	b = append(b, Format)
 	b = appendStr(b, dn)
 	b = binary.AppendUvarint(b, uint64(len(e.Attrs)))
 	for _, a := range e.Attrs {
@@ -51,7 +68,7 @@ func encodeEntry(e *directory.Entry) []byte {
 	return b
 }
 
-func encodeDN(dn directory.DN) string {
+func EncodeDN(dn directory.DN) string {
 	var b []byte
 	b = binary.AppendUvarint(b, uint64(dn.Depth()))
 	for _, r := range dn.RDNs() {
@@ -70,24 +87,24 @@ func appendStr(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-// decodeEntry decodes a whole entry into memory owned by the caller.
-func decodeEntry(raw []byte) (*directory.Entry, error) {
-	e, dn, err := decodeAttrs(raw)
+// Decode decodes a whole entry into memory owned by the caller.
+func Decode(raw []byte) (*directory.Entry, error) {
+	e, dn, err := DecodeAttrs(raw)
 	if err != nil {
 		return nil, err
 	}
-	if e.DN, err = decodeDN(dn); err != nil {
+	if e.DN, err = DecodeDN(dn); err != nil {
 		return nil, err
 	}
 	return e, nil
 }
 
-// decodeAttrs decodes the attributes of an entry, leaving its DN zero, and
-// returns the still-encoded DN section for decodeDN. The bytes are copied
+// DecodeAttrs decodes the attributes of an entry, leaving its DN zero, and
+// returns the still-encoded DN section for DecodeDN. The bytes are copied
 // once into a string that every returned value shares.
-func decodeAttrs(raw []byte) (*directory.Entry, string, error) {
-	if len(raw) == 0 || raw[0] != entryFormat {
-		return nil, "", fmt.Errorf("%w: unknown format", errCorruptEntry)
+func DecodeAttrs(raw []byte) (*directory.Entry, string, error) {
+	if len(raw) == 0 || raw[0] != Format {
+		return nil, "", fmt.Errorf("%w: unknown format", ErrCorrupt)
 	}
 	d := decoder{s: string(raw), off: 1}
 	dn := d.str()
@@ -107,17 +124,17 @@ func decodeAttrs(raw []byte) (*directory.Entry, string, error) {
 		e.Attrs = append(e.Attrs, directory.Attr{Name: name, Values: vals[start:len(vals):len(vals)]})
 	}
 	if d.err == nil && d.off != len(d.s) {
-		d.err = fmt.Errorf("%w: %d trailing bytes", errCorruptEntry, len(d.s)-d.off)
+		d.err = fmt.Errorf("%w: %d trailing bytes", ErrCorrupt, len(d.s)-d.off)
 	}
 	return e, dn, d.err
 }
 
-// decodeAttrsInto is decodeAttrs into e, reusing e.Attrs and vals (which
+// DecodeAttrsInto is DecodeAttrs into e, reusing e.Attrs and vals (which
 // it returns for the next call). e's strings are substrings of raw: the
 // caller decides whether raw is a copy.
-func decodeAttrsInto(raw string, e *directory.Entry, vals []string) (string, []string, error) {
-	if len(raw) == 0 || raw[0] != entryFormat {
-		return "", vals, fmt.Errorf("%w: unknown format", errCorruptEntry)
+func DecodeAttrsInto(raw string, e *directory.Entry, vals []string) (string, []string, error) {
+	if len(raw) == 0 || raw[0] != Format {
+		return "", vals, fmt.Errorf("%w: unknown format", ErrCorrupt)
 	}
 	d := decoder{s: raw, off: 1}
 	dn := d.str()
@@ -134,13 +151,13 @@ func decodeAttrsInto(raw string, e *directory.Entry, vals []string) (string, []s
 		e.Attrs = append(e.Attrs, directory.Attr{Name: name, Values: vals[start:len(vals):len(vals)]})
 	}
 	if d.err == nil && d.off != len(d.s) {
-		d.err = fmt.Errorf("%w: %d trailing bytes", errCorruptEntry, len(d.s)-d.off)
+		d.err = fmt.Errorf("%w: %d trailing bytes", ErrCorrupt, len(d.s)-d.off)
 	}
 	return dn, vals, d.err
 }
 
-// decodeDN decodes the DN section returned by decodeAttrs.
-func decodeDN(s string) (directory.DN, error) {
+// DecodeDN decodes the DN section returned by DecodeAttrs.
+func DecodeDN(s string) (directory.DN, error) {
 	d := decoder{s: s}
 	n := d.count()
 	rdns := make([]directory.RDN, 0, n)
@@ -151,12 +168,12 @@ func decodeDN(s string) (directory.DN, error) {
 			avas = append(avas, directory.AVA{Type: d.str(), Value: d.str()})
 		}
 		if len(avas) == 0 && d.err == nil {
-			d.err = fmt.Errorf("%w: empty RDN", errCorruptEntry)
+			d.err = fmt.Errorf("%w: empty RDN", ErrCorrupt)
 		}
 		rdns = append(rdns, directory.NewRDN(avas...))
 	}
 	if d.err == nil && d.off != len(d.s) {
-		d.err = fmt.Errorf("%w: %d trailing bytes in DN", errCorruptEntry, len(d.s)-d.off)
+		d.err = fmt.Errorf("%w: %d trailing bytes in DN", ErrCorrupt, len(d.s)-d.off)
 	}
 	if d.err != nil {
 		return directory.DN{}, d.err
@@ -164,10 +181,10 @@ func decodeDN(s string) (directory.DN, error) {
 	return directory.NewDN(rdns...), nil
 }
 
-// dnSectionIs reports whether the DN section s encodes exactly dn (the same
+// DNSectionIs reports whether the DN section s encodes exactly dn (the same
 // assertions, spelled the same way), without allocating. Get then returns
 // the caller's DN instead of decoding an equal one.
-func dnSectionIs(s string, dn directory.DN) bool {
+func DNSectionIs(s string, dn directory.DN) bool {
 	d := decoder{s: s}
 	rdns := dn.RDNs()
 	if d.count() != len(rdns) {
@@ -203,7 +220,7 @@ func (d *decoder) uvarint() uint64 {
 	var shift uint
 	for i := 0; ; i++ {
 		if d.off >= len(d.s) || i == binary.MaxVarintLen64 {
-			d.err = fmt.Errorf("%w: truncated length", errCorruptEntry)
+			d.err = fmt.Errorf("%w: truncated length", ErrCorrupt)
 			return 0
 		}
 		c := d.s[d.off]
@@ -222,7 +239,7 @@ func (d *decoder) uvarint() uint64 {
 func (d *decoder) count() int {
 	n := d.uvarint()
 	if d.err == nil && n > uint64(len(d.s)-d.off) {
-		d.err = fmt.Errorf("%w: count %d exceeds data", errCorruptEntry, n)
+		d.err = fmt.Errorf("%w: count %d exceeds data", ErrCorrupt, n)
 		return 0
 	}
 	return int(n)

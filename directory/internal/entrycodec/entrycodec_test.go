@@ -1,4 +1,4 @@
-package boltstore
+package entrycodec
 
 import (
 	"testing"
@@ -14,7 +14,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 			{Name: "x-empty"},
 		}},
 	} {
-		got, err := decodeEntry(encodeEntry(e))
+		got, err := Decode(Encode(e))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -48,17 +48,17 @@ func TestEncodeRoundTrip(t *testing.T) {
 // FuzzDecodeEntry: decoding arbitrary bytes never panics, and whatever
 // decodes re-encodes to something that decodes to the same DN.
 func FuzzDecodeEntry(f *testing.F) {
-	f.Add(encodeEntry(&directory.Entry{DN: directory.MustParseDN("uid=a,dc=b"),
+	f.Add(Encode(&directory.Entry{DN: directory.MustParseDN("uid=a,dc=b"),
 		Attrs: []directory.Attr{{Name: "uid", Values: []string{"a"}}}}))
-	f.Add([]byte{entryFormat})
-	f.Add([]byte{entryFormat, 0, 0})
-	f.Add([]byte{entryFormat, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	f.Add([]byte{Format})
+	f.Add([]byte{Format, 0, 0})
+	f.Add([]byte{Format, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		e, err := decodeEntry(b)
+		e, err := Decode(b)
 		if err != nil {
 			return
 		}
-		again, err := decodeEntry(encodeEntry(e))
+		again, err := Decode(Encode(e))
 		if err != nil {
 			t.Fatalf("re-encoding failed to decode: %v", err)
 		}
@@ -70,7 +70,7 @@ func FuzzDecodeEntry(f *testing.F) {
 
 func TestDNSectionIs(t *testing.T) {
 	stored := directory.MustParseDN("uid=Jo+cn=J\\,o,ou=People,dc=example")
-	sec := encodeDN(stored)
+	sec := EncodeDN(stored)
 	for _, tc := range []struct {
 		dn   string
 		want bool
@@ -82,11 +82,11 @@ func TestDNSectionIs(t *testing.T) {
 		{"uid=Jo,ou=People,dc=example", false},
 		{"", false},
 	} {
-		if got := dnSectionIs(sec, directory.MustParseDN(tc.dn)); got != tc.want {
+		if got := DNSectionIs(sec, directory.MustParseDN(tc.dn)); got != tc.want {
 			t.Errorf("%q: %v, want %v", tc.dn, got, tc.want)
 		}
 	}
-	if testing.AllocsPerRun(100, func() { dnSectionIs(sec, stored) }) != 0 {
-		t.Error("dnSectionIs allocates")
+	if testing.AllocsPerRun(100, func() { DNSectionIs(sec, stored) }) != 0 {
+		t.Error("DNSectionIs allocates")
 	}
 }
