@@ -4,78 +4,32 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
-	"strings"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/directory/internal/entrycodec"
+	"github.com/ldapd/ldapd/directory/internal/indexdef"
 )
 
-// indexSet is the configured set of indexed attributes and, derived from
-// it, which filter attributes the indexes can answer.
-type indexSet struct {
-	schema  *directory.Schema
-	names   []string        // canonical names, sorted
-	indexed map[string]bool // by canonical name
-	// eqQuery maps a filter attribute (canonical name) to the index
-	// buckets holding its values: the attribute and every subtype, listed
-	// only when all of them are indexed and share its equality rule, so
-	// that the filter's normalized assertion is directly comparable.
-	eqQuery map[string][]string
-	// presQuery is the same for presence filters (no rule needed).
-	presQuery map[string][]string
-}
+// indexSet is the shared index definition (directory/internal/indexdef)
+// with this backend's keys.
+type indexSet struct{ *indexdef.Plan }
 
 func newIndexSet(s *directory.Schema, attrs []string) (*indexSet, error) {
-	x := &indexSet{schema: s, indexed: map[string]bool{}, eqQuery: map[string][]string{}, presQuery: map[string][]string{}}
-	for _, name := range attrs {
-		at, ok := s.Attr(name)
-		if !ok {
-			return nil, fmt.Errorf("index on attribute %q: %w", name, directory.ErrUndefinedAttributeType)
-		}
-		if !x.indexed[at.Name()] {
-			x.indexed[at.Name()] = true
-			x.names = append(x.names, at.Name())
-		}
+	p, err := indexdef.New(s, attrs)
+	if err != nil {
+		return nil, err
 	}
-	slices.Sort(x.names)
-	for _, at := range s.AttributeTypes() {
-		var subs []string
-		allIndexed, sameRule := true, at.HasEquality()
-		for _, other := range s.AttributeTypes() {
-			if !other.IsA(at) {
-				continue
-			}
-			subs = append(subs, other.Name())
-			allIndexed = allIndexed && x.indexed[other.Name()]
-			sameRule = sameRule && other.HasEquality() && strings.EqualFold(other.Equality, at.Equality)
-		}
-		if allIndexed {
-			x.presQuery[at.Name()] = subs
-			if sameRule {
-				x.eqQuery[at.Name()] = subs
-			}
-		}
-	}
-	return x, nil
+	return &indexSet{p}, nil
 }
 
-// signature identifies the index set in the info bucket.
-func (x *indexSet) signature() string { return strings.Join(x.names, "\n") }
+func (x *indexSet) signature() string { return x.Signature() }
 
-// indexKey is one key in the index bucket of attr.
-type indexKey struct {
-	attr string
-	key  []byte
-}
+// indexKey is one key in the index of an attribute.
+type indexKey = indexdef.Key
 
-func compareIndexKeys(a, b indexKey) int {
-	if c := strings.Compare(a.attr, b.attr); c != 0 {
-		return c
-	}
-	return bytes.Compare(a.key, b.key)
-}
+func compareIndexKeys(a, b indexKey) int { return indexdef.CompareKeys(a, b) }
 
 // keys returns the index keys of entry e stored under id, sorted and
 // without duplicates. Attributes unknown to the schema are not indexed;
@@ -83,15 +37,15 @@ func compareIndexKeys(a, b indexKey) int {
 func (x *indexSet) keys(e *directory.Entry, id uint64) []indexKey {
 	var out []indexKey
 	for _, a := range e.Attrs {
-		at, ok := x.schema.Attr(a.Name)
-		if !ok || !x.indexed[at.Name()] || len(a.Values) == 0 {
+		at, ok := x.Schema.Attr(a.Name)
+		if !ok || !x.Indexed[at.Name()] || len(a.Values) == 0 {
 			continue
 		}
 		name := at.Name()
-		out = append(out, indexKey{name, presKey(id)})
+		out = append(out, indexKey{Attr: name, Key: presKey(id)})
 		for _, v := range a.Values {
 			if n, ok := at.Normalize(v); ok {
-				out = append(out, indexKey{name, eqKey(n, id)})
+				out = append(out, indexKey{Attr: name, Key: eqKey(n, id)})
 			}
 		}
 	}
@@ -113,14 +67,14 @@ func eachIndexBucket(tx *bolt.Tx, keys []indexKey, fn func(*bolt.Bucket, []byte)
 	var b *bolt.Bucket
 	cur := ""
 	for _, k := range keys {
-		if b == nil || k.attr != cur {
-			cur = k.attr
-			if b = tx.Bucket(bucketIndex).Bucket([]byte(k.attr)); b == nil {
-				return fmt.Errorf("index bucket %s is missing", k.attr)
+		if b == nil || k.Attr != cur {
+			cur = k.Attr
+			if b = tx.Bucket(bucketIndex).Bucket([]byte(k.Attr)); b == nil {
+				return fmt.Errorf("index bucket %s is missing", k.Attr)
 			}
 		}
-		if err := fn(b, k.key); err != nil {
-			return fmt.Errorf("index %s: %w", k.attr, err)
+		if err := fn(b, k.Key); err != nil {
+			return fmt.Errorf("index %s: %w", k.Attr, err)
 		}
 	}
 	return nil
@@ -198,7 +152,7 @@ func reindex(tx *bolt.Tx, x *indexSet) error {
 			return err
 		}
 	}
-	for _, name := range x.names {
+	for _, name := range x.Names {
 		if _, err := idx.CreateBucket([]byte(name)); err != nil {
 			return err
 		}

@@ -324,7 +324,7 @@ func (q *query) candidates(f *directory.Filter, limit int) ([]uint64, answer) {
 		if !ok {
 			return nil, answered
 		}
-		if names, ok = x.eqQuery[attr]; !ok || synthesized(attr) {
+		if names, ok = x.EqQuery[attr]; !ok || synthesized(attr) {
 			return nil, unindexed
 		}
 		lookup = func(name string, ids []uint64) ([]uint64, bool) { return lookupEq(q.btx, name, norm, ids, limit) }
@@ -334,7 +334,7 @@ func (q *query) candidates(f *directory.Filter, limit int) ([]uint64, answer) {
 			return nil, answered
 		}
 		var ok bool
-		if names, ok = x.presQuery[at.Name()]; !ok || synthesized(at.Name()) || at.Name() == "objectClass" {
+		if names, ok = x.PresQuery[at.Name()]; !ok || synthesized(at.Name()) || at.Name() == "objectClass" {
 			return nil, unindexed
 		}
 		lookup = func(name string, ids []uint64) ([]uint64, bool) { return lookupPresence(q.btx, name, ids, limit) }

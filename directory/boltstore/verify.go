@@ -133,10 +133,10 @@ func (v *verifier) entries() (map[string]int, error) {
 			v.problem("entry %d (%s): parent %s does not exist", id, e.DN, e.DN.Parent())
 		}
 		for _, ik := range v.idx.keys(e, id) {
-			want[ik.attr]++
-			b := idx.Bucket([]byte(ik.attr))
-			if b == nil || !hasKey(b, ik.key) {
-				v.problem("entry %d (%s): index %s lacks key %q", id, e.DN, ik.attr, ik.key)
+			want[ik.Attr]++
+			b := idx.Bucket([]byte(ik.Attr))
+			if b == nil || !hasKey(b, ik.Key) {
+				v.problem("entry %d (%s): index %s lacks key %q", id, e.DN, ik.Attr, ik.Key)
 			}
 		}
 		return nil
@@ -180,7 +180,7 @@ func (v *verifier) indexes(want map[string]int) error {
 	idx := v.btx.Bucket(bucketIndex)
 	return idx.ForEachBucket(func(name []byte) error {
 		attr := string(name)
-		if !v.idx.indexed[attr] {
+		if !v.idx.Indexed[attr] {
 			v.problem("index bucket %s is not configured", attr)
 			return nil
 		}
@@ -219,8 +219,8 @@ func (v *verifier) staleKeys(attr string, b *bolt.Bucket) error {
 			}
 			lastKeys = map[string]bool{}
 			for _, ik := range v.idx.keys(e, id) {
-				if ik.attr == attr {
-					lastKeys[string(ik.key)] = true
+				if ik.Attr == attr {
+					lastKeys[string(ik.Key)] = true
 				}
 			}
 		}

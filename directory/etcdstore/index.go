@@ -3,11 +3,11 @@ package etcdstore
 import (
 	"bytes"
 	"cmp"
-	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/directory/internal/indexdef"
 )
 
 // Index budget. etcd refuses a Txn of more than 128 operations by default
@@ -41,65 +41,24 @@ const (
 	maxKeysPerEntry  = 56
 )
 
-// indexSet is the configured set of indexed attributes and, derived from
-// it, which filter attributes the indexes can answer. It is boltstore's,
-// plus overflow.
-type indexSet struct {
-	schema    *directory.Schema
-	names     []string
-	indexed   map[string]bool
-	eqQuery   map[string][]string
-	presQuery map[string][]string
-}
+// indexSet is the shared index definition (directory/internal/indexdef)
+// with this backend's keys.
+type indexSet struct{ *indexdef.Plan }
 
 func newIndexSet(s *directory.Schema, attrs []string) (*indexSet, error) {
-	x := &indexSet{schema: s, indexed: map[string]bool{}, eqQuery: map[string][]string{}, presQuery: map[string][]string{}}
-	for _, name := range attrs {
-		at, ok := s.Attr(name)
-		if !ok {
-			return nil, fmt.Errorf("index on attribute %q: %w", name, directory.ErrUndefinedAttributeType)
-		}
-		if !x.indexed[at.Name()] {
-			x.indexed[at.Name()] = true
-			x.names = append(x.names, at.Name())
-		}
+	p, err := indexdef.New(s, attrs)
+	if err != nil {
+		return nil, err
 	}
-	slices.Sort(x.names)
-	for _, at := range s.AttributeTypes() {
-		var subs []string
-		allIndexed, sameRule := true, at.HasEquality()
-		for _, other := range s.AttributeTypes() {
-			if !other.IsA(at) {
-				continue
-			}
-			subs = append(subs, other.Name())
-			allIndexed = allIndexed && x.indexed[other.Name()]
-			sameRule = sameRule && other.HasEquality() && strings.EqualFold(other.Equality, at.Equality)
-		}
-		if allIndexed {
-			x.presQuery[at.Name()] = subs
-			if sameRule {
-				x.eqQuery[at.Name()] = subs
-			}
-		}
-	}
-	return x, nil
+	return &indexSet{p}, nil
 }
 
-func (x *indexSet) signature() string { return strings.Join(x.names, "\n") }
+func (x *indexSet) signature() string { return x.Signature() }
 
-// indexKey is one key in the index of attr (the part after P "i/" attr "/").
-type indexKey struct {
-	attr string
-	key  []byte
-}
+// indexKey is one key in the index of an attribute.
+type indexKey = indexdef.Key
 
-func compareIndexKeys(a, b indexKey) int {
-	if c := strings.Compare(a.attr, b.attr); c != 0 {
-		return c
-	}
-	return bytes.Compare(a.key, b.key)
-}
+func compareIndexKeys(a, b indexKey) int { return indexdef.CompareKeys(a, b) }
 
 // keys returns the index keys of entry e stored under id, sorted and
 // without duplicates, within the budget above.
@@ -111,8 +70,8 @@ func (x *indexSet) keys(e *directory.Entry, id uint64) []indexKey {
 	var per []*attrKeys
 	byName := map[string]*attrKeys{}
 	for _, a := range e.Attrs {
-		at, ok := x.schema.Attr(a.Name)
-		if !ok || !x.indexed[at.Name()] || len(a.Values) == 0 {
+		at, ok := x.Schema.Attr(a.Name)
+		if !ok || !x.Indexed[at.Name()] || len(a.Values) == 0 {
 			continue
 		}
 		ak := byName[at.Name()]
@@ -157,13 +116,13 @@ func (x *indexSet) keys(e *directory.Entry, id uint64) []indexKey {
 	}
 	var out []indexKey
 	for _, ak := range per {
-		out = append(out, indexKey{ak.name, presKey(id)})
+		out = append(out, indexKey{Attr: ak.name, Key: presKey(id)})
 		if overflow[ak.name] {
-			out = append(out, indexKey{ak.name, overflowKey(id)})
+			out = append(out, indexKey{Attr: ak.name, Key: overflowKey(id)})
 			continue
 		}
 		for _, k := range ak.eq {
-			out = append(out, indexKey{ak.name, k})
+			out = append(out, indexKey{Attr: ak.name, Key: k})
 		}
 	}
 	slices.SortFunc(out, compareIndexKeys)

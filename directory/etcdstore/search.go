@@ -274,7 +274,7 @@ func (q *query) candidates(f *directory.Filter, limit int) ([]uint64, answer, er
 		if !ok {
 			return nil, answered, nil
 		}
-		if names, ok = x.eqQuery[attr]; !ok || synthesized(attr) {
+		if names, ok = x.EqQuery[attr]; !ok || synthesized(attr) {
 			return nil, unindexed, nil
 		}
 		lookup = func(name string, ids []uint64) ([]uint64, bool, error) {
@@ -290,7 +290,7 @@ func (q *query) candidates(f *directory.Filter, limit int) ([]uint64, answer, er
 			return nil, answered, nil
 		}
 		var ok bool
-		if names, ok = x.presQuery[at.Name()]; !ok || synthesized(at.Name()) || at.Name() == "objectClass" {
+		if names, ok = x.PresQuery[at.Name()]; !ok || synthesized(at.Name()) || at.Name() == "objectClass" {
 			return nil, unindexed, nil
 		}
 		lookup = func(name string, ids []uint64) ([]uint64, bool, error) {

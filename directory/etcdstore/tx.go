@@ -658,13 +658,13 @@ func (t *tx) getEntry(id uint64) (*directory.Entry, error) {
 
 func (t *tx) putIndexKeys(ks []indexKey) {
 	for _, k := range ks {
-		t.put(t.s.keys.index(k.attr)+string(k.key), nil)
+		t.put(t.s.keys.index(k.Attr)+string(k.Key), nil)
 	}
 }
 
 func (t *tx) deleteIndexKeys(ks []indexKey) {
 	for _, k := range ks {
-		t.del(t.s.keys.index(k.attr) + string(k.key))
+		t.del(t.s.keys.index(k.Attr) + string(k.Key))
 	}
 }
 

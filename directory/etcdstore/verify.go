@@ -138,10 +138,10 @@ func (v *verifier) run() error {
 			}
 		}
 		for _, ik := range v.s.idx.keys(e, id) {
-			k := ik.attr + "/" + string(ik.key)
+			k := ik.Attr + "/" + string(ik.Key)
 			want[k] = true
 			if _, ok := index[k]; !ok {
-				v.problem("entry %d (%s): index %s lacks key %q", id, e.DN, ik.attr, ik.key)
+				v.problem("entry %d (%s): index %s lacks key %q", id, e.DN, ik.Attr, ik.Key)
 			}
 		}
 	}
@@ -172,7 +172,7 @@ func (v *verifier) run() error {
 			continue
 		}
 		attr, rest, ok := strings.Cut(k, "/")
-		if !ok || !v.s.idx.indexed[attr] {
+		if !ok || !v.s.idx.Indexed[attr] {
 			v.problem("index key %q: attribute is not indexed", k)
 			continue
 		}
