@@ -6,15 +6,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"strings"
 
 	bolt "go.etcd.io/bbolt"
-
-	"github.com/ldapd/ldapd/directory"
 )
 
 // The file holds six top-level buckets. Every key format is listed here
-// and nowhere else; the helpers below are the only code that builds or
+// and nowhere else; the helpers below (and entrycodec.DNKey, the DN key
+// form both stores share) are the only code that builds or
 // parses keys.
 //
 //	info     "version"  -> uint64 BE: the layout version (layoutVersion).
@@ -23,10 +21,10 @@ import (
 //	                       differs.
 //	entries  id         -> encoded entry (directory/internal/entrycodec). id is a uint64 BE drawn
 //	                       from the bucket's own sequence; ids are never reused.
-//	dn2id    dnKey(dn)  -> id. dnKey is the DN's RDN norms, rightmost
+//	dn2id    entrycodec.DNKey(dn)  -> id. dnKey is the DN's RDN norms, rightmost
 //	                       (suffix) first, joined by 0x00. A norm never holds
 //	                       0x00 (directory escapes NUL as \00), so the subtree
-//	                       of dn is exactly the keys with prefix dnKey(dn)+0x00,
+//	                       of dn is exactly the keys with prefix entrycodec.DNKey(dn)+0x00,
 //	                       and its children are those with one more component.
 //	idx      one nested bucket per indexed attribute, named by the attribute's
 //	         canonical schema name, holding keys with empty values:
@@ -91,38 +89,6 @@ func parseID(b []byte) (uint64, error) {
 		return 0, fmt.Errorf("entry id of %d bytes, want %d", len(b), idLen)
 	}
 	return binary.BigEndian.Uint64(b), nil
-}
-
-// dnKey returns the dn2id key of dn. The root DN has no key (nil); it is
-// never stored.
-func dnKey(dn directory.DN) ([]byte, error) {
-	rdns := dn.RDNs()
-	n := 0
-	for _, r := range rdns {
-		n += len(r.Norm()) + 1
-	}
-	key := make([]byte, 0, n)
-	for i := len(rdns) - 1; i >= 0; i-- {
-		norm := rdns[i].Norm()
-		if strings.IndexByte(norm, 0) >= 0 || norm == "" {
-			return nil, directory.Errorf(directory.ErrInvalidDNSyntax, "DN "+dn.String()+" cannot be stored")
-		}
-		if i < len(rdns)-1 {
-			key = append(key, 0)
-		}
-		key = append(key, norm...)
-	}
-	return key, nil
-}
-
-// subtreePrefix returns the prefix shared by the dn2id keys of every entry
-// strictly below the entry whose key is key; for the root (nil key), every
-// key.
-func subtreePrefix(key []byte) []byte {
-	if len(key) == 0 {
-		return nil
-	}
-	return append(bytes.Clone(key), 0)
 }
 
 // skipSubtree returns the smallest key greater than key and every key in

@@ -103,7 +103,7 @@ func (q *query) run() error {
 			return q.visitAll(ids, false)
 		})
 	case directory.ScopeSub:
-		prefix := subtreePrefix(baseKey)
+		prefix := entrycodec.SubtreePrefix(baseKey)
 		scanAll := func() error {
 			if !q.base.IsRoot() {
 				if err := q.visit(baseID, false); err != nil {
@@ -258,7 +258,7 @@ func (q *query) scanSubtree(prefix []byte) error {
 // (the depth-1 suffixes for the root), seeking past each child's subtree,
 // and whether there are at most max of them.
 func childIDs(btx *bolt.Tx, key []byte, max int) ([]uint64, bool) {
-	prefix := subtreePrefix(key)
+	prefix := entrycodec.SubtreePrefix(key)
 	var ids []uint64
 	c := btx.Bucket(bucketDN2ID).Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); {

@@ -9,6 +9,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/directory/internal/entrycodec"
 )
 
 // TestSearchPlan counts the entries a search reads, to pin the planner:
@@ -69,7 +70,7 @@ func TestChildIDsSkipsMissingLevels(t *testing.T) {
 		if ids, _ := childIDs(btx, nil, math.MaxInt); len(ids) != 0 {
 			t.Errorf("children of the root = %v, want none", ids)
 		}
-		key, _ := dnKey(directory.MustParseDN(testSuffix))
+		key, _ := entrycodec.DNKey(directory.MustParseDN(testSuffix))
 		if ids, _ := childIDs(btx, key, math.MaxInt); len(ids) != 1 {
 			t.Errorf("children of the suffix = %v, want ou=People", ids)
 		}

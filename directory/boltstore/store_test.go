@@ -241,8 +241,8 @@ func TestUseAfterTransaction(t *testing.T) {
 // TestVerifyDetectsCorruption injects one inconsistency at a time with raw
 // bbolt writes and expects Verify to name it.
 func TestVerifyDetectsCorruption(t *testing.T) {
-	aliceKey, _ := dnKey(directory.MustParseDN(testAlice))
-	peopleKey, _ := dnKey(directory.MustParseDN("ou=People,dc=example,dc=com"))
+	aliceKey, _ := entrycodec.DNKey(directory.MustParseDN(testAlice))
+	peopleKey, _ := entrycodec.DNKey(directory.MustParseDN("ou=People,dc=example,dc=com"))
 	idOf := func(tx *bolt.Tx, key []byte) uint64 {
 		id, ok := getID(tx, key)
 		if !ok {

@@ -104,7 +104,7 @@ func (t *tx) Add(e *directory.Entry) error {
 	if e == nil || e.DN.IsRoot() {
 		return directory.Errorf(directory.ErrUnwillingToPerform, "cannot add an entry with the empty DN")
 	}
-	key, err := dnKey(e.DN)
+	key, err := entrycodec.DNKey(e.DN)
 	if err != nil {
 		return err
 	}
@@ -133,7 +133,7 @@ func (t *tx) Add(e *directory.Entry) error {
 // Otherwise the parent is missing below an existing ancestor, and that
 // ancestor is the matched DN.
 func checkParent(btx *bolt.Tx, dn directory.DN, key []byte) error {
-	pk := parentKey(key)
+	pk := entrycodec.ParentKey(key)
 	if pk == nil {
 		return nil
 	}
@@ -228,7 +228,7 @@ func (t *tx) Rename(dn directory.DN, newRDN directory.RDN, newParent *directory.
 		}
 	}
 	target := parent.Child(newRDN)
-	newKey, err := dnKey(target)
+	newKey, err := entrycodec.DNKey(target)
 	if err != nil {
 		return err
 	}
@@ -252,7 +252,7 @@ func moveSubtree(btx *bolt.Tx, oldKey, newKey []byte, oldDN, newDN directory.DN)
 	}
 	id, _ := getID(btx, oldKey)
 	moves := []move{{oldKey, id}}
-	prefix := subtreePrefix(oldKey)
+	prefix := entrycodec.SubtreePrefix(oldKey)
 	c := dn2id.Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		id, err := parseID(v)
@@ -327,7 +327,7 @@ func lookup(btx *bolt.Tx, dn directory.DN) (uint64, []byte, error) {
 	if dn.IsRoot() {
 		return 0, nil, &directory.Error{Err: directory.ErrNoSuchObject, Message: "the root DSE is not a stored entry"}
 	}
-	key, err := dnKey(dn)
+	key, err := entrycodec.DNKey(dn)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -340,21 +340,13 @@ func lookup(btx *bolt.Tx, dn directory.DN) (uint64, []byte, error) {
 // matched returns the deepest existing ancestor of dn (whose key is key),
 // or the root DN.
 func matched(btx *bolt.Tx, dn directory.DN, key []byte) directory.DN {
-	for key = parentKey(key); key != nil; key = parentKey(key) {
+	for key = entrycodec.ParentKey(key); key != nil; key = entrycodec.ParentKey(key) {
 		dn = dn.Parent()
 		if _, ok := getID(btx, key); ok {
 			return dn
 		}
 	}
 	return directory.DN{}
-}
-
-// parentKey returns the dn2id key of the parent, nil for a suffix.
-func parentKey(key []byte) []byte {
-	if i := bytes.LastIndexByte(key, 0); i >= 0 {
-		return key[:i]
-	}
-	return nil
 }
 
 func getID(btx *bolt.Tx, key []byte) (uint64, bool) {
@@ -369,7 +361,7 @@ func getID(btx *bolt.Tx, key []byte) (uint64, bool) {
 // The first key below it is a child: an entry whose parent is missing
 // below a stored ancestor is never added.
 func hasChildren(btx *bolt.Tx, key []byte) bool {
-	prefix := subtreePrefix(key)
+	prefix := entrycodec.SubtreePrefix(key)
 	k, _ := btx.Bucket(bucketDN2ID).Cursor().Seek(prefix)
 	return k != nil && bytes.HasPrefix(k, prefix)
 }

@@ -119,7 +119,7 @@ func (v *verifier) entries() (map[string]int, error) {
 			v.problem("entry %d: %v", id, err)
 			return nil
 		}
-		key, err := dnKey(e.DN)
+		key, err := entrycodec.DNKey(e.DN)
 		if err != nil {
 			v.problem("entry %d (%s): %v", id, e.DN, err)
 			return nil
@@ -164,7 +164,7 @@ func (v *verifier) dn2id() {
 			return nil
 		}
 		if e, err := entrycodec.Decode(raw); err == nil {
-			if want, err := dnKey(e.DN); err == nil && !bytes.Equal(want, k) {
+			if want, err := entrycodec.DNKey(e.DN); err == nil && !bytes.Equal(want, k) {
 				v.problem("dn2id key %q points to entry %d named %s", k, id, e.DN)
 			}
 		}

@@ -1,14 +1,10 @@
 package etcdstore
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"strings"
-
-	"github.com/ldapd/ldapd/directory"
 )
 
 // Every key lives under Options.Prefix (P below, default "/ldapd/"), so
@@ -23,9 +19,9 @@ import (
 //	                     (uint64 BE, never 0): random rather than drawn from
 //	                     a counter, because a counter key would make every
 //	                     pair of concurrent Adds conflict.
-//	P "n/" dnKey(dn)  -> id. dnKey is boltstore's: the DN's RDN norms,
+//	P "n/" entrycodec.DNKey(dn)  -> id. dnKey is boltstore's: the DN's RDN norms,
 //	                     rightmost (suffix) first, joined by 0x00, so the
-//	                     subtree of dn is the keys with prefix dnKey(dn)+0x00.
+//	                     subtree of dn is the keys with prefix entrycodec.DNKey(dn)+0x00.
 //	P "i/" attr "/" rest
 //	                  -> empty. Index keys of the indexed attribute attr
 //	                     (canonical schema name); rest is one of
@@ -123,46 +119,6 @@ func parseID(b []byte) (uint64, error) {
 }
 
 func idBytes(id uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, idLen), id) }
-
-// dnKey returns the key of dn below P "n/". The root DN has no key (nil);
-// it is never stored.
-func dnKey(dn directory.DN) ([]byte, error) {
-	rdns := dn.RDNs()
-	n := 0
-	for _, r := range rdns {
-		n += len(r.Norm()) + 1
-	}
-	key := make([]byte, 0, n)
-	for i := len(rdns) - 1; i >= 0; i-- {
-		norm := rdns[i].Norm()
-		if strings.IndexByte(norm, 0) >= 0 || norm == "" {
-			return nil, directory.Errorf(directory.ErrInvalidDNSyntax, "DN "+dn.String()+" cannot be stored")
-		}
-		if i < len(rdns)-1 {
-			key = append(key, 0)
-		}
-		key = append(key, norm...)
-	}
-	return key, nil
-}
-
-// subtreePrefix returns the prefix shared by the dn keys of every entry
-// strictly below the entry whose key is key; for the root (nil key), every
-// key.
-func subtreePrefix(key []byte) []byte {
-	if len(key) == 0 {
-		return nil
-	}
-	return append(bytes.Clone(key), 0)
-}
-
-// parentKey returns the dn key of the parent, nil for a suffix.
-func parentKey(key []byte) []byte {
-	if i := bytes.LastIndexByte(key, 0); i >= 0 {
-		return key[:i]
-	}
-	return nil
-}
 
 // eqPrefix returns the part of the equality keys of norm that precedes
 // the id.

@@ -175,7 +175,7 @@ func (q *query) visit(id uint64, checkScope bool) error {
 // depth-1 entries for the root) and whether there are at most max of them.
 // It reads the dn keys of the whole subtree.
 func (t *tx) childIDs(key []byte, max int) ([]uint64, bool, error) {
-	prefix := t.s.keys.dn(subtreePrefix(key))
+	prefix := t.s.keys.dn(entrycodec.SubtreePrefix(key))
 	kvs, _, err := t.scan(prefix, prefixEnd(prefix), 0, false)
 	if err != nil {
 		return nil, false, err
@@ -198,7 +198,7 @@ func (t *tx) childIDs(key []byte, max int) ([]uint64, bool, error) {
 // subtreeIDs returns the ids of the entries strictly below the entry with
 // dn key (every entry for the root), and whether there are at most max.
 func (t *tx) subtreeIDs(key []byte, max int) ([]uint64, bool, error) {
-	prefix := t.s.keys.dn(subtreePrefix(key))
+	prefix := t.s.keys.dn(entrycodec.SubtreePrefix(key))
 	kvs, complete, err := t.scan(prefix, prefixEnd(prefix), scanLimit(max), false)
 	if err != nil || !complete {
 		return nil, false, err

@@ -340,7 +340,7 @@ func (t *tx) Add(e *directory.Entry) error {
 	if e == nil || e.DN.IsRoot() {
 		return directory.Errorf(directory.ErrUnwillingToPerform, "cannot add an entry with the empty DN")
 	}
-	key, err := dnKey(e.DN)
+	key, err := entrycodec.DNKey(e.DN)
 	if err != nil {
 		return err
 	}
@@ -389,7 +389,7 @@ func (t *tx) newID() (uint64, error) {
 // ancestors exists (a new naming context); otherwise the parent is missing
 // below an existing ancestor, the matched DN.
 func (t *tx) checkParent(dn directory.DN, key []byte) error {
-	pk := parentKey(key)
+	pk := entrycodec.ParentKey(key)
 	if pk == nil {
 		return nil
 	}
@@ -485,7 +485,7 @@ func (t *tx) Rename(dn directory.DN, newRDN directory.RDN, newParent *directory.
 		}
 	}
 	target := parent.Child(newRDN)
-	newKey, err := dnKey(target)
+	newKey, err := entrycodec.DNKey(target)
 	if err != nil {
 		return err
 	}
@@ -511,7 +511,7 @@ func (t *tx) moveSubtree(oldKey, newKey []byte, oldDN, newDN directory.DN) error
 		return err
 	}
 	moves := []move{{oldKey, id}}
-	prefix := t.s.keys.dn(subtreePrefix(oldKey))
+	prefix := t.s.keys.dn(entrycodec.SubtreePrefix(oldKey))
 	below, _, err := t.scan(prefix, prefixEnd(prefix), 0, false)
 	if err != nil {
 		return err
@@ -585,7 +585,7 @@ func (t *tx) lookup(dn directory.DN) (uint64, []byte, error) {
 	if dn.IsRoot() {
 		return 0, nil, &directory.Error{Err: directory.ErrNoSuchObject, Message: "the root DSE is not a stored entry"}
 	}
-	key, err := dnKey(dn)
+	key, err := entrycodec.DNKey(dn)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -606,7 +606,7 @@ func (t *tx) lookup(dn directory.DN) (uint64, []byte, error) {
 // matched returns the deepest existing ancestor of dn (whose key is key),
 // or the root DN.
 func (t *tx) matched(dn directory.DN, key []byte) (directory.DN, error) {
-	for key = parentKey(key); key != nil; key = parentKey(key) {
+	for key = entrycodec.ParentKey(key); key != nil; key = entrycodec.ParentKey(key) {
 		dn = dn.Parent()
 		_, ok, err := t.getID(key)
 		if err != nil {
@@ -635,7 +635,7 @@ func (t *tx) getID(key []byte) (uint64, bool, error) {
 // key below it is one, since an entry whose parent is missing below a
 // stored ancestor is never added.
 func (t *tx) hasChildren(key []byte) (bool, error) {
-	prefix := t.s.keys.dn(subtreePrefix(key))
+	prefix := t.s.keys.dn(entrycodec.SubtreePrefix(key))
 	kvs, _, err := t.scan(prefix, prefixEnd(prefix), 1, true)
 	return len(kvs) > 0, err
 }

@@ -122,7 +122,7 @@ func (v *verifier) run() error {
 			continue
 		}
 		decoded[id] = e
-		key, err := dnKey(e.DN)
+		key, err := entrycodec.DNKey(e.DN)
 		if err != nil {
 			v.problem("entry %d (%s): %v", id, e.DN, err)
 			continue
@@ -132,7 +132,7 @@ func (v *verifier) run() error {
 		} else if gid, err := parseID(got); err != nil || gid != id {
 			v.problem("entry %d (%s): dn key points to entry %x", id, e.DN, got)
 		}
-		if pk := parentKey(key); pk != nil {
+		if pk := entrycodec.ParentKey(key); pk != nil {
 			if _, ok := dns[string(pk)]; !ok && v.hasStoredAncestor(dns, pk) {
 				v.problem("entry %d (%s): parent %s does not exist", id, e.DN, e.DN.Parent())
 			}
@@ -163,7 +163,7 @@ func (v *verifier) run() error {
 			}
 			continue
 		}
-		if want, err := dnKey(e.DN); err == nil && string(want) != k {
+		if want, err := entrycodec.DNKey(e.DN); err == nil && string(want) != k {
 			v.problem("dn key %q points to entry %d named %s", k, id, e.DN)
 		}
 	}
@@ -193,7 +193,7 @@ func (v *verifier) run() error {
 // hasStoredAncestor reports whether some ancestor key of key (key itself
 // included) is stored.
 func (v *verifier) hasStoredAncestor(dns map[string][]byte, key []byte) bool {
-	for ; key != nil; key = parentKey(key) {
+	for ; key != nil; key = entrycodec.ParentKey(key) {
 		if _, ok := dns[string(key)]; ok {
 			return true
 		}

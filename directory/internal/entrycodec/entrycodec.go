@@ -16,9 +16,11 @@
 package entrycodec
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/ldapd/ldapd/directory"
 )
@@ -269,4 +271,47 @@ func (d *decoder) str() string {
 	s := d.s[d.off : d.off+n]
 	d.off += n
 	return s
+}
+
+// DNKey returns the key form of dn both stores index entries by: the RDN
+// norms, suffix first, joined by 0x00 (a norm never holds NUL: the
+// directory escapes it), so a subtree is a key prefix and a child's key
+// has one more component. The root DN has no key (nil); it is never
+// stored.
+func DNKey(dn directory.DN) ([]byte, error) {
+	rdns := dn.RDNs()
+	n := 0
+	for _, r := range rdns {
+		n += len(r.Norm()) + 1
+	}
+	key := make([]byte, 0, n)
+	for i := len(rdns) - 1; i >= 0; i-- {
+		norm := rdns[i].Norm()
+		if strings.IndexByte(norm, 0) >= 0 || norm == "" {
+			return nil, directory.Errorf(directory.ErrInvalidDNSyntax, "DN "+dn.String()+" cannot be stored")
+		}
+		if i < len(rdns)-1 {
+			key = append(key, 0)
+		}
+		key = append(key, norm...)
+	}
+	return key, nil
+}
+
+// SubtreePrefix returns the prefix shared by the DN keys of every entry
+// strictly below the entry whose key is key; for the root (nil key), every
+// key.
+func SubtreePrefix(key []byte) []byte {
+	if len(key) == 0 {
+		return nil
+	}
+	return append(bytes.Clone(key), 0)
+}
+
+// ParentKey returns the DN key of the parent, nil for a suffix.
+func ParentKey(key []byte) []byte {
+	if i := bytes.LastIndexByte(key, 0); i >= 0 {
+		return key[:i]
+	}
+	return nil
 }
