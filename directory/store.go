@@ -59,6 +59,18 @@ type Store interface {
 	Close() error
 }
 
+// Versioned is implemented by a store whose committed writes all go
+// through this process (the embedded file, which one process holds
+// locked). Version returns a counter that changes after every committed
+// write and before that write's Update returns. A result derived from
+// reads that began after Version returned v therefore still holds while
+// Version keeps returning v: that is the invalidation rule of every cache
+// above the store. A store shared with other processes (etcd) does not
+// implement it, and nothing above it caches.
+type Versioned interface {
+	Version() uint64
+}
+
 // ReadTx reads entries. Entries it returns are copies owned by the caller.
 type ReadTx interface {
 	// Get returns the entry named dn, or an error wrapping ErrNoSuchObject

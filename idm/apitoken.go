@@ -23,79 +23,87 @@ import (
 type recordLookup struct{ s *Service }
 
 func (r recordLookup) LookupToken(ctx context.Context, id tokens.ID) (tokens.Record, error) {
-	var rec tokens.Record
-	err := r.s.store.View(ctx, func(tx directory.ReadTx) error {
-		dn, acct, err := r.s.tokenAccount(tx, id)
+	return (&stateLookup{s: r.s}).LookupToken(ctx, id)
+}
+
+// stateLookup serves a token bind's verifier: it reads the token's record
+// and its account in one read transaction, or takes both from the cache of
+// the current store version (memo.go), and keeps them for the bind's own
+// account checks.
+type stateLookup struct {
+	s  *Service
+	st tokenState
+}
+
+func (r *stateLookup) LookupToken(ctx context.Context, id tokens.ID) (tokens.Record, error) {
+	st, err := r.s.tokenState(ctx, id)
+	if err != nil {
+		return tokens.Record{}, fmt.Errorf("token %s: %w: %w", id, tokens.ErrRevoked, err)
+	}
+	r.st = st
+	return st.rec, nil
+}
+
+// tokenState reads the record of token id and the account holding it, in
+// one read transaction, or from the cache while the store is unchanged.
+// Only found records are cached.
+func (s *Service) tokenState(ctx context.Context, id tokens.ID) (tokenState, error) {
+	ver, versioned := s.storeVersion()
+	if versioned {
+		if st, ok := s.tokens.get(id, ver); ok {
+			return st, nil
+		}
+	}
+	var st tokenState
+	err := s.store.View(ctx, func(tx directory.ReadTx) error {
+		rec, acct, err := s.tokenAccount(tx, id)
 		if err != nil {
 			return err
 		}
-		rec, err = r.s.tokenRecord(tx, dn, id)
+		st.rec, err = recordFromEntry(rec)
 		if err != nil {
 			return err
 		}
-		rec.AccountUUID = entryUUID(acct)
+		st.rec.AccountUUID = entryUUID(acct)
+		st.account, st.disabled = acct.DN, disabled(acct)
 		return nil
 	})
 	if err != nil {
-		return tokens.Record{}, fmt.Errorf("token %s: %w: %w", id, tokens.ErrRevoked, err)
+		return tokenState{}, err
 	}
-	return rec, nil
+	if versioned {
+		s.tokens.put(id, ver, st)
+	}
+	return st, nil
 }
 
-// txRecordLookup is recordLookup inside a transaction the caller holds;
-// it keeps the account entry it found for the caller's own checks.
-type txRecordLookup struct {
-	s    *Service
-	tx   directory.ReadTx
-	acct *directory.Entry
-}
-
-func (r *txRecordLookup) LookupToken(_ context.Context, id tokens.ID) (tokens.Record, error) {
-	dn, acct, err := r.s.tokenAccount(r.tx, id)
-	if err != nil {
-		return tokens.Record{}, fmt.Errorf("token %s: %w: %w", id, tokens.ErrRevoked, err)
-	}
-	rec, err := r.s.tokenRecord(r.tx, dn, id)
-	if err != nil {
-		return tokens.Record{}, fmt.Errorf("token %s: %w: %w", id, tokens.ErrRevoked, err)
-	}
-	rec.AccountUUID = entryUUID(acct)
-	r.acct = acct
-	return rec, nil
-}
-
-// tokenAccount finds the service account holding the record of token id.
-func (s *Service) tokenAccount(tx directory.ReadTx, id tokens.ID) (directory.DN, *directory.Entry, error) {
+// tokenAccount finds the record of token id and the service account
+// holding it.
+func (s *Service) tokenAccount(tx directory.ReadTx, id tokens.ID) (*directory.Entry, *directory.Entry, error) {
 	f := &directory.Filter{Kind: directory.FilterEquality, Attr: directory.AttrTokenID, Value: id.String()}
 	if err := f.Resolve(s.schema); err != nil {
-		return directory.DN{}, nil, err
+		return nil, nil, err
 	}
-	var recDN directory.DN
-	found := false
+	var rec *directory.Entry
 	err := tx.Search(s.policy.Services, directory.ScopeSub, f, func(e *directory.Entry) error {
-		recDN, found = e.DN, true
+		rec = e
 		return directory.ErrStop
 	})
 	if err != nil {
-		return directory.DN{}, nil, err
+		return nil, nil, err
 	}
-	if !found {
-		return directory.DN{}, nil, directory.Errorf(directory.ErrNoSuchObject, "no record for token "+id.String())
+	if rec == nil {
+		return nil, nil, directory.Errorf(directory.ErrNoSuchObject, "no record for token "+id.String())
 	}
-	acct, err := tx.Get(recDN.Parent())
+	acct, err := tx.Get(rec.DN.Parent())
 	if err != nil {
-		return directory.DN{}, nil, err
+		return nil, nil, err
 	}
-	return acct.DN, acct, nil
+	return rec, acct, nil
 }
 
 func (s *Service) tokenRecordDN(account directory.DN, id tokens.ID) directory.DN {
 	return account.Child(s.rdn(directory.AttrTokenID, id.String()))
-}
-
-// tokenRecord reads the record of token id under account.
-func (s *Service) tokenRecord(tx directory.ReadTx, account directory.DN, id tokens.ID) (tokens.Record, error) {
-	return s.tokenRecordAt(tx, s.tokenRecordDN(account, id))
 }
 
 // tokenRecordAt reads the token record whose DN is dn.

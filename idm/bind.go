@@ -103,7 +103,7 @@ func (s *Service) passwordBind(ctx context.Context, name string, pw []byte) (Ide
 			if password.NeedsRehash(h) {
 				s.rehash(ctx, dn, h, string(pw))
 			}
-			return Identity{Kind: acl.Account, DN: dn}, nil
+			return Identity{Kind: acl.Account, DN: dn, memo: &subjectMemo{}}, nil
 		}
 		if !errors.Is(err, password.ErrMismatch) {
 			logFail("stored password unreadable", err)
@@ -187,46 +187,36 @@ func (s *Service) tokenBind(ctx context.Context, token string) (Identity, error)
 		s.bindFailed(CauseThrottled)
 		return Identity{}, errBind()
 	}
-	// One read transaction: the verifier's record lookup and the account
-	// checks see the same state, and the account entry is read once.
-	var (
-		claims    tokens.Claims
-		rec       tokens.Record
-		verifyErr error
-		acct      directory.DN
-	)
-	err := s.store.View(ctx, func(tx directory.ReadTx) error {
-		lookup := &txRecordLookup{s: s, tx: tx}
-		v := *s.verifier
-		v.Records = lookup
-		if claims, rec, verifyErr = v.Verify(ctx, token); verifyErr != nil {
-			return nil
+	lookup := &stateLookup{s: s}
+	v := *s.verifier
+	v.Records = lookup
+	claims, rec, err := v.Verify(ctx, token)
+	if err == nil {
+		switch st := lookup.st; {
+		case st.disabled:
+			err = errAccountDisabled
+		case st.rec.AccountUUID != claims.AccountUUID:
+			err = errors.New("account was replaced since the token was issued")
 		}
-		e := lookup.acct
-		if disabled(e) {
-			return errAccountDisabled
+		if err != nil {
+			s.throttle.fail(addr)
+			s.log.Warn().Str("event", "security").Str("token_id", claims.TokenID.String()).Str("client", hostOf(addr)).
+				Str("cause", "account gone or disabled").AnErr("error", err).Msg("token bind failed")
+			s.bindFailed(CauseBadToken)
+			return Identity{}, errBind()
 		}
-		if entryUUID(e) != claims.AccountUUID {
-			return errors.New("account was replaced since the token was issued")
-		}
-		acct = e.DN
-		return nil
-	})
-	if err == nil && verifyErr != nil {
-		s.throttle.fail(addr)
-		s.logTokenFail(token, addr, verifyErr)
-		return Identity{}, errBind()
 	}
 	if err != nil {
 		s.throttle.fail(addr)
-		s.log.Warn().Str("event", "security").Str("token_id", claims.TokenID.String()).Str("client", hostOf(addr)).
-			Str("cause", "account gone or disabled").AnErr("error", err).Msg("token bind failed")
-		s.bindFailed(CauseBadToken)
+		s.logTokenFail(token, addr, err)
 		return Identity{}, errBind()
 	}
+	acct := lookup.st.account
 	id := Identity{Kind: acl.Account, DN: acct, Token: true, TokenID: claims.TokenID, ReadWrite: rec.Purpose == tokens.ReadWrite,
-		record: s.tokenRecordDN(acct, claims.TokenID)}
-	s.log.Info().Str("event", "security").Str("identity", id.String()).Str("purpose", rec.Purpose.String()).Msg("token bind succeeded")
+		record: s.tokenRecordDN(acct, claims.TokenID), memo: &subjectMemo{}}
+	if e := s.log.Info(); e.Enabled() {
+		e.Str("event", "security").Str("identity", id.String()).Str("purpose", rec.Purpose.String()).Msg("token bind succeeded")
+	}
 	return id, nil
 }
 

@@ -76,7 +76,8 @@ type Service struct {
 	// usable account so that it costs as much as a wrong password.
 	dummyOnce sync.Once
 	dummy     string
-	norms     dnNorms // memoized memberOf normalization (groupset.go)
+	norms     dnNorms     // memoized memberOf normalization (groupset.go)
+	tokens    tokenStates // token binds' reads, per store version (memo.go)
 }
 
 // New returns a Service for cfg. It does not touch the store; call
@@ -156,6 +157,9 @@ type Identity struct {
 	// record is the DN of the token's record, derived at bind so that the
 	// per-operation revocation check does not rebuild it.
 	record directory.DN
+	// memo holds the subject this identity last derived (memo.go); nil for
+	// identities not made by a bind, which then derive on every operation.
+	memo *subjectMemo
 }
 
 // RootIdentity is the identity of the local administration socket.
@@ -181,24 +185,26 @@ func (id Identity) IsAnonymous() bool { return id.Kind == acl.Anonymous }
 // subject re-derives the acting subject from the store: the account must
 // still exist and be enabled, a token's record must still exist and be
 // unexpired, and group memberships are read fresh. Any failure for a bound
-// identity is ErrInvalidCredentials: the client must bind again.
-func (s *Service) subject(ctx context.Context, tx directory.ReadTx, id Identity) (acl.Subject, error) {
+// identity is ErrInvalidCredentials: the client must bind again. It also
+// returns the token's expiry (zero: none), the one input not in the store.
+func (s *Service) subject(ctx context.Context, tx directory.ReadTx, id Identity) (acl.Subject, time.Time, error) {
 	switch id.Kind {
 	case acl.Anonymous:
-		return acl.Subject{Kind: acl.Anonymous}, nil
+		return acl.Subject{Kind: acl.Anonymous}, time.Time{}, nil
 	case acl.Root:
-		return acl.Subject{Kind: acl.Root}, nil
+		return acl.Subject{Kind: acl.Root}, time.Time{}, nil
 	}
 	acct, err := tx.Get(id.DN)
 	if err != nil {
 		s.security(ctx, "bound account is gone", id, err)
-		return acl.Subject{}, invalidSession()
+		return acl.Subject{}, time.Time{}, invalidSession()
 	}
 	if disabled(acct) {
 		s.security(ctx, "bound account is disabled", id, nil)
-		return acl.Subject{}, invalidSession()
+		return acl.Subject{}, time.Time{}, invalidSession()
 	}
 	sub := acl.Subject{Kind: acl.Account, DN: id.DN, Groups: s.norms.groupSet(acct)}
+	var expiry time.Time
 	if id.Token {
 		recDN := id.record
 		if recDN.IsRoot() {
@@ -207,15 +213,27 @@ func (s *Service) subject(ctx context.Context, tx directory.ReadTx, id Identity)
 		rec, err := s.tokenRecordAt(tx, recDN)
 		if err != nil {
 			s.security(ctx, "token revoked since bind", id, err)
-			return acl.Subject{}, invalidSession()
+			return acl.Subject{}, time.Time{}, invalidSession()
 		}
 		if rec.Expired(s.now()) {
 			s.security(ctx, "token expired since bind", id, nil)
-			return acl.Subject{}, invalidSession()
+			return acl.Subject{}, time.Time{}, invalidSession()
 		}
 		sub.ReadOnly = rec.Purpose != tokens.ReadWrite
+		expiry = rec.Expiry
 	}
-	return sub, nil
+	return sub, expiry, nil
+}
+
+// memoized returns the subject id derived at the store's current version,
+// if it did and it has not expired since.
+func (s *Service) memoized(id Identity) (acl.Subject, uint64, bool) {
+	ver, versioned := s.storeVersion()
+	if !versioned || id.memo == nil {
+		return acl.Subject{}, 0, false
+	}
+	sub, ok := id.memo.get(ver, s.now)
+	return sub, ver, ok
 }
 
 func invalidSession() error {
@@ -234,12 +252,22 @@ func disabled(e *directory.Entry) bool {
 	return strings.EqualFold(e.First(directory.AttrAccountDisabled), "TRUE")
 }
 
-// view runs fn with a fresh subject for id in one read transaction.
+// view runs fn with a fresh subject for id in one read transaction. The
+// subject is fresh when it comes from id's memo too: the memo is used only
+// while the store has not changed since it was derived (memo.go).
 func (s *Service) view(ctx context.Context, id Identity, fn func(tx directory.ReadTx, sub acl.Subject) error) error {
+	sub, ver, ok := s.memoized(id)
 	return s.store.View(ctx, func(tx directory.ReadTx) error {
-		sub, err := s.subject(ctx, tx, id)
-		if err != nil {
-			return err
+		if !ok {
+			var expiry time.Time
+			var err error
+			if sub, expiry, err = s.subject(ctx, tx, id); err != nil {
+				return err
+			}
+			if _, versioned := s.storeVersion(); versioned {
+				// ver was read before this transaction began.
+				id.memo.put(ver, sub, expiry)
+			}
 		}
 		return fn(tx, sub)
 	})
@@ -248,7 +276,7 @@ func (s *Service) view(ctx context.Context, id Identity, fn func(tx directory.Re
 // update runs fn with a fresh subject for id in one write transaction.
 func (s *Service) update(ctx context.Context, id Identity, fn func(tx directory.WriteTx, sub acl.Subject) error) error {
 	return s.store.Update(ctx, func(tx directory.WriteTx) error {
-		sub, err := s.subject(ctx, tx, id)
+		sub, _, err := s.subject(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -259,6 +287,9 @@ func (s *Service) update(ctx context.Context, id Identity, fn func(tx directory.
 // Check re-validates id (the per-operation revocation check) without doing
 // anything else. It returns ErrInvalidCredentials when id no longer holds.
 func (s *Service) Check(ctx context.Context, id Identity) error {
+	if _, _, ok := s.memoized(id); ok {
+		return nil
+	}
 	return s.view(ctx, id, func(directory.ReadTx, acl.Subject) error { return nil })
 }
 

@@ -93,12 +93,20 @@ func (f *fixture) entryUUID(t *testing.T, dn directory.DN) [16]byte {
 	return u
 }
 
-// bind binds with the token and fails the test unless it works.
+// bind binds with the token and fails the test unless it works. It binds
+// twice and uses the identity once, so that the token-state cache and the
+// identity's memo (memo.go) hold this state when a test then changes it.
 func (f *fixture) bind(t *testing.T, token string) idm.Identity {
 	t.Helper()
-	id, err := f.s.IDM.Bind(context.Background(), "dn=token", []byte(token))
-	if err != nil {
-		t.Fatalf("token bind: %v", err)
+	var id idm.Identity
+	for range 2 {
+		var err error
+		if id, err = f.s.IDM.Bind(context.Background(), "dn=token", []byte(token)); err != nil {
+			t.Fatalf("token bind: %v", err)
+		}
+	}
+	if err := f.s.IDM.Check(context.Background(), id); err != nil {
+		t.Fatalf("check right after bind: %v", err)
 	}
 	return id
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -46,9 +47,14 @@ type store struct {
 	db     *bolt.DB
 	schema *directory.Schema
 	idx    *indexSet
+	// version counts committed writes (directory.Versioned).
+	version atomic.Uint64
 }
 
-var _ directory.Store = (*store)(nil)
+var (
+	_ directory.Store     = (*store)(nil)
+	_ directory.Versioned = (*store)(nil)
+)
 
 // Open opens the directory database at path, creating it (mode 0600) if it
 // does not exist, and runs any pending layout migration. Only one process
@@ -139,12 +145,21 @@ func (s *store) Update(ctx context.Context, fn func(directory.WriteTx) error) er
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.Update(func(btx *bolt.Tx) error {
+	err := s.db.Update(func(btx *bolt.Tx) error {
 		t := &tx{s: s, btx: btx, ctx: ctx}
 		defer t.finish()
 		return fn(t)
 	})
+	if err == nil {
+		s.version.Add(1)
+	}
+	return err
 }
+
+// Version implements directory.Versioned: it changes after every
+// committed Update, before Update returns. The file is locked by this
+// process, so no write can bypass the counter.
+func (s *store) Version() uint64 { return s.version.Load() }
 
 // Close waits for open transactions and closes the file. Closing twice is
 // harmless.

@@ -94,6 +94,7 @@ func suite() []test {
 		{"ViewSeesCommitted", testViewSeesCommitted},
 		{"ContextCancelled", testContextCancelled},
 		{"Concurrent", testConcurrent},
+		{"Version", testVersion},
 	}
 }
 

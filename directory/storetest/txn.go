@@ -326,3 +326,47 @@ func testConcurrent(t *testing.T, s directory.Store) {
 		t.Fatalf("found %d accounts, want %d", len(got), writers*rounds)
 	}
 }
+
+// testVersion: a store that implements directory.Versioned changes its
+// version with every committed Update, before Update returns, and with
+// nothing else (reads, failed and rolled-back updates). Caches above the
+// store rely on exactly this; stores without a version are skipped.
+func testVersion(t *testing.T, s directory.Store) {
+	vs, ok := s.(directory.Versioned)
+	if !ok {
+		t.Skip("the store has no version (no cache may sit above it)")
+	}
+	ctx := context.Background()
+	v0 := vs.Version()
+	seed(t, s)
+	v1 := vs.Version()
+	if v1 == v0 {
+		t.Fatal("Version unchanged by committed Adds")
+	}
+	if err := s.View(ctx, func(tx directory.ReadTx) error { _, err := tx.Get(dn("dc=example,dc=com")); return err }); err != nil {
+		t.Fatal(err)
+	}
+	errNo := errors.New("no")
+	if err := s.Update(ctx, func(tx directory.WriteTx) error {
+		if err := tx.SetMeta("k", []byte("v")); err != nil {
+			return err
+		}
+		return errNo
+	}); !errors.Is(err, errNo) {
+		t.Fatalf("failing Update: %v", err)
+	}
+	if v := vs.Version(); v != v1 {
+		t.Fatalf("Version moved from %d to %d without a commit", v1, v)
+	}
+	seen := make(map[uint64]bool)
+	for i := range 5 {
+		if err := s.Update(ctx, func(tx directory.WriteTx) error { return tx.SetMeta("k", []byte{byte(i)}) }); err != nil {
+			t.Fatal(err)
+		}
+		v := vs.Version()
+		if v == v1 || seen[v] {
+			t.Fatalf("commit %d: Version %d seen before", i, v)
+		}
+		seen[v] = true
+	}
+}
