@@ -125,6 +125,7 @@ type Policy struct {
 	ServiceAccountAdmins, AccessControlAdmins, HighPrivilege directory.DN
 	PIIRead                                                  directory.DN
 	publicAttrs, piiAttrs                                    map[string]bool
+	lower                                                    map[string]string // canonical name -> lower case (built-in schema)
 }
 
 // Names of the built-in groups.
@@ -165,7 +166,20 @@ func NewPolicy(base directory.DN) *Policy {
 		"postalAddress", "homePostalAddress", "street", "postalCode", "postOfficeBox", "l", "st", "c",
 		"jpegPhoto", "employeeNumber", "carLicense", "roomNumber", "physicalDeliveryOfficeName",
 		"preferredLanguage", "departmentNumber", "employeeType", "manager", "secretary")
+	p.lower = make(map[string]string)
+	for _, at := range directory.Builtin().AttributeTypes() {
+		p.lower[at.Name()] = at.LowerName()
+	}
 	return p
+}
+
+// lowerName lower-cases an attribute name, without allocating for the
+// canonical names of the built-in schema.
+func (p *Policy) lowerName(attr string) string {
+	if l, ok := p.lower[attr]; ok {
+		return l
+	}
+	return strings.ToLower(attr)
 }
 
 func set(names ...string) map[string]bool {
@@ -254,7 +268,7 @@ func (p *Policy) CanSee(s Subject, e, account *directory.Entry) bool {
 // CanReadAttr reports whether s may read attribute attr (a canonical name)
 // of e, an entry s can see.
 func (p *Policy) CanReadAttr(s Subject, e *directory.Entry, attr string) bool {
-	name := strings.ToLower(attr)
+	name := p.lowerName(attr)
 	if name == "userpassword" {
 		return false
 	}

@@ -49,6 +49,15 @@ func ParseDN(s string) (DN, error) {
 	if !utf8.ValidString(s) {
 		return DN{}, Errorf(ErrInvalidDNSyntax, "DN is not valid UTF-8")
 	}
+	if rdns, ok := parseSimpleDN(s); ok {
+		return checkedDN(s, newDN(rdns))
+	}
+	return parseGeneralDN(s)
+}
+
+// parseGeneralDN parses any RFC 4514 string with go-ldap's parser; s is
+// non-empty, bounded and valid UTF-8.
+func parseGeneralDN(s string) (DN, error) {
 	parsed, err := ldap.ParseDN(s)
 	if err != nil {
 		return DN{}, &Error{Err: ErrInvalidDNSyntax, Message: fmt.Sprintf("invalid DN %q: %v", s, err)}
@@ -70,7 +79,11 @@ func ParseDN(s string) (DN, error) {
 		}
 		rdns = append(rdns, NewRDN(avas...))
 	}
-	dn := newDN(rdns)
+	return checkedDN(s, newDN(rdns))
+}
+
+// checkedDN bounds the rendered forms of a parsed DN.
+func checkedDN(s string, dn DN) (DN, error) {
 	// String and Norm can be longer than s (a raw '=' in a value is
 	// written escaped; the alias gn is written givenName). Bound them too,
 	// so that every accepted DN can be rendered and parsed back.
@@ -78,6 +91,72 @@ func ParseDN(s string) (DN, error) {
 		return DN{}, Errorf(ErrInvalidDNSyntax, fmt.Sprintf("DN longer than %d bytes once normalized", maxDNLength))
 	}
 	return dn, nil
+}
+
+// parseSimpleDN parses the DNs clients send almost always, type=value
+// pairs joined by commas with nothing to unescape, without go-ldap's
+// general parser. Anything else (escapes, quotes, '+', spaces around a
+// separator or at either end of a value, numeric OIDs, hex values, empty
+// values) is left to ParseDN's general path: ok is false. Where it says ok
+// the result is the general path's (FuzzSimpleDN checks that).
+func parseSimpleDN(s string) ([]RDN, bool) {
+	n := strings.Count(s, ",") + 1
+	if n > 64 {
+		return nil, false
+	}
+	rdns := make([]RDN, 0, n)
+	for len(s) > 0 {
+		comp := s
+		if i := strings.IndexByte(s, ','); i >= 0 {
+			comp, s = s[:i], s[i+1:]
+			if s == "" {
+				return nil, false // trailing comma
+			}
+		} else {
+			s = ""
+		}
+		eq := strings.IndexByte(comp, '=')
+		if eq <= 0 || eq == len(comp)-1 {
+			return nil, false
+		}
+		typ, val := comp[:eq], comp[eq+1:]
+		if !simpleType(typ) || !simpleValue(val) {
+			return nil, false
+		}
+		rdns = append(rdns, NewRDN(AVA{Type: canonicalAttrName(typ), Value: val}))
+	}
+	return rdns, len(rdns) > 0
+}
+
+// simpleType: a descr, ALPHA *(ALPHA / DIGIT / "-").
+func simpleType(t string) bool {
+	if t == "" || !('a' <= t[0] && t[0] <= 'z' || 'A' <= t[0] && t[0] <= 'Z') {
+		return false
+	}
+	for i := 1; i < len(t); i++ {
+		c := t[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// simpleValue: printable ASCII or UTF-8 with no character RFC 4514 gives a
+// meaning to, no space at either end, not starting with '#'.
+func simpleValue(v string) bool {
+	if v[0] == ' ' || v[0] == '#' || v[len(v)-1] == ' ' {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c < ' ' || c == 0x7f:
+			return false
+		case c == '\\' || c == '"' || c == '+' || c == ',' || c == ';' || c == '<' || c == '>' || c == '=':
+			return false
+		}
+	}
+	return true
 }
 
 // stringLen returns len(d.String()) without building the string.
@@ -153,20 +232,49 @@ const maxDNLength = 16 << 10
 func NewRDN(avas ...AVA) RDN {
 	own := make([]AVA, len(avas))
 	copy(own, avas)
+	if len(own) == 1 { // the common case: one string, no sort
+		return RDN{avas: own, norm: avaNorm(own[0])}
+	}
 	norms := make([]string, len(own))
 	for i, a := range own {
-		norms[i] = strings.ToLower(canonicalAttrName(a.Type)) + "=" + escapeValue(normalizeDNValue(a.Value))
+		norms[i] = avaNorm(a)
 	}
 	slices.Sort(norms)
 	return RDN{avas: own, norm: strings.Join(norms, "+")}
 }
 
-func newDN(rdns []RDN) DN {
-	norms := make([]string, len(rdns))
-	for i, r := range rdns {
-		norms[i] = r.norm
+// avaNorm is the normalized form of one assertion: lower-case canonical
+// type, '=', escaped case-folded value.
+func avaNorm(a AVA) string {
+	return lowerASCIIName(canonicalAttrName(a.Type)) + "=" + escapeValue(normalizeDNValue(a.Value))
+}
+
+// lowerASCIIName lower-cases an attribute type name without allocating for
+// the canonical names of the built-in schema.
+func lowerASCIIName(t string) string {
+	if l, ok := builtinLowerNames()[t]; ok {
+		return l
 	}
-	return DN{rdns: rdns, norm: strings.Join(norms, ",")}
+	return strings.ToLower(t)
+}
+
+func newDN(rdns []RDN) DN {
+	n := len(rdns) - 1
+	for _, r := range rdns {
+		n += len(r.norm)
+	}
+	if n <= 0 {
+		return DN{rdns: rdns}
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for i, r := range rdns {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(r.norm)
+	}
+	return DN{rdns: rdns, norm: b.String()}
 }
 
 // NewDN builds a DN from its RDNs, leftmost (most specific) first.
@@ -244,14 +352,21 @@ func (d DN) IsWithin(base DN) bool { return d.Equal(base) || d.IsDescendantOf(ba
 
 // String returns the RFC 4514 form with types and values as given.
 func (d DN) String() string {
-	var b strings.Builder
+	if len(d.rdns) == 0 {
+		return ""
+	}
+	return string(d.AppendString(make([]byte, 0, d.stringLen())))
+}
+
+// AppendString appends the String form of d to b.
+func (d DN) AppendString(b []byte) []byte {
 	for i, r := range d.rdns {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		b.WriteString(r.String())
+		b = r.appendString(b)
 	}
-	return b.String()
+	return b
 }
 
 // AVAs returns the assertions of r. The slice must not be modified.
@@ -277,17 +392,18 @@ func (r RDN) Value(attr string) (string, bool) {
 }
 
 // String returns the RFC 4514 form of r.
-func (r RDN) String() string {
-	var b strings.Builder
+func (r RDN) String() string { return string(r.appendString(nil)) }
+
+func (r RDN) appendString(b []byte) []byte {
 	for i, a := range r.avas {
 		if i > 0 {
-			b.WriteByte('+')
+			b = append(b, '+')
 		}
-		b.WriteString(a.Type)
-		b.WriteByte('=')
-		b.WriteString(escapeValue(a.Value))
+		b = append(b, a.Type...)
+		b = append(b, '=')
+		b = appendEscaped(b, a.Value)
 	}
-	return b.String()
+	return b
 }
 
 // ParseRDN parses a single RDN such as "uid=alice" or "cn=a+sn=b".
@@ -308,30 +424,28 @@ func normalizeDNValue(v string) string { return foldSpace(v) }
 
 // escapeValue escapes an attribute value for an RFC 4514 string.
 func escapeValue(v string) string {
-	need := false
 	for i := 0; i < len(v); i++ {
 		if needsEscape(v, i) {
-			need = true
-			break
+			return string(appendEscaped(make([]byte, 0, len(v)+4), v))
 		}
 	}
-	if !need {
-		return v
-	}
-	var b strings.Builder
+	return v
+}
+
+// appendEscaped appends v escaped for an RFC 4514 string.
+func appendEscaped(b []byte, v string) []byte {
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		switch {
 		case c == 0:
-			b.WriteString(`\00`)
+			b = append(b, `\00`...)
 		case needsEscape(v, i):
-			b.WriteByte('\\')
-			b.WriteByte(c)
+			b = append(b, '\\', c)
 		default:
-			b.WriteByte(c)
+			b = append(b, c)
 		}
 	}
-	return b.String()
+	return b
 }
 
 func needsEscape(v string, i int) bool {

@@ -1,6 +1,11 @@
 package directory
 
-import "testing"
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
 
 // TestDN_stringLen pins the allocation-free length ParseDN checks against
 // the limit to the real String length.
@@ -26,4 +31,59 @@ func TestDN_stringLen(t *testing.T) {
 			}
 		})
 	}
+}
+
+// simpleDNSeeds are DNs of the shapes clients send, for the simple parser.
+var simpleDNSeeds = []string{
+	"uid=alice,ou=people,dc=idm,dc=example,dc=com", "UID=Alice,OU=People,DC=IDM,DC=Example,DC=com",
+	"cn=John  Smith,dc=com", "cn=café,dc=com", "ldapdTokenId=5f0c,uid=svc,ou=services,dc=x",
+	"gn=a,surname=b", "cn=a#b,dc=com", "cn=a b", "dn=token", "cn=a-b_c.d@e:f/g?h!i",
+	// not simple: left to the general parser
+	"cn=a\\,b", "cn=a+sn=b", "cn= a", "cn=a ", "cn=#616263", "cn=\"q\"", "2.5.4.3=x", "cn=a, dc=b",
+	"cn=", "=a", "cn=a,", ",cn=a", "cn=a,,dc=b", "cn=a;dc=b", "cn=a=b", "c n=a", "cn=a\x01",
+}
+
+// TestSimpleDNMatchesGeneral: for every seed the simple parser accepts, the
+// general parser gives the same DN (norm, string and assertions).
+func TestSimpleDNMatchesGeneral(t *testing.T) {
+	accepted := 0
+	for _, s := range simpleDNSeeds {
+		if checkSimpleDN(t, s) {
+			accepted++
+		}
+	}
+	if accepted < 10 {
+		t.Errorf("the simple parser took only %d of the seeds", accepted)
+	}
+}
+
+// FuzzSimpleDN: wherever the simple parser says ok, it agrees with the
+// general parser.
+func FuzzSimpleDN(f *testing.F) {
+	for _, s := range simpleDNSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if len(s) > maxDNLength || !utf8.ValidString(s) || strings.TrimSpace(s) == "" {
+			return
+		}
+		checkSimpleDN(t, s)
+	})
+}
+
+func checkSimpleDN(t *testing.T, s string) bool {
+	t.Helper()
+	rdns, ok := parseSimpleDN(s)
+	if !ok {
+		return false
+	}
+	fast := newDN(rdns)
+	slow, err := parseGeneralDN(s)
+	if err != nil {
+		t.Fatalf("%q: simple parser accepted, general parser: %v", s, err)
+	}
+	if fast.Norm() != slow.Norm() || fast.String() != slow.String() || !reflect.DeepEqual(fast.rdns, slow.rdns) {
+		t.Fatalf("%q: simple %q / %q, general %q / %q", s, fast.Norm(), fast.String(), slow.Norm(), slow.String())
+	}
+	return true
 }

@@ -74,14 +74,24 @@ type AttributeType struct {
 	NoUserModification bool
 	Usage              Usage
 
-	sup *AttributeType
-	eq  func(string) (string, bool)
-	ord func(string) (string, bool)
-	sub func(string) (string, bool)
+	lower string // canonical name in lower case
+	sup   *AttributeType
+	eq    func(string) (string, bool)
+	ord   func(string) (string, bool)
+	sub   func(string) (string, bool)
 }
 
 // Name returns the canonical name.
 func (a *AttributeType) Name() string { return a.Names[0] }
+
+// LowerName returns the canonical name in lower case, for maps keyed
+// case-insensitively.
+func (a *AttributeType) LowerName() string {
+	if a.lower == "" {
+		return strings.ToLower(a.Names[0])
+	}
+	return a.lower
+}
 
 // Operational reports whether the type is operational (not returned for "*").
 func (a *AttributeType) Operational() bool { return a.Usage != UserApplications }
@@ -264,6 +274,7 @@ func oids(names []string) string {
 // once built and safe for concurrent use.
 type Schema struct {
 	attrs     map[string]*AttributeType // by lower-case name and OID
+	exact     map[string]*AttributeType // by name as defined, so that Attr of a canonical name does not allocate
 	classes   map[string]*ObjectClass
 	attrList  []*AttributeType
 	classList []*ObjectClass
@@ -285,7 +296,7 @@ var builtinSchema = sync.OnceValue(func() *Schema {
 
 // NewSchema builds a schema, resolving SUP references and matching rules.
 func NewSchema(attrs []*AttributeType, classes []*ObjectClass) (*Schema, error) {
-	s := &Schema{attrs: map[string]*AttributeType{}, classes: map[string]*ObjectClass{}}
+	s := &Schema{attrs: map[string]*AttributeType{}, exact: map[string]*AttributeType{}, classes: map[string]*ObjectClass{}}
 	for _, a := range attrs {
 		for _, key := range append([]string{a.OID}, a.Names...) {
 			k := strings.ToLower(key)
@@ -293,7 +304,9 @@ func NewSchema(attrs []*AttributeType, classes []*ObjectClass) (*Schema, error) 
 				return nil, fmt.Errorf("attribute type %s defined twice", key)
 			}
 			s.attrs[k] = a
+			s.exact[key] = a
 		}
+		a.lower = strings.ToLower(a.Names[0])
 		s.attrList = append(s.attrList, a)
 	}
 	for _, a := range attrs {
@@ -365,6 +378,9 @@ func (s *Schema) Attr(desc string) (*AttributeType, bool) {
 	if i := strings.IndexByte(desc, ';'); i >= 0 {
 		desc = desc[:i]
 	}
+	if a, ok := s.exact[desc]; ok {
+		return a, true
+	}
 	a, ok := s.attrs[strings.ToLower(desc)]
 	return a, ok
 }
@@ -419,11 +435,25 @@ func (s *Schema) Syntaxes() []string {
 // canonicalAttrName maps a name or OID to the canonical name of the
 // built-in schema; unknown names are returned unchanged.
 func canonicalAttrName(name string) string {
-	if canon, ok := builtinAttrNames()[strings.ToLower(name)]; ok {
+	names := builtinAttrNames()
+	if canon, ok := names[name]; ok {
+		return canon
+	}
+	if canon, ok := names[strings.ToLower(name)]; ok {
 		return canon
 	}
 	return name
 }
+
+// builtinLowerNames maps the canonical name of every built-in attribute
+// type to its lower-case form.
+var builtinLowerNames = sync.OnceValue(func() map[string]string {
+	m := map[string]string{}
+	for _, a := range builtinAttributeTypes() {
+		m[a.Names[0]] = strings.ToLower(a.Names[0])
+	}
+	return m
+})
 
 // builtinAttrNames maps every lower-case name and OID of the built-in
 // attribute types to the canonical name. It is separate from Builtin so
@@ -434,6 +464,7 @@ var builtinAttrNames = sync.OnceValue(func() map[string]string {
 		m[strings.ToLower(a.OID)] = a.Names[0]
 		for _, n := range a.Names {
 			m[strings.ToLower(n)] = a.Names[0]
+			m[n] = a.Names[0] // as written: found without lower-casing
 		}
 	}
 	return m

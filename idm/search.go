@@ -3,7 +3,6 @@ package idm
 import (
 	"context"
 	"slices"
-	"strings"
 
 	"github.com/ldapd/ldapd/acl"
 	"github.com/ldapd/ldapd/directory"
@@ -176,7 +175,7 @@ func newSelection(schema *directory.Schema, attrs []string) selection {
 			sel.none = len(attrs) == 1
 		default:
 			if at, ok := schema.Attr(a); ok {
-				sel.named[strings.ToLower(at.Name())] = true
+				sel.named[at.LowerName()] = true
 			}
 		}
 	}
@@ -187,7 +186,7 @@ func (sel selection) wants(at *directory.AttributeType) bool {
 	if sel.none {
 		return false
 	}
-	if sel.named[strings.ToLower(at.Name())] {
+	if len(sel.named) > 0 && sel.named[at.LowerName()] {
 		return true
 	}
 	if at.Operational() {
