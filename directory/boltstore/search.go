@@ -207,7 +207,7 @@ func (q *query) visit(id uint64, checkScope bool) error {
 	}
 	decoded := false
 	if q.needDN || checkScope {
-		if e.DN, err = entrycodec.DecodeDN(dn); err != nil {
+		if e.DN, err = entrycodec.DecodeDNCached(dn, &q.t.s.parents); err != nil {
 			return err
 		}
 		decoded = true
@@ -219,7 +219,7 @@ func (q *query) visit(id uint64, checkScope bool) error {
 		return nil
 	}
 	if !decoded {
-		if e.DN, err = entrycodec.DecodeDN(dn); err != nil {
+		if e.DN, err = entrycodec.DecodeDNCached(dn, &q.t.s.parents); err != nil {
 			return err
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/directory/internal/entrycodec"
 )
 
 // Options configures Open. The zero value works.
@@ -49,6 +50,9 @@ type store struct {
 	idx    *indexSet
 	// version counts committed writes (directory.Versioned).
 	version atomic.Uint64
+	// parents memoizes decoded parent DNs for searches (a pure function
+	// of the stored bytes: nothing to invalidate).
+	parents entrycodec.ParentCache
 }
 
 var (

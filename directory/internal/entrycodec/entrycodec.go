@@ -21,6 +21,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/ldapd/ldapd/directory"
 )
@@ -181,6 +183,52 @@ func DecodeDN(s string) (directory.DN, error) {
 		return directory.DN{}, d.err
 	}
 	return directory.NewDN(rdns...), nil
+}
+
+// ParentCache remembers decoded parent DNs by their encoded bytes, so that
+// entries below one parent (the people of ou=people) do not each decode
+// and normalize it again. Decoding is a pure function of the bytes, so an
+// entry can never go stale; the cache is bounded by starting over when it
+// holds maxParents DNs. The zero value is ready and safe for concurrent
+// use.
+type ParentCache struct {
+	m sync.Map // encoded RDNs after the first -> directory.DN
+	n atomic.Int64
+}
+
+const maxParents = 4096
+
+// DecodeDNCached is DecodeDN, taking the parent DN from c when c holds the
+// DN encoded by the RDNs after the first.
+func DecodeDNCached(s string, c *ParentCache) (directory.DN, error) {
+	d := decoder{s: s}
+	n := d.count()
+	if n >= 2 && d.count() == 1 && d.err == nil {
+		typ, value := d.str(), d.str()
+		if d.err == nil {
+			if p, ok := c.m.Load(s[d.off:]); ok {
+				if parent := p.(directory.DN); parent.Depth() == n-1 {
+					return parent.Child(directory.NewRDN(directory.AVA{Type: typ, Value: value})), nil
+				}
+			}
+		}
+	}
+	dn, err := DecodeDN(s)
+	if err != nil || dn.Depth() < 2 {
+		return dn, err
+	}
+	d = decoder{s: s}
+	d.count()
+	for na := d.count(); na > 0; na-- {
+		d.str()
+		d.str()
+	}
+	if c.n.Add(1) > maxParents {
+		c.m.Clear()
+		c.n.Store(1)
+	}
+	c.m.Store(strings.Clone(s[d.off:]), dn.Parent())
+	return dn, nil
 }
 
 // DNSectionIs reports whether the DN section s encodes exactly dn (the same

@@ -90,3 +90,65 @@ func TestDNSectionIs(t *testing.T) {
 		t.Error("DNSectionIs allocates")
 	}
 }
+
+// TestDecodeDNCached: decoding through a memo gives exactly what DecodeDN
+// gives, whatever came before (siblings, other parents, other depths).
+func TestDecodeDNCached(t *testing.T) {
+	dns := []string{
+		"uid=a,ou=people,dc=example,dc=com", "uid=b,ou=people,dc=example,dc=com", "uid=B,ou=People,dc=example,dc=com",
+		"cn=g,ou=groups,dc=example,dc=com", "uid=c,ou=people,dc=example,dc=com", "cn=x+sn=y,ou=people,dc=example,dc=com",
+		"uid=d,ou=people,dc=example,dc=com", "dc=com", "uid=e,dc=example,dc=com", "ou=people,dc=example,dc=com",
+		`uid=a\,b,ou=people,dc=example,dc=com`, "ldapdTokenId=1,uid=svc,ou=services,dc=example,dc=com",
+		"uid=a,ou=people,dc=example,dc=org",
+	}
+	var m ParentCache
+	for range 2 {
+		for _, s := range dns {
+			sec := EncodeDN(directory.MustParseDN(s))
+			want, err := DecodeDN(sec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkMemoDN(t, sec, &m, want)
+		}
+	}
+}
+
+func checkMemoDN(t *testing.T, sec string, m *ParentCache, want directory.DN) {
+	t.Helper()
+	got, err := DecodeDNCached(sec, m)
+	if err != nil {
+		t.Fatalf("%q: %v", sec, err)
+	}
+	if got.Norm() != want.Norm() || got.String() != want.String() || got.Depth() != want.Depth() {
+		t.Fatalf("memo decoded %q (%q), want %q (%q)", got, got.Norm(), want, want.Norm())
+	}
+	for i, r := range got.RDNs() {
+		if r.Norm() != want.RDNs()[i].Norm() || r.String() != want.RDNs()[i].String() {
+			t.Fatalf("RDN %d: %q, want %q", i, r, want.RDNs()[i])
+		}
+	}
+}
+
+// FuzzDecodeDNCached: two DN sections decoded in turn through one memo
+// decode as DecodeDN does (same error or same DN).
+func FuzzDecodeDNCached(f *testing.F) {
+	enc := func(s string) string { return EncodeDN(directory.MustParseDN(s)) }
+	f.Add(enc("uid=a,ou=p,dc=x"), enc("uid=b,ou=p,dc=x"))
+	f.Add(enc("uid=a,ou=p,dc=x"), enc("uid=b,ou=q,dc=x"))
+	f.Add(enc("cn=a+sn=b,ou=p,dc=x"), enc("uid=b,ou=p,dc=x"))
+	f.Add(enc("dc=x"), "\x00")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		var m ParentCache
+		for _, s := range []string{a, b, a} {
+			want, werr := DecodeDN(s)
+			got, gerr := DecodeDNCached(s, &m)
+			if (werr == nil) != (gerr == nil) {
+				t.Fatalf("%q: DecodeDN error %v, memo error %v", s, werr, gerr)
+			}
+			if werr == nil && (got.Norm() != want.Norm() || got.String() != want.String()) {
+				t.Fatalf("%q: memo %q, want %q", s, got, want)
+			}
+		}
+	})
+}
