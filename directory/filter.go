@@ -2,6 +2,7 @@ package directory
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -196,6 +197,9 @@ func (f *Filter) eval(e *Entry) tri {
 			return triUndefined
 		}
 		return boolTri(f.anyValue(e, func(v string) bool {
+			if f.at.eqFolds && f.Kind == FilterEquality && foldIsLower(v) {
+				return len(v) == len(f.norm) && equalLower(v, f.norm)
+			}
 			n, ok := f.at.Normalize(v)
 			return ok && n == f.norm
 		}))
@@ -208,6 +212,9 @@ func (f *Filter) eval(e *Entry) tri {
 			norm = f.at.eq
 		}
 		return boolTri(f.anyValue(e, func(v string) bool {
+			if f.at.subFolds && foldIsLower(v) {
+				return substringsMatchLower(v, f.subNorm)
+			}
 			n, ok := norm(v)
 			return ok && substringsMatch(n, f.subNorm)
 		}))
@@ -230,6 +237,36 @@ func (f *Filter) eval(e *Entry) tri {
 		}))
 	}
 	return triUndefined
+}
+
+// Reads reports the attributes Match may look at (canonical names,
+// subtypes included), or all when it may look at any attribute (an
+// extensible match without an attribute type). Match gives the same answer
+// on an entry holding only those attributes (the DN aside: entryDN and
+// extensible matches with :dn read the DN). f must be resolved.
+func (f *Filter) Reads() (names []string, all bool) {
+	all = f.reads(&names, 0)
+	return names, all
+}
+
+func (f *Filter) reads(names *[]string, depth int) bool {
+	if depth > maxFilterDepth {
+		return true
+	}
+	if f.Kind == FilterExtensible && f.at == nil && f.Attr == "" {
+		return true
+	}
+	for _, n := range f.names {
+		if !slices.Contains(*names, n) {
+			*names = append(*names, n)
+		}
+	}
+	for _, c := range f.Children {
+		if c.reads(names, depth+1) {
+			return true
+		}
+	}
+	return false
 }
 
 // anyValue applies pred to every value of f's attribute and its subtypes.

@@ -3,6 +3,7 @@ package directory_test
 import (
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -141,7 +142,29 @@ func TestFilter_Match(t *testing.T) {
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("%s matches %q, want %q", tc.filter, got, tc.want)
 			}
+			for name, e := range entries {
+				checkReads(t, f, name, e)
+			}
 		})
+	}
+}
+
+// checkReads: Match gives the same answer on e restricted to the
+// attributes f.Reads names (what a store decodes to match a scan).
+func checkReads(t *testing.T, f *directory.Filter, name string, e *directory.Entry) {
+	t.Helper()
+	names, all := f.Reads()
+	if all {
+		return
+	}
+	part := &directory.Entry{DN: e.DN}
+	for _, a := range e.Attrs {
+		if slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, a.Name) }) {
+			part.Attrs = append(part.Attrs, a)
+		}
+	}
+	if got, want := f.Match(part), f.Match(e); got != want {
+		t.Errorf("%s on %s with only %q: %v, on the whole entry %v", f, name, names, got, want)
 	}
 }
 

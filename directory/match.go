@@ -65,6 +65,81 @@ var matchingRuleOIDs = [...][2]string{
 // or substrings rule, or nil for an unknown rule. A normalizer reports
 // ok=false for a value that is not valid for the rule; such an assertion
 // evaluates to Undefined.
+// foldsCase reports whether rule normalizes with foldSpace (the
+// caseIgnore rules).
+func foldsCase(rule string) bool {
+	switch strings.ToLower(ruleName(rule)) {
+	case "caseignorematch", "caseignoreorderingmatch", "caseignoresubstringsmatch",
+		"caseignoreia5match", "caseignoreia5substringsmatch", "caseignorelistmatch":
+		return true
+	}
+	return false
+}
+
+// foldIsLower reports whether foldSpace(v) only lower-cases v: v is ASCII
+// with no space at either end, no run of spaces and no other white space.
+// The fold matchers below then compare v byte by byte, lower-casing as
+// they go, instead of allocating foldSpace(v).
+func foldIsLower(v string) bool {
+	prevSpace := true
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c >= utf8.RuneSelf || ('\t' <= c && c <= '\r') || (c == ' ' && prevSpace) {
+			return false
+		}
+		prevSpace = c == ' '
+	}
+	return len(v) == 0 || v[len(v)-1] != ' '
+}
+
+func lowerByte(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// equalLower reports whether lower(v) == n, for v and n of equal length.
+func equalLower(v, n string) bool {
+	for i := 0; i < len(v); i++ {
+		if lowerByte(v[i]) != n[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// indexLower is strings.Index(lower(v), n).
+func indexLower(v, n string) int {
+	for i := 0; i+len(n) <= len(v); i++ {
+		if equalLower(v[i:i+len(n)], n) {
+			return i
+		}
+	}
+	return -1
+}
+
+// substringsMatchLower is substringsMatch(lower(v), parts).
+func substringsMatchLower(v string, parts []string) bool {
+	initial, final, any := parts[0], parts[len(parts)-1], parts[1:len(parts)-1]
+	if len(initial) > len(v) || !equalLower(v[:len(initial)], initial) {
+		return false
+	}
+	v = v[len(initial):]
+	if len(final) > len(v) || !equalLower(v[len(v)-len(final):], final) {
+		return false
+	}
+	v = v[:len(v)-len(final)]
+	for _, a := range any {
+		i := indexLower(v, a)
+		if i < 0 {
+			return false
+		}
+		v = v[i+len(a):]
+	}
+	return true
+}
+
 func normalizer(rule string) func(string) (string, bool) {
 	switch strings.ToLower(ruleName(rule)) {
 	case "caseignorematch", "caseignoreorderingmatch", "caseignoresubstringsmatch",

@@ -75,10 +75,13 @@ type AttributeType struct {
 	Usage              Usage
 
 	lower string // canonical name in lower case
-	sup   *AttributeType
-	eq    func(string) (string, bool)
-	ord   func(string) (string, bool)
-	sub   func(string) (string, bool)
+	// eqFolds and subFolds: the equality (substring) rule normalizes with
+	// foldSpace, so matching may take the allocation-free fold paths.
+	eqFolds, subFolds bool
+	sup               *AttributeType
+	eq                func(string) (string, bool)
+	ord               func(string) (string, bool)
+	sub               func(string) (string, bool)
 }
 
 // Name returns the canonical name.
@@ -344,6 +347,8 @@ func NewSchema(attrs []*AttributeType, classes []*ObjectClass) (*Schema, error) 
 				return nil, fmt.Errorf("attribute type %s: unknown matching rule %s", a.Name(), r.name)
 			}
 		}
+		a.eqFolds = foldsCase(a.Equality)
+		a.subFolds = foldsCase(a.Substr) || (a.Substr == "" && a.eqFolds)
 	}
 	for _, c := range classes {
 		for _, key := range append([]string{c.OID}, c.Names...) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"strings"
 	"unsafe"
 
 	bolt "go.etcd.io/bbolt"
@@ -55,6 +56,18 @@ func (t *tx) Search(base directory.DN, scope directory.Scope, f *directory.Filte
 	}
 	q := &query{t: t, btx: t.btx, entries: t.btx.Bucket(bucketEntries), base: base, scope: scope, f: f, each: each,
 		needDN: needsDN(f, 0)}
+	if names, all := f.Reads(); !all {
+		// Scan candidates are decoded for matching with only the
+		// attributes the filter reads.
+		q.keep = func(name string) bool {
+			for _, n := range names {
+				if strings.EqualFold(n, name) {
+					return true
+				}
+			}
+			return false
+		}
+	}
 	err := q.run()
 	if errors.Is(err, directory.ErrStop) {
 		return nil
@@ -80,6 +93,7 @@ type query struct {
 	// that match are decoded again into memory handed to each.
 	scratch     directory.Entry
 	scratchVals []string
+	keep        func(attr string) bool // what the scratch decoding keeps; nil: everything
 }
 
 func (q *query) run() error {
@@ -192,7 +206,7 @@ func (q *query) visit(id uint64, checkScope bool) error {
 		// The scratch entry's strings view raw itself (no copy): raw is
 		// valid until the transaction changes, and the scratch entry is
 		// only matched here, never handed out (TestScanScratchNotRetained).
-		_, vals, err := entrycodec.DecodeAttrsInto(unsafe.String(unsafe.SliceData(raw), len(raw)), &q.scratch, q.scratchVals)
+		_, vals, err := entrycodec.DecodeAttrsInto(unsafe.String(unsafe.SliceData(raw), len(raw)), &q.scratch, q.scratchVals, q.keep)
 		q.scratchVals = vals
 		if err != nil {
 			return err

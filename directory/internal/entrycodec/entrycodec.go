@@ -135,8 +135,10 @@ func DecodeAttrs(raw []byte) (*directory.Entry, string, error) {
 
 // DecodeAttrsInto is DecodeAttrs into e, reusing e.Attrs and vals (which
 // it returns for the next call). e's strings are substrings of raw: the
-// caller decides whether raw is a copy.
-func DecodeAttrsInto(raw string, e *directory.Entry, vals []string) (string, []string, error) {
+// caller decides whether raw is a copy. When keep is not nil, only the
+// attributes it keeps are decoded (the others are skipped over), for a
+// filter that reads a few attributes.
+func DecodeAttrsInto(raw string, e *directory.Entry, vals []string, keep func(name string) bool) (string, []string, error) {
 	if len(raw) == 0 || raw[0] != Format {
 		return "", vals, fmt.Errorf("%w: unknown format", ErrCorrupt)
 	}
@@ -148,6 +150,12 @@ func DecodeAttrsInto(raw string, e *directory.Entry, vals []string) (string, []s
 	for i := 0; i < nAttrs && d.err == nil; i++ {
 		name := d.str()
 		nv := d.count()
+		if keep != nil && !keep(name) {
+			for j := 0; j < nv && d.err == nil; j++ {
+				d.str()
+			}
+			continue
+		}
 		start := len(vals)
 		for j := 0; j < nv && d.err == nil; j++ {
 			vals = append(vals, d.str())
