@@ -42,7 +42,7 @@ import (
 // entry it renames within the scope may be visited again under its new DN.
 const (
 	firstLimit = 64
-	scanChunk  = 256
+	scanChunk  = 1024
 	ctxEvery   = 256 // rows between context checks
 )
 
@@ -55,7 +55,7 @@ func (t *tx) Search(base directory.DN, scope directory.Scope, f *directory.Filte
 		return directory.Errorf(directory.ErrUnwillingToPerform, "search without a filter")
 	}
 	q := &query{t: t, btx: t.btx, entries: t.btx.Bucket(bucketEntries), base: base, scope: scope, f: f, each: each,
-		needDN: needsDN(f, 0)}
+		needDN: needsDN(f, 0), sequential: !t.btx.Writable()}
 	if names, all := f.Reads(); !all {
 		// Scan candidates are decoded for matching with only the
 		// attributes the filter reads.
@@ -94,6 +94,10 @@ type query struct {
 	scratch     directory.Entry
 	scratchVals []string
 	keep        func(attr string) bool // what the scratch decoding keeps; nil: everything
+	// sequential: the transaction is read-only, so cur keeps its position
+	// between visits and the id after lastID is one Next away.
+	sequential bool
+	lastID     uint64
 }
 
 func (q *query) run() error {
@@ -198,7 +202,16 @@ func (q *query) visit(id uint64, checkScope bool) error {
 	if q.cur == nil {
 		q.cur = q.entries.Cursor()
 	}
-	k, raw := q.cur.Seek(key[:])
+	var k, raw []byte
+	if q.sequential && id == q.lastID+1 {
+		// The next id in a read transaction: one step, not a descent
+		// from the root (scan chunks are sorted, and ids are dense).
+		k, raw = q.cur.Next()
+	}
+	if k == nil || !bytes.Equal(k, key[:]) {
+		k, raw = q.cur.Seek(key[:])
+	}
+	q.lastID = id
 	if raw == nil || !bytes.Equal(k, key[:]) {
 		return nil // deleted by an earlier callback in this transaction
 	}
@@ -259,6 +272,10 @@ func (q *query) scanSubtree(prefix []byte) error {
 		if more {
 			from = bytes.Clone(k)
 		}
+		// In id order, the entries are read mostly one Next after another
+		// (visit); the order of a search's results is unspecified, and
+		// stays the same for the same data (paged results rely on that).
+		slices.Sort(ids)
 		if err := q.visitAll(ids, false); err != nil {
 			return err
 		}
