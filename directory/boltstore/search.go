@@ -61,7 +61,7 @@ func (t *tx) Search(base directory.DN, scope directory.Scope, f *directory.Filte
 		// attributes the filter reads.
 		q.keep = func(name string) bool {
 			for _, n := range names {
-				if strings.EqualFold(n, name) {
+				if len(n) == len(name) && (n == name || strings.EqualFold(n, name)) {
 					return true
 				}
 			}

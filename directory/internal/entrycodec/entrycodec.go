@@ -152,6 +152,12 @@ func DecodeAttrsInto(raw string, e *directory.Entry, vals []string, keep func(na
 		nv := d.count()
 		if keep != nil && !keep(name) {
 			for j := 0; j < nv && d.err == nil; j++ {
+				// A one-byte length is stepped over here; anything
+				// else takes the checked path.
+				if off := d.off; off < len(d.s) && d.s[off] < 0x80 && off+1+int(d.s[off]) <= len(d.s) {
+					d.off = off + 1 + int(d.s[off])
+					continue
+				}
 				d.str()
 			}
 			continue
@@ -271,6 +277,15 @@ type decoder struct {
 }
 
 func (d *decoder) uvarint() uint64 {
+	// Almost every length and count fits in one byte: an inlined step.
+	if d.off < len(d.s) && d.s[d.off] < 0x80 && d.err == nil {
+		d.off++
+		return uint64(d.s[d.off-1])
+	}
+	return d.uvarintSlow()
+}
+
+func (d *decoder) uvarintSlow() uint64 {
 	if d.err != nil {
 		return 0
 	}

@@ -1,6 +1,7 @@
 package entrycodec
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/ldapd/ldapd/directory"
@@ -54,6 +55,31 @@ func FuzzDecodeEntry(f *testing.F) {
 	f.Add([]byte{Format, 0, 0})
 	f.Add([]byte{Format, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// Decoding a few attributes (skipping the others) fails exactly
+		// when decoding them all does, and keeps exactly those.
+		all, _, errAll := DecodeAttrs(b)
+		var part directory.Entry
+		keep := func(name string) bool { return len(name)%2 == 0 }
+		_, _, errPart := DecodeAttrsInto(string(b), &part, nil, keep)
+		if (errAll == nil) != (errPart == nil) {
+			t.Fatalf("DecodeAttrs error %v, DecodeAttrsInto with keep error %v", errAll, errPart)
+		}
+		if errAll == nil {
+			var want []directory.Attr
+			for _, a := range all.Attrs {
+				if keep(a.Name) {
+					want = append(want, a)
+				}
+			}
+			if len(want) != len(part.Attrs) {
+				t.Fatalf("kept %d attributes, want %d", len(part.Attrs), len(want))
+			}
+			for i := range want {
+				if want[i].Name != part.Attrs[i].Name || !slices.Equal(want[i].Values, part.Attrs[i].Values) {
+					t.Fatalf("attribute %d: %v, want %v", i, part.Attrs[i], want[i])
+				}
+			}
+		}
 		e, err := Decode(b)
 		if err != nil {
 			return
