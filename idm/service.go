@@ -154,9 +154,6 @@ type Identity struct {
 	Token     bool
 	TokenID   tokens.ID
 	ReadWrite bool
-	// record is the DN of the token's record, derived at bind so that the
-	// per-operation revocation check does not rebuild it.
-	record directory.DN
 	// memo holds the subject this identity last derived (memo.go); nil for
 	// identities not made by a bind, which then derive on every operation.
 	memo *subjectMemo
@@ -206,11 +203,7 @@ func (s *Service) subject(ctx context.Context, tx directory.ReadTx, id Identity)
 	sub := acl.Subject{Kind: acl.Account, DN: id.DN, Groups: s.norms.groupSet(acct)}
 	var expiry time.Time
 	if id.Token {
-		recDN := id.record
-		if recDN.IsRoot() {
-			recDN = s.tokenRecordDN(id.DN, id.TokenID)
-		}
-		rec, err := s.tokenRecordAt(tx, recDN)
+		rec, err := s.tokenRecordAt(tx, s.tokenRecordDN(id.DN, id.TokenID))
 		if err != nil {
 			s.security(ctx, "token revoked since bind", id, err)
 			return acl.Subject{}, time.Time{}, invalidSession()

@@ -1,9 +1,12 @@
 package tokens
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"hash"
 	"io"
 	"sync"
 	"sync/atomic"
@@ -33,6 +36,23 @@ type key struct {
 	id     string // the kid
 	secret []byte // keySize random bytes
 	header string // encodedHeader(id), precomputed for Parse
+	// macs holds HMAC-SHA256 states keyed with secret, reset after use,
+	// so that verifying a token does not hash the key pads again.
+	macs sync.Pool
+}
+
+// mac returns an HMAC-SHA256 keyed with k's secret, ready to write; give
+// it back with putMAC.
+func (k *key) mac() hash.Hash {
+	if h, ok := k.macs.Get().(hash.Hash); ok {
+		return h
+	}
+	return hmac.New(sha256.New, k.secret)
+}
+
+func (k *key) putMAC(h hash.Hash) {
+	h.Reset()
+	k.macs.Put(h)
 }
 
 func (k *key) String() string   { return "tokens.key{kid: " + k.id + ", secret: REDACTED}" }

@@ -172,9 +172,12 @@ func parseKnownHeader(key *key, token, header, payloadSeg, sigSeg string) (Claim
 	if n, err := b64.Decode(sig[:], []byte(sigSeg)); err != nil || n != sha256.Size {
 		return Claims{}, false, nil
 	}
-	mac := hmac.New(sha256.New, key.secret)
+	mac := key.mac()
 	mac.Write([]byte(token[:len(header)+1+len(payloadSeg)]))
-	if !hmac.Equal(mac.Sum(nil), sig[:]) {
+	var sum [sha256.Size]byte
+	ok := hmac.Equal(mac.Sum(sum[:0]), sig[:])
+	key.putMAC(mac)
+	if !ok {
 		return Claims{}, true, fmt.Errorf("%w: kid %s", ErrBadSignature, quoteShort(key.id))
 	}
 	c := Claims{KeyID: key.id}
