@@ -180,7 +180,10 @@ func hasClass(e *directory.Entry, class string) bool {
 // that still exists, expiry, and an account that exists, is enabled and is
 // the one the token names.
 func (s *Service) tokenBind(ctx context.Context, token string) (Identity, error) {
-	addr := clientAddrOf(ctx)
+	var addr string
+	if !s.throttle.idle() {
+		addr = clientAddrOf(ctx)
+	}
 	if _, until, ok := s.throttle.locked(addr); ok {
 		s.log.Warn().Str("event", "security").Str("client", hostOf(addr)).
 			Str("cause", "throttled after repeated failures (address locked until "+until.UTC().Format("15:04:05")+")").Msg("token bind failed")
@@ -199,6 +202,7 @@ func (s *Service) tokenBind(ctx context.Context, token string) (Identity, error)
 			err = errors.New("account was replaced since the token was issued")
 		}
 		if err != nil {
+			addr = clientAddrOf(ctx)
 			s.throttle.fail(addr)
 			s.log.Warn().Str("event", "security").Str("token_id", claims.TokenID.String()).Str("client", hostOf(addr)).
 				Str("cause", "account gone or disabled").AnErr("error", err).Msg("token bind failed")
@@ -207,6 +211,7 @@ func (s *Service) tokenBind(ctx context.Context, token string) (Identity, error)
 		}
 	}
 	if err != nil {
+		addr = clientAddrOf(ctx)
 		s.throttle.fail(addr)
 		s.logTokenFail(token, addr, err)
 		return Identity{}, errBind()

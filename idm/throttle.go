@@ -5,6 +5,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -61,6 +62,9 @@ type throttle struct {
 	now  func() time.Time
 	mu   sync.Mutex
 	keys map[string]*throttleState
+	// tracked is len(keys), readable without mu: while it is zero nothing
+	// is locked, and a bind need not even work out its address key.
+	tracked atomic.Int64
 }
 
 type throttleState struct {
@@ -75,6 +79,10 @@ func newThrottle(cfg ThrottleConfig, now func() time.Time) *throttle {
 
 func accountKey(dn string) string { return "acct:" + strings.ToLower(dn) }
 func addressKey(ip string) string { return "addr:" + ip }
+
+// idle reports that no key is tracked (or throttling is off), so that no
+// key can be locked.
+func (t *throttle) idle() bool { return t.cfg.Disabled || t.tracked.Load() == 0 }
 
 // locked reports the first of keys that is locked now, and until when.
 func (t *throttle) locked(keys ...string) (string, time.Time, bool) {
@@ -103,6 +111,7 @@ func (t *throttle) fail(keys ...string) {
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	defer func() { t.tracked.Store(int64(len(t.keys))) }()
 	for _, k := range keys {
 		if k == "" {
 			continue
@@ -136,6 +145,7 @@ func (t *throttle) fail(keys ...string) {
 func (t *throttle) succeed(key string) {
 	t.mu.Lock()
 	delete(t.keys, key)
+	t.tracked.Store(int64(len(t.keys)))
 	t.mu.Unlock()
 }
 
@@ -177,23 +187,25 @@ func WithClientAddr(ctx context.Context, addr net.Addr) context.Context {
 	if addr == nil {
 		return ctx
 	}
-	host := addr.String()
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	if addr.Network() == "unix" {
-		host = "" // the owner-only admin socket: one local user
-	}
-	return context.WithValue(ctx, clientAddrKey{}, host)
+	return context.WithValue(ctx, clientAddrKey{}, addr)
 }
 
 // hostOf returns the host an address key names, for logs.
 func hostOf(addrKey string) string { return strings.TrimPrefix(addrKey, "addr:") }
 
-// clientAddrOf returns the address key of ctx's client, "" if unknown.
+// clientAddrOf returns the address key of ctx's client, "" if unknown or
+// the owner-only admin socket (one local user).
 func clientAddrOf(ctx context.Context) string {
-	if h, ok := ctx.Value(clientAddrKey{}).(string); ok && h != "" {
-		return addressKey(h)
+	addr, ok := ctx.Value(clientAddrKey{}).(net.Addr)
+	if !ok || addr.Network() == "unix" {
+		return ""
 	}
-	return ""
+	host := addr.String()
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if host == "" {
+		return ""
+	}
+	return addressKey(host)
 }

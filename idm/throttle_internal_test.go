@@ -31,3 +31,29 @@ func TestThrottleBounded(t *testing.T) {
 		t.Errorf("lock after 100 failures = %v, want the 5m cap", got)
 	}
 }
+
+// TestThrottleIdle: binds skip working out their address key only while
+// nothing at all is tracked.
+func TestThrottleIdle(t *testing.T) {
+	th := newThrottle(ThrottleConfig{}, time.Now)
+	if !th.idle() {
+		t.Fatal("a new throttle is not idle")
+	}
+	th.fail(accountKey("uid=a"), addressKey("192.0.2.1"))
+	if th.idle() {
+		t.Fatal("idle while two keys are tracked")
+	}
+	th.succeed(accountKey("uid=a"))
+	if th.idle() {
+		t.Fatal("idle while the address is still tracked")
+	}
+	th.succeed(addressKey("192.0.2.1"))
+	if !th.idle() {
+		t.Fatal("not idle once every key is cleared")
+	}
+	off := newThrottle(ThrottleConfig{Disabled: true}, time.Now)
+	off.fail("x")
+	if !off.idle() {
+		t.Fatal("a disabled throttle is not idle")
+	}
+}
