@@ -19,6 +19,7 @@ run: build
 # drive OpenLDAP's ldap-utils, which `deps` installs on Debian when missing).
 test: deps vet
 	$(GO) test -race -count=1 ./...
+	python3 scripts/bench/report_test.py
 
 test-short:
 	$(GO) test -short ./...

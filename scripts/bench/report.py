@@ -57,6 +57,8 @@ def main():
     ap.add_argument("--rss", type=int, nargs=2, help="ldapd and slapd RSS, KiB")
     ap.add_argument("--disk", type=int, nargs=2, help="ldapd and slapd data file, bytes")
     ap.add_argument("--slapd-version", default="")
+    ap.add_argument("--prev", help="the previous run's JSON, to compare with")
+    ap.add_argument("--note", default="", help="why the regressions flagged against --prev are expected")
     a = ap.parse_args()
 
     with open(a.runs) as f:
@@ -132,6 +134,15 @@ def main():
 
     out = {"date": now, "commit": commit, "machine": machine, "command": cmd, "entries": a.n,
            "slapd_version": a.slapd_version, "rows": table, **extra}
+    prev = None
+    if a.prev and os.path.exists(a.prev):
+        with open(a.prev) as f:
+            prev = json.load(f)
+    changes = compare(prev, out)
+    regressions = [c for c in changes if c["regression"]]
+    out["compared_with"] = {"commit": prev.get("commit"), "date": prev.get("date")} if prev else None
+    out["regressions"] = regressions
+    out["regression_note"] = a.note
     with open(a.out, "w") as f:
         json.dump(out, f, indent=2)
 
@@ -208,12 +219,69 @@ slapd's for those rows; durable writes at least slapd's throughput.
   figures per path (see `make bench-go`); `go test -bench E2E -cpuprofile cpu.out ./gateway` then
   `go tool pprof -top -cum -focus 'conn..serve' cpu.out` profiles the server side of a request.
 """
+    if changes:
+        doc += compare_md(prev, changes, a.note)
+        print(compare_md(prev, changes, a.note))
     if errs:
         doc += "\nErrors during the runs:\n\n" + "\n".join(errs) + "\n"
     os.makedirs(os.path.dirname(a.doc), exist_ok=True)
     with open(a.doc, "w") as f:
         f.write(doc)
+    # 3: regressions against the previous run (run.sh refuses them unless
+    # they are explained with BENCH_NOTE).
+    return 3 if regressions else 0
+
+
+# A change of a ratio by more than this fraction against the previous run
+# is a regression (ratios ldapd/slapd of one run, so that machine drift
+# cancels; where lower is better) or an improvement.
+THRESHOLD = 0.10
+
+
+def compare(prev, cur):
+    """Per-row changes of the ratios between two runs' JSON."""
+    if not prev or prev.get("entries") != cur.get("entries"):
+        return []  # nothing to compare with, or another data set
+    out = []
+    prow = {r["row"]: r for r in prev.get("rows", [])}
+    for r in cur["rows"]:
+        p = prow.get(r["row"])
+        if not p:
+            continue
+        for key, lower_better in (("cpu_ratio", True), ("throughput_ratio", False)):
+            out.append(change(r["row"], key, p.get(key), r.get(key), lower_better))
+    for key in ("import_s", "rss_kib", "data_bytes"):
+        if key in prev and key in cur:
+            pr = ratio(prev[key]["ldapd"], prev[key]["slapd"])
+            cr = ratio(cur[key]["ldapd"], cur[key]["slapd"])
+            out.append(change(key, "ratio", pr, cr, True))
+    return [c for c in out if c is not None]
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def change(row, key, before, after, lower_better):
+    if before is None or after is None or before == 0:
+        return None
+    rel = after / before - 1
+    worse = rel > THRESHOLD if lower_better else rel < -THRESHOLD
+    return {"row": row, "metric": key, "before": before, "after": after, "change": rel, "regression": worse}
+
+
+def compare_md(prev, changes, note):
+    lines = [f"\n## Against the previous run (commit {prev.get('commit', '?')}, {prev.get('date', '?')})\n",
+             f"Ratios ldapd/slapd; a change of more than {THRESHOLD:.0%} for the worse is a regression, and",
+             "`make bench` fails on one unless BENCH_NOTE explains it (the note is kept here).\n",
+             "| row | metric | before | after | change | |", "|---|---|---|---|---|---|"]
+    for c in changes:
+        flag = "**regression**" if c["regression"] else ""
+        lines.append(f"| {c['row']} | {c['metric']} | {c['before']:.2f} | {c['after']:.2f} | {c['change']:+.0%} | {flag} |")
+    if note:
+        lines.append(f"\nNote on the regressions: {note}")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

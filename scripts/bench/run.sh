@@ -185,8 +185,21 @@ echo "]" >>"$T/runs.json"
 # Allocated size: mdb's file is sparse up to maxsize.
 LDAPD_DISK=$(du -B1 "$D/ldapd.db" | cut -f1); SLAPD_DISK=$(du -B1 "$T/slapd-db/data.mdb" | cut -f1)
 
+# The previous run's results, to flag regressions (ratios worse by >10%).
+[ -f "$OUT" ] && cp "$OUT" "$T/prev.json"
+rc=0
 python3 "$ROOT/scripts/bench/report.py" --runs "$T/runs.json" --out "$OUT" --doc "$DOC" \
+	--prev "$T/prev.json" --note "${BENCH_NOTE:-}" \
 	--n "$N" --dur "$DUR" --conc "$C" --nruns "$RUNS" \
 	--import-s "$LDAPD_IMPORT_S" --slapadd-s "$SLAPADD_S" \
 	--rss "$LDAPD_RSS" "$SLAPD_RSS" --disk "$LDAPD_DISK" "$SLAPD_DISK" \
-	--slapd-version "$("$SLAPD" -VV 2>&1 | head -1 | sed 's/.*slapd //; s/ (.*//')"
+	--slapd-version "$("$SLAPD" -VV 2>&1 | head -1 | sed 's/.*slapd //; s/ (.*//')" || rc=$?
+if [ "$rc" = 3 ]; then
+	if [ -z "${BENCH_NOTE:-}" ]; then
+		log "regressions against the previous run (see the end of $DOC); find the cause, or rerun with"
+		log "BENCH_NOTE='why they are expected' to record the explanation in $DOC"
+		exit 1
+	fi
+elif [ "$rc" != 0 ]; then
+	exit "$rc"
+fi
