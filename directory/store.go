@@ -78,7 +78,9 @@ type ReadTx interface {
 	Get(dn DN) (*Entry, error)
 	// Search calls each for every entry in scope of base that matches f
 	// (a filter resolved against the store's schema, whose normalization
-	// the indexes use), in unspecified order. A missing base is
+	// the indexes use), in unspecified order, except that a subtree
+	// search answered without an index (the absolute true filter (&))
+	// visits every entry after its parent (export relies on it). A missing base is
 	// ErrNoSuchObject with a matched DN. each may return ErrStop to end
 	// the search early (Search then returns nil); any other error from
 	// each ends the search and is returned.

@@ -42,7 +42,7 @@ import (
 // entry it renames within the scope may be visited again under its new DN.
 const (
 	firstLimit = 64
-	scanChunk  = 1024
+	scanChunk  = 256
 	ctxEvery   = 256 // rows between context checks
 )
 
@@ -205,7 +205,8 @@ func (q *query) visit(id uint64, checkScope bool) error {
 	var k, raw []byte
 	if q.sequential && id == q.lastID+1 {
 		// The next id in a read transaction: one step, not a descent
-		// from the root (scan chunks are sorted, and ids are dense).
+		// from the root (a scan in DN order often meets consecutive ids:
+		// entries imported or added in tree order).
 		k, raw = q.cur.Next()
 	}
 	if k == nil || !bytes.Equal(k, key[:]) {
@@ -272,10 +273,6 @@ func (q *query) scanSubtree(prefix []byte) error {
 		if more {
 			from = bytes.Clone(k)
 		}
-		// In id order, the entries are read mostly one Next after another
-		// (visit); the order of a search's results is unspecified, and
-		// stays the same for the same data (paged results rely on that).
-		slices.Sort(ids)
 		if err := q.visitAll(ids, false); err != nil {
 			return err
 		}

@@ -181,3 +181,32 @@ func testRenameKeepsMemberValues(t *testing.T, s directory.Store) {
 	wantDNs(t, "old member value", searchDNs(t, s, suffix, directory.ScopeSub, "(member="+alice+")"), admins)
 	wantDNs(t, "new member value", searchDNs(t, s, suffix, directory.ScopeSub, "(member=uid=alicia,ou=People,dc=example,dc=com)"))
 }
+
+// testSearchSubtreeParentsFirst: a subtree search without an index answer
+// (the absolute true filter) visits every entry after its parent, even an
+// entry moved under a parent created after it (export relies on this to
+// write LDIF that import can read back).
+func testSearchSubtreeParentsFirst(t *testing.T, s directory.Store) {
+	seed(t, s)
+	update(t, s, func(tx directory.WriteTx) error {
+		return tx.Add(entry("ou=Later,"+suffix, "objectClass: top", "objectClass: organizationalUnit", "ou: Later"))
+	})
+	mustRename(t, s, people, "ou=People", "ou=Later,"+suffix)
+	seen := map[string]bool{}
+	all := &directory.Filter{Kind: directory.FilterAnd}
+	err := s.View(t.Context(), func(tx directory.ReadTx) error {
+		return tx.Search(dn(suffix), directory.ScopeSub, all, func(e *directory.Entry) error {
+			if !e.DN.Equal(dn(suffix)) && !seen[e.DN.Parent().Norm()] {
+				t.Errorf("%s visited before its parent", e.DN)
+			}
+			seen[e.DN.Norm()] = true
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != len(fixture())-2+1 { // other and otherAlice lie outside suffix; ou=Later added
+		t.Errorf("visited %d entries", len(seen))
+	}
+}

@@ -95,6 +95,7 @@ func suite() []test {
 		{"ContextCancelled", testContextCancelled},
 		{"Concurrent", testConcurrent},
 		{"Version", testVersion},
+		{"SearchSubtreeParentsFirst", testSearchSubtreeParentsFirst},
 	}
 }
 
