@@ -205,11 +205,22 @@ func writeFile(name string, data []byte, mode os.FileMode) error {
 }
 
 // ServerConfig returns a TLS 1.2+ server configuration for the key pair,
-// with session tickets on for cheap resumption.
+// with DefaultKeyExchange and session tickets on for cheap resumption.
 func ServerConfig(certFile, keyFile string) (*tls.Config, error) {
 	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
 		return nil, fmt.Errorf("load TLS key pair: %w", err)
 	}
-	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12, CipherSuites: SecureCipherSuites()}, nil
+	c := baseConfig(DefaultKeyExchange)
+	c.Certificates = []tls.Certificate{pair}
+	return c, nil
+}
+
+// baseConfig is what every server configuration shares: TLS 1.2 or later,
+// SecureCipherSuites, the key exchange kx. Session tickets stay on (Go's
+// default, keys rotated in memory every day): a client that keeps its
+// session resumes without the certificate signature, though it still runs
+// a fresh key exchange.
+func baseConfig(kx KeyExchange) *tls.Config {
+	return &tls.Config{MinVersion: tls.VersionTLS12, CipherSuites: SecureCipherSuites(), CurvePreferences: kx.CurvePreferences()}
 }

@@ -56,9 +56,11 @@ func (r *Reloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error
 }
 
 // Config returns a server configuration using the reloadable pair, TLS 1.2
-// or later and SecureCipherSuites.
-func (r *Reloader) Config() *tls.Config {
-	return &tls.Config{GetCertificate: r.GetCertificate, MinVersion: tls.VersionTLS12, CipherSuites: SecureCipherSuites()}
+// or later, SecureCipherSuites and the key exchange kx.
+func (r *Reloader) Config(kx KeyExchange) *tls.Config {
+	c := baseConfig(kx)
+	c.GetCertificate = r.GetCertificate
+	return c
 }
 
 // LoosePermissions returns a warning for each file that group or others

@@ -139,3 +139,90 @@ func TestLoosePermissions(t *testing.T) {
 		t.Fatalf("0664 certificate: warnings %q, want one", w)
 	}
 }
+
+// TestKeyExchange: hybrid gives a Go client the post-quantum hybrid;
+// classical gives it X25519 and refuses a client that offers only the
+// hybrid; a resumed session runs a fresh key exchange of the same kind.
+func TestKeyExchange(t *testing.T) {
+	f, err := certs.Ensure(t.TempDir(), nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := certs.NewReloader(f.Cert, f.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pem, err := os.ReadFile(f.CA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	for _, tc := range []struct {
+		kx   certs.KeyExchange
+		want tls.CurveID
+	}{
+		{certs.DefaultKeyExchange, tls.X25519MLKEM768},
+		{certs.KeyExchangeHybrid, tls.X25519MLKEM768},
+		{certs.KeyExchangeClassical, tls.X25519},
+	} {
+		srv := r.Config(tc.kx)
+		client := &tls.Config{RootCAs: pool, ServerName: "localhost", ClientSessionCache: tls.NewLRUClientSessionCache(1)}
+		for i, wantResumed := range []bool{false, true} {
+			st, err := connState(t, srv, client)
+			if err != nil {
+				t.Fatalf("%s: handshake %d: %v", tc.kx, i, err)
+			}
+			if st.CurveID != tc.want || st.DidResume != wantResumed || st.Version != tls.VersionTLS13 {
+				t.Errorf("%s: handshake %d: %v, resumed %v, version %x; want %v, resumed %v, TLS 1.3",
+					tc.kx, i, st.CurveID, st.DidResume, st.Version, tc.want, wantResumed)
+			}
+		}
+	}
+	pqOnly := &tls.Config{RootCAs: pool, ServerName: "localhost", CurvePreferences: []tls.CurveID{tls.X25519MLKEM768}}
+	if _, err := connState(t, r.Config(certs.KeyExchangeClassical), pqOnly); err == nil {
+		t.Error("classical: a client offering only X25519MLKEM768 was served")
+	}
+	for _, s := range []string{"hybrid", "classical"} {
+		if kx, err := certs.ParseKeyExchange(s); err != nil || string(kx) != s {
+			t.Errorf("ParseKeyExchange(%q) = %q, %v", s, kx, err)
+		}
+	}
+	for _, s := range []string{"", "X25519", "pq"} {
+		if _, err := certs.ParseKeyExchange(s); err == nil {
+			t.Errorf("ParseKeyExchange(%q) succeeded", s)
+		}
+	}
+}
+
+// connState runs a handshake and one application record each way (which
+// delivers the TLS 1.3 session ticket to the client) and returns the
+// client's view of the connection. The pipe is closed without TLS
+// close_notify alerts, which neither end would read.
+func connState(t *testing.T, srv, client *tls.Config) (tls.ConnectionState, error) {
+	t.Helper()
+	a, b := net.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		defer a.Close()
+		s := tls.Server(a, srv)
+		buf := make([]byte, 1)
+		if _, err := s.Read(buf); err != nil {
+			done <- err
+			return
+		}
+		_, err := s.Write(buf)
+		done <- err
+	}()
+	defer b.Close()
+	c := tls.Client(b, client)
+	if _, err := c.Write([]byte{1}); err != nil {
+		<-done
+		return tls.ConnectionState{}, err
+	}
+	if _, err := c.Read(make([]byte, 1)); err != nil {
+		<-done
+		return tls.ConnectionState{}, err
+	}
+	return c.ConnectionState(), <-done
+}

@@ -79,8 +79,14 @@ func (c *conn) serve() {
 			return
 		}
 	}
-	c.br = bufio.NewReaderSize(c.rw, 4096)
-	c.bw = bufio.NewWriterSize(c.rw, 4096)
+	c.br, c.bw = c.srv.getReader(c.rw), c.srv.getWriter(c.rw)
+	defer func() {
+		// Runs before the close deferred above; nothing else touches the
+		// buffers, so they can serve the next connection.
+		c.srv.putReader(c.br)
+		c.srv.putWriter(c.bw)
+		c.br, c.bw = nil, nil
+	}()
 	log.Debug().Bool("tls", c.tls != nil).Msg("connection open")
 	for !c.srv.inShutdown.Load() {
 		packet, err := c.readPacket()
@@ -98,16 +104,55 @@ func (c *conn) serve() {
 	c.disconnect(wire.ResultUnavailable, "server shutting down")
 }
 
+// handshake runs the TLS handshake under HandshakeTimeout. The bound is a
+// deadline on the socket rather than a context: HandshakeContext would
+// start a goroutine and a timer for each connection to watch the context.
+// readPacket and queue set their own deadlines afterwards.
 func (c *conn) handshake() error {
 	tc := tls.Server(c.netConn, c.srv.TLSConfig)
-	ctx, cancel := context.WithTimeout(context.Background(), c.srv.HandshakeTimeout)
-	defer cancel()
-	if err := tc.HandshakeContext(ctx); err != nil {
+	if err := c.netConn.SetDeadline(time.Now().Add(c.srv.HandshakeTimeout)); err != nil {
+		return err
+	}
+	// Shutdown sets inShutdown before it wakes idle connections; a wake
+	// that came before the deadline above was overwritten, so look again.
+	if c.srv.inShutdown.Load() {
+		return ErrServerClosed
+	}
+	if err := tc.Handshake(); err != nil {
 		return err
 	}
 	st := tc.ConnectionState()
 	c.tls, c.rw = &st, tc
 	return nil
+}
+
+// Each connection's read and write buffers come from the Server's pools,
+// as in net/http: a client that connects for every operation would
+// otherwise leave 8 KiB of garbage per connection.
+func (s *Server) getReader(r io.Reader) *bufio.Reader {
+	if br, ok := s.readers.Get().(*bufio.Reader); ok {
+		br.Reset(r)
+		return br
+	}
+	return bufio.NewReaderSize(r, 4096)
+}
+
+func (s *Server) getWriter(w io.Writer) *bufio.Writer {
+	if bw, ok := s.writers.Get().(*bufio.Writer); ok {
+		bw.Reset(w)
+		return bw
+	}
+	return bufio.NewWriterSize(w, 4096)
+}
+
+func (s *Server) putReader(br *bufio.Reader) {
+	br.Reset(nil)
+	s.readers.Put(br)
+}
+
+func (s *Server) putWriter(bw *bufio.Writer) {
+	bw.Reset(nil)
+	s.writers.Put(bw)
 }
 
 // readPacket waits up to IdleTimeout for a message to start and then up to

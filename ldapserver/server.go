@@ -78,8 +78,10 @@ type Server struct {
 	conns      map[*conn]struct{}
 	perIP      map[string]int
 	inShutdown atomic.Bool
-	nextConnID atomic.Uint64
-	wg         sync.WaitGroup
+	// readers and writers pool connection buffers (conn.go).
+	readers, writers sync.Pool
+	nextConnID       atomic.Uint64
+	wg               sync.WaitGroup
 }
 
 func (s *Server) defaults() {

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/ldapd/ldapd/certs"
 )
 
 // A configuration file is TOML whose top-level keys are the long names of
@@ -180,6 +182,10 @@ func checkOption(name, v string) error {
 		case "auto", "json", "console":
 		default:
 			return fmt.Errorf("invalid value %q: want auto, json or console", v)
+		}
+	case "tls-key-exchange":
+		if _, err := certs.ParseKeyExchange(v); err != nil {
+			return fmt.Errorf("invalid value %q: want %s or %s", v, certs.KeyExchangeHybrid, certs.KeyExchangeClassical)
 		}
 	case "ldaps", "ldap", "metrics":
 		if v == "" {

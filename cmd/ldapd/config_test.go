@@ -85,13 +85,15 @@ domain = "idm.example.com"
 "log-level" = "debug"
 allow-insecure-bind = true
 metrics = "127.0.0.1:9090"
+tls-key-exchange = "classical"
 max-connections = 100
 idle-timeout = "90s"
 `)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.data != "/var/lib/ldapd" || cfg.domain != "idm.example.com" || cfg.logLevel != "debug" || !cfg.allowInsecureBind || cfg.metrics != "127.0.0.1:9090" {
+	if cfg.data != "/var/lib/ldapd" || cfg.domain != "idm.example.com" || cfg.logLevel != "debug" || !cfg.allowInsecureBind || cfg.metrics != "127.0.0.1:9090" ||
+		cfg.tlsKeyExchange != "classical" {
 		t.Errorf("cfg = %+v", cfg)
 	}
 	if cfg.limits.maxConnections != 100 || cfg.limits.idleTimeout.Seconds() != 90 {
@@ -124,6 +126,7 @@ func TestConfigErrors(t *testing.T) {
 		{"bad format", "log-format = \"xml\"\n", `line 1: log-format: invalid value "xml": want auto, json or console`},
 		{"bad address", "metrics = \"9090\"\n", `line 1: metrics: invalid address "9090"`},
 		{"bad duration", "idle-timeout = \"5 minutes\"\n", `line 1: idle-timeout: invalid value "5 minutes"`},
+		{"bad key exchange", "tls-key-exchange = \"pq\"\n", `line 1: tls-key-exchange: invalid value "pq": want hybrid or classical`},
 		{"syntax", "data = \"x\"\nldap = \n", `line 2: `},
 	}
 	for _, tt := range tests {

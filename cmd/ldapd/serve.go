@@ -28,6 +28,7 @@ type serveConfig struct {
 	data, domain      string
 	ldaps, ldap       string
 	tlsCert, tlsKey   string
+	tlsKeyExchange    string // --tls-key-exchange: certs.KeyExchange
 	hostnames         string
 	logLevel          string
 	logFormat         string
@@ -64,6 +65,8 @@ func serveFlags(e *env, cfg *serveConfig) *flag.FlagSet {
 	fs.StringVar(&cfg.ldap, "ldap", envDefault(e, "LDAPD_LDAP", ":3389"), "LDAP+StartTLS listen address; empty disables (env LDAPD_LDAP)")
 	fs.StringVar(&cfg.tlsCert, "tls-cert", e.getenv("LDAPD_TLS_CERT"), "PEM certificate chain; default: generated in DATA/tls (env LDAPD_TLS_CERT)")
 	fs.StringVar(&cfg.tlsKey, "tls-key", e.getenv("LDAPD_TLS_KEY"), "PEM private key for --tls-cert (env LDAPD_TLS_KEY)")
+	fs.StringVar(&cfg.tlsKeyExchange, "tls-key-exchange", envDefault(e, "LDAPD_TLS_KEY_EXCHANGE", string(certs.DefaultKeyExchange)),
+		"hybrid (post-quantum X25519MLKEM768 first, then X25519 and NIST curves) or classical (X25519 and NIST curves only: less CPU per new connection) (env LDAPD_TLS_KEY_EXCHANGE)")
 	fs.StringVar(&cfg.hostnames, "hostnames", e.getenv("LDAPD_HOSTNAMES"), "extra comma-separated names for the generated certificate (env LDAPD_HOSTNAMES)")
 	fs.StringVar(&cfg.logLevel, "log-level", envDefault(e, "LDAPD_LOG_LEVEL", "info"), "debug, info, warn or error (env LDAPD_LOG_LEVEL)")
 	fs.StringVar(&cfg.logFormat, "log-format", envDefault(e, "LDAPD_LOG_FORMAT", "auto"), "auto (console on a terminal, else json), json or console (env LDAPD_LOG_FORMAT)")
@@ -126,6 +129,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	if (cfg.tlsCert == "") != (cfg.tlsKey == "") {
 		return fmt.Errorf("--tls-cert and --tls-key go together: %w", errUsage)
+	}
+	if _, err := certs.ParseKeyExchange(cfg.tlsKeyExchange); err != nil {
+		return fmt.Errorf("--tls-key-exchange: %v: %w", err, errUsage)
 	}
 	return serve(ctx, e, cfg, log)
 }
@@ -215,7 +221,11 @@ func serve(ctx context.Context, e *env, cfg serveConfig, log zerolog.Logger) err
 	if err != nil {
 		return err
 	}
-	tlsConfig := reloader.Config()
+	kx, err := certs.ParseKeyExchange(cfg.tlsKeyExchange)
+	if err != nil {
+		return err
+	}
+	tlsConfig := reloader.Config(kx)
 	defer reloadOnHUP(ctx, reloader, log)()
 	handler := &gateway.Gateway{IDM: svc}
 	srv := &ldapserver.Server{Handler: handler, TLSConfig: tlsConfig, Controls: gateway.Controls(),
@@ -259,7 +269,7 @@ func listenAll(cfg serveConfig, srv, admin *ldapserver.Server, log zerolog.Logge
 		if addr == "" {
 			return nil
 		}
-		ln, err := net.Listen("tcp", addr)
+		ln, err := listenTCP(addr)
 		if err != nil {
 			return fmt.Errorf("listen for %s on %s: %w", what, addr, err)
 		}

@@ -20,7 +20,9 @@
 //	add        add a new inetOrgPerson under -add-parent
 //	mixed      70% search-eq, 20% whoami, 10% bind (token or -D)
 //
-// Output: one JSON object on stdout.
+// Output: one JSON object on stdout. Over ldaps it includes "tls": the
+// handshakes made, how many resumed a session (the client keeps a session
+// cache), and the key exchanges and versions negotiated.
 package main
 
 import (
@@ -63,6 +65,7 @@ type config struct {
 	tlsConf           *tls.Config
 	addPrefix         string
 	insecureTLSVerify bool
+	tlsResume         bool
 }
 
 func main() {
@@ -79,6 +82,7 @@ func main() {
 	flag.IntVar(&cfg.pid, "pid", 0, "server process ID, for server CPU per operation")
 	flag.StringVar(&cfg.ca, "ca", "", "PEM CA certificate for ldaps://")
 	flag.BoolVar(&cfg.insecureTLSVerify, "insecure", false, "do not verify the server certificate")
+	flag.BoolVar(&cfg.tlsResume, "resume", true, "keep TLS sessions and resume them on new connections (false: a full handshake each time)")
 	flag.StringVar(&cfg.base, "b", "dc=idm,dc=example,dc=com", "search base")
 	flag.StringVar(&cfg.userDN, "user", "uid=user%d,ou=people,dc=idm,dc=example,dc=com", "DN of entry N (modify target)")
 	flag.StringVar(&cfg.addParent, "add-parent", "ou=people,dc=idm,dc=example,dc=com", "parent of added entries")
@@ -116,8 +120,10 @@ func (cfg *config) check() error {
 		}
 		cfg.tlsConf = &tls.Config{
 			ServerName:         u.Hostname(),
-			ClientSessionCache: tls.NewLRUClientSessionCache(4096),
 			InsecureSkipVerify: cfg.insecureTLSVerify,
+		}
+		if cfg.tlsResume {
+			cfg.tlsConf.ClientSessionCache = tls.NewLRUClientSessionCache(4096)
 		}
 		if cfg.ca != "" {
 			pem, err := os.ReadFile(cfg.ca)
@@ -172,12 +178,63 @@ type Result struct {
 	ClientCPUusPerOp  float64 `json:"client_cpu_us_per_op"`
 	EntriesReturned   int64   `json:"entries_returned"`
 	ServerCPUmeasured bool    `json:"server_cpu_measured"`
+
+	// TLS is set for ldaps:// runs.
+	TLS *TLSReport `json:"tls,omitempty"`
+}
+
+// TLSReport counts the TLS handshakes the client made (over ldaps: one
+// per connection, so one per operation in connect mode), how many resumed
+// a session, and the key exchanges and protocol versions negotiated.
+type TLSReport struct {
+	Handshakes  int64            `json:"handshakes"`
+	Resumed     int64            `json:"resumed"`
+	KeyExchange map[string]int64 `json:"key_exchange"`
+	Versions    map[string]int64 `json:"versions"`
 }
 
 type stats struct {
 	ops, errs, entries int64
 	hist               histogram
 	firstErr           error
+	tls                tlsStats
+}
+
+// tlsStats counts the TLS handshakes of one worker, with the key exchange
+// and version of each (named only in the TLSReport).
+type tlsStats struct {
+	handshakes, resumed int64
+	kex                 map[tls.CurveID]int64
+	vers                map[uint16]int64
+}
+
+func (t *tlsStats) add(st tls.ConnectionState) {
+	if t.kex == nil {
+		t.kex, t.vers = map[tls.CurveID]int64{}, map[uint16]int64{}
+	}
+	t.handshakes++
+	if st.DidResume {
+		t.resumed++
+	}
+	t.kex[st.CurveID]++
+	t.vers[st.Version]++
+}
+
+func (t *tlsStats) merge(o *tlsStats) {
+	if o.kex == nil {
+		return
+	}
+	if t.kex == nil {
+		t.kex, t.vers = map[tls.CurveID]int64{}, map[uint16]int64{}
+	}
+	t.handshakes += o.handshakes
+	t.resumed += o.resumed
+	for k, v := range o.kex {
+		t.kex[k] += v
+	}
+	for k, v := range o.vers {
+		t.vers[k] += v
+	}
 }
 
 func run(cfg *config) (*Result, error) {
@@ -219,6 +276,7 @@ func run(cfg *config) (*Result, error) {
 		total.errs += w.st.errs
 		total.entries += w.st.entries
 		total.hist.merge(&w.st.hist)
+		total.tls.merge(&w.st.tls)
 		if total.firstErr == nil {
 			total.firstErr = w.st.firstErr
 		}
@@ -229,6 +287,16 @@ func run(cfg *config) (*Result, error) {
 		Ops: total.ops, Errors: total.errs, EntriesReturned: total.entries,
 		OpsPerSec: float64(total.ops) / elapsed.Seconds(),
 		P50us:     total.hist.quantile(0.50), P99us: total.hist.quantile(0.99),
+	}
+	if total.tls.handshakes > 0 {
+		res.TLS = &TLSReport{Handshakes: total.tls.handshakes, Resumed: total.tls.resumed,
+			KeyExchange: map[string]int64{}, Versions: map[string]int64{}}
+		for k, v := range total.tls.kex {
+			res.TLS.KeyExchange[k.String()] += v
+		}
+		for k, v := range total.tls.vers {
+			res.TLS.Versions[tls.VersionName(k)] += v
+		}
 	}
 	if total.firstErr != nil {
 		res.FirstError = total.firstErr.Error()
@@ -307,6 +375,7 @@ func (w *worker) connect() error {
 			c.Close()
 			return err
 		}
+		w.st.tls.add(t.ConnectionState())
 		c = t
 	}
 	_ = c.SetDeadline(time.Now().Add(w.cfg.dur + time.Minute))
