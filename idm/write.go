@@ -15,17 +15,36 @@ import (
 
 // stampNew sets the operational attributes of a new entry.
 func (s *Service) stampNew(e *directory.Entry, sub acl.Subject) {
+	s.stampCreated(e, sub, s.newUUID())
+	if sc, err := s.schema.Check(e); err == nil {
+		e.Set("structuralObjectClass", sc.Name())
+	}
+}
+
+// stampCreated is stampNew without structuralObjectClass, which
+// checkSchema sets: a write path that checks the entry anyway does not
+// check it twice.
+func (s *Service) stampCreated(e *directory.Entry, sub acl.Subject, uuid string) {
 	now := directory.FormatGeneralizedTime(s.now())
-	e.Set("entryUUID", s.newUUID())
+	e.Set("entryUUID", uuid)
 	e.Set("createTimestamp", now)
 	e.Set("modifyTimestamp", now)
 	if sub.Kind == acl.Account {
 		e.Set("creatorsName", sub.DN.String())
 		e.Set("modifiersName", sub.DN.String())
 	}
-	if sc, err := s.schema.Check(e); err == nil {
-		e.Set("structuralObjectClass", sc.Name())
+}
+
+// checkSchema checks e against the schema and sets its
+// structuralObjectClass, an operational attribute the check does not
+// depend on.
+func (s *Service) checkSchema(e *directory.Entry) error {
+	sc, err := s.schema.Check(e)
+	if err != nil {
+		return err
 	}
+	e.Set("structuralObjectClass", sc.Name())
+	return nil
 }
 
 func (s *Service) newUUID() string {
@@ -121,12 +140,11 @@ func (s *Service) Add(ctx context.Context, id Identity, e *directory.Entry) erro
 		if d := s.policy.Decide(sub, acl.OpAdd, acl.Target{Entry: e}, names); !d.Allowed {
 			return directory.Errorf(directory.ErrInsufficientAccess, d.Reason)
 		}
-		s.stampNew(e, sub)
-		e.Set("entryUUID", uuid)
+		s.stampCreated(e, sub, uuid)
 		if err := s.derivePosix(tx, nil, e); err != nil {
 			return err
 		}
-		if _, err := s.schema.Check(e); err != nil {
+		if err := s.checkSchema(e); err != nil {
 			return err
 		}
 		if err := s.checkReferences(tx, e, e.DN); err != nil {
@@ -241,7 +259,7 @@ func (s *Service) Modify(ctx context.Context, id Identity, dn directory.DN, chan
 		if err := s.derivePosix(tx, old, e); err != nil {
 			return err
 		}
-		if _, err := s.schema.Check(e); err != nil {
+		if err := s.checkSchema(e); err != nil {
 			return err
 		}
 		if err := s.checkReferences(tx, e, dn); err != nil {
@@ -255,7 +273,8 @@ func (s *Service) Modify(ctx context.Context, id Identity, dn directory.DN, chan
 }
 
 // checkObjectClassChange refuses a change of structural class (RFC 4512
-// 2.4.2) and re-expands superclasses of added auxiliary classes.
+// 2.4.2) and re-expands superclasses of added auxiliary classes. The
+// caller's checkSchema sets structuralObjectClass.
 func (s *Service) checkObjectClassChange(old, e *directory.Entry) error {
 	if err := s.schema.ExpandObjectClasses(e); err != nil {
 		return err
@@ -265,9 +284,6 @@ func (s *Service) checkObjectClassChange(old, e *directory.Entry) error {
 	// organizationalRole), and the client must hear the real cause.
 	if !slices.Equal(s.structuralClasses(old), s.structuralClasses(e)) {
 		return directory.Errorf(directory.ErrObjectClassModsProhibited, "the structural object class cannot change")
-	}
-	if newSC, err := s.schema.Check(e); err == nil {
-		e.Set("structuralObjectClass", newSC.Name())
 	}
 	return nil
 }

@@ -4,10 +4,12 @@
 // # Basics
 //
 // [Open] returns a directory.Store. View runs a bbolt read transaction and
-// Update a bbolt write transaction (db.Update, not db.Batch), so every
-// Update is one fsync'd commit, durable when it returns, and a failing or
-// panicking fn leaves the file unchanged. Readers see a consistent snapshot
-// and never block the writer; writers are serialized.
+// Update a bbolt write transaction. Updates that arrive while a commit is
+// in progress share the next transaction (group commit, commit.go: one
+// fsync for the lot, no timer), which runs their fns in arrival order;
+// each Update is durable when it returns, and a failing or panicking fn
+// changes nothing, whatever the fns batched with it do. Readers see a
+// consistent snapshot and never block the writer; writers are serialized.
 //
 // Entries are stored once, under an id, and found by DN through the dn2id
 // bucket, whose keys put the suffix first so that a subtree is a key
@@ -34,6 +36,10 @@
 //
 // A transaction, like bbolt's, is for one goroutine at a time and only
 // until fn returns; later calls fail.
+//
+// An Update's fn may run in the goroutine of another Update (the leader of
+// its batch), more than once, and a slow fn delays every Update batched
+// with it. A panic in fn still reaches the caller of its Update.
 //
 // Do not call View or Update from inside fn. A write transaction waiting on
 // a read transaction in the same goroutine deadlocks when bbolt needs to

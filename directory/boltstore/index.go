@@ -35,10 +35,19 @@ func compareIndexKeys(a, b indexKey) int { return indexdef.CompareKeys(a, b) }
 // without duplicates. Attributes unknown to the schema are not indexed;
 // values the equality rule rejects get only the presence key.
 func (x *indexSet) keys(e *directory.Entry, id uint64) []indexKey {
+	return x.keysOf(e, id, nil)
+}
+
+// keysOf is keys restricted to the attribute types named in only
+// (canonical names); nil means every indexed type.
+func (x *indexSet) keysOf(e *directory.Entry, id uint64, only []string) []indexKey {
 	var out []indexKey
 	for _, a := range e.Attrs {
 		at, ok := x.Schema.Attr(a.Name)
 		if !ok || !x.Indexed[at.Name()] || len(a.Values) == 0 {
+			continue
+		}
+		if only != nil && !slices.Contains(only, at.Name()) {
 			continue
 		}
 		name := at.Name()
@@ -81,9 +90,14 @@ func eachIndexBucket(tx *bolt.Tx, keys []indexKey, fn func(*bolt.Bucket, []byte)
 }
 
 // updateIndex replaces the index keys of old with those of new, both
-// stored under id, touching only the keys that differ.
-func updateIndex(tx *bolt.Tx, x *indexSet, id uint64, old, new *directory.Entry) error {
-	before, after := x.keys(old, id), x.keys(new, id)
+// stored under id, touching only the keys that differ. attrs names (as
+// canonical names) every attribute type in which old and new may differ;
+// the keys of other types are not even computed.
+func updateIndex(tx *bolt.Tx, x *indexSet, id uint64, old, new *directory.Entry, attrs []string) error {
+	if len(attrs) == 0 {
+		return nil
+	}
+	before, after := x.keysOf(old, id, attrs), x.keysOf(new, id, attrs)
 	var del, add []indexKey
 	i, j := 0, 0
 	for i < len(before) || j < len(after) {

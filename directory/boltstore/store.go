@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,6 +32,12 @@ type Options struct {
 	// Timeout bounds the wait for the file lock another process holds.
 	// Zero means DefaultTimeout.
 	Timeout time.Duration
+	// InitialMmapSize is the size bbolt maps the file with at first (its
+	// Options.InitialMmapSize); zero means the file's size. For a bulk
+	// load (AddBulk), set it above the size the file will reach: bbolt
+	// remaps as the file grows during a commit, and each remap copies
+	// every key and value the transaction has written.
+	InitialMmapSize int
 
 	// plan replaces the layout this code writes, for tests of migrations
 	// (nil: currentLayout()).
@@ -53,6 +60,11 @@ type store struct {
 	// parents memoizes decoded parent DNs for searches (a pure function
 	// of the stored bytes: nothing to invalidate).
 	parents entrycodec.ParentCache
+
+	// mu guards queue: the Updates not yet answered, the batch being
+	// committed at the front (commit.go).
+	mu    sync.Mutex
+	queue []*call
 }
 
 var (
@@ -71,6 +83,7 @@ var (
 //	Verify(ctx context.Context) error
 //	Backup(w io.Writer) (int64, error)
 //	Stats(ctx context.Context) (Stats, error)
+//	AddBulk(ctx context.Context, entries []*directory.Entry) error
 //
 // reachable through an interface assertion.
 func Open(path string, opts Options) (directory.Store, error) {
@@ -98,7 +111,7 @@ func open(path string, opts Options) (*store, error) {
 	if timeout == 0 {
 		timeout = DefaultTimeout
 	}
-	db, err := bolt.Open(path, fileMode, &bolt.Options{Timeout: timeout})
+	db, err := bolt.Open(path, fileMode, &bolt.Options{Timeout: timeout, InitialMmapSize: opts.InitialMmapSize})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: database file is locked by another process (is ldapd serve running?): %w", path, err)
 	}
@@ -140,24 +153,6 @@ func (s *store) View(ctx context.Context, fn func(directory.ReadTx) error) error
 		defer t.finish()
 		return fn(t)
 	})
-}
-
-// Update runs fn in a bbolt write transaction (db.Update, never db.Batch:
-// each Update is its own fsync'd commit). fn runs exactly once here, but
-// callers must not rely on that.
-func (s *store) Update(ctx context.Context, fn func(directory.WriteTx) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	err := s.db.Update(func(btx *bolt.Tx) error {
-		t := &tx{s: s, btx: btx, ctx: ctx}
-		defer t.finish()
-		return fn(t)
-	})
-	if err == nil {
-		s.version.Add(1)
-	}
-	return err
 }
 
 // Version implements directory.Versioned: it changes after every

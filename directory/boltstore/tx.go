@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -20,6 +21,9 @@ type tx struct {
 	btx  *bolt.Tx
 	ctx  context.Context
 	done bool
+	// wrote is set before the first change to btx: a fn that fails
+	// before it left a shared transaction as it was (commit.go).
+	wrote bool
 }
 
 var _ directory.WriteTx = (*tx)(nil)
@@ -114,6 +118,7 @@ func (t *tx) Add(e *directory.Entry) error {
 	if err := checkParent(t.btx, e.DN, key); err != nil {
 		return err
 	}
+	t.wrote = true
 	id, err := t.btx.Bucket(bucketEntries).NextSequence()
 	if err != nil {
 		return fmt.Errorf("add %s: %w", e.DN, err)
@@ -165,10 +170,24 @@ func (t *tx) Modify(dn directory.DN, changes []directory.Change) error {
 	if err := directory.ApplyChanges(t.s.schema, e, changes); err != nil {
 		return err
 	}
+	t.wrote = true
 	if err := putEntry(t.btx, id, e); err != nil {
 		return fmt.Errorf("modify %s: %w", dn, err)
 	}
-	return updateIndex(t.btx, t.s.idx, id, old, e)
+	return updateIndex(t.btx, t.s.idx, id, old, e, t.indexedTypes(changes))
+}
+
+// indexedTypes returns the canonical names of the indexed attribute types
+// that changes touch. ApplyChanges changes nothing else, so the index keys
+// of every other type stay as they are.
+func (t *tx) indexedTypes(changes []directory.Change) []string {
+	var out []string
+	for _, ch := range changes {
+		if at, ok := t.s.schema.Attr(ch.Attr); ok && t.s.idx.Indexed[at.Name()] && !slices.Contains(out, at.Name()) {
+			out = append(out, at.Name())
+		}
+	}
+	return out
 }
 
 // Delete removes a leaf entry, its dn2id key and its index keys.
@@ -187,6 +206,7 @@ func (t *tx) Delete(dn directory.DN) error {
 	if err != nil {
 		return err
 	}
+	t.wrote = true
 	if err := deleteIndexKeys(t.btx, t.s.idx.keys(e, id)); err != nil {
 		return err
 	}
@@ -237,6 +257,7 @@ func (t *tx) Rename(dn directory.DN, newRDN directory.RDN, newParent *directory.
 			return directory.Errorf(directory.ErrEntryAlreadyExists, "entry "+target.String()+" already exists")
 		}
 	}
+	t.wrote = true
 	return moveSubtree(t.btx, oldKey, newKey, dn, target)
 }
 
@@ -298,6 +319,7 @@ func (t *tx) SetMeta(key string, value []byte) error {
 	if err := t.check(); err != nil {
 		return err
 	}
+	t.wrote = true
 	if err := t.btx.Bucket(bucketMeta).Put([]byte(key), append([]byte{}, value...)); err != nil {
 		return fmt.Errorf("set meta %q: %w", key, err)
 	}
@@ -315,6 +337,7 @@ func (t *tx) NextSequence(name string) (uint64, error) {
 		n = binary.BigEndian.Uint64(v)
 	}
 	n++
+	t.wrote = true
 	if err := b.Put([]byte(name), binary.BigEndian.AppendUint64(nil, n)); err != nil {
 		return 0, fmt.Errorf("sequence %q: %w", name, err)
 	}
