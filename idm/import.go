@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/password"
@@ -43,7 +45,8 @@ func droppedOnImport(name string) bool {
 }
 
 // ImportSource opens one pass over the records to import; next returns
-// io.EOF after the last record. Import reads the source twice.
+// io.EOF after the last record. Import reads the source once or twice, and
+// calls next from one goroutine at a time, not necessarily the caller's.
 type ImportSource func() (next func() (ImportRecord, error), err error)
 
 // importChunk is the number of entries added per write transaction. bbolt
@@ -52,16 +55,34 @@ type ImportSource func() (next func() (ImportRecord, error), err error)
 // chunks keep inserts cheap and cost one fsync each.
 const importChunk = 2000
 
+// bulkAdder is a store that adds many new entries at once faster than Adds
+// in Update transactions can (boltstore's AddBulk): one write transaction,
+// as Add would in the entries' order, all or nothing.
+type bulkAdder interface {
+	AddBulk(ctx context.Context, entries []*directory.Entry) error
+}
+
+// bulkChunk is the number of entries per AddBulk (unless
+// Config.ImportChunk says otherwise): all of them, their keys and the
+// store's buffers for them are in memory until its commit. It is also the
+// largest file whose prepared entries the first pass keeps, so that the
+// file is read and checked only once and added in one transaction; a
+// larger file is read again and added bulkChunk entries at a time. Either
+// way, about one bulkChunk of entries is in memory at once.
+const bulkChunk = 1 << 17
+
 // Import is the offline bulk load behind `ldapd import`. A first pass
 // validates every record in one read transaction and writes nothing: the
 // DN is under the base, the entry is schema-checked as Add would check it,
 // its parent exists in the store or earlier in the file, its uid is unique
 // among accounts, its entryManagedBy names a group or an account. The
-// first bad record fails the import with its line number. A second pass
-// adds the entries, importChunk per write transaction, then computes
-// memberOf for the imported groups and their members. If the second pass
-// fails (a disk error), the entries of the committed chunks stay; running
-// the same import again skips them and adds the rest.
+// first bad record fails the import with its line number. Then the entries
+// are added: with a store that has AddBulk (boltstore), in one transaction
+// per bulkChunk entries, kept from the first pass when the file is not too
+// large; otherwise importChunk per write transaction from a second pass.
+// Then memberOf is computed for the imported groups and their members. If
+// adding fails (a disk error), the entries of the committed transactions
+// stay; running the same import again skips them and adds the rest.
 //
 // Each entry gets what an Add through the server gives it (object classes
 // expanded, spn and the account class for accounts, entryUUID, timestamps,
@@ -71,23 +92,68 @@ const importChunk = 2000
 // {SSHA512}, {CRYPT}, {ARGON2}, ...) are kept as they are (a bind rehashes
 // legacy ones to argon2id); plaintext values are hashed. Entries that
 // already exist are skipped and listed in the stats. progress, if not nil,
-// is called after each record of each pass (pass 1 or 2).
+// is called after each record of each pass (pass 1 or 2), from the
+// caller's goroutine. Records are parsed by next and prepared (schema
+// checks, hashing) on up to GOMAXPROCS goroutines, joined before each pass
+// ends.
 func (s *Service) Import(ctx context.Context, open ImportSource, progress func(pass, n int)) (ImportStats, error) {
 	if progress == nil {
 		progress = func(int, int) {}
 	}
 	st := ImportStats{Dropped: map[string]int{}}
-	if err := s.validateImport(ctx, open, &st, progress); err != nil {
-		return st, err
-	}
-	next, err := open()
+	bulk, isBulk := s.store.(bulkAdder)
+	v, err := s.validateImport(ctx, open, &st, progress, isBulk)
 	if err != nil {
 		return st, err
 	}
-	chunk := s.cfg.ImportChunk
-	if chunk <= 0 {
-		chunk = importChunk
+	var groups []directory.DN
+	if isBulk {
+		groups, err = s.importBulk(ctx, bulk, open, v, &st, progress)
+	} else {
+		groups, err = s.importChunks(ctx, open, &st, progress)
 	}
+	if err != nil {
+		return st, err
+	}
+	// memberOf for the imported groups, in batches sized like the chunks
+	// so that a store with small transactions (etcd) can take them.
+	chunk := s.importChunk()
+	for len(groups) > 0 {
+		n := min(len(groups), max(1, chunk/8))
+		batch := groups[:n]
+		groups = groups[n:]
+		err := s.store.Update(ctx, func(tx directory.WriteTx) error { return s.refreshMemberOf(tx, batch) })
+		if err != nil {
+			return st, fmt.Errorf("entries added; computing memberOf: %w", err)
+		}
+	}
+	return st, nil
+}
+
+func (s *Service) importChunk() int {
+	if s.cfg.ImportChunk > 0 {
+		return s.cfg.ImportChunk
+	}
+	return importChunk
+}
+
+// bulkChunk is Config.ImportChunk if set, else bulkChunk.
+func (s *Service) bulkChunk() int {
+	if s.cfg.ImportChunk > 0 {
+		return s.cfg.ImportChunk
+	}
+	return bulkChunk
+}
+
+// importChunks is Import's second pass for a store without AddBulk: it
+// reads the file again and adds its entries importChunk per transaction.
+// It returns the added groups.
+func (s *Service) importChunks(ctx context.Context, open ImportSource, st *ImportStats, progress func(pass, n int)) ([]directory.DN, error) {
+	next, err := open()
+	if err != nil {
+		return nil, err
+	}
+	chunk := s.importChunk()
 	var groups []directory.DN
 	for done := false; !done; {
 		// Read and prepare the chunk before the transaction: Update may run
@@ -100,10 +166,10 @@ func (s *Service) Import(ctx context.Context, open ImportSource, progress func(p
 				break
 			}
 			if err != nil {
-				return st, err
+				return nil, err
 			}
 			if err := s.prepareImport(ctx, rec.Entry, nil, true); err != nil {
-				return st, fmt.Errorf("line %d: %s: %w", rec.Line, rec.Entry.DN, err)
+				return nil, fmt.Errorf("line %d: %s: %w", rec.Line, rec.Entry.DN, err)
 			}
 			batch = append(batch, rec)
 		}
@@ -126,7 +192,7 @@ func (s *Service) Import(ctx context.Context, open ImportSource, progress func(p
 			return nil
 		})
 		if err != nil {
-			return st, fmt.Errorf("after %d entries were added (run the same import again to add the rest): %w", st.Added, err)
+			return nil, fmt.Errorf("after %d entries were added (run the same import again to add the rest): %w", st.Added, err)
 		}
 		for range added {
 			st.Added++
@@ -134,27 +200,87 @@ func (s *Service) Import(ctx context.Context, open ImportSource, progress func(p
 		}
 		groups = append(groups, addedGroups...)
 	}
-	// memberOf for the imported groups, in batches sized like the chunks
-	// so that a store with small transactions (etcd) can take them.
-	for len(groups) > 0 {
-		n := min(len(groups), max(1, chunk/8))
-		batch := groups[:n]
-		groups = groups[n:]
-		err := s.store.Update(ctx, func(tx directory.WriteTx) error { return s.refreshMemberOf(tx, batch) })
-		if err != nil {
-			return st, fmt.Errorf("entries added; computing memberOf: %w", err)
-		}
-	}
-	return st, nil
+	return groups, nil
 }
 
-// validateImport is Import's first pass.
-func (s *Service) validateImport(ctx context.Context, open ImportSource, st *ImportStats, progress func(pass, n int)) error {
+// importBulk is Import's second pass for a store with AddBulk: the entries
+// the first pass kept or, for a large file, those of a second reading. It
+// returns the added groups.
+func (s *Service) importBulk(ctx context.Context, b bulkAdder, open ImportSource, v *validated, st *ImportStats, progress func(pass, n int)) ([]directory.DN, error) {
+	var groups []directory.DN
+	add := func(batch []*directory.Entry) error {
+		if err := b.AddBulk(ctx, batch); err != nil {
+			return fmt.Errorf("after %d entries were added (run the same import again to add the rest): %w", st.Added, err)
+		}
+		for _, e := range batch {
+			st.Added++
+			progress(2, st.Added)
+			if e.Has("member") {
+				groups = append(groups, e.DN)
+			}
+		}
+		return nil
+	}
+	chunk := s.bulkChunk()
+	if v.kept != nil {
+		for len(v.kept) > 0 {
+			n := min(len(v.kept), chunk)
+			if err := add(v.kept[:n]); err != nil {
+				return nil, err
+			}
+			clear(v.kept[:n]) // let the added entries go
+			v.kept = v.kept[n:]
+		}
+		return groups, nil
+	}
 	next, err := open()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return s.store.View(ctx, func(tx directory.ReadTx) error {
+	batch := make([]*directory.Entry, 0, min(chunk, 4096))
+	err = s.eachPrepared(ctx, next, true, func(it *importItem) error {
+		if it.err != nil {
+			return it.err
+		}
+		e := it.rec.Entry
+		if v.skipped[e.DN.Norm()] {
+			return nil
+		}
+		if it.prepErr != nil {
+			return fmt.Errorf("line %d: %s: %w", it.rec.Line, e.DN, it.prepErr)
+		}
+		s.stampImported(e, it.structural)
+		if batch = append(batch, e); len(batch) == chunk {
+			err := add(batch)
+			batch = batch[:0]
+			return err
+		}
+		return nil
+	})
+	if err == nil && len(batch) > 0 {
+		err = add(batch)
+	}
+	return groups, err
+}
+
+// validated is what the first pass found.
+type validated struct {
+	// kept holds the prepared entries to add when the pass kept them.
+	kept []*directory.Entry
+	// skipped holds the norms of the DNs that exist already.
+	skipped map[string]bool
+}
+
+// validateImport is Import's first pass. With keep, it also prepares the
+// entries completely (plaintext passwords hashed) and returns them, unless
+// the file has more than one bulk chunk of them.
+func (s *Service) validateImport(ctx context.Context, open ImportSource, st *ImportStats, progress func(pass, n int), keep bool) (*validated, error) {
+	next, err := open()
+	if err != nil {
+		return nil, err
+	}
+	v := &validated{skipped: map[string]bool{}}
+	err = s.store.View(ctx, func(tx directory.ReadTx) error {
 		uids, err := s.accountUIDs(tx)
 		if err != nil {
 			return err
@@ -162,20 +288,34 @@ func (s *Service) validateImport(ctx context.Context, open ImportSource, st *Imp
 		// inFile maps the norm of each DN to add to whether it is a group
 		// or an account (a valid entryManagedBy target).
 		inFile := map[string]bool{}
+		// parents caches, for each parent not in the file, whether it is
+		// stored and the norms of its stored children: one search per
+		// parent instead of a failed Get per entry.
+		parents := map[string]*storedParent{}
+		parentOf := func(dn directory.DN) (*storedParent, error) {
+			p, ok := parents[dn.Norm()]
+			if !ok {
+				var err error
+				if p, err = s.storedChildren(tx, dn); err != nil {
+					return nil, err
+				}
+				parents[dn.Norm()] = p
+			}
+			return p, nil
+		}
 		type ref struct {
 			line    int
 			dn, mgr string
 		}
 		var managed []ref
-		for n := 1; ; n++ {
-			rec, err := next()
-			if errors.Is(err, io.EOF) {
-				break
+		n := 0
+		err = s.eachPrepared(ctx, next, keep, func(it *importItem) error {
+			if it.err != nil {
+				return it.err
 			}
-			if err != nil {
-				return err
-			}
+			n++
 			progress(1, n)
+			rec := it.rec
 			e := rec.Entry
 			fail := func(err error) error { return fmt.Errorf("line %d: %s: %w", rec.Line, e.DN, err) }
 			if !e.DN.IsWithin(s.base) {
@@ -184,21 +324,34 @@ func (s *Service) validateImport(ctx context.Context, open ImportSource, st *Imp
 			if _, seen := inFile[e.DN.Norm()]; seen {
 				return fail(directory.Errorf(directory.ErrEntryAlreadyExists, "the entry is given twice"))
 			}
-			if _, err := tx.Get(e.DN); err == nil {
-				st.Skipped = append(st.Skipped, e.DN.String())
-				continue
-			} else if !errors.Is(err, directory.ErrNoSuchObject) {
-				return fail(err)
-			}
-			if parent := e.DN.Parent(); !parent.Equal(s.base.Parent()) {
-				if _, ok := inFile[parent.Norm()]; !ok {
-					if _, err := tx.Get(parent); err != nil {
-						return fail(directory.Errorf(directory.ErrNoSuchObject, "parent "+parent.String()+" is neither in the directory nor earlier in the file"))
-					}
+			if e.DN.Equal(s.base) {
+				if _, err := tx.Get(e.DN); err == nil {
+					st.Skipped = append(st.Skipped, e.DN.String())
+					v.skipped[e.DN.Norm()] = true
+					return nil
+				} else if !errors.Is(err, directory.ErrNoSuchObject) {
+					return fail(err)
+				}
+			} else if parent := e.DN.Parent(); !inFileHas(inFile, parent) {
+				// A parent new in the file has no stored children.
+				p, err := parentOf(parent)
+				if err != nil {
+					return fail(err)
+				}
+				if p.children[e.DN.Norm()] {
+					st.Skipped = append(st.Skipped, e.DN.String())
+					v.skipped[e.DN.Norm()] = true
+					return nil
+				}
+				if !p.stored {
+					return fail(directory.Errorf(directory.ErrNoSuchObject, "parent "+parent.String()+" is neither in the directory nor earlier in the file"))
 				}
 			}
-			if err := s.prepareImport(ctx, e, st, false); err != nil {
-				return fail(err)
+			for _, a := range it.dropped {
+				st.Dropped[a.Name] += len(a.Values)
+			}
+			if it.prepErr != nil {
+				return fail(it.prepErr)
 			}
 			if isAccount(e) {
 				for _, uid := range e.Get("uid") {
@@ -209,10 +362,23 @@ func (s *Service) validateImport(ctx context.Context, open ImportSource, st *Imp
 					uids[k] = e.DN.String()
 				}
 			}
-			if v := e.First(directory.AttrEntryManagedBy); v != "" {
-				managed = append(managed, ref{rec.Line, e.DN.String(), v})
+			if mgr := e.First(directory.AttrEntryManagedBy); mgr != "" {
+				managed = append(managed, ref{rec.Line, e.DN.String(), mgr})
 			}
 			inFile[e.DN.Norm()] = hasClass(e, "groupOfNames") || isAccount(e)
+			if keep {
+				if len(v.kept) < s.bulkChunk() {
+					s.stampImported(e, it.structural)
+					v.kept = append(v.kept, e)
+				} else {
+					keep = false
+					v.kept = nil
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 		for _, m := range managed {
 			dn, err := directory.ParseDN(m.mgr)
@@ -234,22 +400,177 @@ func (s *Service) validateImport(ctx context.Context, open ImportSource, st *Imp
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	if keep && v.kept == nil {
+		v.kept = []*directory.Entry{} // kept, and nothing to add
+	}
+	return v, nil
+}
+
+func inFileHas(inFile map[string]bool, dn directory.DN) bool {
+	_, ok := inFile[dn.Norm()]
+	return ok
+}
+
+// storedParent is what the first pass knows of a parent that is not in
+// the file.
+type storedParent struct {
+	stored   bool
+	children map[string]bool // norms of the stored children
+}
+
+// storedChildren looks dn up and lists its stored children.
+func (s *Service) storedChildren(tx directory.ReadTx, dn directory.DN) (*storedParent, error) {
+	p := &storedParent{children: map[string]bool{}}
+	if _, err := tx.Get(dn); errors.Is(err, directory.ErrNoSuchObject) {
+		return p, nil
+	} else if err != nil {
+		return nil, err
+	}
+	p.stored = true
+	all := &directory.Filter{Kind: directory.FilterAnd} // the absolute true filter
+	err := tx.Search(dn, directory.ScopeOne, all, func(e *directory.Entry) error {
+		p.children[e.DN.Norm()] = true
+		return nil
+	})
+	return p, err
+}
+
+// importItem is one record on its way through eachPrepared.
+type importItem struct {
+	rec ImportRecord
+	// err is the error next returned in place of this record (the last).
+	err error
+	// dropped lists the attributes prepare removed; prepErr is its error,
+	// structural the entry's structural object class.
+	dropped    []directory.Attr
+	prepErr    error
+	structural string
+}
+
+// importBatch is a run of records prepared by one goroutine.
+type importBatch struct {
+	items []importItem
+	done  chan struct{} // closed once items are prepared
+}
+
+// importBatchSize is the number of records handed to a preparing goroutine
+// at a time.
+const importBatchSize = 128
+
+// eachPrepared reads every record with next and calls fn for each, in
+// order, in the caller's goroutine, after preparePart has run on it
+// (hashing plaintext passwords if hash is set). Reading and preparing run
+// on their own goroutines, a reader and GOMAXPROCS preparers, all joined
+// before eachPrepared returns. An error from next is passed to fn as the
+// last item; the first error fn returns stops the pass.
+func (s *Service) eachPrepared(ctx context.Context, next func() (ImportRecord, error), hash bool, fn func(*importItem) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	workers := runtime.GOMAXPROCS(0)
+	work := make(chan *importBatch, 2*workers)
+	ordered := make(chan *importBatch, 4*workers)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(work)
+		defer close(ordered)
+		for end := false; !end; {
+			b := &importBatch{items: make([]importItem, 0, importBatchSize), done: make(chan struct{})}
+			for len(b.items) < importBatchSize {
+				rec, err := next()
+				if err != nil {
+					if !errors.Is(err, io.EOF) {
+						b.items = append(b.items, importItem{err: err})
+					}
+					end = true
+					break
+				}
+				b.items = append(b.items, importItem{rec: rec})
+			}
+			select {
+			case ordered <- b:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case work <- b:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range work {
+				for i := range b.items {
+					if it := &b.items[i]; it.err == nil && ctx.Err() == nil {
+						it.dropped, it.structural, it.prepErr = s.preparePart(ctx, it.rec.Entry, hash)
+					}
+				}
+				close(b.done)
+			}
+		}()
+	}
+	for b := range ordered {
+		select {
+		case <-b.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		for i := range b.items {
+			if err := fn(&b.items[i]); err != nil {
+				return err
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
 }
 
 // prepareImport does to e what Add does, keeping imported operational
 // values; it counts dropped attributes in st (if not nil) and hashes
 // plaintext passwords only when hash is set (the second pass).
 func (s *Service) prepareImport(ctx context.Context, e *directory.Entry, st *ImportStats, hash bool) error {
+	dropped, structural, err := s.preparePart(ctx, e, hash)
+	if st != nil {
+		for _, a := range dropped {
+			st.Dropped[a.Name] += len(a.Values)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	s.stampImported(e, structural)
+	return nil
+}
+
+// preparePart is the part of prepareImport that may run on any goroutine
+// (it draws no randomness): it drops OpenLDAP's operational attributes
+// (returning them), hashes plaintext passwords when hash is set, expands
+// the object classes, derives the account attributes and checks the
+// schema, returning the structural class.
+func (s *Service) preparePart(ctx context.Context, e *directory.Entry, hash bool) ([]directory.Attr, string, error) {
+	var dropped []directory.Attr
 	kept := e.Attrs[:0]
 	for _, a := range e.Attrs {
 		if droppedOnImport(a.Name) {
-			if st != nil {
-				st.Dropped[a.Name] += len(a.Values)
-			}
+			dropped = append(dropped, a)
 			continue
 		}
 		kept = append(kept, a)
 	}
+	clear(e.Attrs[len(kept):])
 	e.Attrs = kept
 	if pws := e.Get("userPassword"); hash && len(pws) > 0 {
 		for _, v := range pws {
@@ -257,7 +578,7 @@ func (s *Service) prepareImport(ctx context.Context, e *directory.Entry, st *Imp
 				// Plaintext in the file: hash it like an Add would.
 				hashed, err := s.hashPasswords(ctx, pws, true)
 				if err != nil {
-					return err
+					return dropped, "", err
 				}
 				e.Set("userPassword", hashed...)
 				break
@@ -265,10 +586,20 @@ func (s *Service) prepareImport(ctx context.Context, e *directory.Entry, st *Imp
 		}
 	}
 	if err := s.schema.ExpandObjectClasses(e); err != nil {
-		return err
+		return dropped, "", err
 	}
 	s.deriveAccountAttrs(e)
-	// What stampNew sets for an Add, keeping imported values.
+	sc, err := s.schema.Check(e)
+	if err != nil {
+		return dropped, "", err
+	}
+	return dropped, sc.Name(), nil
+}
+
+// stampImported gives e what stampNew gives an Add, keeping imported
+// values, and its structural object class; it runs in order, in one
+// goroutine (it draws the entryUUID from the service's random source).
+func (s *Service) stampImported(e *directory.Entry, structural string) {
 	if !e.Has("entryUUID") {
 		e.Set("entryUUID", s.newUUID())
 	}
@@ -278,12 +609,7 @@ func (s *Service) prepareImport(ctx context.Context, e *directory.Entry, st *Imp
 	if !e.Has("modifyTimestamp") {
 		e.Set("modifyTimestamp", e.First("createTimestamp"))
 	}
-	sc, err := s.schema.Check(e)
-	if err != nil {
-		return err
-	}
-	e.Set("structuralObjectClass", sc.Name())
-	return nil
+	e.Set("structuralObjectClass", structural)
 }
 
 // accountUIDs maps the uid of every existing account to its DN.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -16,6 +17,7 @@ import (
 	"github.com/ldapd/ldapd/directory/boltstore"
 	"github.com/ldapd/ldapd/idm"
 	"github.com/ldapd/ldapd/ldif"
+	"github.com/ldapd/ldapd/tokens"
 )
 
 func runImport(ctx context.Context, e *env, args []string) error {
@@ -32,10 +34,11 @@ func runImport(ctx context.Context, e *env, args []string) error {
 Add the entries of an LDIF file (slapcat output, content records) to the
 directory of a stopped server: all of them or, on the first bad record,
 none, with the record's line number (a first pass checks every record
-before anything is written; the second adds them 2000 per transaction and
-then compacts the database file). Entries that already exist (the base
-entry, ou=people, ...) are skipped and listed, so an import interrupted by
-a disk error can be run again. Password
+before anything is written; then the entries are added, sorted, up to
+131072 per transaction (etcd: a few), and the database file is compacted
+if that shrinks it). Entries that already exist (the base entry,
+ou=people, ...) are skipped and listed, so an import interrupted by a
+disk error can be run again. Password
 hashes {SSHA}, {SSHA512}, {SHA}, {CRYPT} ($1$, $5$, $6$) and {ARGON2} are
 kept; legacy ones are replaced with argon2id at the account's first bind.
 memberOf is computed for the imported groups; OpenLDAP's operational
@@ -70,12 +73,13 @@ Flags:
 	if err := sc.check(); err != nil {
 		return err
 	}
-	svc, closeStore, err := openOfflineStore(ctx, &sc, *data, *domain)
+	svc, closeStore, err := openOfflineStoreMapped(ctx, &sc, *data, *domain, importMmapSize(*data, fi.Size()))
 	if err != nil {
 		return err
 	}
 	defer closeStore()
 
+	var offset atomic.Int64 // of the record read last, for the progress bar
 	var file *os.File
 	defer func() {
 		if file != nil {
@@ -96,6 +100,7 @@ Flags:
 			if err != nil {
 				return idm.ImportRecord{}, err
 			}
+			offset.Store(r.Offset())
 			dn, err := directory.ParseDN(rec.DN)
 			if err != nil {
 				return idm.ImportRecord{}, fmt.Errorf("line %d: dn %q: %w", rec.Line, rec.DN, err)
@@ -109,7 +114,7 @@ Flags:
 	}
 	bar := newProgress(e, fi.Size(), *quiet)
 	start := time.Now()
-	st, err := svc.Import(ctx, open, func(pass, n int) { bar.update(pass, n, r.Offset()) })
+	st, err := svc.Import(ctx, open, func(pass, n int) { bar.update(pass, n, offset.Load()) })
 	bar.done()
 	if err != nil && st.Added == 0 {
 		return fmt.Errorf("nothing imported: %w", err)
@@ -127,11 +132,12 @@ Flags:
 	for name, n := range st.Dropped {
 		fmt.Fprintf(e.stderr, "dropped %d %s value(s): ldapd recomputes or does not keep them\n", n, name)
 	}
-	// A bulk load leaves bbolt's pages about half full; compacting halves
-	// the file (and the memory a full scan maps).
+	// Entries added by transactions of their own, or by several bulk
+	// loads, leave bbolt's pages partly filled; compacting them shrinks the
+	// file (and the memory a full scan maps). One bulk load filled them.
 	closeStore()
 	if sc.kind != storeEtcd {
-		if err := boltstore.Compact(dbPath(*data)); err != nil {
+		if _, err := boltstore.CompactIfSparse(dbPath(*data)); err != nil {
 			return fmt.Errorf("entries imported; %w", err)
 		}
 	}
@@ -216,7 +222,34 @@ func openOffline(ctx context.Context, data, domain string) (*idm.Service, func()
 
 // openOfflineStore is openOffline for the store sc selects (store.go).
 func openOfflineStore(ctx context.Context, sc *storeConfig, data, domain string) (*idm.Service, func(), error) {
-	store, keys, err := sc.openData(ctx, data, 2*time.Second)
+	return openOfflineStoreMapped(ctx, sc, data, domain, 0)
+}
+
+// importMmapSize is the size to map a bbolt file with for the import of an
+// LDIF file of ldifSize bytes into data: more than the file will reach, so
+// that bbolt never remaps it (and copies every key written so far) while
+// it commits the load. The mapping only reserves address space.
+func importMmapSize(data string, ldifSize int64) int {
+	size := int64(64 << 20)
+	if fi, err := os.Stat(dbPath(data)); err == nil {
+		size += fi.Size()
+	}
+	size += 8 * ldifSize // a loaded file is about 4-5 times its LDIF
+	return int(min(size, 1<<40))
+}
+
+// openOfflineStoreMapped is openOfflineStore with a bbolt file mapped with
+// mmapSize bytes at first (boltstore.Options.InitialMmapSize; 0: the
+// file's size). The etcd store ignores mmapSize.
+func openOfflineStoreMapped(ctx context.Context, sc *storeConfig, data, domain string, mmapSize int) (*idm.Service, func(), error) {
+	var store directory.Store
+	var keys *tokens.Keyring
+	var err error
+	if sc.kind == storeEtcd || mmapSize == 0 {
+		store, keys, err = sc.openData(ctx, data, 2*time.Second)
+	} else {
+		store, keys, err = openBoltData(data, boltstore.Options{Timeout: 2 * time.Second, InitialMmapSize: mmapSize})
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -246,6 +279,23 @@ func openOfflineStore(ctx context.Context, sc *storeConfig, data, domain string)
 		return nil, nil, err
 	}
 	return svc, func() { store.Close() }, nil
+}
+
+// openBoltData is openData (serve.go) with the given bbolt options.
+func openBoltData(data string, opts boltstore.Options) (directory.Store, *tokens.Keyring, error) {
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("create data directory: %w", err)
+	}
+	store, err := boltstore.Open(dbPath(data), opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	keys, err := tokens.LoadKeyring(keysPath(data), nil)
+	if err != nil {
+		store.Close()
+		return nil, nil, fmt.Errorf("token signing keys: %w", err)
+	}
+	return store, keys, nil
 }
 
 // progress draws a one-line progress bar on a terminal; elsewhere it is

@@ -115,6 +115,21 @@ func eqKey(norm string, id uint64) []byte {
 	return binary.BigEndian.AppendUint64(eqPrefix(norm), id)
 }
 
+// appendEqKey appends eqKey(norm, id) to dst without allocating (for
+// AddBulk, bulk.go).
+func appendEqKey(dst []byte, norm string, id uint64) []byte {
+	if len(norm) > maxInlineNorm {
+		sum := sha256.Sum256([]byte(norm))
+		dst = append(dst, prefixEqHash)
+		dst = append(dst, sum[:]...)
+	} else {
+		dst = append(dst, prefixEq)
+		dst = append(dst, norm...)
+	}
+	dst = append(dst, 0)
+	return binary.BigEndian.AppendUint64(dst, id)
+}
+
 func presKey(id uint64) []byte {
 	return binary.BigEndian.AppendUint64([]byte{prefixPres}, id)
 }

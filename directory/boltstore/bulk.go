@@ -1,0 +1,406 @@
+package boltstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/directory/internal/entrycodec"
+)
+
+// Bulk loading, for `ldapd import`. Adding entries one by one in random key
+// order leaves bbolt's pages about half full, and a large transaction
+// spends its time shifting ever larger in-memory nodes. AddBulk instead
+// prepares everything first (encodings, dn2id keys, index keys), sorts the
+// keys of each bucket, and writes every bucket in key order with
+// FillPercent 1, so bbolt appends to its nodes and fills its pages. The
+// result is the same file content, key for key, as Adds in the same order
+// (only the page layout differs, as after Compact).
+
+// bulkFill is the FillPercent of the buckets AddBulk writes: keys arrive in
+// order, so full pages are never split again by this load. A later Add into
+// a full page splits it, as after Compact.
+const bulkFill = 1.0
+
+// minBulkPerWorker is the fewest entries worth a goroutine of their own.
+const minBulkPerWorker = 512
+
+// AddBulk adds entries in one write transaction, as Add would in their
+// order: each gets the next id, its dn2id key and its index keys. It
+// writes nothing and returns Add's error (wrapped, naming the entry) if an
+// entry exists already or is given twice (ErrEntryAlreadyExists), has an
+// unstorable DN, or has no parent among the stored entries and those
+// before it while one of its ancestors exists (ErrNoSuchObject, with that
+// ancestor as matched DN). The entries are only read, and not retained.
+//
+// The work that needs no transaction (encoding, keys, sorting) runs on up
+// to GOMAXPROCS goroutines that AddBulk joins before it returns. The whole
+// batch, its keys and bbolt's nodes for them are in memory until the
+// commit: callers split very large loads into several calls (each call's
+// keys then interleave with earlier ones, and the pages they land in are
+// split as by Add).
+func (s *store) AddBulk(ctx context.Context, entries []*directory.Entry) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	err := s.db.Update(func(btx *bolt.Tx) error {
+		b := &bulk{s: s, btx: btx, entries: entries}
+		return b.run(ctx)
+	})
+	if err != nil {
+		return fmt.Errorf("bulk add: %w", err)
+	}
+	s.version.Add(1)
+	return nil
+}
+
+// bulk is the state of one AddBulk.
+type bulk struct {
+	s       *store
+	btx     *bolt.Tx
+	entries []*directory.Entry
+	base    uint64 // the id of entries[i] is base+1+i
+
+	dnKeys  [][]byte
+	keyErrs []error
+	values  [][]byte
+	// index[a] holds the equality keys of the index of s.idx.Names[a],
+	// pres[a] the ids of its presence keys (ascending, as they are made).
+	index [][][]byte
+	pres  [][]uint64
+	// sorting counts the goroutines sorting index.
+	sorting sync.WaitGroup
+}
+
+func (b *bulk) run(ctx context.Context) error {
+	entriesB := b.btx.Bucket(bucketEntries)
+	b.base = entriesB.Sequence()
+	b.prepare()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := b.check(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	order, sorted := b.sortIndexes()
+	defer b.sorting.Wait()
+	entriesB.FillPercent = bulkFill
+	for i, v := range b.values {
+		if err := entriesB.Put(idKey(b.base+1+uint64(i)), v); err != nil {
+			return fmt.Errorf("add %s: %w", b.entries[i].DN, err)
+		}
+	}
+	if err := entriesB.SetSequence(b.base + uint64(len(b.entries))); err != nil {
+		return err
+	}
+	if err := b.putDN2ID(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return b.putIndexes(order, sorted)
+}
+
+// prepare computes, in parallel, every entry's dn2id key, encoding and
+// index keys.
+func (b *bulk) prepare() {
+	n := len(b.entries)
+	b.dnKeys = make([][]byte, n)
+	b.keyErrs = make([]error, n)
+	b.values = make([][]byte, n)
+	names := b.s.idx.Names
+	workers := min(runtime.GOMAXPROCS(0), max(1, n/minBulkPerWorker))
+	perWorker := make([]rangeKeys, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := n*w/workers, n*(w+1)/workers
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			perWorker[w] = b.prepareRange(lo, hi)
+		}()
+	}
+	wg.Wait()
+	// Concatenated in worker order, the presence ids stay ascending.
+	b.index = make([][][]byte, len(names))
+	b.pres = make([][]uint64, len(names))
+	for a := range names {
+		eq, pres := 0, 0
+		for _, pw := range perWorker {
+			eq += len(pw.eq[a])
+			pres += len(pw.pres[a])
+		}
+		b.index[a] = make([][]byte, 0, eq)
+		b.pres[a] = make([]uint64, 0, pres)
+		for _, pw := range perWorker {
+			b.index[a] = append(b.index[a], pw.eq[a]...)
+			b.pres[a] = append(b.pres[a], pw.pres[a]...)
+		}
+	}
+}
+
+// sortIndexes sorts the equality keys of each index, the largest first,
+// on GOMAXPROCS goroutines, while the caller goes on writing the other
+// buckets. It returns the indexes in the order they are sorted in and,
+// for each, a channel closed once its keys are sorted; the caller waits
+// for b.sorting before it returns.
+func (b *bulk) sortIndexes() ([]int, []chan struct{}) {
+	order := make([]int, len(b.index))
+	sorted := make([]chan struct{}, len(b.index))
+	for a := range order {
+		order[a] = a
+		sorted[a] = make(chan struct{})
+	}
+	slices.SortFunc(order, func(x, y int) int { return len(b.index[y]) - len(b.index[x]) })
+	var next atomic.Int64
+	for range runtime.GOMAXPROCS(0) {
+		b.sorting.Add(1)
+		go func() {
+			defer b.sorting.Done()
+			for i := int(next.Add(1)) - 1; i < len(order); i = int(next.Add(1)) - 1 {
+				slices.SortFunc(b.index[order[i]], bytes.Compare)
+				close(sorted[order[i]])
+			}
+		}()
+	}
+	return order, sorted
+}
+
+// rangeKeys holds the index keys of a range of entries by attribute: the
+// equality keys, and the ids of the presence keys.
+type rangeKeys struct {
+	eq   [][][]byte
+	pres [][]uint64
+}
+
+// sampleEntries is the number of entries prepareRange looks at before it
+// sizes its key lists for the rest of its range.
+const sampleEntries = 64
+
+// prepareRange prepares entries[lo:hi] and returns their index keys.
+// Keys and values are carved from large shared buffers: bbolt copies the
+// keys it is given, and values must only outlive the commit.
+func (b *bulk) prepareRange(lo, hi int) rangeKeys {
+	x := b.s.idx
+	slot := make(map[string]int, len(x.Names))
+	for a, name := range x.Names {
+		slot[name] = a
+	}
+	out := rangeKeys{eq: make([][][]byte, len(x.Names)), pres: make([][]uint64, len(x.Names))}
+	var keyArena, valueArena []byte
+	carve := func(arena *[]byte, k []byte) []byte {
+		if len(*arena)+len(k) > cap(*arena) {
+			*arena = make([]byte, 0, max(1<<20, len(k)))
+		}
+		*arena = append(*arena, k...)
+		return (*arena)[len(*arena)-len(k) : len(*arena) : len(*arena)]
+	}
+	var scratch []byte
+	for i := lo; i < hi; i++ {
+		if i == lo+sampleEntries {
+			for a := range out.eq {
+				want := len(out.eq[a]) * (hi - lo) / sampleEntries * 9 / 8
+				out.eq[a] = slices.Grow(out.eq[a], want-len(out.eq[a]))
+				want = len(out.pres[a]) * (hi - lo) / sampleEntries * 9 / 8
+				out.pres[a] = slices.Grow(out.pres[a], want-len(out.pres[a]))
+			}
+		}
+		e := b.entries[i]
+		if e == nil || e.DN.IsRoot() {
+			b.keyErrs[i] = directory.Errorf(directory.ErrUnwillingToPerform, "cannot add an entry with the empty DN")
+			continue
+		}
+		key, err := entrycodec.DNKey(e.DN)
+		if err != nil {
+			b.keyErrs[i] = err
+			continue
+		}
+		b.dnKeys[i] = key
+		// bbolt keeps the values until the commit; Encode's buffer has
+		// room to spare.
+		b.values[i] = carve(&valueArena, entrycodec.Encode(e))
+		id := b.base + 1 + uint64(i)
+		for _, at := range e.Attrs {
+			t, ok := x.Schema.Attr(at.Name)
+			if !ok || !x.Indexed[t.Name()] || len(at.Values) == 0 {
+				continue
+			}
+			a := slot[t.Name()]
+			out.pres[a] = append(out.pres[a], id)
+			for _, v := range at.Values {
+				if norm, ok := t.Normalize(v); ok {
+					scratch = appendEqKey(scratch[:0], norm, id)
+					out.eq[a] = append(out.eq[a], carve(&keyArena, scratch))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// check applies Add's checks to every entry, in order, against the stored
+// entries and those before it.
+func (b *bulk) check() error {
+	earlier := make(map[string]struct{}, len(b.entries))
+	for i, e := range b.entries {
+		if err := b.keyErrs[i]; err != nil {
+			return b.fail(i, err)
+		}
+		key := b.dnKeys[i]
+		if _, dup := earlier[string(key)]; dup {
+			return b.fail(i, directory.Errorf(directory.ErrEntryAlreadyExists, "entry "+e.DN.String()+" is given twice"))
+		}
+		if _, ok := getID(b.btx, key); ok {
+			return b.fail(i, directory.Errorf(directory.ErrEntryAlreadyExists, "entry "+e.DN.String()+" already exists"))
+		}
+		exists := func(k []byte) bool {
+			if _, ok := earlier[string(k)]; ok {
+				return true
+			}
+			_, ok := getID(b.btx, k)
+			return ok
+		}
+		if pk := entrycodec.ParentKey(key); pk != nil && !exists(pk) {
+			// As checkParent: a missing parent is an error only below an
+			// existing ancestor (else e is the root of a naming context).
+			parent := e.DN.Parent()
+			dn := parent
+			for k := entrycodec.ParentKey(pk); k != nil; k = entrycodec.ParentKey(k) {
+				dn = dn.Parent()
+				if exists(k) {
+					return b.fail(i, directory.NoSuchObject(parent, dn))
+				}
+			}
+		}
+		earlier[string(key)] = struct{}{}
+	}
+	return nil
+}
+
+func (b *bulk) fail(i int, err error) error {
+	if e := b.entries[i]; e != nil {
+		return fmt.Errorf("add %s: %w", e.DN, err)
+	}
+	return err
+}
+
+// putDN2ID writes the dn2id keys in key order.
+func (b *bulk) putDN2ID() error {
+	order := make([]int32, len(b.dnKeys))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(x, y int32) int { return bytes.Compare(b.dnKeys[x], b.dnKeys[y]) })
+	ids := make([]byte, 0, idLen*len(order))
+	dn2id := b.btx.Bucket(bucketDN2ID)
+	dn2id.FillPercent = bulkFill
+	for _, i := range order {
+		ids = binary.BigEndian.AppendUint64(ids, b.base+1+uint64(i))
+		if err := dn2id.Put(b.dnKeys[i], ids[len(ids)-idLen:]); err != nil {
+			return b.fail(int(i), err)
+		}
+	}
+	return nil
+}
+
+// putIndexes writes each index's keys in key order: the hashed equality
+// keys ('#'), the presence keys ('*'), the other equality keys ('=').
+// It takes the indexes in order, each once sorted.
+func (b *bulk) putIndexes(order []int, sorted []chan struct{}) error {
+	idx := b.btx.Bucket(bucketIndex)
+	for _, a := range order {
+		<-sorted[a]
+		name := b.s.idx.Names[a]
+		keys, pres := b.index[a], b.pres[a]
+		if len(keys) == 0 && len(pres) == 0 {
+			continue
+		}
+		ib := idx.Bucket([]byte(name))
+		if ib == nil {
+			return fmt.Errorf("index bucket %s is missing", name)
+		}
+		ib.FillPercent = bulkFill
+		put := func(k []byte) error {
+			if err := ib.Put(k, nil); err != nil {
+				return fmt.Errorf("index %s: %w", name, err)
+			}
+			return nil
+		}
+		h, _ := slices.BinarySearchFunc(keys, prefixPres, func(k []byte, p byte) int { return int(k[0]) - int(p) })
+		var last []byte
+		for _, k := range keys[:h] {
+			if !bytes.Equal(k, last) { // an attribute given twice (cn and commonName)
+				if err := put(k); err != nil {
+					return err
+				}
+			}
+			last = k
+		}
+		key := make([]byte, 1+idLen)
+		key[0] = prefixPres
+		for i, id := range pres {
+			if i > 0 && id == pres[i-1] {
+				continue
+			}
+			binary.BigEndian.PutUint64(key[1:], id)
+			if err := put(key); err != nil {
+				return err
+			}
+		}
+		last = nil
+		for _, k := range keys[h:] {
+			if !bytes.Equal(k, last) {
+				if err := put(k); err != nil {
+					return err
+				}
+			}
+			last = k
+		}
+	}
+	return nil
+}
+
+// CompactIfSparse compacts the database file at path (see Compact) when
+// that would shrink it by a fifth or more: after Adds in random key order
+// or a load split into several AddBulk calls, whose pages are partly
+// filled, but not after a single AddBulk, which wrote them full. It
+// reports whether it compacted. Like Compact, it needs the store closed.
+func CompactIfSparse(path string) (bool, error) {
+	db, err := bolt.Open(path, fileMode, &bolt.Options{Timeout: DefaultTimeout, ReadOnly: true})
+	if err != nil {
+		return false, fmt.Errorf("compact %s: %w", path, err)
+	}
+	var size, need int64
+	err = db.View(func(tx *bolt.Tx) error {
+		size = tx.Size()
+		need = 4 * int64(db.Info().PageSize) // meta pages, freelist, root
+		return tx.ForEach(func(_ []byte, b *bolt.Bucket) error {
+			st := b.Stats()
+			need += int64(st.BranchInuse + st.LeafInuse)
+			return nil
+		})
+	})
+	db.Close()
+	if err != nil {
+		return false, fmt.Errorf("compact %s: %w", path, err)
+	}
+	if size*4 < need*5 {
+		return false, nil
+	}
+	return true, Compact(path)
+}
