@@ -43,7 +43,9 @@ type Config struct {
 	// MaxSizeLimit caps the entries one search returns (0: 10000).
 	MaxSizeLimit int
 	// ImportChunk is how many entries Import adds per write transaction
-	// (0: 2000). Stores with small transactions (etcd) want fewer.
+	// (0: 2000 per Add transaction, or 131,072 per bulk load for a store
+	// with one, boltstore). Stores with small transactions (etcd) want
+	// fewer.
 	ImportChunk int
 	// UIDRange and GIDRange are where uidNumber and gidNumber are allocated
 	// for entries that gain posixAccount or posixGroup without one (zero
