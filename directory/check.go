@@ -2,7 +2,6 @@ package directory
 
 import (
 	"fmt"
-	"strings"
 )
 
 // ExpandObjectClasses rewrites e's objectClass values to canonical names and
@@ -100,41 +99,29 @@ func isSubclass(c, ancestor *ObjectClass) bool {
 }
 
 func (s *Schema) checkAttributes(e *Entry, classes map[*ObjectClass]bool) error {
-	allowed := map[*AttributeType]bool{}
 	extensible := false
-	var must []*AttributeType
-	var collect func(c *ObjectClass)
-	collect = func(c *ObjectClass) {
-		if strings.EqualFold(c.Name(), "extensibleObject") {
-			extensible = true
-		}
-		for _, n := range c.Must {
-			at, _ := s.Attr(n)
-			allowed[at] = true
-			must = append(must, at)
-		}
-		for _, n := range c.May {
-			at, _ := s.Attr(n)
-			allowed[at] = true
-		}
-		for _, sup := range c.sups {
-			collect(sup)
-		}
-	}
 	for c := range classes {
-		collect(c)
-	}
-	for _, at := range must {
-		if !e.Has(at.Name()) {
-			return Errorf(ErrObjectClassViolation, "object class requires attribute "+at.Name())
+		extensible = extensible || c.extensible
+		for _, at := range c.must {
+			if !e.Has(at.Name()) {
+				return Errorf(ErrObjectClassViolation, "object class requires attribute "+at.Name())
+			}
 		}
+	}
+	allowed := func(at *AttributeType) bool {
+		for c := range classes {
+			if c.allowed[at] {
+				return true
+			}
+		}
+		return false
 	}
 	for _, a := range e.Attrs {
 		at, ok := s.Attr(a.Name)
 		if !ok {
 			return Errorf(ErrUndefinedAttributeType, a.Name)
 		}
-		if !at.Operational() && !extensible && !allowed[at] {
+		if !at.Operational() && !extensible && !allowed(at) {
 			return Errorf(ErrObjectClassViolation, fmt.Sprintf("attribute %s not allowed by the entry's object classes", at.Name()))
 		}
 		if len(a.Values) == 0 {

@@ -2,6 +2,7 @@ package directory
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -233,6 +234,11 @@ type ObjectClass struct {
 	May   []string
 
 	sups []*ObjectClass
+	// What c and its superclasses together require and allow, computed
+	// once when the schema is built (checkAttributes).
+	must       []*AttributeType
+	allowed    map[*AttributeType]bool
+	extensible bool // extensibleObject is c or a superclass
 }
 
 // Name returns the canonical name.
@@ -374,7 +380,40 @@ func NewSchema(attrs []*AttributeType, classes []*ObjectClass) (*Schema, error) 
 			}
 		}
 	}
+	for _, c := range classes {
+		s.closeClass(c)
+	}
 	return s, nil
+}
+
+// closeClass computes what c and its superclasses require and allow.
+func (s *Schema) closeClass(c *ObjectClass) {
+	c.allowed = map[*AttributeType]bool{}
+	seen := map[*ObjectClass]bool{}
+	var walk func(k *ObjectClass)
+	walk = func(k *ObjectClass) {
+		if seen[k] {
+			return
+		}
+		seen[k] = true
+		if strings.EqualFold(k.Name(), "extensibleObject") {
+			c.extensible = true
+		}
+		for _, n := range k.Must {
+			at := s.attrs[strings.ToLower(n)]
+			if !slices.Contains(c.must, at) {
+				c.must = append(c.must, at)
+			}
+			c.allowed[at] = true
+		}
+		for _, n := range k.May {
+			c.allowed[s.attrs[strings.ToLower(n)]] = true
+		}
+		for _, sup := range k.sups {
+			walk(sup)
+		}
+	}
+	walk(c)
 }
 
 // Attr looks up an attribute description (a name or OID, any case, with
