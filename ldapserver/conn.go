@@ -34,6 +34,9 @@ type conn struct {
 	bw       *bufio.Writer
 	tls      *tls.ConnectionState
 	identity Identity
+	// readDeadline and writeDeadline are the socket deadlines this
+	// goroutine last set (setReadDeadline, setWriteDeadline).
+	readDeadline, writeDeadline time.Time
 	// identityDesc is identityString(identity), for the per-operation log.
 	identityDesc string
 	buf          []byte // response encoding buffer, reused
@@ -157,15 +160,24 @@ func (s *Server) putWriter(bw *bufio.Writer) {
 
 // readPacket waits up to IdleTimeout for a message to start and then up to
 // ReadTimeout for the rest of it.
+//
+// Setting a deadline costs a runtime timer update, and the idle one was
+// set before every request: now it is set only when the one in force would
+// expire more than deadlineSlack earlier than asked, and the message
+// deadline only when the message is not already whole in the buffer
+// (almost always it is: a request arrives in one segment). Timeouts can
+// therefore fire up to deadlineSlack early, never late.
 func (c *conn) readPacket() ([]byte, error) {
-	if err := c.netConn.SetReadDeadline(time.Now().Add(c.srv.IdleTimeout)); err != nil {
+	if err := c.setReadDeadline(c.srv.IdleTimeout); err != nil {
 		return nil, err
 	}
 	if _, err := c.br.Peek(1); err != nil {
 		return nil, err
 	}
-	if err := c.netConn.SetReadDeadline(time.Now().Add(c.srv.ReadTimeout)); err != nil {
-		return nil, err
+	if !wire.Complete(peekBuffered(c.br)) {
+		if err := c.setReadDeadline(c.srv.ReadTimeout); err != nil {
+			return nil, err
+		}
 	}
 	// wire.Decode copies what it keeps, so the packet buffer is reused;
 	// one left large by a big message is dropped rather than kept.
@@ -200,7 +212,8 @@ func (c *conn) disconnect(code int, msg string) {
 	if c.bw == nil {
 		return
 	}
-	_ = c.netConn.SetWriteDeadline(time.Now().Add(time.Second))
+	c.writeDeadline = time.Now().Add(time.Second)
+	_ = c.netConn.SetWriteDeadline(c.writeDeadline)
 	_, _ = c.bw.Write(wire.AppendNoticeOfDisconnection(c.buf[:0], code, msg))
 	_ = c.bw.Flush()
 }
@@ -383,11 +396,45 @@ func (c *conn) send(b []byte) bool {
 // flushes. false means the connection is broken.
 func (c *conn) queue(b []byte) bool {
 	c.buf = b[:0]
-	if err := c.netConn.SetWriteDeadline(time.Now().Add(c.srv.WriteTimeout)); err != nil {
+	if err := c.setWriteDeadline(c.srv.WriteTimeout); err != nil {
 		return false
 	}
 	_, err := c.bw.Write(b)
 	return err == nil
+}
+
+// deadlineSlack is how much earlier than asked a read or write deadline
+// may fall, so that it need not be set again for every message: a
+// sixteenth of the timeout, at most a second.
+func deadlineSlack(d time.Duration) time.Duration { return min(d/16, time.Second) }
+
+// setReadDeadline makes the read deadline now+d, unless the one in force
+// already falls within deadlineSlack before that.
+func (c *conn) setReadDeadline(d time.Duration) error {
+	now := time.Now()
+	want := now.Add(d)
+	if !c.readDeadline.After(want) && want.Sub(c.readDeadline) <= deadlineSlack(d) {
+		return nil
+	}
+	c.readDeadline = want
+	return c.netConn.SetReadDeadline(want)
+}
+
+// setWriteDeadline is setReadDeadline for writes.
+func (c *conn) setWriteDeadline(d time.Duration) error {
+	now := time.Now()
+	want := now.Add(d)
+	if !c.writeDeadline.After(want) && want.Sub(c.writeDeadline) <= deadlineSlack(d) {
+		return nil
+	}
+	c.writeDeadline = want
+	return c.netConn.SetWriteDeadline(want)
+}
+
+// peekBuffered returns what br holds without reading more.
+func peekBuffered(br *bufio.Reader) []byte {
+	b, _ := br.Peek(br.Buffered())
+	return b
 }
 
 func responseTag(op wire.Request) wire.ResponseTag {

@@ -246,3 +246,39 @@ func TestMaxConnectionsPerIP(t *testing.T) {
 		}
 	}
 }
+
+// TestIdleTimeoutAfterRequests: a connection that has been busy and then
+// falls silent is closed after IdleTimeout, at most deadlineSlack early,
+// never late (readPacket sets the idle deadline only when the one in force
+// is off by more than that slack).
+func TestIdleTimeoutAfterRequests(t *testing.T) {
+	const idle = 400 * time.Millisecond
+	s := stacktest.New(t, func(srv *ldapserver.Server) { srv.IdleTimeout = idle })
+	c, err := net.Dial("tcp", strings.TrimPrefix(s.LDAPURL, "ldap://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	req := msg(1, search(stacktest.Base, 0, present("objectClass"), "1.1"))
+	buf := make([]byte, 4096)
+	for range 20 { // busy: the idle deadline is set once and then kept
+		if _, err := c.Write(req); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Read(buf); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	start := time.Now()
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		if _, err := c.Read(buf); err != nil {
+			break
+		}
+	}
+	lived := time.Since(start)
+	if lived < idle-idle/16-20*time.Millisecond || lived > idle+300*time.Millisecond {
+		t.Fatalf("silent connection closed after %v, want about %v", lived, idle)
+	}
+}

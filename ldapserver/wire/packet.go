@@ -118,3 +118,26 @@ func readErr(err error) error {
 	}
 	return fmt.Errorf("reading LDAP message: %w", err)
 }
+
+// Complete reports whether b begins with a whole LDAPMessage: its
+// identifier, a definite length of at most 4 octets and that many octets
+// of content. Anything else, a malformed header included, is false (the
+// reader then reads the message, and reports the problem, as usual).
+func Complete(b []byte) bool {
+	if len(b) < 2 || b[0] != tagSequence {
+		return false
+	}
+	length, h := uint64(b[1]), 2
+	if b[1] >= 0x80 {
+		k := int(b[1] & 0x7f)
+		if k == 0 || k > 4 || len(b) < 2+k {
+			return false
+		}
+		length = 0
+		for _, c := range b[2 : 2+k] {
+			length = length<<8 | uint64(c)
+		}
+		h += k
+	}
+	return uint64(len(b)-h) >= length
+}
