@@ -66,6 +66,7 @@ type config struct {
 	addPrefix         string
 	insecureTLSVerify bool
 	tlsResume         bool
+	tlsX25519         bool
 }
 
 func main() {
@@ -83,6 +84,7 @@ func main() {
 	flag.StringVar(&cfg.ca, "ca", "", "PEM CA certificate for ldaps://")
 	flag.BoolVar(&cfg.insecureTLSVerify, "insecure", false, "do not verify the server certificate")
 	flag.BoolVar(&cfg.tlsResume, "resume", true, "keep TLS sessions and resume them on new connections (false: a full handshake each time)")
+	flag.BoolVar(&cfg.tlsX25519, "x25519", false, "offer only the X25519 key exchange (what slapd with GnuTLS negotiates), not the post-quantum hybrid")
 	flag.StringVar(&cfg.base, "b", "dc=idm,dc=example,dc=com", "search base")
 	flag.StringVar(&cfg.userDN, "user", "uid=user%d,ou=people,dc=idm,dc=example,dc=com", "DN of entry N (modify target)")
 	flag.StringVar(&cfg.addParent, "add-parent", "ou=people,dc=idm,dc=example,dc=com", "parent of added entries")
@@ -124,6 +126,9 @@ func (cfg *config) check() error {
 		}
 		if cfg.tlsResume {
 			cfg.tlsConf.ClientSessionCache = tls.NewLRUClientSessionCache(4096)
+		}
+		if cfg.tlsX25519 {
+			cfg.tlsConf.CurvePreferences = []tls.CurveID{tls.X25519}
 		}
 		if cfg.ca != "" {
 			pem, err := os.ReadFile(cfg.ca)

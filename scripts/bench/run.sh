@@ -22,7 +22,7 @@ DUR=${DUR:-5s}
 C=${C:-64}
 OUT=${OUT:-$ROOT/docs/performance.json}
 DOC=${DOC:-$ROOT/docs/performance.md}
-MODES=${MODES:-"tokenbind whoami search-eq search-sub connect-ldaps connect-ldap modify add mixed bind"}
+MODES=${MODES:-"tokenbind whoami search-eq search-sub connect-ldaps connect-ldaps-x25519 connect-ldap modify add mixed bind"}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 BASE="dc=idm,dc=example,dc=com"
@@ -124,6 +124,11 @@ SLAPD_PID=$!
 PIDS+=("$SLAPD_PID")
 for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$S_LDAP") 2>/dev/null && break; sleep 0.1; done
 
+# Data files now, holding the same entries (the add runs below grow each by
+# as many entries as that server manages to add). Allocated size: mdb's
+# file is sparse up to maxsize.
+LDAPD_DISK=$(du -B1 "$D/ldapd.db" | cut -f1); SLAPD_DISK=$(du -B1 "$T/slapd-db/data.mdb" | cut -f1)
+
 # --- runs ----------------------------------------------------------------------
 load() { taskset -c "$CLIENT_CPU" "$T/ldapload" -d "$DUR" -c "$C" -n "$N" -b "$BASE" -ca "$CA" "$@"; }
 ldapd_args() { # mode -> ldapload arguments against ldapd
@@ -131,6 +136,7 @@ ldapd_args() { # mode -> ldapload arguments against ldapd
 	case $1 in
 	tokenbind | whoami | search-eq | search-sub | mixed) echo "-url $u -mode $1 -token $TOKEN" ;;
 	connect-ldaps) echo "-url ldaps://127.0.0.1:$L_LDAPS -mode connect -token $TOKEN" ;;
+	connect-ldaps-x25519) echo "-url ldaps://127.0.0.1:$L_LDAPS -mode connect -x25519 -token $TOKEN" ;;
 	connect-ldap) echo "-url $u -mode connect -token $TOKEN" ;;
 	modify | add) echo "-url $u -mode $1 -D idm_admin -w $IDM_PW" ;;
 	bind) echo "-url $u -mode bind -D uid=user%d,ou=people,$BASE -w $PW" ;;
@@ -142,6 +148,7 @@ slapd_args() { # mode -> ldapload arguments against slapd (simple bind as a user
 	tokenbind) echo "-url $u -mode bind $user" ;;
 	whoami | search-eq | search-sub | mixed) echo "-url $u -mode $1 $user" ;;
 	connect-ldaps) echo "-url ldaps://127.0.0.1:$S_LDAPS -mode connect $user" ;;
+	connect-ldaps-x25519) echo "-url ldaps://127.0.0.1:$S_LDAPS -mode connect -x25519 $user" ;;
 	connect-ldap) echo "-url $u -mode connect $user" ;;
 	modify | add) echo "-url $u -mode $1 -D cn=admin,$BASE -w $PW" ;;
 	bind) echo "-url $u -mode bind $user" ;;
@@ -182,8 +189,6 @@ for group in reads add bind; do
 done
 echo "]" >>"$T/runs.json"
 
-# Allocated size: mdb's file is sparse up to maxsize.
-LDAPD_DISK=$(du -B1 "$D/ldapd.db" | cut -f1); SLAPD_DISK=$(du -B1 "$T/slapd-db/data.mdb" | cut -f1)
 
 # The previous run's results, to flag regressions (ratios worse by >10%).
 [ -f "$OUT" ] && cp "$OUT" "$T/prev.json"
