@@ -55,7 +55,7 @@ func (s *store) AddBulk(ctx context.Context, entries []*directory.Entry) error {
 		return nil
 	}
 	err := s.db.Update(func(btx *bolt.Tx) error {
-		b := &bulk{s: s, btx: btx, entries: entries}
+		b := &bulk{s: s, btx: newBoltTx(btx), entries: entries}
 		return b.run(ctx)
 	})
 	if err != nil {
@@ -68,7 +68,7 @@ func (s *store) AddBulk(ctx context.Context, entries []*directory.Entry) error {
 // bulk is the state of one AddBulk.
 type bulk struct {
 	s       *store
-	btx     *bolt.Tx
+	btx     *boltTx
 	entries []*directory.Entry
 	base    uint64 // the id of entries[i] is base+1+i
 

@@ -270,7 +270,7 @@ func (s *store) runOnce(b *batch) (retry bool, err error) {
 // fn (own) may panic through; a foreign panic is recovered and answered
 // with errRunAlone.
 func (s *store) runCall(btx *bolt.Tx, c *call, own bool) (wrote bool, err error) {
-	t := &tx{s: s, btx: btx, ctx: c.ctx}
+	t := &tx{s: s, btx: newBoltTx(btx), ctx: c.ctx}
 	defer t.finish()
 	if !own {
 		defer func() {

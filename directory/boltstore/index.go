@@ -63,22 +63,22 @@ func (x *indexSet) keysOf(e *directory.Entry, id uint64, only []string) []indexK
 }
 
 // putIndexKeys stores keys. The caller holds a write transaction.
-func putIndexKeys(tx *bolt.Tx, keys []indexKey) error {
+func putIndexKeys(tx *boltTx, keys []indexKey) error {
 	return eachIndexBucket(tx, keys, func(b *bolt.Bucket, k []byte) error { return b.Put(k, nil) })
 }
 
 // deleteIndexKeys removes keys. The caller holds a write transaction.
-func deleteIndexKeys(tx *bolt.Tx, keys []indexKey) error {
+func deleteIndexKeys(tx *boltTx, keys []indexKey) error {
 	return eachIndexBucket(tx, keys, func(b *bolt.Bucket, k []byte) error { return b.Delete(k) })
 }
 
-func eachIndexBucket(tx *bolt.Tx, keys []indexKey, fn func(*bolt.Bucket, []byte) error) error {
+func eachIndexBucket(tx *boltTx, keys []indexKey, fn func(*bolt.Bucket, []byte) error) error {
 	var b *bolt.Bucket
 	cur := ""
 	for _, k := range keys {
 		if b == nil || k.Attr != cur {
 			cur = k.Attr
-			if b = tx.Bucket(bucketIndex).Bucket([]byte(k.Attr)); b == nil {
+			if b = tx.indexBucket(k.Attr); b == nil {
 				return fmt.Errorf("index bucket %s is missing", k.Attr)
 			}
 		}
@@ -93,7 +93,7 @@ func eachIndexBucket(tx *bolt.Tx, keys []indexKey, fn func(*bolt.Bucket, []byte)
 // stored under id, touching only the keys that differ. attrs names (as
 // canonical names) every attribute type in which old and new may differ;
 // the keys of other types are not even computed.
-func updateIndex(tx *bolt.Tx, x *indexSet, id uint64, old, new *directory.Entry, attrs []string) error {
+func updateIndex(tx *boltTx, x *indexSet, id uint64, old, new *directory.Entry, attrs []string) error {
 	if len(attrs) == 0 {
 		return nil
 	}
@@ -122,20 +122,20 @@ func updateIndex(tx *bolt.Tx, x *indexSet, id uint64, old, new *directory.Entry,
 // lookupEq appends to ids the ids under the equality keys of norm in the
 // index of attr. It reports false, with ids unspecified, as soon as ids
 // would hold more than limit values.
-func lookupEq(tx *bolt.Tx, attr, norm string, ids []uint64, limit int) ([]uint64, bool) {
+func lookupEq(tx *boltTx, attr, norm string, ids []uint64, limit int) ([]uint64, bool) {
 	return scanIndex(tx, attr, eqPrefix(norm), ids, limit)
 }
 
 // lookupPresence is lookupEq for the presence keys of attr.
-func lookupPresence(tx *bolt.Tx, attr string, ids []uint64, limit int) ([]uint64, bool) {
+func lookupPresence(tx *boltTx, attr string, ids []uint64, limit int) ([]uint64, bool) {
 	return scanIndex(tx, attr, []byte{prefixPres}, ids, limit)
 }
 
 // scanIndex collects the ids of the keys made of prefix and an id. Longer
 // keys sharing the prefix belong to other values (a norm may contain 0x00)
 // and are skipped.
-func scanIndex(tx *bolt.Tx, attr string, prefix []byte, ids []uint64, limit int) ([]uint64, bool) {
-	b := tx.Bucket(bucketIndex).Bucket([]byte(attr))
+func scanIndex(tx *boltTx, attr string, prefix []byte, ids []uint64, limit int) ([]uint64, bool) {
+	b := tx.indexBucket(attr)
 	if b == nil {
 		return nil, false
 	}
@@ -180,6 +180,6 @@ func reindex(tx *bolt.Tx, x *indexSet) error {
 		if err != nil {
 			return fmt.Errorf("entry %d: %w", id, err)
 		}
-		return putIndexKeys(tx, x.keys(e, id))
+		return putIndexKeys(newBoltTx(tx), x.keys(e, id))
 	})
 }

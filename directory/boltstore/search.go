@@ -77,7 +77,7 @@ func (t *tx) Search(base directory.DN, scope directory.Scope, f *directory.Filte
 
 type query struct {
 	t       *tx
-	btx     *bolt.Tx
+	btx     *boltTx
 	entries *bolt.Bucket // a write tx hands out the same *Bucket for its whole life
 	base    directory.DN
 	scope   directory.Scope
@@ -285,7 +285,7 @@ func (q *query) scanSubtree(prefix []byte) error {
 // childIDs returns the ids of the children of the entry with dn2id key
 // (the depth-1 suffixes for the root), seeking past each child's subtree,
 // and whether there are at most max of them.
-func childIDs(btx *bolt.Tx, key []byte, max int) ([]uint64, bool) {
+func childIDs(btx *boltTx, key []byte, max int) ([]uint64, bool) {
 	prefix := entrycodec.SubtreePrefix(key)
 	var ids []uint64
 	c := btx.Bucket(bucketDN2ID).Cursor()
@@ -311,7 +311,7 @@ func childIDs(btx *bolt.Tx, key []byte, max int) ([]uint64, bool) {
 
 // subtreeIDs returns the ids of the keys with prefix, and whether there
 // are at most max of them.
-func subtreeIDs(btx *bolt.Tx, prefix []byte, max int) ([]uint64, bool) {
+func subtreeIDs(btx *boltTx, prefix []byte, max int) ([]uint64, bool) {
 	var ids []uint64
 	c := btx.Bucket(bucketDN2ID).Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {

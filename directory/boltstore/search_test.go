@@ -46,7 +46,8 @@ func TestSearchPlan(t *testing.T) {
 		{"", directory.ScopeSub, "(uid=user00042)", 1, 1},
 	} {
 		rows, found := 0, 0
-		err := s.db.View(func(btx *bolt.Tx) error {
+		err := s.db.View(func(raw *bolt.Tx) error {
+			btx := newBoltTx(raw)
 			tx := &tx{s: s, btx: btx, ctx: t.Context()}
 			q := &query{t: tx, btx: btx, entries: btx.Bucket(bucketEntries), base: directory.MustParseDN(tc.base), scope: tc.scope, f: mustFilter(t, tc.filter),
 				each: func(*directory.Entry) error { found++; return nil }}
@@ -67,11 +68,11 @@ func TestSearchPlan(t *testing.T) {
 func TestChildIDsSkipsMissingLevels(t *testing.T) {
 	s := openTest(t, populated(t, 100), Options{})
 	err := s.db.View(func(btx *bolt.Tx) error {
-		if ids, _ := childIDs(btx, nil, math.MaxInt); len(ids) != 0 {
+		if ids, _ := childIDs(newBoltTx(btx), nil, math.MaxInt); len(ids) != 0 {
 			t.Errorf("children of the root = %v, want none", ids)
 		}
 		key, _ := entrycodec.DNKey(directory.MustParseDN(testSuffix))
-		if ids, _ := childIDs(btx, key, math.MaxInt); len(ids) != 1 {
+		if ids, _ := childIDs(newBoltTx(btx), key, math.MaxInt); len(ids) != 1 {
 			t.Errorf("children of the suffix = %v, want ou=People", ids)
 		}
 		return nil

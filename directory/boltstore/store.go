@@ -149,7 +149,7 @@ func (s *store) View(ctx context.Context, fn func(directory.ReadTx) error) error
 		return err
 	}
 	return s.db.View(func(btx *bolt.Tx) error {
-		t := &tx{s: s, btx: btx, ctx: ctx}
+		t := &tx{s: s, btx: newBoltTx(btx), ctx: ctx}
 		defer t.finish()
 		return fn(t)
 	})

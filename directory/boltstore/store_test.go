@@ -244,7 +244,7 @@ func TestVerifyDetectsCorruption(t *testing.T) {
 	aliceKey, _ := entrycodec.DNKey(directory.MustParseDN(testAlice))
 	peopleKey, _ := entrycodec.DNKey(directory.MustParseDN("ou=People,dc=example,dc=com"))
 	idOf := func(tx *bolt.Tx, key []byte) uint64 {
-		id, ok := getID(tx, key)
+		id, ok := getID(newBoltTx(tx), key)
 		if !ok {
 			t.Fatalf("no id for %q", key)
 		}

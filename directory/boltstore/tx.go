@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"slices"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/directory/internal/entrycodec"
 )
@@ -18,7 +16,7 @@ import (
 // writes fail with bbolt's ErrTxNotWritable.
 type tx struct {
 	s    *store
-	btx  *bolt.Tx
+	btx  *boltTx
 	ctx  context.Context
 	done bool
 	// wrote is set before the first change to btx: a fn that fails
@@ -50,7 +48,7 @@ func (t *tx) Get(dn directory.DN) (*directory.Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw := t.btx.Bucket(bucketEntries).Get(idKey(id))
+	raw := t.btx.get(bucketEntries, idKey(id))
 	if raw == nil {
 		return nil, fmt.Errorf("entry id %d is missing (run verify)", id)
 	}
@@ -137,7 +135,7 @@ func (t *tx) Add(e *directory.Entry) error {
 // dc=example,dc=com in an empty store (see the package doc on suffixes).
 // Otherwise the parent is missing below an existing ancestor, and that
 // ancestor is the matched DN.
-func checkParent(btx *bolt.Tx, dn directory.DN, key []byte) error {
+func checkParent(btx *boltTx, dn directory.DN, key []byte) error {
 	pk := entrycodec.ParentKey(key)
 	if pk == nil {
 		return nil
@@ -265,7 +263,7 @@ func (t *tx) Rename(dn directory.DN, newRDN directory.RDN, newParent *directory.
 // and the stored DNs from below oldDN to below newDN. Keys are collected
 // before any is written: a bbolt cursor must not run over a bucket that is
 // being changed. The caller holds a write transaction.
-func moveSubtree(btx *bolt.Tx, oldKey, newKey []byte, oldDN, newDN directory.DN) error {
+func moveSubtree(btx *boltTx, oldKey, newKey []byte, oldDN, newDN directory.DN) error {
 	dn2id := btx.Bucket(bucketDN2ID)
 	type move struct {
 		key []byte
@@ -346,7 +344,7 @@ func (t *tx) NextSequence(name string) (uint64, error) {
 
 // lookup returns the id and dn2id key of dn, or ErrNoSuchObject with the
 // deepest existing ancestor as matched DN. The root DN is never stored.
-func lookup(btx *bolt.Tx, dn directory.DN) (uint64, []byte, error) {
+func lookup(btx *boltTx, dn directory.DN) (uint64, []byte, error) {
 	if dn.IsRoot() {
 		return 0, nil, &directory.Error{Err: directory.ErrNoSuchObject, Message: "the root DSE is not a stored entry"}
 	}
@@ -362,7 +360,7 @@ func lookup(btx *bolt.Tx, dn directory.DN) (uint64, []byte, error) {
 
 // matched returns the deepest existing ancestor of dn (whose key is key),
 // or the root DN.
-func matched(btx *bolt.Tx, dn directory.DN, key []byte) directory.DN {
+func matched(btx *boltTx, dn directory.DN, key []byte) directory.DN {
 	for key = entrycodec.ParentKey(key); key != nil; key = entrycodec.ParentKey(key) {
 		dn = dn.Parent()
 		if _, ok := getID(btx, key); ok {
@@ -372,8 +370,8 @@ func matched(btx *bolt.Tx, dn directory.DN, key []byte) directory.DN {
 	return directory.DN{}
 }
 
-func getID(btx *bolt.Tx, key []byte) (uint64, bool) {
-	v := btx.Bucket(bucketDN2ID).Get(key)
+func getID(btx *boltTx, key []byte) (uint64, bool) {
+	v := btx.get(bucketDN2ID, key)
 	if len(v) != idLen {
 		return 0, false
 	}
@@ -383,14 +381,14 @@ func getID(btx *bolt.Tx, key []byte) (uint64, bool) {
 // hasChildren reports whether the stored entry with dn2id key has a child.
 // The first key below it is a child: an entry whose parent is missing
 // below a stored ancestor is never added.
-func hasChildren(btx *bolt.Tx, key []byte) bool {
+func hasChildren(btx *boltTx, key []byte) bool {
 	prefix := entrycodec.SubtreePrefix(key)
 	k, _ := btx.Bucket(bucketDN2ID).Cursor().Seek(prefix)
 	return k != nil && bytes.HasPrefix(k, prefix)
 }
 
-func getEntry(btx *bolt.Tx, id uint64) (*directory.Entry, error) {
-	raw := btx.Bucket(bucketEntries).Get(idKey(id))
+func getEntry(btx *boltTx, id uint64) (*directory.Entry, error) {
+	raw := btx.get(bucketEntries, idKey(id))
 	if raw == nil {
 		return nil, fmt.Errorf("entry id %d is missing (run verify)", id)
 	}
@@ -401,6 +399,6 @@ func getEntry(btx *bolt.Tx, id uint64) (*directory.Entry, error) {
 	return e, nil
 }
 
-func putEntry(btx *bolt.Tx, id uint64, e *directory.Entry) error {
+func putEntry(btx *boltTx, id uint64, e *directory.Entry) error {
 	return btx.Bucket(bucketEntries).Put(idKey(id), entrycodec.Encode(e))
 }

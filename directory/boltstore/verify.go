@@ -43,7 +43,7 @@ func (s *store) Verify(ctx context.Context) error {
 		return fmt.Errorf("verify: %w", err)
 	}
 	defer func() { _ = btx.Rollback() }()
-	v := &verifier{ctx: ctx, btx: btx, idx: s.idx}
+	v := &verifier{ctx: ctx, btx: newBoltTx(btx), idx: s.idx}
 	if err := v.run(); err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
@@ -62,7 +62,7 @@ func (s *store) Verify(ctx context.Context) error {
 
 type verifier struct {
 	ctx      context.Context
-	btx      *bolt.Tx
+	btx      *boltTx
 	idx      *indexSet
 	problems []string
 	count    int
