@@ -205,18 +205,32 @@ slapd's for those rows; durable writes at least slapd's throughput.
 - Server CPU per operation is the fair figure. Throughput and p99 depend on how much CPU the
   server actually gets: on a shared machine other processes run on the server's CPU too
   (`/proc/PID/task/*/schedstat` shows the server runnable but waiting), so compare throughput
-  only within one run and prefer the medians.
-- Where the time goes (perf record on both servers, WhoAmI at 64 connections): slapd spends about
-  80% of its CPU in the kernel (socket reads and writes over loopback, which include the TCP
-  processing and the wakeup of the peer, and its thread hand-offs) and only about 3 us per
-  operation in its own code. ldapd makes about as many system calls per operation (one read, one
-  write, plus one log line) and its kernel time per operation is about slapd's; the difference is
-  its user-space time (Go's per-operation allocations and GC, the bbolt read transaction, the
-  revocation check that re-reads the account and the token record). Even at zero user-space cost
-  the kernel share alone puts a one-request-per-round-trip operation near a ratio of 0.8-0.9, so
-  the 0.6 targets for bind, WhoAmI and the indexed search need fewer kernel crossings per
-  operation than slapd makes (batched writes across pipelined requests, io_uring), not only
-  faster Go code.
+  only within one run and prefer the medians. The client (`cmd/ldapload`) needs 10-25 us of CPU
+  per operation itself, so at 60-100k operations/s its one CPU, not the server, limits WhoAmI
+  and token-bind throughput.
+- WhoAmI and token bind are kernel-bound (perf record on the server, 64 connections): about 70%
+  of ldapd's CPU per WhoAmI is the kernel (one write, which on loopback also runs the peer's
+  TCP receive and wakeup, one read with data and one read that finds none before the goroutine
+  parks), and ldapd's own code is 2-3 us. slapd spends about 80% in the kernel too. The 0.6
+  target would need fewer kernel crossings per operation than a request-response over TCP
+  makes, not faster Go code.
+- What made bind and WhoAmI cheap: the per-operation revocation check reuses what the
+  connection derived while the store is unchanged (idm/memo.go: the store's version changes
+  with every committed write, before the write is acknowledged; a token's expiry is checked on
+  every use), and a token bind reuses the record and account reads the same way.
+- The indexed search still costs more than slapd's: besides the write, about a third is the
+  bbolt lookups (base entry, index, candidate), entry decoding and the access check on the
+  readable view, and a fifth is allocation and garbage collection (about 95 allocations per
+  search). `GOGC=400` in the server's environment cuts search CPU by 15-20% for about 13 MiB
+  more RSS at 10k entries; the default (100) is kept so that memory stays under slapd's.
+- LDAPS connect: Go's TLS 1.3 resumption always runs a fresh key exchange. With a client that
+  offers the post-quantum hybrid (Go's default), ldapd negotiates X25519MLKEM768 and slapd
+  (GnuTLS, no hybrid) X25519: the connect-ldaps row. The connect-ldaps-x25519 row has the client
+  offer X25519 only, like for like. `--tls-key-exchange classical` makes the server never use the
+  hybrid (docs/configuration.md).
+- Writes are group-committed (directory/boltstore/commit.go): concurrent Adds and Modifies share
+  one fsync'd transaction, so durable write throughput at 64 connections is several times one
+  commit per write.
 - `go test -bench . -benchmem ./idm ./gateway ./tokens ./directory/...` gives the in-process
   figures per path (see `make bench-go`); `go test -bench E2E -cpuprofile cpu.out ./gateway` then
   `go tool pprof -top -cum -focus 'conn..serve' cpu.out` profiles the server side of a request.
