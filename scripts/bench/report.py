@@ -58,6 +58,7 @@ def main():
     ap.add_argument("--rss", type=int, nargs=2, help="ldapd and slapd RSS, KiB")
     ap.add_argument("--disk", type=int, nargs=2, help="ldapd and slapd data file, bytes")
     ap.add_argument("--slapd-version", default="")
+    ap.add_argument("--modes", default="", help="MODES when not every mode ran")
     ap.add_argument("--prev", help="the previous run's JSON, to compare with")
     ap.add_argument("--note", default="", help="why the regressions flagged against --prev are expected")
     a = ap.parse_args()
@@ -131,7 +132,8 @@ def main():
     except OSError:
         commit = ""
     machine = f"{os.cpu_count()} CPUs, {cpu_model}, {platform.system()} {platform.release()}"
-    cmd = f"N={a.n} RUNS={a.nruns} DUR={a.dur} C={a.conc} make bench"
+    modes = f'MODES="{a.modes}" ' if a.modes else ""
+    cmd = f"N={a.n} {modes}RUNS={a.nruns} DUR={a.dur} C={a.conc} make bench"
 
     out = {"date": now, "commit": commit, "machine": machine, "command": cmd, "entries": a.n,
            "slapd_version": a.slapd_version, "rows": table, **extra}

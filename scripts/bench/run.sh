@@ -22,7 +22,8 @@ DUR=${DUR:-5s}
 C=${C:-64}
 OUT=${OUT:-$ROOT/docs/performance.json}
 DOC=${DOC:-$ROOT/docs/performance.md}
-MODES=${MODES:-"tokenbind whoami search-eq search-sub connect-ldaps connect-ldaps-x25519 connect-ldap modify add mixed bind"}
+ALL_MODES="tokenbind whoami search-eq search-sub connect-ldaps connect-ldaps-x25519 connect-ldap modify add mixed bind"
+MODES=${MODES:-$ALL_MODES}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 BASE="dc=idm,dc=example,dc=com"
@@ -194,7 +195,7 @@ echo "]" >>"$T/runs.json"
 [ -f "$OUT" ] && cp "$OUT" "$T/prev.json"
 rc=0
 python3 "$ROOT/scripts/bench/report.py" --runs "$T/runs.json" --out "$OUT" --doc "$DOC" \
-	--prev "$T/prev.json" --note "${BENCH_NOTE:-}" \
+	--prev "$T/prev.json" --note "${BENCH_NOTE:-}" --modes "$([ "$MODES" = "$ALL_MODES" ] || echo "$MODES")" \
 	--n "$N" --dur "$DUR" --conc "$C" --nruns "$RUNS" \
 	--import-s "$LDAPD_IMPORT_S" --slapadd-s "$SLAPADD_S" \
 	--rss "$LDAPD_RSS" "$SLAPD_RSS" --disk "$LDAPD_DISK" "$SLAPD_DISK" \
