@@ -252,6 +252,12 @@ func (p *Policy) isSelf(s Subject, dn directory.DN) bool { return s.Kind == Acco
 
 // CanSee reports whether the entry e may be returned to s at all. For a
 // token record, account is its service account.
+// SeenByDN reports whether CanSee of an entry named dn depends on nothing
+// but the name: true for every entry but token records, which only their
+// account's managers and admins see. A caller may then skip reading the
+// entry to decide.
+func (p *Policy) SeenByDN(dn directory.DN) bool { return p.kindOf(dn) != kindToken }
+
 func (p *Policy) CanSee(s Subject, e, account *directory.Entry) bool {
 	if p.kindOf(e.DN) != kindToken {
 		return true

@@ -2,6 +2,7 @@ package idm
 
 import (
 	"context"
+	"errors"
 	"slices"
 
 	"github.com/ldapd/ldapd/acl"
@@ -59,11 +60,16 @@ func (s *Service) Search(ctx context.Context, id Identity, req SearchRequest, ea
 	}
 	var res SearchResult
 	err := s.view(ctx, id, func(tx directory.ReadTx, sub acl.Subject) error {
-		if _, err := s.visibleEntry(tx, sub, base); err != nil {
-			return err
+		// The base must exist and be visible. Every entry but a token
+		// record is visible once it exists, and the store's own lookup of
+		// the base answers that (below); a token record is read first.
+		if !s.policy.SeenByDN(base) {
+			if _, err := s.visibleEntry(tx, sub, base); err != nil {
+				return err
+			}
 		}
 		matched, sent := 0, 0
-		return tx.Search(base, scope, candidates(req.Filter), func(e *directory.Entry) error {
+		err := tx.Search(base, scope, candidates(req.Filter), func(e *directory.Entry) error {
 			if err := ctx.Err(); err != nil {
 				return directory.ErrTimeLimitExceeded
 			}
@@ -92,6 +98,11 @@ func (s *Service) Search(ctx context.Context, id Identity, req SearchRequest, ea
 			sent++
 			return each(out)
 		})
+		if found, ok := directory.MatchedDN(err); ok && errors.Is(err, directory.ErrNoSuchObject) {
+			// A missing base: name only an ancestor sub may see.
+			return directory.NoSuchObject(base, s.visibleAncestor(tx, sub, found))
+		}
+		return err
 	})
 	return res, err
 }
