@@ -37,7 +37,8 @@ type conn struct {
 	// readDeadline and writeDeadline are the socket deadlines this
 	// goroutine last set (setReadDeadline, setWriteDeadline).
 	readDeadline, writeDeadline time.Time
-	// identityDesc is identityString(identity), for the per-operation log.
+	// identityDesc is identityString(identity) once describeIdentity has
+	// worked it out, for the per-operation log; "" until then.
 	identityDesc string
 	buf          []byte // response encoding buffer, reused
 	pkt          []byte // request packet buffer, reused (Decode copies)
@@ -335,16 +336,22 @@ func (c *conn) dispatch(msg *wire.Message, start time.Time, log zerolog.Logger) 
 	if w.identitySet && w.code == wire.ResultSuccess {
 		c.setIdentity(w.identity)
 	}
-	name, target := msg.Op.Tag().String(), ""
+	name := msg.Op.Tag().String()
 	if op != nil {
-		name, target = op.OpName(), op.Target()
+		name = op.OpName()
 	}
 	ev := log.Info()
 	if w.code == wire.ResultOther {
 		ev = log.Error()
 	}
-	ev = ev.Int32("msgid", msg.ID).Str("op", name).Str("target", target).
-		Str("identity", c.identityDesc).Int("code", w.code).Dur("duration", time.Since(start))
+	if ev.Enabled() { // the target and identity strings only for a line that is written
+		target := ""
+		if op != nil {
+			target = op.Target()
+		}
+		ev = ev.Int32("msgid", msg.ID).Str("op", name).Str("target", target).
+			Str("identity", c.describeIdentity()).Int("code", w.code).Dur("duration", time.Since(start))
+	}
 	if w.entries > 0 {
 		ev = ev.Int("entries", w.entries)
 	}
@@ -366,7 +373,16 @@ func (c *conn) observe(op string, code int, start time.Time) {
 // setIdentity changes the bound identity and its description for the log,
 // which is computed once here rather than for every operation.
 func (c *conn) setIdentity(id Identity) {
-	c.identity, c.identityDesc = id, identityString(id)
+	c.identity, c.identityDesc = id, ""
+}
+
+// describeIdentity is identityString(c.identity), worked out once per
+// bind and only when a log line needs it.
+func (c *conn) describeIdentity() string {
+	if c.identityDesc == "" {
+		c.identityDesc = identityString(c.identity)
+	}
+	return c.identityDesc
 }
 
 func identityString(id Identity) string {
