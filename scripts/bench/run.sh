@@ -92,7 +92,10 @@ cli "$IDM_PW" service-account create bench "Benchmark" idm_admins --name idm_adm
 cli "$ADMIN_PW" group add-members idm_people_pii_read bench --name admin >/dev/null
 TOKEN=$(cli "$IDM_PW" service-account api-token generate bench "bench" --rw --name idm_admin 2>/dev/null)
 
-# slapd: its own config, mdb, index on uid, same certificate.
+# slapd: its own config, mdb, same certificate, and the indexes ldapd keeps
+# by default (directory.DefaultIndexes: equality and presence) wherever
+# slapd's schema has the attribute (memberOf, memberUid and ldapd's own
+# attributes are not in core/cosine/inetorgperson, nor in the data).
 mkdir -p "$T/slapd-db"
 cat >"$T/slapd.conf" <<EOF
 include /etc/ldap/schema/core.schema
@@ -112,8 +115,7 @@ rootdn "cn=admin,$BASE"
 rootpw $PW
 directory $T/slapd-db
 maxsize 4294967296
-index objectClass eq
-index uid eq
+index objectClass,uid,cn,sn,givenName,displayName,mail,member,uidNumber,gidNumber,entryUUID eq,pres
 access to * by * read
 EOF
 log "slapadd -q of $N entries"
