@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -93,6 +94,16 @@ func (c *conn) serve() {
 	}()
 	log.Debug().Bool("tls", c.tls != nil).Msg("connection open")
 	for !c.srv.inShutdown.Load() {
+		if c.br.Buffered() == 0 {
+			// The client is still reading our last response. Let the
+			// other connections' goroutines run first: by the time this
+			// one is scheduled again its next request has usually
+			// arrived, and the read below finds it instead of failing
+			// with EAGAIN, parking, and reading again once epoll says so
+			// (two system calls and a wakeup per request). With nothing
+			// else runnable Gosched returns at once.
+			runtime.Gosched()
+		}
 		packet, err := c.readPacket()
 		if err != nil {
 			c.readFailed(err, log)
