@@ -212,11 +212,12 @@ slapd's for those rows; durable writes at least slapd's throughput.
   per operation itself, so at 60-100k operations/s its one CPU, not the server, limits WhoAmI
   and token-bind throughput.
 - WhoAmI and token bind are kernel-bound (perf record on the server, 64 connections): about 70%
-  of ldapd's CPU per WhoAmI is the kernel (one write, which on loopback also runs the peer's
-  TCP receive and wakeup, one read with data and one read that finds none before the goroutine
-  parks), and ldapd's own code is 2-3 us. slapd spends about 80% in the kernel too. The 0.6
-  target would need fewer kernel crossings per operation than a request-response over TCP
-  makes, not faster Go code.
+  of ldapd's CPU per WhoAmI is the kernel: one write, which on loopback also runs the peer's TCP
+  receive and wakeup, and one read (a connection with nothing buffered yields before reading, so
+  the read finds the next request instead of failing with EAGAIN and parking: strace shows 1.00
+  reads per operation, down from 1.86). ldapd's own code is 2-3 us; slapd spends about 80% in
+  the kernel too. The 0.6 target would need fewer kernel crossings than one request-response
+  over TCP makes, not faster Go code.
 - What made bind and WhoAmI cheap: the per-operation revocation check reuses what the
   connection derived while the store is unchanged (idm/memo.go: the store's version changes
   with every committed write, before the write is acknowledged; a token's expiry is checked on

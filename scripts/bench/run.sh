@@ -204,6 +204,9 @@ python3 "$ROOT/scripts/bench/report.py" --runs "$T/runs.json" --out "$OUT" --doc
 	--slapd-version "$("$SLAPD" -VV 2>&1 | head -1 | sed 's/.*slapd //; s/ (.*//')" || rc=$?
 if [ "$rc" = 3 ]; then
 	if [ -z "${BENCH_NOTE:-}" ]; then
+		# The previous results stay the baseline: an unexplained run does
+		# not become what the next one is compared with.
+		cp "$T/prev.json" "$OUT"
 		log "regressions against the previous run (see the end of $DOC); find the cause, or rerun with"
 		log "BENCH_NOTE='why they are expected' to record the explanation in $DOC"
 		exit 1
