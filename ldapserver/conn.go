@@ -316,8 +316,9 @@ func (c *conn) startTLSOp(id int32, log zerolog.Logger) bool {
 
 // dispatch converts the request and calls the Handler.
 func (c *conn) dispatch(msg *wire.Message, start time.Time, log zerolog.Logger) bool {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	// Operations run one at a time and finish before dispatch returns, so
+	// only a search needs a context of its own: its time limit.
+	ctx := context.Background()
 	w := &response{c: c, id: msg.ID, tag: responseTag(msg.Op)}
 	op, err := toOperation(c.srv.Schema, msg.Op)
 	if err == nil {
@@ -329,6 +330,7 @@ func (c *conn) dispatch(msg *wire.Message, start time.Time, log zerolog.Logger) 
 				if s.TimeLimit > 0 && time.Duration(s.TimeLimit)*time.Second < limit {
 					limit = time.Duration(s.TimeLimit) * time.Second
 				}
+				var cancel context.CancelFunc
 				ctx, cancel = context.WithTimeout(ctx, limit)
 				defer cancel()
 				w.typesOnly = s.TypesOnly
