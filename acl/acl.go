@@ -125,7 +125,6 @@ type Policy struct {
 	ServiceAccountAdmins, AccessControlAdmins, HighPrivilege directory.DN
 	PIIRead                                                  directory.DN
 	publicAttrs, piiAttrs                                    map[string]bool
-	lower                                                    map[string]string // canonical name -> lower case (built-in schema)
 }
 
 // Names of the built-in groups.
@@ -166,18 +165,14 @@ func NewPolicy(base directory.DN) *Policy {
 		"postalAddress", "homePostalAddress", "street", "postalCode", "postOfficeBox", "l", "st", "c",
 		"jpegPhoto", "employeeNumber", "carLicense", "roomNumber", "physicalDeliveryOfficeName",
 		"preferredLanguage", "departmentNumber", "employeeType", "manager", "secretary")
-	p.lower = make(map[string]string)
-	for _, at := range directory.Builtin().AttributeTypes() {
-		p.lower[at.Name()] = at.LowerName()
-	}
 	return p
 }
 
 // lowerName lower-cases an attribute name, without allocating for the
-// canonical names of the built-in schema.
+// names of the built-in schema (AttributeType.LowerName).
 func (p *Policy) lowerName(attr string) string {
-	if l, ok := p.lower[attr]; ok {
-		return l
+	if at, ok := directory.Builtin().Attr(attr); ok && strings.EqualFold(at.Name(), attr) {
+		return at.LowerName()
 	}
 	return strings.ToLower(attr)
 }

@@ -141,10 +141,10 @@ func substringsMatchLower(v string, parts []string) bool {
 }
 
 func normalizer(rule string) func(string) (string, bool) {
-	switch strings.ToLower(ruleName(rule)) {
-	case "caseignorematch", "caseignoreorderingmatch", "caseignoresubstringsmatch",
-		"caseignoreia5match", "caseignoreia5substringsmatch", "caseignorelistmatch":
+	if foldsCase(rule) {
 		return func(v string) (string, bool) { return foldSpace(v), true }
+	}
+	switch strings.ToLower(ruleName(rule)) {
 	case "caseexactmatch", "caseexactsubstringsmatch", "caseexactia5match", "caseexactorderingmatch":
 		return func(v string) (string, bool) { return collapseSpace(v), true }
 	case "distinguishednamematch":

@@ -259,10 +259,9 @@ func (s *Service) view(ctx context.Context, id Identity, fn func(tx directory.Re
 			if sub, expiry, err = s.subject(ctx, tx, id); err != nil {
 				return err
 			}
-			if _, versioned := s.storeVersion(); versioned {
-				// ver was read before this transaction began.
-				id.memo.put(ver, sub, expiry)
-			}
+			// ver was read before this transaction began; without a store
+			// version memoized never reads what this puts.
+			id.memo.put(ver, sub, expiry)
 		}
 		return fn(tx, sub)
 	})

@@ -440,24 +440,28 @@ func deadlineSlack(d time.Duration) time.Duration { return min(d/16, time.Second
 // setReadDeadline makes the read deadline now+d, unless the one in force
 // already falls within deadlineSlack before that.
 func (c *conn) setReadDeadline(d time.Duration) error {
-	now := time.Now()
-	want := now.Add(d)
-	if !c.readDeadline.After(want) && want.Sub(c.readDeadline) <= deadlineSlack(d) {
-		return nil
+	if want, due := deadlineDue(c.readDeadline, d); due {
+		c.readDeadline = want
+		return c.netConn.SetReadDeadline(want)
 	}
-	c.readDeadline = want
-	return c.netConn.SetReadDeadline(want)
+	return nil
 }
 
 // setWriteDeadline is setReadDeadline for writes.
 func (c *conn) setWriteDeadline(d time.Duration) error {
-	now := time.Now()
-	want := now.Add(d)
-	if !c.writeDeadline.After(want) && want.Sub(c.writeDeadline) <= deadlineSlack(d) {
-		return nil
+	if want, due := deadlineDue(c.writeDeadline, d); due {
+		c.writeDeadline = want
+		return c.netConn.SetWriteDeadline(want)
 	}
-	c.writeDeadline = want
-	return c.netConn.SetWriteDeadline(want)
+	return nil
+}
+
+// deadlineDue returns now+d and whether the deadline in force, cur, is to
+// be replaced by it: cur is later than that, or earlier by more than the
+// slack.
+func deadlineDue(cur time.Time, d time.Duration) (time.Time, bool) {
+	want := time.Now().Add(d)
+	return want, cur.After(want) || want.Sub(cur) > deadlineSlack(d)
 }
 
 // peekBuffered returns what br holds without reading more.
