@@ -244,7 +244,7 @@ func TestDecide(t *testing.T) {
 		{name: "system admin delete high-privilege service account", sub: admin, op: acl.OpDelete, target: acl.Target{Entry: hpService}, allow: true},
 		{name: "system admin set entryManagedBy of high-privilege service account", sub: admin, op: acl.OpModify, target: acl.Target{Entry: hpService}, attrs: mb, allow: true},
 		{name: "system admin add token", sub: admin, op: acl.OpAdd, target: acl.Target{Entry: demoToken, Account: demoService}, allow: true},
-		{name: "system admin modify token", sub: admin, op: acl.OpModify, target: acl.Target{Entry: demoToken, Account: demoService}, attrs: []string{directory.AttrTokenLabel}, allow: true},
+		{name: "system admin modify token", sub: admin, op: acl.OpModify, target: acl.Target{Entry: demoToken, Account: demoService}, attrs: []string{directory.AttrTokenLabel}, reason: "cannot be modified"},
 
 		// idm_people_admins: people, unless high-privilege.
 		{name: "people admin add person", sub: peopleAdm, op: acl.OpAdd, target: acl.Target{Entry: bob}, allow: true},
@@ -264,13 +264,13 @@ func TestDecide(t *testing.T) {
 		{name: "self set password lower case", sub: bobS, op: acl.OpModify, target: acl.Target{Entry: bob}, attrs: []string{"userpassword"}, allow: true},
 		{name: "self set display name", sub: bobS, op: acl.OpModify, target: acl.Target{Entry: bob}, attrs: []string{"displayName"}, allow: true},
 		{name: "self set password and display name", sub: bobS, op: acl.OpModify, target: acl.Target{Entry: bob}, attrs: []string{"userPassword", "displayName"}, allow: true},
-		{name: "self set mail", sub: bobS, op: acl.OpModify, target: acl.Target{Entry: bob}, attrs: []string{"mail"}, reason: "bob may not modify people: not a member of idm_people_admins"},
-		{name: "self set password and uidNumber", sub: bobS, op: acl.OpModify, target: acl.Target{Entry: bob}, attrs: []string{"userPassword", "uidNumber"}, reason: "idm_people_admins"},
+		{name: "self set mail", sub: bobS, op: acl.OpModify, target: acl.Target{Entry: bob}, attrs: []string{"mail"}, reason: "bob may not change mail of uid=bob: the account itself may change only userPassword, displayName"},
+		{name: "self set password and uidNumber", sub: bobS, op: acl.OpModify, target: acl.Target{Entry: bob}, attrs: []string{"userPassword", "uidNumber"}, reason: "may not change uidNumber"},
 		{name: "self modify nothing named", sub: bobS, op: acl.OpModify, target: acl.Target{Entry: bob}, reason: "idm_people_admins"},
 		{name: "self delete", sub: bobS, op: acl.OpDelete, target: acl.Target{Entry: bob}, reason: "idm_people_admins"},
 		{name: "other person's password", sub: bobS, op: acl.OpModify, target: acl.Target{Entry: carol}, attrs: pw, reason: "idm_people_admins"},
 		{name: "high-privilege self set password", sub: idmAdminS, op: acl.OpModify, target: acl.Target{Entry: idmAdmin}, attrs: pw, allow: true},
-		{name: "high-privilege self set mail", sub: idmAdminS, op: acl.OpModify, target: acl.Target{Entry: idmAdmin}, attrs: []string{"mail"}, reason: "idm_high_privilege"},
+		{name: "high-privilege self set mail", sub: idmAdminS, op: acl.OpModify, target: acl.Target{Entry: idmAdmin}, attrs: []string{"mail"}, reason: "the account itself may change only userPassword"},
 
 		// idm_group_admins: groups, unless high-privilege.
 		{name: "group admin add group", sub: groupAdm, op: acl.OpAdd, target: acl.Target{Entry: demoGroup}, allow: true},
@@ -278,7 +278,7 @@ func TestDecide(t *testing.T) {
 		{name: "group admin delete group", sub: groupAdm, op: acl.OpDelete, target: acl.Target{Entry: demoGroup}, allow: true},
 		{name: "group admin modify high-privilege group", sub: groupAdm, op: acl.OpModify, target: acl.Target{Entry: idmAdmins}, attrs: member, reason: "cn=idm_admins is a member of idm_high_privilege"},
 		{name: "group admin modify idm_high_privilege", sub: groupAdm, op: acl.OpModify, target: acl.Target{Entry: highPrivilege}, attrs: member, reason: "idm_high_privilege"},
-		{name: "group admin delete system_admins", sub: groupAdm, op: acl.OpDelete, target: acl.Target{Entry: systemAdmins}, reason: "idm_high_privilege"},
+		{name: "group admin delete system_admins", sub: groupAdm, op: acl.OpDelete, target: acl.Target{Entry: systemAdmins}, reason: "built-in group"},
 		{name: "group admin modify person", sub: groupAdm, op: acl.OpModify, target: acl.Target{Entry: bob}, attrs: desc, reason: "idm_people_admins"},
 		{name: "people admin modify group", sub: peopleAdm, op: acl.OpModify, target: acl.Target{Entry: demoGroup}, attrs: member, reason: "idm_group_admins"},
 		{name: "idm_admin modify members (transitive)", sub: idmAdminS, op: acl.OpModify, target: acl.Target{Entry: piiRead}, attrs: member, allow: true},
@@ -297,7 +297,7 @@ func TestDecide(t *testing.T) {
 		// Managers: update the account (not entryManagedBy), add and delete
 		// its tokens, never modify a token record.
 		{name: "group manager modify service account", sub: demoUserS, op: acl.OpModify, target: acl.Target{Entry: demoService}, attrs: []string{"displayName", "description"}, allow: true},
-		{name: "group manager set entryManagedBy", sub: demoUserS, op: acl.OpModify, target: acl.Target{Entry: demoService}, attrs: []string{"displayName", directory.AttrEntryManagedBy}, reason: "demo_user may not change entryManagedBy of demo_service: not a member of idm_service_account_admins"},
+		{name: "group manager set entryManagedBy", sub: demoUserS, op: acl.OpModify, target: acl.Target{Entry: demoService}, attrs: []string{"displayName", directory.AttrEntryManagedBy}, reason: "demo_user may not change entryManagedBy of demo_service: managers of a service account may change only description, displayName, userPassword, ldapdAccountDisabled (entryManagedBy: not a member of idm_service_account_admins)"},
 		{name: "group manager delete service account", sub: demoUserS, op: acl.OpDelete, target: acl.Target{Entry: demoService}, reason: "idm_service_account_admins"},
 		{name: "group manager add token", sub: demoUserS, op: acl.OpAdd, target: acl.Target{Entry: demoToken, Account: demoService}, allow: true},
 		{name: "group manager delete token", sub: demoUserS, op: acl.OpDelete, target: acl.Target{Entry: demoToken, Account: demoService}, allow: true},
@@ -325,12 +325,12 @@ func TestDecide(t *testing.T) {
 		{name: "manager modify high-privilege service account", sub: demoUserS, op: acl.OpModify, target: acl.Target{Entry: hpService}, attrs: desc, allow: true},
 		{name: "manager set entryManagedBy of high-privilege service account", sub: demoUserS, op: acl.OpModify, target: acl.Target{Entry: hpService}, attrs: mb, reason: "only idm_access_control_admins"},
 		{name: "manager add token of high-privilege service account", sub: demoUserS, op: acl.OpAdd, target: acl.Target{Entry: hpToken, Account: hpService}, allow: true},
-		{name: "access control admin modify high-privilege service account", sub: aclAdm, op: acl.OpModify, target: acl.Target{Entry: hpService}, attrs: desc, reason: "dave may not manage hp_service"},
+		{name: "access control admin modify high-privilege service account", sub: aclAdm, op: acl.OpModify, target: acl.Target{Entry: hpService}, attrs: desc, reason: "dave may not change description of uid=hp_service: idm_access_control_admins may change only entryManagedBy"},
 		{name: "access control admin delete high-privilege service account", sub: aclAdm, op: acl.OpDelete, target: acl.Target{Entry: hpService}, reason: "only system_admins"},
 		{name: "access control admin set entryManagedBy of ordinary service account", sub: aclAdm, op: acl.OpModify, target: acl.Target{Entry: demoService}, attrs: mb, reason: "not a member of idm_service_account_admins"},
 		{name: "access control admin modify idm_high_privilege members", sub: aclAdm, op: acl.OpModify, target: acl.Target{Entry: highPrivilege}, attrs: member, allow: true},
 		{name: "access control admin modify idm_high_privilege description", sub: aclAdm, op: acl.OpModify, target: acl.Target{Entry: highPrivilege}, attrs: []string{"member", "description"}, reason: "idm_high_privilege"},
-		{name: "access control admin modify members of other high-privilege group", sub: aclAdm, op: acl.OpModify, target: acl.Target{Entry: idmAdmins}, attrs: member, reason: "idm_high_privilege"},
+		{name: "access control admin modify members of other high-privilege group", sub: aclAdm, op: acl.OpModify, target: acl.Target{Entry: idmAdmins}, attrs: member, reason: "idm_access_control_admins may change only entryManagedBy"},
 		{name: "access control admin set entryManagedBy of high-privilege group", sub: aclAdm, op: acl.OpModify, target: acl.Target{Entry: idmAdmins}, attrs: mb, allow: true},
 		{name: "access control admin delete idm_high_privilege", sub: aclAdm, op: acl.OpDelete, target: acl.Target{Entry: highPrivilege}, reason: "only system_admins"},
 		{name: "access control admin add person", sub: aclAdm, op: acl.OpAdd, target: acl.Target{Entry: bob}, reason: "idm_people_admins"},
