@@ -124,6 +124,27 @@ func token(account string) *directory.Entry {
 	return e
 }
 
+// withClass returns a copy of e with an object class added.
+func withClass(e *directory.Entry, class string) *directory.Entry {
+	c := e.Clone()
+	c.Add("objectClass", class)
+	return c
+}
+
+// renamed returns a copy of e under dn.
+func renamed(e *directory.Entry, dn string) *directory.Entry {
+	c := e.Clone()
+	c.DN = directory.MustParseDN(dn)
+	return c
+}
+
+// tokenSelf is a service account acting through its own read-write token.
+func tokenSelf(e *directory.Entry) acl.Subject {
+	s := account(e.DN)
+	s.Token = true
+	return s
+}
+
 func other(dn string) *directory.Entry {
 	e := directory.NewEntry(directory.MustParseDN(dn))
 	e.Set("objectClass", "top", "organizationalUnit")
@@ -165,6 +186,12 @@ var (
 	servicesOU  = other("ou=services," + base)
 	newOU       = other("ou=hosts," + base)
 	belowPerson = other("ou=devices,uid=bob,ou=people," + base)
+	// ghost is an inetOrgPerson where groups live: not a person.
+	ghost = func() *directory.Entry {
+		e := person("ghost")
+		e.DN = directory.MustParseDN("uid=ghost,ou=groups," + base)
+		return e
+	}()
 )
 
 // Subjects.
@@ -343,6 +370,35 @@ func TestDecide(t *testing.T) {
 		{name: "service account admin modify services container", sub: saAdm, op: acl.OpModify, target: acl.Target{Entry: servicesOU}, attrs: desc, reason: "only system_admins"},
 		{name: "people admin add below a person", sub: peopleAdm, op: acl.OpAdd, target: acl.Target{Entry: belowPerson}, reason: "only system_admins"},
 		{name: "plain account modify base", sub: bobS, op: acl.OpModify, target: acl.Target{Entry: baseEntry}, attrs: desc, reason: "only system_admins"},
+
+		// The allow-list (issue #12): classes, attributes, kinds.
+		{name: "manager adds extensibleObject", sub: demoUserS, op: acl.OpModify, target: acl.Target{Entry: demoService, New: withClass(demoService, "extensibleObject")}, attrs: []string{"objectClass"}, reason: "extensibleObject"},
+		{name: "manager adds member", sub: demoUserS, op: acl.OpModify, target: acl.Target{Entry: demoService}, attrs: member, reason: "managers of a service account may change only description"},
+		{name: "manager adds posixAccount", sub: demoUserS, op: acl.OpModify, target: acl.Target{Entry: demoService, New: withClass(demoService, "posixAccount")}, attrs: []string{"objectClass", "uidNumber"}, reason: "may not change the object classes of uid=demo_service"},
+		{name: "manager sets uidNumber", sub: demoUserS, op: acl.OpModify, target: acl.Target{Entry: demoService}, attrs: []string{"uidNumber"}, reason: "may not change uidNumber"},
+		{name: "manager disables its service account", sub: demoUserS, op: acl.OpModify, target: acl.Target{Entry: demoService}, attrs: []string{directory.AttrAccountDisabled}, allow: true},
+		{name: "manager sets its service account's password", sub: demoUserS, op: acl.OpModify, target: acl.Target{Entry: demoService}, attrs: pw, allow: true},
+		{name: "rw token sets its own account's password", sub: tokenSelf(demoService), op: acl.OpModify, target: acl.Target{Entry: demoService}, attrs: pw, reason: "API token may not set its own account's password"},
+		{name: "people admin adds extensibleObject", sub: peopleAdm, op: acl.OpModify, target: acl.Target{Entry: bob, New: withClass(bob, "extensibleObject")}, attrs: []string{"objectClass"}, reason: "extensibleObject"},
+		{name: "people admin adds posixAccount", sub: peopleAdm, op: acl.OpModify, target: acl.Target{Entry: bob, New: withClass(bob, "posixAccount")}, attrs: []string{"objectClass"}, allow: true},
+		{name: "people admin adds groupOfNames class", sub: peopleAdm, op: acl.OpModify, target: acl.Target{Entry: bob, New: withClass(bob, "groupOfUniqueNames")}, attrs: []string{"objectClass"}, reason: "may not use object class groupOfUniqueNames"},
+		{name: "people admin sets member", sub: peopleAdm, op: acl.OpModify, target: acl.Target{Entry: bob}, attrs: member, reason: "may not change member"},
+		{name: "people admin sets uid", sub: peopleAdm, op: acl.OpModify, target: acl.Target{Entry: bob}, attrs: []string{"uid"}, reason: "may not change uid"},
+		{name: "people admin sets entryManagedBy of a person", sub: peopleAdm, op: acl.OpModify, target: acl.Target{Entry: bob}, attrs: mb, reason: "may not change entryManagedBy"},
+		{name: "group admin gives a group a password", sub: groupAdm, op: acl.OpModify, target: acl.Target{Entry: demoGroup}, attrs: pw, reason: "may not change userPassword"},
+		{name: "group admin adds posixGroup", sub: groupAdm, op: acl.OpModify, target: acl.Target{Entry: demoGroup, New: withClass(demoGroup, "posixGroup")}, attrs: []string{"objectClass", "gidNumber"}, allow: true},
+		{name: "group admin adds a person under ou=groups", sub: groupAdm, op: acl.OpAdd, target: acl.Target{Entry: ghost}, reason: "only system_admins"},
+		{name: "group admin deletes idm_people_pii_read", sub: groupAdm, op: acl.OpDelete, target: acl.Target{Entry: piiRead}, reason: "built-in group"},
+		{name: "group admin renames idm_people_pii_read", sub: groupAdm, op: acl.OpRename, target: acl.Target{Entry: piiRead, New: renamed(piiRead, "cn=pii,ou=groups,"+base)}, reason: "built-in group"},
+		{name: "group admin renames a group", sub: groupAdm, op: acl.OpRename, target: acl.Target{Entry: demoGroup, New: renamed(demoGroup, "cn=team,ou=groups,"+base)}, allow: true},
+		{name: "group admin moves a group into ou=people", sub: groupAdm, op: acl.OpRename, target: acl.Target{Entry: demoGroup, New: renamed(demoGroup, "cn=team,ou=people,"+base)}, reason: "may not turn a group into a entry"},
+		{name: "system admin renames idm_people_pii_read", sub: admin, op: acl.OpRename, target: acl.Target{Entry: piiRead, New: renamed(piiRead, "cn=pii,ou=groups,"+base)}, allow: true},
+		{name: "system admin writes memberOf", sub: admin, op: acl.OpModify, target: acl.Target{Entry: bob}, attrs: []string{"memberOf"}, reason: "maintained by the server"},
+		{name: "system admin writes a token id", sub: admin, op: acl.OpModify, target: acl.Target{Entry: demoService}, attrs: []string{directory.AttrTokenID}, reason: "maintained by the server"},
+		{name: "system admin adds extensibleObject", sub: admin, op: acl.OpModify, target: acl.Target{Entry: bob, New: withClass(bob, "extensibleObject")}, attrs: []string{"objectClass"}, allow: true},
+		{name: "service account admin sets uidNumber", sub: saAdm, op: acl.OpModify, target: acl.Target{Entry: demoService}, attrs: []string{"uidNumber"}, reason: "may not change uidNumber"},
+		{name: "service account admin renames a service account", sub: saAdm, op: acl.OpRename, target: acl.Target{Entry: demoService, New: renamed(demoService, "uid=svc2,ou=services,"+base)}, allow: true},
+		{name: "manager renames its service account", sub: demoUserS, op: acl.OpRename, target: acl.Target{Entry: demoService, New: renamed(demoService, "uid=svc2,ou=services,"+base)}, reason: "service accounts"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

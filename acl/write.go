@@ -59,8 +59,10 @@ type Grant struct {
 	// HighPrivilege: the grant applies to entries that are members of
 	// idm_high_privilege too. Grants without it do not.
 	HighPrivilege bool
-	// Only, when set, narrows the grant to the one entry it names.
+	// Only, when set, narrows the grant to the entries it accepts; Note
+	// says which, for the documentation.
 	Only func(p *Policy, e *directory.Entry) bool
+	Note string
 }
 
 // Attribute and class sets of the grants.
@@ -98,13 +100,13 @@ var grants = []Grant{
 	{Role: RoleSelf, Kind: KindPerson, Ops: []Op{OpModify}, Attrs: []string{"userPassword", "displayName"}},
 	{Role: RoleSelf, Kind: KindPerson, Ops: []Op{OpModify}, Attrs: []string{"userPassword"}, HighPrivilege: true},
 	{Role: RoleAccessControlAdmin, Kind: KindServiceAccount, Ops: []Op{OpModify},
-		Attrs: []string{directory.AttrEntryManagedBy}, HighPrivilege: true,
+		Attrs: []string{directory.AttrEntryManagedBy}, HighPrivilege: true, Note: "members of idm_high_privilege only",
 		Only: func(p *Policy, e *directory.Entry) bool { return p.isHighPrivilege(e) }},
 	{Role: RoleAccessControlAdmin, Kind: KindGroup, Ops: []Op{OpModify},
-		Attrs: []string{directory.AttrEntryManagedBy}, HighPrivilege: true,
+		Attrs: []string{directory.AttrEntryManagedBy}, HighPrivilege: true, Note: "members of idm_high_privilege only",
 		Only: func(p *Policy, e *directory.Entry) bool { return p.isHighPrivilege(e) }},
 	{Role: RoleAccessControlAdmin, Kind: KindGroup, Ops: []Op{OpModify}, Attrs: []string{"member"}, HighPrivilege: true,
-		Only: func(p *Policy, e *directory.Entry) bool { return e.DN.Equal(p.HighPrivilege) }},
+		Note: "idm_high_privilege itself", Only: func(p *Policy, e *directory.Entry) bool { return e.DN.Equal(p.HighPrivilege) }},
 }
 
 // Grants returns the allow-list, for documentation and tests.
@@ -337,8 +339,12 @@ func (p *Policy) denial(s Subject, op Op, e *directory.Entry, k Kind, high bool,
 			continue
 		}
 		if bad := notIn(classes, g.Classes); bad != "" {
+			if len(g.Classes) == 0 {
+				return deny(s.Name() + " may not change the object classes of " + name + ": " + g.Role.String() +
+					" may change only " + listOrNothing(g.Attrs))
+			}
 			return deny(s.Name() + " may not use object class " + bad + " on a " + k.String() + ": " + g.Role.String() +
-				" may use only " + listOrNothing(g.Classes))
+				" may use only " + strings.Join(g.Classes, ", "))
 		}
 		if bad := p.attrsOutside(op, e, attrs, g); bad != "" {
 			if g.Role == RoleManager {
