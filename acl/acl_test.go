@@ -324,7 +324,7 @@ func TestDecide(t *testing.T) {
 		// Managers: update the account (not entryManagedBy), add and delete
 		// its tokens, never modify a token record.
 		{name: "group manager modify service account", sub: demoUserS, op: acl.OpModify, target: acl.Target{Entry: demoService}, attrs: []string{"displayName", "description"}, allow: true},
-		{name: "group manager set entryManagedBy", sub: demoUserS, op: acl.OpModify, target: acl.Target{Entry: demoService}, attrs: []string{"displayName", directory.AttrEntryManagedBy}, reason: "demo_user may not change entryManagedBy of demo_service: managers of a service account may change only description, displayName, userPassword, ldapdAccountDisabled (entryManagedBy: not a member of idm_service_account_admins)"},
+		{name: "group manager set entryManagedBy", sub: demoUserS, op: acl.OpModify, target: acl.Target{Entry: demoService}, attrs: []string{"displayName", directory.AttrEntryManagedBy}, reason: "demo_user may not change entryManagedBy of demo_service: not a member of idm_service_account_admins"},
 		{name: "group manager delete service account", sub: demoUserS, op: acl.OpDelete, target: acl.Target{Entry: demoService}, reason: "idm_service_account_admins"},
 		{name: "group manager add token", sub: demoUserS, op: acl.OpAdd, target: acl.Target{Entry: demoToken, Account: demoService}, allow: true},
 		{name: "group manager delete token", sub: demoUserS, op: acl.OpDelete, target: acl.Target{Entry: demoToken, Account: demoService}, allow: true},
@@ -352,7 +352,7 @@ func TestDecide(t *testing.T) {
 		{name: "manager modify high-privilege service account", sub: demoUserS, op: acl.OpModify, target: acl.Target{Entry: hpService}, attrs: desc, allow: true},
 		{name: "manager set entryManagedBy of high-privilege service account", sub: demoUserS, op: acl.OpModify, target: acl.Target{Entry: hpService}, attrs: mb, reason: "only idm_access_control_admins"},
 		{name: "manager add token of high-privilege service account", sub: demoUserS, op: acl.OpAdd, target: acl.Target{Entry: hpToken, Account: hpService}, allow: true},
-		{name: "access control admin modify high-privilege service account", sub: aclAdm, op: acl.OpModify, target: acl.Target{Entry: hpService}, attrs: desc, reason: "dave may not change description of uid=hp_service: idm_access_control_admins may change only entryManagedBy"},
+		{name: "access control admin modify high-privilege service account", sub: aclAdm, op: acl.OpModify, target: acl.Target{Entry: hpService}, attrs: desc, reason: "dave may not change description of hp_service: idm_access_control_admins may change only entryManagedBy"},
 		{name: "access control admin delete high-privilege service account", sub: aclAdm, op: acl.OpDelete, target: acl.Target{Entry: hpService}, reason: "only system_admins"},
 		{name: "access control admin set entryManagedBy of ordinary service account", sub: aclAdm, op: acl.OpModify, target: acl.Target{Entry: demoService}, attrs: mb, reason: "not a member of idm_service_account_admins"},
 		{name: "access control admin modify idm_high_privilege members", sub: aclAdm, op: acl.OpModify, target: acl.Target{Entry: highPrivilege}, attrs: member, allow: true},
@@ -374,7 +374,7 @@ func TestDecide(t *testing.T) {
 		// The allow-list (issue #12): classes, attributes, kinds.
 		{name: "manager adds extensibleObject", sub: demoUserS, op: acl.OpModify, target: acl.Target{Entry: demoService, New: withClass(demoService, "extensibleObject")}, attrs: []string{"objectClass"}, reason: "extensibleObject"},
 		{name: "manager adds member", sub: demoUserS, op: acl.OpModify, target: acl.Target{Entry: demoService}, attrs: member, reason: "managers of a service account may change only description"},
-		{name: "manager adds posixAccount", sub: demoUserS, op: acl.OpModify, target: acl.Target{Entry: demoService, New: withClass(demoService, "posixAccount")}, attrs: []string{"objectClass", "uidNumber"}, reason: "may not change the object classes of uid=demo_service"},
+		{name: "manager adds posixAccount", sub: demoUserS, op: acl.OpModify, target: acl.Target{Entry: demoService, New: withClass(demoService, "posixAccount")}, attrs: []string{"objectClass", "uidNumber"}, reason: "may not change the object classes of demo_service"},
 		{name: "manager sets uidNumber", sub: demoUserS, op: acl.OpModify, target: acl.Target{Entry: demoService}, attrs: []string{"uidNumber"}, reason: "may not change uidNumber"},
 		{name: "manager disables its service account", sub: demoUserS, op: acl.OpModify, target: acl.Target{Entry: demoService}, attrs: []string{directory.AttrAccountDisabled}, allow: true},
 		{name: "manager sets its service account's password", sub: demoUserS, op: acl.OpModify, target: acl.Target{Entry: demoService}, attrs: pw, allow: true},

@@ -144,12 +144,12 @@ func (p *Policy) Decide(s Subject, op Op, t Target, attrs []string) Decision {
 }
 
 // MayWrite is the first half of Decide: whether s holds a role that may
-// perform op on an entry of t.Entry's kind at all, whatever it writes. A
-// caller asks it before checking the write against the schema, so that
-// those who may write the entry hear of schema errors, and asks Decide
-// after.
-func (p *Policy) MayWrite(s Subject, op Op, t Target) Decision {
-	return p.decide(s, op, t, nil, true)
+// perform op on an entry of t.Entry's kind at all, whatever it writes
+// (attrs only shape the reason of a refusal). A caller asks it before
+// checking the write against the schema, so that those who may write the
+// entry hear of schema errors, and asks Decide after.
+func (p *Policy) MayWrite(s Subject, op Op, t Target, attrs []string) Decision {
+	return p.decide(s, op, t, attrs, true)
 }
 
 func (p *Policy) decide(s Subject, op Op, t Target, attrs []string, coarse bool) Decision {
@@ -176,7 +176,7 @@ func (p *Policy) decide(s Subject, op Op, t Target, attrs []string, coarse bool)
 		}
 	}
 	for _, a := range attrs {
-		if ServerMaintained(a) {
+		if ServerMaintained(a) && !coarse {
 			return deny(a + " is maintained by the server and cannot be written")
 		}
 	}
@@ -331,6 +331,9 @@ func (p *Policy) decideRename(s Subject, t Target) Decision {
 // denial explains why no grant allowed the write, naming the rule.
 func (p *Policy) denial(s Subject, op Op, e *directory.Entry, k Kind, high bool, held []Grant, classes, attrs []string) Decision {
 	name := e.DN.RDN().String()
+	if k == KindServiceAccount {
+		name = accountName(e)
+	}
 	if op == OpDelete && p.isBuiltinGroup(e.DN) {
 		return deny(name + " is a built-in group: only " + GroupSystemAdmins + " may rename or delete it")
 	}
@@ -347,6 +350,9 @@ func (p *Policy) denial(s Subject, op Op, e *directory.Entry, k Kind, high bool,
 				" may use only " + strings.Join(g.Classes, ", "))
 		}
 		if bad := p.attrsOutside(op, e, attrs, g); bad != "" {
+			if g.Role == RoleManager && strings.EqualFold(bad, directory.AttrEntryManagedBy) && !high {
+				return deny(s.Name() + " may not change entryManagedBy of " + accountName(e) + ": not a member of " + GroupServiceAccountAdmins)
+			}
 			if g.Role == RoleManager {
 				return deny(s.Name() + " may not change " + bad + " of " + accountName(e) +
 					": managers of a service account may change only " + strings.Join(g.Attrs, ", ") + p.adminHint(bad, k, high))

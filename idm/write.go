@@ -181,7 +181,7 @@ func (s *Service) Add(ctx context.Context, id Identity, e *directory.Entry) erro
 				return err
 			}
 		}
-		if d := s.policy.MayWrite(sub, acl.OpAdd, acl.Target{Entry: e}); !d.Allowed {
+		if d := s.policy.MayWrite(sub, acl.OpAdd, acl.Target{Entry: e}, names); !d.Allowed {
 			return directory.Errorf(directory.ErrInsufficientAccess, d.Reason)
 		}
 		s.stampCreated(e, sub, uuid)
@@ -302,7 +302,7 @@ func (s *Service) Modify(ctx context.Context, id Identity, dn directory.DN, chan
 			return err
 		}
 		target := acl.Target{Entry: old, Account: s.parentAccount(tx, old)}
-		if d := s.policy.MayWrite(sub, acl.OpModify, target); !d.Allowed {
+		if d := s.policy.MayWrite(sub, acl.OpModify, target, names); !d.Allowed {
 			return directory.Errorf(directory.ErrInsufficientAccess, d.Reason)
 		}
 		e := old.Clone()
