@@ -293,7 +293,7 @@ func (s *Service) checkTokenCap(tx directory.ReadTx, account directory.DN) error
 	}
 	if n >= limit {
 		return directory.Errorf(directory.ErrAdminLimitExceeded, fmt.Sprintf(
-			"%s already has %d API tokens, the most one service account may have (--max-tokens-per-account); destroy tokens it no longer needs (ldapd service-account api-token destroy) before generating more",
+			"%s already holds the most API tokens a service account may have (%d, --max-tokens-per-account); destroy tokens it no longer needs (ldapd service-account api-token destroy) before generating more",
 			s.accountName(account), limit))
 	}
 	return nil
