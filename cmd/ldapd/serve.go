@@ -38,6 +38,7 @@ type serveConfig struct {
 	limits            serverLimits
 	uidRange          string // MIN-MAX for allocated uidNumbers
 	gidRange          string // MIN-MAX for allocated gidNumbers
+	maxTokens         int    // --max-tokens-per-account
 	// store is --store bolt|etcd and the etcd options (store.go).
 	store storeConfig
 }
@@ -78,6 +79,8 @@ func serveFlags(e *env, cfg *serveConfig) *flag.FlagSet {
 		"MIN-MAX: gidNumbers allocated to groups made POSIX (env LDAPD_GID_RANGE)")
 	fs.BoolVar(&cfg.allowInsecureBind, "allow-insecure-bind", e.getenv("LDAPD_ALLOW_INSECURE_BIND") == "true",
 		"accept passwords and tokens over LDAP without TLS (not recommended; env LDAPD_ALLOW_INSECURE_BIND=true)")
+	fs.IntVar(&cfg.maxTokens, "max-tokens-per-account", envInt(e, "LDAPD_MAX_TOKENS_PER_ACCOUNT", idm.DefaultMaxTokensPerAccount),
+		"API tokens one service account may hold; generating more fails until old ones are destroyed (env LDAPD_MAX_TOKENS_PER_ACCOUNT)")
 	limitFlags(fs, e, &cfg.limits)
 	cfg.store.register(fs, e)
 	fs.Usage = func() {
@@ -132,6 +135,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	if _, err := certs.ParseKeyExchange(cfg.tlsKeyExchange); err != nil {
 		return fmt.Errorf("--tls-key-exchange: %v: %w", err, errUsage)
+	}
+	if err := checkOption("max-tokens-per-account", fmt.Sprint(cfg.maxTokens)); err != nil {
+		return fmt.Errorf("--max-tokens-per-account: %v: %w", err, errUsage)
 	}
 	return serve(ctx, e, cfg, log)
 }
@@ -204,7 +210,7 @@ func serve(ctx context.Context, e *env, cfg serveConfig, log zerolog.Logger) err
 	svc, err := idm.New(idm.Config{
 		Store: ops.wrap(store), Domain: cfg.domain, Keys: keys, Logger: log, Events: ops.events(),
 		Extensions: gateway.Extensions(), Controls: gateway.Controls(), VendorVersion: version,
-		UIDRange: uidRange, GIDRange: gidRange,
+		UIDRange: uidRange, GIDRange: gidRange, MaxTokensPerAccount: cfg.maxTokens,
 	})
 	if err != nil {
 		return err
