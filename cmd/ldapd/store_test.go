@@ -83,7 +83,7 @@ func TestServeEtcdTwoNodes(t *testing.T) {
 	if err := os.WriteFile(kek, []byte(strings.Repeat("5a", 32)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	common := []string{"--store", "etcd", "--etcd-endpoints", strings.Join(c.Endpoints(), ","), "--keyring-kek", kek,
+	common := []string{"--store", "etcd", "--etcd-endpoints", strings.Join(c.Endpoints(), ","), "--etcd-allow-plaintext", "--keyring-kek", kek,
 		"--etcd-max-txn-ops", "1024"}
 	dataA, dataB := filepath.Join(dir, "a"), filepath.Join(dir, "b")
 	addrA := serveNode(t, dataA, append(common, "--domain", "idm.example.com")...)
@@ -115,7 +115,7 @@ func TestRecoverAccountOfflineEtcd(t *testing.T) {
 	if err := os.WriteFile(kek, []byte(strings.Repeat("3c", 32)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	common := []string{"--store", "etcd", "--etcd-endpoints", strings.Join(c.Endpoints(), ","), "--keyring-kek", kek,
+	common := []string{"--store", "etcd", "--etcd-endpoints", strings.Join(c.Endpoints(), ","), "--etcd-allow-plaintext", "--keyring-kek", kek,
 		"--etcd-max-txn-ops", "1024"}
 	dataA := filepath.Join(dir, "a")
 	addr := serveNode(t, dataA, append(common, "--domain", "idm.example.com")...)
@@ -146,7 +146,7 @@ func TestServeEtcdDefaultLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := filepath.Join(dir, "node")
-	storeFlags := []string{"--store", "etcd", "--etcd-endpoints", strings.Join(c.Endpoints(), ","), "--keyring-kek", kek}
+	storeFlags := []string{"--store", "etcd", "--etcd-endpoints", strings.Join(c.Endpoints(), ","), "--etcd-allow-plaintext", "--keyring-kek", kek}
 	addr := serveNode(t, data, append(storeFlags, "--domain", "idm.example.com")...)
 	// Through the admin socket, or etcd directly if the socket is not up yet.
 	out, errOut, code := runCmd(t, append([]string{"recover-account", "idm_admin", "--data", data}, storeFlags...)...)
