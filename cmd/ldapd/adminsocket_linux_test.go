@@ -3,7 +3,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
@@ -139,25 +138,6 @@ func TestAdminSocketRefusesOtherUsers(t *testing.T) {
 	if err != nil || !strings.HasPrefix(out, "whoami: ") {
 		t.Fatalf("root on the admin socket: %v, %q; want the root identity", err, out)
 	}
-}
-
-// hasLogLine reports whether a JSON log line has the level and contains
-// every fragment.
-func hasLogLine(log, level string, fragments ...string) bool {
-	for _, line := range strings.Split(log, "\n") {
-		var l struct{ Level string }
-		if json.Unmarshal([]byte(line), &l) != nil || l.Level != level {
-			continue
-		}
-		all := true
-		for _, f := range fragments {
-			all = all && strings.Contains(line, f)
-		}
-		if all {
-			return true
-		}
-	}
-	return false
 }
 
 func copyFile(t *testing.T, src, dst string, mode os.FileMode) {

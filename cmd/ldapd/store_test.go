@@ -47,6 +47,14 @@ func (l *lockedBuffer) String() string {
 // its LDAPS address once it listens.
 func serveNode(t *testing.T, data string, args ...string) string {
 	t.Helper()
+	addr, _ := serveInProcess(t, data, args...)
+	return addr
+}
+
+// serveInProcess runs `ldapd serve` in this process until the test ends
+// and returns its LDAPS address once it listens, and its log.
+func serveInProcess(t *testing.T, data string, args ...string) (string, *lockedBuffer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &lockedBuffer{listening: make(chan string, 1)}
 	e := &env{stdout: logs, stderr: logs, getenv: func(string) string { return "" }}
@@ -63,14 +71,14 @@ func serveNode(t *testing.T, data string, args ...string) string {
 	})
 	select {
 	case addr := <-logs.listening:
-		return addr
+		return addr, logs
 	case code := <-done:
 		done <- code
 		t.Fatalf("serve %s exited %d before listening:\n%s", data, code, logs.String())
 	case <-time.After(30 * time.Second):
 		t.Fatalf("serve %s did not listen within 30s:\n%s", data, logs.String())
 	}
-	return ""
+	return "", logs
 }
 
 // TestServeEtcdTwoNodes runs two `ldapd serve --store etcd` nodes over one
