@@ -67,7 +67,7 @@ func serveFlags(e *env, cfg *serveConfig) *flag.FlagSet {
 	fs.StringVar(&cfg.tlsKey, "tls-key", e.getenv("LDAPD_TLS_KEY"), "PEM private key for --tls-cert (env LDAPD_TLS_KEY)")
 	fs.StringVar(&cfg.tlsKeyExchange, "tls-key-exchange", envDefault(e, "LDAPD_TLS_KEY_EXCHANGE", string(certs.DefaultKeyExchange)),
 		"hybrid (post-quantum X25519MLKEM768 first, then X25519 and NIST curves) or classical (X25519 and NIST curves only: less CPU per new connection) (env LDAPD_TLS_KEY_EXCHANGE)")
-	fs.StringVar(&cfg.hostnames, "hostnames", e.getenv("LDAPD_HOSTNAMES"), "extra comma-separated names for the generated certificate (env LDAPD_HOSTNAMES)")
+	fs.StringVar(&cfg.hostnames, "hostnames", e.getenv("LDAPD_HOSTNAMES"), "extra comma-separated names for the generated certificate; its CA may vouch for these names only, so a name the certificate lacks makes a new CA that clients must trust again (env LDAPD_HOSTNAMES)")
 	fs.StringVar(&cfg.logLevel, "log-level", envDefault(e, "LDAPD_LOG_LEVEL", "info"), "debug, info, warn or error (env LDAPD_LOG_LEVEL)")
 	fs.StringVar(&cfg.logFormat, "log-format", envDefault(e, "LDAPD_LOG_FORMAT", "auto"), "auto (console on a terminal, else json), json or console (env LDAPD_LOG_FORMAT)")
 	fs.StringVar(&cfg.configFile, "config", e.getenv("LDAPD_CONFIG"), "TOML file setting any of these options by their long names; flags and environment override it (env LDAPD_CONFIG)")
@@ -87,7 +87,9 @@ Serve the directory over LDAPS and LDAP with StartTLS from an embedded bbolt
 file in the data directory. The first start creates the directory tree for
 --domain, the built-in accounts admin and idm_admin (without passwords: set
 them with 'ldapd recover-account NAME'), a token signing key and, unless
---tls-cert is given, a local CA (DATA/tls/ca.pem) and server certificate.
+--tls-cert is given, a local CA (DATA/tls/ca.pem) and server certificate:
+the CA is limited to the certificate's names, its key is not kept, and
+both last two years (README "Trusting the generated CA").
 
 Every flag can also be set by its environment variable (shown with it) or
 by its long name in the TOML file given with --config; a flag overrides the
