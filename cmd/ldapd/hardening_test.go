@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/directory/etcdstore"
 	"github.com/ldapd/ldapd/directory/etcdstore/etcdtest"
 )
@@ -273,4 +275,35 @@ func TestGeneratedCAWithLdapUtils(t *testing.T) {
 			t.Errorf("ldapwhoami via %s with the generated CA: %v, %q", host, err, out)
 		}
 	}
+}
+
+// A deleted DATA/keys/tokens.key is not silently replaced: new keys would
+// invalidate every token. Only a directory never started, or
+// --keyring-regenerate, gets new keys.
+func TestBoltKeyringKept(t *testing.T) {
+	data := t.TempDir()
+	store, _, err := openData(data, time.Second, false)
+	if err != nil {
+		t.Fatalf("first open of an empty directory: %v", err)
+	}
+	if err := store.Update(context.Background(), func(tx directory.WriteTx) error {
+		return tx.SetMeta("domain", []byte("idm.example.com"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	if err := os.Remove(keysPath(data)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := openData(data, time.Second, false); !errors.Is(err, errKeyringLost) || !strings.Contains(err.Error(), "--keyring-regenerate") {
+		t.Fatalf("open with the keys gone: %v, want errKeyringLost naming --keyring-regenerate", err)
+	}
+	if _, err := os.Stat(keysPath(data)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a refused open wrote keys: %v", err)
+	}
+	store, keys, err := openData(data, time.Second, true)
+	if err != nil || keys == nil {
+		t.Fatalf("open with --keyring-regenerate: %v", err)
+	}
+	store.Close()
 }

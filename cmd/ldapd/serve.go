@@ -166,14 +166,23 @@ func newLogger(w io.Writer, level, format string) (zerolog.Logger, error) {
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
 }
 
-// openData opens the store and signing keys of a data directory.
-func openData(data string, lockTimeout time.Duration) (directory.Store, *tokens.Keyring, error) {
+// openData opens the store and signing keys of a data directory. Keys are
+// made when there are none only for a directory never started (or with
+// regenerate, --keyring-regenerate): new keys would silently invalidate
+// every token issued.
+func openData(data string, lockTimeout time.Duration, regenerate bool) (directory.Store, *tokens.Keyring, error) {
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("create data directory: %w", err)
 	}
 	store, err := boltstore.Open(dbPath(data), boltstore.Options{Timeout: lockTimeout})
 	if err != nil {
 		return nil, nil, err
+	}
+	if _, err := os.Stat(keysPath(data)); errors.Is(err, os.ErrNotExist) && !regenerate {
+		if err := store.View(context.Background(), requireEmpty); err != nil {
+			store.Close()
+			return nil, nil, fmt.Errorf("%s: %w", keysPath(data), err)
+		}
 	}
 	keys, err := tokens.LoadKeyring(keysPath(data), nil)
 	if err != nil {

@@ -147,7 +147,7 @@ func (c *storeConfig) checkPlaintext() error {
 // none.
 func (c *storeConfig) openData(ctx context.Context, data string, lockTimeout time.Duration) (directory.Store, *tokens.Keyring, error) {
 	if c.kind != storeEtcd {
-		return openData(data, lockTimeout)
+		return openData(data, lockTimeout, c.regenerateKeyring)
 	}
 	if err := c.check(); err != nil {
 		return nil, nil, err
@@ -285,8 +285,9 @@ func requireEmpty(tx directory.ReadTx) error {
 		if err != nil {
 			return err
 		}
-		return fmt.Errorf("%w (domain %q, etcd meta key %q): ldapd will not make new keys, which would silently invalidate every token issued. "+
-			"Restore the key from an etcd snapshot or backup (docs/operations.md); if it is lost for good, start once with --keyring-regenerate "+
+		return fmt.Errorf("%w (domain %q): ldapd will not make new keys, which would silently invalidate every token issued. "+
+			"Restore the keys from a backup (ldapd backup keeps them; with etcd, the meta key %q of an etcd snapshot; docs/operations.md); "+
+			"if they are lost for good, start once with --keyring-regenerate "+
 			"(every existing token then stops working and must be generated again)", errKeyringLost, v, metaSealedKeyring)
 	}
 	return nil
