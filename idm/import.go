@@ -572,6 +572,9 @@ func (s *Service) preparePart(ctx context.Context, e *directory.Entry, hash bool
 	}
 	clear(e.Attrs[len(kept):])
 	e.Attrs = kept
+	if err := s.checkStoredHashes(e.Get("userPassword")); err != nil {
+		return dropped, "", err
+	}
 	if pws := e.Get("userPassword"); hash && len(pws) > 0 {
 		for _, v := range pws {
 			if !password.IsHashed(v) {

@@ -2,6 +2,7 @@ package idm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -93,6 +94,9 @@ func (s *Service) hashPasswords(ctx context.Context, values []string, stored boo
 	out := make([]string, len(values))
 	for i, v := range values {
 		if stored && password.IsHashed(v) {
+			if err := s.checkStoredHashes([]string{v}); err != nil {
+				return nil, err
+			}
 			out[i] = v
 			continue
 		}
@@ -106,6 +110,23 @@ func (s *Service) hashPasswords(ctx context.Context, values []string, stored boo
 		out[i] = h
 	}
 	return out, nil
+}
+
+// checkStoredHashes refuses stored hashes (from import or the admin
+// socket) whose cost exceeds the server's own: a bind against them would
+// cost what the writer chose. A malformed or unsupported value is kept: it
+// never verifies (Verify refuses it too), so the account cannot bind with
+// a password until one is set, as in the directory it came from.
+func (s *Service) checkStoredHashes(values []string) error {
+	for _, v := range values {
+		if !password.IsHashed(v) {
+			continue
+		}
+		if err := password.CheckParams(v, s.hasher.MaxParams()); errors.Is(err, password.ErrTooCostly) {
+			return directory.Errorf(directory.ErrConstraintViolation, "userPassword: "+err.Error())
+		}
+	}
+	return nil
 }
 
 // preDecide refuses a write the policy refuses before the server spends
