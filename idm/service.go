@@ -202,7 +202,7 @@ func (s *Service) subject(ctx context.Context, tx directory.ReadTx, id Identity)
 		s.security(ctx, "bound account is disabled", id, nil)
 		return acl.Subject{}, time.Time{}, invalidSession()
 	}
-	sub := acl.Subject{Kind: acl.Account, DN: id.DN, Groups: s.norms.groupSet(acct)}
+	sub := acl.Subject{Kind: acl.Account, DN: id.DN, Groups: s.norms.groupSet(acct), Token: id.Token}
 	var expiry time.Time
 	if id.Token {
 		rec, err := s.tokenRecordAt(tx, s.tokenRecordDN(id.DN, id.TokenID))
