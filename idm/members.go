@@ -98,6 +98,18 @@ func (gs groupSet) sorted() []string {
 	return out
 }
 
+func sameGroups(a, b groupSet) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if _, ok := b[k]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
 // membersChanged keeps memberships right after e was added (old == nil) or
 // modified from old, in the write's transaction: it checks the member and
 // uniqueMember values e gained, applies the nesting caps to the group
@@ -148,15 +160,24 @@ func (s *Service) membersChanged(tx directory.WriteTx, sub acl.Subject, old, e *
 // not reveal what exists.
 func (s *Service) checkMemberValues(tx directory.ReadTx, sub acl.Subject, old, e *directory.Entry) error {
 	for _, attr := range []string{"member", "uniqueMember"} {
-		for _, v := range e.Get(attr) {
-			if old != nil && old.HasValue(s.schema, attr, v) {
-				continue
+		had := map[string]bool{}
+		if old != nil {
+			for _, dn := range dnValues(old.Get(attr)) {
+				had[dn.Norm()] = true
 			}
+		}
+		for _, v := range e.Get(attr) {
 			refused := directory.Errorf(directory.ErrConstraintViolation,
 				attr+" "+v+" does not name an existing entry under "+s.base.String())
 			dn, err := directory.ParseDN(v)
 			if err != nil || !dn.IsWithin(s.base) {
+				if err == nil && had[dn.Norm()] {
+					continue // kept from before values were checked
+				}
 				return refused
+			}
+			if had[dn.Norm()] {
+				continue
 			}
 			if dn.Equal(e.DN) {
 				continue // a group naming itself: it exists once this write commits
@@ -317,7 +338,7 @@ func (s *Service) refreshMemberOf(tx directory.WriteTx, roots []directory.DN) er
 		}
 	}
 	for _, n := range all {
-		if !sameDNs(n.e.Get("memberOf"), n.groups.sorted()) {
+		if !sameGroups(s.groupsOf(n.e), n.groups) {
 			ch := directory.Change{Op: directory.ChangeReplace, Attr: "memberOf", Values: n.groups.sorted()}
 			if err := tx.Modify(n.e.DN, []directory.Change{ch}); err != nil {
 				return fmt.Errorf("memberOf of %s: %w", n.e.DN, err)
