@@ -464,3 +464,53 @@ func TestMembersMustExist(t *testing.T) {
 		mustEqual(t, "new erin memberOf", memberOfValues(t, c, erin), nil)
 	})
 }
+
+// TestMemberOfRederivedOnUpgrade: a store written under the old rules
+// (memberOf derived from a member value on any entry, member values naming
+// entries that do not exist) is corrected once, at the first start of a
+// server with the groups-only rules.
+func TestMemberOfRederivedOnUpgrade(t *testing.T) {
+	s := accessFixture(t)
+	ctx := context.Background()
+	c := s.IDMAdmin(t)
+	pii, staff := groupDN("idm_people_pii_read"), groupDN("staff")
+	const malloryPW = "mallory-secret-pw-1"
+	mallory := addPerson(t, c, "mallory", "userPassword", malloryPW)
+	svc := "uid=svc1," + services
+	if err := c.Add(&ldap.AddRequest{DN: svc, Attributes: attrs("objectClass", "ldapdServiceAccount", "uid", "svc1",
+		"entryManagedBy", groupDN("idm_admins"))}); err != nil {
+		t.Fatal(err)
+	}
+	addMember(t, c, pii, svc)
+	future := personDN("future")
+	// What the old server stored after the review's attack, and a member
+	// value left naming an entry that does not exist.
+	err := s.Store.Update(ctx, func(tx directory.WriteTx) error {
+		if err := tx.Modify(directory.MustParseDN(svc), []directory.Change{
+			addValues("objectClass", "extensibleObject"), addValues("member", mallory),
+		}); err != nil {
+			return err
+		}
+		if err := tx.Modify(directory.MustParseDN(mallory), []directory.Change{addValues("memberOf", pii)}); err != nil {
+			return err
+		}
+		return tx.Modify(directory.MustParseDN(staff), []directory.Change{addValues("member", future)})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !canReadMail(t, s.Bind(t, "mallory", malloryPW)) {
+		t.Fatal("the old store's state does not give mallory the rights it gave her")
+	}
+
+	s.Restart(t)
+	c = s.IDMAdmin(t)
+	mustEqual(t, "mallory memberOf", memberOfValues(t, c, mallory), nil)
+	if canReadMail(t, s.Bind(t, "mallory", malloryPW)) {
+		t.Fatal("mallory still reads mail after the upgrade")
+	}
+	mustEqual(t, "svc memberOf", lower(memberOfValues(t, c, svc)...), lower(pii))
+	mustEqual(t, "staff member", lower(values(read(t, c, staff, "member"), "member")...), lower(personDN("alice")))
+	addPerson(t, c, "future")
+	mustEqual(t, "future memberOf", memberOfValues(t, c, future), nil)
+}
