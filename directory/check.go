@@ -118,13 +118,15 @@ func (s *Schema) checkAttributes(e *Entry, classes map[*ObjectClass]bool) error 
 		if at.SingleValue && len(a.Values) > 1 {
 			return Errorf(ErrConstraintViolation, at.Name()+": multiple values provided for single-valued attribute")
 		}
+		seen := newValueSet(s, at.Name(), nil)
 		for i, v := range a.Values {
 			if err := at.ValidateValue(v); err != nil {
 				return err
 			}
-			if indexOfValue(s, at.Name(), a.Values[:i], v) >= 0 {
+			if seen.index(v) >= 0 {
 				return Errorf(ErrAttributeOrValueExists, fmt.Sprintf("%s: duplicate value %s", at.Name(), quote(v)))
 			}
+			seen.add(v, i)
 		}
 	}
 	return nil

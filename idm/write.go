@@ -227,8 +227,7 @@ func (s *Service) Add(ctx context.Context, id Identity, e *directory.Entry) erro
 		if err := tx.Add(e); err != nil {
 			return err
 		}
-		roots := append([]directory.DN{e.DN}, dnValues(e.Get("member"))...)
-		return s.refreshMemberOf(tx, roots)
+		return s.membersChanged(tx, sub, nil, e)
 	})
 }
 
@@ -369,7 +368,7 @@ func (s *Service) Modify(ctx context.Context, id Identity, dn directory.DN, chan
 		if err := tx.Modify(dn, diff(old, e)); err != nil {
 			return err
 		}
-		return s.refreshMemberOf(tx, symmetricDiff(dnValues(old.Get("member")), dnValues(e.Get("member"))))
+		return s.membersChanged(tx, sub, old, e)
 	})
 }
 
