@@ -65,6 +65,9 @@ func (s *Service) passwordBind(ctx context.Context, name string, pw []byte) (Ide
 		if err != nil {
 			return err
 		}
+		if !s.policy.IsAccount(e) {
+			return errNotAccount
+		}
 		if disabled(e) {
 			return errAccountDisabled
 		}
@@ -88,6 +91,9 @@ func (s *Service) passwordBind(ctx context.Context, name string, pw []byte) (Ide
 	case errors.Is(err, errAccountDisabled):
 		s.verifyDummy(ctx, pw)
 		return fail("account disabled", nil)
+	case errors.Is(err, errNotAccount):
+		s.verifyDummy(ctx, pw)
+		return fail("no such account (the entry is not a person or service account)", nil)
 	case err != nil:
 		s.verifyDummy(ctx, pw)
 		return fail("no such account", err)
@@ -125,7 +131,13 @@ func (s *Service) verifyDummy(ctx context.Context, pw []byte) {
 	}
 }
 
-var errAccountDisabled = errors.New("account disabled")
+var (
+	errAccountDisabled = errors.New("account disabled")
+	// errNotAccount: the bind name is an entry that is not an account (a
+	// group, an inetOrgPerson outside ou=people, ...); it is answered like
+	// an unknown name.
+	errNotAccount = errors.New("not an account")
+)
 
 // resolveAccount maps a bind name (DN, spn or bare name) to an account DN.
 func (s *Service) resolveAccount(tx directory.ReadTx, name string) (directory.DN, error) {
@@ -141,7 +153,9 @@ func (s *Service) resolveAccount(tx directory.ReadTx, name string) (directory.DN
 	return s.findAccount(tx, name)
 }
 
-// findAccount finds the person or service account whose uid is name.
+// findAccount finds the person or service account whose uid is name: an
+// entry the policy calls an account (acl.Policy.IsAccount), so an entry of
+// the right class in the wrong place is never found.
 func (s *Service) findAccount(tx directory.ReadTx, name string) (directory.DN, error) {
 	f := &directory.Filter{Kind: directory.FilterEquality, Attr: "uid", Value: name}
 	if err := f.Resolve(s.schema); err != nil {
@@ -149,7 +163,7 @@ func (s *Service) findAccount(tx directory.ReadTx, name string) (directory.DN, e
 	}
 	var found []directory.DN
 	err := tx.Search(s.base, directory.ScopeSub, f, func(e *directory.Entry) error {
-		if isAccount(e) {
+		if s.policy.IsAccount(e) {
 			found = append(found, e.DN)
 		}
 		return nil
@@ -163,6 +177,8 @@ func (s *Service) findAccount(tx directory.ReadTx, name string) (directory.DN, e
 	return found[0], nil
 }
 
+// isAccount is the class-only test the write and import checks still use;
+// it does not decide who may bind (acl.Policy.IsAccount does).
 func isAccount(e *directory.Entry) bool {
 	return hasClass(e, directory.ClassServiceAccount) || hasClass(e, "inetOrgPerson") || hasClass(e, "person") || hasClass(e, "account")
 }

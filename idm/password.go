@@ -78,7 +78,7 @@ func (s *Service) setPassword(ctx context.Context, id Identity, target directory
 		if err != nil {
 			return err
 		}
-		if !isAccount(e) {
+		if !s.policy.IsAccount(e) {
 			return directory.Errorf(directory.ErrUnwillingToPerform, target.String()+" is not an account")
 		}
 		if d := s.policy.Decide(sub, acl.OpModify, acl.Target{Entry: e}, []string{"userPassword"}); !d.Allowed {
