@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/ldapd/ldapd/acl"
 	"github.com/ldapd/ldapd/directory"
@@ -41,7 +42,7 @@ func (s *Service) passwordBind(ctx context.Context, name string, pw []byte) (Ide
 	logFail := func(cause string, err error) {
 		ev := s.log.Warn().Str("event", "security").Str("bind_name", name).Str("cause", cause)
 		if addr != "" {
-			ev = ev.Str("client", hostOf(addr))
+			ev = ev.Str("client", addr)
 		}
 		if err != nil {
 			ev = ev.AnErr("error", err)
@@ -74,16 +75,20 @@ func (s *Service) passwordBind(ctx context.Context, name string, pw []byte) (Ide
 		hashes = e.Get("userPassword")
 		return nil
 	})
-	acct := accountKey(name)
+	acct := name
 	if err == nil || errors.Is(err, errAccountDisabled) {
-		acct = accountKey(dn.String())
+		acct = dn.Norm()
 	}
-	if key, until, ok := s.throttle.locked(acct, addr); ok {
-		logFail("throttled after repeated failures ("+key[:strings.IndexByte(key, ':')]+" locked until "+until.UTC().Format("15:04:05")+")", nil)
+	at, terr := s.throttle.admit(ctx, addr, acct)
+	if terr != nil {
+		logFail(terr.Error(), nil)
 		return Identity{}, errBind()
 	}
 	fail := func(cause string, err error) (Identity, error) {
-		s.throttle.fail(acct, addr)
+		at.fail()
+		if at.waited > 0 {
+			cause += " (after a throttle delay of " + at.waited.String() + ")"
+		}
 		logFail(cause, err)
 		return Identity{}, errBind()
 	}
@@ -101,21 +106,35 @@ func (s *Service) passwordBind(ctx context.Context, name string, pw []byte) (Ide
 		s.verifyDummy(ctx, pw)
 		return fail("account has no password (set one with ldapd recover-account)", nil)
 	}
-	for _, h := range hashes {
-		err := s.hasher.Verify(ctx, h, string(pw))
-		if err == nil {
-			s.throttle.succeed(acct)
-			s.log.Info().Str("event", "security").Str("identity", dn.String()).Msg("bind succeeded")
-			if password.NeedsRehash(h) {
-				s.rehash(ctx, dn, h, string(pw))
-			}
-			return Identity{Kind: acl.Account, DN: dn, memo: &subjectMemo{}}, nil
+	if s.verifyStored(ctx, hashes, string(pw), func(h string) {
+		if password.NeedsRehash(h) {
+			s.rehash(ctx, dn, h, string(pw))
 		}
-		if !errors.Is(err, password.ErrMismatch) {
-			logFail("stored password unreadable", err)
-		}
+	}) {
+		at.succeed()
+		s.log.Info().Str("event", "security").Str("identity", dn.String()).Msg("bind succeeded")
+		return Identity{Kind: acl.Account, DN: dn, memo: &subjectMemo{}}, nil
 	}
 	return fail("wrong password", nil)
+}
+
+// verifyStored reports whether pw matches one of the stored hashes, and
+// calls matched with the hash it matched. An unreadable hash is logged and
+// skipped.
+func (s *Service) verifyStored(ctx context.Context, hashes []string, pw string, matched func(h string)) bool {
+	for _, h := range hashes {
+		err := s.hasher.Verify(ctx, h, pw)
+		if err == nil {
+			if matched != nil {
+				matched(h)
+			}
+			return true
+		}
+		if !errors.Is(err, password.ErrMismatch) {
+			s.log.Warn().Str("event", "security").AnErr("error", err).Msg("stored password unreadable")
+		}
+	}
+	return false
 }
 
 // verifyDummy spends what verifying a real password costs, so that a bind
@@ -196,16 +215,9 @@ func hasClass(e *directory.Entry, class string) bool {
 // that still exists, expiry, and an account that exists, is enabled and is
 // the one the token names.
 func (s *Service) tokenBind(ctx context.Context, token string) (Identity, error) {
-	var addr string
-	if !s.throttle.idle() {
-		addr = clientAddrOf(ctx)
-	}
-	if _, until, ok := s.throttle.locked(addr); ok {
-		s.log.Warn().Str("event", "security").Str("client", hostOf(addr)).
-			Str("cause", "throttled after repeated failures (address locked until "+until.UTC().Format("15:04:05")+")").Msg("token bind failed")
-		s.bindFailed(CauseThrottled)
-		return Identity{}, errBind()
-	}
+	// The token is checked first: one that verifies is never throttled,
+	// whatever its address's other clients got wrong. Verification needs
+	// no hash slot and a token cannot be guessed, so failures only wait.
 	lookup := &stateLookup{s: s}
 	v := *s.verifier
 	v.Records = lookup
@@ -218,18 +230,18 @@ func (s *Service) tokenBind(ctx context.Context, token string) (Identity, error)
 			err = errors.New("account was replaced since the token was issued")
 		}
 		if err != nil {
-			addr = clientAddrOf(ctx)
-			s.throttle.fail(addr)
-			s.log.Warn().Str("event", "security").Str("token_id", claims.TokenID.String()).Str("client", hostOf(addr)).
-				Str("cause", "account gone or disabled").AnErr("error", err).Msg("token bind failed")
+			addr := clientAddrOf(ctx)
+			waited := s.throttle.tokenFailed(ctx, addr)
+			s.log.Warn().Str("event", "security").Str("token_id", claims.TokenID.String()).Str("client", addr).
+				Str("cause", "account gone or disabled").AnErr("error", err).Dur("throttle_delay", waited).Msg("token bind failed")
 			s.bindFailed(CauseBadToken)
 			return Identity{}, errBind()
 		}
 	}
 	if err != nil {
-		addr = clientAddrOf(ctx)
-		s.throttle.fail(addr)
-		s.logTokenFail(token, addr, err)
+		addr := clientAddrOf(ctx)
+		waited := s.throttle.tokenFailed(ctx, addr)
+		s.logTokenFail(token, addr, waited, err)
 		return Identity{}, errBind()
 	}
 	acct := lookup.st.account
@@ -241,7 +253,7 @@ func (s *Service) tokenBind(ctx context.Context, token string) (Identity, error)
 	return id, nil
 }
 
-func (s *Service) logTokenFail(token, addr string, err error) {
+func (s *Service) logTokenFail(token, addr string, waited time.Duration, err error) {
 	cause := "malformed"
 	switch {
 	case errors.Is(err, tokens.ErrBadSignature):
@@ -255,7 +267,10 @@ func (s *Service) logTokenFail(token, addr string, err error) {
 	}
 	ev := s.log.Warn().Str("event", "security").Str("cause", cause)
 	if addr != "" {
-		ev = ev.Str("client", hostOf(addr))
+		ev = ev.Str("client", addr)
+	}
+	if waited > 0 {
+		ev = ev.Dur("throttle_delay", waited)
 	}
 	if c, perr := s.verifier.Parse(token); perr == nil {
 		ev = ev.Str("token_id", c.TokenID.String())
