@@ -246,7 +246,7 @@ func (s *Service) tokenBind(ctx context.Context, token string) (Identity, error)
 	}
 	acct := lookup.st.account
 	id := Identity{Kind: acl.Account, DN: acct, Token: true, TokenID: claims.TokenID, ReadWrite: rec.Purpose == tokens.ReadWrite,
-		memo: &subjectMemo{}}
+		tokenAccount: claims.AccountUUID, memo: &subjectMemo{}}
 	if e := s.log.Info(); e.Enabled() {
 		e.Str("event", "security").Str("identity", id.String()).Str("purpose", rec.Purpose.String()).Msg("token bind succeeded")
 	}

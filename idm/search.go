@@ -95,6 +95,9 @@ func (s *Service) Search(ctx context.Context, id Identity, req SearchRequest, ea
 			if err != nil {
 				return err
 			}
+			if out.Has("hasSubordinates") && !s.policy.CanReadAttr(sub, e, "hasSubordinates") {
+				out.Delete("hasSubordinates")
+			}
 			sent++
 			return each(out)
 		})

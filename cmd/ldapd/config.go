@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -186,6 +187,10 @@ func checkOption(name, v string) error {
 	case "tls-key-exchange":
 		if _, err := certs.ParseKeyExchange(v); err != nil {
 			return fmt.Errorf("invalid value %q: want %s or %s", v, certs.KeyExchangeHybrid, certs.KeyExchangeClassical)
+		}
+	case "max-tokens-per-account":
+		if n, err := strconv.Atoi(v); err != nil || n < 1 {
+			return fmt.Errorf("invalid value %q: want a whole number of at least 1", v)
 		}
 	case "ldaps", "ldap", "metrics":
 		if v == "" {

@@ -38,6 +38,7 @@ type serveConfig struct {
 	limits            serverLimits
 	uidRange          string // MIN-MAX for allocated uidNumbers
 	gidRange          string // MIN-MAX for allocated gidNumbers
+	maxTokens         int    // --max-tokens-per-account
 	// store is --store bolt|etcd and the etcd options (store.go).
 	store storeConfig
 }
@@ -67,7 +68,7 @@ func serveFlags(e *env, cfg *serveConfig) *flag.FlagSet {
 	fs.StringVar(&cfg.tlsKey, "tls-key", e.getenv("LDAPD_TLS_KEY"), "PEM private key for --tls-cert (env LDAPD_TLS_KEY)")
 	fs.StringVar(&cfg.tlsKeyExchange, "tls-key-exchange", envDefault(e, "LDAPD_TLS_KEY_EXCHANGE", string(certs.DefaultKeyExchange)),
 		"hybrid (post-quantum X25519MLKEM768 first, then X25519 and NIST curves) or classical (X25519 and NIST curves only: less CPU per new connection) (env LDAPD_TLS_KEY_EXCHANGE)")
-	fs.StringVar(&cfg.hostnames, "hostnames", e.getenv("LDAPD_HOSTNAMES"), "extra comma-separated names for the generated certificate (env LDAPD_HOSTNAMES)")
+	fs.StringVar(&cfg.hostnames, "hostnames", e.getenv("LDAPD_HOSTNAMES"), "extra comma-separated names for the generated certificate; its CA may vouch for these names only, so a name the certificate lacks makes a new CA that clients must trust again (env LDAPD_HOSTNAMES)")
 	fs.StringVar(&cfg.logLevel, "log-level", envDefault(e, "LDAPD_LOG_LEVEL", "info"), "debug, info, warn or error (env LDAPD_LOG_LEVEL)")
 	fs.StringVar(&cfg.logFormat, "log-format", envDefault(e, "LDAPD_LOG_FORMAT", "auto"), "auto (console on a terminal, else json), json or console (env LDAPD_LOG_FORMAT)")
 	fs.StringVar(&cfg.configFile, "config", e.getenv("LDAPD_CONFIG"), "TOML file setting any of these options by their long names; flags and environment override it (env LDAPD_CONFIG)")
@@ -78,6 +79,8 @@ func serveFlags(e *env, cfg *serveConfig) *flag.FlagSet {
 		"MIN-MAX: gidNumbers allocated to groups made POSIX (env LDAPD_GID_RANGE)")
 	fs.BoolVar(&cfg.allowInsecureBind, "allow-insecure-bind", e.getenv("LDAPD_ALLOW_INSECURE_BIND") == "true",
 		"accept passwords and tokens over LDAP without TLS (not recommended; env LDAPD_ALLOW_INSECURE_BIND=true)")
+	fs.IntVar(&cfg.maxTokens, "max-tokens-per-account", envInt(e, "LDAPD_MAX_TOKENS_PER_ACCOUNT", idm.DefaultMaxTokensPerAccount),
+		"API tokens one service account may hold; generating more fails until old ones are destroyed (env LDAPD_MAX_TOKENS_PER_ACCOUNT)")
 	limitFlags(fs, e, &cfg.limits)
 	cfg.store.register(fs, e)
 	fs.Usage = func() {
@@ -87,7 +90,9 @@ Serve the directory over LDAPS and LDAP with StartTLS from an embedded bbolt
 file in the data directory. The first start creates the directory tree for
 --domain, the built-in accounts admin and idm_admin (without passwords: set
 them with 'ldapd recover-account NAME'), a token signing key and, unless
---tls-cert is given, a local CA (DATA/tls/ca.pem) and server certificate.
+--tls-cert is given, a local CA (DATA/tls/ca.pem) and server certificate:
+the CA is limited to the certificate's names, its key is not kept, and
+both last two years (README "Trusting the generated CA").
 
 Every flag can also be set by its environment variable (shown with it) or
 by its long name in the TOML file given with --config; a flag overrides the
@@ -117,12 +122,19 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q: %w", fs.Arg(0), errUsage)
 	}
+	configWarning, err := checkConfigFileMode(cfg.configFile)
+	if err != nil {
+		return err
+	}
 	if err := applyConfigFile(e, fs, cfg.configFile, "config"); err != nil {
 		return err
 	}
 	log, err := newLogger(e.stderr, cfg.logLevel, resolveLogFormat(e, cfg.logFormat))
 	if err != nil {
 		return fmt.Errorf("%v: %w", err, errUsage)
+	}
+	if configWarning != "" {
+		log.Warn().Str("event", "security").Str("config", cfg.configFile).Msg(configWarning)
 	}
 	if err := cfg.store.check(); err != nil {
 		return err
@@ -132,6 +144,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	if _, err := certs.ParseKeyExchange(cfg.tlsKeyExchange); err != nil {
 		return fmt.Errorf("--tls-key-exchange: %v: %w", err, errUsage)
+	}
+	if err := checkOption("max-tokens-per-account", fmt.Sprint(cfg.maxTokens)); err != nil {
+		return fmt.Errorf("--max-tokens-per-account: %v: %w", err, errUsage)
 	}
 	return serve(ctx, e, cfg, log)
 }
@@ -187,6 +202,15 @@ func serve(ctx context.Context, e *env, cfg serveConfig, log zerolog.Logger) err
 	if err != nil {
 		return err
 	}
+	was, err := secureDataDir(cfg.data)
+	if err != nil {
+		return err
+	}
+	if was != 0 {
+		log.Warn().Str("event", "security").Str("data", cfg.data).
+			Msgf("data directory %s had mode %04o: other local users could reach the admin socket and the keys; tightened it to 0700", cfg.data, was)
+	}
+	warnInsecureOptions(cfg, log)
 	store, keys, err := cfg.store.openData(ctx, cfg.data, time.Second)
 	if err != nil {
 		return err
@@ -204,7 +228,7 @@ func serve(ctx context.Context, e *env, cfg serveConfig, log zerolog.Logger) err
 	svc, err := idm.New(idm.Config{
 		Store: ops.wrap(store), Domain: cfg.domain, Keys: keys, Logger: log, Events: ops.events(),
 		Extensions: gateway.Extensions(), Controls: gateway.Controls(), VendorVersion: version,
-		UIDRange: uidRange, GIDRange: gidRange,
+		UIDRange: uidRange, GIDRange: gidRange, MaxTokensPerAccount: cfg.maxTokens,
 	})
 	if err != nil {
 		return err
@@ -284,7 +308,7 @@ func listenAll(cfg serveConfig, srv, admin *ldapserver.Server, log zerolog.Logge
 	if err := listen(cfg.ldap, srv.Serve, "LDAP (StartTLS)"); err != nil {
 		return nil, closers, err
 	}
-	sock, err := listenSocket(socketPath(cfg.data))
+	sock, err := listenSocket(socketPath(cfg.data), log)
 	if err != nil {
 		return nil, closers, err
 	}
@@ -342,29 +366,98 @@ func serverTLS(cfg serveConfig, log zerolog.Logger) (*certs.Reloader, string, er
 			hosts = append(hosts, h)
 		}
 	}
-	f, err := certs.Ensure(tlsDir(cfg.data), hosts, time.Now())
+	g, err := certs.Generate(tlsDir(cfg.data), hosts, time.Now())
 	if err != nil {
-		return nil, "", err
+		return nil, "", fmt.Errorf("--hostnames / generated TLS material: %w", err)
 	}
-	warnPermissions(log, []string{f.Cert, f.CA}, []string{f.Key, f.CAKey})
+	f := g.Files
+	if g.NewCA {
+		ips := make([]string, len(g.IPs))
+		for i, ip := range g.IPs {
+			ips[i] = ip.String()
+		}
+		ev := log.Info()
+		if !strings.HasPrefix(g.NewCAReason, "first use") {
+			ev = log.Warn().Str("event", "security") // clients that trusted the old CA must trust the new one
+		}
+		ev.Str("ca", f.CA).Str("reason", g.NewCAReason).Strs("dns_names", g.DNSNames).Strs("ips", ips).
+			Time("not_after", g.NotAfter).
+			Msg("made a new local CA and server certificate; the CA may vouch only for these names and its key was not kept: clients must trust this " + f.CA)
+	}
+	for _, w := range g.Warnings {
+		log.Warn().Str("event", "security").Msg(w)
+	}
+	warnPermissions(log, []string{f.Cert, f.CA}, []string{f.Key})
 	r, err := certs.NewReloader(f.Cert, f.Key)
 	return r, f.CA, err
 }
 
-// listenSocket opens the admin socket, readable and writable by the owner
-// only. A stale socket from a crashed server is replaced; bbolt's file lock
-// already guarantees no other server uses this data directory.
-func listenSocket(path string) (net.Listener, error) {
-	_ = os.Remove(path)
-	ln, err := net.Listen("unix", path)
+// warnInsecureOptions logs, at start, each option that weakens security.
+func warnInsecureOptions(cfg serveConfig, log zerolog.Logger) {
+	if cfg.allowInsecureBind {
+		log.Warn().Str("event", "security").Str("flag", "allow-insecure-bind").
+			Msg("--allow-insecure-bind (allow-insecure-bind = true, LDAPD_ALLOW_INSECURE_BIND): passwords and tokens are accepted over LDAP without TLS")
+	}
+	if cfg.store.kind == storeEtcd && cfg.store.allowPlaintext {
+		if plain := cfg.store.plaintextEndpoints(); len(plain) > 0 {
+			log.Warn().Str("event", "security").Str("flag", "etcd-allow-plaintext").Strs("endpoints", plain).
+				Msg("--etcd-allow-plaintext: talking to etcd without TLS; password hashes and the sealed signing keys cross the network in clear")
+		}
+	}
+	if cfg.store.kind == storeEtcd && cfg.store.regenerateKeyring {
+		log.Warn().Str("event", "security").Str("flag", "keyring-regenerate").
+			Msg("--keyring-regenerate: if the token signing keys are missing, new ones are made and every token issued before stops working; remove the flag after this start")
+	}
+}
+
+// checkConfigFileMode refuses a configuration file that anyone may write
+// (whoever can write it chooses the TLS key, the listeners, the etcd
+// endpoints) and returns a warning for one its group may write.
+func checkConfigFileMode(path string) (warning string, err error) {
+	if path == "" {
+		return "", nil
+	}
+	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("admin socket %s: %w", path, err)
+		return "", fmt.Errorf("config: %w", err)
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("admin socket %s: %w", path, err)
+	perm := fi.Mode().Perm()
+	switch {
+	case perm&0o002 != 0:
+		return "", fmt.Errorf("config %s has mode %04o: any local user can write it and so choose how ldapd runs; refusing it. Run chmod o-w %s (644 or 600)",
+			path, perm, path)
+	case perm&0o020 != 0:
+		return fmt.Sprintf("config %s has mode %04o: its group can write it and so choose how ldapd runs; chmod g-w %s", path, perm, path), nil
 	}
-	return ln, nil
+	return "", nil
+}
+
+// secureDataDir creates the data directory 0700 or, if it exists with
+// any group or other permission bit, tightens it to 0700: the directory
+// holds the admin socket (root identity), the signing keys and the TLS
+// keys, and its mode is what first keeps other local users out. It returns
+// the mode it found when it tightened it (0 otherwise), for a warning; if
+// the directory cannot be tightened, serving is refused.
+func secureDataDir(data string) (was os.FileMode, err error) {
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		return 0, fmt.Errorf("create data directory: %w", err)
+	}
+	fi, err := os.Stat(data)
+	if err != nil {
+		return 0, fmt.Errorf("data directory: %w", err)
+	}
+	if !fi.IsDir() {
+		return 0, fmt.Errorf("data directory %s is not a directory", data)
+	}
+	perm := fi.Mode().Perm()
+	if perm&0o077 == 0 {
+		return 0, nil
+	}
+	if err := os.Chmod(data, 0o700); err != nil {
+		return 0, fmt.Errorf("data directory %s has mode %04o (group or others can reach the admin socket and the keys) and cannot be tightened to 0700: %w; "+
+			"run chmod 700 %s as its owner, or serve as the user who owns it", data, perm, err, data)
+	}
+	return perm, nil
 }
 
 // idRanges parses --uid-range and --gid-range (empty: the default).
