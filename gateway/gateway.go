@@ -89,7 +89,7 @@ func (g *Gateway) ServeLDAP(w ldapserver.ResponseWriter, r *ldapserver.Request) 
 			w.WriteResult(ldapserver.Result{Code: wire.ResultCompareFalse})
 		}
 	case *ldapserver.ExtendedRequest:
-		g.extended(ctx, w, op, id)
+		g.extended(ctx, w, r, op, id)
 	default:
 		w.WriteResult(ldapserver.Result{Code: wire.ResultUnwillingToPerform, Message: "operation not supported"})
 	}
@@ -202,7 +202,7 @@ func decodeCookie(c []byte, fingerprint uint64) (int, bool) {
 	return int(off), true
 }
 
-func (g *Gateway) extended(ctx context.Context, w ldapserver.ResponseWriter, op *ldapserver.ExtendedRequest, id idm.Identity) {
+func (g *Gateway) extended(ctx context.Context, w ldapserver.ResponseWriter, r *ldapserver.Request, op *ldapserver.ExtendedRequest, id idm.Identity) {
 	switch op.OID {
 	case WhoAmIOID:
 		authz, err := g.IDM.WhoAmI(ctx, id)
@@ -212,7 +212,7 @@ func (g *Gateway) extended(ctx context.Context, w ldapserver.ResponseWriter, op 
 		}
 		w.WriteExtended(ldapserver.Result{Code: wire.ResultSuccess}, "", []byte(authz))
 	case PasswordModifyOID:
-		g.passwordModify(ctx, w, op, id)
+		g.passwordModify(ctx, w, r, op, id)
 	case GenerateTokenOID:
 		g.generateToken(ctx, w, op, id)
 	default:
@@ -220,12 +220,23 @@ func (g *Gateway) extended(ctx context.Context, w ldapserver.ResponseWriter, op 
 	}
 }
 
-func (g *Gateway) passwordModify(ctx context.Context, w ldapserver.ResponseWriter, op *ldapserver.ExtendedRequest, id idm.Identity) {
+// passwordModify serves RFC 3062. Its request carries passwords (old and
+// new) and its response may carry a generated one, so without TLS it is
+// refused whatever it holds, as a password bind is: confidentialityRequired
+// (13), unless the server allows insecure binds. The client's address goes
+// to idm, whose bind throttle checks the old password.
+func (g *Gateway) passwordModify(ctx context.Context, w ldapserver.ResponseWriter, r *ldapserver.Request, op *ldapserver.ExtendedRequest, id idm.Identity) {
 	pm, err := wire.DecodePasswordModify(op.Value)
 	if err != nil {
 		w.WriteResult(ldapserver.Result{Code: wire.ResultProtocolError, Message: "malformed password modify request"})
 		return
 	}
+	if !r.PasswordsAllowed {
+		w.WriteResult(ldapserver.Result{Code: wire.ResultConfidentialityRequired,
+			Message: "passwords are only accepted over TLS: use ldaps:// or StartTLS (-ZZ)"})
+		return
+	}
+	ctx = idm.WithClientAddr(ctx, r.RemoteAddr)
 	var oldPW, newPW *string
 	if pm.HasOldPassword {
 		s := string(pm.OldPassword)

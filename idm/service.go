@@ -207,8 +207,8 @@ func (s *Service) subject(ctx context.Context, tx directory.ReadTx, id Identity)
 		s.security(ctx, "bound account is gone", id, err)
 		return acl.Subject{}, time.Time{}, invalidSession()
 	}
-	if disabled(acct) {
-		s.security(ctx, "bound account is disabled", id, nil)
+	if disabled(acct) || !s.policy.IsAccount(acct) {
+		s.security(ctx, "bound account is disabled or no longer an account", id, nil)
 		return acl.Subject{}, time.Time{}, invalidSession()
 	}
 	sub := acl.Subject{Kind: acl.Account, DN: id.DN, Groups: s.norms.groupSet(acct), Token: id.Token}

@@ -340,7 +340,7 @@ func (c *conn) dispatch(msg *wire.Message, start time.Time, log zerolog.Logger) 
 				w.typesOnly = s.TypesOnly
 			}
 			req := &Request{ctx: ctx, MessageID: msg.ID, Op: op, Controls: msg.Controls, Bound: c.identity,
-				TLS: c.tls, ConnID: c.id, RemoteAddr: c.netConn.RemoteAddr()}
+				TLS: c.tls, ConnID: c.id, RemoteAddr: c.netConn.RemoteAddr(), PasswordsAllowed: c.tls != nil || c.srv.AllowInsecureBind}
 			c.srv.Handler.ServeLDAP(w, req)
 		}
 	} else {
