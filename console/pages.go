@@ -115,7 +115,7 @@ func (s *Server) accountsPage(r *http.Request, c caller) (string, pageData, erro
 	}
 	var views []managedAccountView
 	for _, sa := range sas {
-		if !sa.ManagesTokens {
+		if !sa.SeesTokens {
 			continue
 		}
 		ts, err := s.tokens(r.Context(), c.ident, s.serviceAccountDN(sa.Name))

@@ -89,10 +89,10 @@ type serviceAccount struct {
 	Description string `json:"description"`
 	ManagedBy   string `json:"managed_by"`
 	ManagedByDN string `json:"managed_by_dn"`
-	// ManagesTokens says whether the caller may see the account's token
+	// SeesTokens says whether the caller may see the account's token
 	// records: idm lets hasSubordinates of a service account through only
 	// to those who may (acl), so this is idm's decision, not ours.
-	ManagesTokens bool `json:"manages_tokens"`
+	SeesTokens bool `json:"sees_tokens"`
 }
 
 var serviceAccountAttrs = []string{"uid", "spn", "displayName", "description", directory.AttrEntryManagedBy, "hasSubordinates"}
@@ -101,7 +101,7 @@ func (s *Server) serviceAccountFrom(e *directory.Entry) serviceAccount {
 	return serviceAccount{
 		Name: e.First("uid"), DN: e.DN.String(), SPN: e.First(directory.AttrSPN), DisplayName: e.First("displayName"),
 		Description: e.First("description"), ManagedByDN: e.First(directory.AttrEntryManagedBy),
-		ManagedBy: s.shortName(e.First(directory.AttrEntryManagedBy)), ManagesTokens: e.Has("hasSubordinates"),
+		ManagedBy: s.shortName(e.First(directory.AttrEntryManagedBy)), SeesTokens: e.Has("hasSubordinates"),
 	}
 }
 
@@ -132,7 +132,7 @@ func (s *Server) managedAccount(ctx context.Context, ident idm.Identity, name st
 		return serviceAccount{}, err
 	}
 	sa := s.serviceAccountFrom(e)
-	if !sa.ManagesTokens {
+	if !sa.SeesTokens {
 		return sa, errorf(http.StatusForbidden, "you may not manage the API tokens of "+name+
 			": ask an administrator to make you a member of its manager"+ifNotEmpty(" (", sa.ManagedBy, ")"))
 	}
