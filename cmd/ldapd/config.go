@@ -187,7 +187,7 @@ func checkOption(name, v string) error {
 		if _, err := certs.ParseKeyExchange(v); err != nil {
 			return fmt.Errorf("invalid value %q: want %s or %s", v, certs.KeyExchangeHybrid, certs.KeyExchangeClassical)
 		}
-	case "ldaps", "ldap", "metrics":
+	case "ldaps", "ldap", "metrics", "https":
 		if v == "" {
 			return nil
 		}
