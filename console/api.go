@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/idm"
 	"github.com/ldapd/ldapd/tokens"
 )
@@ -197,6 +198,10 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, c caller
 		return errorf(http.StatusBadRequest, "the new password is empty")
 	}
 	if _, err := s.idm.PasswordModify(r.Context(), c.ident, "", &req.Old, &req.New); err != nil {
+		if errors.Is(err, directory.ErrInvalidCredentials) {
+			// The session was checked just before: it is the old password.
+			return errorf(http.StatusForbidden, "the old password is wrong")
+		}
 		return err
 	}
 	s.sessions.endAccount(c.ident.DN)
