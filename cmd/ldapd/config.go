@@ -192,7 +192,7 @@ func checkOption(name, v string) error {
 		if n, err := strconv.Atoi(v); err != nil || n < 1 {
 			return fmt.Errorf("invalid value %q: want a whole number of at least 1", v)
 		}
-	case "ldaps", "ldap", "metrics":
+	case "ldaps", "ldap", "metrics", "https":
 		if v == "" {
 			return nil
 		}

@@ -35,6 +35,7 @@ type serveConfig struct {
 	allowInsecureBind bool
 	configFile        string // --config: TOML file of these options (config.go)
 	metrics           string // --metrics: address of /metrics, /healthz, /readyz
+	https             string // --https: address of the web console and JSON API (console.go)
 	limits            serverLimits
 	uidRange          string // MIN-MAX for allocated uidNumbers
 	gidRange          string // MIN-MAX for allocated gidNumbers
@@ -73,6 +74,7 @@ func serveFlags(e *env, cfg *serveConfig) *flag.FlagSet {
 	fs.StringVar(&cfg.logFormat, "log-format", envDefault(e, "LDAPD_LOG_FORMAT", "auto"), "auto (console on a terminal, else json), json or console (env LDAPD_LOG_FORMAT)")
 	fs.StringVar(&cfg.configFile, "config", e.getenv("LDAPD_CONFIG"), "TOML file setting any of these options by their long names; flags and environment override it (env LDAPD_CONFIG)")
 	fs.StringVar(&cfg.metrics, "metrics", e.getenv("LDAPD_METRICS"), "HOST:PORT of an HTTP listener for /metrics, /healthz and /readyz, e.g. 127.0.0.1:9090; empty disables (env LDAPD_METRICS)")
+	fs.StringVar(&cfg.https, "https", e.getenv("LDAPD_HTTPS"), "HOST:PORT of the web console and JSON API over HTTPS with the LDAPS certificate, e.g. 127.0.0.1:8443; empty (the default) disables (env LDAPD_HTTPS)")
 	fs.StringVar(&cfg.uidRange, "uid-range", envDefault(e, "LDAPD_UID_RANGE", idm.DefaultIDRange.String()),
 		"MIN-MAX: uidNumbers allocated to people made POSIX (env LDAPD_UID_RANGE)")
 	fs.StringVar(&cfg.gidRange, "gid-range", envDefault(e, "LDAPD_GID_RANGE", idm.DefaultIDRange.String()),
@@ -287,6 +289,11 @@ func serve(ctx context.Context, e *env, cfg serveConfig, log zerolog.Logger) err
 		return err
 	}
 	defer stopOps()
+	stopConsole, err := startConsole(cfg, svc, tlsConfig, log)
+	if err != nil {
+		return err
+	}
+	defer stopConsole()
 	log.Info().Msg("serving") // every listener is bound, the admin socket too
 	// /readyz turns 503 as soon as the shutdown starts, before the drain.
 	return runUntilDone(ctx, runs, log, func() { ops.setReady(false) }, srv, admin)
