@@ -10,6 +10,7 @@ import (
 
 	"github.com/ldapd/ldapd/acl"
 	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/internal/logfield"
 	"github.com/ldapd/ldapd/password"
 	"github.com/ldapd/ldapd/tokens"
 )
@@ -40,12 +41,12 @@ func (s *Service) Bind(ctx context.Context, name string, pw []byte) (Identity, e
 func (s *Service) passwordBind(ctx context.Context, name string, pw []byte) (Identity, error) {
 	addr := clientAddrOf(ctx)
 	logFail := func(cause string, err error) {
-		ev := s.log.Warn().Str("event", "security").Str("bind_name", name).Str("cause", cause)
+		ev := s.log.Warn().Str("event", "security").Str("bind_name", logfield.Clip(name)).Str("cause", cause)
 		if addr != "" {
 			ev = ev.Str("client", addr)
 		}
 		if err != nil {
-			ev = ev.AnErr("error", err)
+			ev = ev.AnErr("error", logfield.ClipErr(err))
 		}
 		ev.Msg("bind failed")
 		s.bindFailed(passwordCause(cause))

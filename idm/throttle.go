@@ -2,6 +2,8 @@ package idm
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net"
 	"strings"
 	"sync"
@@ -159,7 +161,15 @@ func newThrottle(cfg ThrottleConfig, now func() time.Time) *throttle {
 		interval: time.Duration(float64(time.Second) / cfg.AddressRate)}
 }
 
-func accountKey(acct string) string { return "acct:" + strings.ToLower(acct) }
+func accountKey(acct string) string { return "acct:" + accountID(acct) }
+
+// accountID is a fixed-size name for an account or bind name in the
+// throttle's keys: a client chooses unknown bind names, up to the request
+// size limit, and the throttle keeps up to MaxKeys of them.
+func accountID(acct string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(acct)))
+	return hex.EncodeToString(sum[:16])
+}
 
 // attempt is one password check the throttle let through; the caller
 // reports its outcome with succeed or fail.
@@ -186,7 +196,7 @@ func (t *throttle) admit(ctx context.Context, addr, acct string) (*attempt, erro
 		return a, nil
 	}
 	if addr != "" {
-		a.addr, a.pair = "addr:"+addr, "pair:"+addr+"|"+strings.ToLower(acct)
+		a.addr, a.pair = "addr:"+addr, "pair:"+addr+"|"+accountID(acct)
 	}
 	now := t.now()
 	t.mu.Lock()

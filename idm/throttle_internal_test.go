@@ -74,7 +74,7 @@ func TestThrottleBounded(t *testing.T) {
 		}
 		a.fail()
 	}
-	st := th.keys["pair:192.0.2.1|uid=victim"]
+	st := th.keys["pair:192.0.2.1|"+accountID("uid=victim")]
 	if got := st.until.Sub(c.now); got != 5*time.Minute {
 		t.Errorf("refusal after 40 failures = %v, want the 5m cap", got)
 	}
