@@ -190,7 +190,10 @@ func (c *Client) GenerateToken(ctx context.Context, account string, r TokenReque
 			return GeneratedToken{}, err
 		}
 	}
-	value := encodeGenerateTokenRequest(serviceAccountDN(c.base, account).String(), r.Label, r.Expiry, r.ReadWrite)
+	value, err := encodeGenerateTokenRequest(serviceAccountDN(c.base, account).String(), r.Label, r.Expiry, r.ReadWrite)
+	if err != nil {
+		return GeneratedToken{}, err
+	}
 	var resp *ldap.ExtendedResponse
 	err = c.do(ctx, func() error {
 		var err error

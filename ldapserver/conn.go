@@ -20,7 +20,7 @@ import (
 )
 
 // StartTLSOID is the StartTLS extended operation (RFC 4511 section 4.14).
-const StartTLSOID = "1.3.6.1.4.1.1466.20037"
+const StartTLSOID = wire.StartTLSOID
 
 // conn is one client connection. Only its own goroutine touches its fields,
 // except netConn (closed by Server.Close) and wake (called by Shutdown).
