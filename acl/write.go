@@ -459,3 +459,22 @@ func (p *Policy) notManagerReason(e *directory.Entry) string {
 	}
 	return "not its manager"
 }
+
+// TokenAccess says whether s may see the token records of the service
+// account, and if not why, in the words of the rule that refuses it. It
+// depends on nothing but s and the account's entryManagedBy (both public),
+// never on whether records exist, so a server may tell it to s.
+func (p *Policy) TokenAccess(s Subject, account *directory.Entry) Decision {
+	rec := directory.NewEntry(account.DN.Child(directory.NewRDN(directory.AVA{Type: directory.AttrTokenID, Value: "00000000-0000-0000-0000-000000000000"})))
+	rec.Set("objectClass", "top", directory.ClassAPIToken)
+	if p.CanSee(s, rec, account) {
+		return allow()
+	}
+	if s.Kind == Anonymous {
+		return deny("token records of " + accountName(account) + " are shown only to its managers and admins; bind first")
+	}
+	if d := p.decideToken(Subject{Kind: s.Kind, DN: s.DN, Groups: s.Groups}, OpAdd, Target{Entry: rec, Account: account}); !d.Allowed {
+		return d
+	}
+	return deny(s.Name() + " may not see the token records of " + accountName(account))
+}

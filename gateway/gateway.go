@@ -157,7 +157,7 @@ func (g *Gateway) search(ctx context.Context, w ldapserver.ResponseWriter, r *ld
 		w.WriteError(err)
 		return
 	}
-	result := ldapserver.Result{Code: wire.ResultSuccess}
+	result := ldapserver.Result{Code: wire.ResultSuccess, Message: res.Notice}
 	if isPaged {
 		var cookie []byte
 		if res.More {
