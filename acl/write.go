@@ -83,7 +83,7 @@ var (
 	serviceClasses = []string{"top", directory.ClassServiceAccount, directory.ClassAccount, "posixAccount"}
 	serviceAttrs   = []string{"cn", "displayName", "description", "mail", "seeAlso", "userPassword",
 		directory.AttrAccountDisabled, directory.AttrEntryManagedBy, "homeDirectory", "loginShell", "gecos"}
-	// What a manager may change on its service account (SPEC section 4).
+	// What a manager may change on its service account (docs/design.md section 4).
 	managerAttrs = []string{"description", "displayName", "userPassword", directory.AttrAccountDisabled}
 )
 

@@ -1,6 +1,6 @@
 package idm_test
 
-// Token bind through idm.Service.Bind (SPEC section 5): every failure is
+// Token bind through idm.Service.Bind (docs/design.md section 5): every failure is
 // ErrInvalidCredentials with one message whatever the cause, the log names
 // the cause (and the token id where known) and never the token, and a
 // revocation, expiry, deletion or disabling also ends the sessions already

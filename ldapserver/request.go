@@ -54,8 +54,13 @@ type Request struct {
 	PasswordsAllowed bool
 }
 
-// Context returns the request's context: cancelled when the connection
-// closes or the server shuts down, with a deadline for a search time limit.
+// Context returns the request's context. A search's carries its time
+// limit as a deadline. It is not cancelled when the client disconnects or
+// the server shuts down: a connection runs one operation at a time and is
+// not read while one runs, so nothing notices; what bounds a handler's
+// work is its own limits (a search's time limit, the password length and
+// hash-cost caps, the throttle's longest wait), and a shutdown waits for
+// operations in flight.
 func (r *Request) Context() context.Context { return r.ctx }
 
 // Control returns the control with oid, if the request has one.

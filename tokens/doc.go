@@ -52,7 +52,7 @@
 // ID instead, which is what the ID is for. Errors from this package never
 // contain token text or key material, and no type prints a key.
 //
-// SPEC section 5 lists purpose, issue time and expiry among the claims.
+// docs/design.md section 5 lists purpose, issue time and expiry among the claims.
 // They are deliberately kept in the record only: in the token they would
 // not fit 128 characters, and a record-held expiry and purpose are the ones
 // an administrator can see and change. The record lookup is therefore
