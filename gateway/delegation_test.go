@@ -9,7 +9,9 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/gateway"
 	"github.com/ldapd/ldapd/internal/stacktest"
+	"github.com/ldapd/ldapd/ldapserver"
 	"github.com/ldapd/ldapd/tokens"
 )
 
@@ -443,5 +445,13 @@ func TestTokenRecordsNotice(t *testing.T) {
 	out := tool(t, s.Stack, 0, "", "ldapsearch", with(bindArgs(s.Stack, "mallory", malloryPW), "-b", withTokens, "-s", "one")...)
 	if !strings.Contains(out, "not a member of demo_group") {
 		t.Fatalf("ldapsearch does not show the notice:\n%s", out)
+	}
+}
+
+func TestGatewayDecodesWithTheIdentityCoresSchema(t *testing.T) {
+	s := stacktest.New(t)
+	var src ldapserver.SchemaSource = &gateway.Gateway{IDM: s.IDM}
+	if src.Schema() != s.IDM.Schema() {
+		t.Fatal("the gateway hands the server another schema than idm's")
 	}
 }

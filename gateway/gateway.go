@@ -62,6 +62,10 @@ type Gateway struct {
 	IDM *idm.Service
 }
 
+// Schema is the schema the server decodes requests with: the identity
+// core's own (ldapserver.SchemaSource).
+func (g *Gateway) Schema() *directory.Schema { return g.IDM.Schema() }
+
 // ServeLDAP implements ldapserver.Handler.
 func (g *Gateway) ServeLDAP(w ldapserver.ResponseWriter, r *ldapserver.Request) {
 	id := identity(r)

@@ -321,7 +321,7 @@ func (c *conn) dispatch(msg *wire.Message, start time.Time, log zerolog.Logger) 
 	// only a search needs a context of its own: its time limit.
 	ctx := context.Background()
 	w := &response{c: c, id: msg.ID, tag: responseTag(msg.Op)}
-	op, err := toOperation(c.srv.Schema, msg.Op)
+	op, err := toOperation(c.srv.schema, msg.Op)
 	if err == nil {
 		err = checkControls(msg.Controls)
 	}

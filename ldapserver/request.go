@@ -14,6 +14,14 @@ type Handler interface {
 	ServeLDAP(w ResponseWriter, r *Request)
 }
 
+// SchemaSource is implemented by a Handler that resolves names and
+// filters against a schema of its own (the gateway: its idm.Service's).
+// The server decodes requests with that same schema, so the two cannot
+// differ; other handlers get directory.Builtin().
+type SchemaSource interface {
+	Schema() *directory.Schema
+}
+
 // HandlerFunc adapts a function to Handler.
 type HandlerFunc func(ResponseWriter, *Request)
 
