@@ -222,7 +222,7 @@ func TestTokenBindFailures(t *testing.T) {
 				t.Fatalf("disable: %v", err)
 			}
 			return attempt{token: tk, id: id, pre: &pre}
-		}, "account gone or disabled"},
+		}, "account disabled"},
 		{"account replaced: deleted and recreated with the same name", func(t *testing.T) attempt {
 			dn := f.createService(t, "replaced_service")
 			tk, id := f.generate(t, "replaced_service", time.Time{}, tokens.ReadOnly)
