@@ -71,6 +71,11 @@ func (s *Service) passwordBind(ctx context.Context, name string, pw []byte) (Ide
 		hashes = e.Get("userPassword")
 		return nil
 	})
+	if errors.Is(err, directory.ErrBusy) {
+		// The store cannot answer now (etcd unreachable, a stale view):
+		// busy (51), not a failed bind, and nothing counted against anyone.
+		return Identity{}, err
+	}
 	acct := accountKey(name)
 	if err == nil || errors.Is(err, errAccountDisabled) {
 		acct = accountKey(dn.String())
@@ -194,6 +199,9 @@ func (s *Service) tokenBind(ctx context.Context, token string) (Identity, error)
 	v := *s.verifier
 	v.Records = lookup
 	claims, rec, err := v.Verify(ctx, token)
+	if errors.Is(err, directory.ErrBusy) {
+		return Identity{}, err // as in passwordBind
+	}
 	if err == nil {
 		switch st := lookup.st; {
 		case st.disabled:
