@@ -174,8 +174,10 @@ type beat struct {
 // maxPending bounds the heartbeats waiting for the view to catch up.
 const maxPending = 256
 
-// loadPage is the number of keys one snapshot read returns.
-const loadPage = 4096
+// loadPage is the number of keys one snapshot read returns. etcd counts
+// every key left in the range at each limited read, so a load costs
+// O(keys^2 / loadPage) on the server: pages are large (a few MiB).
+const loadPage = 1 << 16
 
 type view struct {
 	s        *store
