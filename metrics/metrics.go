@@ -114,6 +114,9 @@ func (r *Registry) TokenRevoked() { r.tokensRevoked.Inc() }
 // Store returns s with its Update calls timed into the commit histogram.
 // View and Close pass through.
 func (r *Registry) Store(s directory.Store) directory.Store {
+	if v, ok := s.(directory.Versioned); ok {
+		return versionedTimedStore{timedStore{Store: s, commit: r.commit}, v}
+	}
 	return timedStore{Store: s, commit: r.commit}
 }
 
