@@ -219,6 +219,13 @@ func (g *Gateway) extended(ctx context.Context, w ldapserver.ResponseWriter, r *
 	case PasswordModifyOID:
 		g.passwordModify(ctx, w, r, op, id)
 	case GenerateTokenOID:
+		// The answer is a secret (the token), shown once: like a password,
+		// it travels only over TLS unless the server allows insecure binds.
+		if !r.PasswordsAllowed {
+			w.WriteResult(ldapserver.Result{Code: wire.ResultConfidentialityRequired,
+				Message: "API tokens are only issued over TLS: use ldaps:// or StartTLS (-ZZ)"})
+			return
+		}
 		g.generateToken(ctx, w, op, id)
 	default:
 		w.WriteResult(ldapserver.Result{Code: wire.ResultProtocolError, Message: "unsupported extended operation " + op.OID})
