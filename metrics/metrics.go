@@ -112,7 +112,9 @@ func (r *Registry) TokenIssued() { r.tokensIssued.Inc() }
 func (r *Registry) TokenRevoked() { r.tokensRevoked.Inc() }
 
 // Store returns s with its Update calls timed into the commit histogram.
-// View and Close pass through.
+// View and Close pass through, and so does everything else s offers
+// (directory.Versioned, which idm's caches need, bulk loading, ...): the
+// result unwraps to s, and directory.As finds them there.
 func (r *Registry) Store(s directory.Store) directory.Store {
 	return timedStore{Store: s, commit: r.commit}
 }
@@ -121,6 +123,9 @@ type timedStore struct {
 	directory.Store
 	commit prometheus.Histogram
 }
+
+// Unwrap implements directory.Wrapper.
+func (t timedStore) Unwrap() directory.Store { return t.Store }
 
 func (t timedStore) Update(ctx context.Context, fn func(directory.WriteTx) error) error {
 	start := time.Now()

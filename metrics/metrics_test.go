@@ -3,6 +3,7 @@ package metrics_test
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +17,7 @@ import (
 	"github.com/ldapd/ldapd/admin"
 	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/directory/boltstore"
+	"github.com/ldapd/ldapd/directory/storetest"
 	"github.com/ldapd/ldapd/gateway"
 	"github.com/ldapd/ldapd/idm"
 	"github.com/ldapd/ldapd/ldapserver"
@@ -289,4 +291,51 @@ func BenchmarkOpDone(b *testing.B) {
 			reg.OpDone("search", 0, 150*time.Microsecond)
 		}
 	})
+}
+
+// TestStoreHidesNoCapability: the commit-timing wrapper passes on all the
+// store offers. Without it idm's caches, which need directory.Versioned,
+// turned off as soon as --metrics was on (WhoAmI cost 2.2x).
+func TestStoreHidesNoCapability(t *testing.T) {
+	newBolt := func(t *testing.T) directory.Store {
+		s, err := boltstore.Open(t.TempDir()+"/ldapd.db", boltstore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	storetest.CheckWrapper(t, newBolt(t), metrics.New().Store)
+
+	// The check fails for a wrapper that embeds the store but does not
+	// unwrap to it (what this wrapper was before).
+	var rec recorder
+	storetest.CheckWrapper(&rec, newBolt(t), func(s directory.Store) directory.Store { return hiding{s} })
+	for _, want := range []string{"directory.Versioned", "directory.BulkAdder", "directory.Verifier", "Backup", "Stats"} {
+		if !strings.Contains(strings.Join(rec.errs, "\n"), want) {
+			t.Errorf("CheckWrapper did not report the hidden %s; it reported:\n%s", want, strings.Join(rec.errs, "\n"))
+		}
+	}
+}
+
+// TestStoreConformance runs the Store contract through the wrapper.
+func TestStoreConformance(t *testing.T) {
+	reg := metrics.New()
+	storetest.Run(t, func(t *testing.T) directory.Store {
+		s, err := boltstore.Open(t.TempDir()+"/ldapd.db", boltstore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return reg.Store(s)
+	})
+}
+
+type hiding struct{ directory.Store }
+
+type recorder struct{ errs []string }
+
+func (r *recorder) Helper() {}
+func (r *recorder) Errorf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
 }
