@@ -339,3 +339,54 @@ func (r *recorder) Helper() {}
 func (r *recorder) Errorf(format string, args ...any) {
 	r.errs = append(r.errs, fmt.Sprintf(format, args...))
 }
+
+// TestOpDoneCheap: recording an operation allocates nothing once its
+// operation and code have been seen, and the counts and durations land in
+// the same series as before, also for codes and names off the fast path.
+func TestOpDoneCheap(t *testing.T) {
+	reg := metrics.New()
+	reg.OpDone("search", 0, time.Millisecond)
+	if n := testing.AllocsPerRun(1000, func() { reg.OpDone("search", 0, time.Millisecond) }); n != 0 {
+		t.Errorf("OpDone allocates %v times per operation, want 0", n)
+	}
+	reg.OpDone("search", 32, 2*time.Millisecond)
+	reg.OpDone("extended", 4096, time.Millisecond) // beyond the fast codes
+	reg.OpDone("abandonRequest", 0, time.Millisecond)
+
+	fams, err := reg.Gatherer().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range fams {
+		for _, m := range f.GetMetric() {
+			labels := []string{}
+			for _, l := range m.GetLabel() {
+				labels = append(labels, l.GetName()+"="+l.GetValue())
+			}
+			key := f.GetName() + "{" + strings.Join(labels, ",") + "}"
+			switch {
+			case m.GetCounter() != nil:
+				got[key] = m.GetCounter().GetValue()
+			case m.GetHistogram() != nil:
+				got[key] = float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	for key, want := range map[string]float64{
+		"ldapd_operations_total{code=0,op=search}":            1002, // AllocsPerRun runs once more to warm up
+		"ldapd_operations_total{code=32,op=search}":           1,
+		"ldapd_operations_total{code=4096,op=extended}":       1,
+		"ldapd_operations_total{code=0,op=abandonRequest}":    1,
+		"ldapd_operation_duration_seconds{op=search}":         1003,
+		"ldapd_operation_duration_seconds{op=extended}":       1,
+		"ldapd_operation_duration_seconds{op=abandonRequest}": 1,
+	} {
+		if got[key] != want {
+			t.Errorf("%s = %v, want %v", key, got[key], want)
+		}
+	}
+	if _, ok := got["ldapd_operation_duration_seconds{op=bind}"]; ok {
+		t.Error("a series for an operation never seen")
+	}
+}
