@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"io"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -123,5 +126,38 @@ func TestServeLogsSurviveSIGTERM(t *testing.T) {
 	c.Close()
 	if n := strings.Count(p.log(), `"op":"extended"`); n != 3 {
 		t.Errorf("%d WhoAmI access lines after SIGTERM, want 3:\n%s", n, p.log())
+	}
+}
+
+// BenchmarkAccessLog is what the default log level adds to an operation:
+// one access line as ldapserver writes it, to a file through the buffer
+// serve uses, and straight to the file (a write(2) per line) as before.
+func BenchmarkAccessLog(b *testing.B) {
+	for _, buffered := range []bool{false, true} {
+		name := map[bool]string{false: "unbuffered", true: "buffered"}[buffered]
+		b.Run(name, func(b *testing.B) {
+			f, err := os.Create(filepath.Join(b.TempDir(), "log"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			var w io.Writer = f
+			if buffered {
+				lb := newLogBuffer(f, logFlushInterval)
+				defer lb.Close()
+				w = lb
+			}
+			log, err := newLogger(w, "info", "json")
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					log.Info().Int32("msgid", 7).Str("op", "extended").Str("target", "1.3.6.1.4.1.4203.1.11.3").
+						Str("identity", "token:0f3c2a9b bench").Int("code", 0).Dur("duration", 12*time.Microsecond).Send()
+				}
+			})
+		})
 	}
 }

@@ -8,6 +8,12 @@
 #
 #   scripts/bench/observe.sh                 # N=10000 entries, C=16, 3 runs of 5 s
 #   N=1000 RUNS=1 DUR=2s scripts/bench/observe.sh
+#   OLD=main CONFIGS="info@old info shipped@old shipped" scripts/bench/observe.sh
+#
+# With OLD (a git revision), a configuration written CONFIG@old runs the
+# ldapd built from that revision instead, interleaved with this tree's in
+# the same runs, so that a before/after comparison shares the machine's
+# load (the data file is written by this tree's ldapd).
 #
 # The server is pinned to CPU 0 and ldapload to CPU 1 (taskset), as in
 # run.sh; the access log goes to a file. Prints one line per run and the
@@ -36,6 +42,11 @@ cleanup() {
 trap cleanup EXIT
 
 go build -o "$T/ldapd" ./cmd/ldapd
+if [ -n "${OLD:-}" ]; then
+	mkdir "$T/old-src"
+	git archive "$OLD" | tar -x -C "$T/old-src"
+	(cd "$T/old-src" && go build -o "$T/ldapd-old" ./cmd/ldapd)
+fi
 go build -o "$T/ldapload" ./cmd/ldapload
 go run ./scripts/bench/genldif -n "$N" -base "$BASE" -w secret >"$T/people.ldif"
 D=$T/data
@@ -46,14 +57,15 @@ ADMIN_PW=$("$T/ldapd" recover-account admin --data "$D" 2>/dev/null | tail -1)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 LDAP=$(free_port); LDAPS=$(free_port); METRICS=$(free_port)
 
-start() { # config
-	local extra=()
-	case $1 in
+start() { # config[@old]
+	local extra=() bin=$T/ldapd
+	case $1 in *@old) bin=$T/ldapd-old ;; esac
+	case ${1%@old} in
 	quiet) extra=(--log-level warn) ;;
 	info) ;;
 	shipped) extra=(--metrics "127.0.0.1:$METRICS") ;;
 	esac
-	taskset -c "$SERVER_CPU" "$T/ldapd" serve --data "$D" --ldap "127.0.0.1:$LDAP" --ldaps "127.0.0.1:$LDAPS" \
+	taskset -c "$SERVER_CPU" "$bin" serve --data "$D" --ldap "127.0.0.1:$LDAP" --ldaps "127.0.0.1:$LDAPS" \
 		--allow-insecure-bind --log-format json "${extra[@]}" >>"$T/ldapd.log" 2>&1 &
 	PID=$!
 	for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$LDAPS") 2>/dev/null && break; sleep 0.1; done
