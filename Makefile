@@ -7,7 +7,7 @@ COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 FUZZTIME ?= 10s
 
-.PHONY: build run test test-short vet fuzz soak bench bench-observe bench-go deps clean interop interop-deps cluster-test
+.PHONY: e2e build run test test-short vet fuzz soak bench bench-observe bench-go deps clean interop interop-deps cluster-test
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ldapd ./cmd/ldapd
@@ -84,3 +84,15 @@ interop: build
 
 interop-deps:
 	./interop/deps.sh
+
+# The console in a real browser (docs/console.md): Debian's headless
+# Chromium driven by chromedp, behind the build tag "e2e" so that make test
+# needs no browser. Installs chromium when missing (root, Debian).
+# CONSOLE_SCREENSHOTS=docs/console also refreshes the screenshots.
+E2E_TIMEOUT ?= 5m
+e2e: deps
+	@command -v chromium >/dev/null || { \
+	  echo "installing chromium for the browser test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || { \
+	  echo "could not install chromium: run 'sudo apt-get install chromium'" >&2; exit 1; }
+	timeout $(E2E_TIMEOUT) $(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) -run TestBrowser -v ./console/

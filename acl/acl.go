@@ -67,6 +67,9 @@ type Subject struct {
 	Groups map[string]bool
 	// ReadOnly is set for a read-only API token: every write is denied.
 	ReadOnly bool
+	// Token is set when the subject acts through an API token: it may not
+	// turn the token into a lasting credential of its own account.
+	Token bool
 }
 
 // Name is the subject's short name for messages.
@@ -94,9 +97,12 @@ const (
 	OpAdd Op = iota
 	OpModify
 	OpDelete
+	// OpRename is a ModifyDN: Target.Entry is the entry as it is,
+	// Target.New the entry under its new name.
+	OpRename
 )
 
-func (o Op) String() string { return [...]string{"add", "modify", "delete"}[o] }
+func (o Op) String() string { return [...]string{"add", "modify", "delete", "rename"}[o] }
 
 // Target is the entry an operation acts on.
 type Target struct {
@@ -104,6 +110,11 @@ type Target struct {
 	Entry *directory.Entry
 	// Account is, for a token record, the service account it belongs to.
 	Account *directory.Entry
+	// New is the entry as the write leaves it: for OpModify with the
+	// client's changes applied (before the server derives anything), for
+	// OpRename under its new DN. Object classes the write adds or removes
+	// are read from the difference between Entry and New.
+	New *directory.Entry
 }
 
 // Decision is the outcome of Decide; Reason explains a denial in words fit
@@ -185,31 +196,6 @@ func set(names ...string) map[string]bool {
 	return m
 }
 
-// kind classifies an entry by where it sits in the tree.
-type kind uint8
-
-const (
-	kindOther kind = iota
-	kindPerson
-	kindGroup
-	kindServiceAccount
-	kindToken
-)
-
-func (p *Policy) kindOf(dn directory.DN) kind {
-	switch {
-	case dn.Parent().Equal(p.People):
-		return kindPerson
-	case dn.Parent().Equal(p.Groups):
-		return kindGroup
-	case dn.Parent().Equal(p.Services):
-		return kindServiceAccount
-	case dn.Depth() == p.Services.Depth()+2 && dn.IsDescendantOf(p.Services):
-		return kindToken
-	}
-	return kindOther
-}
-
 // isHighPrivilege reports whether e is idm_high_privilege or a member of it.
 func (p *Policy) isHighPrivilege(e *directory.Entry) bool {
 	if e == nil {
@@ -243,6 +229,13 @@ func (p *Policy) isManager(s Subject, e *directory.Entry) bool {
 	return mgr.Equal(s.DN) || s.InGroup(mgr)
 }
 
+// tellsTokens reports whether attribute name of e would tell whether a
+// service account has tokens (its children): hasSubordinates of a service
+// account is for those who may see its token records.
+func (p *Policy) tellsTokens(e *directory.Entry, name string) bool {
+	return name == "hassubordinates" && p.positionOf(e.DN) == KindServiceAccount
+}
+
 func (p *Policy) isSelf(s Subject, dn directory.DN) bool { return s.Kind == Account && s.DN.Equal(dn) }
 
 // CanSee reports whether the entry e may be returned to s at all. For a
@@ -251,10 +244,10 @@ func (p *Policy) isSelf(s Subject, dn directory.DN) bool { return s.Kind == Acco
 // but the name: true for every entry but token records, which only their
 // account's managers and admins see. A caller may then skip reading the
 // entry to decide.
-func (p *Policy) SeenByDN(dn directory.DN) bool { return p.kindOf(dn) != kindToken }
+func (p *Policy) SeenByDN(dn directory.DN) bool { return p.positionOf(dn) != KindToken }
 
 func (p *Policy) CanSee(s Subject, e, account *directory.Entry) bool {
-	if p.kindOf(e.DN) != kindToken {
+	if p.positionOf(e.DN) != KindToken {
 		return true
 	}
 	switch {
@@ -273,7 +266,7 @@ func (p *Policy) CanReadAttr(s Subject, e *directory.Entry, attr string) bool {
 	if name == "userpassword" {
 		return false
 	}
-	if s.Kind == Root || p.publicAttrs[name] {
+	if s.Kind == Root || (p.publicAttrs[name] && !p.tellsTokens(e, name)) {
 		return true
 	}
 	if s.Kind != Account {
@@ -282,153 +275,22 @@ func (p *Policy) CanReadAttr(s Subject, e *directory.Entry, attr string) bool {
 	if p.isSelf(s, e.DN) || s.InGroup(p.SystemAdmins) {
 		return true
 	}
-	k := p.kindOf(e.DN)
-	if p.piiAttrs[name] && (s.InGroup(p.PIIRead) || (k == kindPerson && s.InGroup(p.PeopleAdmins))) {
+	k := p.KindOf(e)
+	if p.piiAttrs[name] && (s.InGroup(p.PIIRead) || (k == KindPerson && s.InGroup(p.PeopleAdmins))) {
 		return true
 	}
 	switch k {
-	case kindPerson:
+	case KindPerson:
 		return s.InGroup(p.PeopleAdmins) && !p.piiAttrs[name]
-	case kindGroup:
+	case KindGroup:
 		return s.InGroup(p.GroupAdmins)
-	case kindServiceAccount:
+	case KindServiceAccount:
 		return s.InGroup(p.ServiceAccountAdmins) || p.isManager(s, e)
-	case kindToken:
+	case KindToken:
 		// Token records hold no secret; whoever can see them reads them.
 		return true
 	}
 	return false
-}
-
-// Decide answers whether s may perform op on t, touching attrs (canonical
-// names; for Modify, the attributes changed; ignored otherwise).
-func (p *Policy) Decide(s Subject, op Op, t Target, attrs []string) Decision {
-	switch {
-	case s.Kind == Root:
-		return allow()
-	case s.Kind == Anonymous:
-		return deny("anonymous clients may not " + op.String() + " entries; bind first")
-	case s.ReadOnly:
-		return deny("the API token is read-only; generate one with --rw to write")
-	}
-	e := t.Entry
-	if s.InGroup(p.SystemAdmins) {
-		return allow()
-	}
-	name := e.DN.RDN().String()
-	k := p.kindOf(e.DN)
-	if k != kindToken && k != kindServiceAccount && p.isHighPrivilege(e) {
-		if op == OpModify && p.isSelf(s, e.DN) && onlyAttrs(attrs, "userPassword") {
-			return allow()
-		}
-		if op == OpModify && s.InGroup(p.AccessControlAdmins) &&
-			(e.DN.Equal(p.HighPrivilege) && onlyAttrs(attrs, "member") || onlyAttrs(attrs, directory.AttrEntryManagedBy)) {
-			return allow()
-		}
-		return deny(name + " is a member of " + GroupHighPrivilege + ": only " + GroupSystemAdmins + " may change it")
-	}
-	switch p.kindOf(e.DN) {
-	case kindPerson:
-		if s.InGroup(p.PeopleAdmins) {
-			return allow()
-		}
-		if op == OpModify && p.isSelf(s, e.DN) && onlyAttrs(attrs, "userPassword", "displayName") {
-			return allow()
-		}
-		return deny(s.Name() + " may not " + op.String() + " people: not a member of " + GroupPeopleAdmins)
-	case kindGroup:
-		if s.InGroup(p.GroupAdmins) {
-			return allow()
-		}
-		return deny(s.Name() + " may not " + op.String() + " groups: not a member of " + GroupGroupAdmins)
-	case kindServiceAccount:
-		return p.decideServiceAccount(s, op, e, attrs, p.isHighPrivilege(e))
-	case kindToken:
-		return p.decideToken(s, op, t)
-	}
-	return deny(s.Name() + " may not " + op.String() + " " + e.DN.String() + ": only " + GroupSystemAdmins + " may")
-}
-
-// decideServiceAccount: idm_service_account_admins create, delete and
-// modify service accounts, entryManagedBy included; managers modify
-// everything but entryManagedBy. For a member of idm_high_privilege,
-// entryManagedBy is reserved to idm_access_control_admins, deletion to
-// system_admins, and other changes to its managers: otherwise
-// idm_service_account_admins could take it over (set its password, say)
-// without changing entryManagedBy.
-func (p *Policy) decideServiceAccount(s Subject, op Op, e *directory.Entry, attrs []string, high bool) Decision {
-	admin := s.InGroup(p.ServiceAccountAdmins)
-	account := e.DN.RDN().String()
-	if v, ok := e.DN.RDN().Value("uid"); ok {
-		account = v
-	}
-	switch op {
-	case OpAdd, OpDelete:
-		if high {
-			return deny(account + " is a member of " + GroupHighPrivilege + ": only " + GroupSystemAdmins + " may " + op.String() + " it")
-		}
-		if admin {
-			return allow()
-		}
-		return deny(s.Name() + " may not " + op.String() + " service accounts: not a member of " + GroupServiceAccountAdmins)
-	}
-	if containsAttr(attrs, directory.AttrEntryManagedBy) {
-		switch {
-		case high && s.InGroup(p.AccessControlAdmins):
-		case high:
-			return deny(account + " is a member of " + GroupHighPrivilege + ": only " + GroupAccessControlAdmins + " may change its entryManagedBy")
-		case !admin:
-			return deny(s.Name() + " may not change entryManagedBy of " + account + ": not a member of " + GroupServiceAccountAdmins)
-		}
-	}
-	if (admin && !high) || p.isManager(s, e) || (high && s.InGroup(p.AccessControlAdmins) && onlyAttrs(attrs, directory.AttrEntryManagedBy)) {
-		return allow()
-	}
-	if high && admin {
-		return deny(account + " is a member of " + GroupHighPrivilege + ": only its managers and " + GroupSystemAdmins + " may change it")
-	}
-	return deny(s.Name() + " may not manage " + account + ": " + p.notManagerReason(e))
-}
-
-func (p *Policy) decideToken(s Subject, op Op, t Target) Decision {
-	if op == OpModify {
-		return deny("API token records cannot be modified; destroy the token and generate a new one")
-	}
-	if t.Account == nil {
-		return deny("token record has no service account")
-	}
-	if p.isManager(s, t.Account) || (op == OpDelete && s.InGroup(p.ServiceAccountAdmins)) {
-		return allow()
-	}
-	account, _ := t.Account.DN.RDN().Value("uid")
-	return deny(s.Name() + " may not manage " + account + ": " + p.notManagerReason(t.Account))
-}
-
-func (p *Policy) notManagerReason(e *directory.Entry) string {
-	mgr, err := directory.ParseDN(e.First(directory.AttrEntryManagedBy))
-	if err != nil || mgr.IsRoot() {
-		return "it has no manager"
-	}
-	rdn := mgr.RDN()
-	if len(rdn.AVAs()) > 0 {
-		if strings.EqualFold(rdn.AVAs()[0].Type, "cn") {
-			return "not a member of " + rdn.AVAs()[0].Value
-		}
-		return "it is managed by " + rdn.AVAs()[0].Value
-	}
-	return "not its manager"
-}
-
-func onlyAttrs(attrs []string, allowed ...string) bool {
-	if len(attrs) == 0 {
-		return false
-	}
-	for _, a := range attrs {
-		if !containsAttr(allowed, a) {
-			return false
-		}
-	}
-	return true
 }
 
 func containsAttr(attrs []string, name string) bool {

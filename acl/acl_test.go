@@ -124,6 +124,27 @@ func token(account string) *directory.Entry {
 	return e
 }
 
+// withClass returns a copy of e with an object class added.
+func withClass(e *directory.Entry, class string) *directory.Entry {
+	c := e.Clone()
+	c.Add("objectClass", class)
+	return c
+}
+
+// renamed returns a copy of e under dn.
+func renamed(e *directory.Entry, dn string) *directory.Entry {
+	c := e.Clone()
+	c.DN = directory.MustParseDN(dn)
+	return c
+}
+
+// tokenSelf is a service account acting through its own read-write token.
+func tokenSelf(e *directory.Entry) acl.Subject {
+	s := account(e.DN)
+	s.Token = true
+	return s
+}
+
 func other(dn string) *directory.Entry {
 	e := directory.NewEntry(directory.MustParseDN(dn))
 	e.Set("objectClass", "top", "organizationalUnit")
@@ -165,6 +186,12 @@ var (
 	servicesOU  = other("ou=services," + base)
 	newOU       = other("ou=hosts," + base)
 	belowPerson = other("ou=devices,uid=bob,ou=people," + base)
+	// ghost is an inetOrgPerson where groups live: not a person.
+	ghost = func() *directory.Entry {
+		e := person("ghost")
+		e.DN = directory.MustParseDN("uid=ghost,ou=groups," + base)
+		return e
+	}()
 )
 
 // Subjects.
@@ -244,7 +271,7 @@ func TestDecide(t *testing.T) {
 		{name: "system admin delete high-privilege service account", sub: admin, op: acl.OpDelete, target: acl.Target{Entry: hpService}, allow: true},
 		{name: "system admin set entryManagedBy of high-privilege service account", sub: admin, op: acl.OpModify, target: acl.Target{Entry: hpService}, attrs: mb, allow: true},
 		{name: "system admin add token", sub: admin, op: acl.OpAdd, target: acl.Target{Entry: demoToken, Account: demoService}, allow: true},
-		{name: "system admin modify token", sub: admin, op: acl.OpModify, target: acl.Target{Entry: demoToken, Account: demoService}, attrs: []string{directory.AttrTokenLabel}, allow: true},
+		{name: "system admin modify token", sub: admin, op: acl.OpModify, target: acl.Target{Entry: demoToken, Account: demoService}, attrs: []string{directory.AttrTokenLabel}, reason: "cannot be modified"},
 
 		// idm_people_admins: people, unless high-privilege.
 		{name: "people admin add person", sub: peopleAdm, op: acl.OpAdd, target: acl.Target{Entry: bob}, allow: true},
@@ -264,13 +291,13 @@ func TestDecide(t *testing.T) {
 		{name: "self set password lower case", sub: bobS, op: acl.OpModify, target: acl.Target{Entry: bob}, attrs: []string{"userpassword"}, allow: true},
 		{name: "self set display name", sub: bobS, op: acl.OpModify, target: acl.Target{Entry: bob}, attrs: []string{"displayName"}, allow: true},
 		{name: "self set password and display name", sub: bobS, op: acl.OpModify, target: acl.Target{Entry: bob}, attrs: []string{"userPassword", "displayName"}, allow: true},
-		{name: "self set mail", sub: bobS, op: acl.OpModify, target: acl.Target{Entry: bob}, attrs: []string{"mail"}, reason: "bob may not modify people: not a member of idm_people_admins"},
-		{name: "self set password and uidNumber", sub: bobS, op: acl.OpModify, target: acl.Target{Entry: bob}, attrs: []string{"userPassword", "uidNumber"}, reason: "idm_people_admins"},
+		{name: "self set mail", sub: bobS, op: acl.OpModify, target: acl.Target{Entry: bob}, attrs: []string{"mail"}, reason: "bob may not change mail of uid=bob: the account itself may change only userPassword, displayName"},
+		{name: "self set password and uidNumber", sub: bobS, op: acl.OpModify, target: acl.Target{Entry: bob}, attrs: []string{"userPassword", "uidNumber"}, reason: "may not change uidNumber"},
 		{name: "self modify nothing named", sub: bobS, op: acl.OpModify, target: acl.Target{Entry: bob}, reason: "idm_people_admins"},
 		{name: "self delete", sub: bobS, op: acl.OpDelete, target: acl.Target{Entry: bob}, reason: "idm_people_admins"},
 		{name: "other person's password", sub: bobS, op: acl.OpModify, target: acl.Target{Entry: carol}, attrs: pw, reason: "idm_people_admins"},
 		{name: "high-privilege self set password", sub: idmAdminS, op: acl.OpModify, target: acl.Target{Entry: idmAdmin}, attrs: pw, allow: true},
-		{name: "high-privilege self set mail", sub: idmAdminS, op: acl.OpModify, target: acl.Target{Entry: idmAdmin}, attrs: []string{"mail"}, reason: "idm_high_privilege"},
+		{name: "high-privilege self set mail", sub: idmAdminS, op: acl.OpModify, target: acl.Target{Entry: idmAdmin}, attrs: []string{"mail"}, reason: "the account itself may change only userPassword"},
 
 		// idm_group_admins: groups, unless high-privilege.
 		{name: "group admin add group", sub: groupAdm, op: acl.OpAdd, target: acl.Target{Entry: demoGroup}, allow: true},
@@ -278,7 +305,7 @@ func TestDecide(t *testing.T) {
 		{name: "group admin delete group", sub: groupAdm, op: acl.OpDelete, target: acl.Target{Entry: demoGroup}, allow: true},
 		{name: "group admin modify high-privilege group", sub: groupAdm, op: acl.OpModify, target: acl.Target{Entry: idmAdmins}, attrs: member, reason: "cn=idm_admins is a member of idm_high_privilege"},
 		{name: "group admin modify idm_high_privilege", sub: groupAdm, op: acl.OpModify, target: acl.Target{Entry: highPrivilege}, attrs: member, reason: "idm_high_privilege"},
-		{name: "group admin delete system_admins", sub: groupAdm, op: acl.OpDelete, target: acl.Target{Entry: systemAdmins}, reason: "idm_high_privilege"},
+		{name: "group admin delete system_admins", sub: groupAdm, op: acl.OpDelete, target: acl.Target{Entry: systemAdmins}, reason: "built-in group"},
 		{name: "group admin modify person", sub: groupAdm, op: acl.OpModify, target: acl.Target{Entry: bob}, attrs: desc, reason: "idm_people_admins"},
 		{name: "people admin modify group", sub: peopleAdm, op: acl.OpModify, target: acl.Target{Entry: demoGroup}, attrs: member, reason: "idm_group_admins"},
 		{name: "idm_admin modify members (transitive)", sub: idmAdminS, op: acl.OpModify, target: acl.Target{Entry: piiRead}, attrs: member, allow: true},
@@ -325,12 +352,12 @@ func TestDecide(t *testing.T) {
 		{name: "manager modify high-privilege service account", sub: demoUserS, op: acl.OpModify, target: acl.Target{Entry: hpService}, attrs: desc, allow: true},
 		{name: "manager set entryManagedBy of high-privilege service account", sub: demoUserS, op: acl.OpModify, target: acl.Target{Entry: hpService}, attrs: mb, reason: "only idm_access_control_admins"},
 		{name: "manager add token of high-privilege service account", sub: demoUserS, op: acl.OpAdd, target: acl.Target{Entry: hpToken, Account: hpService}, allow: true},
-		{name: "access control admin modify high-privilege service account", sub: aclAdm, op: acl.OpModify, target: acl.Target{Entry: hpService}, attrs: desc, reason: "dave may not manage hp_service"},
+		{name: "access control admin modify high-privilege service account", sub: aclAdm, op: acl.OpModify, target: acl.Target{Entry: hpService}, attrs: desc, reason: "dave may not change description of hp_service: idm_access_control_admins may change only entryManagedBy"},
 		{name: "access control admin delete high-privilege service account", sub: aclAdm, op: acl.OpDelete, target: acl.Target{Entry: hpService}, reason: "only system_admins"},
 		{name: "access control admin set entryManagedBy of ordinary service account", sub: aclAdm, op: acl.OpModify, target: acl.Target{Entry: demoService}, attrs: mb, reason: "not a member of idm_service_account_admins"},
 		{name: "access control admin modify idm_high_privilege members", sub: aclAdm, op: acl.OpModify, target: acl.Target{Entry: highPrivilege}, attrs: member, allow: true},
 		{name: "access control admin modify idm_high_privilege description", sub: aclAdm, op: acl.OpModify, target: acl.Target{Entry: highPrivilege}, attrs: []string{"member", "description"}, reason: "idm_high_privilege"},
-		{name: "access control admin modify members of other high-privilege group", sub: aclAdm, op: acl.OpModify, target: acl.Target{Entry: idmAdmins}, attrs: member, reason: "idm_high_privilege"},
+		{name: "access control admin modify members of other high-privilege group", sub: aclAdm, op: acl.OpModify, target: acl.Target{Entry: idmAdmins}, attrs: member, reason: "idm_access_control_admins may change only entryManagedBy"},
 		{name: "access control admin set entryManagedBy of high-privilege group", sub: aclAdm, op: acl.OpModify, target: acl.Target{Entry: idmAdmins}, attrs: mb, allow: true},
 		{name: "access control admin delete idm_high_privilege", sub: aclAdm, op: acl.OpDelete, target: acl.Target{Entry: highPrivilege}, reason: "only system_admins"},
 		{name: "access control admin add person", sub: aclAdm, op: acl.OpAdd, target: acl.Target{Entry: bob}, reason: "idm_people_admins"},
@@ -343,6 +370,35 @@ func TestDecide(t *testing.T) {
 		{name: "service account admin modify services container", sub: saAdm, op: acl.OpModify, target: acl.Target{Entry: servicesOU}, attrs: desc, reason: "only system_admins"},
 		{name: "people admin add below a person", sub: peopleAdm, op: acl.OpAdd, target: acl.Target{Entry: belowPerson}, reason: "only system_admins"},
 		{name: "plain account modify base", sub: bobS, op: acl.OpModify, target: acl.Target{Entry: baseEntry}, attrs: desc, reason: "only system_admins"},
+
+		// The allow-list (issue #12): classes, attributes, kinds.
+		{name: "manager adds extensibleObject", sub: demoUserS, op: acl.OpModify, target: acl.Target{Entry: demoService, New: withClass(demoService, "extensibleObject")}, attrs: []string{"objectClass"}, reason: "extensibleObject"},
+		{name: "manager adds member", sub: demoUserS, op: acl.OpModify, target: acl.Target{Entry: demoService}, attrs: member, reason: "managers of a service account may change only description"},
+		{name: "manager adds posixAccount", sub: demoUserS, op: acl.OpModify, target: acl.Target{Entry: demoService, New: withClass(demoService, "posixAccount")}, attrs: []string{"objectClass", "uidNumber"}, reason: "may not change the object classes of demo_service"},
+		{name: "manager sets uidNumber", sub: demoUserS, op: acl.OpModify, target: acl.Target{Entry: demoService}, attrs: []string{"uidNumber"}, reason: "may not change uidNumber"},
+		{name: "manager disables its service account", sub: demoUserS, op: acl.OpModify, target: acl.Target{Entry: demoService}, attrs: []string{directory.AttrAccountDisabled}, allow: true},
+		{name: "manager sets its service account's password", sub: demoUserS, op: acl.OpModify, target: acl.Target{Entry: demoService}, attrs: pw, allow: true},
+		{name: "rw token sets its own account's password", sub: tokenSelf(demoService), op: acl.OpModify, target: acl.Target{Entry: demoService}, attrs: pw, reason: "API token may not set its own account's password"},
+		{name: "people admin adds extensibleObject", sub: peopleAdm, op: acl.OpModify, target: acl.Target{Entry: bob, New: withClass(bob, "extensibleObject")}, attrs: []string{"objectClass"}, reason: "extensibleObject"},
+		{name: "people admin adds posixAccount", sub: peopleAdm, op: acl.OpModify, target: acl.Target{Entry: bob, New: withClass(bob, "posixAccount")}, attrs: []string{"objectClass"}, allow: true},
+		{name: "people admin adds groupOfNames class", sub: peopleAdm, op: acl.OpModify, target: acl.Target{Entry: bob, New: withClass(bob, "groupOfUniqueNames")}, attrs: []string{"objectClass"}, reason: "may not use object class groupOfUniqueNames"},
+		{name: "people admin sets member", sub: peopleAdm, op: acl.OpModify, target: acl.Target{Entry: bob}, attrs: member, reason: "may not change member"},
+		{name: "people admin sets uid", sub: peopleAdm, op: acl.OpModify, target: acl.Target{Entry: bob}, attrs: []string{"uid"}, reason: "may not change uid"},
+		{name: "people admin sets entryManagedBy of a person", sub: peopleAdm, op: acl.OpModify, target: acl.Target{Entry: bob}, attrs: mb, reason: "may not change entryManagedBy"},
+		{name: "group admin gives a group a password", sub: groupAdm, op: acl.OpModify, target: acl.Target{Entry: demoGroup}, attrs: pw, reason: "may not change userPassword"},
+		{name: "group admin adds posixGroup", sub: groupAdm, op: acl.OpModify, target: acl.Target{Entry: demoGroup, New: withClass(demoGroup, "posixGroup")}, attrs: []string{"objectClass", "gidNumber"}, allow: true},
+		{name: "group admin adds a person under ou=groups", sub: groupAdm, op: acl.OpAdd, target: acl.Target{Entry: ghost}, reason: "only system_admins"},
+		{name: "group admin deletes idm_people_pii_read", sub: groupAdm, op: acl.OpDelete, target: acl.Target{Entry: piiRead}, reason: "built-in group"},
+		{name: "group admin renames idm_people_pii_read", sub: groupAdm, op: acl.OpRename, target: acl.Target{Entry: piiRead, New: renamed(piiRead, "cn=pii,ou=groups,"+base)}, reason: "built-in group"},
+		{name: "group admin renames a group", sub: groupAdm, op: acl.OpRename, target: acl.Target{Entry: demoGroup, New: renamed(demoGroup, "cn=team,ou=groups,"+base)}, allow: true},
+		{name: "group admin moves a group into ou=people", sub: groupAdm, op: acl.OpRename, target: acl.Target{Entry: demoGroup, New: renamed(demoGroup, "cn=team,ou=people,"+base)}, reason: "may not turn a group into a entry"},
+		{name: "system admin renames idm_people_pii_read", sub: admin, op: acl.OpRename, target: acl.Target{Entry: piiRead, New: renamed(piiRead, "cn=pii,ou=groups,"+base)}, allow: true},
+		{name: "system admin writes memberOf", sub: admin, op: acl.OpModify, target: acl.Target{Entry: bob}, attrs: []string{"memberOf"}, reason: "maintained by the server"},
+		{name: "system admin writes a token id", sub: admin, op: acl.OpModify, target: acl.Target{Entry: demoService}, attrs: []string{directory.AttrTokenID}, reason: "maintained by the server"},
+		{name: "system admin adds extensibleObject", sub: admin, op: acl.OpModify, target: acl.Target{Entry: bob, New: withClass(bob, "extensibleObject")}, attrs: []string{"objectClass"}, allow: true},
+		{name: "service account admin sets uidNumber", sub: saAdm, op: acl.OpModify, target: acl.Target{Entry: demoService}, attrs: []string{"uidNumber"}, reason: "may not change uidNumber"},
+		{name: "service account admin renames a service account", sub: saAdm, op: acl.OpRename, target: acl.Target{Entry: demoService, New: renamed(demoService, "uid=svc2,ou=services,"+base)}, allow: true},
+		{name: "manager renames its service account", sub: demoUserS, op: acl.OpRename, target: acl.Target{Entry: demoService, New: renamed(demoService, "uid=svc2,ou=services,"+base)}, reason: "service accounts"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -40,9 +40,11 @@
 // exist and for one the bound account may not see; so "no service account
 // named X" can also mean that the account used lacks the right to read it.
 //
-// Searches are plain (not paged): a server size limit below the number of
-// service accounts truncates [Client.ListServiceAccounts], which then
-// returns an error rather than a partial list.
+// Searches are plain (not paged), except [Client.TokenStatus]'s, which
+// pages so that it lists every token of an account: a server size limit
+// below the number of service accounts truncates
+// [Client.ListServiceAccounts], which then returns an error rather than a
+// partial list.
 //
 // Times read from the server (token issue and expiry) are returned in UTC;
 // format them in the zone the user expects.

@@ -38,19 +38,7 @@ func (s *Schema) ExpandObjectClasses(e *Entry) error {
 // (any, with extensibleObject); value syntax; no duplicate values;
 // SINGLE-VALUE; and the RDN's values present in the entry.
 func (s *Schema) Check(e *Entry) (*ObjectClass, error) {
-	ocs := e.Get("objectClass")
-	if len(ocs) == 0 {
-		return nil, Errorf(ErrObjectClassViolation, "entry has no objectClass")
-	}
-	classes := map[*ObjectClass]bool{}
-	for _, name := range ocs {
-		c, ok := s.Class(name)
-		if !ok {
-			return nil, Errorf(ErrObjectClassViolation, "unknown objectClass "+quote(name))
-		}
-		classes[c] = true
-	}
-	structural, err := structuralClass(classes)
+	structural, classes, err := s.checkClasses(e)
 	if err != nil {
 		return nil, err
 	}
@@ -130,14 +118,43 @@ func (s *Schema) checkAttributes(e *Entry, classes map[*ObjectClass]bool) error 
 		if at.SingleValue && len(a.Values) > 1 {
 			return Errorf(ErrConstraintViolation, at.Name()+": multiple values provided for single-valued attribute")
 		}
+		seen := newValueSet(s, at.Name(), nil)
 		for i, v := range a.Values {
 			if err := at.ValidateValue(v); err != nil {
 				return err
 			}
-			if indexOfValue(s, at.Name(), a.Values[:i], v) >= 0 {
+			if seen.index(v) >= 0 {
 				return Errorf(ErrAttributeOrValueExists, fmt.Sprintf("%s: duplicate value %s", at.Name(), quote(v)))
 			}
+			seen.add(v, i)
 		}
 	}
 	return nil
+}
+
+// CheckClasses is the first step of Check alone: known object classes
+// forming one structural chain. It returns the structural class.
+func (s *Schema) CheckClasses(e *Entry) (*ObjectClass, error) {
+	structural, _, err := s.checkClasses(e)
+	return structural, err
+}
+
+func (s *Schema) checkClasses(e *Entry) (*ObjectClass, map[*ObjectClass]bool, error) {
+	ocs := e.Get("objectClass")
+	if len(ocs) == 0 {
+		return nil, nil, Errorf(ErrObjectClassViolation, "entry has no objectClass")
+	}
+	classes := map[*ObjectClass]bool{}
+	for _, name := range ocs {
+		c, ok := s.Class(name)
+		if !ok {
+			return nil, nil, Errorf(ErrObjectClassViolation, "unknown objectClass "+quote(name))
+		}
+		classes[c] = true
+	}
+	structural, err := structuralClass(classes)
+	if err != nil {
+		return nil, nil, err
+	}
+	return structural, classes, nil
 }

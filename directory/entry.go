@@ -119,6 +119,51 @@ func indexOfValue(s *Schema, name string, values []string, v string) int {
 	return -1
 }
 
+// valueSet finds a value among an attribute's values under the
+// attribute's equality rule, as indexOfValue does, in constant time: the
+// loops over all values of a large attribute (a group's member, an
+// entry's memberOf) would otherwise compare every pair.
+type valueSet struct {
+	at *AttributeType // nil: exact comparison
+	m  map[string]int // normalized (or exact) value -> first index
+}
+
+func newValueSet(s *Schema, name string, values []string) *valueSet {
+	vs := &valueSet{m: make(map[string]int, len(values))}
+	if at, ok := s.Attr(name); ok && at.HasEquality() {
+		vs.at = at
+	}
+	for i, v := range values {
+		vs.add(v, i)
+	}
+	return vs
+}
+
+func (vs *valueSet) key(v string) (string, bool) {
+	if vs.at == nil {
+		return v, true
+	}
+	return vs.at.Normalize(v)
+}
+
+// index returns the index of the first value equal to v, or -1.
+func (vs *valueSet) index(v string) int {
+	if k, ok := vs.key(v); ok {
+		if i, ok := vs.m[k]; ok {
+			return i
+		}
+	}
+	return -1
+}
+
+func (vs *valueSet) add(v string, i int) {
+	if k, ok := vs.key(v); ok {
+		if _, dup := vs.m[k]; !dup {
+			vs.m[k] = i
+		}
+	}
+}
+
 // ChangeOp is a Modify operation kind (RFC 4511 section 4.6; increment is
 // RFC 4525).
 type ChangeOp uint8
@@ -187,10 +232,12 @@ func applyChange(s *Schema, e *Entry, at *AttributeType, name string, ch Change)
 			return Errorf(ErrConstraintViolation, name+": add with no values")
 		}
 		cur := append([]string(nil), e.Get(name)...)
+		vs := newValueSet(s, name, cur)
 		for _, v := range ch.Values {
-			if indexOfValue(s, name, cur, v) >= 0 {
+			if vs.index(v) >= 0 {
 				return Errorf(ErrAttributeOrValueExists, fmt.Sprintf("%s: value %s already present", name, quote(v)))
 			}
+			vs.add(v, len(cur))
 			cur = append(cur, v)
 		}
 		e.Set(name, cur...)
@@ -214,10 +261,12 @@ func applyChange(s *Schema, e *Entry, at *AttributeType, name string, ch Change)
 		e.Set(name, cur...)
 	case ChangeReplace:
 		var vals []string
+		vs := newValueSet(s, name, nil)
 		for _, v := range ch.Values {
-			if indexOfValue(s, name, vals, v) >= 0 {
+			if vs.index(v) >= 0 {
 				return Errorf(ErrAttributeOrValueExists, fmt.Sprintf("%s: value %s given twice", name, quote(v)))
 			}
+			vs.add(v, len(vals))
 			vals = append(vals, v)
 		}
 		e.Set(name, vals...)

@@ -1,11 +1,14 @@
 package gateway_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
 	"github.com/go-ldap/ldap/v3"
 
+	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/idm"
 	"github.com/ldapd/ldapd/internal/stacktest"
 )
 
@@ -159,6 +162,57 @@ func TestBindNeedsTLS(t *testing.T) {
 		out := tool(t, s, 0, "", "ldapwhoami", plainArgs("-ZZ", "-D", "idm_admin", "-w", s.IDMAdminPW)...)
 		if strings.TrimSpace(out) != idmAdminSPN {
 			t.Fatalf("ldapwhoami -ZZ printed %q", out)
+		}
+	})
+}
+
+// TestOnlyAccountsBindOverLDAP: entries that are not accounts never bind,
+// whatever password they hold: an inetOrgPerson placed under ou=groups and
+// a posixGroup given a userPassword (both added as root, since the write
+// policy refuses them to every LDAP client). Both answer 49, as an unknown
+// name does, with go-ldap and with ldapwhoami.
+func TestOnlyAccountsBindOverLDAP(t *testing.T) {
+	s := stacktest.New(t)
+	ctx := context.Background()
+	add := func(dn string, attrs ...string) {
+		t.Helper()
+		e := directory.NewEntry(directory.MustParseDN(dn))
+		for i := 0; i+1 < len(attrs); i += 2 {
+			e.Add(attrs[i], attrs[i+1])
+		}
+		if err := s.IDM.Add(ctx, idm.RootIdentity(), e); err != nil {
+			t.Fatalf("add %s as root: %v", dn, err)
+		}
+	}
+	ghost := "uid=ghost," + groups
+	add(ghost, "objectClass", "inetOrgPerson", "cn", "ghost", "sn", "ghost", "uid", "ghost", "userPassword", "ghost-pw-1")
+	posix := groupDN("posixers")
+	add(posix, "objectClass", "groupOfNames", "objectClass", "posixGroup", "cn", "posixers", "member", personDN("admin"), "userPassword", "group-pw-1")
+	add(personDN("carol"), "objectClass", "inetOrgPerson", "cn", "carol", "sn", "carol", "uid", "carol", "userPassword", "carol-pw-1")
+
+	for _, tc := range []struct{ name, bindName, pw string }{
+		{"ghost person by DN", ghost, "ghost-pw-1"},
+		{"ghost person by name", "ghost", "ghost-pw-1"},
+		{"posixGroup by DN", posix, "group-pw-1"},
+	} {
+		t.Run("go-ldap/"+tc.name, func(t *testing.T) {
+			c := s.Dial(t)
+			wantCode(t, "bind", c.Bind(tc.bindName, tc.pw), ldap.LDAPResultInvalidCredentials)
+			if got := whoami(t, c); got != "" {
+				t.Fatalf("whoami after the refused bind = %q", got)
+			}
+		})
+		t.Run("ldapwhoami/"+tc.name, func(t *testing.T) {
+			out := tool(t, s, ldap.LDAPResultInvalidCredentials, "", "ldapwhoami", bindArgs(s, tc.bindName, tc.pw)...)
+			if strings.Contains(out, "u: ") {
+				t.Fatalf("ldapwhoami printed an identity:\n%s", out)
+			}
+		})
+	}
+	t.Run("ldapwhoami/a person under ou=people binds", func(t *testing.T) {
+		out := tool(t, s, 0, "", "ldapwhoami", bindArgs(s, "carol", "carol-pw-1")...)
+		if strings.TrimSpace(out) != "u: carol@idm.example.com" {
+			t.Fatalf("ldapwhoami printed %q", out)
 		}
 	})
 }

@@ -35,17 +35,18 @@ import (
 	"github.com/ldapd/ldapd/tokens"
 )
 
-// Object identifiers of the operations and controls the gateway serves.
+// Object identifiers of the operations and controls the gateway serves,
+// defined once in package wire.
 const (
-	WhoAmIOID         = "1.3.6.1.4.1.4203.1.11.3"
-	PasswordModifyOID = "1.3.6.1.4.1.4203.1.11.1"
+	WhoAmIOID         = wire.WhoAmIOID
+	PasswordModifyOID = wire.PasswordModifyOID
 	// GenerateTokenOID is ldapd's extended operation that issues an API
 	// token for a service account (request and response values in
 	// package wire).
-	GenerateTokenOID = directory.LdapdArc + ".3.1"
-	PagedResultsOID  = "1.2.840.113556.1.4.319"
+	GenerateTokenOID = wire.GenerateTokenOID
+	PagedResultsOID  = wire.PagedResultsOID
 	// ManageDsaITOID is accepted and has no effect: ldapd has no referrals.
-	ManageDsaITOID = "2.16.840.1.113730.3.4.2"
+	ManageDsaITOID = wire.ManageDsaITOID
 )
 
 // Extensions lists the extended operations for the root DSE.
@@ -89,7 +90,7 @@ func (g *Gateway) ServeLDAP(w ldapserver.ResponseWriter, r *ldapserver.Request) 
 			w.WriteResult(ldapserver.Result{Code: wire.ResultCompareFalse})
 		}
 	case *ldapserver.ExtendedRequest:
-		g.extended(ctx, w, op, id)
+		g.extended(ctx, w, r, op, id)
 	default:
 		w.WriteResult(ldapserver.Result{Code: wire.ResultUnwillingToPerform, Message: "operation not supported"})
 	}
@@ -156,7 +157,7 @@ func (g *Gateway) search(ctx context.Context, w ldapserver.ResponseWriter, r *ld
 		w.WriteError(err)
 		return
 	}
-	result := ldapserver.Result{Code: wire.ResultSuccess}
+	result := ldapserver.Result{Code: wire.ResultSuccess, Message: res.Notice}
 	if isPaged {
 		var cookie []byte
 		if res.More {
@@ -202,7 +203,7 @@ func decodeCookie(c []byte, fingerprint uint64) (int, bool) {
 	return int(off), true
 }
 
-func (g *Gateway) extended(ctx context.Context, w ldapserver.ResponseWriter, op *ldapserver.ExtendedRequest, id idm.Identity) {
+func (g *Gateway) extended(ctx context.Context, w ldapserver.ResponseWriter, r *ldapserver.Request, op *ldapserver.ExtendedRequest, id idm.Identity) {
 	switch op.OID {
 	case WhoAmIOID:
 		authz, err := g.IDM.WhoAmI(ctx, id)
@@ -212,7 +213,7 @@ func (g *Gateway) extended(ctx context.Context, w ldapserver.ResponseWriter, op 
 		}
 		w.WriteExtended(ldapserver.Result{Code: wire.ResultSuccess}, "", []byte(authz))
 	case PasswordModifyOID:
-		g.passwordModify(ctx, w, op, id)
+		g.passwordModify(ctx, w, r, op, id)
 	case GenerateTokenOID:
 		g.generateToken(ctx, w, op, id)
 	default:
@@ -220,12 +221,23 @@ func (g *Gateway) extended(ctx context.Context, w ldapserver.ResponseWriter, op 
 	}
 }
 
-func (g *Gateway) passwordModify(ctx context.Context, w ldapserver.ResponseWriter, op *ldapserver.ExtendedRequest, id idm.Identity) {
+// passwordModify serves RFC 3062. Its request carries passwords (old and
+// new) and its response may carry a generated one, so without TLS it is
+// refused whatever it holds, as a password bind is: confidentialityRequired
+// (13), unless the server allows insecure binds. The client's address goes
+// to idm, whose bind throttle checks the old password.
+func (g *Gateway) passwordModify(ctx context.Context, w ldapserver.ResponseWriter, r *ldapserver.Request, op *ldapserver.ExtendedRequest, id idm.Identity) {
 	pm, err := wire.DecodePasswordModify(op.Value)
 	if err != nil {
 		w.WriteResult(ldapserver.Result{Code: wire.ResultProtocolError, Message: "malformed password modify request"})
 		return
 	}
+	if !r.PasswordsAllowed {
+		w.WriteResult(ldapserver.Result{Code: wire.ResultConfidentialityRequired,
+			Message: "passwords are only accepted over TLS: use ldaps:// or StartTLS (-ZZ)"})
+		return
+	}
+	ctx = idm.WithClientAddr(ctx, r.RemoteAddr)
 	var oldPW, newPW *string
 	if pm.HasOldPassword {
 		s := string(pm.OldPassword)

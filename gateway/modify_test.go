@@ -97,7 +97,7 @@ func TestModifyErrors(t *testing.T) {
 	s := stacktest.New(t)
 	c := s.IDMAdmin(t)
 	alice := addPerson(t, c, "alice", "cn", "Alice Smith", "description", "keep",
-		"objectClass", "posixAccount", "uidNumber", "10001", "gidNumber", "100", "homeDirectory", "/home/alice")
+		"objectClass", "posixAccount", "uidNumber", "10001", "gidNumber", "10100", "homeDirectory", "/home/alice")
 	g := addGroup(t, c, "team", alice)
 	type change struct {
 		op         string

@@ -70,7 +70,7 @@ func TestPasswordModifyGoLDAP(t *testing.T) {
 	t.Run("wrong old password fails", func(t *testing.T) {
 		c := s.Bind(t, "alice", "alice-pw-4")
 		_, err := c.PasswordModify(ldap.NewPasswordModifyRequest("", "not-the-old-one", "alice-pw-5"))
-		wantCode(t, "self change with a wrong old password", err, ldap.LDAPResultInvalidCredentials)
+		wantCode(t, "self change with a wrong old password", err, ldap.LDAPResultInsufficientAccessRights)
 		wantPassword(t, s, "alice", "alice-pw-4", "alice-pw-5")
 	})
 	t.Run("no new password: the server generates one", func(t *testing.T) {
@@ -115,7 +115,7 @@ func TestPasswordModifyLdappasswd(t *testing.T) {
 	t.Run("wrong old password fails", func(t *testing.T) {
 		// ldappasswd exits 1 on any failure; the result code is printed.
 		out := tool(t, s, 1, "", "ldappasswd", with(bindArgs(s, "alice", "alice-pw-2"), "-a", "wrong", "-s", "alice-pw-3")...)
-		wantResult(t, out, ldap.LDAPResultInvalidCredentials)
+		wantResult(t, out, ldap.LDAPResultInsufficientAccessRights)
 		wantPassword(t, s, "alice", "alice-pw-2", "alice-pw-3")
 	})
 	t.Run("no new password: the server generates one", func(t *testing.T) {

@@ -3,6 +3,7 @@ package idm
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -22,8 +23,8 @@ import (
 // recordLookup lets the token verifier read records from the store.
 type recordLookup struct{ s *Service }
 
-func (r recordLookup) LookupToken(ctx context.Context, id tokens.ID) (tokens.Record, error) {
-	return (&stateLookup{s: r.s}).LookupToken(ctx, id)
+func (r recordLookup) LookupToken(ctx context.Context, c tokens.Claims) (tokens.Record, error) {
+	return (&stateLookup{s: r.s}).LookupToken(ctx, c)
 }
 
 // stateLookup serves a token bind's verifier: it reads the token's record
@@ -35,28 +36,31 @@ type stateLookup struct {
 	st tokenState
 }
 
-func (r *stateLookup) LookupToken(ctx context.Context, id tokens.ID) (tokens.Record, error) {
-	st, err := r.s.tokenState(ctx, id)
+func (r *stateLookup) LookupToken(ctx context.Context, c tokens.Claims) (tokens.Record, error) {
+	st, err := r.s.tokenState(ctx, c.TokenID, c.AccountUUID)
 	if err != nil {
-		return tokens.Record{}, fmt.Errorf("token %s: %w: %w", id, tokens.ErrRevoked, err)
+		return tokens.Record{}, fmt.Errorf("token %s: %w: %w", c.TokenID, tokens.ErrRevoked, err)
 	}
 	r.st = st
 	return st.rec, nil
 }
 
-// tokenState reads the record of token id and the account holding it, in
-// one read transaction, or from the cache while the store is unchanged.
-// Only found records are cached.
-func (s *Service) tokenState(ctx context.Context, id tokens.ID) (tokenState, error) {
+// tokenState reads the record of token id held by the service account
+// whose entryUUID is account, and that account, in one read transaction,
+// or from the cache while the store is unchanged. Only found records are
+// cached.
+func (s *Service) tokenState(ctx context.Context, id tokens.ID, account [16]byte) (tokenState, error) {
 	ver, versioned := s.storeVersion()
 	if versioned {
-		if st, ok := s.tokens.get(id, ver); ok {
+		// The cache is keyed by token ID alone; an entry for another
+		// account is a miss, and the read below replaces it.
+		if st, ok := s.tokens.get(id, ver); ok && st.rec.AccountUUID == account {
 			return st, nil
 		}
 	}
 	var st tokenState
 	err := s.store.View(ctx, func(tx directory.ReadTx) error {
-		rec, acct, err := s.tokenAccount(tx, id)
+		rec, acct, err := s.tokenAccount(tx, id, account)
 		if err != nil {
 			return err
 		}
@@ -78,37 +82,82 @@ func (s *Service) tokenState(ctx context.Context, id tokens.ID) (tokenState, err
 }
 
 // tokenAccount finds the record of token id and the service account
-// holding it.
-func (s *Service) tokenAccount(tx directory.ReadTx, id tokens.ID) (*directory.Entry, *directory.Entry, error) {
-	f := &directory.Filter{Kind: directory.FilterEquality, Attr: directory.AttrTokenID, Value: id.String()}
-	if err := f.Resolve(s.schema); err != nil {
-		return nil, nil, err
-	}
-	var rec *directory.Entry
-	err := tx.Search(s.policy.Services, directory.ScopeSub, f, func(e *directory.Entry) error {
-		rec = e
-		return directory.ErrStop
-	})
+// holding it, by the two keys the token's signed claims carry: the
+// account's entryUUID and the token ID. The account is the one service
+// account (an ldapdServiceAccount directly under ou=services) with that
+// entryUUID; the record is its child ldapdTokenId=<id>, and must be an
+// ldapdApiToken whose ldapdTokenId is id.
+//
+// Nothing else is looked at. In particular an ldapdTokenId value on any
+// other entry (another account's record, the wrong depth, the wrong class)
+// can neither revoke the token nor stand in for its record: the token ID
+// is not a secret, and ldapdTokenId is a plain attribute that root or an
+// import may write anywhere. Two service accounts sharing an entryUUID
+// (only an import can do that) fail closed.
+func (s *Service) tokenAccount(tx directory.ReadTx, id tokens.ID, account [16]byte) (*directory.Entry, *directory.Entry, error) {
+	acct, err := s.serviceAccountByUUID(tx, account)
 	if err != nil {
 		return nil, nil, err
 	}
-	if rec == nil {
-		return nil, nil, directory.Errorf(directory.ErrNoSuchObject, "no record for token "+id.String())
-	}
-	acct, err := tx.Get(rec.DN.Parent())
+	rec, err := s.tokenRecordEntry(tx, acct.DN, id)
 	if err != nil {
 		return nil, nil, err
 	}
 	return rec, acct, nil
 }
 
+// serviceAccountByUUID finds the service account whose entryUUID is u:
+// one index read, one level below ou=services.
+func (s *Service) serviceAccountByUUID(tx directory.ReadTx, u [16]byte) (*directory.Entry, error) {
+	f := &directory.Filter{Kind: directory.FilterEquality, Attr: "entryUUID", Value: uuid.UUID(u).String()}
+	if err := f.Resolve(s.schema); err != nil {
+		return nil, err
+	}
+	var found []*directory.Entry
+	err := tx.Search(s.policy.Services, directory.ScopeOne, f, func(e *directory.Entry) error {
+		if s.policy.KindOf(e) == acl.KindServiceAccount && entryUUID(e) == u {
+			found = append(found, e)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	switch len(found) {
+	case 0:
+		return nil, directory.Errorf(directory.ErrNoSuchObject, "no service account with entryUUID "+uuid.UUID(u).String())
+	case 1:
+		return found[0], nil
+	}
+	return nil, directory.Errorf(directory.ErrNoSuchObject,
+		fmt.Sprintf("%d service accounts share entryUUID %s", len(found), uuid.UUID(u).String()))
+}
+
+// tokenRecordEntry reads the record of token id under the service account
+// at account: the entry ldapdTokenId=<id>,<account>, which must be a token
+// record (acl.KindToken) naming id. Anything else there is no record.
+func (s *Service) tokenRecordEntry(tx directory.ReadTx, account directory.DN, id tokens.ID) (*directory.Entry, error) {
+	rec, err := tx.Get(s.tokenRecordDN(account, id))
+	if err != nil {
+		return nil, err
+	}
+	if s.policy.KindOf(rec) != acl.KindToken {
+		return nil, directory.Errorf(directory.ErrNoSuchObject, rec.DN.String()+" is not a token record")
+	}
+	if got := rec.Get(directory.AttrTokenID); len(got) != 1 || !strings.EqualFold(got[0], id.String()) {
+		return nil, directory.Errorf(directory.ErrNoSuchObject, rec.DN.String()+" does not name token "+id.String())
+	}
+	return rec, nil
+}
+
 func (s *Service) tokenRecordDN(account directory.DN, id tokens.ID) directory.DN {
 	return account.Child(s.rdn(directory.AttrTokenID, id.String()))
 }
 
-// tokenRecordAt reads the token record whose DN is dn.
-func (s *Service) tokenRecordAt(tx directory.ReadTx, dn directory.DN) (tokens.Record, error) {
-	e, err := tx.Get(dn)
+// tokenRecordAt reads the record of token id under the account at
+// account, as tokenRecordEntry checks it.
+func (s *Service) tokenRecordAt(tx directory.ReadTx, account directory.DN, id tokens.ID) (tokens.Record, error) {
+	e, err := s.tokenRecordEntry(tx, account, id)
 	if err != nil {
 		return tokens.Record{}, err
 	}
@@ -166,7 +215,7 @@ func (s *Service) GenerateToken(ctx context.Context, id Identity, account, label
 		if err != nil {
 			return err
 		}
-		if !hasClass(e, directory.ClassServiceAccount) {
+		if s.policy.KindOf(e) != acl.KindServiceAccount {
 			return directory.Errorf(directory.ErrUnwillingToPerform, s.accountName(dn)+" is not a service account; API tokens are for service accounts")
 		}
 		acctDN, acctUUID = dn, entryUUID(e)
@@ -196,6 +245,11 @@ func (s *Service) GenerateToken(ctx context.Context, id Identity, account, label
 		if d := s.policy.Decide(sub, acl.OpAdd, acl.Target{Entry: e, Account: acct}, nil); !d.Allowed {
 			return directory.Errorf(directory.ErrInsufficientAccess, d.Reason)
 		}
+		// Counted in the write transaction, so concurrent generates
+		// cannot overshoot together.
+		if err := s.checkTokenCap(tx, acctDN); err != nil {
+			return err
+		}
 		s.stampNew(e, sub)
 		if _, err := s.schema.Check(e); err != nil {
 			return err
@@ -209,6 +263,40 @@ func (s *Service) GenerateToken(ctx context.Context, id Identity, account, label
 		Str("purpose", purpose.String()).Str("issued_by", id.String()).Msg("API token issued")
 	s.tokenIssued()
 	return token, rec.ID, nil
+}
+
+// DefaultMaxTokensPerAccount is the default of Config.MaxTokensPerAccount.
+const DefaultMaxTokensPerAccount = 500
+
+// checkTokenCap refuses a new token for the service account at account
+// when it already holds Config.MaxTokensPerAccount token records. Without
+// a cap, a manager can bury a token among more records than a search
+// returns, out of sight of the audit that `api-token status` is. The
+// count stops at the cap, so the check costs at most that many reads.
+func (s *Service) checkTokenCap(tx directory.ReadTx, account directory.DN) error {
+	limit := s.cfg.MaxTokensPerAccount
+	f := &directory.Filter{Kind: directory.FilterEquality, Attr: "objectClass", Value: directory.ClassAPIToken}
+	if err := f.Resolve(s.schema); err != nil {
+		return err
+	}
+	n := 0
+	err := tx.Search(account, directory.ScopeOne, f, func(e *directory.Entry) error {
+		if s.policy.KindOf(e) == acl.KindToken {
+			if n++; n >= limit {
+				return directory.ErrStop
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("count the tokens of %s: %w", account, err)
+	}
+	if n >= limit {
+		return directory.Errorf(directory.ErrAdminLimitExceeded, fmt.Sprintf(
+			"%s already holds the most API tokens a service account may have (%d, --max-tokens-per-account); destroy tokens it no longer needs (ldapd service-account api-token destroy) before generating more",
+			s.accountName(account), limit))
+	}
+	return nil
 }
 
 func (s *Service) tokenEntry(account directory.DN, rec tokens.Record) *directory.Entry {

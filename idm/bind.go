@@ -6,9 +6,11 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/ldapd/ldapd/acl"
 	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/internal/logfield"
 	"github.com/ldapd/ldapd/password"
 	"github.com/ldapd/ldapd/tokens"
 )
@@ -39,12 +41,12 @@ func (s *Service) Bind(ctx context.Context, name string, pw []byte) (Identity, e
 func (s *Service) passwordBind(ctx context.Context, name string, pw []byte) (Identity, error) {
 	addr := clientAddrOf(ctx)
 	logFail := func(cause string, err error) {
-		ev := s.log.Warn().Str("event", "security").Str("bind_name", name).Str("cause", cause)
+		ev := s.log.Warn().Str("event", "security").Str("bind_name", logfield.Clip(name)).Str("cause", cause)
 		if addr != "" {
-			ev = ev.Str("client", hostOf(addr))
+			ev = ev.Str("client", addr)
 		}
 		if err != nil {
-			ev = ev.AnErr("error", err)
+			ev = ev.AnErr("error", logfield.ClipErr(err))
 		}
 		ev.Msg("bind failed")
 		s.bindFailed(passwordCause(cause))
@@ -65,22 +67,29 @@ func (s *Service) passwordBind(ctx context.Context, name string, pw []byte) (Ide
 		if err != nil {
 			return err
 		}
+		if !s.policy.IsAccount(e) {
+			return errNotAccount
+		}
 		if disabled(e) {
 			return errAccountDisabled
 		}
 		hashes = e.Get("userPassword")
 		return nil
 	})
-	acct := accountKey(name)
+	acct := name
 	if err == nil || errors.Is(err, errAccountDisabled) {
-		acct = accountKey(dn.String())
+		acct = dn.Norm()
 	}
-	if key, until, ok := s.throttle.locked(acct, addr); ok {
-		logFail("throttled after repeated failures ("+key[:strings.IndexByte(key, ':')]+" locked until "+until.UTC().Format("15:04:05")+")", nil)
+	at, terr := s.throttle.admit(ctx, addr, acct)
+	if terr != nil {
+		logFail(terr.Error(), nil)
 		return Identity{}, errBind()
 	}
 	fail := func(cause string, err error) (Identity, error) {
-		s.throttle.fail(acct, addr)
+		at.fail()
+		if at.waited > 0 {
+			cause += " (after a throttle delay of " + at.waited.String() + ")"
+		}
 		logFail(cause, err)
 		return Identity{}, errBind()
 	}
@@ -88,6 +97,9 @@ func (s *Service) passwordBind(ctx context.Context, name string, pw []byte) (Ide
 	case errors.Is(err, errAccountDisabled):
 		s.verifyDummy(ctx, pw)
 		return fail("account disabled", nil)
+	case errors.Is(err, errNotAccount):
+		s.verifyDummy(ctx, pw)
+		return fail("no such account (the entry is not a person or service account)", nil)
 	case err != nil:
 		s.verifyDummy(ctx, pw)
 		return fail("no such account", err)
@@ -95,21 +107,35 @@ func (s *Service) passwordBind(ctx context.Context, name string, pw []byte) (Ide
 		s.verifyDummy(ctx, pw)
 		return fail("account has no password (set one with ldapd recover-account)", nil)
 	}
-	for _, h := range hashes {
-		err := s.hasher.Verify(ctx, h, string(pw))
-		if err == nil {
-			s.throttle.succeed(acct)
-			s.log.Info().Str("event", "security").Str("identity", dn.String()).Msg("bind succeeded")
-			if password.NeedsRehash(h) {
-				s.rehash(ctx, dn, h, string(pw))
-			}
-			return Identity{Kind: acl.Account, DN: dn, memo: &subjectMemo{}}, nil
+	if s.verifyStored(ctx, hashes, string(pw), func(h string) {
+		if password.NeedsRehash(h) {
+			s.rehash(ctx, dn, h, string(pw))
 		}
-		if !errors.Is(err, password.ErrMismatch) {
-			logFail("stored password unreadable", err)
-		}
+	}) {
+		at.succeed()
+		s.log.Info().Str("event", "security").Str("identity", dn.String()).Msg("bind succeeded")
+		return Identity{Kind: acl.Account, DN: dn, memo: &subjectMemo{}}, nil
 	}
 	return fail("wrong password", nil)
+}
+
+// verifyStored reports whether pw matches one of the stored hashes, and
+// calls matched with the hash it matched. An unreadable hash is logged and
+// skipped.
+func (s *Service) verifyStored(ctx context.Context, hashes []string, pw string, matched func(h string)) bool {
+	for _, h := range hashes {
+		err := s.hasher.Verify(ctx, h, pw)
+		if err == nil {
+			if matched != nil {
+				matched(h)
+			}
+			return true
+		}
+		if !errors.Is(err, password.ErrMismatch) {
+			s.log.Warn().Str("event", "security").AnErr("error", err).Msg("stored password unreadable")
+		}
+	}
+	return false
 }
 
 // verifyDummy spends what verifying a real password costs, so that a bind
@@ -125,7 +151,13 @@ func (s *Service) verifyDummy(ctx context.Context, pw []byte) {
 	}
 }
 
-var errAccountDisabled = errors.New("account disabled")
+var (
+	errAccountDisabled = errors.New("account disabled")
+	// errNotAccount: the bind name is an entry that is not an account (a
+	// group, an inetOrgPerson outside ou=people, ...); it is answered like
+	// an unknown name.
+	errNotAccount = errors.New("not an account")
+)
 
 // resolveAccount maps a bind name (DN, spn or bare name) to an account DN.
 func (s *Service) resolveAccount(tx directory.ReadTx, name string) (directory.DN, error) {
@@ -141,7 +173,9 @@ func (s *Service) resolveAccount(tx directory.ReadTx, name string) (directory.DN
 	return s.findAccount(tx, name)
 }
 
-// findAccount finds the person or service account whose uid is name.
+// findAccount finds the person or service account whose uid is name: an
+// entry the policy calls an account (acl.Policy.IsAccount), so an entry of
+// the right class in the wrong place is never found.
 func (s *Service) findAccount(tx directory.ReadTx, name string) (directory.DN, error) {
 	f := &directory.Filter{Kind: directory.FilterEquality, Attr: "uid", Value: name}
 	if err := f.Resolve(s.schema); err != nil {
@@ -149,7 +183,7 @@ func (s *Service) findAccount(tx directory.ReadTx, name string) (directory.DN, e
 	}
 	var found []directory.DN
 	err := tx.Search(s.base, directory.ScopeSub, f, func(e *directory.Entry) error {
-		if isAccount(e) {
+		if s.policy.IsAccount(e) {
 			found = append(found, e.DN)
 		}
 		return nil
@@ -163,6 +197,8 @@ func (s *Service) findAccount(tx directory.ReadTx, name string) (directory.DN, e
 	return found[0], nil
 }
 
+// isAccount is the class-only test the write and import checks still use;
+// it does not decide who may bind (acl.Policy.IsAccount does).
 func isAccount(e *directory.Entry) bool {
 	return hasClass(e, directory.ClassServiceAccount) || hasClass(e, "inetOrgPerson") || hasClass(e, "person") || hasClass(e, "account")
 }
@@ -180,16 +216,9 @@ func hasClass(e *directory.Entry, class string) bool {
 // that still exists, expiry, and an account that exists, is enabled and is
 // the one the token names.
 func (s *Service) tokenBind(ctx context.Context, token string) (Identity, error) {
-	var addr string
-	if !s.throttle.idle() {
-		addr = clientAddrOf(ctx)
-	}
-	if _, until, ok := s.throttle.locked(addr); ok {
-		s.log.Warn().Str("event", "security").Str("client", hostOf(addr)).
-			Str("cause", "throttled after repeated failures (address locked until "+until.UTC().Format("15:04:05")+")").Msg("token bind failed")
-		s.bindFailed(CauseThrottled)
-		return Identity{}, errBind()
-	}
+	// The token is checked first: one that verifies is never throttled,
+	// whatever its address's other clients got wrong. Verification needs
+	// no hash slot and a token cannot be guessed, so failures only wait.
 	lookup := &stateLookup{s: s}
 	v := *s.verifier
 	v.Records = lookup
@@ -202,30 +231,30 @@ func (s *Service) tokenBind(ctx context.Context, token string) (Identity, error)
 			err = errors.New("account was replaced since the token was issued")
 		}
 		if err != nil {
-			addr = clientAddrOf(ctx)
-			s.throttle.fail(addr)
-			s.log.Warn().Str("event", "security").Str("token_id", claims.TokenID.String()).Str("client", hostOf(addr)).
-				Str("cause", "account gone or disabled").AnErr("error", err).Msg("token bind failed")
+			addr := clientAddrOf(ctx)
+			waited := s.throttle.tokenFailed(ctx, addr)
+			s.log.Warn().Str("event", "security").Str("token_id", claims.TokenID.String()).Str("client", addr).
+				Str("cause", "account gone or disabled").AnErr("error", err).Dur("throttle_delay", waited).Msg("token bind failed")
 			s.bindFailed(CauseBadToken)
 			return Identity{}, errBind()
 		}
 	}
 	if err != nil {
-		addr = clientAddrOf(ctx)
-		s.throttle.fail(addr)
-		s.logTokenFail(token, addr, err)
+		addr := clientAddrOf(ctx)
+		waited := s.throttle.tokenFailed(ctx, addr)
+		s.logTokenFail(token, addr, waited, err)
 		return Identity{}, errBind()
 	}
 	acct := lookup.st.account
 	id := Identity{Kind: acl.Account, DN: acct, Token: true, TokenID: claims.TokenID, ReadWrite: rec.Purpose == tokens.ReadWrite,
-		memo: &subjectMemo{}}
+		tokenAccount: claims.AccountUUID, memo: &subjectMemo{}}
 	if e := s.log.Info(); e.Enabled() {
 		e.Str("event", "security").Str("identity", id.String()).Str("purpose", rec.Purpose.String()).Msg("token bind succeeded")
 	}
 	return id, nil
 }
 
-func (s *Service) logTokenFail(token, addr string, err error) {
+func (s *Service) logTokenFail(token, addr string, waited time.Duration, err error) {
 	cause := "malformed"
 	switch {
 	case errors.Is(err, tokens.ErrBadSignature):
@@ -239,7 +268,10 @@ func (s *Service) logTokenFail(token, addr string, err error) {
 	}
 	ev := s.log.Warn().Str("event", "security").Str("cause", cause)
 	if addr != "" {
-		ev = ev.Str("client", hostOf(addr))
+		ev = ev.Str("client", addr)
+	}
+	if waited > 0 {
+		ev = ev.Dur("throttle_delay", waited)
 	}
 	if c, perr := s.verifier.Parse(token); perr == nil {
 		ev = ev.Str("token_id", c.TokenID.String())

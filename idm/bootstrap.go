@@ -34,6 +34,9 @@ const metaBootstrapping = "bootstrap.domain"
 func (s *Service) Bootstrap(ctx context.Context) (bool, error) {
 	done, err := s.checkDomain(ctx)
 	if err != nil || done {
+		if err == nil {
+			err = s.rederiveMemberOf(ctx)
+		}
 		return false, err
 	}
 	err = s.store.Update(ctx, func(tx directory.WriteTx) error {

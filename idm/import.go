@@ -66,14 +66,17 @@ const bulkChunk = 1 << 17
 
 // Import is the offline bulk load behind `ldapd import`. A first pass
 // validates every record in one read transaction and writes nothing: the
-// DN is under the base, the entry is schema-checked as Add would check it,
-// its parent exists in the store or earlier in the file, its uid is unique
-// among accounts, its entryManagedBy names a group or an account. The
-// first bad record fails the import with its line number. Then the entries
-// are added: with a store that has AddBulk (boltstore), in one transaction
-// per bulkChunk entries, kept from the first pass when the file is not too
-// large; otherwise importChunk per write transaction from a second pass.
-// Then memberOf is computed for the imported groups and their members. If
+// DN is under the base, the entry is schema-checked as Add would check
+// it, its parent exists in the store or earlier in the file, its uid is
+// unique among accounts, its entryManagedBy names a group or an account,
+// its member and uniqueMember values name entries of the file (earlier
+// or later) or of the store. The first bad record fails the import with
+// its line number. Then the entries are added: with a store that has
+// AddBulk (boltstore), in one transaction per bulkChunk entries, kept
+// from the first pass when the file is not too large; otherwise
+// importChunk per write transaction from a second pass. Then memberOf is
+// computed for the imported groups (entries for which Policy.IsGroup
+// holds; member values elsewhere confer nothing) and their members. If
 // adding fails (a disk error), the entries of the committed transactions
 // stay; running the same import again skips them and adds the rest.
 //
@@ -178,7 +181,7 @@ func (s *Service) importChunks(ctx context.Context, open ImportSource, st *Impor
 					return fmt.Errorf("line %d: %s: %w", rec.Line, e.DN, err)
 				}
 				added = append(added, e.DN)
-				if e.Has("member") {
+				if s.policy.IsGroup(e) && e.Has("member") {
 					addedGroups = append(addedGroups, e.DN)
 				}
 			}
@@ -208,7 +211,7 @@ func (s *Service) importBulk(ctx context.Context, b directory.BulkAdder, open Im
 		for _, e := range batch {
 			st.Added++
 			progress(2, st.Added)
-			if e.Has("member") {
+			if s.policy.IsGroup(e) && e.Has("member") {
 				groups = append(groups, e.DN)
 			}
 		}
@@ -301,6 +304,11 @@ func (s *Service) validateImport(ctx context.Context, open ImportSource, st *Imp
 			dn, mgr string
 		}
 		var managed []ref
+		type memberRef struct {
+			line            int
+			dn, attr, value string
+		}
+		var members []memberRef
 		n := 0
 		err = s.eachPrepared(ctx, next, keep, func(it *importItem) error {
 			if it.err != nil {
@@ -358,6 +366,11 @@ func (s *Service) validateImport(ctx context.Context, open ImportSource, st *Imp
 			if mgr := e.First(directory.AttrEntryManagedBy); mgr != "" {
 				managed = append(managed, ref{rec.Line, e.DN.String(), mgr})
 			}
+			for _, attr := range []string{"member", "uniqueMember"} {
+				for _, v := range e.Get(attr) {
+					members = append(members, memberRef{rec.Line, e.DN.String(), attr, v})
+				}
+			}
 			inFile[e.DN.Norm()] = hasClass(e, "groupOfNames") || isAccount(e)
 			if keep {
 				if len(v.kept) < s.bulkChunk() {
@@ -391,6 +404,14 @@ func (s *Service) validateImport(ctx context.Context, open ImportSource, st *Imp
 				return fmt.Errorf("line %d: %s: entryManagedBy %s: %w", m.line, m.dn, m.mgr, err)
 			}
 		}
+		// member and uniqueMember values name an entry of the file (before
+		// or after the group) or of the directory: never a DN that someone
+		// could create later and so join the group.
+		for _, m := range members {
+			if err := s.checkImportedMember(tx, inFile, m.attr, m.value); err != nil {
+				return fmt.Errorf("line %d: %s: %w", m.line, m.dn, err)
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -400,6 +421,27 @@ func (s *Service) validateImport(ctx context.Context, open ImportSource, st *Imp
 		v.kept = []*directory.Entry{} // kept, and nothing to add
 	}
 	return v, nil
+}
+
+// checkImportedMember checks one member or uniqueMember value v of an
+// imported entry: it names an entry of the file or of the store, under the
+// base.
+func (s *Service) checkImportedMember(tx directory.ReadTx, inFile map[string]bool, attr, v string) error {
+	refused := directory.Errorf(directory.ErrConstraintViolation,
+		attr+" "+v+" names no entry of the file or the directory under "+s.base.String())
+	dn, err := directory.ParseDN(v)
+	if err != nil || !dn.IsWithin(s.base) {
+		return refused
+	}
+	if inFileHas(inFile, dn) {
+		return nil
+	}
+	if _, err := tx.Get(dn); errors.Is(err, directory.ErrNoSuchObject) {
+		return refused
+	} else if err != nil {
+		return fmt.Errorf("%s %s: %w", attr, v, err)
+	}
+	return nil
 }
 
 func inFileHas(inFile map[string]bool, dn directory.DN) bool {
@@ -565,6 +607,9 @@ func (s *Service) preparePart(ctx context.Context, e *directory.Entry, hash bool
 	}
 	clear(e.Attrs[len(kept):])
 	e.Attrs = kept
+	if err := s.checkStoredHashes(e.Get("userPassword")); err != nil {
+		return dropped, "", err
+	}
 	if pws := e.Get("userPassword"); hash && len(pws) > 0 {
 		for _, v := range pws {
 			if !password.IsHashed(v) {

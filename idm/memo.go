@@ -71,7 +71,9 @@ type tokenState struct {
 }
 
 // tokenStates caches tokenState by token ID, valid for one store version.
-// It is bounded by starting over when full.
+// It is bounded by starting over when full. The record is found by token
+// ID and account together (apitoken.go), so a caller uses an entry only
+// when its rec.AccountUUID is the account the token names.
 type tokenStates struct {
 	mu sync.Mutex
 	m  map[tokens.ID]versionedState

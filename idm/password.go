@@ -9,9 +9,28 @@ import (
 	"github.com/ldapd/ldapd/password"
 )
 
+// errPasswordChange is the one answer to a Password Modify that is not
+// allowed: the caller may not change this account's password, or the old
+// password it gave is wrong, or the pair is being throttled. One code and
+// one message for all three, so that the answer never tells a caller who
+// may not change a password whether its guess of the old one was right.
+// insufficientAccessRights (50) rather than invalidCredentials (49):
+// nothing about the connection's own bind is wrong, and 49 is what ldapd
+// answers when a session must bind again.
+func errPasswordChange() error {
+	return directory.Errorf(directory.ErrInsufficientAccess,
+		"password not changed: you may not change this account's password, or the old password is wrong")
+}
+
 // PasswordModify implements RFC 3062. user names the account (a DN, spn or
 // bare name; empty: the bound account). When oldPW is given it must match.
 // When newPW is nil a password is generated and returned.
+//
+// Whether id may change the target's password at all is decided first,
+// with the policy a modify of userPassword gets; only then is oldPW
+// checked, through the bind throttle (a refused pair is answered before
+// any hash; a failure counts as a failed bind). A forbidden change and a
+// wrong old password get the same answer (errPasswordChange).
 func (s *Service) PasswordModify(ctx context.Context, id Identity, user string, oldPW, newPW *string) (string, error) {
 	if user == "" && id.Kind != acl.Account {
 		return "", directory.Errorf(directory.ErrUnwillingToPerform, "bind first, or name the account whose password to change")
@@ -31,6 +50,14 @@ func (s *Service) PasswordModify(ctx context.Context, id Identity, user string, 
 		if err != nil {
 			return err
 		}
+		if d := s.policy.Decide(sub, acl.OpModify, acl.Target{Entry: e}, []string{"userPassword"}); !d.Allowed {
+			s.log.Warn().Str("event", "security").Str("target", target.String()).Str("by", id.String()).
+				Str("cause", d.Reason).Bool("old_password_given", oldPW != nil).Msg("password change refused")
+			return errPasswordChange()
+		}
+		if !s.policy.IsAccount(e) {
+			return directory.Errorf(directory.ErrUnwillingToPerform, target.String()+" is not an account")
+		}
 		stored = e.Get("userPassword")
 		return nil
 	})
@@ -38,16 +65,8 @@ func (s *Service) PasswordModify(ctx context.Context, id Identity, user string, 
 		return "", err
 	}
 	if oldPW != nil {
-		ok := false
-		for _, h := range stored {
-			if s.hasher.Verify(ctx, h, *oldPW) == nil {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			s.log.Warn().Str("event", "security").Str("target", target.String()).Msg("password change with a wrong old password")
-			return "", directory.Errorf(directory.ErrInvalidCredentials, "the old password is wrong")
+		if err := s.checkOldPassword(ctx, id, target, stored, *oldPW); err != nil {
+			return "", err
 		}
 	}
 	generated := ""
@@ -65,6 +84,33 @@ func (s *Service) PasswordModify(ctx context.Context, id Identity, user string, 
 	return generated, nil
 }
 
+// checkOldPassword verifies a Password Modify's old password as a bind
+// would: through the throttle, keyed by the target account and the
+// client's address, so that it is no faster a way to guess.
+func (s *Service) checkOldPassword(ctx context.Context, id Identity, target directory.DN, stored []string, old string) error {
+	addr := clientAddrOf(ctx)
+	refuse := func(cause string) error {
+		ev := s.log.Warn().Str("event", "security").Str("target", target.String()).Str("by", id.String()).Str("cause", cause)
+		if addr != "" {
+			ev = ev.Str("client", addr)
+		}
+		ev.Msg("password change refused")
+		return errPasswordChange()
+	}
+	at, err := s.throttle.admit(ctx, addr, target.Norm())
+	if err != nil {
+		return refuse(err.Error())
+	}
+	if len(stored) == 0 {
+		s.verifyDummy(ctx, []byte(old))
+	} else if s.verifyStored(ctx, stored, old, nil) {
+		at.succeed()
+		return nil
+	}
+	at.fail()
+	return refuse("the old password is wrong")
+}
+
 func (s *Service) setPassword(ctx context.Context, id Identity, target directory.DN, pw string) error {
 	if pw == "" {
 		return directory.Errorf(directory.ErrConstraintViolation, "empty password")
@@ -78,11 +124,11 @@ func (s *Service) setPassword(ctx context.Context, id Identity, target directory
 		if err != nil {
 			return err
 		}
-		if !isAccount(e) {
+		if !s.policy.IsAccount(e) {
 			return directory.Errorf(directory.ErrUnwillingToPerform, target.String()+" is not an account")
 		}
 		if d := s.policy.Decide(sub, acl.OpModify, acl.Target{Entry: e}, []string{"userPassword"}); !d.Allowed {
-			return directory.Errorf(directory.ErrInsufficientAccess, d.Reason)
+			return errPasswordChange()
 		}
 		changes := []directory.Change{{Op: directory.ChangeReplace, Attr: "userPassword", Values: []string{hash}},
 			{Op: directory.ChangeReplace, Attr: "modifyTimestamp", Values: []string{directory.FormatGeneralizedTime(s.now())}}}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ldapd/ldapd/acl"
 	"github.com/ldapd/ldapd/directory"
 )
 
@@ -295,4 +296,46 @@ func isIA5(s string) bool {
 		}
 	}
 	return true
+}
+
+// checkPosixNumbers holds the uidNumber and gidNumber a client sets to the
+// configured ranges: a uidNumber in the uid range, a group's gidNumber in
+// the gid range, an account's gidNumber (its primary group) in either.
+// Zero, root's number, is never accepted. Numbers the entry already had
+// are not checked again; the local root (import, the admin socket) is not
+// held to the ranges. Which clients may set a number at all is the write
+// policy's (acl): people admins on people, group admins on groups.
+func (s *Service) checkPosixNumbers(sub acl.Subject, old, e *directory.Entry) error {
+	if sub.Kind == acl.Root {
+		return nil
+	}
+	uids, gids := s.cfg.UIDRange.orDefault(), s.cfg.GIDRange.orDefault()
+	check := func(attr string, ranges ...IDRange) error {
+		for _, v := range e.Get(attr) {
+			if old != nil && slices.Contains(old.Get(attr), v) {
+				continue
+			}
+			n, err := strconv.ParseUint(v, 10, 32)
+			inRange := false
+			for _, r := range ranges {
+				inRange = inRange || (err == nil && n >= uint64(r.Min) && n <= uint64(r.Max))
+			}
+			if !inRange || n == 0 {
+				var want []string
+				for _, r := range ranges {
+					want = append(want, r.String())
+				}
+				return directory.Errorf(directory.ErrConstraintViolation,
+					attr+" "+v+" is outside the configured range "+strings.Join(want, " or ")+"; leave it out to have one allocated")
+			}
+		}
+		return nil
+	}
+	if err := check(attrUIDNumber, uids); err != nil {
+		return err
+	}
+	if hasClass(e, classPosixGroup) {
+		return check(attrGIDNumber, gids)
+	}
+	return check(attrGIDNumber, uids, gids)
 }

@@ -29,6 +29,11 @@ type SearchRequest struct {
 type SearchResult struct {
 	// More is set when a page filled up and further entries match.
 	More bool
+	// Notice, when set, tells the client why entries it asked for are
+	// not shown: a search below a service account by someone who may not
+	// see its token records gets the rule's reason (it depends on the
+	// subject's rights only, never on whether records exist).
+	Notice string
 }
 
 // Search runs req as id and calls each for every entry the subject may
@@ -68,6 +73,13 @@ func (s *Service) Search(ctx context.Context, id Identity, req SearchRequest, ea
 				return err
 			}
 		}
+		if scope != directory.ScopeBase {
+			if acct, err := tx.Get(base); err == nil && s.policy.KindOf(acct) == acl.KindServiceAccount {
+				if d := s.policy.TokenAccess(sub, acct); !d.Allowed {
+					res.Notice = d.Reason
+				}
+			}
+		}
 		matched, sent := 0, 0
 		err := tx.Search(base, scope, candidates(req.Filter), func(e *directory.Entry) error {
 			if err := ctx.Err(); err != nil {
@@ -94,6 +106,9 @@ func (s *Service) Search(ctx context.Context, id Identity, req SearchRequest, ea
 			out, err := sel.apply(tx, visible)
 			if err != nil {
 				return err
+			}
+			if out.Has("hasSubordinates") && !s.policy.CanReadAttr(sub, e, "hasSubordinates") {
+				out.Delete("hasSubordinates")
 			}
 			sent++
 			return each(out)

@@ -42,6 +42,9 @@ type Config struct {
 	VendorVersion string
 	// MaxSizeLimit caps the entries one search returns (0: 10000).
 	MaxSizeLimit int
+	// MaxTokensPerAccount caps the API token records of one service
+	// account: GenerateToken past it answers adminLimitExceeded (0: 500).
+	MaxTokensPerAccount int
 	// ImportChunk is how many entries Import adds per write transaction
 	// (0: 2000 per Add transaction, or 131,072 per bulk load for a store
 	// with one, boltstore). Stores with small transactions (etcd) want
@@ -107,6 +110,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.MaxSizeLimit <= 0 {
 		cfg.MaxSizeLimit = 10000
 	}
+	if cfg.MaxTokensPerAccount <= 0 {
+		cfg.MaxTokensPerAccount = DefaultMaxTokensPerAccount
+	}
 	s := &Service{
 		store: cfg.Store, schema: cfg.Schema, domain: strings.ToLower(cfg.Domain), base: base,
 		policy: acl.NewPolicy(base), hasher: cfg.Hasher, log: cfg.Logger, now: cfg.Now, rand: cfg.Rand, cfg: cfg,
@@ -156,6 +162,9 @@ type Identity struct {
 	Token     bool
 	TokenID   tokens.ID
 	ReadWrite bool
+	// tokenAccount is the entryUUID of the account the token names (its
+	// signed claim), checked again at every operation.
+	tokenAccount [16]byte
 	// memo holds the subject this identity last derived (memo.go); nil for
 	// identities not made by a bind, which then derive on every operation.
 	memo *subjectMemo
@@ -198,14 +207,20 @@ func (s *Service) subject(ctx context.Context, tx directory.ReadTx, id Identity)
 		s.security(ctx, "bound account is gone", id, err)
 		return acl.Subject{}, time.Time{}, invalidSession()
 	}
-	if disabled(acct) {
-		s.security(ctx, "bound account is disabled", id, nil)
+	if disabled(acct) || !s.policy.IsAccount(acct) {
+		s.security(ctx, "bound account is disabled or no longer an account", id, nil)
 		return acl.Subject{}, time.Time{}, invalidSession()
 	}
-	sub := acl.Subject{Kind: acl.Account, DN: id.DN, Groups: s.norms.groupSet(acct)}
+	sub := acl.Subject{Kind: acl.Account, DN: id.DN, Groups: s.norms.groupSet(acct), Token: id.Token}
 	var expiry time.Time
 	if id.Token {
-		rec, err := s.tokenRecordAt(tx, s.tokenRecordDN(id.DN, id.TokenID))
+		// The record is read by key (its DN under the bound account) and
+		// must still be a token record there; the account must still be
+		// a service account, the one the token was verified against.
+		rec, err := s.tokenRecordAt(tx, id.DN, id.TokenID)
+		if err == nil && (s.policy.KindOf(acct) != acl.KindServiceAccount || entryUUID(acct) != id.tokenAccount) {
+			err = errors.New("the bound service account was replaced")
+		}
 		if err != nil {
 			s.security(ctx, "token revoked since bind", id, err)
 			return acl.Subject{}, time.Time{}, invalidSession()

@@ -2,50 +2,99 @@ package idm
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
-// ThrottleConfig bounds how fast one account or one client address can
-// guess credentials. After Free failures in a row, each further failure
-// locks the key for Base, 2*Base, 4*Base ... up to Max; a bind during the
-// lock is refused with the ordinary invalidCredentials answer, before any
-// password hash is computed. A successful bind clears the account's count;
-// a key forgets its failures once it has been quiet for ForgetAfter.
+// ThrottleConfig bounds how fast credentials can be guessed, without
+// letting one party's failures lock anybody else out. Three counters:
 //
-// The state is in memory and bounded by MaxKeys: when full, expired keys
-// are pruned first, then the key closest to expiry is dropped.
+//   - Per (client address, account) pair: PairFree failures are free; each
+//     further one refuses that pair for PairBase, 2*PairBase ... up to
+//     PairMax, before any hash is computed. Only this pair is refused: the
+//     owner binds from any other address, other accounts bind from this
+//     one. A success clears the pair.
+//   - Per account, across all addresses: after AccountFree failures each
+//     check of that account's password waits AccountMaxDelay/8, doubling
+//     up to AccountMaxDelay (a stranger can slow the owner down by at most
+//     that, never lock them out). A success does not clear it: it is
+//     forgotten after ForgetAfter without failures.
+//   - Per client address (IPv6: per /64): failed password checks are
+//     charged to a bucket that refills AddressRate per second and holds
+//     AddressBurst. Over budget, a password bind waits its turn (at most
+//     MaxWait) before its hash is computed; a success refunds its charge.
+//     Only when more than MaxWait of failures are already queued (a flood
+//     of concurrent guesses) is a bind from that address refused unchecked.
+//
+// API tokens are verified before any of this: a token that verifies is
+// never delayed or refused; a failed one is charged to its address's own
+// token bucket (same rate) and its answer delayed by at most MaxWait.
+//
+// Waits sleep in the request's goroutine, under its context, before a
+// hash slot is taken. The state is in memory and bounded by MaxKeys: when
+// full, forgotten keys are pruned first, then the key whose state ends
+// soonest is dropped, a pair being refused last.
 type ThrottleConfig struct {
 	// Disabled turns throttling off (tests of other features only).
 	Disabled bool
-	// FreeAccount and FreeAddress are the failures allowed before back-off
-	// starts, per account and per client address (defaults 5 and 20: many
-	// users may share one NAT address).
-	FreeAccount, FreeAddress int
-	// Base is the first lock (default 1 s); Max caps it (default 5 min).
-	Base, Max time.Duration
-	// ForgetAfter clears a key quiet for this long (default 15 min).
+	// PairFree is the failures one address may make against one account
+	// before the pair is refused (default 5).
+	PairFree int
+	// PairBase is the first refusal (default 1 s); PairMax caps the
+	// doubling (default 5 min).
+	PairBase, PairMax time.Duration
+	// AccountFree is the failures against one account, from all
+	// addresses, before its checks are delayed (default 10).
+	AccountFree int
+	// AccountMaxDelay caps that delay (default 1 s).
+	AccountMaxDelay time.Duration
+	// AddressRate is the failed checks per second one address may sustain
+	// (default 2); AddressBurst is how many it may make at once (default 20).
+	AddressRate  float64
+	AddressBurst int
+	// MaxWait is the longest a bind waits for its address's turn (default
+	// 2 s).
+	MaxWait time.Duration
+	// ForgetAfter clears a pair or account quiet for this long (default
+	// 15 min).
 	ForgetAfter time.Duration
-	// MaxKeys bounds the number of tracked accounts and addresses
+	// MaxKeys bounds the number of tracked pairs, accounts and addresses
 	// (default 10000).
 	MaxKeys int
+	// Sleep waits d or until ctx is done, whichever is first, and returns
+	// ctx.Err() in the second case; nil: a timer. Tests with a fake clock
+	// pass one that advances it.
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 func (c ThrottleConfig) withDefaults() ThrottleConfig {
-	if c.FreeAccount <= 0 {
-		c.FreeAccount = 5
+	if c.PairFree <= 0 {
+		c.PairFree = 5
 	}
-	if c.FreeAddress <= 0 {
-		c.FreeAddress = 20
+	if c.PairBase <= 0 {
+		c.PairBase = time.Second
 	}
-	if c.Base <= 0 {
-		c.Base = time.Second
+	if c.PairMax <= 0 {
+		c.PairMax = 5 * time.Minute
 	}
-	if c.Max <= 0 {
-		c.Max = 5 * time.Minute
+	if c.AccountFree <= 0 {
+		c.AccountFree = 10
+	}
+	if c.AccountMaxDelay <= 0 {
+		c.AccountMaxDelay = time.Second
+	}
+	if c.AddressRate <= 0 {
+		c.AddressRate = 2
+	}
+	if c.AddressBurst <= 0 {
+		c.AddressBurst = 20
+	}
+	if c.MaxWait <= 0 {
+		c.MaxWait = 2 * time.Second
 	}
 	if c.ForgetAfter <= 0 {
 		c.ForgetAfter = 15 * time.Minute
@@ -53,122 +102,272 @@ func (c ThrottleConfig) withDefaults() ThrottleConfig {
 	if c.MaxKeys <= 0 {
 		c.MaxKeys = 10000
 	}
+	if c.Sleep == nil {
+		c.Sleep = sleepCtx
+	}
 	return c
 }
 
-// throttle tracks failed binds per key ("acct:DN" or "addr:IP").
-type throttle struct {
-	cfg  ThrottleConfig
-	now  func() time.Time
-	mu   sync.Mutex
-	keys map[string]*throttleState
-	// tracked is len(keys), readable without mu: while it is zero nothing
-	// is locked, and a bind need not even work out its address key.
-	tracked atomic.Int64
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
+// throttle tracks failed credential checks per key: "pair:ADDR|ACCOUNT",
+// "acct:ACCOUNT", "addr:ADDR" (password checks) and "tok:ADDR" (tokens).
+type throttle struct {
+	cfg ThrottleConfig
+	now func() time.Time
+	// interval is the time one failure costs an address: 1/AddressRate.
+	interval time.Duration
+	mu       sync.Mutex
+	keys     map[string]*throttleState
+}
+
+// throttleState is one key's record. Pairs use failures and until,
+// accounts failures, addresses tat only.
 type throttleState struct {
 	failures int
 	last     time.Time // last failure
-	until    time.Time // locked until
+	until    time.Time // a pair is refused until then
+	// tat is the address bucket's "theoretical arrival time" (GCRA): the
+	// bucket is empty up to now+burst*interval, and a charge moves it one
+	// interval on.
+	tat time.Time
+}
+
+// ends is when the state stops mattering: no refusal, no debt, and (for
+// counted failures) forgotten.
+func (st *throttleState) ends(forget time.Duration) time.Time {
+	end := st.until
+	if st.tat.After(end) {
+		end = st.tat
+	}
+	if st.failures > 0 && st.last.Add(forget).After(end) {
+		end = st.last.Add(forget)
+	}
+	return end
 }
 
 func newThrottle(cfg ThrottleConfig, now func() time.Time) *throttle {
-	return &throttle{cfg: cfg.withDefaults(), now: now, keys: map[string]*throttleState{}}
+	cfg = cfg.withDefaults()
+	return &throttle{cfg: cfg, now: now, keys: map[string]*throttleState{},
+		interval: time.Duration(float64(time.Second) / cfg.AddressRate)}
 }
 
-func accountKey(dn string) string { return "acct:" + strings.ToLower(dn) }
-func addressKey(ip string) string { return "addr:" + ip }
+func accountKey(acct string) string { return "acct:" + accountID(acct) }
 
-// idle reports that no key is tracked (or throttling is off), so that no
-// key can be locked.
-func (t *throttle) idle() bool { return t.cfg.Disabled || t.tracked.Load() == 0 }
+// accountID is a fixed-size name for an account or bind name in the
+// throttle's keys: a client chooses unknown bind names, up to the request
+// size limit, and the throttle keeps up to MaxKeys of them.
+func accountID(acct string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(acct)))
+	return hex.EncodeToString(sum[:16])
+}
 
-// locked reports the first of keys that is locked now, and until when.
-func (t *throttle) locked(keys ...string) (string, time.Time, bool) {
+// attempt is one password check the throttle let through; the caller
+// reports its outcome with succeed or fail.
+type attempt struct {
+	t                *throttle
+	pair, acct, addr string
+	charged          bool // the address was charged one interval
+	// waited is how long the check waited for its turn (for logs).
+	waited time.Duration
+}
+
+// throttled is the reason a check was refused unchecked, for the log.
+type throttled string
+
+func (e throttled) Error() string { return "throttled after repeated failures (" + string(e) + ")" }
+
+// admit lets a password check for acct (an account DN or bind name) from
+// addr (an address key, "" if unknown) proceed, after waiting its turn,
+// or refuses it (throttled) before any hash is computed. It returns
+// ctx.Err() if ctx ends while waiting.
+func (t *throttle) admit(ctx context.Context, addr, acct string) (*attempt, error) {
+	a := &attempt{t: t, acct: accountKey(acct)}
 	if t.cfg.Disabled {
-		return "", time.Time{}, false
+		return a, nil
+	}
+	if addr != "" {
+		a.addr, a.pair = "addr:"+addr, "pair:"+addr+"|"+accountID(acct)
 	}
 	now := t.now()
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, k := range keys {
-		if k == "" {
-			continue
-		}
-		if st, ok := t.keys[k]; ok && now.Before(st.until) {
-			return k, st.until, true
-		}
+	if st, ok := t.keys[a.pair]; ok && now.Before(st.until) {
+		t.mu.Unlock()
+		return nil, throttled("this account from this address, until " + st.until.UTC().Format("15:04:05"))
 	}
-	return "", time.Time{}, false
+	var wait time.Duration
+	if st, ok := t.keys[a.acct]; ok && now.Sub(st.last) <= t.cfg.ForgetAfter {
+		wait = t.accountDelay(st.failures)
+	}
+	if a.addr != "" {
+		st := t.keys[a.addr]
+		turn := t.addressWait(st, now)
+		if turn > t.cfg.MaxWait {
+			t.mu.Unlock()
+			return nil, throttled("too many failures queued from this address")
+		}
+		if st == nil {
+			st = t.add(a.addr, now)
+		}
+		st.tat = later(st.tat, now).Add(t.interval)
+		a.charged = true
+		wait = max(wait, turn)
+	}
+	t.mu.Unlock()
+	if wait > 0 {
+		if err := t.cfg.Sleep(ctx, wait); err != nil {
+			a.refund()
+			return nil, err
+		}
+		a.waited = wait
+	}
+	return a, nil
 }
 
-// fail records a failed bind against each key.
-func (t *throttle) fail(keys ...string) {
+// accountDelay is the wait an account's failure count imposes.
+func (t *throttle) accountDelay(failures int) time.Duration {
+	over := failures - t.cfg.AccountFree
+	if over <= 0 {
+		return 0
+	}
+	return min(t.cfg.AccountMaxDelay>>3<<min(over-1, 3), t.cfg.AccountMaxDelay)
+}
+
+// addressWait is how long a check from an address must wait for budget
+// (0: it has some); st may be nil.
+func (t *throttle) addressWait(st *throttleState, now time.Time) time.Duration {
+	if st == nil {
+		return 0
+	}
+	return max(st.tat.Sub(now)-time.Duration(t.cfg.AddressBurst-1)*t.interval, 0)
+}
+
+// succeed records a correct password: the pair is cleared and the address
+// gets its charge back.
+func (a *attempt) succeed() {
+	a.refund()
+	if a.pair != "" {
+		a.t.mu.Lock()
+		delete(a.t.keys, a.pair)
+		a.t.mu.Unlock()
+	}
+}
+
+func (a *attempt) refund() {
+	if !a.charged {
+		return
+	}
+	a.charged = false
+	t := a.t
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if st, ok := t.keys[a.addr]; ok {
+		st.tat = st.tat.Add(-t.interval)
+	}
+}
+
+// fail records a wrong password (or no usable account): the address keeps
+// its charge, the pair and the account count one more failure.
+func (a *attempt) fail() {
+	t := a.t
 	if t.cfg.Disabled {
 		return
 	}
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	defer func() { t.tracked.Store(int64(len(t.keys))) }()
-	for _, k := range keys {
+	for _, k := range []string{a.pair, a.acct} {
 		if k == "" {
 			continue
 		}
 		st, ok := t.keys[k]
-		if ok && now.Sub(st.last) > t.cfg.ForgetAfter {
-			ok = false
-		}
-		if !ok {
-			t.makeRoom(now)
-			st = &throttleState{}
-			t.keys[k] = st
+		if !ok || now.Sub(st.last) > t.cfg.ForgetAfter {
+			if !ok {
+				st = t.add(k, now)
+			}
+			st.failures = 0
 		}
 		st.failures++
 		st.last = now
-		free := t.cfg.FreeAccount
-		if strings.HasPrefix(k, "addr:") {
-			free = t.cfg.FreeAddress
-		}
-		if over := st.failures - free; over > 0 {
-			d := t.cfg.Max
+		if over := st.failures - t.cfg.PairFree; k == a.pair && over > 0 {
+			d := t.cfg.PairMax
 			if over <= 30 {
-				d = min(t.cfg.Base<<(over-1), t.cfg.Max)
+				d = min(t.cfg.PairBase<<(over-1), t.cfg.PairMax)
 			}
 			st.until = now.Add(d)
 		}
 	}
 }
 
-// succeed clears an account's failures after a successful bind.
-func (t *throttle) succeed(key string) {
+// tokenFailed charges a failed token bind to its address's token bucket
+// and waits its turn, at most MaxWait; a token that verifies never comes
+// here. Past MaxWait of queued failures nothing more is charged, so a
+// flood of bad tokens ends MaxWait after it stops.
+func (t *throttle) tokenFailed(ctx context.Context, addr string) time.Duration {
+	if t.cfg.Disabled || addr == "" {
+		return 0
+	}
+	k := "tok:" + addr
+	now := t.now()
 	t.mu.Lock()
-	delete(t.keys, key)
-	t.tracked.Store(int64(len(t.keys)))
+	st := t.keys[k]
+	wait := t.addressWait(st, now)
+	if wait <= t.cfg.MaxWait {
+		if st == nil {
+			st = t.add(k, now)
+		}
+		st.tat = later(st.tat, now).Add(t.interval)
+	}
 	t.mu.Unlock()
+	wait = min(wait, t.cfg.MaxWait)
+	if wait > 0 {
+		_ = t.cfg.Sleep(ctx, wait)
+	}
+	return wait
 }
 
-// makeRoom keeps the map under MaxKeys (mu held).
-func (t *throttle) makeRoom(now time.Time) {
-	if len(t.keys) < t.cfg.MaxKeys {
-		return
-	}
-	for k, st := range t.keys {
-		if now.After(st.until) && now.Sub(st.last) > t.cfg.ForgetAfter {
-			delete(t.keys, k)
+// add makes a new state for key (mu held), keeping the map under MaxKeys.
+func (t *throttle) add(key string, now time.Time) *throttleState {
+	if len(t.keys) >= t.cfg.MaxKeys {
+		for k, st := range t.keys {
+			if st.ends(t.cfg.ForgetAfter).Before(now) {
+				delete(t.keys, k)
+			}
 		}
 	}
 	for len(t.keys) >= t.cfg.MaxKeys {
+		// The victim is a key refusing nothing now, if any, whose state
+		// ends soonest: a refused pair is the last to go.
 		var victim string
-		var soonest time.Time
+		var vRefusing bool
+		var vEnd time.Time
 		for k, st := range t.keys {
-			if victim == "" || st.until.Before(soonest) {
-				victim, soonest = k, st.until
+			refusing, end := now.Before(st.until), st.ends(t.cfg.ForgetAfter)
+			if victim == "" || (!refusing && vRefusing) || (refusing == vRefusing && end.Before(vEnd)) {
+				victim, vRefusing, vEnd = k, refusing, end
 			}
 		}
 		delete(t.keys, victim)
 	}
+	st := &throttleState{}
+	t.keys[key] = st
+	return st
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // size reports the number of tracked keys (tests).
@@ -181,8 +380,8 @@ func (t *throttle) size() int {
 type clientAddrKey struct{}
 
 // WithClientAddr returns ctx carrying the client's network address
-// (host:port or a bare host), which Bind uses to throttle guessing per
-// client address.
+// (host:port or a bare host), which Bind and PasswordModify use to
+// throttle guessing per client address.
 func WithClientAddr(ctx context.Context, addr net.Addr) context.Context {
 	if addr == nil {
 		return ctx
@@ -190,11 +389,9 @@ func WithClientAddr(ctx context.Context, addr net.Addr) context.Context {
 	return context.WithValue(ctx, clientAddrKey{}, addr)
 }
 
-// hostOf returns the host an address key names, for logs.
-func hostOf(addrKey string) string { return strings.TrimPrefix(addrKey, "addr:") }
-
-// clientAddrOf returns the address key of ctx's client, "" if unknown or
-// the owner-only admin socket (one local user).
+// clientAddrOf returns the throttle's name for ctx's client: its IPv4
+// address, or the /64 of its IPv6 address (one host usually holds a whole
+// /64); "" if unknown or the owner-only admin socket (one local user).
 func clientAddrOf(ctx context.Context) string {
 	addr, ok := ctx.Value(clientAddrKey{}).(net.Addr)
 	if !ok || addr.Network() == "unix" {
@@ -204,8 +401,12 @@ func clientAddrOf(ctx context.Context) string {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
-	if host == "" {
-		return ""
+	ip := net.ParseIP(host)
+	switch {
+	case ip == nil:
+		return host
+	case ip.To4() != nil:
+		return ip.To4().String()
 	}
-	return addressKey(host)
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }

@@ -1,59 +1,179 @@
 package idm
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
 )
 
+// stoppedClock is a clock that moves only when told, and a Sleep that
+// records what it was asked to wait without waiting.
+type stoppedClock struct {
+	now    time.Time
+	slept  []time.Duration
+	tick   bool // Sleep advances now by the wait
+	cancel bool // Sleep reports a cancelled context
+}
+
+func (c *stoppedClock) Now() time.Time { return c.now }
+
+func (c *stoppedClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.slept = append(c.slept, d)
+	if c.cancel {
+		return context.Canceled
+	}
+	if c.tick {
+		c.now = c.now.Add(d)
+	}
+	return nil
+}
+
+func newTestThrottle(cfg ThrottleConfig) (*throttle, *stoppedClock) {
+	c := &stoppedClock{now: time.Unix(1e9, 0)}
+	cfg.Sleep = c.Sleep
+	return newThrottle(cfg, c.Now), c
+}
+
 // TestThrottleBounded: a flood of distinct keys never grows the map past
-// MaxKeys, and the keys still locked are the last to go.
+// MaxKeys, and a pair still refused is the last to go.
 func TestThrottleBounded(t *testing.T) {
-	now := time.Unix(1e9, 0)
-	th := newThrottle(ThrottleConfig{MaxKeys: 100, FreeAccount: 1}, func() time.Time { return now })
-	th.fail(accountKey("victim"))
-	th.fail(accountKey("victim")) // locked for 1 s
+	th, c := newTestThrottle(ThrottleConfig{MaxKeys: 100, PairFree: 1})
+	ctx := context.Background()
+	for range 2 {
+		a, err := th.admit(ctx, "192.0.2.1", "uid=victim")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.fail()
+	}
+	if _, err := th.admit(ctx, "192.0.2.1", "uid=victim"); err == nil {
+		t.Fatal("the pair is not refused after its free failure and one more")
+	}
 	for i := range 10000 {
-		th.fail(addressKey(fmt.Sprintf("10.0.%d.%d", i/256, i%256)))
+		a, err := th.admit(ctx, fmt.Sprintf("10.%d.%d.%d", i/65536, i/256%256, i%256), fmt.Sprintf("uid=u%d", i))
+		if err != nil {
+			t.Fatalf("key %d refused: %v", i, err)
+		}
+		a.fail()
 		if th.size() > 100 {
 			t.Fatalf("after %d keys the throttle holds %d > 100", i+1, th.size())
 		}
 	}
-	if _, _, ok := th.locked(accountKey("victim")); !ok {
-		t.Error("a flood of unlocked keys evicted a locked one")
+	if _, err := th.admit(ctx, "192.0.2.1", "uid=victim"); err == nil {
+		t.Error("a flood of other keys evicted a refused pair")
 	}
-	// The back-off is capped.
-	for range 100 {
-		th.fail(accountKey("victim"))
+	// The pair's refusal doubles and is capped.
+	c.now = c.now.Add(10 * time.Minute)
+	for range 40 {
+		c.now = c.now.Add(10 * time.Minute)
+		a, err := th.admit(ctx, "192.0.2.1", "uid=victim")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.fail()
 	}
-	_, until, _ := th.locked(accountKey("victim"))
-	if got := until.Sub(now); got != 5*time.Minute {
-		t.Errorf("lock after 100 failures = %v, want the 5m cap", got)
+	st := th.keys["pair:192.0.2.1|"+accountID("uid=victim")]
+	if got := st.until.Sub(c.now); got != 5*time.Minute {
+		t.Errorf("refusal after 40 failures = %v, want the 5m cap", got)
 	}
 }
 
-// TestThrottleIdle: binds skip working out their address key only while
-// nothing at all is tracked.
-func TestThrottleIdle(t *testing.T) {
-	th := newThrottle(ThrottleConfig{}, time.Now)
-	if !th.idle() {
-		t.Fatal("a new throttle is not idle")
+// TestThrottleAddressQueue: at one instant, concurrent checks from one
+// address: AddressBurst pass at once, the next MaxWait*AddressRate wait
+// their turn, one interval more each, and the rest are refused without
+// being charged, so the address recovers MaxWait after the flood.
+func TestThrottleAddressQueue(t *testing.T) {
+	th, c := newTestThrottle(ThrottleConfig{})
+	ctx := context.Background()
+	var admitted []*attempt
+	refused := 0
+	for i := range 100 {
+		a, err := th.admit(ctx, "203.0.113.9", fmt.Sprintf("uid=u%d", i))
+		var why throttled
+		switch {
+		case errors.As(err, &why):
+			refused++
+		case err != nil:
+			t.Fatal(err)
+		default:
+			admitted = append(admitted, a)
+		}
 	}
-	th.fail(accountKey("uid=a"), addressKey("192.0.2.1"))
-	if th.idle() {
-		t.Fatal("idle while two keys are tracked")
+	// 20 at once, then 0.5 s, 1 s, 1.5 s, 2 s.
+	want := []time.Duration{500 * time.Millisecond, time.Second, 1500 * time.Millisecond, 2 * time.Second}
+	if len(admitted) != 24 || refused != 76 || fmt.Sprint(c.slept) != fmt.Sprint(want) {
+		t.Fatalf("admitted %d, refused %d, waits %v; want 24, 76, %v", len(admitted), refused, c.slept, want)
 	}
-	th.succeed(accountKey("uid=a"))
-	if th.idle() {
-		t.Fatal("idle while the address is still tracked")
+	// The admitted ones succeed (an app's users logging in): their
+	// charges come back and the address is as new.
+	for _, a := range admitted {
+		a.succeed()
 	}
-	th.succeed(addressKey("192.0.2.1"))
-	if !th.idle() {
-		t.Fatal("not idle once every key is cleared")
+	c.slept = nil
+	if _, err := th.admit(ctx, "203.0.113.9", "uid=late"); err != nil || len(c.slept) != 0 {
+		t.Fatalf("after the successes: %v, waits %v; want admitted at once", err, c.slept)
 	}
-	off := newThrottle(ThrottleConfig{Disabled: true}, time.Now)
-	off.fail("x")
-	if !off.idle() {
-		t.Fatal("a disabled throttle is not idle")
+	// A check cancelled while waiting gives its charge back too.
+	th2, c2 := newTestThrottle(ThrottleConfig{AddressBurst: 1})
+	a, _ := th2.admit(ctx, "198.51.100.1", "uid=a")
+	a.fail()
+	c2.cancel = true
+	if _, err := th2.admit(ctx, "198.51.100.1", "uid=b"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled wait: %v", err)
+	}
+	c2.cancel, c2.slept = false, nil
+	if _, err := th2.admit(ctx, "198.51.100.1", "uid=c"); err != nil || fmt.Sprint(c2.slept) != "[500ms]" {
+		t.Fatalf("after a cancelled wait: %v, waits %v; want one interval", err, c2.slept)
 	}
 }
+
+// TestThrottleAccountDelayOnly: failures against one account from many
+// addresses delay its checks by at most AccountMaxDelay and never refuse
+// them.
+func TestThrottleAccountDelayOnly(t *testing.T) {
+	th, c := newTestThrottle(ThrottleConfig{})
+	ctx := context.Background()
+	for i := range 200 {
+		a, err := th.admit(ctx, fmt.Sprintf("10.0.%d.%d", i/256, i%256), "uid=owner")
+		if err != nil {
+			t.Fatalf("failure %d from a fresh address refused: %v", i, err)
+		}
+		a.fail()
+	}
+	want := "[125ms 250ms 500ms" // after the 10 free failures
+	if got := fmt.Sprint(c.slept); len(got) < len(want) || got[:len(want)] != want {
+		t.Fatalf("account delays %v, want 125ms doubling", c.slept)
+	}
+	for _, d := range c.slept {
+		if d > time.Second {
+			t.Fatalf("an account delay of %v exceeds the 1 s cap", d)
+		}
+	}
+	c.slept = nil
+	a, err := th.admit(ctx, "192.0.2.77", "uid=owner")
+	if err != nil || fmt.Sprint(c.slept) != "[1s]" {
+		t.Fatalf("owner from their own address: %v, waits %v; want admitted after 1s", err, c.slept)
+	}
+	a.succeed()
+}
+
+func TestClientAddrIPv6Prefix(t *testing.T) {
+	for in, want := range map[string]string{
+		"192.0.2.1:389":            "192.0.2.1",
+		"[2001:db8:1:2::5]:389":    "2001:db8:1:2::/64",
+		"[2001:db8:1:2:ff::9]:389": "2001:db8:1:2::/64",
+		"[::ffff:192.0.2.1]:389":   "192.0.2.1",
+	} {
+		ctx := WithClientAddr(context.Background(), fakeAddr(in))
+		if got := clientAddrOf(ctx); got != want {
+			t.Errorf("clientAddrOf(%s) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+type fakeAddr string
+
+func (a fakeAddr) Network() string { return "tcp" }
+func (a fakeAddr) String() string  { return string(a) }

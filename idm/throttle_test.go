@@ -1,13 +1,16 @@
 package idm_test
 
-// Brute-force throttling and bind timing (issue #5): failed binds back off
-// per account and per client address, a valid credential for others still
-// works meanwhile, token binds are throttled by address too, and a bind
-// naming no account costs about what a wrong password costs.
+// Guess throttling and bind timing: failures refuse only the (address,
+// account) pair that made them, slow an account down by at most 1 s, and
+// hold one address to 2 failed checks per second; a valid token is never
+// throttled, a correct login waits at most 2 s, and a bind naming no
+// account costs about what a wrong password costs. The stack's clock is
+// the throttle's: its waits advance the clock instead of sleeping.
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"slices"
 	"strings"
@@ -19,6 +22,7 @@ import (
 	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/directory/boltstore"
 	"github.com/ldapd/ldapd/idm"
+	"github.com/ldapd/ldapd/internal/stacktest"
 	"github.com/ldapd/ldapd/password"
 	"github.com/ldapd/ldapd/tokens"
 )
@@ -27,35 +31,76 @@ func from(ip string) context.Context {
 	return idm.WithClientAddr(context.Background(), &net.TCPAddr{IP: net.ParseIP(ip), Port: 40000})
 }
 
-func TestThrottlePerAccount(t *testing.T) {
+// bindAt binds from ctx and reports the error and how long the bind took
+// on the stack's clock (the throttle's waits advance it).
+func bindAt(s *stacktest.Stack, ctx context.Context, name, pw string) (time.Duration, error) {
+	start := s.Clock.Now()
+	_, err := s.IDM.Bind(ctx, name, []byte(pw))
+	return s.Clock.Now().Sub(start), err
+}
+
+func wantInvalid(t *testing.T, what string, err error) {
+	t.Helper()
+	if !errors.Is(err, directory.ErrInvalidCredentials) {
+		t.Fatalf("%s: %v, want invalidCredentials", what, err)
+	}
+}
+
+// people adds n people named prefix0... with password pw-NAME, as root.
+func people(t *testing.T, s *stacktest.Stack, prefix string, n int) []string {
+	t.Helper()
+	var names []string
+	for i := range n {
+		name := fmt.Sprintf("%s%d", prefix, i)
+		addAsRoot(t, s, "uid="+name+",ou=people,"+stacktest.Base, "objectClass", "inetOrgPerson", "cn", name, "sn", name,
+			"uid", name, "userPassword", "pw-"+name)
+		names = append(names, name)
+	}
+	return names
+}
+
+// TestThrottlePerPair: failures from one address against one account
+// refuse that pair only, after 5 free failures, for 1 s doubling; the
+// owner binds meanwhile from another address without delay, other
+// accounts bind from the attacker's address, and a success clears the
+// pair.
+func TestThrottlePerPair(t *testing.T) {
 	f := newFixture(t)
 	s := f.s
-	attacker, user := from("192.0.2.1"), from("198.51.100.7")
+	attacker, owner := from("192.0.2.1"), from("198.51.100.7")
 	for i := range 5 { // the free failures
-		if _, err := s.IDM.Bind(attacker, "admin", []byte("guess")); !errors.Is(err, directory.ErrInvalidCredentials) {
+		if _, err := bindAt(s, attacker, "admin", "guess"); !errors.Is(err, directory.ErrInvalidCredentials) {
 			t.Fatalf("guess %d: %v", i, err)
 		}
 	}
-	// The sixth failure locks admin for 1 s: even the right password, from
-	// anywhere, is refused until then.
-	_, _ = s.IDM.Bind(attacker, "admin", []byte("guess"))
-	if _, err := s.IDM.Bind(user, "admin", []byte(s.AdminPW)); !errors.Is(err, directory.ErrInvalidCredentials) {
-		t.Fatalf("admin bind during its lock: %v, want invalidCredentials", err)
+	_, _ = bindAt(s, attacker, "admin", "guess") // the sixth refuses the pair for 1 s
+	_, err := bindAt(s, attacker, "admin", s.AdminPW)
+	wantInvalid(t, "the right password from the refused pair", err)
+	if d, err := bindAt(s, owner, "admin", s.AdminPW); err != nil || d != 0 {
+		t.Fatalf("owner from another address during the attack: %v after %v; want success at once", err, d)
 	}
-	// Another account is unaffected, even from the attacker's address.
-	if _, err := s.IDM.Bind(attacker, "idm_admin", []byte(s.IDMAdminPW)); err != nil {
-		t.Fatalf("idm_admin during admin's lock: %v", err)
+	if d, err := bindAt(s, attacker, "idm_admin", s.IDMAdminPW); err != nil || d != 0 {
+		t.Fatalf("another account from the attacker's address: %v after %v", err, d)
 	}
-	// The lock doubles with each further failure and lifts after its time.
+	// The refusal doubles with each further failure, and lifts after it.
 	s.Clock.Advance(1100 * time.Millisecond)
-	_, _ = s.IDM.Bind(attacker, "uid=admin,ou=people,"+"dc=idm,dc=example,dc=com", []byte("guess")) // the DN is the same key
+	_, _ = bindAt(s, attacker, "uid=admin,ou=people,"+stacktest.Base, "guess") // the DN is the same account
 	s.Clock.Advance(1100 * time.Millisecond)
-	if _, err := s.IDM.Bind(user, "admin", []byte(s.AdminPW)); !errors.Is(err, directory.ErrInvalidCredentials) {
-		t.Fatalf("admin bind 1.1 s into a 2 s lock: %v", err)
-	}
+	_, err = bindAt(s, attacker, "admin", s.AdminPW)
+	wantInvalid(t, "1.1 s into a 2 s refusal", err)
 	s.Clock.Advance(time.Second)
-	if _, err := s.IDM.Bind(user, "admin", []byte(s.AdminPW)); err != nil {
-		t.Fatalf("admin bind after the lock: %v", err)
+	if _, err := bindAt(s, attacker, "admin", s.AdminPW); err != nil {
+		t.Fatalf("after the refusal: %v", err)
+	}
+	// The success cleared the pair: five free failures again.
+	for i := range 5 {
+		_, _ = bindAt(s, attacker, "admin", "guess")
+		if _, err := bindAt(s, owner, "admin", s.AdminPW); err != nil {
+			t.Fatalf("owner after %d new failures: %v", i+1, err)
+		}
+	}
+	if _, err := bindAt(s, attacker, "admin", s.AdminPW); err != nil {
+		t.Fatalf("after 5 failures since a success the pair is refused: %v", err)
 	}
 	logs := s.Logs()
 	if !strings.Contains(logs, "throttled after repeated failures") || !strings.Contains(logs, `"client":"192.0.2.1"`) {
@@ -63,40 +108,138 @@ func TestThrottlePerAccount(t *testing.T) {
 	}
 }
 
-func TestThrottlePerAddress(t *testing.T) {
+// TestThrottleStrangerCannotLockOwnerOut: a stranger's failures against
+// an account, from one address or from a hundred, never lock its owner
+// out elsewhere: the owner's bind is delayed by at most 1 s.
+func TestThrottleStrangerCannotLockOwnerOut(t *testing.T) {
+	f := newFixture(t)
+	s := f.s
+	owner := from("198.51.100.7")
+	// One address, patiently: 40 rounds of guesses, each after its pair's
+	// refusal has lifted.
+	stranger := from("192.0.2.66")
+	for range 40 {
+		s.Clock.Advance(6 * time.Minute)
+		_, _ = bindAt(s, stranger, "admin", "guess")
+	}
+	_, err := bindAt(s, stranger, "admin", s.AdminPW)
+	wantInvalid(t, "the stranger's own pair, refused", err)
+	if d, err := bindAt(s, owner, "admin", s.AdminPW); err != nil || d > time.Second {
+		t.Fatalf("owner after 40 failures by one stranger: %v after %v; want success within 1 s", err, d)
+	}
+	// A hundred addresses, five guesses each.
+	for i := range 100 {
+		for range 5 {
+			_, _ = bindAt(s, from(fmt.Sprintf("203.0.113.%d", i)), "admin", "guess")
+		}
+	}
+	d, err := bindAt(s, owner, "admin", s.AdminPW)
+	if err != nil || d > time.Second {
+		t.Fatalf("owner after 540 strangers' failures: %v after %v; want success within 1 s", err, d)
+	}
+	t.Logf("owner's bind after 540 failures by strangers: delayed %v", d)
+	if d == 0 {
+		t.Errorf("no account delay at all after 540 failures: the per-account counter does nothing")
+	}
+}
+
+// TestThrottleAppHost: an application host (one address) checks its
+// users' passwords and binds with its own API token. Typos by many of its
+// users never refuse its token, nor the next correct login, which waits
+// at most its turn (2 s).
+func TestThrottleAppHost(t *testing.T) {
+	f := newFixture(t)
+	s := f.s
+	f.createService(t, "webmail")
+	token, _ := f.generate(t, "webmail", time.Time{}, tokens.ReadOnly)
+	app := from("192.0.2.80")
+	users := people(t, s, "user", 40)
+	// 30 typos by 30 users arriving at once (the clock stands still).
+	for _, u := range users[:30] {
+		_, err := bindAt(s, app, u, "typo")
+		wantInvalid(t, "typo by "+u, err)
+	}
+	if d, err := bindAt(s, app, "dn=token", token); err != nil || d != 0 {
+		t.Fatalf("the app's token after its users' typos: %v after %v; want success at once", err, d)
+	}
+	d, err := bindAt(s, app, users[35], "pw-"+users[35])
+	if err != nil || d > 2*time.Second {
+		t.Fatalf("a correct login from the app host after 30 typos: %v after %v; want success within 2 s", err, d)
+	}
+	t.Logf("correct login after 30 typos from the same host: waited %v", d)
+	// A typo by the same user who then types it right: the success
+	// refunds its charge, so it does not add up.
+	for range 3 {
+		_, _ = bindAt(s, app, users[36], "typo")
+		if _, err := bindAt(s, app, users[36], "pw-"+users[36]); err != nil {
+			t.Fatalf("user after a typo: %v", err)
+		}
+	}
+	// 200 more typos, one after another: each waits its turn (2 per
+	// second), the token never does, nor the next correct login more than
+	// one turn.
+	for i := range 200 {
+		_, _ = bindAt(s, app, users[i%30], "typo")
+	}
+	if d, err := bindAt(s, app, "dn=token", token); err != nil || d != 0 {
+		t.Fatalf("the app's token after 230 typos: %v after %v", err, d)
+	}
+	if d, err := bindAt(s, app, users[37], "pw-"+users[37]); err != nil || d > time.Second {
+		t.Fatalf("a correct login after 230 typos: %v after %v; want success within 1 s", err, d)
+	}
+}
+
+// TestThrottleSprayRate: one address spraying guesses over many names is
+// held to 2 failed checks per second after a burst of 20, measured on the
+// clock the throttle waits on.
+func TestThrottleSprayRate(t *testing.T) {
+	f := newFixture(t)
+	s := f.s
+	sprayer := from("203.0.113.9")
+	start := s.Clock.Now()
+	var after20 time.Time
+	for i := range 100 {
+		_, err := bindAt(s, sprayer, fmt.Sprintf("nobody%d", i), "Winter2026!")
+		wantInvalid(t, "guess", err)
+		if i == 19 {
+			after20 = s.Clock.Now()
+		}
+	}
+	burst, rest := after20.Sub(start), s.Clock.Now().Sub(after20)
+	rate := 80 / rest.Seconds()
+	t.Logf("100 guesses from one address: first 20 in %v, next 80 in %v (%.2f/s)", burst, rest, rate)
+	if burst != 0 || rate > 2.01 {
+		t.Errorf("first 20 took %v (want 0), then %.2f guesses/s (want at most 2)", burst, rate)
+	}
+	// Another address is unaffected.
+	if d, err := bindAt(s, from("2001:db8::1"), "idm_admin", s.IDMAdminPW); err != nil || d != 0 {
+		t.Fatalf("bind from another address: %v after %v", err, d)
+	}
+}
+
+// TestThrottleTokens: bad tokens from an address are answered after their
+// turn (at most 2 s) and never refuse a valid token from it.
+func TestThrottleTokens(t *testing.T) {
 	f := newFixture(t)
 	s := f.s
 	f.createService(t, "svc")
 	token, _ := f.generate(t, "svc", time.Time{}, tokens.ReadOnly)
-	sprayer, other := from("203.0.113.9"), from("2001:db8::1")
-	// Password spraying: many names, few guesses each, one address.
-	for i := range 21 {
-		_, _ = s.IDM.Bind(sprayer, "nobody"+string(rune('a'+i)), []byte("Winter2026!"))
+	guesser := from("203.0.113.10")
+	var longest time.Duration
+	for range 100 {
+		d, err := bindAt(s, guesser, "dn=token", token[:len(token)-2]+"xx")
+		wantInvalid(t, "bad token", err)
+		longest = max(longest, d)
 	}
-	if _, err := s.IDM.Bind(sprayer, "idm_admin", []byte(s.IDMAdminPW)); !errors.Is(err, directory.ErrInvalidCredentials) {
-		t.Fatalf("bind from a locked address: %v", err)
+	if longest == 0 || longest > 2*time.Second {
+		t.Errorf("longest wait of a bad token = %v, want within (0, 2 s]", longest)
 	}
-	// Token binds are no way around it.
-	if _, err := s.IDM.Bind(sprayer, "dn=token", []byte(token)); !errors.Is(err, directory.ErrInvalidCredentials) {
-		t.Fatalf("token bind from a locked address: %v", err)
+	if d, err := bindAt(s, guesser, "dn=token", token); err != nil || d != 0 {
+		t.Fatalf("valid token from the guesser's address: %v after %v; want success at once", err, d)
 	}
-	if _, err := s.IDM.Bind(other, "idm_admin", []byte(s.IDMAdminPW)); err != nil {
-		t.Fatalf("bind from another address: %v", err)
-	}
-	if _, err := s.IDM.Bind(other, "dn=token", []byte(token)); err != nil {
-		t.Fatalf("token bind from another address: %v", err)
-	}
-	// Bad tokens count against the address as well.
-	tokenGuesser := from("203.0.113.10")
-	for range 21 {
-		_, _ = s.IDM.Bind(tokenGuesser, "dn=token", []byte(token[:len(token)-2]+"xx"))
-	}
-	if _, err := s.IDM.Bind(tokenGuesser, "dn=token", []byte(token)); !errors.Is(err, directory.ErrInvalidCredentials) {
-		t.Fatalf("valid token from an address locked by bad tokens: %v", err)
-	}
-	s.Clock.Advance(2 * time.Second)
-	if _, err := s.IDM.Bind(tokenGuesser, "dn=token", []byte(token)); err != nil {
-		t.Fatalf("valid token after the address lock: %v", err)
+	// Bad tokens do not spend the address's password budget.
+	if d, err := bindAt(s, guesser, "idm_admin", s.IDMAdminPW); err != nil || d != 0 {
+		t.Fatalf("password bind from the token guesser's address: %v after %v", err, d)
 	}
 }
 

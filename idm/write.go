@@ -2,6 +2,7 @@ package idm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -75,16 +76,27 @@ func (s *Service) userModifiable(names []string) error {
 	return nil
 }
 
-// hashPasswords replaces plaintext userPassword values with argon2id
-// hashes. An {ARGON2} value is kept as given. Legacy schemes ({SSHA},
-// {SHA}, {CRYPT}, ...) are kept only when legacyOK (ldapd import and the
-// local admin socket, for migrations); from any other client such a value
-// is taken as the plaintext password it literally is, so no writer can
-// downgrade an account to a fast hash.
-func (s *Service) hashPasswords(ctx context.Context, values []string, legacyOK bool) ([]string, error) {
+// maxPasswordValues bounds the userPassword values of one entry: an
+// account needs one; a migration may bring a few.
+const maxPasswordValues = 4
+
+// hashPasswords hashes userPassword values with the server's argon2id
+// parameters. A value that looks like a stored hash ({ARGON2}, {SSHA},
+// {CRYPT}, ...) is kept as it is only when stored is set (ldapd import and
+// the local admin socket, for migrations); from any other client it is
+// the literal password it spells, hashed like any other: no writer chooses
+// the scheme or the cost of the hash that later binds will verify.
+func (s *Service) hashPasswords(ctx context.Context, values []string, stored bool) ([]string, error) {
+	if len(values) > maxPasswordValues {
+		return nil, directory.Errorf(directory.ErrConstraintViolation,
+			fmt.Sprintf("at most %d userPassword values", maxPasswordValues))
+	}
 	out := make([]string, len(values))
 	for i, v := range values {
-		if strings.HasPrefix(v, "{ARGON2}") || (legacyOK && password.IsHashed(v)) {
+		if stored && password.IsHashed(v) {
+			if err := s.checkStoredHashes([]string{v}); err != nil {
+				return nil, err
+			}
 			out[i] = v
 			continue
 		}
@@ -98,6 +110,49 @@ func (s *Service) hashPasswords(ctx context.Context, values []string, legacyOK b
 		out[i] = h
 	}
 	return out, nil
+}
+
+// checkStoredHashes refuses stored hashes (from import or the admin
+// socket) whose cost exceeds the server's own: a bind against them would
+// cost what the writer chose. A malformed or unsupported value is kept: it
+// never verifies (Verify refuses it too), so the account cannot bind with
+// a password until one is set, as in the directory it came from.
+func (s *Service) checkStoredHashes(values []string) error {
+	for _, v := range values {
+		if !password.IsHashed(v) {
+			continue
+		}
+		if err := password.CheckParams(v, s.hasher.MaxParams()); errors.Is(err, password.ErrTooCostly) {
+			return directory.Errorf(directory.ErrConstraintViolation, "userPassword: "+err.Error())
+		}
+	}
+	return nil
+}
+
+// preDecide refuses a write the policy refuses before the server spends
+// a password hash on it: hashing happens outside the write transaction,
+// so the decision is taken again inside it.
+func (s *Service) preDecide(ctx context.Context, id Identity, op acl.Op, dn directory.DN, e *directory.Entry, names []string) error {
+	if id.Kind == acl.Root {
+		return nil
+	}
+	if id.Kind == acl.Anonymous {
+		return directory.Errorf(directory.ErrInsufficientAccess, "anonymous clients may not "+op.String()+" entries; bind first")
+	}
+	return s.view(ctx, id, func(tx directory.ReadTx, sub acl.Subject) error {
+		t := acl.Target{Entry: e}
+		if op != acl.OpAdd {
+			old, err := s.visibleEntry(tx, sub, dn)
+			if err != nil {
+				return err
+			}
+			t = acl.Target{Entry: old, Account: s.parentAccount(tx, old)}
+		}
+		if d := s.policy.Decide(sub, op, t, names); !d.Allowed {
+			return directory.Errorf(directory.ErrInsufficientAccess, d.Reason)
+		}
+		return nil
+	})
 }
 
 // Add creates entry e (attribute names as the client gave them) as id.
@@ -126,18 +181,28 @@ func (s *Service) Add(ctx context.Context, id Identity, e *directory.Entry) erro
 	if err := s.schema.ExpandObjectClasses(e); err != nil {
 		return err
 	}
+	s.deriveAccountAttrs(e)
 	if pws := e.Get("userPassword"); len(pws) > 0 {
+		if err := s.preDecide(ctx, id, acl.OpAdd, e.DN, e, names); err != nil {
+			return err
+		}
 		hashed, err := s.hashPasswords(ctx, pws, id.Kind == acl.Root)
 		if err != nil {
 			return err
 		}
 		e.Set("userPassword", hashed...)
 	}
-	s.deriveAccountAttrs(e)
 	uuid := s.newUUID()
 	return s.update(ctx, id, func(tx directory.WriteTx, sub acl.Subject) error {
 		e := e.Clone()
-		if d := s.policy.Decide(sub, acl.OpAdd, acl.Target{Entry: e}, names); !d.Allowed {
+		if sub.Kind == acl.Account && !sub.ReadOnly {
+			// Which rules apply depends on the structural class: an entry
+			// without a valid one is a schema error, whoever adds it.
+			if _, err := s.schema.CheckClasses(e); err != nil {
+				return err
+			}
+		}
+		if d := s.policy.MayWrite(sub, acl.OpAdd, acl.Target{Entry: e}, names); !d.Allowed {
 			return directory.Errorf(directory.ErrInsufficientAccess, d.Reason)
 		}
 		s.stampCreated(e, sub, uuid)
@@ -147,14 +212,22 @@ func (s *Service) Add(ctx context.Context, id Identity, e *directory.Entry) erro
 		if err := s.checkSchema(e); err != nil {
 			return err
 		}
+		if d := s.policy.Decide(sub, acl.OpAdd, acl.Target{Entry: e}, names); !d.Allowed {
+			return directory.Errorf(directory.ErrInsufficientAccess, d.Reason)
+		}
+		if err := s.checkLoginName(sub, nil, e); err != nil {
+			return err
+		}
+		if err := s.checkPosixNumbers(sub, nil, e); err != nil {
+			return err
+		}
 		if err := s.checkReferences(tx, e, e.DN); err != nil {
 			return err
 		}
 		if err := tx.Add(e); err != nil {
 			return err
 		}
-		roots := append([]directory.DN{e.DN}, dnValues(e.Get("member"))...)
-		return s.refreshMemberOf(tx, roots)
+		return s.membersChanged(tx, sub, nil, e)
 	})
 }
 
@@ -209,6 +282,7 @@ func (s *Service) checkReferences(tx directory.ReadTx, e *directory.Entry, self 
 func (s *Service) Modify(ctx context.Context, id Identity, dn directory.DN, changes []directory.Change) error {
 	names := make([]string, 0, len(changes))
 	changes = append([]directory.Change(nil), changes...)
+	setsPassword := false
 	for i, ch := range changes {
 		at, ok := s.schema.Attr(ch.Attr)
 		if !ok {
@@ -217,11 +291,7 @@ func (s *Service) Modify(ctx context.Context, id Identity, dn directory.DN, chan
 		changes[i].Attr = at.Name()
 		names = append(names, at.Name())
 		if at.Name() == "userPassword" && (ch.Op == directory.ChangeAdd || ch.Op == directory.ChangeReplace) {
-			hashed, err := s.hashPasswords(ctx, ch.Values, id.Kind == acl.Root)
-			if err != nil {
-				return err
-			}
-			changes[i].Values = hashed
+			setsPassword = true
 		}
 		if at.Name() == "userPassword" && ch.Op == directory.ChangeDelete && len(ch.Values) > 0 {
 			return directory.Errorf(directory.ErrUnwillingToPerform, "delete userPassword without values, or replace it")
@@ -232,12 +302,27 @@ func (s *Service) Modify(ctx context.Context, id Identity, dn directory.DN, chan
 			return err
 		}
 	}
+	if setsPassword {
+		if err := s.preDecide(ctx, id, acl.OpModify, dn, nil, names); err != nil {
+			return err
+		}
+		for i, ch := range changes {
+			if ch.Attr == "userPassword" && (ch.Op == directory.ChangeAdd || ch.Op == directory.ChangeReplace) {
+				hashed, err := s.hashPasswords(ctx, ch.Values, id.Kind == acl.Root)
+				if err != nil {
+					return err
+				}
+				changes[i].Values = hashed
+			}
+		}
+	}
 	return s.update(ctx, id, func(tx directory.WriteTx, sub acl.Subject) error {
 		old, err := s.visibleEntry(tx, sub, dn)
 		if err != nil {
 			return err
 		}
-		if d := s.policy.Decide(sub, acl.OpModify, acl.Target{Entry: old, Account: s.parentAccount(tx, old)}, names); !d.Allowed {
+		target := acl.Target{Entry: old, Account: s.parentAccount(tx, old)}
+		if d := s.policy.MayWrite(sub, acl.OpModify, target, names); !d.Allowed {
 			return directory.Errorf(directory.ErrInsufficientAccess, d.Reason)
 		}
 		e := old.Clone()
@@ -246,6 +331,9 @@ func (s *Service) Modify(ctx context.Context, id Identity, dn directory.DN, chan
 		}
 		if err := s.checkObjectClassChange(old, e); err != nil {
 			return err
+		}
+		if len(e.Get("userPassword")) > maxPasswordValues {
+			return directory.Errorf(directory.ErrConstraintViolation, fmt.Sprintf("at most %d userPassword values", maxPasswordValues))
 		}
 		for _, ava := range e.DN.RDN().AVAs() {
 			if !e.HasValue(s.schema, ava.Type, ava.Value) {
@@ -262,13 +350,25 @@ func (s *Service) Modify(ctx context.Context, id Identity, dn directory.DN, chan
 		if err := s.checkSchema(e); err != nil {
 			return err
 		}
+		// The allow-list, on what the changes do: the attributes they name
+		// and the object classes they add or remove.
+		target.New = e
+		if d := s.policy.Decide(sub, acl.OpModify, target, names); !d.Allowed {
+			return directory.Errorf(directory.ErrInsufficientAccess, d.Reason)
+		}
+		if err := s.checkLoginName(sub, old, e); err != nil {
+			return err
+		}
+		if err := s.checkPosixNumbers(sub, old, e); err != nil {
+			return err
+		}
 		if err := s.checkReferences(tx, e, dn); err != nil {
 			return err
 		}
 		if err := tx.Modify(dn, diff(old, e)); err != nil {
 			return err
 		}
-		return s.refreshMemberOf(tx, symmetricDiff(dnValues(old.Get("member")), dnValues(e.Get("member"))))
+		return s.membersChanged(tx, sub, old, e)
 	})
 }
 
@@ -450,6 +550,13 @@ func (s *Service) Rename(ctx context.Context, id Identity, dn directory.DN, newR
 			return directory.Errorf(directory.ErrUnwillingToPerform, "API token records cannot be renamed")
 		}
 		e := old.Clone()
+		// An account's login name is one value: a rename replaces it,
+		// whether or not the client asked to delete the old RDN value.
+		if k := s.policy.KindOf(old); (k == acl.KindPerson || k == acl.KindServiceAccount) && sub.Kind != acl.Root {
+			if _, ok := dn.RDN().Value("uid"); ok {
+				deleteOld = true
+			}
+		}
 		if deleteOld {
 			for _, ava := range dn.RDN().AVAs() {
 				if v, still := newRDN.Value(ava.Type); still && s.equalValues(ava.Type, v, ava.Value) {
@@ -475,11 +582,11 @@ func (s *Service) Rename(ctx context.Context, id Identity, dn directory.DN, newR
 		if sub.Kind == acl.Account {
 			e.Set("modifiersName", sub.DN.String())
 		}
-		if d := s.policy.Decide(sub, acl.OpDelete, acl.Target{Entry: old}, nil); !d.Allowed {
+		if d := s.policy.Decide(sub, acl.OpRename, acl.Target{Entry: old, New: e}, nil); !d.Allowed {
 			return directory.Errorf(directory.ErrInsufficientAccess, d.Reason)
 		}
-		if d := s.policy.Decide(sub, acl.OpAdd, acl.Target{Entry: e}, nil); !d.Allowed {
-			return directory.Errorf(directory.ErrInsufficientAccess, d.Reason)
+		if err := s.checkLoginName(sub, nil, e); err != nil {
+			return err
 		}
 		// RFC 4511 4.9: a taken target is entryAlreadyExists, whatever
 		// else (uid uniqueness, schema) the new entry would break.

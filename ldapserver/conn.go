@@ -15,11 +15,12 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/ldapd/ldapd/internal/logfield"
 	"github.com/ldapd/ldapd/ldapserver/wire"
 )
 
 // StartTLSOID is the StartTLS extended operation (RFC 4511 section 4.14).
-const StartTLSOID = "1.3.6.1.4.1.1466.20037"
+const StartTLSOID = wire.StartTLSOID
 
 // conn is one client connection. Only its own goroutine touches its fields,
 // except netConn (closed by Server.Close) and wake (called by Shutdown).
@@ -212,10 +213,10 @@ func (c *conn) readFailed(err error, log zerolog.Logger) {
 			log.Info().Msg("connection timed out")
 		}
 	case errors.Is(err, wire.ErrMessageTooLarge), errors.Is(err, wire.ErrMalformed):
-		log.Warn().Err(err).Msg("malformed message; disconnecting")
+		log.Warn().Err(logfield.ClipErr(err)).Msg("malformed message; disconnecting")
 		c.disconnect(wire.ResultProtocolError, err.Error())
 	default:
-		log.Info().Err(err).Msg("read failed")
+		log.Info().Err(logfield.ClipErr(err)).Msg("read failed")
 	}
 }
 
@@ -239,12 +240,12 @@ func (c *conn) handle(packet []byte, log zerolog.Logger) bool {
 		var de *wire.DecodeError
 		if errors.As(err, &de) {
 			if tag, ok := de.ResponseTag(); ok {
-				log.Warn().Int32("msgid", de.ID).Err(err).Msg("malformed request")
+				log.Warn().Int32("msgid", de.ID).Err(logfield.ClipErr(err)).Msg("malformed request")
 				return c.send(wire.AppendResult(c.buf[:0], de.ID, tag,
 					wire.Result{Code: wire.ResultProtocolError, Message: err.Error()}, nil))
 			}
 		}
-		log.Warn().Err(err).Msg("undecodable message; disconnecting")
+		log.Warn().Err(logfield.ClipErr(err)).Msg("undecodable message; disconnecting")
 		c.disconnect(wire.ResultProtocolError, "malformed message")
 		return false
 	}
@@ -260,7 +261,7 @@ func (c *conn) handle(packet []byte, log zerolog.Logger) bool {
 	case *wire.BindRequest:
 		c.setIdentity(c.initialIdentity()) // RFC 4511 4.2.1: a bind resets the state
 		if code, why := c.bindPrecheck(op); code != wire.ResultSuccess {
-			log.Info().Int32("msgid", msg.ID).Str("op", "bind").Str("target", op.Name).Int("code", code).Msg(why)
+			log.Info().Int32("msgid", msg.ID).Str("op", "bind").Str("target", logfield.Clip(op.Name)).Int("code", code).Msg(why)
 			c.observe("bind", code, start)
 			return c.send(wire.AppendBindResponse(c.buf[:0], msg.ID, wire.Result{Code: code, Message: why}, nil, nil))
 		}
@@ -322,7 +323,10 @@ func (c *conn) dispatch(msg *wire.Message, start time.Time, log zerolog.Logger) 
 	w := &response{c: c, id: msg.ID, tag: responseTag(msg.Op)}
 	op, err := toOperation(c.srv.Schema, msg.Op)
 	if err == nil {
-		if crit := c.unknownCritical(msg.Controls); crit != "" {
+		err = checkControls(msg.Controls)
+	}
+	if err == nil {
+		if crit, ok := c.unknownCritical(msg.Controls); ok {
 			w.WriteResult(Result{Code: wire.ResultUnavailableCriticalExtension, Message: "critical control " + crit + " is not supported"})
 		} else {
 			if s, ok := op.(*SearchRequest); ok {
@@ -336,7 +340,7 @@ func (c *conn) dispatch(msg *wire.Message, start time.Time, log zerolog.Logger) 
 				w.typesOnly = s.TypesOnly
 			}
 			req := &Request{ctx: ctx, MessageID: msg.ID, Op: op, Controls: msg.Controls, Bound: c.identity,
-				TLS: c.tls, ConnID: c.id, RemoteAddr: c.netConn.RemoteAddr()}
+				TLS: c.tls, ConnID: c.id, RemoteAddr: c.netConn.RemoteAddr(), PasswordsAllowed: c.tls != nil || c.srv.AllowInsecureBind}
 			c.srv.Handler.ServeLDAP(w, req)
 		}
 	} else {
@@ -362,14 +366,14 @@ func (c *conn) dispatch(msg *wire.Message, start time.Time, log zerolog.Logger) 
 		if op != nil {
 			target = op.Target()
 		}
-		ev = ev.Int32("msgid", msg.ID).Str("op", name).Str("target", target).
+		ev = ev.Int32("msgid", msg.ID).Str("op", name).Str("target", logfield.Clip(target)).
 			Str("identity", c.describeIdentity()).Int("code", w.code).Dur("duration", time.Since(start))
 	}
 	if w.entries > 0 {
 		ev = ev.Int("entries", w.entries)
 	}
 	if w.internal != nil {
-		ev = ev.AnErr("error", w.internal)
+		ev = ev.AnErr("error", logfield.ClipErr(w.internal))
 	}
 	ev.Send()
 	c.observe(name, w.code, start)
@@ -405,13 +409,15 @@ func identityString(id Identity) string {
 	return id.String()
 }
 
-func (c *conn) unknownCritical(controls []wire.Control) string {
+// unknownCritical returns the type of the first critical control the
+// server does not support, if any.
+func (c *conn) unknownCritical(controls []wire.Control) (string, bool) {
 	for _, ctl := range controls {
 		if ctl.Critical && !slices.Contains(c.srv.Controls, ctl.OID) {
-			return ctl.OID
+			return logfield.Clip(ctl.OID), true
 		}
 	}
-	return ""
+	return "", false
 }
 
 // send writes one encoded message and flushes; false means the connection

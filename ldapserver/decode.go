@@ -2,6 +2,7 @@ package ldapserver
 
 import (
 	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/internal/logfield"
 	"github.com/ldapd/ldapd/ldapserver/wire"
 )
 
@@ -103,4 +104,44 @@ func toFilter(w *wire.Filter) *directory.Filter {
 		}
 	}
 	return f
+}
+
+// checkControls rejects a request carrying a control whose controlType is
+// not a numeric OID. RFC 4511 §4.1.11 types it LDAPOID, which §4.1.2
+// constrains to RFC 4512's numericoid; like OpenLDAP, ldapd answers such a
+// request protocolError, critical or not. (An empty type would otherwise
+// slip past the unknown-critical-control check: nothing is registered
+// under "".)
+func checkControls(controls []wire.Control) error {
+	for _, c := range controls {
+		if !isNumericOID(c.OID) {
+			return directory.Errorf(wire.ErrMalformed, "control type "+quoteClipped(c.OID)+" is not a numeric OID")
+		}
+	}
+	return nil
+}
+
+// isNumericOID reports whether s is an RFC 4512 numericoid: two or more
+// dot-separated numbers, none with a leading zero.
+func isNumericOID(s string) bool {
+	arcs, start := 0, 0
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && s[i] != '.' {
+			if s[i] < '0' || s[i] > '9' {
+				return false
+			}
+			continue
+		}
+		if arc := s[start:i]; arc == "" || (len(arc) > 1 && arc[0] == '0') {
+			return false
+		}
+		arcs, start = arcs+1, i+1
+	}
+	return arcs >= 2
+}
+
+// quoteClipped quotes a client-supplied string for a result message,
+// clipped as a log field is, so an answer never echoes megabytes back.
+func quoteClipped(s string) string {
+	return "\"" + logfield.Clip(s) + "\""
 }

@@ -6,9 +6,11 @@ import (
 
 	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/ldapserver/wire"
+	"github.com/ldapd/ldapd/password"
 )
 
-// resultCodes maps the directory contract's sentinels to LDAP result codes.
+// resultCodes maps the directory contract's sentinels (and the password
+// package's bounds) to LDAP result codes.
 var resultCodes = []struct {
 	err  error
 	code int
@@ -34,6 +36,8 @@ var resultCodes = []struct {
 	{directory.ErrTimeLimitExceeded, wire.ResultTimeLimitExceeded},
 	{directory.ErrAdminLimitExceeded, wire.ResultAdminLimitExceeded},
 	{directory.ErrBusy, wire.ResultBusy},
+	{password.ErrTooLong, wire.ResultConstraintViolation},
+	{password.ErrTooCostly, wire.ResultConstraintViolation},
 	{context.DeadlineExceeded, wire.ResultTimeLimitExceeded},
 	{wire.ErrMalformed, wire.ResultProtocolError},
 	{wire.ErrLimitExceeded, wire.ResultProtocolError},

@@ -46,6 +46,12 @@ type Request struct {
 	ConnID uint64
 	// RemoteAddr is the client's address.
 	RemoteAddr net.Addr
+	// PasswordsAllowed reports whether a password may travel on this
+	// connection: it has TLS, or the server's AllowInsecureBind is set.
+	// A handler of an operation carrying a password other than a bind
+	// (Password Modify) refuses it with confidentialityRequired otherwise,
+	// as the loop refuses a bind.
+	PasswordsAllowed bool
 }
 
 // Context returns the request's context: cancelled when the connection

@@ -1,11 +1,11 @@
 package password
 
 import (
+	"context"
 	"crypto/md5" //nolint:gosec // verifying legacy {CRYPT}$1$ values only
 	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/subtle"
-	"fmt"
 	"hash"
 	"strconv"
 	"strings"
@@ -16,24 +16,24 @@ import (
 // is what OpenLDAP's {CRYPT} scheme stores on Linux. DES and bcrypt values
 // are not accepted.
 
-// MaxCryptRounds bounds the rounds= parameter of a $5$ or $6$ value, so a
-// crafted stored value cannot make Verify spin.
-const MaxCryptRounds = 1_000_000
-
 const cryptAlphabet = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
-func verifyCrypt(v, pw string) error {
+// ctxEvery is how many rounds run between two checks of the context: a
+// few milliseconds of work at MaxLen.
+const ctxEvery = 512
+
+// verifyCrypt checks pw against v, the {CRYPT} value c was parsed from.
+// It stops with ctx's error if ctx ends during the rounds.
+func verifyCrypt(ctx context.Context, c cryptValue, v, pw string) error {
 	var got string
 	var err error
-	switch {
-	case strings.HasPrefix(v, "$1$"):
-		got, err = md5Crypt(v, pw)
-	case strings.HasPrefix(v, "$5$"):
-		got, err = shaCrypt(v, pw, sha256.New, "$5$", sha256Order[:])
-	case strings.HasPrefix(v, "$6$"):
-		got, err = shaCrypt(v, pw, sha512.New, "$6$", sha512Order[:])
+	switch c.method {
+	case "$1$":
+		got, err = md5Crypt(ctx, c, pw)
+	case "$5$":
+		got, err = shaCrypt(ctx, c, pw, sha256.New, sha256Order[:])
 	default:
-		return fmt.Errorf("%w: {CRYPT} method other than $1$, $5$ or $6$", ErrUnsupported)
+		got, err = shaCrypt(ctx, c, pw, sha512.New, sha512Order[:])
 	}
 	if err != nil {
 		return err
@@ -44,24 +44,11 @@ func verifyCrypt(v, pw string) error {
 	return nil
 }
 
-// shaCrypt recomputes stored (prefix, optional rounds=N$, salt, $hash)
-// for pw and returns it in the same form.
-func shaCrypt(stored, pw string, newHash func() hash.Hash, prefix string, order []byte) (string, error) {
-	rest := stored[len(prefix):]
-	rounds, explicit := 5000, false
-	if r, ok := strings.CutPrefix(rest, "rounds="); ok {
-		n, after, found := strings.Cut(r, "$")
-		v, err := strconv.Atoi(n)
-		if !found || err != nil || v < 0 || v > MaxCryptRounds {
-			return "", fmt.Errorf("%w: {CRYPT} rounds out of range", ErrUnsupported)
-		}
-		rounds, explicit, rest = min(max(v, 1000), 999_999_999), true, after
-	}
-	salt, _, _ := strings.Cut(rest, "$")
-	if len(salt) > 16 {
-		salt = salt[:16]
-	}
-	p, s := []byte(pw), []byte(salt)
+// shaCrypt recomputes c (method, optional rounds=N$, salt, $hash) for pw
+// and returns it in the same form. Its work is quadratic in len(pw) and
+// linear in the rounds, which is why Verify bounds both first.
+func shaCrypt(ctx context.Context, c cryptValue, pw string, newHash func() hash.Hash, order []byte) (string, error) {
+	p, s := []byte(pw), []byte(c.salt)
 
 	h := newHash()
 	h.Write(p)
@@ -99,13 +86,18 @@ func shaCrypt(stored, pw string, newHash func() hash.Hash, prefix string, order 
 	ds := h.Sum(nil)
 	sseq := repeatTo(ds, len(s))
 
-	c := a
-	for i := range rounds {
+	x := a
+	for i := range c.rounds {
+		if i%ctxEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return "", err
+			}
+		}
 		h.Reset()
 		if i&1 != 0 {
 			h.Write(pseq)
 		} else {
-			h.Write(c)
+			h.Write(x)
 		}
 		if i%3 != 0 {
 			h.Write(sseq)
@@ -114,27 +106,27 @@ func shaCrypt(stored, pw string, newHash func() hash.Hash, prefix string, order 
 			h.Write(pseq)
 		}
 		if i&1 != 0 {
-			h.Write(c)
+			h.Write(x)
 		} else {
 			h.Write(pseq)
 		}
-		c = h.Sum(c[:0])
+		x = h.Sum(x[:0])
 	}
 
 	var out strings.Builder
-	out.WriteString(prefix)
-	if explicit {
-		out.WriteString("rounds=" + strconv.Itoa(rounds) + "$")
+	out.WriteString(c.method)
+	if c.explicit {
+		out.WriteString("rounds=" + strconv.Itoa(c.rounds) + "$")
 	}
-	out.WriteString(salt)
+	out.WriteString(c.salt)
 	out.WriteByte('$')
 	for i := 0; i+2 < len(order); i += 3 {
-		b64From24(&out, c[order[i]], c[order[i+1]], c[order[i+2]], 4)
+		b64From24(&out, x[order[i]], x[order[i+1]], x[order[i+2]], 4)
 	}
 	if size == sha512.Size {
-		b64From24(&out, 0, 0, c[63], 2)
+		b64From24(&out, 0, 0, x[63], 2)
 	} else {
-		b64From24(&out, 0, c[31], c[30], 3)
+		b64From24(&out, 0, x[31], x[30], 3)
 	}
 	return out.String(), nil
 }
@@ -165,12 +157,8 @@ func b64From24(out *strings.Builder, b2, b1, b0 byte, n int) {
 }
 
 // md5Crypt recomputes a $1$ value (Poul-Henning Kamp's MD5-crypt).
-func md5Crypt(stored, pw string) (string, error) {
-	rest := stored[3:]
-	salt, _, _ := strings.Cut(rest, "$")
-	if len(salt) > 8 {
-		salt = salt[:8]
-	}
+func md5Crypt(ctx context.Context, c cryptValue, pw string) (string, error) {
+	salt := c.salt
 	p, s := []byte(pw), []byte(salt)
 	h := md5.New() //nolint:gosec // legacy verification
 	h.Write(p)
@@ -193,7 +181,12 @@ func md5Crypt(stored, pw string) (string, error) {
 		}
 	}
 	fin = h.Sum(nil)
-	for i := range 1000 {
+	for i := range c.rounds {
+		if i%ctxEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return "", err
+			}
+		}
 		h.Reset()
 		if i&1 != 0 {
 			h.Write(p)

@@ -2,7 +2,9 @@ package password
 
 import (
 	"context"
+	"crypto/sha512"
 	"errors"
+	"hash"
 	"testing"
 )
 
@@ -32,9 +34,9 @@ func TestVerifyLegacySchemes(t *testing.T) {
 func TestVerifyCryptRefused(t *testing.T) {
 	h := NewHasher(TestParams(), nil, 1)
 	for _, stored := range []string{
-		"{CRYPT}$6$rounds=999999999$saltsalt$x", // too many rounds
-		"{CRYPT}$2y$10$abcdefghijklmnopqrstuv",  // bcrypt: not supported
-		"{CRYPT}abXyz12345678",                  // DES: not supported
+		"{CRYPT}$6$rounds=x$saltsalt$x",        // malformed rounds
+		"{CRYPT}$2y$10$abcdefghijklmnopqrstuv", // bcrypt: not supported
+		"{CRYPT}abXyz12345678",                 // DES: not supported
 	} {
 		if err := h.Verify(context.Background(), stored, "secret"); !errors.Is(err, ErrUnsupported) {
 			t.Errorf("%s: %v, want ErrUnsupported", stored, err)
@@ -56,8 +58,14 @@ func TestShaCryptVectors(t *testing.T) {
 		{"$6$rounds=2000$saltsalt$GBImuhotpiUgeciq/ZS6UaMklAGJMK25wd5Tacv1I0CcSmxHOQQLpmVKYRPIU6LoFrr4iPAAmsqUTjBoZ.Fwr/", "secret"},
 		{"$5$saltsalt$0IyaXrmV7.sGNS6tirgqHLqX/G.FBvgkYA.lpPdS5sA", "secret"},
 	} {
-		if err := verifyCrypt(v.hash, v.pw); err != nil {
+		c, err := parseCrypt(v.hash)
+		if err == nil {
+			err = verifyCrypt(context.Background(), c, v.hash, v.pw)
+		}
+		if err != nil {
 			t.Errorf("%s: %v", v.hash, err)
 		}
 	}
 }
+
+func sha512New() hash.Hash { return sha512.New() }

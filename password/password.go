@@ -18,8 +18,11 @@
 // Hashing costs tens of milliseconds and 19 MiB of memory by design. A
 // Hasher bounds how many hashes run at once (MaxConcurrent) so that a burst
 // of binds cannot exhaust memory; callers wait for a slot or their context.
-// Parameters read from a stored hash are bounded too, so a crafted value
-// cannot make Verify allocate without limit.
+// The work of one hash is bounded too (bounds.go): a password longer than
+// MaxLen is never hashed, and a stored value whose parameters ask for more
+// than MaxParams or MaxCryptRounds is refused (CheckParams), so neither a
+// client's password nor a crafted stored value can make Verify spin or
+// allocate without limit.
 package password
 
 import (
@@ -32,7 +35,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 
 	"golang.org/x/crypto/argon2"
@@ -54,11 +56,16 @@ func TestParams() Params { return Params{Memory: 64, Time: 1, Threads: 1} }
 const (
 	saltLen = 16
 	keyLen  = 32
-	// maxMemory bounds the memory parameter accepted from a stored hash.
-	maxMemory = 1 << 20 // 1 GiB in KiB
-	maxTime   = 64
-	prefix    = "{ARGON2}"
+	// maxSaltLen and maxKeyLen bound the salt and hash read from a stored
+	// argon2 value.
+	maxSaltLen = 64
+	maxKeyLen  = 128
+	prefix     = "{ARGON2}"
+	sha1Size   = sha1.Size
+	sha512Size = sha512.Size
 )
+
+var base64Raw = base64.RawStdEncoding
 
 // ErrMismatch is returned by Verify for a wrong password.
 var ErrMismatch = errors.New("password mismatch")
@@ -87,7 +94,12 @@ func NewHasher(params Params, r io.Reader, maxConcurrent int) *Hasher {
 	return &Hasher{params: params, rand: r, slots: make(chan struct{}, maxConcurrent)}
 }
 
+// acquire waits for a hash slot or the end of ctx. A context that has
+// already ended never takes a slot.
 func (h *Hasher) acquire(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	select {
 	case h.slots <- struct{}{}:
 		return nil
@@ -98,8 +110,12 @@ func (h *Hasher) acquire(ctx context.Context) error {
 
 func (h *Hasher) release() { <-h.slots }
 
-// Hash returns the stored form of a new password.
+// Hash returns the stored form of a new password. A password longer than
+// MaxLen is refused with ErrTooLong before any work.
 func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
+	if len(pw) > MaxLen {
+		return "", ErrTooLong
+	}
 	salt := make([]byte, saltLen)
 	if _, err := io.ReadFull(h.rand, salt); err != nil {
 		return "", fmt.Errorf("read salt: %w", err)
@@ -117,11 +133,25 @@ func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
 
 // Verify checks pw against a stored value in constant time. It returns nil
 // on a match, ErrMismatch on a wrong password, and another error for a
-// value it cannot read.
+// value it cannot read (wrapping ErrUnsupported) or will not run (wrapping
+// ErrTooCostly: see CheckParams, applied with MaxParams) or when ctx ends
+// first.
+//
+// A password longer than MaxLen is a mismatch, found before any work and
+// without taking a hash slot. The legacy {CRYPT} methods check ctx as they
+// go; argon2id and the SHA schemes, bounded by MaxParams and MaxLen, run to
+// the end once started.
 func (h *Hasher) Verify(ctx context.Context, stored, pw string) error {
+	if len(pw) > MaxLen {
+		return ErrMismatch
+	}
 	switch {
 	case strings.HasPrefix(stored, prefix):
-		return h.verifyArgon2(ctx, stored[len(prefix):], pw)
+		a, err := parseArgon2(stored[len(prefix):])
+		if err != nil {
+			return err
+		}
+		return h.verifyArgon2(ctx, a, pw)
 	case hasScheme(stored, "{SSHA}"):
 		return verifySHA(stored[len("{SSHA}"):], pw, true)
 	case hasScheme(stored, "{SHA}"):
@@ -131,11 +161,16 @@ func (h *Hasher) Verify(ctx context.Context, stored, pw string) error {
 	case hasScheme(stored, "{SHA512}"):
 		return verifySHA512(stored[len("{SHA512}"):], pw, false)
 	case hasScheme(stored, "{CRYPT}"):
+		v := stored[len("{CRYPT}"):]
+		c, err := parseCrypt(v)
+		if err != nil {
+			return err
+		}
 		if err := h.acquire(ctx); err != nil {
 			return err
 		}
 		defer h.release()
-		return verifyCrypt(stored[len("{CRYPT}"):], pw)
+		return verifyCrypt(ctx, c, v, pw)
 	}
 	return ErrUnsupported
 }
@@ -146,11 +181,10 @@ func (h *Hasher) Verify(ctx context.Context, stored, pw string) error {
 func NeedsRehash(stored string) bool { return !strings.HasPrefix(stored, prefix) }
 
 func verifySHA512(b64, pw string, salted bool) error {
-	raw, err := base64.StdEncoding.DecodeString(b64)
-	if err != nil || len(raw) < sha512.Size || (!salted && len(raw) != sha512.Size) {
-		return fmt.Errorf("%w: bad SHA-512 encoding", ErrUnsupported)
+	digest, salt, err := decodeSHA(b64, sha512Size, salted)
+	if err != nil {
+		return err
 	}
-	digest, salt := raw[:sha512.Size], raw[sha512.Size:]
 	sum := sha512.Sum512(append([]byte(pw), salt...))
 	if subtle.ConstantTimeCompare(sum[:], digest) != 1 {
 		return ErrMismatch
@@ -158,54 +192,37 @@ func verifySHA512(b64, pw string, salted bool) error {
 	return nil
 }
 
-func (h *Hasher) verifyArgon2(ctx context.Context, s, pw string) error {
-	parts := strings.Split(s, "$")
-	// "", "argon2id", "v=19", "m=..,t=..,p=..", salt, hash
-	if len(parts) != 6 || parts[1] != "argon2id" || parts[2] != "v=19" {
-		return fmt.Errorf("%w: malformed argon2 value", ErrUnsupported)
+// decodeSHA splits a {SHA}-family value into its digest of size bytes and
+// its salt (none unless salted).
+func decodeSHA(b64 string, size int, salted bool) (digest, salt []byte, err error) {
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil || len(raw) < size || (!salted && len(raw) != size) {
+		return nil, nil, fmt.Errorf("%w: bad SHA encoding", ErrUnsupported)
 	}
-	var p Params
-	for _, kv := range strings.Split(parts[3], ",") {
-		k, v, _ := strings.Cut(kv, "=")
-		n, err := strconv.ParseUint(v, 10, 32)
-		if err != nil {
-			return fmt.Errorf("%w: bad argon2 parameter %q", ErrUnsupported, kv)
-		}
-		switch k {
-		case "m":
-			p.Memory = uint32(n)
-		case "t":
-			p.Time = uint32(n)
-		case "p":
-			p.Threads = uint8(min(n, 255))
-		}
-	}
-	if p.Memory == 0 || p.Memory > maxMemory || p.Time == 0 || p.Time > maxTime || p.Threads == 0 {
-		return fmt.Errorf("%w: argon2 parameters out of range", ErrUnsupported)
-	}
-	b64 := base64.RawStdEncoding
-	salt, err1 := b64.DecodeString(parts[4])
-	want, err2 := b64.DecodeString(parts[5])
-	if err1 != nil || err2 != nil || len(want) == 0 || len(want) > 128 {
-		return fmt.Errorf("%w: bad argon2 encoding", ErrUnsupported)
+	return raw[:size], raw[size:], nil
+}
+
+func (h *Hasher) verifyArgon2(ctx context.Context, a argon2Value, pw string) error {
+	if err := a.params.within(h.MaxParams()); err != nil {
+		return err
 	}
 	if err := h.acquire(ctx); err != nil {
 		return err
 	}
 	defer h.release()
-	got := argon2.IDKey([]byte(pw), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
-	if subtle.ConstantTimeCompare(got, want) != 1 {
+	p := a.params
+	got := argon2.IDKey([]byte(pw), a.salt, p.Time, p.Memory, p.Threads, uint32(len(a.hash)))
+	if subtle.ConstantTimeCompare(got, a.hash) != 1 {
 		return ErrMismatch
 	}
 	return nil
 }
 
 func verifySHA(b64, pw string, salted bool) error {
-	raw, err := base64.StdEncoding.DecodeString(b64)
-	if err != nil || len(raw) < sha1.Size || (!salted && len(raw) != sha1.Size) {
-		return fmt.Errorf("%w: bad SHA encoding", ErrUnsupported)
+	digest, salt, err := decodeSHA(b64, sha1Size, salted)
+	if err != nil {
+		return err
 	}
-	digest, salt := raw[:sha1.Size], raw[sha1.Size:]
 	sum := sha1.Sum(append([]byte(pw), salt...)) //nolint:gosec // legacy verification
 	if subtle.ConstantTimeCompare(sum[:], digest) != 1 {
 		return ErrMismatch

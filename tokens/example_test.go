@@ -14,10 +14,10 @@ import (
 // one record per token on the service account's entry.
 type records map[tokens.ID]tokens.Record
 
-func (r records) LookupToken(_ context.Context, id tokens.ID) (tokens.Record, error) {
-	rec, ok := r[id]
-	if !ok {
-		return tokens.Record{}, fmt.Errorf("token %s: %w", id, tokens.ErrRevoked)
+func (r records) LookupToken(_ context.Context, c tokens.Claims) (tokens.Record, error) {
+	rec, ok := r[c.TokenID]
+	if !ok || rec.AccountUUID != c.AccountUUID {
+		return tokens.Record{}, fmt.Errorf("token %s: %w", c.TokenID, tokens.ErrRevoked)
 	}
 	return rec, nil
 }

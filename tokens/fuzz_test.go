@@ -97,8 +97,8 @@ func FuzzVerifyToken(f *testing.F) {
 			t.Fatalf("Parse accepted %q, but our key signs those claims as %q", s, want)
 		}
 		vv := *v
-		vv.Records = lookupFunc(func(_ context.Context, id tokens.ID) (tokens.Record, error) {
-			return tokens.Record{ID: id, AccountUUID: claims.AccountUUID}, nil
+		vv.Records = lookupFunc(func(_ context.Context, c tokens.Claims) (tokens.Record, error) {
+			return tokens.Record{ID: c.TokenID, AccountUUID: c.AccountUUID}, nil
 		})
 		if c2, _, err := vv.Verify(context.Background(), s); err != nil || c2 != claims {
 			t.Fatalf("Verify after Parse accepted: %+v, %v; want %+v", c2, err, claims)

@@ -32,7 +32,8 @@ type memStore struct {
 
 func newMemStore() *memStore { return &memStore{recs: make(map[tokens.ID]tokens.Record)} }
 
-func (s *memStore) LookupToken(_ context.Context, id tokens.ID) (tokens.Record, error) {
+func (s *memStore) LookupToken(_ context.Context, c tokens.Claims) (tokens.Record, error) {
+	id := c.TokenID
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.err != nil {

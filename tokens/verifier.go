@@ -31,9 +31,10 @@ type Verifier struct {
 //     header must be exactly the one we write (ErrMalformed), the HMAC must
 //     verify (ErrBadSignature);
 //  3. payload: exactly 32 bytes, canonically encoded: ErrMalformed;
-//  4. record: Records.LookupToken must find it (ErrRevoked), and it must
-//     name the same token and account (ErrRecordMismatch, which also
-//     matches ErrRevoked);
+//  4. record: Records.LookupToken, given the claims, must find the record
+//     of this token ID held by this account (ErrRevoked), and it must name
+//     the same token and account (ErrRecordMismatch, which also matches
+//     ErrRevoked);
 //  5. expiry against Now (ErrExpired) and a known purpose
 //     (ErrInvalidPurpose: a corrupt record fails closed).
 //
@@ -53,7 +54,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Claims, Record, er
 	if v.Records == nil {
 		return c, Record{}, errors.New("tokens: Verifier has no Records")
 	}
-	rec, err := v.Records.LookupToken(ctx, c.TokenID)
+	rec, err := v.Records.LookupToken(ctx, c)
 	if err != nil {
 		return c, Record{}, fmt.Errorf("token %s: lookup: %w", c.TokenID, err)
 	}

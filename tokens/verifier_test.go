@@ -246,10 +246,31 @@ func TestVerifyRecordWithOtherID(t *testing.T) {
 	// A (broken) lookup that answers with another token's record.
 	other := rec
 	other.ID[0] ^= 1
-	e.verifier.Records = lookupFunc(func(context.Context, tokens.ID) (tokens.Record, error) { return other, nil })
+	e.verifier.Records = lookupFunc(func(context.Context, tokens.Claims) (tokens.Record, error) { return other, nil })
 	_, _, err := e.verifier.Verify(context.Background(), tok)
 	if !errors.Is(err, tokens.ErrRecordMismatch) || !errors.Is(err, tokens.ErrRevoked) {
 		t.Fatalf("Verify error = %v, want ErrRecordMismatch and ErrRevoked", err)
+	}
+}
+
+// The lookup is keyed by the token ID and the account together: the
+// verifier hands it the signed claims, so the directory layer can read the
+// record of this ID held by this account and ignore the same ID anywhere
+// else.
+func TestVerifyLooksUpByTokenAndAccount(t *testing.T) {
+	e := newEnv(t)
+	tok, rec := e.issue(t, account1, tokens.ReadOnly, time.Time{})
+	var asked []tokens.Claims
+	e.verifier.Records = lookupFunc(func(ctx context.Context, c tokens.Claims) (tokens.Record, error) {
+		asked = append(asked, c)
+		return e.store.LookupToken(ctx, c)
+	})
+	c, _, err := e.verifier.Verify(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(asked) != 1 || asked[0] != c || asked[0].TokenID != rec.ID || asked[0].AccountUUID != account1 {
+		t.Fatalf("lookups = %+v, want one with token %s and account %x", asked, rec.ID, account1)
 	}
 }
 
@@ -271,10 +292,10 @@ func TestVerifyNilKeyring(t *testing.T) {
 	}
 }
 
-type lookupFunc func(context.Context, tokens.ID) (tokens.Record, error)
+type lookupFunc func(context.Context, tokens.Claims) (tokens.Record, error)
 
-func (f lookupFunc) LookupToken(ctx context.Context, id tokens.ID) (tokens.Record, error) {
-	return f(ctx, id)
+func (f lookupFunc) LookupToken(ctx context.Context, c tokens.Claims) (tokens.Record, error) {
+	return f(ctx, c)
 }
 
 func TestRotateAndRemove(t *testing.T) {

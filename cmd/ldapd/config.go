@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -187,7 +188,11 @@ func checkOption(name, v string) error {
 		if _, err := certs.ParseKeyExchange(v); err != nil {
 			return fmt.Errorf("invalid value %q: want %s or %s", v, certs.KeyExchangeHybrid, certs.KeyExchangeClassical)
 		}
-	case "ldaps", "ldap", "metrics":
+	case "max-tokens-per-account":
+		if n, err := strconv.Atoi(v); err != nil || n < 1 {
+			return fmt.Errorf("invalid value %q: want a whole number of at least 1", v)
+		}
+	case "ldaps", "ldap", "metrics", "https":
 		if v == "" {
 			return nil
 		}

@@ -80,7 +80,7 @@ func writeFile(t *testing.T, name, content string) string {
 
 func openSvc(t *testing.T, data string) (*idm.Service, func()) {
 	t.Helper()
-	store, keys, err := openData(data, time.Second)
+	store, keys, err := openData(data, time.Second, false)
 	if err != nil {
 		t.Fatal(err)
 	}

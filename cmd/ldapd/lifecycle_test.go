@@ -22,8 +22,8 @@ func TestFirstStartRecoverAndRestart(t *testing.T) {
 	p := startServe(t, bin, data)
 
 	for name, mode := range map[string]os.FileMode{
-		"ldapd.db": 0o600, "keys/tokens.key": 0o600, "tls/ca-key.pem": 0o600,
-		"tls/server-key.pem": 0o600, "ldapd.sock": 0o600, "tls/ca.pem": 0o644,
+		"ldapd.db": 0o600, "keys/tokens.key": 0o600, "tls/server-key.pem": 0o600,
+		"ldapd.sock": 0o600, "tls/ca.pem": 0o644, ".": 0o700,
 	} {
 		st, err := os.Stat(filepath.Join(data, name))
 		if err != nil {
@@ -32,6 +32,9 @@ func TestFirstStartRecoverAndRestart(t *testing.T) {
 		if st.Mode().Perm() != mode {
 			t.Errorf("%s has mode %v, want %v", name, st.Mode().Perm(), mode)
 		}
+	}
+	if _, err := os.Stat(filepath.Join(data, "tls", "ca-key.pem")); err == nil {
+		t.Error("the first start kept the CA's private key on disk")
 	}
 	caBefore, _ := os.ReadFile(filepath.Join(data, "tls", "ca.pem"))
 

@@ -238,7 +238,7 @@ func migrateKeys(ctx context.Context, data string, etcd directory.Store, kek []b
 		if err != nil {
 			return err
 		}
-		shared, err := sharedKeyring(ctx, etcd, kek, local)
+		shared, err := sharedKeyring(ctx, etcd, kek, local, false)
 		if err != nil {
 			return err
 		}

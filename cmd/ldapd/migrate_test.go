@@ -29,7 +29,7 @@ func TestMigrateRoundTrip(t *testing.T) {
 	if err := os.WriteFile(kekPath, []byte(hex.EncodeToString(kek)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	etcdFlags := []string{"--etcd-endpoints", strings.Join(c.Endpoints(), ","), "--keyring-kek", kekPath,
+	etcdFlags := []string{"--etcd-endpoints", strings.Join(c.Endpoints(), ","), "--etcd-allow-plaintext", "--keyring-kek", kekPath,
 		"--etcd-max-txn-ops", "1024"}
 	mustRun := func(args ...string) string {
 		t.Helper()
@@ -48,7 +48,7 @@ func TestMigrateRoundTrip(t *testing.T) {
 	if !strings.Contains(out, "copied 0 entries") {
 		t.Fatalf("a second migrate should copy nothing: %s", out)
 	}
-	mustRun("verify", "--store", "etcd", "--etcd-endpoints", strings.Join(c.Endpoints(), ","))
+	mustRun("verify", "--store", "etcd", "--etcd-endpoints", strings.Join(c.Endpoints(), ","), "--etcd-allow-plaintext")
 	fromEtcd := mustRun(append([]string{"export", "--store", "etcd"}, etcdFlags...)...)
 	mustRun(append([]string{"migrate", "--to", "bolt", "--data", dst}, etcdFlags...)...)
 	mustRun("verify", "--data", dst)
@@ -70,7 +70,7 @@ func TestMigrateRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, errOut, code := runCmd(t, "migrate", "--to", "bolt", "--data", filepath.Join(dir, "third"),
-		"--etcd-endpoints", strings.Join(c.Endpoints(), ","), "--keyring-kek", other, "--etcd-max-txn-ops", "1024")
+		"--etcd-endpoints", strings.Join(c.Endpoints(), ","), "--etcd-allow-plaintext", "--keyring-kek", other, "--etcd-max-txn-ops", "1024")
 	if code == 0 || !strings.Contains(errOut, "key-encryption key") {
 		t.Fatalf("migrate with the wrong KEK: exit %d, %s", code, errOut)
 	}
@@ -90,7 +90,7 @@ func TestImportIntoEtcd(t *testing.T) {
 	if err := os.WriteFile(kekPath, []byte(strings.Repeat("7e", 32)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	etcdFlags := []string{"--store", "etcd", "--etcd-endpoints", strings.Join(c.Endpoints(), ","), "--keyring-kek", kekPath,
+	etcdFlags := []string{"--store", "etcd", "--etcd-endpoints", strings.Join(c.Endpoints(), ","), "--etcd-allow-plaintext", "--keyring-kek", kekPath,
 		"--etcd-max-txn-ops", "1024"}
 	out, errOut, code := runCmd(t, append([]string{"import", "-q", "--data", filepath.Join(dir, "node"), "--domain", "idm.example.com", ldifPath}, etcdFlags...)...)
 	if code != 0 || !strings.Contains(out, "imported 4 entries") {
@@ -99,7 +99,7 @@ func TestImportIntoEtcd(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "node", "ldapd.db")); err == nil {
 		t.Fatal("import --store etcd wrote a bbolt file")
 	}
-	if _, errOut, code := runCmd(t, "verify", "--store", "etcd", "--etcd-endpoints", strings.Join(c.Endpoints(), ",")); code != 0 {
+	if _, errOut, code := runCmd(t, "verify", "--store", "etcd", "--etcd-endpoints", strings.Join(c.Endpoints(), ","), "--etcd-allow-plaintext"); code != 0 {
 		t.Fatalf("verify --store etcd after the import: %s", errOut)
 	}
 	// The same file into bbolt gives the same directory, apart from the

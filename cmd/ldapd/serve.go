@@ -35,9 +35,11 @@ type serveConfig struct {
 	allowInsecureBind bool
 	configFile        string // --config: TOML file of these options (config.go)
 	metrics           string // --metrics: address of /metrics, /healthz, /readyz
+	https             string // --https: address of the web console and JSON API (console.go)
 	limits            serverLimits
 	uidRange          string // MIN-MAX for allocated uidNumbers
 	gidRange          string // MIN-MAX for allocated gidNumbers
+	maxTokens         int    // --max-tokens-per-account
 	// store is --store bolt|etcd and the etcd options (store.go).
 	store storeConfig
 }
@@ -67,17 +69,20 @@ func serveFlags(e *env, cfg *serveConfig) *flag.FlagSet {
 	fs.StringVar(&cfg.tlsKey, "tls-key", e.getenv("LDAPD_TLS_KEY"), "PEM private key for --tls-cert (env LDAPD_TLS_KEY)")
 	fs.StringVar(&cfg.tlsKeyExchange, "tls-key-exchange", envDefault(e, "LDAPD_TLS_KEY_EXCHANGE", string(certs.DefaultKeyExchange)),
 		"hybrid (post-quantum X25519MLKEM768 first, then X25519 and NIST curves) or classical (X25519 and NIST curves only: less CPU per new connection) (env LDAPD_TLS_KEY_EXCHANGE)")
-	fs.StringVar(&cfg.hostnames, "hostnames", e.getenv("LDAPD_HOSTNAMES"), "extra comma-separated names for the generated certificate (env LDAPD_HOSTNAMES)")
+	fs.StringVar(&cfg.hostnames, "hostnames", e.getenv("LDAPD_HOSTNAMES"), "extra comma-separated names for the generated certificate; its CA may vouch for these names only, so a name the certificate lacks makes a new CA that clients must trust again (env LDAPD_HOSTNAMES)")
 	fs.StringVar(&cfg.logLevel, "log-level", envDefault(e, "LDAPD_LOG_LEVEL", "info"), "debug, info, warn or error (env LDAPD_LOG_LEVEL)")
 	fs.StringVar(&cfg.logFormat, "log-format", envDefault(e, "LDAPD_LOG_FORMAT", "auto"), "auto (console on a terminal, else json), json or console (env LDAPD_LOG_FORMAT)")
 	fs.StringVar(&cfg.configFile, "config", e.getenv("LDAPD_CONFIG"), "TOML file setting any of these options by their long names; flags and environment override it (env LDAPD_CONFIG)")
 	fs.StringVar(&cfg.metrics, "metrics", e.getenv("LDAPD_METRICS"), "HOST:PORT of an HTTP listener for /metrics, /healthz and /readyz, e.g. 127.0.0.1:9090; empty disables (env LDAPD_METRICS)")
+	fs.StringVar(&cfg.https, "https", e.getenv("LDAPD_HTTPS"), "HOST:PORT of the web console and JSON API over HTTPS with the LDAPS certificate, e.g. 127.0.0.1:8443; empty (the default) disables (env LDAPD_HTTPS)")
 	fs.StringVar(&cfg.uidRange, "uid-range", envDefault(e, "LDAPD_UID_RANGE", idm.DefaultIDRange.String()),
 		"MIN-MAX: uidNumbers allocated to people made POSIX (env LDAPD_UID_RANGE)")
 	fs.StringVar(&cfg.gidRange, "gid-range", envDefault(e, "LDAPD_GID_RANGE", idm.DefaultIDRange.String()),
 		"MIN-MAX: gidNumbers allocated to groups made POSIX (env LDAPD_GID_RANGE)")
 	fs.BoolVar(&cfg.allowInsecureBind, "allow-insecure-bind", e.getenv("LDAPD_ALLOW_INSECURE_BIND") == "true",
 		"accept passwords and tokens over LDAP without TLS (not recommended; env LDAPD_ALLOW_INSECURE_BIND=true)")
+	fs.IntVar(&cfg.maxTokens, "max-tokens-per-account", envInt(e, "LDAPD_MAX_TOKENS_PER_ACCOUNT", idm.DefaultMaxTokensPerAccount),
+		"API tokens one service account may hold; generating more fails until old ones are destroyed (env LDAPD_MAX_TOKENS_PER_ACCOUNT)")
 	limitFlags(fs, e, &cfg.limits)
 	cfg.store.register(fs, e)
 	fs.Usage = func() {
@@ -87,7 +92,9 @@ Serve the directory over LDAPS and LDAP with StartTLS from an embedded bbolt
 file in the data directory. The first start creates the directory tree for
 --domain, the built-in accounts admin and idm_admin (without passwords: set
 them with 'ldapd recover-account NAME'), a token signing key and, unless
---tls-cert is given, a local CA (DATA/tls/ca.pem) and server certificate.
+--tls-cert is given, a local CA (DATA/tls/ca.pem) and server certificate:
+the CA is limited to the certificate's names, its key is not kept, and
+both last two years (README "Trusting the generated CA").
 
 Every flag can also be set by its environment variable (shown with it) or
 by its long name in the TOML file given with --config; a flag overrides the
@@ -117,6 +124,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q: %w", fs.Arg(0), errUsage)
 	}
+	configWarning, err := checkConfigFileMode(cfg.configFile)
+	if err != nil {
+		return err
+	}
 	if err := applyConfigFile(e, fs, cfg.configFile, "config"); err != nil {
 		return err
 	}
@@ -128,6 +139,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%v: %w", err, errUsage)
 	}
+	if configWarning != "" {
+		log.Warn().Str("event", "security").Str("config", cfg.configFile).Msg(configWarning)
+	}
 	if err := cfg.store.check(); err != nil {
 		return err
 	}
@@ -136,6 +150,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	if _, err := certs.ParseKeyExchange(cfg.tlsKeyExchange); err != nil {
 		return fmt.Errorf("--tls-key-exchange: %v: %w", err, errUsage)
+	}
+	if err := checkOption("max-tokens-per-account", fmt.Sprint(cfg.maxTokens)); err != nil {
+		return fmt.Errorf("--max-tokens-per-account: %v: %w", err, errUsage)
 	}
 	return serve(ctx, e, cfg, log)
 }
@@ -155,14 +172,23 @@ func newLogger(w io.Writer, level, format string) (zerolog.Logger, error) {
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
 }
 
-// openData opens the store and signing keys of a data directory.
-func openData(data string, lockTimeout time.Duration) (directory.Store, *tokens.Keyring, error) {
+// openData opens the store and signing keys of a data directory. Keys are
+// made when there are none only for a directory never started (or with
+// regenerate, --keyring-regenerate): new keys would silently invalidate
+// every token issued.
+func openData(data string, lockTimeout time.Duration, regenerate bool) (directory.Store, *tokens.Keyring, error) {
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("create data directory: %w", err)
 	}
 	store, err := boltstore.Open(dbPath(data), boltstore.Options{Timeout: lockTimeout})
 	if err != nil {
 		return nil, nil, err
+	}
+	if _, err := os.Stat(keysPath(data)); errors.Is(err, os.ErrNotExist) && !regenerate {
+		if err := store.View(context.Background(), requireEmpty); err != nil {
+			store.Close()
+			return nil, nil, fmt.Errorf("%s: %w", keysPath(data), err)
+		}
 	}
 	keys, err := tokens.LoadKeyring(keysPath(data), nil)
 	if err != nil {
@@ -191,6 +217,15 @@ func serve(ctx context.Context, e *env, cfg serveConfig, log zerolog.Logger) err
 	if err != nil {
 		return err
 	}
+	was, err := secureDataDir(cfg.data)
+	if err != nil {
+		return err
+	}
+	if was != 0 {
+		log.Warn().Str("event", "security").Str("data", cfg.data).
+			Msgf("data directory %s had mode %04o: other local users could reach the admin socket and the keys; tightened it to 0700", cfg.data, was)
+	}
+	warnInsecureOptions(cfg, log)
 	store, keys, err := cfg.store.openData(ctx, cfg.data, time.Second)
 	if err != nil {
 		return err
@@ -208,7 +243,7 @@ func serve(ctx context.Context, e *env, cfg serveConfig, log zerolog.Logger) err
 	svc, err := idm.New(idm.Config{
 		Store: ops.wrap(store), Domain: cfg.domain, Keys: keys, Logger: log, Events: ops.events(),
 		Extensions: gateway.Extensions(), Controls: gateway.Controls(), VendorVersion: version,
-		UIDRange: uidRange, GIDRange: gidRange,
+		UIDRange: uidRange, GIDRange: gidRange, MaxTokensPerAccount: cfg.maxTokens,
 	})
 	if err != nil {
 		return err
@@ -258,6 +293,11 @@ func serve(ctx context.Context, e *env, cfg serveConfig, log zerolog.Logger) err
 		return err
 	}
 	defer stopOps()
+	stopConsole, err := startConsole(cfg, svc, tlsConfig, log)
+	if err != nil {
+		return err
+	}
+	defer stopConsole()
 	log.Info().Msg("serving") // every listener is bound, the admin socket too
 	// /readyz turns 503 as soon as the shutdown starts, before the drain.
 	return runUntilDone(ctx, runs, log, func() { ops.setReady(false) }, srv, admin)
@@ -288,7 +328,7 @@ func listenAll(cfg serveConfig, srv, admin *ldapserver.Server, log zerolog.Logge
 	if err := listen(cfg.ldap, srv.Serve, "LDAP (StartTLS)"); err != nil {
 		return nil, closers, err
 	}
-	sock, err := listenSocket(socketPath(cfg.data))
+	sock, err := listenSocket(socketPath(cfg.data), log)
 	if err != nil {
 		return nil, closers, err
 	}
@@ -346,29 +386,98 @@ func serverTLS(cfg serveConfig, log zerolog.Logger) (*certs.Reloader, string, er
 			hosts = append(hosts, h)
 		}
 	}
-	f, err := certs.Ensure(tlsDir(cfg.data), hosts, time.Now())
+	g, err := certs.Generate(tlsDir(cfg.data), hosts, time.Now())
 	if err != nil {
-		return nil, "", err
+		return nil, "", fmt.Errorf("--hostnames / generated TLS material: %w", err)
 	}
-	warnPermissions(log, []string{f.Cert, f.CA}, []string{f.Key, f.CAKey})
+	f := g.Files
+	if g.NewCA {
+		ips := make([]string, len(g.IPs))
+		for i, ip := range g.IPs {
+			ips[i] = ip.String()
+		}
+		ev := log.Info()
+		if !strings.HasPrefix(g.NewCAReason, "first use") {
+			ev = log.Warn().Str("event", "security") // clients that trusted the old CA must trust the new one
+		}
+		ev.Str("ca", f.CA).Str("reason", g.NewCAReason).Strs("dns_names", g.DNSNames).Strs("ips", ips).
+			Time("not_after", g.NotAfter).
+			Msg("made a new local CA and server certificate; the CA may vouch only for these names and its key was not kept: clients must trust this " + f.CA)
+	}
+	for _, w := range g.Warnings {
+		log.Warn().Str("event", "security").Msg(w)
+	}
+	warnPermissions(log, []string{f.Cert, f.CA}, []string{f.Key})
 	r, err := certs.NewReloader(f.Cert, f.Key)
 	return r, f.CA, err
 }
 
-// listenSocket opens the admin socket, readable and writable by the owner
-// only. A stale socket from a crashed server is replaced; bbolt's file lock
-// already guarantees no other server uses this data directory.
-func listenSocket(path string) (net.Listener, error) {
-	_ = os.Remove(path)
-	ln, err := net.Listen("unix", path)
+// warnInsecureOptions logs, at start, each option that weakens security.
+func warnInsecureOptions(cfg serveConfig, log zerolog.Logger) {
+	if cfg.allowInsecureBind {
+		log.Warn().Str("event", "security").Str("flag", "allow-insecure-bind").
+			Msg("--allow-insecure-bind (allow-insecure-bind = true, LDAPD_ALLOW_INSECURE_BIND): passwords and tokens are accepted over LDAP without TLS")
+	}
+	if cfg.store.kind == storeEtcd && cfg.store.allowPlaintext {
+		if plain := cfg.store.plaintextEndpoints(); len(plain) > 0 {
+			log.Warn().Str("event", "security").Str("flag", "etcd-allow-plaintext").Strs("endpoints", plain).
+				Msg("--etcd-allow-plaintext: talking to etcd without TLS; password hashes and the sealed signing keys cross the network in clear")
+		}
+	}
+	if cfg.store.kind == storeEtcd && cfg.store.regenerateKeyring {
+		log.Warn().Str("event", "security").Str("flag", "keyring-regenerate").
+			Msg("--keyring-regenerate: if the token signing keys are missing, new ones are made and every token issued before stops working; remove the flag after this start")
+	}
+}
+
+// checkConfigFileMode refuses a configuration file that anyone may write
+// (whoever can write it chooses the TLS key, the listeners, the etcd
+// endpoints) and returns a warning for one its group may write.
+func checkConfigFileMode(path string) (warning string, err error) {
+	if path == "" {
+		return "", nil
+	}
+	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("admin socket %s: %w", path, err)
+		return "", fmt.Errorf("config: %w", err)
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("admin socket %s: %w", path, err)
+	perm := fi.Mode().Perm()
+	switch {
+	case perm&0o002 != 0:
+		return "", fmt.Errorf("config %s has mode %04o: any local user can write it and so choose how ldapd runs; refusing it. Run chmod o-w %s (644 or 600)",
+			path, perm, path)
+	case perm&0o020 != 0:
+		return fmt.Sprintf("config %s has mode %04o: its group can write it and so choose how ldapd runs; chmod g-w %s", path, perm, path), nil
 	}
-	return ln, nil
+	return "", nil
+}
+
+// secureDataDir creates the data directory 0700 or, if it exists with
+// any group or other permission bit, tightens it to 0700: the directory
+// holds the admin socket (root identity), the signing keys and the TLS
+// keys, and its mode is what first keeps other local users out. It returns
+// the mode it found when it tightened it (0 otherwise), for a warning; if
+// the directory cannot be tightened, serving is refused.
+func secureDataDir(data string) (was os.FileMode, err error) {
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		return 0, fmt.Errorf("create data directory: %w", err)
+	}
+	fi, err := os.Stat(data)
+	if err != nil {
+		return 0, fmt.Errorf("data directory: %w", err)
+	}
+	if !fi.IsDir() {
+		return 0, fmt.Errorf("data directory %s is not a directory", data)
+	}
+	perm := fi.Mode().Perm()
+	if perm&0o077 == 0 {
+		return 0, nil
+	}
+	if err := os.Chmod(data, 0o700); err != nil {
+		return 0, fmt.Errorf("data directory %s has mode %04o (group or others can reach the admin socket and the keys) and cannot be tightened to 0700: %w; "+
+			"run chmod 700 %s as its owner, or serve as the user who owns it", data, perm, err, data)
+	}
+	return perm, nil
 }
 
 // idRanges parses --uid-range and --gid-range (empty: the default).

@@ -31,6 +31,12 @@ type storeConfig struct {
 	kek         string // key-encryption key file for the shared keyring
 	maxTxnOps   int    // the cluster's --max-txn-ops
 	maxTxnBytes int    // the cluster's --max-request-bytes
+	// allowPlaintext is --etcd-allow-plaintext: connect to etcd endpoints
+	// without TLS (plaintextEndpoints), which are refused otherwise.
+	allowPlaintext bool
+	// regenerateKeyring is --keyring-regenerate: make a new keyring even
+	// though the directory has entries (sharedKeyring refuses otherwise).
+	regenerateKeyring bool
 }
 
 const (
@@ -55,6 +61,10 @@ func (c *storeConfig) register(fs *flag.FlagSet, e *env) {
 		"key prefix of this directory in etcd (env LDAPD_ETCD_PREFIX)")
 	fs.StringVar(&c.kek, "keyring-kek", e.getenv("LDAPD_KEYRING_KEK"),
 		"with --store etcd: file of the 32-byte key that seals the token signing keys kept in etcd; the same file on every node (env LDAPD_KEYRING_KEK)")
+	fs.BoolVar(&c.allowPlaintext, "etcd-allow-plaintext", e.getenv("LDAPD_ETCD_ALLOW_PLAINTEXT") == "true",
+		"with --store etcd: accept etcd endpoints without TLS (http://, unix://, or HOST:PORT with no --etcd-ca/--etcd-cert), loopback included; etcd holds every password hash and the sealed signing keys, so not recommended (env LDAPD_ETCD_ALLOW_PLAINTEXT=true)")
+	fs.BoolVar(&c.regenerateKeyring, "keyring-regenerate", e.getenv("LDAPD_KEYRING_REGENERATE") == "true",
+		"with --store etcd: if the sealed token signing keys are missing from a directory that has entries, make new ones; every token issued before stops working. Without it such a start is refused. Use once, after a restore from backup proved impossible (env LDAPD_KEYRING_REGENERATE=true)")
 	fs.IntVar(&c.maxTxnOps, "etcd-max-txn-ops", envInt(e, "LDAPD_ETCD_MAX_TXN_OPS", etcdstore.DefaultMaxTxnOps),
 		"the etcd cluster's --max-txn-ops (env LDAPD_ETCD_MAX_TXN_OPS)")
 	fs.IntVar(&c.maxTxnBytes, "etcd-max-request-bytes", envInt(e, "LDAPD_ETCD_MAX_REQUEST_BYTES", etcdstore.DefaultMaxTxnBytes),
@@ -79,6 +89,54 @@ func (c *storeConfig) check() error {
 	if (c.cert == "") != (c.key == "") {
 		return fmt.Errorf("--etcd-cert and --etcd-key go together: %w", errUsage)
 	}
+	return c.checkPlaintext()
+}
+
+// endpointList returns the comma-separated endpoints, trimmed.
+func (c *storeConfig) endpointList() []string {
+	var eps []string
+	for _, ep := range strings.Split(c.endpoints, ",") {
+		if ep = strings.TrimSpace(ep); ep != "" {
+			eps = append(eps, ep)
+		}
+	}
+	return eps
+}
+
+// plaintextEndpoints returns the endpoints the etcd client would reach
+// without TLS: http:// and unix:// ones always, and those without a scheme
+// (HOST:PORT) unless --etcd-ca or --etcd-cert configures TLS, as
+// clientv3 decides. Loopback endpoints are not exempt: an etcd that
+// speaks plaintext on 127.0.0.1 rarely checks clients either, and every
+// password hash is in it.
+func (c *storeConfig) plaintextEndpoints() []string {
+	tlsConfigured := c.ca != "" || c.cert != ""
+	var plain []string
+	for _, ep := range c.endpointList() {
+		scheme, _, hasScheme := strings.Cut(ep, "://")
+		if !hasScheme { // unix:PATH, unixs:PATH
+			if s, _, ok := strings.Cut(ep, ":"); ok && (s == "unix" || s == "unixs") {
+				scheme, hasScheme = s, true
+			}
+		}
+		switch {
+		case hasScheme && (scheme == "https" || scheme == "unixs"):
+		case hasScheme && (scheme == "http" || scheme == "unix"):
+			plain = append(plain, ep)
+		case !tlsConfigured:
+			plain = append(plain, ep)
+		}
+	}
+	return plain
+}
+
+// checkPlaintext refuses plaintext endpoints unless --etcd-allow-plaintext.
+func (c *storeConfig) checkPlaintext() error {
+	if plain := c.plaintextEndpoints(); len(plain) > 0 && !c.allowPlaintext {
+		return fmt.Errorf("etcd endpoint %s is not TLS: etcd holds every password hash and the sealed token keys, so ldapd refuses it. "+
+			"Use https:// endpoints (with --etcd-ca, and --etcd-cert/--etcd-key if etcd checks clients), or accept the risk with --etcd-allow-plaintext "+
+			"(env LDAPD_ETCD_ALLOW_PLAINTEXT=true): %w", strings.Join(plain, ","), errUsage)
+	}
 	return nil
 }
 
@@ -89,7 +147,7 @@ func (c *storeConfig) check() error {
 // none.
 func (c *storeConfig) openData(ctx context.Context, data string, lockTimeout time.Duration) (directory.Store, *tokens.Keyring, error) {
 	if c.kind != storeEtcd {
-		return openData(data, lockTimeout)
+		return openData(data, lockTimeout, c.regenerateKeyring)
 	}
 	if err := c.check(); err != nil {
 		return nil, nil, err
@@ -102,7 +160,7 @@ func (c *storeConfig) openData(ctx context.Context, data string, lockTimeout tim
 	if err != nil {
 		return nil, nil, err
 	}
-	keys, err := sharedKeyring(ctx, store, kek, nil)
+	keys, err := sharedKeyring(ctx, store, kek, nil, c.regenerateKeyring)
 	if err != nil {
 		store.Close()
 		return nil, nil, fmt.Errorf("token signing keys: %w", err)
@@ -122,11 +180,10 @@ func (c *storeConfig) openEtcd(ctx context.Context) (directory.Store, error) {
 	}
 	cfg := clientv3.Config{DialTimeout: 5 * time.Second, DialKeepAliveTime: 10 * time.Second,
 		DialKeepAliveTimeout: 5 * time.Second, MaxCallSendMsgSize: c.maxTxnBytes + 1<<20, Logger: zl}
-	for _, ep := range strings.Split(c.endpoints, ",") {
-		if ep = strings.TrimSpace(ep); ep != "" {
-			cfg.Endpoints = append(cfg.Endpoints, ep)
-		}
+	if err := c.checkPlaintext(); err != nil {
+		return nil, err
 	}
+	cfg.Endpoints = c.endpointList()
 	if c.ca != "" || c.cert != "" {
 		tc := &tls.Config{MinVersion: tls.VersionTLS12}
 		if c.ca != "" {
@@ -163,11 +220,18 @@ func (c *storeConfig) openEtcd(ctx context.Context) (directory.Store, error) {
 	return store, nil
 }
 
-// sharedKeyring returns the keyring sealed in store, first storing initial
-// (or a fresh keyring if nil) when there is none: the first of several
-// nodes starting at once wins, and every node ends up with its keyring.
-func sharedKeyring(ctx context.Context, store directory.Store, kek []byte, initial *tokens.Keyring) (*tokens.Keyring, error) {
-	if initial == nil {
+// sharedKeyring returns the keyring sealed in store. If there is none, it
+// stores initial (the keys a migration brings), or a fresh keyring if
+// initial is nil, but a fresh one only into an empty directory: the first
+// of several nodes starting at once wins, and every node ends up with its
+// keyring. A directory that already has its domain (or a first start in
+// progress) but no keyring lost it: a new keyring would silently
+// invalidate every token issued, so that is refused with the fix.
+//
+// regenerate lifts that refusal, on the operator's explicit request.
+func sharedKeyring(ctx context.Context, store directory.Store, kek []byte, initial *tokens.Keyring, regenerate bool) (*tokens.Keyring, error) {
+	fresh := initial == nil
+	if fresh {
 		var err error
 		if initial, err = tokens.NewKeyring(nil); err != nil {
 			return nil, err
@@ -187,6 +251,11 @@ func sharedKeyring(ctx context.Context, store directory.Store, kek []byte, initi
 		if !errors.Is(err, directory.ErrMetaNotFound) {
 			return err
 		}
+		if fresh && !regenerate {
+			if err := requireEmpty(tx); err != nil {
+				return err
+			}
+		}
 		sealed = mine
 		return tx.SetMeta(metaSealedKeyring, mine)
 	})
@@ -198,6 +267,30 @@ func sharedKeyring(ctx context.Context, store directory.Store, kek []byte, initi
 		return nil, fmt.Errorf("%w (is --keyring-kek the file the other nodes use?)", err)
 	}
 	return keys, err
+}
+
+// errKeyringLost is returned when a directory with entries has no token
+// signing keys: making new ones would invalidate every token.
+var errKeyringLost = errors.New("the directory exists but its token signing keys are missing")
+
+// requireEmpty fails with errKeyringLost unless tx's store has never been
+// bootstrapped: no domain and no first start in progress (idm writes
+// those meta keys; entries exist only after them).
+func requireEmpty(tx directory.ReadTx) error {
+	for _, k := range []string{"domain", "bootstrap.domain"} {
+		v, err := tx.Meta(k)
+		if errors.Is(err, directory.ErrMetaNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("%w (domain %q): ldapd will not make new keys, which would silently invalidate every token issued. "+
+			"Restore the keys from a backup (ldapd backup keeps them; with etcd, the meta key %q of an etcd snapshot; docs/operations.md); "+
+			"if they are lost for good, start once with --keyring-regenerate "+
+			"(every existing token then stops working and must be generated again)", errKeyringLost, v, metaSealedKeyring)
+	}
+	return nil
 }
 
 // verifyEtcd runs the etcd store's Verify (`ldapd verify --store etcd`). It

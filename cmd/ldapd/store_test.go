@@ -49,6 +49,14 @@ func (l *lockedBuffer) String() string {
 // its LDAPS address once it listens.
 func serveNode(t *testing.T, data string, args ...string) string {
 	t.Helper()
+	addr, _ := serveInProcess(t, data, args...)
+	return addr
+}
+
+// serveInProcess runs `ldapd serve` in this process until the test ends
+// and returns its LDAPS address once it listens, and its log.
+func serveInProcess(t *testing.T, data string, args ...string) (string, *lockedBuffer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &lockedBuffer{listening: make(chan string, 1)}
 	e := &env{stdout: logs, stderr: logs, getenv: func(string) string { return "" }}
@@ -65,14 +73,14 @@ func serveNode(t *testing.T, data string, args ...string) string {
 	})
 	select {
 	case addr := <-logs.listening:
-		return addr
+		return addr, logs
 	case code := <-done:
 		done <- code
 		t.Fatalf("serve %s exited %d before listening:\n%s", data, code, logs.String())
 	case <-time.After(30 * time.Second):
 		t.Fatalf("serve %s did not listen within 30s:\n%s", data, logs.String())
 	}
-	return ""
+	return "", logs
 }
 
 // TestServeEtcdTwoNodes runs two `ldapd serve --store etcd` nodes over one
@@ -85,7 +93,7 @@ func TestServeEtcdTwoNodes(t *testing.T) {
 	if err := os.WriteFile(kek, []byte(strings.Repeat("5a", 32)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	common := []string{"--store", "etcd", "--etcd-endpoints", strings.Join(c.Endpoints(), ","), "--keyring-kek", kek,
+	common := []string{"--store", "etcd", "--etcd-endpoints", strings.Join(c.Endpoints(), ","), "--etcd-allow-plaintext", "--keyring-kek", kek,
 		"--etcd-max-txn-ops", "1024"}
 	dataA, dataB := filepath.Join(dir, "a"), filepath.Join(dir, "b")
 	addrA := serveNode(t, dataA, append(common, "--domain", "idm.example.com")...)
@@ -117,7 +125,7 @@ func TestRecoverAccountOfflineEtcd(t *testing.T) {
 	if err := os.WriteFile(kek, []byte(strings.Repeat("3c", 32)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	common := []string{"--store", "etcd", "--etcd-endpoints", strings.Join(c.Endpoints(), ","), "--keyring-kek", kek,
+	common := []string{"--store", "etcd", "--etcd-endpoints", strings.Join(c.Endpoints(), ","), "--etcd-allow-plaintext", "--keyring-kek", kek,
 		"--etcd-max-txn-ops", "1024"}
 	dataA := filepath.Join(dir, "a")
 	addr := serveNode(t, dataA, append(common, "--domain", "idm.example.com")...)
@@ -148,7 +156,7 @@ func TestServeEtcdDefaultLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := filepath.Join(dir, "node")
-	storeFlags := []string{"--store", "etcd", "--etcd-endpoints", strings.Join(c.Endpoints(), ","), "--keyring-kek", kek}
+	storeFlags := []string{"--store", "etcd", "--etcd-endpoints", strings.Join(c.Endpoints(), ","), "--etcd-allow-plaintext", "--keyring-kek", kek}
 	addr := serveNode(t, data, append(storeFlags, "--domain", "idm.example.com")...)
 	// Through the admin socket, or etcd directly if the socket is not up yet.
 	out, errOut, code := runCmd(t, append([]string{"recover-account", "idm_admin", "--data", data}, storeFlags...)...)

@@ -495,7 +495,7 @@ func testFailover(t *testing.T, c *etcdtest.Cluster, a, b *node, adminPW string)
 			alive = append(alive, m.ClientURL)
 		}
 	}
-	out, err := exec.Command(bin, "verify", "--store", "etcd", "--etcd-endpoints", strings.Join(alive, ","),
+	out, err := exec.Command(bin, "verify", "--store", "etcd", "--etcd-endpoints", strings.Join(alive, ","), "--etcd-allow-plaintext",
 		"--etcd-max-txn-ops", fmt.Sprint(maxTxnOps)).CombinedOutput()
 	if err != nil {
 		t.Fatalf("ldapd verify --store etcd after the failover: %v\n%s", err, out)

@@ -57,6 +57,17 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// Sleep is the failed-bind throttle's wait: it moves the clock forward by
+// d at once instead of sleeping, so that tests measure throttle delays on
+// the clock without waiting for them.
+func (c *Clock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.Advance(d)
+	return nil
+}
+
 // Stack is the whole server on loopback.
 type Stack struct {
 	*ldaptest.Server
@@ -138,6 +149,7 @@ func (s *Stack) open(t testing.TB) {
 		Store: store, Domain: Domain, Keys: s.keys, Logger: log, Now: s.Clock.Now,
 		Hasher:     password.NewHasher(password.TestParams(), nil, 0),
 		Extensions: gateway.Extensions(), Controls: gateway.Controls(),
+		Throttle: idm.ThrottleConfig{Sleep: s.Clock.Sleep},
 	})
 	if err != nil {
 		t.Fatal(err)

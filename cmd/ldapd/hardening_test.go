@@ -1,0 +1,309 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/directory/etcdstore"
+	"github.com/ldapd/ldapd/directory/etcdstore/etcdtest"
+)
+
+// hasLogLine reports whether a JSON log line has the level and contains
+// every fragment.
+func hasLogLine(log, level string, fragments ...string) bool {
+	for _, line := range strings.Split(log, "\n") {
+		var l struct{ Level string }
+		if json.Unmarshal([]byte(line), &l) != nil || l.Level != level {
+			continue
+		}
+		all := true
+		for _, f := range fragments {
+			all = all && strings.Contains(line, f)
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}
+
+// TestSecureDataDir: a missing data directory is made 0700, a 0755 or
+// 0750 one tightened to 0700 (the old mode returned for the warning), a
+// 0700 one left alone; a directory whose mode cannot be changed (procfs
+// refuses chmod, even to root) and a file are refused.
+func TestSecureDataDir(t *testing.T) {
+	base := t.TempDir()
+	missing := filepath.Join(base, "new")
+	if was, err := secureDataDir(missing); err != nil || was != 0 {
+		t.Fatalf("missing dir: %v, %v", was, err)
+	}
+	for _, mode := range []os.FileMode{0o755, 0o750, 0o701, 0o777} {
+		d := filepath.Join(base, mode.String())
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(d, mode); err != nil {
+			t.Fatal(err)
+		}
+		was, err := secureDataDir(d)
+		st, _ := os.Stat(d)
+		if err != nil || was != mode || st.Mode().Perm() != 0o700 {
+			t.Errorf("dir %v: returned %v, %v; mode now %v, want 0700", mode, was, err, st.Mode().Perm())
+		}
+	}
+	for _, d := range []string{missing, base + "/" + os.FileMode(0o755).String()} {
+		if was, err := secureDataDir(d); err != nil || was != 0 {
+			t.Errorf("0700 dir %s: %v, %v; want left alone", d, was, err)
+		}
+	}
+	file := filepath.Join(base, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := secureDataDir(file); err == nil {
+		t.Error("a file was accepted as the data directory")
+	}
+	if st, err := os.Stat("/proc/self"); err == nil && st.Mode().Perm()&0o077 != 0 {
+		if _, err := secureDataDir("/proc/self"); err == nil || !strings.Contains(err.Error(), "cannot be tightened to 0700") {
+			t.Errorf("a directory that cannot be tightened: %v, want a refusal", err)
+		}
+	}
+}
+
+// TestConfigFileMode: a world-writable config file stops `ldapd serve`
+// before anything is opened; a group-writable one is served with a
+// warning at start, as are allow-insecure-bind and a data directory that
+// was tightened.
+func TestConfigFileMode(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "ldapd.toml")
+	if err := os.WriteFile(cfgPath, []byte("allow-insecure-bind = true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		mode      os.FileMode
+		refused   bool
+		warnsHint string
+	}{{0o600, false, ""}, {0o644, false, ""}, {0o640, false, ""}, {0o664, false, "chmod g-w"}, {0o620, false, "chmod g-w"}, {0o666, true, ""}, {0o602, true, ""}} {
+		if err := os.Chmod(cfgPath, tc.mode); err != nil {
+			t.Fatal(err)
+		}
+		w, err := checkConfigFileMode(cfgPath)
+		if (err != nil) != tc.refused || (tc.warnsHint == "") != (w == "") || !strings.Contains(w, tc.warnsHint) {
+			t.Errorf("mode %04o: warning %q, err %v", tc.mode, w, err)
+		}
+	}
+
+	if err := os.Chmod(cfgPath, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	_, errOut, code := runCmd(t, "serve", "--config", cfgPath, "--data", data, "--domain", testDomain, "--ldaps", "127.0.0.1:0", "--ldap", "")
+	if code == 0 || !strings.Contains(errOut, "refusing it") || !strings.Contains(errOut, cfgPath) {
+		t.Fatalf("world-writable config: exit %d, %q", code, errOut)
+	}
+	if _, err := os.Stat(data); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("serve with a refused config created %s (%v)", data, err)
+	}
+
+	if err := os.Chmod(cfgPath, 0o664); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(data, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(data, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	_, logs := serveInProcess(t, data, "--config", cfgPath, "--domain", testDomain)
+	for _, want := range [][]string{
+		{"config " + cfgPath + " has mode 0664", `"event":"security"`},
+		{"--allow-insecure-bind", `"flag":"allow-insecure-bind"`},
+		{"had mode 0750", "tightened it to 0700", data},
+	} {
+		if !hasLogLine(logs.String(), "warn", want...) {
+			t.Errorf("no warning with %q at start:\n%s", want, logs.String())
+		}
+	}
+}
+
+// TestEtcdPlaintextEndpoints: which endpoints count as plaintext, and the
+// flag, variable and file key that allow them.
+func TestEtcdPlaintextEndpoints(t *testing.T) {
+	for _, tc := range []struct {
+		endpoints string
+		tls       bool // --etcd-ca given
+		plain     string
+	}{
+		{"https://etcd1:2379,https://etcd2:2379", false, ""},
+		{"http://127.0.0.1:2379", false, "http://127.0.0.1:2379"},
+		{"http://[::1]:2379", true, "http://[::1]:2379"}, // the scheme wins over --etcd-ca, as in clientv3
+		{"https://a:2379, http://b:2379", false, "http://b:2379"},
+		{"10.0.0.5:2379", false, "10.0.0.5:2379"},
+		{"10.0.0.5:2379", true, ""},
+		{"unix:///run/etcd.sock", true, "unix:///run/etcd.sock"},
+		{"unix:etcd.sock", false, "unix:etcd.sock"},
+		{"unixs:///run/etcd.sock", false, ""},
+	} {
+		c := storeConfig{kind: storeEtcd, endpoints: tc.endpoints, kek: "k"}
+		if tc.tls {
+			c.ca = "ca.pem"
+		}
+		if got := strings.Join(c.plaintextEndpoints(), ","); got != tc.plain {
+			t.Errorf("%q (tls %v): plaintext %q, want %q", tc.endpoints, tc.tls, got, tc.plain)
+		}
+		err := c.check()
+		if (err != nil) != (tc.plain != "") {
+			t.Errorf("%q: check() = %v", tc.endpoints, err)
+		}
+		if err != nil && (!strings.Contains(err.Error(), "--etcd-allow-plaintext") || !strings.Contains(err.Error(), tc.plain)) {
+			t.Errorf("%q: refusal %q does not name the endpoint and the flag", tc.endpoints, err)
+		}
+		c.allowPlaintext = true
+		if err := c.check(); err != nil {
+			t.Errorf("%q with --etcd-allow-plaintext: %v", tc.endpoints, err)
+		}
+	}
+	for _, src := range []struct {
+		args    []string
+		environ map[string]string
+		file    string
+	}{
+		{args: []string{"--etcd-allow-plaintext"}},
+		{environ: map[string]string{"LDAPD_ETCD_ALLOW_PLAINTEXT": "true"}},
+		{file: "etcd-allow-plaintext = true\n"},
+	} {
+		cfg, err := loadServeConfig(t, src.args, src.environ, src.file)
+		if err != nil || !cfg.store.allowPlaintext {
+			t.Errorf("%+v: allowPlaintext %v, %v", src, cfg.store.allowPlaintext, err)
+		}
+	}
+	if cfg, _ := loadServeConfig(t, nil, nil, ""); cfg.store.allowPlaintext {
+		t.Error("plaintext etcd allowed by default")
+	}
+}
+
+// TestEtcdPlaintextRefusedAndKeyringKept, over a real (plaintext,
+// loopback) etcd: serve and verify refuse it without
+// --etcd-allow-plaintext; with it, serve warns at start. A node's first
+// start seals the keyring into etcd; once it is deleted, a start is
+// refused (naming the fix) and writes nothing; --keyring-regenerate
+// makes a new one, with a warning.
+func TestEtcdPlaintextRefusedAndKeyringKept(t *testing.T) {
+	c := etcdtest.Start(t, 1, etcdtest.Options{MaxTxnOps: 1024, NoFsync: true})
+	dir := t.TempDir()
+	kek := filepath.Join(dir, "kek")
+	if err := os.WriteFile(kek, []byte(strings.Repeat("6b", 32)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	eps := strings.Join(c.Endpoints(), ",")
+	store := []string{"--store", "etcd", "--etcd-endpoints", eps, "--keyring-kek", kek, "--etcd-max-txn-ops", "1024"}
+
+	_, errOut, code := runCmd(t, append([]string{"serve", "--data", filepath.Join(dir, "a"), "--domain", testDomain,
+		"--ldaps", "127.0.0.1:0", "--ldap", ""}, store...)...)
+	if code != 2 || !strings.Contains(errOut, "is not TLS") || !strings.Contains(errOut, c.Endpoints()[0]) || !strings.Contains(errOut, "--etcd-allow-plaintext") {
+		t.Fatalf("serve over plaintext etcd: exit %d, %q; want a refusal naming the endpoint and the flag", code, errOut)
+	}
+	if _, errOut, code := runCmd(t, "verify", "--store", "etcd", "--etcd-endpoints", eps); code == 0 || !strings.Contains(errOut, "--etcd-allow-plaintext") {
+		t.Fatalf("verify over plaintext etcd: exit %d, %q", code, errOut)
+	}
+
+	store = append(store, "--etcd-allow-plaintext")
+	_, logs := serveInProcess(t, filepath.Join(dir, "a"), append(store, "--domain", testDomain)...)
+	if !hasLogLine(logs.String(), "warn", `"flag":"etcd-allow-plaintext"`, c.Endpoints()[0]) {
+		t.Errorf("no start-up warning for --etcd-allow-plaintext:\n%s", logs.String())
+	}
+
+	cli := c.Client(t)
+	key := etcdstore.DefaultPrefix + "m/" + metaSealedKeyring
+	ctx := context.Background()
+	got, err := cli.Get(ctx, key)
+	if err != nil || len(got.Kvs) != 1 {
+		t.Fatalf("the first start sealed no keyring at %s: %v", key, err)
+	}
+	first := string(got.Kvs[0].Value)
+	if _, err := cli.Delete(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code = runCmd(t, append([]string{"serve", "--data", filepath.Join(dir, "b"), "--ldaps", "127.0.0.1:0", "--ldap", ""}, store...)...)
+	if code == 0 || !strings.Contains(errOut, "token signing keys are missing") || !strings.Contains(errOut, "--keyring-regenerate") {
+		t.Fatalf("start with the keyring deleted: exit %d, %q; want a refusal naming --keyring-regenerate", code, errOut)
+	}
+	if got, err := cli.Get(ctx, key); err != nil || len(got.Kvs) != 0 {
+		t.Fatalf("the refused start wrote a keyring (%v)", err)
+	}
+	_, logs = serveInProcess(t, filepath.Join(dir, "c"), append(store, "--keyring-regenerate")...)
+	if !hasLogLine(logs.String(), "warn", `"flag":"keyring-regenerate"`) {
+		t.Errorf("no start-up warning for --keyring-regenerate:\n%s", logs.String())
+	}
+	got, err = cli.Get(ctx, key)
+	if err != nil || len(got.Kvs) != 1 || string(got.Kvs[0].Value) == first {
+		t.Fatalf("--keyring-regenerate: keyring %d values (%v), want a new one", len(got.Kvs), err)
+	}
+}
+
+// TestGeneratedCAWithLdapUtils: OpenLDAP's ldapwhoami (GnuTLS here)
+// trusts the name-constrained CA (critical name constraints, serverAuth
+// only) of a first start, by name and by address. That the CA refuses
+// other names is certs.TestCAConstraintsRefuseOtherNames.
+func TestGeneratedCAWithLdapUtils(t *testing.T) {
+	if _, err := exec.LookPath("ldapwhoami"); err != nil {
+		t.Skip("ldapwhoami not installed")
+	}
+	bin := buildLdapd(t)
+	data := filepath.Join(t.TempDir(), "data")
+	p := startServe(t, bin, data, "--hostnames", "ldap.example.test")
+	pw := recoverAdmin(t, bin, data)
+	_, port, _ := strings.Cut(p.ldaps, ":")
+	whoami := func(host string) (string, error) {
+		cmd := exec.Command("ldapwhoami", "-H", "ldaps://"+host+":"+port, "-x", "-D", "uid=admin,ou=people,"+testBase, "-w", pw)
+		cmd.Env = append(os.Environ(), "LDAPTLS_CACERT="+filepath.Join(data, "tls", "ca.pem"), "LDAPTLS_REQCERT=demand")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	for _, host := range []string{"localhost", "127.0.0.1"} {
+		out, err := whoami(host)
+		if err != nil || !strings.Contains(out, "admin") {
+			t.Errorf("ldapwhoami via %s with the generated CA: %v, %q", host, err, out)
+		}
+	}
+}
+
+// A deleted DATA/keys/tokens.key is not silently replaced: new keys would
+// invalidate every token. Only a directory never started, or
+// --keyring-regenerate, gets new keys.
+func TestBoltKeyringKept(t *testing.T) {
+	data := t.TempDir()
+	store, _, err := openData(data, time.Second, false)
+	if err != nil {
+		t.Fatalf("first open of an empty directory: %v", err)
+	}
+	if err := store.Update(context.Background(), func(tx directory.WriteTx) error {
+		return tx.SetMeta("domain", []byte("idm.example.com"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	if err := os.Remove(keysPath(data)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := openData(data, time.Second, false); !errors.Is(err, errKeyringLost) || !strings.Contains(err.Error(), "--keyring-regenerate") {
+		t.Fatalf("open with the keys gone: %v, want errKeyringLost naming --keyring-regenerate", err)
+	}
+	if _, err := os.Stat(keysPath(data)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a refused open wrote keys: %v", err)
+	}
+	store, keys, err := openData(data, time.Second, true)
+	if err != nil || keys == nil {
+		t.Fatalf("open with --keyring-regenerate: %v", err)
+	}
+	store.Close()
+}
