@@ -40,8 +40,8 @@ const logBufferSize = 64 << 10
 
 // logBuffer is what `ldapd serve` logs through: log lines are gathered in
 // memory and written to w (stderr) at most logFlushInterval after the
-// first of them, when the buffer fills, at once for an error line, and
-// on Close. One write(2) per access line cost more than the rest of a
+// first of them, when the buffer fills, at once for a warning or an error
+// line, and on Close. One write(2) per access line cost more than the rest of a
 // WhoAmI's logging together (see docs/performance.md). Close runs when
 // serve returns, also after SIGTERM or SIGINT, so those lose nothing; a
 // SIGKILL loses the lines of the last logFlushInterval at most.
@@ -91,11 +91,16 @@ func (b *logBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// WriteLevel implements zerolog.LevelWriter: an error line is written out
-// at once, with every line before it.
+// WriteLevel implements zerolog.LevelWriter: a warning or error (a
+// security event, a refused connection, a failing listener) is written
+// out at once, with every line before it, so that whatever watches the
+// log sees it as it happens. They are rare next to the access lines
+// (info), which are what the buffer is for; a client can cause a warning
+// only with a failed bind or a refused connection, each costing the
+// server more than the write.
 func (b *logBuffer) WriteLevel(l zerolog.Level, p []byte) (int, error) {
 	n, err := b.Write(p)
-	if l >= zerolog.ErrorLevel && l != zerolog.NoLevel {
+	if l >= zerolog.WarnLevel && l != zerolog.NoLevel {
 		b.Flush()
 	}
 	return n, err

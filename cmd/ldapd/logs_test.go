@@ -42,7 +42,7 @@ func (b *syncBuffer) String() string {
 }
 
 // TestLogBuffer: lines wait in memory (no write per line), come out in
-// order on Close, at once with an error line, and after the flush interval
+// order on Close, at once with a warning or error line, and after the flush interval
 // without anything else happening.
 func TestLogBuffer(t *testing.T) {
 	var out syncBuffer
@@ -54,10 +54,15 @@ func TestLogBuffer(t *testing.T) {
 	if out.String() != "" {
 		t.Fatalf("written before a flush: %q...", out.String()[:min(80, len(out.String()))])
 	}
-	log.Error().Msg("listener failed")
+	log.Warn().Msg("bind failed")
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 1001 || !strings.Contains(lines[0], `"n":0`) || !strings.Contains(lines[1000], "listener failed") {
-		t.Fatalf("after an error line: %d lines, first %q, last %q", len(lines), lines[0], lines[len(lines)-1])
+	if len(lines) != 1001 || !strings.Contains(lines[0], `"n":0`) || !strings.Contains(lines[1000], "bind failed") {
+		t.Fatalf("after a warning: %d lines, first %q, last %q", len(lines), lines[0], lines[len(lines)-1])
+	}
+	log.Info().Msg("access")
+	log.Error().Msg("listener failed")
+	if !strings.HasSuffix(out.String(), `"message":"listener failed"}`+"\n") {
+		t.Fatalf("an error line was not written at once: ends %q", out.String()[len(out.String())-40:])
 	}
 	log.Info().Msg("last")
 	if err := b.Close(); err != nil {

@@ -244,7 +244,8 @@ slapd's for those rows; durable writes at least slapd's throughput.
   against 4.4-5.5 us when every line was its own write(2)) and recording the operation about
   0.1 us (`BenchmarkOpDone` in metrics: an atomic load, a counter increment and a histogram
   observation, no lock, no allocation). The buffer is written out 100 ms after its first line,
-  when it holds 64 KiB, at once after an error line, and when serve exits (SIGTERM and SIGINT
+  when it holds 64 KiB, at once after a warning or
+  error line, and when serve exits (SIGTERM and SIGINT
   lose nothing; a SIGKILL loses at most the last 100 ms of lines). With --metrics the store is
   wrapped to time commits; the wrapper unwraps (directory.As), so idm's caches stay on
   (`storetest.CheckWrapper` fails for a wrapper that hides a capability). `scripts/bench/observe.sh`
