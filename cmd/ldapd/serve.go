@@ -132,7 +132,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err := applyConfigFile(e, fs, cfg.configFile, "config"); err != nil {
 		return err
 	}
-	log, err := newLogger(e.stderr, cfg.logLevel, resolveLogFormat(e, cfg.logFormat))
+	// Log lines are buffered (logs.go): flushed every logFlushInterval and
+	// here, when serve returns, also after SIGTERM.
+	logOut := newLogBuffer(e.stderr, logFlushInterval)
+	defer logOut.Close()
+	log, err := newLogger(logOut, cfg.logLevel, resolveLogFormat(e, cfg.logFormat))
 	if err != nil {
 		return fmt.Errorf("%v: %w", err, errUsage)
 	}

@@ -348,7 +348,11 @@ func verifyEtcd(ctx context.Context, e *env, c *storeConfig) error {
 		return err
 	}
 	defer store.Close()
-	if err := store.(interface{ Verify(context.Context) error }).Verify(ctx); err != nil {
+	v, ok := directory.As[directory.Verifier](store)
+	if !ok {
+		return errors.New("verify: the etcd store cannot verify itself")
+	}
+	if err := v.Verify(ctx); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "etcd %s (prefix %s): consistent\n", c.endpoints, c.prefix)
