@@ -113,7 +113,7 @@ func (s *Service) checkDomain(ctx context.Context) (bool, error) {
 			return fmt.Errorf("%w: the data directory belongs to domain %q; refusing to serve it as %q (the domain is fixed at first start)",
 				ErrDomainMismatch, stored, s.domain)
 		}
-		if _, err := tx.Meta(metaBaseDN); errors.Is(err, directory.ErrMetaNotFound) {
+		if v, err := tx.Meta(metaBaseDN); errors.Is(err, directory.ErrMetaNotFound) || (err == nil && len(v) == 0) {
 			// Created before the base DN was stored: its base is the
 			// domain's, and New kept any other one given.
 			derived, _ := BaseDN(s.domain)
@@ -243,9 +243,9 @@ func (s *Service) kanidmGroups() []builtinGroup {
 // the built-in groups it lacks, once.
 func (s *Service) addNewBuiltinGroups(ctx context.Context) error {
 	return s.store.Update(ctx, func(tx directory.WriteTx) error {
-		if _, err := tx.Meta(metaKanidmGroups); err == nil {
+		if v, err := tx.Meta(metaKanidmGroups); err == nil && string(v) == "1" {
 			return nil
-		} else if !errors.Is(err, directory.ErrMetaNotFound) {
+		} else if err != nil && !errors.Is(err, directory.ErrMetaNotFound) {
 			return err
 		}
 		root := acl.Subject{Kind: acl.Root}
