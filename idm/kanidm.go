@@ -24,8 +24,7 @@ import (
 //     uuid= and whose rest is empty or the base DN, names the entry with
 //     that name, spn or entryUUID (binds, search bases, compare targets).
 //   - Shapes: groups show spn (NAME@DOMAIN) and service accounts cn (their
-//     name) when they have none stored; people and accounts show memberOf
-//     of the dynamic groups idm_all_persons and idm_all_accounts.
+//     name) when they have none stored.
 //
 // The dynamic groups confer nothing: acl.Subject's groups come from stored
 // memberOf only, which only member values of group entries produce.
@@ -244,55 +243,26 @@ func (s *Service) kanidmEntryDN(tx directory.ReadTx, dn directory.DN) directory.
 
 // kanidmShape adds to out, the readable copy of stored entry e (its Attrs
 // may be appended to, their values must not be changed in place), what
-// Kanidm's clients expect and the store does not hold: spn of groups, cn
-// of service accounts, memberOf of the dynamic groups. Each is added only
-// if sub may read it.
+// Kanidm's clients expect and the store does not hold: spn of groups and
+// cn of service accounts, each only if sub may read it.
+//
+// The dynamic groups are not added to memberOf values: memberOf lists the
+// stored group memberships, the ones that confer rights, and an audit
+// reading it should not have to tell the two apart. They are members in
+// memberOf filters (kanidmFilter), which is where Kanidm's clients use them.
 func (s *Service) kanidmShape(sub acl.Subject, e, out *directory.Entry) {
-	kind := s.policy.KindOf(e)
-	switch kind {
+	switch s.policy.KindOf(e) {
 	case acl.KindGroup:
 		if !e.Has(directory.AttrSPN) && s.policy.CanReadAttr(sub, e, directory.AttrSPN) {
 			if cn, ok := e.DN.RDN().Value("cn"); ok {
 				out.Attrs = append(out.Attrs, directory.Attr{Name: directory.AttrSPN, Values: []string{s.SPN(cn)}})
 			}
 		}
-		return
 	case acl.KindServiceAccount:
 		if !e.Has("cn") && s.policy.CanReadAttr(sub, e, "cn") {
 			if uid, ok := e.DN.RDN().Value("uid"); ok {
 				out.Attrs = append(out.Attrs, directory.Attr{Name: "cn", Values: []string{uid}})
 			}
 		}
-	case acl.KindPerson:
-	default:
-		return
 	}
-	if !s.policy.CanReadAttr(sub, e, "memberOf") {
-		return
-	}
-	dynamic := []string{s.policy.AllAccounts.String()}
-	if kind == acl.KindPerson {
-		dynamic = append(dynamic, s.policy.AllPersons.String())
-	}
-	for _, a := range e.Attrs {
-		if strings.EqualFold(a.Name, "memberOf") {
-			vals := append([]string(nil), a.Values...)
-			for _, d := range dynamic {
-				if !e.HasValue(s.schema, "memberOf", d) {
-					vals = append(vals, d)
-				}
-			}
-			// e.Attrs and out.Attrs hold the attributes in the same order
-			// up to the ones readable() dropped; find it in out by name.
-			for j := range out.Attrs {
-				if strings.EqualFold(out.Attrs[j].Name, "memberOf") {
-					out.Attrs[j].Values = vals
-					return
-				}
-			}
-			out.Attrs = append(out.Attrs, directory.Attr{Name: "memberOf", Values: vals})
-			return
-		}
-	}
-	out.Attrs = append(out.Attrs, directory.Attr{Name: "memberOf", Values: dynamic})
 }
