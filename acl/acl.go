@@ -1,5 +1,5 @@
 // Package acl decides who may do what in the directory: the Kanidm model of
-// built-in groups described in SPEC section 4.
+// built-in groups described in docs/design.md section 4.
 //
 // # Basics
 //
@@ -152,7 +152,7 @@ type AnonymousRead uint8
 
 // Anonymous exposure levels.
 const (
-	// AnonymousPublic: every entry, with its public attributes (SPEC
+	// AnonymousPublic: every entry, with its public attributes (docs/design.md
 	// section 4).
 	AnonymousPublic AnonymousRead = iota
 	// AnonymousPOSIX: only posixAccount and posixGroup entries, with the

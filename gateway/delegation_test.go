@@ -9,7 +9,9 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/gateway"
 	"github.com/ldapd/ldapd/internal/stacktest"
+	"github.com/ldapd/ldapd/ldapserver"
 	"github.com/ldapd/ldapd/tokens"
 )
 
@@ -404,5 +406,52 @@ func TestDelegationClientChosenHash(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The server says why token records are not shown (issue #15: the CLI no
+// longer evaluates the policy itself): a search below a service account by
+// someone who may not see its tokens carries the rule's reason, the same
+// whether or not records exist; its managers get no notice.
+func TestTokenRecordsNotice(t *testing.T) {
+	s := delegationFixture(t)
+	notice := func(c *ldap.Conn, dn string) string {
+		t.Helper()
+		res, err := c.Search(ldap.NewSearchRequest(dn, ldap.ScopeSingleLevel, ldap.NeverDerefAliases, 0, 0, false,
+			"(objectClass=*)", nil, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Entries) != 0 && res.DiagnosticMessage != "" {
+			t.Fatalf("entries shown and a notice: %q", res.DiagnosticMessage)
+		}
+		return res.DiagnosticMessage
+	}
+	withTokens, without := serviceDN("demo_service"), serviceDN("other_service")
+	mallory := s.Bind(t, "mallory", malloryPW)
+	a, b := notice(mallory, withTokens), notice(mallory, without)
+	if !strings.Contains(a, "mallory may not manage demo_service: not a member of demo_group") {
+		t.Fatalf("notice %q", a)
+	}
+	if strings.Replace(a, "demo_service", "X", -1) != strings.Replace(strings.Replace(b, "other_service", "X", -1), "other_group", "demo_group", -1) {
+		t.Fatalf("the notice depends on the records: %q vs %q", a, b)
+	}
+	if got := notice(s.Bind(t, "demo_user", demoUserPW), withTokens); got != "" {
+		t.Fatalf("the manager gets a notice: %q", got)
+	}
+	if got := notice(s.Dial(t), withTokens); !strings.Contains(got, "bind first") {
+		t.Fatalf("anonymous notice %q", got)
+	}
+	out := tool(t, s.Stack, 0, "", "ldapsearch", with(bindArgs(s.Stack, "mallory", malloryPW), "-b", withTokens, "-s", "one")...)
+	if !strings.Contains(out, "not a member of demo_group") {
+		t.Fatalf("ldapsearch does not show the notice:\n%s", out)
+	}
+}
+
+func TestGatewayDecodesWithTheIdentityCoresSchema(t *testing.T) {
+	s := stacktest.New(t)
+	var src ldapserver.SchemaSource = &gateway.Gateway{IDM: s.IDM}
+	if src.Schema() != s.IDM.Schema() {
+		t.Fatal("the gateway hands the server another schema than idm's")
 	}
 }

@@ -35,17 +35,18 @@ import (
 	"github.com/ldapd/ldapd/tokens"
 )
 
-// Object identifiers of the operations and controls the gateway serves.
+// Object identifiers of the operations and controls the gateway serves,
+// defined once in package wire.
 const (
-	WhoAmIOID         = "1.3.6.1.4.1.4203.1.11.3"
-	PasswordModifyOID = "1.3.6.1.4.1.4203.1.11.1"
+	WhoAmIOID         = wire.WhoAmIOID
+	PasswordModifyOID = wire.PasswordModifyOID
 	// GenerateTokenOID is ldapd's extended operation that issues an API
 	// token for a service account (request and response values in
 	// package wire).
-	GenerateTokenOID = directory.LdapdArc + ".3.1"
-	PagedResultsOID  = "1.2.840.113556.1.4.319"
+	GenerateTokenOID = wire.GenerateTokenOID
+	PagedResultsOID  = wire.PagedResultsOID
 	// ManageDsaITOID is accepted and has no effect: ldapd has no referrals.
-	ManageDsaITOID = "2.16.840.1.113730.3.4.2"
+	ManageDsaITOID = wire.ManageDsaITOID
 )
 
 // Extensions lists the extended operations for the root DSE.
@@ -60,6 +61,10 @@ func Controls() []string { return []string{PagedResultsOID, ManageDsaITOID} }
 type Gateway struct {
 	IDM *idm.Service
 }
+
+// Schema is the schema the server decodes requests with: the identity
+// core's own (ldapserver.SchemaSource).
+func (g *Gateway) Schema() *directory.Schema { return g.IDM.Schema() }
 
 // ServeLDAP implements ldapserver.Handler.
 func (g *Gateway) ServeLDAP(w ldapserver.ResponseWriter, r *ldapserver.Request) {
@@ -156,7 +161,7 @@ func (g *Gateway) search(ctx context.Context, w ldapserver.ResponseWriter, r *ld
 		w.WriteError(err)
 		return
 	}
-	result := ldapserver.Result{Code: wire.ResultSuccess}
+	result := ldapserver.Result{Code: wire.ResultSuccess, Message: res.Notice}
 	if isPaged {
 		var cookie []byte
 		if res.More {

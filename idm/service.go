@@ -31,7 +31,7 @@ type Config struct {
 	// different BaseDN for it is refused with ErrDomainMismatch.
 	BaseDN string
 	// AnonymousRead is what anonymous clients may read (zero value:
-	// acl.AnonymousPublic, SPEC section 4).
+	// acl.AnonymousPublic, docs/design.md section 4).
 	AnonymousRead acl.AnonymousRead
 	// Keys sign and verify API tokens.
 	Keys *tokens.Keyring
@@ -144,7 +144,7 @@ func New(cfg Config) (*Service, error) {
 	s.policy.AnonymousRead = cfg.AnonymousRead
 	s.throttle = newThrottle(cfg.Throttle, cfg.Now)
 	s.issuer = &tokens.Issuer{Keys: cfg.Keys, Rand: cfg.Rand, Now: cfg.Now}
-	s.verifier = &tokens.Verifier{Keys: cfg.Keys, Now: cfg.Now, Records: recordLookup{s}}
+	s.verifier = &tokens.Verifier{Keys: cfg.Keys, Now: cfg.Now}
 	return s, nil
 }
 

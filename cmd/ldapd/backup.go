@@ -36,7 +36,7 @@ import (
 // writing the file directly needs no message-size exception for a large
 // response and keeps the archive's secret keyring out of any buffer but
 // the file's.
-const BackupOID = directory.LdapdArc + ".3.2"
+const BackupOID = wire.BackupOID
 
 // backupHandler serves BackupOID on the admin socket and passes every
 // other operation to next.

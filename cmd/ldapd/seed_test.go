@@ -1,6 +1,6 @@
 package main
 
-// The seed's workflow (../shared/seed/service-accounts.txt, SPEC section 2),
+// The seed's workflow (../shared/seed/service-accounts.txt, docs/design.md section 2),
 // end to end: the real CLI (run, with LDAPD_URL, LDAPD_CA and LDAPD_PASSWORD
 // as a shell would set them) against the whole server on loopback, and
 // OpenLDAP's ldapwhoami, ldapsearch, ldapmodify and ldapdelete over LDAPS.
