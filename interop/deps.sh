@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Install the Debian packages the interop scripts drive: Apache httpd
-# (mod_authnz_ldap ships with apache2), nslcd and its NSS module, the two
-# Python LDAP libraries, curl and ldap-utils. Runs as root with no standard
+# (mod_authnz_ldap ships with apache2), nslcd and its NSS module, SSSD with
+# its LDAP provider, NSS and PAM modules and pamtester, the two Python LDAP
+# libraries, curl and ldap-utils. Runs as root with no standard
 # input (CI). The packages are installed without touching the machine's own
 # name service: libnss-ldapd is told to add "ldap" to no nsswitch.conf
 # database, and no daemon is started by the install (a temporary
 # policy-rc.d refuses, unless one is already in place). /etc/nsswitch.conf
 # is compared before and after, and the install fails if it changed.
+# libnss-sss and libpam-sss add sss to nsswitch.conf and pam_sss to the
+# common PAM stack in their postinst; both are put back byte for byte (the
+# interop scripts use SSSD only inside a private mount namespace).
 set -euo pipefail
 need=()
 command -v apache2 >/dev/null 2>&1 || need+=(apache2)
@@ -15,11 +19,17 @@ command -v nslcd >/dev/null 2>&1 || need+=(nslcd)
 /usr/bin/python3 -c 'import ldap3' >/dev/null 2>&1 || need+=(python3-ldap3)
 /usr/bin/python3 -c 'import ldap' >/dev/null 2>&1 || need+=(python3-ldap)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v sssd >/dev/null 2>&1 || need+=(sssd-ldap sssd-common)
+[ -e /usr/lib/x86_64-linux-gnu/libnss_sss.so.2 ] || ls /lib/*/libnss_sss.so.2 >/dev/null 2>&1 || need+=(libnss-sss)
+ls /lib/*/security/pam_sss.so /usr/lib/*/security/pam_sss.so >/dev/null 2>&1 || need+=(libpam-sss)
+command -v pamtester >/dev/null 2>&1 || need+=(pamtester)
 command -v ldapsearch >/dev/null 2>&1 || need+=(ldap-utils)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 export DEBIAN_FRONTEND=noninteractive
 before=$(sha256sum /etc/nsswitch.conf 2>/dev/null || true)
+saved=$(mktemp -d)
+cp -a /etc/nsswitch.conf /etc/pam.d "$saved/"
 echo "libnss-ldapd libnss-ldapd/nsswitch multiselect" | debconf-set-selections 2>/dev/null || true
 echo "libnss-ldapd libnss-ldapd/clean_nsswitch boolean false" | debconf-set-selections 2>/dev/null || true
 policy=/usr/sbin/policy-rc.d
@@ -29,10 +39,19 @@ if [ ! -e "$policy" ]; then
   chmod 755 "$policy"
   ours=1
 fi
-cleanup() { [ "$ours" = 1 ] && rm -f "$policy"; }
+cleanup() {
+	[ "$ours" = 1 ] && rm -f "$policy"
+	rm -rf "$saved"
+}
 trap cleanup EXIT
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# Undo what libnss-sss and libpam-sss did to the host's name service and
+# PAM stack.
+cp -a "$saved/nsswitch.conf" /etc/nsswitch.conf
+for f in /etc/pam.d/common-*; do
+	[ -e "$saved/pam.d/$(basename "$f")" ] && cp -a "$saved/pam.d/$(basename "$f")" "$f"
+done
 after=$(sha256sum /etc/nsswitch.conf 2>/dev/null || true)
 if [ "$before" != "$after" ]; then
   echo "interop/deps.sh: /etc/nsswitch.conf changed during the install; check it" >&2
