@@ -170,6 +170,12 @@ func TestAnonymousRead(t *testing.T) {
 		if got := search(t, anon, base, ldap.ScopeWholeSubtree, "(objectClass=*)", "1.1"); len(got) != 0 {
 			t.Fatalf("none: anonymous sees %v", dns(got))
 		}
+		// Not even whether a base exists.
+		for _, b := range []string{alice, "uid=nobody," + people, "name=alice," + base} {
+			if got := search(t, anon, b, ldap.ScopeBaseObject, "(objectClass=*)", "1.1"); len(got) != 0 {
+				t.Fatalf("none: base %s: %v", b, dns(got))
+			}
+		}
 		if dse := search(t, anon, "", ldap.ScopeBaseObject, "(objectClass=*)", "namingContexts"); len(dse) != 1 || dse[0].GetAttributeValue("namingContexts") != base {
 			t.Fatal("none: root DSE not readable")
 		}

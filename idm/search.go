@@ -55,6 +55,11 @@ func (s *Service) Search(ctx context.Context, id Identity, req SearchRequest, ea
 	if req.Scope == directory.ScopeBase && req.Base.Equal(directory.MustParseDN(SubschemaDN)) {
 		return SearchResult{}, s.searchSpecial(ctx, id, s.subschema(), req, sel, each)
 	}
+	if id.Kind == acl.Anonymous && s.policy.AnonymousRead == acl.AnonymousNone {
+		// Nothing to show, and nothing to tell: not even whether the base
+		// exists.
+		return SearchResult{}, nil
+	}
 	base, scope := req.Base, req.Scope
 	if _, _, ok := s.kanidmRDN(base); ok {
 		if err := s.store.View(ctx, func(tx directory.ReadTx) error {

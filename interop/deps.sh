@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install the Debian packages the interop scripts drive: Apache httpd
 # (mod_authnz_ldap ships with apache2), nslcd and its NSS module, SSSD with
-# its LDAP provider, NSS and PAM modules and pamtester, the two Python LDAP
-# libraries, curl and ldap-utils. Runs as root with no standard
+# its LDAP provider, NSS and PAM modules and pamtester, PHP's ldap
+# extension, Perl's Net::LDAP, Dovecot with its LDAP auth module, the two
+# Python LDAP libraries, curl and ldap-utils. Runs as root with no standard
 # input (CI). The packages are installed without touching the machine's own
 # name service: libnss-ldapd is told to add "ldap" to no nsswitch.conf
 # database, and no daemon is started by the install (a temporary
@@ -23,6 +24,11 @@ command -v sssd >/dev/null 2>&1 || need+=(sssd-ldap sssd-common)
 [ -e /usr/lib/x86_64-linux-gnu/libnss_sss.so.2 ] || ls /lib/*/libnss_sss.so.2 >/dev/null 2>&1 || need+=(libnss-sss)
 ls /lib/*/security/pam_sss.so /usr/lib/*/security/pam_sss.so >/dev/null 2>&1 || need+=(libpam-sss)
 command -v pamtester >/dev/null 2>&1 || need+=(pamtester)
+command -v php >/dev/null 2>&1 || need+=(php-cli)
+php -m 2>/dev/null | grep -qx ldap || need+=(php-ldap)
+perl -MNet::LDAP -e1 >/dev/null 2>&1 || need+=(libnet-ldap-perl libio-socket-ssl-perl)
+command -v doveadm >/dev/null 2>&1 || need+=(dovecot-core)
+ls /usr/lib/dovecot/modules/auth/libauthdb_ldap.so >/dev/null 2>&1 || need+=(dovecot-ldap)
 command -v ldapsearch >/dev/null 2>&1 || need+=(ldap-utils)
 [ ${#need[@]} -eq 0 ] && exit 0
 
