@@ -2,7 +2,8 @@
 # Install the Debian packages the interop scripts drive: Apache httpd
 # (mod_authnz_ldap ships with apache2), nslcd and its NSS module, SSSD with
 # its LDAP provider, NSS and PAM modules and pamtester, PHP's ldap
-# extension, Perl's Net::LDAP, Dovecot with its LDAP auth module, the two
+# extension, Perl's Net::LDAP, Dovecot with its LDAP auth module, Node's
+# ldapts (npm, into interop/node), the two
 # Python LDAP libraries, curl and ldap-utils. Runs as root with no standard
 # input (CI). The packages are installed without touching the machine's own
 # name service: libnss-ldapd is told to add "ldap" to no nsswitch.conf
@@ -30,6 +31,12 @@ perl -MNet::LDAP -e1 >/dev/null 2>&1 || need+=(libnet-ldap-perl libio-socket-ssl
 command -v doveadm >/dev/null 2>&1 || need+=(dovecot-core)
 ls /usr/lib/dovecot/modules/auth/libauthdb_ldap.so >/dev/null 2>&1 || need+=(dovecot-ldap)
 command -v ldapsearch >/dev/null 2>&1 || need+=(ldap-utils)
+# Node's ldapts, pinned by interop/node/package-lock.json, into
+# interop/node/node_modules (needs node 20+ and npm).
+node_dir=$(cd "$(dirname "$0")/node" && pwd)
+if [ ! -d "$node_dir/node_modules/ldapts" ] && command -v npm >/dev/null 2>&1; then
+	(cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error)
+fi
 [ ${#need[@]} -eq 0 ] && exit 0
 
 export DEBIAN_FRONTEND=noninteractive
