@@ -2,7 +2,7 @@
 # Dovecot's LDAP passdb and userdb against ldapd: the passdb finds the
 # user with the API token (dn=token) and checks the password by binding as
 # the user (auth_bind = yes); the userdb reads home, uid and gid. Over
-# LDAPS and over StartTLS; asked with doveadm auth test / auth lookup.
+# LDAPS and over StartTLS; asked with doveadm auth test and doveadm user.
 #
 # Isolation: dovecot runs with its own configuration file (-c), base_dir
 # and log in this script's temporary directory, listening on no port
@@ -45,8 +45,7 @@ base_dir = $dir/run
 state_dir = $dir/run
 log_path = $dir/dovecot.log
 info_log_path = $dir/dovecot.log
-protocols =
-listen =
+protocols = none
 ssl = no
 auth_mechanisms = plain
 auth_verbose = yes
@@ -80,10 +79,11 @@ CONF
 		fail "$mode: unknown user accepted"
 	fi
 	log "ok ($mode): unknown user refused"
-	doveadm -c "$dir/dovecot.conf" auth lookup demo_user >"$dir/lookup" 2>&1 || { cat "$dir/lookup" >&2; fail "$mode: userdb lookup"; }
-	grep -qE "^\s*uid\s*:\s*$uid$" "$dir/lookup" || { cat "$dir/lookup" >&2; fail "$mode: userdb uid"; }
-	grep -qE "^\s*home\s*:\s*/home/demo_user$" "$dir/lookup" || { cat "$dir/lookup" >&2; fail "$mode: userdb home"; }
-	log "ok ($mode): doveadm auth lookup demo_user: uid $uid, home /home/demo_user"
+	doveadm -c "$dir/dovecot.conf" user -f uid demo_user >"$dir/uid" 2>&1 || { cat "$dir/uid" >&2; fail "$mode: userdb lookup"; }
+	doveadm -c "$dir/dovecot.conf" user -f home demo_user >"$dir/home" 2>&1 || { cat "$dir/home" >&2; fail "$mode: userdb lookup"; }
+	[ "$(cat "$dir/uid")" = "$uid" ] || { cat "$dir/uid" >&2; fail "$mode: userdb uid"; }
+	[ "$(cat "$dir/home")" = /home/demo_user ] || { cat "$dir/home" >&2; fail "$mode: userdb home"; }
+	log "ok ($mode): doveadm user demo_user (userdb): uid $uid, home /home/demo_user"
 	kill "$pid"
 	wait "$pid" 2>/dev/null || true
 	if grep -qF "$TOKEN" "$dir/dovecot.log" "$WORK/ldapd.log"; then fail "a log holds the token"; fi
