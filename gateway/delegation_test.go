@@ -2,6 +2,8 @@ package gateway_test
 
 import (
 	"context"
+	ber "github.com/go-asn1-ber/asn1-ber"
+	"github.com/ldapd/ldapd/ldapserver/wire"
 	"strings"
 	"testing"
 	"time"
@@ -453,5 +455,35 @@ func TestGatewayDecodesWithTheIdentityCoresSchema(t *testing.T) {
 	var src ldapserver.SchemaSource = &gateway.Gateway{IDM: s.IDM}
 	if src.Schema() != s.IDM.Schema() {
 		t.Fatal("the gateway hands the server another schema than idm's")
+	}
+}
+
+// A token is a secret shown once: the generate-token operation answers
+// confidentialityRequired (13) on a connection without TLS and issues
+// nothing; after StartTLS it is served.
+func TestGenerateTokenNeedsTLS(t *testing.T) {
+	s := delegationFixture(t)
+	req := func() *ldap.ExtendedRequest {
+		v, err := ber.DecodePacketErr(wire.AppendGenerateToken(nil, wire.GenerateToken{Account: serviceDN("demo_service"), Label: "plain"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ldap.NewExtendedRequest(gateway.GenerateTokenOID, v)
+	}
+	c := s.DialPlain(t)
+	_, err := c.Extended(req())
+	wantCode(t, "generate token over plain LDAP", err, ldap.LDAPResultConfidentialityRequired)
+	if err := c.StartTLS(s.TLSConfig()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Bind("demo_user", demoUserPW); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Extended(req()); err != nil {
+		t.Fatalf("generate token after StartTLS: %v", err)
+	}
+	labels := values(read(t, s.Bind(t, "demo_user", demoUserPW), serviceDN("demo_service"), "hasSubordinates"), "hasSubordinates")
+	if len(labels) != 1 {
+		t.Fatalf("hasSubordinates = %v", labels)
 	}
 }

@@ -219,7 +219,7 @@ func (g *Gateway) extended(ctx context.Context, w ldapserver.ResponseWriter, r *
 	case PasswordModifyOID:
 		g.passwordModify(ctx, w, r, op, id)
 	case GenerateTokenOID:
-		g.generateToken(ctx, w, op, id)
+		g.generateToken(ctx, w, r, op, id)
 	default:
 		w.WriteResult(ldapserver.Result{Code: wire.ResultProtocolError, Message: "unsupported extended operation " + op.OID})
 	}
@@ -263,10 +263,17 @@ func (g *Gateway) passwordModify(ctx context.Context, w ldapserver.ResponseWrite
 	w.WriteExtended(ldapserver.Result{Code: wire.ResultSuccess}, "", value)
 }
 
-func (g *Gateway) generateToken(ctx context.Context, w ldapserver.ResponseWriter, op *ldapserver.ExtendedRequest, id idm.Identity) {
+func (g *Gateway) generateToken(ctx context.Context, w ldapserver.ResponseWriter, r *ldapserver.Request, op *ldapserver.ExtendedRequest, id idm.Identity) {
 	req, err := wire.DecodeGenerateToken(op.Value)
 	if err != nil {
 		w.WriteResult(ldapserver.Result{Code: wire.ResultProtocolError, Message: "malformed generate token request"})
+		return
+	}
+	// The answer is a secret (the token), shown once: like a password, it
+	// travels only over TLS unless the server allows insecure binds.
+	if !r.PasswordsAllowed {
+		w.WriteResult(ldapserver.Result{Code: wire.ResultConfidentialityRequired,
+			Message: "API tokens are only issued over TLS: use ldaps:// or StartTLS (-ZZ)"})
 		return
 	}
 	var expiry time.Time

@@ -77,6 +77,11 @@ func (s *Service) passwordBind(ctx context.Context, name string, pw []byte) (Ide
 		hashes = e.Get("userPassword")
 		return nil
 	})
+	if errors.Is(err, directory.ErrBusy) {
+		// The store cannot answer now (etcd unreachable, a stale view):
+		// busy (51), not a failed bind, and nothing counted against anyone.
+		return Identity{}, err
+	}
 	acct := name
 	if err == nil || errors.Is(err, errAccountDisabled) {
 		acct = dn.Norm()
@@ -247,7 +252,9 @@ func (s *Service) tokenBind(ctx context.Context, token string) (Identity, error)
 	claims, err := s.verifier.Parse(token)
 	var st tokenState
 	if err == nil {
-		if st, err = s.tokenState(ctx, claims.TokenID, claims.AccountUUID); err != nil {
+		if st, err = s.tokenState(ctx, claims.TokenID, claims.AccountUUID); errors.Is(err, directory.ErrBusy) {
+			return Identity{}, err // as in passwordBind: busy, not a failed bind
+		} else if err != nil {
 			err = fmt.Errorf("token %s: %w: %w", claims.TokenID, tokens.ErrRevoked, err)
 		}
 	}
