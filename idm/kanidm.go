@@ -1,6 +1,7 @@
 package idm
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -24,7 +25,8 @@ import (
 //     uuid= and whose rest is empty or the base DN, names the entry with
 //     that name, spn or entryUUID (binds, search bases, compare targets).
 //   - Shapes: groups show spn (NAME@DOMAIN) and service accounts cn (their
-//     name) when they have none stored.
+//     name) when they have none stored; a filter that named Kanidm-only
+//     class values gets them back among objectClass (kanidmClasses).
 //
 // The dynamic groups confer nothing: acl.Subject's groups come from stored
 // memberOf only, which only member values of group entries produce.
@@ -45,15 +47,57 @@ func kanidmClass(v string) []string {
 	return nil
 }
 
+// kanidmClasses are the class values of Kanidm's vocabulary a filter
+// used that no RFC class has: object, group, account (kanidm's, besides the
+// RFC class), service_account. An entry returned for such a filter gets
+// the values it fits among its objectClass values, because Kanidm clients
+// check them: SSSD configured by Kanidm's guide (ldap_group_object_class =
+// object) drops every entry whose objectClass lacks "object". RFC filters
+// never add a value.
+type kanidmClasses []string
+
+func (k *kanidmClasses) add(v string) {
+	v = strings.ToLower(v)
+	if !slices.Contains(*k, v) {
+		*k = append(*k, v)
+	}
+}
+
+// shape adds the Kanidm class values e fits to out's objectClass, when out
+// has objectClass. e is the stored entry.
+func (k kanidmClasses) shape(e, out *directory.Entry) {
+	if len(k) == 0 {
+		return
+	}
+	i := slices.IndexFunc(out.Attrs, func(a directory.Attr) bool { return strings.EqualFold(a.Name, "objectClass") })
+	if i < 0 {
+		return
+	}
+	var extra []string
+	for _, v := range k {
+		fits := v == "object"
+		for _, c := range kanidmClass(v) {
+			fits = fits || hasClass(e, c)
+		}
+		if fits && !slices.ContainsFunc(out.Attrs[i].Values, func(x string) bool { return strings.EqualFold(x, v) }) {
+			extra = append(extra, v)
+		}
+	}
+	if len(extra) > 0 {
+		out.Attrs[i].Values = append(slices.Clone(out.Attrs[i].Values), extra...)
+	}
+}
+
 // kanidmFilter returns f with Kanidm's vocabulary translated into filters
 // the store evaluates, f itself when there is nothing to translate. tx
-// resolves names in memberOf and member assertions.
-func (s *Service) kanidmFilter(tx directory.ReadTx, f *directory.Filter) *directory.Filter {
+// resolves names in memberOf and member assertions; used collects the
+// Kanidm class values f named.
+func (s *Service) kanidmFilter(tx directory.ReadTx, f *directory.Filter, used *kanidmClasses) *directory.Filter {
 	switch f.Kind {
 	case directory.FilterAnd, directory.FilterOr, directory.FilterNot:
 		var out *directory.Filter
 		for i, c := range f.Children {
-			r := s.kanidmFilter(tx, c)
+			r := s.kanidmFilter(tx, c, used)
 			if r == c {
 				continue
 			}
@@ -73,7 +117,7 @@ func (s *Service) kanidmFilter(tx directory.ReadTx, f *directory.Filter) *direct
 		g := *f
 		g.Attr = "objectClass"
 		_ = g.Resolve(s.schema)
-		if r := s.kanidmFilter(tx, &g); r != &g {
+		if r := s.kanidmFilter(tx, &g, used); r != &g {
 			return r
 		}
 		return &g
@@ -84,11 +128,15 @@ func (s *Service) kanidmFilter(tx directory.ReadTx, f *directory.Filter) *direct
 	switch f.Attr {
 	case "objectClass":
 		if strings.EqualFold(f.Value, "object") {
+			used.add("object")
 			return &directory.Filter{Kind: directory.FilterAnd}
 		}
 		classes := kanidmClass(f.Value)
 		if classes == nil || (len(classes) == 1 && strings.EqualFold(classes[0], f.Value)) {
 			return f
+		}
+		if _, rfc := s.schema.Class(f.Value); !rfc {
+			used.add(f.Value)
 		}
 		or := []*directory.Filter{f}
 		for _, c := range classes {

@@ -89,7 +89,8 @@ func (s *Service) Search(ctx context.Context, id Identity, req SearchRequest, ea
 				return err
 			}
 		}
-		filter := s.kanidmFilter(tx, req.Filter)
+		var kclasses kanidmClasses
+		filter := s.kanidmFilter(tx, req.Filter, &kclasses)
 		s.logSearch(ctx, id, req, base, scope, filter)
 		if scope != directory.ScopeBase {
 			if acct, err := tx.Get(base); err == nil && s.policy.KindOf(acct) == acl.KindServiceAccount {
@@ -129,6 +130,7 @@ func (s *Service) Search(ctx context.Context, id Identity, req SearchRequest, ea
 			if out.Has("hasSubordinates") && !s.policy.CanReadAttr(sub, e, "hasSubordinates") {
 				out.Delete("hasSubordinates")
 			}
+			kclasses.shape(e, out)
 			sent++
 			return each(out)
 		})

@@ -31,6 +31,7 @@ ask passwd demo_user
 ask passwd nosuchuser
 echo "group demo_group: $(getent group demo_group >/dev/null && echo ok) $(getent group demo_group | cut -d: -f3)"
 echo "group demo_group members: $(members demo_group)"
+echo "group demo_user: $(getent group demo_user >/dev/null && echo ok) $(getent group demo_user | cut -d: -f3)"
 echo "group outer_group members: $(members outer_group)"
 echo "id demo_user: $(id -G demo_user 2>&1)"
 pam() { printf '%s\n' "$2" | timeout 20 pamtester ldapd-interop "$1" authenticate acct_mgmt >/dev/null 2>&1 && echo 0 || echo fail; }

@@ -55,10 +55,23 @@ gid=$(as idm_admin "$IDM_PW" group get demo_group -o json | "$PY" -c 'import jso
 ogid=$(as idm_admin "$IDM_PW" group get outer_group -o json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["attributes"]["gidNumber"][0])')
 
 run_mode() {
-	local mode=$1 uri starttls token tokid
+	local mode=$1 uri starttls token tokid groups
+	# groups: how groups are found. The first two modes use RFC 2307bis
+	# groups; "kanidm" is the group setup of Kanidm's SSSD guide verbatim:
+	# every entry is a group candidate (object), found under a search base
+	# with a filter, persons being their own primary groups, and group
+	# members not walked.
+	groups="ldap_group_nesting_level = 4
+ldap_ignore_unreadable_references = true"
 	case $mode in
 	ldaps) uri="ldaps://localhost:$LDAPS_PORT" starttls=false ;;
 	starttls) uri="ldap://localhost:$LDAP_PORT" starttls=true ;;
+	kanidm)
+		uri="ldaps://localhost:$LDAPS_PORT" starttls=false
+		groups="ldap_group_object_class = object
+ldap_group_search_base = $BASE?subtree?(|(objectClass=posixAccount)(objectClass=posixGroup))
+ignore_group_members = True"
+		;;
 	esac
 	token=$(as demo_user "$USER_PW" service-account api-token generate demo_service "sssd $mode" 2>"$WORK/gen-$mode.err")
 	tokid=$(grep -oE '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}' "$WORK/gen-$mode.err" | head -n 1)
@@ -90,8 +103,7 @@ ldap_default_bind_dn = dn=token
 ldap_default_authtok_type = password
 ldap_default_authtok = $token
 ldap_access_filter = (&(memberof=idm_all_accounts@$DOMAIN)(memberof=demo_group))
-ldap_group_nesting_level = 4
-ldap_ignore_unreadable_references = true
+$groups
 ldap_user_ssh_public_key = sshPublicKey
 cache_credentials = false
 enumerate = false
@@ -122,8 +134,14 @@ CONF
 	expect "group demo_group: ok $gid"
 	# rfc2307bis: members come from member DNs, and sssd lists only POSIX
 	# users (demo_service is not one).
-	expect "group demo_group members: demo_user"
-	expect "group outer_group members: demo_user"
+	if [ "$mode" = kanidm ]; then
+		# ignore_group_members: no member lists; demo_user is also its
+		# own group (a user private group, Kanidm's model).
+		expect "group demo_user: ok $uid"
+	else
+		expect "group demo_group members: demo_user"
+		expect "group outer_group members: demo_user"
+	fi
 	grep -qE "^id demo_user: .*\b$gid\b" "$dir/results" || fail "$mode: id demo_user lacks demo_group ($gid)"
 	grep -qE "^id demo_user: .*\b$ogid\b" "$dir/results" || fail "$mode: id demo_user lacks the nested outer_group ($ogid)"
 	expect "passwd nosuchuser: exit 2"
@@ -140,4 +158,5 @@ CONF
 }
 run_mode ldaps
 [ -n "${ONLY_LDAPS:-}" ] || run_mode starttls
+[ -n "${ONLY_LDAPS:-}" ] || run_mode kanidm
 log "PASS"
