@@ -3,7 +3,7 @@
 # (mod_authnz_ldap ships with apache2), nslcd and its NSS module, SSSD with
 # its LDAP provider, NSS and PAM modules and pamtester, PHP's ldap
 # extension, Perl's Net::LDAP, Dovecot with its LDAP auth module, Node's
-# ldapts (npm, into interop/node), the two
+# ldapts (npm, into interop/node), a JDK (JNDI), the two
 # Python LDAP libraries, curl and ldap-utils. Runs as root with no standard
 # input (CI). The packages are installed without touching the machine's own
 # name service: libnss-ldapd is told to add "ldap" to no nsswitch.conf
@@ -30,6 +30,7 @@ php -m 2>/dev/null | grep -qx ldap || need+=(php-ldap)
 perl -MNet::LDAP -e1 >/dev/null 2>&1 || need+=(libnet-ldap-perl libio-socket-ssl-perl)
 command -v doveadm >/dev/null 2>&1 || need+=(dovecot-core)
 ls /usr/lib/dovecot/modules/auth/libauthdb_ldap.so >/dev/null 2>&1 || need+=(dovecot-ldap)
+command -v java >/dev/null 2>&1 && command -v keytool >/dev/null 2>&1 || need+=(default-jdk-headless)
 command -v ldapsearch >/dev/null 2>&1 || need+=(ldap-utils)
 # Node's ldapts, pinned by interop/node/package-lock.json, into
 # interop/node/node_modules (needs node 20+ and npm).
