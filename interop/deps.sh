@@ -3,7 +3,7 @@
 # (mod_authnz_ldap ships with apache2), nslcd and its NSS module, SSSD with
 # its LDAP provider, NSS and PAM modules and pamtester, PHP's ldap
 # extension, Perl's Net::LDAP, Dovecot with its LDAP auth module, Node's
-# ldapts (npm, into interop/node), a JDK (JNDI), the two
+# ldapts and ldapjs (npm, into interop/node), a JDK (JNDI), the two
 # Python LDAP libraries, curl and ldap-utils. Runs as root with no standard
 # input (CI). The packages are installed without touching the machine's own
 # name service: libnss-ldapd is told to add "ldap" to no nsswitch.conf
@@ -32,10 +32,10 @@ command -v doveadm >/dev/null 2>&1 || need+=(dovecot-core)
 ls /usr/lib/dovecot/modules/auth/libauthdb_ldap.so >/dev/null 2>&1 || need+=(dovecot-ldap)
 command -v java >/dev/null 2>&1 && command -v keytool >/dev/null 2>&1 || need+=(default-jdk-headless)
 command -v ldapsearch >/dev/null 2>&1 || need+=(ldap-utils)
-# Node's ldapts, pinned by interop/node/package-lock.json, into
+# Node's ldapts and ldapjs, pinned by interop/node/package-lock.json, into
 # interop/node/node_modules (needs node 20+ and npm).
 node_dir=$(cd "$(dirname "$0")/node" && pwd)
-if [ ! -d "$node_dir/node_modules/ldapts" ] && command -v npm >/dev/null 2>&1; then
+if [ ! -d "$node_dir/node_modules/ldapjs" ] && command -v npm >/dev/null 2>&1; then
 	(cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
