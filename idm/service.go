@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -60,6 +61,13 @@ type Config struct {
 	// Throttle bounds failed-bind guessing per account and client address
 	// (zero value: safe defaults; see ThrottleConfig).
 	Throttle ThrottleConfig
+	// PasswordCacheTTL is how long a successful password verification is
+	// remembered, so that the same account binding with the same password
+	// skips argon2id (bindcache.go; 0: DefaultPasswordCacheTTL, negative:
+	// never). PasswordCacheSize bounds the accounts remembered (0:
+	// DefaultPasswordCacheSize, negative: none).
+	PasswordCacheTTL  time.Duration
+	PasswordCacheSize int
 }
 
 // Service is the identity core. It is safe for concurrent use.
@@ -83,6 +91,12 @@ type Service struct {
 	dummy     string
 	norms     dnNorms     // memoized memberOf normalization (groupset.go)
 	tokens    tokenStates // token binds' reads, per store version (memo.go)
+
+	// passwords remembers successful password verifications (nil: off).
+	passwords *passwordCache
+	// verifications counts full password verifications, dummy ones
+	// included (tests).
+	verifications atomic.Int64
 }
 
 // New returns a Service for cfg. It does not touch the store; call
@@ -118,6 +132,9 @@ func New(cfg Config) (*Service, error) {
 		policy: acl.NewPolicy(base), hasher: cfg.Hasher, log: cfg.Logger, now: cfg.Now, rand: cfg.Rand, cfg: cfg,
 	}
 	s.throttle = newThrottle(cfg.Throttle, cfg.Now)
+	if s.passwords, err = newPasswordCache(cfg.PasswordCacheTTL, cfg.PasswordCacheSize, cfg.Now); err != nil {
+		return nil, fmt.Errorf("idm: password cache key: %w", err)
+	}
 	s.issuer = &tokens.Issuer{Keys: cfg.Keys, Rand: cfg.Rand, Now: cfg.Now}
 	s.verifier = &tokens.Verifier{Keys: cfg.Keys, Now: cfg.Now, Records: recordLookup{s}}
 	return s, nil
