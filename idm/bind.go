@@ -58,7 +58,7 @@ func (s *Service) passwordBind(ctx context.Context, name string, pw []byte) (Ide
 	}
 	var dn directory.DN
 	var hashes []string
-	var uuid string
+	var state accountState
 	err := s.store.View(ctx, func(tx directory.ReadTx) error {
 		var err error
 		if dn, err = s.resolveAccount(tx, name); err != nil {
@@ -74,7 +74,8 @@ func (s *Service) passwordBind(ctx context.Context, name string, pw []byte) (Ide
 		if disabled(e) {
 			return errAccountDisabled
 		}
-		hashes, uuid = e.Get("userPassword"), e.First("entryUUID")
+		hashes = e.Get("userPassword")
+		state.uuid, state.modified = e.First("entryUUID"), e.First("modifyTimestamp")
 		return nil
 	})
 	acct := name
@@ -84,6 +85,7 @@ func (s *Service) passwordBind(ctx context.Context, name string, pw []byte) (Ide
 	if err != nil {
 		s.passwords.forget(acct)
 	}
+	state.dn = acct
 	at, terr := s.throttle.admit(ctx, addr, acct)
 	if terr != nil {
 		logFail(terr.Error(), nil)
@@ -113,13 +115,13 @@ func (s *Service) passwordBind(ctx context.Context, name string, pw []byte) (Ide
 	}
 	// A repeated correct password is answered from the cache of successful
 	// verifications (bindcache.go); anything else is a full verification.
-	cached := s.passwords.hit(acct, uuid, hashes, pw)
+	cached := s.passwords.hit(state, hashes, pw)
 	if cached || s.verifyStored(ctx, hashes, string(pw), func(h string) {
 		if password.NeedsRehash(h) {
 			s.rehash(ctx, dn, h, string(pw))
 			return
 		}
-		s.passwords.remember(acct, uuid, h, pw)
+		s.passwords.remember(state, h, pw)
 	}) {
 		at.succeed()
 		if e := s.log.Info(); e.Enabled() {

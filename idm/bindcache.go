@@ -25,11 +25,11 @@ const (
 // and a bind after any change to the account are full verifications.
 //
 // A record is, per account DN, an HMAC-SHA256 under a per-process random
-// key of (account DN, entryUUID, stored hash value, password). A bind hits
-// only if the MAC of what it reads now, in its own read transaction, and
-// the password it was given equals the record: a new password, a rehash, a
-// rename or a delete and re-add (new entryUUID) all change the input and
-// miss. A disabled or deleted account never reaches the cache (the bind
+// key of (account DN, entryUUID, modifyTimestamp, stored hash value,
+// password). A bind hits only if the MAC of what it reads now, in its own
+// read transaction, and the password it was given equals the record: a new
+// password, a rehash, a rename, a delete and re-add (new entryUUID) or any
+// other change to the entry (modifyTimestamp) changes the input and misses. A disabled or deleted account never reaches the cache (the bind
 // refuses it first) and its record is dropped. Records expire after ttl;
 // at most max are kept, a random one evicted when full. The key is drawn
 // from crypto/rand when the service starts and never leaves the process;
@@ -76,13 +76,21 @@ func newPasswordCache(ttl time.Duration, max int, now func() time.Time) (*passwo
 	return c, nil
 }
 
+// accountState is what a bind read about the account, in its own read
+// transaction, that a cached verification is tied to.
+type accountState struct {
+	dn       string // normalized
+	uuid     string // entryUUID
+	modified string // modifyTimestamp
+}
+
 // sum computes the MAC of one verification into out. Each field is length
 // prefixed, so no two different inputs are the same byte string.
-func (c *passwordCache) sum(out *[sha256.Size]byte, dn, uuid, stored string, pw []byte) {
+func (c *passwordCache) sum(out *[sha256.Size]byte, a accountState, stored string, pw []byte) {
 	m := c.macs.Get().(hash.Hash)
 	m.Reset()
 	var n [4]byte
-	for _, f := range [...]string{dn, uuid, stored} {
+	for _, f := range [...]string{a.dn, a.uuid, a.modified, stored} {
 		binary.BigEndian.PutUint32(n[:], uint32(len(f)))
 		m.Write(n[:])
 		m.Write([]byte(f))
@@ -94,18 +102,18 @@ func (c *passwordCache) sum(out *[sha256.Size]byte, dn, uuid, stored string, pw 
 	c.macs.Put(m)
 }
 
-// hit reports whether pw was verified for the account dn (normalized) with
-// entryUUID uuid and one of the stored hash values less than ttl ago. It
-// compares in constant time against every stored value.
-func (c *passwordCache) hit(dn, uuid string, stored []string, pw []byte) bool {
+// hit reports whether pw was verified for the account in state a against
+// one of the stored hash values less than ttl ago. It compares in constant
+// time against every stored value.
+func (c *passwordCache) hit(a accountState, stored []string, pw []byte) bool {
 	if c == nil {
 		return false
 	}
 	now := c.now()
 	c.mu.Lock()
-	rec, ok := c.records[dn]
+	rec, ok := c.records[a.dn]
 	if ok && !now.Before(rec.expires) {
-		delete(c.records, dn)
+		delete(c.records, a.dn)
 		ok = false
 	}
 	c.mu.Unlock()
@@ -115,28 +123,29 @@ func (c *passwordCache) hit(dn, uuid string, stored []string, pw []byte) bool {
 	var sum [sha256.Size]byte
 	match := 0
 	for _, h := range stored {
-		c.sum(&sum, dn, uuid, h, pw)
+		c.sum(&sum, a, h, pw)
 		match |= subtle.ConstantTimeCompare(sum[:], rec.mac[:])
 	}
 	return match == 1
 }
 
-// remember records that pw verified against stored for the account.
-func (c *passwordCache) remember(dn, uuid, stored string, pw []byte) {
+// remember records that pw verified against stored for the account in
+// state a.
+func (c *passwordCache) remember(a accountState, stored string, pw []byte) {
 	if c == nil {
 		return
 	}
 	rec := passwordRecord{expires: c.now().Add(c.ttl)}
-	c.sum(&rec.mac, dn, uuid, stored, pw)
+	c.sum(&rec.mac, a, stored, pw)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.records[dn]; !ok && len(c.records) >= c.max {
+	if _, ok := c.records[a.dn]; !ok && len(c.records) >= c.max {
 		for k := range c.records { // map order is random: a random eviction
 			delete(c.records, k)
 			break
 		}
 	}
-	c.records[dn] = rec
+	c.records[a.dn] = rec
 }
 
 // forget drops the account's record (it was found disabled, gone or not

@@ -146,6 +146,12 @@ func TestBindCacheDroppedOnChange(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, "david", "dave-pw-1", true, 1},
+		{"another attribute changed (modifyTimestamp, to the second)", func(t *testing.T, f *fixture, dn directory.DN) {
+			f.s.Clock.Advance(time.Second)
+			if err := f.s.IDM.Modify(ctx, f.idmAdmin, dn, []directory.Change{{Op: directory.ChangeReplace, Attr: "description", Values: []string{"moved to sales"}}}); err != nil {
+				t.Fatal(err)
+			}
+		}, "dave", "dave-pw-1", true, 1},
 		{"server restarted (as after ldapd restore)", func(t *testing.T, f *fixture, dn directory.DN) {
 			f.s.Restart(t)
 		}, "dave", "dave-pw-1", true, 1},
