@@ -118,8 +118,11 @@ func (s *Service) passwordBind(ctx context.Context, name string, pw []byte) (Ide
 	cached := s.passwords.hit(state, hashes, pw)
 	if cached || s.verifyStored(ctx, hashes, string(pw), func(h string) {
 		if password.NeedsRehash(h) {
-			s.rehash(ctx, dn, h, string(pw))
-			return
+			// The store's Modify leaves modifyTimestamp as it was, so the
+			// next bind reads state again, with the new value.
+			if h = s.rehash(ctx, dn, h, string(pw)); h == "" {
+				return
+			}
 		}
 		s.passwords.remember(state, h, pw)
 	}) {

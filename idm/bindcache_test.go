@@ -7,9 +7,12 @@ package idm_test
 
 import (
 	"context"
+	"crypto/sha1" //nolint:gosec // {SSHA} is the legacy scheme under test
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -79,20 +82,11 @@ func TestRepeatedBindUsesCache(t *testing.T) {
 
 func containsAll(s string, subs ...string) bool {
 	for _, sub := range subs {
-		if !contains(s, sub) {
+		if !strings.Contains(s, sub) {
 			return false
 		}
 	}
 	return true
-}
-
-func contains(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return true
-		}
-	}
-	return false
 }
 
 func TestBindCacheDroppedOnChange(t *testing.T) {
@@ -312,4 +306,32 @@ func BenchmarkPasswordBind(b *testing.B) {
 			}
 		})
 	}
+}
+
+// A legacy hash is replaced with argon2id at the first bind; the cache
+// remembers the new value, so the next bind is a hit.
+func TestBindCacheAfterRehash(t *testing.T) {
+	f := newFixture(t)
+	salt := []byte("saltsalt")
+	sum := sha1.Sum(append([]byte("gina-pw-1"), salt...))
+	ssha := "{SSHA}" + base64.StdEncoding.EncodeToString(append(sum[:], salt...))
+	dn := person(t, f.s, "gina", ssha)
+	if n := bindCost(t, f.s, "gina", "gina-pw-1", true); n != 1 {
+		t.Fatalf("first bind made %d verifications, want 1", n)
+	}
+	var stored []string
+	err := f.s.Store.View(context.Background(), func(tx directory.ReadTx) error {
+		e, err := tx.Get(dn)
+		if err == nil {
+			stored = e.Get("userPassword")
+		}
+		return err
+	})
+	if err != nil || len(stored) != 1 || !strings.HasPrefix(stored[0], "{ARGON2}") {
+		t.Fatalf("stored password after the first bind: %v, %v; want one argon2id value", stored, err)
+	}
+	if n := bindCost(t, f.s, "gina", "gina-pw-1", true); n != 0 {
+		t.Errorf("bind after the rehash made %d verifications, want 0 (cached)", n)
+	}
+	bindCost(t, f.s, "gina", "gina-pw-2", false)
 }

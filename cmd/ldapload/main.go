@@ -427,12 +427,15 @@ func (w *worker) nextID() int {
 }
 
 // warmUp binds, in bind-repeat mode, as each of the -repeat users once
-// before measuring (spread over the connections), so that the measured
-// binds are all repeats.
+// before measuring, so that the measured binds are all repeats. It uses at
+// most 4 connections: first binds are slow (a full password hash), and
+// many of them at once from one address look like a flood of guesses to
+// ldapd's throttle.
 func warmUp(cfg *config, workers []*worker) error {
 	if cfg.mode != "bind-repeat" {
 		return nil
 	}
+	workers = workers[:min(len(workers), 4)]
 	errs := make(chan error, len(workers))
 	for i, w := range workers {
 		go func() {
