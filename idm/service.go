@@ -47,7 +47,7 @@ type Config struct {
 	// account: GenerateToken past it answers adminLimitExceeded (0: 500).
 	MaxTokensPerAccount int
 	// ImportChunk is how many entries Import adds per write transaction
-	// (0: 2000 per Add transaction, or 131,072 per bulk load for a store
+	// (0: 2000 per Add transaction, or 16,384 per bulk load for a store
 	// with one, boltstore). Stores with small transactions (etcd) want
 	// fewer.
 	ImportChunk int
