@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -334,4 +335,35 @@ func TestBindCacheAfterRehash(t *testing.T) {
 		t.Errorf("bind after the rehash made %d verifications, want 0 (cached)", n)
 	}
 	bindCost(t, f.s, "gina", "gina-pw-2", false)
+}
+
+// A cached password does not get past the throttle: once an address has
+// guessed wrong too often for an account, the owner's correct (cached)
+// password from that address is refused too, without a verification;
+// from another address it binds from the cache.
+func TestBindCacheBehindThrottle(t *testing.T) {
+	f := newFixture(t)
+	person(t, f.s, "hank", "hank-pw-1")
+	from := func(ip string) context.Context {
+		return idm.WithClientAddr(context.Background(), &net.TCPAddr{IP: net.ParseIP(ip), Port: 40000})
+	}
+	bindFrom := func(ip, pw string) (int64, error) {
+		before := idm.PasswordVerifications(f.s.IDM)
+		_, err := f.s.IDM.Bind(from(ip), "hank", []byte(pw))
+		return idm.PasswordVerifications(f.s.IDM) - before, err
+	}
+	if _, err := bindFrom("192.0.2.1", "hank-pw-1"); err != nil {
+		t.Fatal(err)
+	}
+	for range 6 { // PairFree is 5: the sixth failure refuses the pair
+		if _, err := bindFrom("192.0.2.66", "guess"); err == nil {
+			t.Fatal("a wrong password bound")
+		}
+	}
+	if n, err := bindFrom("192.0.2.66", "hank-pw-1"); !errors.Is(err, directory.ErrInvalidCredentials) || n != 0 {
+		t.Errorf("correct cached password from the refused address: %v after %d verifications; want invalidCredentials, none", err, n)
+	}
+	if n, err := bindFrom("192.0.2.1", "hank-pw-1"); err != nil || n != 0 {
+		t.Errorf("correct password from another address: %v after %d verifications; want success from the cache", err, n)
+	}
 }
