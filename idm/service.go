@@ -136,7 +136,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("idm: password cache key: %w", err)
 	}
 	s.issuer = &tokens.Issuer{Keys: cfg.Keys, Rand: cfg.Rand, Now: cfg.Now}
-	s.verifier = &tokens.Verifier{Keys: cfg.Keys, Now: cfg.Now, Records: recordLookup{s}}
+	s.verifier = &tokens.Verifier{Keys: cfg.Keys, Now: cfg.Now}
 	return s, nil
 }
 

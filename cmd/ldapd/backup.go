@@ -36,7 +36,7 @@ import (
 // writing the file directly needs no message-size exception for a large
 // response and keeps the archive's secret keyring out of any buffer but
 // the file's.
-const BackupOID = directory.LdapdArc + ".3.2"
+const BackupOID = wire.BackupOID
 
 // backupHandler serves BackupOID on the admin socket and passes every
 // other operation to next.
@@ -67,7 +67,7 @@ func (h *backupHandler) ServeLDAP(w ldapserver.ResponseWriter, r *ldapserver.Req
 		fail(wire.ResultProtocolError, "backup request value: want an OCTET STRING holding an absolute path")
 		return
 	}
-	hc, ok := h.store.(hotCopier)
+	hc, ok := directory.As[hotCopier](h.store)
 	if !ok {
 		fail(wire.ResultUnwillingToPerform, "this store cannot make hot copies")
 		return
@@ -281,7 +281,7 @@ func verifyFile(ctx context.Context, path string) error {
 		return err
 	}
 	defer s.Close()
-	v, ok := s.(interface{ Verify(context.Context) error })
+	v, ok := directory.As[directory.Verifier](s)
 	if !ok {
 		return errors.New("verify: the store cannot verify itself")
 	}

@@ -16,6 +16,9 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/ldapd/ldapd/directory/boltstore"
+	"github.com/ldapd/ldapd/directory/storetest"
 )
 
 // logWatch collects a server's log and closes seen when a line containing
@@ -208,5 +211,19 @@ func TestServeRefusesNewerDatabase(t *testing.T) {
 	code, out := runCLI(t, nil, "serve", "--data", data, "--domain", "idm.example.com", "--ldaps", "127.0.0.1:0", "--ldap", "")
 	if code != 1 || !strings.Contains(out, "the database has layout version 99 but this ldapd supports up to 1; run a newer ldapd or restore a backup") {
 		t.Errorf("serve on a newer file: exit %d:\n%s", code, out)
+	}
+}
+
+// TestServeStoreHidesNoCapability: the store serve gives idm (timed with
+// --metrics) offers all the opened store does, directory.Versioned first:
+// without it idm's caches turn off.
+func TestServeStoreHidesNoCapability(t *testing.T) {
+	for _, addr := range []string{"", "127.0.0.1:0"} {
+		s, err := boltstore.Open(filepath.Join(t.TempDir(), "ldapd.db"), boltstore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		storetest.CheckWrapper(t, s, newOps(addr, s).wrap)
 	}
 }
