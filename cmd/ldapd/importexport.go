@@ -47,6 +47,10 @@ memberOf is computed for the imported groups; OpenLDAP's operational
 attributes (entryCSN, memberOf, pwd*, ...) are dropped, entryUUID and the
 timestamps kept. With --store etcd the entries go to the etcd cluster, a
 few per transaction (--etcd-max-txn-ops / 64), instead of DATA/ldapd.db.
+Memory: --chunk bounds what one transaction holds; the first pass keeps
+every DN and uid of the file. The Go heap is kept near 1 GiB (GOMEMLIMIT
+overrides it); 1M people took 2.7 GB peak RSS, 1.2 GB of it the mapped
+data file.
 
 Examples:
   slapcat -n 1 > people.ldif
@@ -123,6 +127,12 @@ Flags:
 		// transaction's nodes): collecting at every doubling rescans it
 		// again and again for little garbage. --chunk bounds it.
 		defer debug.SetGCPercent(debug.SetGCPercent(400))
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// But the first pass's maps of every DN and uid grow with the
+		// file: past 1 GiB the collector works harder instead of letting
+		// the heap grow to five times what is live.
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(1 << 30))
 	}
 	bar := newProgress(e, fi.Size(), *quiet)
 	start := time.Now()
