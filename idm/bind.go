@@ -59,6 +59,7 @@ func (s *Service) passwordBind(ctx context.Context, name string, pw []byte) (Ide
 	}
 	var dn directory.DN
 	var hashes []string
+	var state accountState
 	err := s.store.View(ctx, func(tx directory.ReadTx) error {
 		var err error
 		if dn, err = s.resolveAccount(tx, name); err != nil {
@@ -75,6 +76,7 @@ func (s *Service) passwordBind(ctx context.Context, name string, pw []byte) (Ide
 			return errAccountDisabled
 		}
 		hashes = e.Get("userPassword")
+		state.uuid, state.modified = e.First("entryUUID"), e.First("modifyTimestamp")
 		return nil
 	})
 	if errors.Is(err, directory.ErrBusy) {
@@ -86,6 +88,10 @@ func (s *Service) passwordBind(ctx context.Context, name string, pw []byte) (Ide
 	if err == nil || errors.Is(err, errAccountDisabled) {
 		acct = dn.Norm()
 	}
+	if err != nil {
+		s.passwords.forget(acct)
+	}
+	state.dn = acct
 	at, terr := s.throttle.admit(ctx, addr, acct)
 	if terr != nil {
 		logFail(terr.Error(), nil)
@@ -113,13 +119,23 @@ func (s *Service) passwordBind(ctx context.Context, name string, pw []byte) (Ide
 		s.verifyDummy(ctx, pw)
 		return fail("account has no password (set one with ldapd recover-account)", nil)
 	}
-	if s.verifyStored(ctx, hashes, string(pw), func(h string) {
+	// A repeated correct password is answered from the cache of successful
+	// verifications (bindcache.go); anything else is a full verification.
+	cached := s.passwords.hit(state, hashes, pw)
+	if cached || s.verifyStored(ctx, hashes, string(pw), func(h string) {
 		if password.NeedsRehash(h) {
-			s.rehash(ctx, dn, h, string(pw))
+			// The store's Modify leaves modifyTimestamp as it was, so the
+			// next bind reads state again, with the new value.
+			if h = s.rehash(ctx, dn, h, string(pw)); h == "" {
+				return
+			}
 		}
+		s.passwords.remember(state, h, pw)
 	}) {
 		at.succeed()
-		s.log.Info().Str("event", "security").Str("identity", dn.String()).Msg("bind succeeded")
+		if e := s.log.Info(); e.Enabled() {
+			e.Str("event", "security").Str("identity", dn.String()).Bool("cached", cached).Msg("bind succeeded")
+		}
 		return Identity{Kind: acl.Account, DN: dn, memo: &subjectMemo{}}, nil
 	}
 	return fail("wrong password", nil)
@@ -130,6 +146,7 @@ func (s *Service) passwordBind(ctx context.Context, name string, pw []byte) (Ide
 // skipped.
 func (s *Service) verifyStored(ctx context.Context, hashes []string, pw string, matched func(h string)) bool {
 	for _, h := range hashes {
+		s.verifications.Add(1)
 		err := s.hasher.Verify(ctx, h, pw)
 		if err == nil {
 			if matched != nil {
@@ -153,6 +170,7 @@ func (s *Service) verifyDummy(ctx context.Context, pw []byte) {
 		s.dummy, _ = s.hasher.Hash(context.WithoutCancel(ctx), base64.RawStdEncoding.EncodeToString(buf[:]))
 	})
 	if s.dummy != "" {
+		s.verifications.Add(1)
 		_ = s.hasher.Verify(ctx, s.dummy, string(pw))
 	}
 }

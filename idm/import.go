@@ -36,12 +36,20 @@ type ImportStats struct {
 // structuralObjectClass, hasSubordinates, ...) or has no use for (the
 // replication state entryCSN/contextCSN, ppolicy's pwd* state).
 func droppedOnImport(name string) bool {
+	if len(name) >= 3 && strings.EqualFold(name[:3], "pwd") {
+		return true
+	}
+	switch len(name) { // the lengths of the names below: most names need no lowercase copy
+	case 7, 8, 10, 15, 17, 21:
+	default:
+		return false
+	}
 	switch strings.ToLower(name) {
 	case "entrycsn", "contextcsn", "structuralobjectclass", "hassubordinates", "entrydn",
 		"subschemasubentry", "memberof", "numsubordinates":
 		return true
 	}
-	return strings.HasPrefix(strings.ToLower(name), "pwd")
+	return false
 }
 
 // ImportSource opens one pass over the records to import; next returns
@@ -62,7 +70,14 @@ const importChunk = 2000
 // file is read and checked only once and added in one transaction; a
 // larger file is read again and added bulkChunk entries at a time. Either
 // way, about one bulkChunk of entries is in memory at once.
-const bulkChunk = 1 << 17
+//
+// 16384 rather than a whole large file: at 100k entries, keeping them all
+// and adding them in one transaction took 1.6x the CPU and memory of
+// reading the file twice and adding 16384 per transaction (bbolt grows
+// one in-memory node per bucket until the commit splits it, and the kept
+// entries are rescanned by every garbage collection); the file comes out
+// about 11% larger (later chunks' index keys split earlier pages).
+const bulkChunk = 1 << 14
 
 // Import is the offline bulk load behind `ldapd import`. A first pass
 // validates every record in one read transaction and writes nothing: the

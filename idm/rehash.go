@@ -11,7 +11,8 @@ import (
 // bind has succeeded either way, and a failure is only logged. The old
 // value is removed by value, so a password changed concurrently is left
 // alone (the delete then fails with noSuchAttribute and nothing changes).
-func (s *Service) rehash(ctx context.Context, dn directory.DN, old, pw string) {
+// It returns the new value, or "" if it was not stored.
+func (s *Service) rehash(ctx context.Context, dn directory.DN, old, pw string) string {
 	h, err := s.hasher.Hash(ctx, pw)
 	if err == nil {
 		err = s.store.Update(ctx, func(tx directory.WriteTx) error {
@@ -23,7 +24,8 @@ func (s *Service) rehash(ctx context.Context, dn directory.DN, old, pw string) {
 	}
 	if err != nil {
 		s.log.Warn().Str("identity", dn.String()).Err(err).Msg("rehashing a legacy password failed")
-		return
+		return ""
 	}
 	s.log.Info().Str("event", "security").Str("identity", dn.String()).Msg("legacy password hash replaced with argon2id")
+	return h
 }

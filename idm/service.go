@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -54,7 +55,7 @@ type Config struct {
 	// account: GenerateToken past it answers adminLimitExceeded (0: 500).
 	MaxTokensPerAccount int
 	// ImportChunk is how many entries Import adds per write transaction
-	// (0: 2000 per Add transaction, or 131,072 per bulk load for a store
+	// (0: 2000 per Add transaction, or 16,384 per bulk load for a store
 	// with one, boltstore). Stores with small transactions (etcd) want
 	// fewer.
 	ImportChunk int
@@ -68,6 +69,13 @@ type Config struct {
 	// Throttle bounds failed-bind guessing per account and client address
 	// (zero value: safe defaults; see ThrottleConfig).
 	Throttle ThrottleConfig
+	// PasswordCacheTTL is how long a successful password verification is
+	// remembered, so that the same account binding with the same password
+	// skips argon2id (bindcache.go; 0: DefaultPasswordCacheTTL, negative:
+	// never). PasswordCacheSize bounds the accounts remembered (0:
+	// DefaultPasswordCacheSize, negative: none).
+	PasswordCacheTTL  time.Duration
+	PasswordCacheSize int
 }
 
 // Service is the identity core. It is safe for concurrent use.
@@ -91,6 +99,12 @@ type Service struct {
 	dummy     string
 	norms     dnNorms     // memoized memberOf normalization (groupset.go)
 	tokens    tokenStates // token binds' reads, per store version (memo.go)
+
+	// passwords remembers successful password verifications (nil: off).
+	passwords *passwordCache
+	// verifications counts full password verifications, dummy ones
+	// included (tests).
+	verifications atomic.Int64
 }
 
 // New returns a Service for cfg. It reads only the base DN a store was
@@ -143,6 +157,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	s.policy.AnonymousRead = cfg.AnonymousRead
 	s.throttle = newThrottle(cfg.Throttle, cfg.Now)
+	if s.passwords, err = newPasswordCache(cfg.PasswordCacheTTL, cfg.PasswordCacheSize, cfg.Now); err != nil {
+		return nil, fmt.Errorf("idm: password cache key: %w", err)
+	}
 	s.issuer = &tokens.Issuer{Keys: cfg.Keys, Rand: cfg.Rand, Now: cfg.Now}
 	s.verifier = &tokens.Verifier{Keys: cfg.Keys, Now: cfg.Now}
 	return s, nil

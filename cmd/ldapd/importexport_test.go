@@ -227,3 +227,45 @@ func readLDIF(t *testing.T, path string) map[string][]ldif.Attr {
 	}
 	return out
 }
+
+// TestImportChunk: --chunk adds the entries a few per transaction from a
+// second reading of the file, with the same all-or-nothing check first.
+func TestImportChunk(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(slapcatLDIF)
+	for i := range 40 {
+		fmt.Fprintf(&b, "\ndn: uid=chunk%d,ou=people,dc=idm,dc=example,dc=com\nobjectClass: inetOrgPerson\nuid: chunk%d\ncn: c\nsn: c\nuserPassword: {SSHA}c2VjcmV0%d\n", i, i, i)
+	}
+	good := b.String()
+	bad := good + "\ndn: uid=last,ou=people,dc=idm,dc=example,dc=com\nobjectClass: inetOrgPerson\nuid: last\ncn: x\n"
+	count := func(t *testing.T, data string) int {
+		t.Helper()
+		svc, done := openSvc(t, data)
+		defer done()
+		n := 0
+		_ = svc.Export(context.Background(), func(e *directory.Entry) error {
+			if strings.HasPrefix(e.DN.Norm(), "uid=chunk") {
+				n++
+			}
+			return nil
+		})
+		return n
+	}
+	data := t.TempDir()
+	if _, errOut, code := runCmd(t, "import", "--chunk", "7", "--data", data, "--domain", "idm.example.com", writeFile(t, "bad.ldif", bad)); code == 0 || !strings.Contains(errOut, "nothing imported") {
+		t.Fatalf("bad file: code %d, stderr %q", code, errOut)
+	}
+	if n := count(t, data); n != 0 {
+		t.Fatalf("a bad file with --chunk 7 imported %d entries, want none", n)
+	}
+	out, errOut, code := runCmd(t, "import", "--chunk", "7", "--data", data, writeFile(t, "good.ldif", good))
+	if code != 0 {
+		t.Fatalf("import --chunk 7: code %d, stderr %q", code, errOut)
+	}
+	if n := count(t, data); n != 40 || !strings.Contains(out, "imported 44 entries") {
+		t.Fatalf("import --chunk 7: %d entries stored, output %q; want 40", n, out)
+	}
+	if _, errOut, code := runCmd(t, "import", "--chunk", "-1", "--data", data, writeFile(t, "good.ldif", good)); code == 0 {
+		t.Fatalf("--chunk -1 accepted: stderr %q", errOut)
+	}
+}

@@ -10,6 +10,10 @@
 // Modes (persistent connections bind once, before measuring):
 //
 //	bind       simple bind with -D/-w on each operation (-D may hold %d: a random entry 1..-n)
+//	bind-repeat the same, %d a random entry 1..-repeat only, each bound once
+//	           before measuring: an app checking its users' passwords again
+//	           and again (ldapd answers these from its cache of successful
+//	           verifications)
 //	tokenbind  bind with dn=token and -token on each operation
 //	whoami     WhoAmI extended operation
 //	search-eq  subtree search (uid=user<N>) from -b, 4 attributes back
@@ -54,6 +58,7 @@ type config struct {
 	conc              int
 	dur               time.Duration
 	n                 int
+	repeat            int
 	bindDN, bindPW    string
 	token             string
 	pid               int
@@ -73,10 +78,11 @@ func main() {
 	var cfg config
 	var attrs string
 	flag.StringVar(&cfg.url, "url", "ldap://127.0.0.1:3389", "server URL (ldap:// or ldaps://)")
-	flag.StringVar(&cfg.mode, "mode", "whoami", "bind, tokenbind, whoami, search-eq, search-sub, connect, modify, add or mixed")
+	flag.StringVar(&cfg.mode, "mode", "whoami", "bind, bind-repeat, tokenbind, whoami, search-eq, search-sub, connect, modify, add or mixed")
 	flag.IntVar(&cfg.conc, "c", 8, "concurrent connections")
 	flag.DurationVar(&cfg.dur, "d", 10*time.Second, "measured duration (at most 10m)")
 	flag.IntVar(&cfg.n, "n", 10000, "entries user1..userN to pick targets from")
+	flag.IntVar(&cfg.repeat, "repeat", 100, "bind-repeat: the users user1..userR that bind again and again")
 	flag.StringVar(&cfg.bindDN, "D", "", "bind DN (%d: a random entry number)")
 	flag.StringVar(&cfg.bindPW, "w", "", "bind password")
 	flag.StringVar(&cfg.token, "token", "", "API token: bind with dn=token")
@@ -145,7 +151,7 @@ func (cfg *config) check() error {
 		return fmt.Errorf("unsupported URL scheme %q", cfg.scheme)
 	}
 	switch cfg.mode {
-	case "bind", "modify", "add":
+	case "bind", "bind-repeat", "modify", "add":
 		if cfg.bindDN == "" {
 			return fmt.Errorf("mode %s needs -D and -w", cfg.mode)
 		}
@@ -162,6 +168,12 @@ func (cfg *config) check() error {
 	}
 	if cfg.conc < 1 || cfg.conc > 4096 || cfg.n < 1 {
 		return errors.New("-c must be 1..4096 and -n positive")
+	}
+	if cfg.mode == "bind-repeat" {
+		if cfg.repeat < 1 {
+			return errors.New("-repeat must be positive")
+		}
+		cfg.n = min(cfg.n, cfg.repeat)
 	}
 	cfg.addPrefix = "load" + strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
 	return nil
@@ -255,6 +267,9 @@ func run(cfg *config) (*Result, error) {
 			}
 		}
 		workers[i] = w
+	}
+	if err := warmUp(cfg, workers); err != nil {
+		return nil, err
 	}
 	var stop atomic.Bool
 	var wg sync.WaitGroup
@@ -411,10 +426,42 @@ func (w *worker) nextID() int {
 	return w.msgID
 }
 
+// warmUp binds, in bind-repeat mode, as each of the -repeat users once
+// before measuring, so that the measured binds are all repeats. It uses at
+// most 4 connections: first binds are slow (a full password hash), and
+// many of them at once from one address look like a flood of guesses to
+// ldapd's throttle.
+func warmUp(cfg *config, workers []*worker) error {
+	if cfg.mode != "bind-repeat" {
+		return nil
+	}
+	workers = workers[:min(len(workers), 4)]
+	errs := make(chan error, len(workers))
+	for i, w := range workers {
+		go func() {
+			for u := 1 + i; u <= cfg.n; u += len(workers) {
+				dn := strings.Replace(cfg.bindDN, "%d", strconv.Itoa(u), 1)
+				if err := w.expect(w.bind(dn, cfg.bindPW)); err != nil {
+					errs <- fmt.Errorf("warm-up bind as %s: %w", dn, err)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	var first error
+	for range workers {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
 // setupBind authenticates a persistent connection before measuring.
 func (w *worker) setupBind() error {
 	switch {
-	case w.cfg.mode == "bind" || w.cfg.mode == "tokenbind":
+	case w.cfg.mode == "bind" || w.cfg.mode == "bind-repeat" || w.cfg.mode == "tokenbind":
 		return nil
 	case w.cfg.bindDN != "" && !strings.Contains(w.cfg.bindDN, "%d"):
 		return w.expect(w.bind(w.cfg.bindDN, w.cfg.bindPW))
@@ -469,7 +516,7 @@ func (w *worker) loop(stop *atomic.Bool) {
 
 func (w *worker) op() (int, error) {
 	switch w.cfg.mode {
-	case "bind":
+	case "bind", "bind-repeat":
 		return w.bind(w.userN(w.cfg.bindDN), w.cfg.bindPW)
 	case "tokenbind":
 		return w.bind("dn=token", w.cfg.token)

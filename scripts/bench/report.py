@@ -24,6 +24,7 @@ ROWS = [
     ("add", "add inetOrgPerson, durable", None),
     ("mixed", "mixed: 70% search, 20% whoami, 10% bind", None),
     ("bind", "password bind (ldapd: argon2id after rehash; informational)", None),
+    ("bind-repeat", "repeated password bind, the same 100 users again and again (ldapd: cached verification)", 2.0),
 ]
 # Rows whose throughput target is >= 1.5x slapd and p99 <= slapd's.
 THROUGHPUT_ROWS = {"tokenbind", "whoami", "search-eq", "search-sub", "connect-ldaps", "connect-ldaps-x25519"}

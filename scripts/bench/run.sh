@@ -27,7 +27,7 @@ DUR=${DUR:-5s}
 C=${C:-64}
 OUT=${OUT:-$ROOT/docs/performance.json}
 DOC=${DOC:-$ROOT/docs/performance.md}
-ALL_MODES="tokenbind whoami search-eq search-sub connect-ldaps connect-ldaps-x25519 connect-ldap modify add mixed bind"
+ALL_MODES="tokenbind whoami search-eq search-sub connect-ldaps connect-ldaps-x25519 connect-ldap modify add mixed bind bind-repeat"
 MODES=${MODES:-$ALL_MODES}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
@@ -149,6 +149,7 @@ ldapd_args() { # mode -> ldapload arguments against ldapd
 	connect-ldap) echo "-url $u -mode connect -token $TOKEN" ;;
 	modify | add) echo "-url $u -mode $1 -D idm_admin -w $IDM_PW" ;;
 	bind) echo "-url $u -mode bind -D uid=user%d,ou=people,$BASE -w $PW" ;;
+	bind-repeat) echo "-url $u -mode bind-repeat -D uid=user%d,ou=people,$BASE -w $PW" ;;
 	esac
 }
 slapd_args() { # mode -> ldapload arguments against slapd (simple bind as a user)
@@ -161,6 +162,7 @@ slapd_args() { # mode -> ldapload arguments against slapd (simple bind as a user
 	connect-ldap) echo "-url $u -mode connect $user" ;;
 	modify | add) echo "-url $u -mode $1 -D cn=admin,$BASE -w $PW" ;;
 	bind) echo "-url $u -mode bind $user" ;;
+	bind-repeat) echo "-url $u -mode bind-repeat $user" ;;
 	esac
 }
 echo "[" >"$T/runs.json"
@@ -187,7 +189,8 @@ for group in reads add bind; do
 	for run in $(seq "$RUNS"); do
 		for mode in $MODES; do
 			case $group:$mode in
-			reads:add | reads:bind) continue ;;
+			reads:add | reads:bind | reads:bind-repeat) continue ;;
+			bind:bind-repeat) ;;
 			reads:*) ;;
 			"$group:$group") ;;
 			*) continue ;;
