@@ -140,6 +140,11 @@ type throttleState struct {
 	// bucket is empty up to now+burst*interval, and a charge moves it one
 	// interval on.
 	tat time.Time
+	// checking holds a token per password check of this address in
+	// flight (MaxChecking at most): a flood of simultaneous checks waits
+	// here for its turn instead of all being checked before the first
+	// failure is charged.
+	checking chan struct{}
 }
 
 // ends is when the state stops mattering: no refusal, no debt, and (for
@@ -176,7 +181,7 @@ func accountID(acct string) string {
 type attempt struct {
 	t                *throttle
 	pair, acct, addr string
-	charged          bool // the address was charged one interval
+	checking         chan struct{} // the address's checks in flight, while this one holds a turn
 	// waited is how long the check waited for its turn (for logs).
 	waited time.Duration
 }
@@ -208,6 +213,7 @@ func (t *throttle) admit(ctx context.Context, addr, acct string) (*attempt, erro
 	if st, ok := t.keys[a.acct]; ok && now.Sub(st.last) <= t.cfg.ForgetAfter {
 		wait = t.accountDelay(st.failures)
 	}
+	var checking chan struct{}
 	if a.addr != "" {
 		st := t.keys[a.addr]
 		turn := t.addressWait(st, now)
@@ -218,20 +224,37 @@ func (t *throttle) admit(ctx context.Context, addr, acct string) (*attempt, erro
 		if st == nil {
 			st = t.add(a.addr, now)
 		}
-		st.tat = later(st.tat, now).Add(t.interval)
-		a.charged = true
+		if st.checking == nil {
+			st.checking = make(chan struct{}, maxChecking)
+		}
+		checking = st.checking
 		wait = max(wait, turn)
 	}
 	t.mu.Unlock()
 	if wait > 0 {
 		if err := t.cfg.Sleep(ctx, wait); err != nil {
-			a.refund()
 			return nil, err
 		}
 		a.waited = wait
 	}
+	// Only failures are charged to the address (fail), so that correct
+	// logins from one busy host never count against it; the checks in
+	// flight are bounded instead, so that a flood of simultaneous guesses
+	// is charged as it fails, a few at a time.
+	if checking != nil {
+		select {
+		case checking <- struct{}{}:
+			a.checking = checking
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	return a, nil
 }
+
+// maxChecking bounds the password checks of one address in flight at
+// once: as many as the hash slots can run, and a few waiting.
+const maxChecking = 8
 
 // accountDelay is the wait an account's failure count imposes.
 func (t *throttle) accountDelay(failures int) time.Duration {
@@ -245,8 +268,8 @@ func (t *throttle) accountDelay(failures int) time.Duration {
 // addressWait is how long a check from an address must wait for budget
 // (0: it has some); st may be nil.
 func (t *throttle) addressWait(st *throttleState, now time.Time) time.Duration {
-	if st == nil {
-		return 0
+	if st == nil || !st.tat.After(now) {
+		return 0 // an empty bucket (a zero tat must not reach Sub: it saturates)
 	}
 	return max(st.tat.Sub(now)-time.Duration(t.cfg.AddressBurst-1)*t.interval, 0)
 }
@@ -254,7 +277,7 @@ func (t *throttle) addressWait(st *throttleState, now time.Time) time.Duration {
 // succeed records a correct password: the pair is cleared and the address
 // gets its charge back.
 func (a *attempt) succeed() {
-	a.refund()
+	a.release()
 	if a.pair != "" {
 		a.t.mu.Lock()
 		delete(a.t.keys, a.pair)
@@ -262,22 +285,18 @@ func (a *attempt) succeed() {
 	}
 }
 
-func (a *attempt) refund() {
-	if !a.charged {
-		return
-	}
-	a.charged = false
-	t := a.t
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if st, ok := t.keys[a.addr]; ok {
-		st.tat = st.tat.Add(-t.interval)
+// release ends the check's turn among its address's checks in flight.
+func (a *attempt) release() {
+	if a.checking != nil {
+		<-a.checking
+		a.checking = nil
 	}
 }
 
-// fail records a wrong password (or no usable account): the address keeps
-// its charge, the pair and the account count one more failure.
+// fail records a wrong password (or no usable account): the address is
+// charged one interval, the pair and the account count one more failure.
 func (a *attempt) fail() {
+	a.release()
 	t := a.t
 	if t.cfg.Disabled {
 		return
@@ -285,6 +304,13 @@ func (a *attempt) fail() {
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if a.addr != "" {
+		st, ok := t.keys[a.addr]
+		if !ok {
+			st = t.add(a.addr, now)
+		}
+		st.tat = later(st.tat, now).Add(t.interval)
+	}
 	for _, k := range []string{a.pair, a.acct} {
 		if k == "" {
 			continue

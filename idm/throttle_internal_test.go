@@ -80,53 +80,83 @@ func TestThrottleBounded(t *testing.T) {
 	}
 }
 
-// TestThrottleAddressQueue: at one instant, concurrent checks from one
-// address: AddressBurst pass at once, the next MaxWait*AddressRate wait
-// their turn, one interval more each, and the rest are refused without
-// being charged, so the address recovers MaxWait after the flood.
+// TestThrottleAddressQueue: only failures are charged to an address.
+// AddressBurst failures pass at once, the next ones wait their turn, one
+// interval more each, up to MaxWait, and past that checks are refused
+// unchecked until the queue drains. Correct logins are never charged, so
+// a busy app host's users are never refused; at most maxChecking checks
+// of one address run at once, and the rest wait for a turn.
 func TestThrottleAddressQueue(t *testing.T) {
-	th, c := newTestThrottle(ThrottleConfig{})
 	ctx := context.Background()
-	var admitted []*attempt
-	refused := 0
-	for i := range 100 {
-		a, err := th.admit(ctx, "203.0.113.9", fmt.Sprintf("uid=u%d", i))
-		var why throttled
-		switch {
-		case errors.As(err, &why):
-			refused++
-		case err != nil:
-			t.Fatal(err)
-		default:
-			admitted = append(admitted, a)
+	t.Run("failures", func(t *testing.T) {
+		th, c := newTestThrottle(ThrottleConfig{})
+		var admitted, refused int
+		for i := range 30 {
+			a, err := th.admit(ctx, "203.0.113.9", fmt.Sprintf("uid=u%d", i))
+			var why throttled
+			switch {
+			case errors.As(err, &why):
+				refused++
+				continue
+			case err != nil:
+				t.Fatal(err)
+			}
+			admitted++
+			a.fail()
 		}
-	}
-	// 20 at once, then 0.5 s, 1 s, 1.5 s, 2 s.
-	want := []time.Duration{500 * time.Millisecond, time.Second, 1500 * time.Millisecond, 2 * time.Second}
-	if len(admitted) != 24 || refused != 76 || fmt.Sprint(c.slept) != fmt.Sprint(want) {
-		t.Fatalf("admitted %d, refused %d, waits %v; want 24, 76, %v", len(admitted), refused, c.slept, want)
-	}
-	// The admitted ones succeed (an app's users logging in): their
-	// charges come back and the address is as new.
-	for _, a := range admitted {
+		// At one instant (the clock stands still): 20 at once, the next
+		// four wait 0.5, 1, 1.5 and 2 s, and the rest are refused.
+		want := []time.Duration{500 * time.Millisecond, time.Second, 1500 * time.Millisecond, 2 * time.Second}
+		if admitted != 24 || refused != 6 || fmt.Sprint(c.slept) != fmt.Sprint(want) {
+			t.Fatalf("admitted %d, refused %d, waits %v; want 24, 6, %v", admitted, refused, c.slept, want)
+		}
+	})
+	t.Run("a flood queued at one instant", func(t *testing.T) {
+		th, _ := newTestThrottle(ThrottleConfig{})
+		st := th.add("addr:203.0.113.9", th.now())
+		st.tat = th.now().Add(time.Duration(20+5) * th.interval) // 25 failures charged just now
+		if _, err := th.admit(ctx, "203.0.113.9", "uid=x"); err == nil {
+			t.Fatal("admitted with more than MaxWait of failures queued")
+		}
+	})
+	t.Run("correct logins are never charged", func(t *testing.T) {
+		th, c := newTestThrottle(ThrottleConfig{})
+		for i := range 100 {
+			a, err := th.admit(ctx, "203.0.113.9", fmt.Sprintf("uid=u%d", i))
+			if err != nil {
+				t.Fatalf("login %d: %v", i, err)
+			}
+			a.succeed()
+		}
+		if len(c.slept) != 0 {
+			t.Fatalf("correct logins waited %v", c.slept)
+		}
+	})
+	t.Run("checks in flight are bounded", func(t *testing.T) {
+		th, _ := newTestThrottle(ThrottleConfig{})
+		var held []*attempt
+		for i := range maxChecking {
+			a, err := th.admit(ctx, "203.0.113.9", fmt.Sprintf("uid=u%d", i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			held = append(held, a)
+		}
+		short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer cancel()
+		if _, err := th.admit(short, "203.0.113.9", "uid=more"); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("check beyond %d in flight: %v, want it to wait (and time out here)", maxChecking, err)
+		}
+		held[0].succeed()
+		a, err := th.admit(ctx, "203.0.113.9", "uid=next")
+		if err != nil {
+			t.Fatalf("after one check ended: %v", err)
+		}
 		a.succeed()
-	}
-	c.slept = nil
-	if _, err := th.admit(ctx, "203.0.113.9", "uid=late"); err != nil || len(c.slept) != 0 {
-		t.Fatalf("after the successes: %v, waits %v; want admitted at once", err, c.slept)
-	}
-	// A check cancelled while waiting gives its charge back too.
-	th2, c2 := newTestThrottle(ThrottleConfig{AddressBurst: 1})
-	a, _ := th2.admit(ctx, "198.51.100.1", "uid=a")
-	a.fail()
-	c2.cancel = true
-	if _, err := th2.admit(ctx, "198.51.100.1", "uid=b"); !errors.Is(err, context.Canceled) {
-		t.Fatalf("cancelled wait: %v", err)
-	}
-	c2.cancel, c2.slept = false, nil
-	if _, err := th2.admit(ctx, "198.51.100.1", "uid=c"); err != nil || fmt.Sprint(c2.slept) != "[500ms]" {
-		t.Fatalf("after a cancelled wait: %v, waits %v; want one interval", err, c2.slept)
-	}
+		if _, err := th.admit(ctx, "198.51.100.1", "uid=other"); err != nil {
+			t.Fatalf("another address: %v", err)
+		}
+	})
 }
 
 // TestThrottleAccountDelayOnly: failures against one account from many

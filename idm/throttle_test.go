@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -289,5 +290,32 @@ func TestBindTimingUniform(t *testing.T) {
 	t.Logf("fastest bind: wrong password %v, no such account %v", real, missing)
 	if ratio := float64(missing) / float64(real); ratio < 1.0/3 || ratio > 3 {
 		t.Errorf("no-such-account bind takes %v, wrong password %v: ratio %.2f outside [1/3, 3]", missing, real, ratio)
+	}
+}
+
+// TestThrottleAppRestart: an app host whose 64 workers all log their users
+// in at once (after a restart) gets every correct login through: only
+// failures are charged to the address, and the checks in flight wait for
+// a turn instead of being refused.
+func TestThrottleAppRestart(t *testing.T) {
+	f := newFixture(t)
+	s := f.s
+	users := people(t, s, "worker", 64)
+	app := from("192.0.2.80")
+	var wg sync.WaitGroup
+	errs := make(chan error, len(users))
+	for _, u := range users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.IDM.Bind(app, u, []byte("pw-"+u)); err != nil {
+				errs <- fmt.Errorf("%s: %w", u, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("correct login refused during the restart: %v", err)
 	}
 }
