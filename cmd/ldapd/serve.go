@@ -124,6 +124,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q: %w", fs.Arg(0), errUsage)
 	}
+	if err := applyEnv(e, fs); err != nil {
+		return err
+	}
 	configWarning, err := checkConfigFileMode(cfg.configFile)
 	if err != nil {
 		return err
