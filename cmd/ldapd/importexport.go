@@ -242,6 +242,11 @@ func importMmapSize(data string, ldifSize int64) int {
 // mmapSize bytes at first (boltstore.Options.InitialMmapSize; 0: the
 // file's size). The etcd store ignores mmapSize.
 func openOfflineStoreMapped(ctx context.Context, sc *storeConfig, data, domain string, mmapSize int) (*idm.Service, func(), error) {
+	if sc.kind != storeEtcd && domain == "" {
+		if err := existingData(data); err != nil {
+			return nil, nil, err
+		}
+	}
 	var store directory.Store
 	var keys *tokens.Keyring
 	var err error
@@ -290,12 +295,34 @@ func openBoltData(data string, opts boltstore.Options) (directory.Store, *tokens
 	if err != nil {
 		return nil, nil, err
 	}
+	if _, err := os.Stat(keysPath(data)); errors.Is(err, os.ErrNotExist) {
+		// As openData: new keys only for a directory never started.
+		if err := store.View(context.Background(), requireEmpty); err != nil {
+			store.Close()
+			return nil, nil, fmt.Errorf("%s: %w", keysPath(data), err)
+		}
+	}
 	keys, err := tokens.LoadKeyring(keysPath(data), nil)
 	if err != nil {
 		store.Close()
 		return nil, nil, fmt.Errorf("token signing keys: %w", err)
 	}
 	return store, keys, nil
+}
+
+// existingData refuses a bbolt data directory that holds no database: a
+// mistyped --data must not become a new, empty directory with a new
+// signing key. Only serve's first start and import --domain make one.
+func existingData(data string) error {
+	_, err := os.Stat(dbPath(data))
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%s holds no ldapd.db: is --data (LDAPD_DATA) right? Only ldapd serve --domain (first start) or ldapd import --domain creates a directory: %w",
+			data, errUsage)
+	}
+	if err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	return nil
 }
 
 // progress draws a one-line progress bar on a terminal; elsewhere it is
