@@ -40,6 +40,8 @@ type serveConfig struct {
 	uidRange          string // MIN-MAX for allocated uidNumbers
 	gidRange          string // MIN-MAX for allocated gidNumbers
 	maxTokens         int    // --max-tokens-per-account
+	// drainPeriod is --drain-period: /readyz 503 before the listeners close (ops.go).
+	drainPeriod time.Duration
 	// store is --store bolt|etcd and the etcd options (store.go).
 	store storeConfig
 }
@@ -83,6 +85,8 @@ func serveFlags(e *env, cfg *serveConfig) *flag.FlagSet {
 		"accept passwords and tokens over LDAP without TLS (not recommended; env LDAPD_ALLOW_INSECURE_BIND=true)")
 	fs.IntVar(&cfg.maxTokens, "max-tokens-per-account", envInt(e, "LDAPD_MAX_TOKENS_PER_ACCOUNT", idm.DefaultMaxTokensPerAccount),
 		"API tokens one service account may hold; generating more fails until old ones are destroyed (env LDAPD_MAX_TOKENS_PER_ACCOUNT)")
+	fs.DurationVar(&cfg.drainPeriod, "drain-period", defaultDrainPeriod,
+		"at shutdown, with --metrics: how long /readyz answers 503 while LDAP is still served, for load balancers to stop sending clients, before the listeners close (env LDAPD_DRAIN_PERIOD)")
 	limitFlags(fs, e, &cfg.limits)
 	cfg.store.register(fs, e)
 	fs.Usage = func() {
@@ -298,8 +302,9 @@ func serve(ctx context.Context, e *env, cfg serveConfig, log zerolog.Logger) err
 	}
 	defer stopConsole()
 	log.Info().Msg("serving") // every listener is bound, the admin socket too
-	// /readyz turns 503 as soon as the shutdown starts, before the drain.
-	return runUntilDone(ctx, runs, log, func() { ops.setReady(false) }, srv, admin)
+	// /readyz turns 503 for --drain-period as the shutdown starts, then the
+	// listeners close and operations in flight get 10 seconds.
+	return runUntilDone(ctx, runs, log, func() { ops.drain(cfg.drainPeriod, log) }, srv, admin)
 }
 
 // listenAll binds the LDAPS and LDAP listeners and the admin socket, and
