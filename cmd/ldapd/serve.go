@@ -273,7 +273,7 @@ func serve(ctx context.Context, e *env, cfg serveConfig, log zerolog.Logger) err
 	srv := &ldapserver.Server{Handler: handler, TLSConfig: tlsConfig, Controls: gateway.Controls(),
 		AllowInsecureBind: cfg.allowInsecureBind, Logger: log}
 	cfg.limits.apply(srv)
-	admin := &ldapserver.Server{Handler: &backupHandler{next: handler, store: store, keys: keys, log: log}, Controls: gateway.Controls(), AllowInsecureBind: true, Logger: log,
+	admin := &ldapserver.Server{Handler: &backupHandler{next: handler, store: store, keys: keys, data: cfg.data, log: log}, Controls: gateway.Controls(), AllowInsecureBind: true, Logger: log,
 		InitialIdentity: func(net.Conn) ldapserver.Identity { return idm.RootIdentity() }}
 	ops.observe(srv, admin)
 
