@@ -36,9 +36,13 @@ directory of a stopped server: all of them or, on the first bad record,
 none, with the record's line number (a first pass checks every record
 before anything is written; then the entries are added, sorted, up to
 131072 per transaction (etcd: a few), and the database file is compacted
-if that shrinks it). Entries that already exist (the base entry,
-ou=people, ...) are skipped and listed, so an import interrupted by a
-disk error can be run again. Password
+if that shrinks it). The built-in entries every directory has (the base
+entry, ou=people, ou=groups, ou=services, admin, idm_admin and the
+built-in groups) are merged: the file's values (members, password hashes,
+descriptions, entryUUID) replace this directory's, so that an export
+imported into a new directory gives back the same directory. Other
+entries that already exist are skipped and listed, so an import
+interrupted by a disk error can be run again. Password
 hashes {SSHA}, {SSHA512}, {SHA}, {CRYPT} ($1$, $5$, $6$) and {ARGON2} are
 kept; legacy ones are replaced with argon2id at the account's first bind.
 memberOf is computed for the imported groups; OpenLDAP's operational
@@ -129,6 +133,12 @@ Flags:
 		}
 		fmt.Fprintf(e.stderr, "skipped %s: it already exists\n", dn)
 	}
+	if len(st.Merged) > 0 {
+		fmt.Fprintf(e.stderr, "merged %d built-in entries (the file's members, passwords and descriptions replace this directory's)\n", len(st.Merged))
+	}
+	for _, nm := range st.NotMerged {
+		fmt.Fprintf(e.stderr, "not merged %s: the built-in entry's object classes do not allow it\n", nm)
+	}
 	for name, n := range st.Dropped {
 		fmt.Fprintf(e.stderr, "dropped %d %s value(s): ldapd recomputes or does not keep them\n", n, name)
 	}
@@ -141,7 +151,7 @@ Flags:
 			return fmt.Errorf("entries imported; %w", err)
 		}
 	}
-	fmt.Fprintf(e.stdout, "imported %d entries (%d skipped) in %v\n", st.Added, len(st.Skipped), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(e.stdout, "imported %d entries (%d built-in merged, %d skipped) in %v\n", st.Added, len(st.Merged), len(st.Skipped), time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
