@@ -41,7 +41,7 @@ func (s *Service) Bind(ctx context.Context, name string, pw []byte) (Identity, e
 func (s *Service) passwordBind(ctx context.Context, name string, pw []byte) (Identity, error) {
 	addr := clientAddrOf(ctx)
 	logFail := func(cause string, err error) {
-		ev := s.log.Warn().Str("event", "security").Str("bind_name", logfield.Clip(name)).Str("cause", cause)
+		ev := secEvent(ctx, s.log.Warn()).Str("bind_name", logfield.Clip(name)).Str("cause", passwordCause(cause)).Str("detail", cause)
 		if addr != "" {
 			ev = ev.Str("client", addr)
 		}
@@ -113,7 +113,7 @@ func (s *Service) passwordBind(ctx context.Context, name string, pw []byte) (Ide
 		}
 	}) {
 		at.succeed()
-		s.log.Info().Str("event", "security").Str("identity", dn.String()).Msg("bind succeeded")
+		secEvent(ctx, s.log.Info()).Str("identity", dn.String()).Msg("bind succeeded")
 		return Identity{Kind: acl.Account, DN: dn, memo: &subjectMemo{}}, nil
 	}
 	return fail("wrong password", nil)
@@ -132,7 +132,7 @@ func (s *Service) verifyStored(ctx context.Context, hashes []string, pw string, 
 			return true
 		}
 		if !errors.Is(err, password.ErrMismatch) {
-			s.log.Warn().Str("event", "security").AnErr("error", err).Msg("stored password unreadable")
+			secEvent(ctx, s.log.Warn()).AnErr("error", err).Msg("stored password unreadable")
 		}
 	}
 	return false
@@ -233,8 +233,8 @@ func (s *Service) tokenBind(ctx context.Context, token string) (Identity, error)
 		if err != nil {
 			addr := clientAddrOf(ctx)
 			waited := s.throttle.tokenFailed(ctx, addr)
-			s.log.Warn().Str("event", "security").Str("token_id", claims.TokenID.String()).Str("client", addr).
-				Str("cause", "account gone or disabled").AnErr("error", err).Dur("throttle_delay", waited).Msg("token bind failed")
+			secEvent(ctx, s.log.Warn()).Str("token_id", claims.TokenID.String()).Str("client", addr).
+				Str("cause", CauseBadToken).Str("detail", "account gone or disabled").AnErr("error", err).Dur("throttle_delay", waited).Msg("token bind failed")
 			s.bindFailed(CauseBadToken)
 			return Identity{}, errBind()
 		}
@@ -242,19 +242,19 @@ func (s *Service) tokenBind(ctx context.Context, token string) (Identity, error)
 	if err != nil {
 		addr := clientAddrOf(ctx)
 		waited := s.throttle.tokenFailed(ctx, addr)
-		s.logTokenFail(token, addr, waited, err)
+		s.logTokenFail(ctx, token, addr, waited, err)
 		return Identity{}, errBind()
 	}
 	acct := lookup.st.account
 	id := Identity{Kind: acl.Account, DN: acct, Token: true, TokenID: claims.TokenID, ReadWrite: rec.Purpose == tokens.ReadWrite,
 		tokenAccount: claims.AccountUUID, memo: &subjectMemo{}}
 	if e := s.log.Info(); e.Enabled() {
-		e.Str("event", "security").Str("identity", id.String()).Str("purpose", rec.Purpose.String()).Msg("token bind succeeded")
+		secEvent(ctx, e).Str("identity", id.String()).Str("purpose", rec.Purpose.String()).Msg("token bind succeeded")
 	}
 	return id, nil
 }
 
-func (s *Service) logTokenFail(token, addr string, waited time.Duration, err error) {
+func (s *Service) logTokenFail(ctx context.Context, token, addr string, waited time.Duration, err error) {
 	cause := "malformed"
 	switch {
 	case errors.Is(err, tokens.ErrBadSignature):
@@ -266,7 +266,7 @@ func (s *Service) logTokenFail(token, addr string, waited time.Duration, err err
 	case errors.Is(err, tokens.ErrExpired):
 		cause = "expired"
 	}
-	ev := s.log.Warn().Str("event", "security").Str("cause", cause)
+	ev := secEvent(ctx, s.log.Warn()).Str("cause", tokenCause(cause)).Str("detail", cause)
 	if addr != "" {
 		ev = ev.Str("client", addr)
 	}

@@ -51,7 +51,7 @@ func (s *Service) PasswordModify(ctx context.Context, id Identity, user string, 
 			return err
 		}
 		if d := s.policy.Decide(sub, acl.OpModify, acl.Target{Entry: e}, []string{"userPassword"}); !d.Allowed {
-			s.log.Warn().Str("event", "security").Str("target", target.String()).Str("by", id.String()).
+			secEvent(ctx, s.log.Warn()).Str("target", target.String()).Str("by", id.String()).
 				Str("cause", d.Reason).Bool("old_password_given", oldPW != nil).Msg("password change refused")
 			return errPasswordChange()
 		}
@@ -80,7 +80,7 @@ func (s *Service) PasswordModify(ctx context.Context, id Identity, user string, 
 	if err := s.setPassword(ctx, id, target, *newPW); err != nil {
 		return "", err
 	}
-	s.log.Info().Str("event", "security").Str("target", target.String()).Str("by", id.String()).Msg("password changed")
+	secEvent(ctx, s.log.Info()).Str("target", target.String()).Str("by", id.String()).Msg("password changed")
 	return generated, nil
 }
 
@@ -90,7 +90,7 @@ func (s *Service) PasswordModify(ctx context.Context, id Identity, user string, 
 func (s *Service) checkOldPassword(ctx context.Context, id Identity, target directory.DN, stored []string, old string) error {
 	addr := clientAddrOf(ctx)
 	refuse := func(cause string) error {
-		ev := s.log.Warn().Str("event", "security").Str("target", target.String()).Str("by", id.String()).Str("cause", cause)
+		ev := secEvent(ctx, s.log.Warn()).Str("target", target.String()).Str("by", id.String()).Str("cause", cause)
 		if addr != "" {
 			ev = ev.Str("client", addr)
 		}
