@@ -7,7 +7,7 @@ COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 FUZZTIME ?= 10s
 
-.PHONY: e2e build run test test-short vet fuzz soak bench bench-go deps clean interop interop-deps cluster-test
+.PHONY: e2e build run test test-short vet fuzz soak bench bench-observe bench-go deps clean interop interop-deps cluster-test
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ldapd ./cmd/ldapd
@@ -50,11 +50,16 @@ soak:
 		./cmd/ldapd ./ldapserver ./internal/stacktest
 	./scripts/fuzz.sh $(SOAK_FUZZTIME)
 
-# ldapd against OpenLDAP's slapd, side by side (installs slapd if missing;
-# N, RUNS, DUR, C tune it). Regenerates docs/performance.md. Not run by
-# make test or CI.
+# ldapd against OpenLDAP's slapd, side by side, each as shipped (ldapd:
+# default log level, --metrics on; slapd: loglevel none), installing slapd
+# if missing (N, RUNS, DUR, C tune it). Regenerates docs/performance.md.
+# bench-observe: what ldapd's access log and metrics cost it (observe.sh).
+# Neither is run by make test or CI.
 bench:
 	./scripts/bench/run.sh
+
+bench-observe:
+	./scripts/bench/observe.sh
 
 # The Go benchmarks of the hot paths.
 bench-go:

@@ -1,5 +1,5 @@
 // Package acl decides who may do what in the directory: the Kanidm model of
-// built-in groups described in SPEC section 4.
+// built-in groups described in docs/design.md section 4.
 //
 // # Basics
 //

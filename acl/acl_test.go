@@ -31,7 +31,7 @@ func tokenDN(account string) directory.DN {
 	return directory.MustParseDN("ldapdTokenId=" + tokenID + ",uid=" + account + ",ou=services," + base)
 }
 
-// nesting is SPEC section 4's table: each built-in group and the groups it
+// nesting is docs/design.md section 4's table: each built-in group and the groups it
 // is a direct member of.
 var nesting = map[string][]string{
 	acl.GroupSystemAdmins:         {acl.GroupAccessControlAdmins, acl.GroupHighPrivilege},
@@ -215,7 +215,7 @@ var (
 )
 
 func TestMemberships(t *testing.T) {
-	// The fixtures must model SPEC's transitive membership, or every
+	// The fixtures must model docs/design.md's transitive membership, or every
 	// Decide row below tests the wrong thing.
 	got := memberships(acl.GroupIDMAdmins)
 	want := []string{acl.GroupHighPrivilege, acl.GroupIDMAdmins, acl.GroupGroupAdmins, acl.GroupPeopleAdmins, acl.GroupServiceAccountAdmins}

@@ -83,7 +83,7 @@ var (
 	serviceClasses = []string{"top", directory.ClassServiceAccount, directory.ClassAccount, "posixAccount"}
 	serviceAttrs   = []string{"cn", "displayName", "description", "mail", "seeAlso", "userPassword",
 		directory.AttrAccountDisabled, directory.AttrEntryManagedBy, "homeDirectory", "loginShell", "gecos"}
-	// What a manager may change on its service account (SPEC section 4).
+	// What a manager may change on its service account (docs/design.md section 4).
 	managerAttrs = []string{"description", "displayName", "userPassword", directory.AttrAccountDisabled}
 )
 
@@ -458,4 +458,23 @@ func (p *Policy) notManagerReason(e *directory.Entry) string {
 		return "it is managed by " + ava[0].Value
 	}
 	return "not its manager"
+}
+
+// TokenAccess says whether s may see the token records of the service
+// account, and if not why, in the words of the rule that refuses it. It
+// depends on nothing but s and the account's entryManagedBy (both public),
+// never on whether records exist, so a server may tell it to s.
+func (p *Policy) TokenAccess(s Subject, account *directory.Entry) Decision {
+	rec := directory.NewEntry(account.DN.Child(directory.NewRDN(directory.AVA{Type: directory.AttrTokenID, Value: "00000000-0000-0000-0000-000000000000"})))
+	rec.Set("objectClass", "top", directory.ClassAPIToken)
+	if p.CanSee(s, rec, account) {
+		return allow()
+	}
+	if s.Kind == Anonymous {
+		return deny("token records of " + accountName(account) + " are shown only to its managers and admins; bind first")
+	}
+	if d := p.decideToken(Subject{Kind: s.Kind, DN: s.DN, Groups: s.Groups}, OpAdd, Target{Entry: rec, Account: account}); !d.Allowed {
+		return d
+	}
+	return deny(s.Name() + " may not see the token records of " + accountName(account))
 }

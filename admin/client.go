@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/ldapd/ldapd/ldapserver/wire"
 	"net"
 	"net/url"
 	"os"
@@ -26,7 +27,7 @@ const DefaultURL = "ldaps://localhost:3636"
 const DefaultTimeout = 30 * time.Second
 
 // startTLSOID is the StartTLS extended operation (RFC 4511 section 4.14).
-const startTLSOID = "1.3.6.1.4.1.1466.20037"
+const startTLSOID = wire.StartTLSOID
 
 // Config says how to reach the server. The zero value connects to
 // DefaultURL and trusts the system's root certificates.

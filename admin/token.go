@@ -11,7 +11,6 @@ import (
 	"github.com/go-ldap/ldap/v3"
 	"github.com/google/uuid"
 
-	"github.com/ldapd/ldapd/acl"
 	"github.com/ldapd/ldapd/directory"
 )
 
@@ -190,7 +189,10 @@ func (c *Client) GenerateToken(ctx context.Context, account string, r TokenReque
 			return GeneratedToken{}, err
 		}
 	}
-	value := encodeGenerateTokenRequest(serviceAccountDN(c.base, account).String(), r.Label, r.Expiry, r.ReadWrite)
+	value, err := encodeGenerateTokenRequest(serviceAccountDN(c.base, account).String(), r.Label, r.Expiry, r.ReadWrite)
+	if err != nil {
+		return GeneratedToken{}, err
+	}
 	var resp *ldap.ExtendedResponse
 	err = c.do(ctx, func() error {
 		var err error
@@ -248,85 +250,33 @@ func (c *Client) DestroyToken(ctx context.Context, account, id string) error {
 
 // tokenAccess explains an empty or noSuchObject answer about the token
 // records of the service account. The server hides token records from
-// those who may not manage the account (SPEC section 4: denied entries are
-// not returned), so over LDAP "no tokens" and "not allowed" look alike.
-// tokenAccess reads the public data the server's decision rests on (the
-// account's entryManagedBy, the bound account's memberOf) and applies the
-// server's own rule (package acl) to it: it returns an error matching
-// ErrNotAllowed with the server's reason, such as "demo_user may not
-// manage demo_service: not a member of demo_group", or the error of
-// reading the service account (ErrNotFound when it does not exist), or nil
-// when the bound account may see the records (or when it cannot tell).
+// those who may not manage the account (docs/design.md: denied entries are
+// not returned), so over LDAP "no tokens" and "not allowed" would look
+// alike; the server says which in the diagnostic message of a search below
+// the account (its policy's reason, which depends on the bound account's
+// rights only). tokenAccess returns an error matching ErrNotAllowed with
+// that reason, such as "demo_user may not manage demo_service: not a
+// member of demo_group", the error of reading the service account
+// (ErrNotFound when it does not exist), or nil when the bound account may
+// see the records.
 func (c *Client) tokenAccess(ctx context.Context, account string) error {
 	sa, err := c.GetServiceAccount(ctx, account)
 	if err != nil {
 		return err
 	}
-	sub, ok := c.boundSubject(ctx)
-	if !ok {
-		return nil
-	}
-	acctDN, err := directory.ParseDN(sa.DN)
-	if err != nil {
-		return nil
-	}
-	acct := directory.NewEntry(acctDN)
-	acct.Set(directory.AttrEntryManagedBy, sa.EntryManagedBy)
-	acct.Set("memberOf", sa.MemberOf...)
-	rec := directory.NewEntry(acctDN.Child(rdn(directory.AttrTokenID, "00000000-0000-0000-0000-000000000000")))
-	rec.Set("objectClass", "top", directory.ClassAPIToken)
-	policy := acl.NewPolicy(c.base)
-	if policy.CanSee(sub, rec, acct) {
-		return nil
-	}
-	d := policy.Decide(sub, acl.OpAdd, acl.Target{Entry: rec, Account: acct}, nil)
-	if d.Allowed || d.Reason == "" {
-		return nil
-	}
-	return &Error{Msg: d.Reason, kind: ErrNotAllowed}
-}
-
-// boundSubject describes the bound account as the server's policy sees it:
-// its DN (from WhoAmI) and its transitive groups (its memberOf). ok is
-// false when it cannot be read.
-func (c *Client) boundSubject(ctx context.Context) (sub acl.Subject, ok bool) {
-	var who *ldap.WhoAmIResult
+	var res *ldap.SearchResult
 	if err := c.do(ctx, func() error {
 		var err error
-		who, err = c.conn.WhoAmI(nil)
+		res, err = c.conn.Search(ldap.NewSearchRequest(sa.DN, ldap.ScopeSingleLevel, ldap.NeverDerefAliases, 1, 0, true,
+			"(objectClass="+directory.ClassAPIToken+")", []string{"1.1"}, nil))
 		return err
-	}); err != nil {
-		return acl.Subject{}, false
+	}); err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
+		return nil
 	}
-	var dn string
-	switch {
-	case strings.HasPrefix(who.AuthzID, "dn:"):
-		dn = strings.TrimPrefix(who.AuthzID, "dn:")
-	case strings.HasPrefix(who.AuthzID, "u:"):
-		name := strings.TrimSpace(strings.TrimPrefix(who.AuthzID, "u:"))
-		var err error
-		if dn, err = c.Resolve(ctx, name); err != nil {
-			return acl.Subject{}, false
-		}
-	default:
-		return acl.Subject{Kind: acl.Anonymous}, true
+	if res != nil && res.DiagnosticMessage != "" {
+		return &Error{Msg: res.DiagnosticMessage, kind: ErrNotAllowed}
 	}
-	d, err := directory.ParseDN(dn)
-	if err != nil || d.IsRoot() {
-		return acl.Subject{}, false
-	}
-	entries, err := c.search(ctx, ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
-		"(objectClass=*)", []string{"memberOf"}, nil), op{action: "read " + dn})
-	if err != nil || len(entries) != 1 {
-		return acl.Subject{}, false
-	}
-	groups := map[string]bool{}
-	for _, v := range entries[0].GetAttributeValues("memberOf") {
-		if g, err := directory.ParseDN(v); err == nil {
-			groups[g.Norm()] = true
-		}
-	}
-	return acl.Subject{Kind: acl.Account, DN: d, Groups: groups}, true
+	return nil
 }
 
 // diagnostic is the server's diagnostic message of an LDAP error, or the

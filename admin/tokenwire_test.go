@@ -3,6 +3,8 @@ package admin
 import (
 	"bytes"
 	"encoding/hex"
+	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/ldapserver/wire"
 	"strings"
 	"testing"
 
@@ -35,7 +37,7 @@ func TestEncodeGenerateTokenRequest(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := hex.EncodeToString(encodeGenerateTokenRequest("uid=a", "L", tc.expiry, tc.readWrite).Bytes())
+			got := hex.EncodeToString(mustEncode(t, "uid=a", "L", tc.expiry, tc.readWrite).Bytes())
 			if got != tc.want {
 				t.Errorf("encoding:\n got %s\nwant %s", got, tc.want)
 			}
@@ -46,7 +48,7 @@ func TestEncodeGenerateTokenRequest(t *testing.T) {
 // The request value go-ldap puts on the wire is [1] OCTET STRING holding
 // our SEQUENCE, as RFC 4511 requestValue requires.
 func TestGenerateTokenRequestOnTheWire(t *testing.T) {
-	seq := encodeGenerateTokenRequest("uid=demo_service,ou=services,dc=idm,dc=example,dc=com", "Test Token", "", false)
+	seq := mustEncode(t, "uid=demo_service,ou=services,dc=idm,dc=example,dc=com", "Test Token", "", false)
 	req := ldap.NewExtendedRequest(GenerateTokenOID, seq)
 	if req.Name != GenerateTokenOID {
 		t.Fatalf("name = %s", req.Name)
@@ -101,12 +103,12 @@ func TestDecodeGenerateTokenResponse(t *testing.T) {
 		content []byte
 		wantErr string
 	}{
-		{"empty", nil, "not valid BER"},
-		{"garbage", []byte{0xff, 0x00, 0x01}, "not valid BER"},
-		{"one element", seqOf(octets("tok")), "not a SEQUENCE"},
-		{"three elements", seqOf(octets("tok"), octets(id), octets("x")), "not a SEQUENCE"},
-		{"not a sequence", octets("tok").Bytes(), "not a SEQUENCE"},
-		{"integer element", seqOf(octets("tok"), ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, int64(1), "")), "element 2"},
+		{"empty", nil, "no value"},
+		{"garbage", []byte{0xff, 0x00, 0x01}, "not a token and a token id"},
+		{"one element", seqOf(octets("tok")), "not a token and a token id"},
+		{"three elements", seqOf(octets("tok"), octets(id), octets("x")), "not a token and a token id"},
+		{"not a sequence", octets("tok").Bytes(), "not a token and a token id"},
+		{"integer element", seqOf(octets("tok"), ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, int64(1), "")), "not a token and a token id"},
 		{"empty token", seqOf(octets(""), octets(id)), "empty token"},
 	}
 	for _, tc := range bad {
@@ -126,7 +128,7 @@ func TestDecodeGenerateTokenResponse(t *testing.T) {
 
 // The request encoding is what a decoder on the server side reads back.
 func TestGenerateTokenRequestRoundTrip(t *testing.T) {
-	b := encodeGenerateTokenRequest("uid=x,ou=services,dc=a", "label", "2030-01-01T00:00:00+10:00", true).Bytes()
+	b := mustEncode(t, "uid=x,ou=services,dc=a", "label", "2030-01-01T00:00:00+10:00", true).Bytes()
 	p, err := ber.DecodePacketErr(b)
 	if err != nil {
 		t.Fatal(err)
@@ -140,5 +142,22 @@ func TestGenerateTokenRequestRoundTrip(t *testing.T) {
 	}
 	if rw.ClassType != ber.ClassContext || rw.Tag != 1 || !bytes.Equal(rw.Data.Bytes(), []byte{0xff}) {
 		t.Errorf("readWrite element: class %v tag %v data %x", rw.ClassType, rw.Tag, rw.Data.Bytes())
+	}
+}
+
+func mustEncode(t *testing.T, account, label, expiry string, readWrite bool) *ber.Packet {
+	t.Helper()
+	p, err := encodeGenerateTokenRequest(account, label, expiry, readWrite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// The extended operations' OIDs are defined once, in package wire, under
+// ldapd's private arc.
+func TestOIDsUnderLdapdArc(t *testing.T) {
+	if want := directory.LdapdArc + ".3"; wire.LdapdExtendedOps != want {
+		t.Errorf("wire.LdapdExtendedOps = %s, want %s", wire.LdapdExtendedOps, want)
 	}
 }

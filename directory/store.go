@@ -71,6 +71,50 @@ type Versioned interface {
 	Version() uint64
 }
 
+// BulkAdder is implemented by a store that adds many entries faster in one
+// call than in Update transactions can (boltstore's AddBulk, which `ldapd
+// import` uses): the entries are added as Add would add them in their
+// order, in one transaction, all or none.
+type BulkAdder interface {
+	AddBulk(ctx context.Context, entries []*Entry) error
+}
+
+// Verifier is implemented by a store that can check its own invariants
+// (every index entry points to a live entry, every entry is indexed, every
+// parent exists).
+type Verifier interface {
+	Verify(ctx context.Context) error
+}
+
+// Wrapper is implemented by a Store that wraps another one (to time its
+// commits, inject faults, ...): Unwrap returns the wrapped store.
+type Wrapper interface {
+	Unwrap() Store
+}
+
+// As reports whether s, or a store it wraps, implements the optional
+// interface T (Versioned, BulkAdder, Verifier, or a backend's own), and
+// returns the first one that does, walking Unwrap from s inwards. Code
+// above the store looks capabilities up with As, never with a type
+// assertion, so that a wrapper passes on every capability of the store it
+// wraps without forwarding each method; a wrapper that must intercept one
+// implements it itself, and As finds the wrapper first.
+// storetest.CheckWrapper is the test that a wrapper hides nothing.
+func As[T any](s Store) (T, bool) {
+	for s != nil {
+		if c, ok := s.(T); ok {
+			return c, true
+		}
+		w, ok := s.(Wrapper)
+		if !ok {
+			break
+		}
+		s = w.Unwrap()
+	}
+	var zero T
+	return zero, false
+}
+
 // ReadTx reads entries. Entries it returns are copies owned by the caller.
 type ReadTx interface {
 	// Get returns the entry named dn, or an error wrapping ErrNoSuchObject

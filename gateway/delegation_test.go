@@ -2,6 +2,8 @@ package gateway_test
 
 import (
 	"context"
+	ber "github.com/go-asn1-ber/asn1-ber"
+	"github.com/ldapd/ldapd/ldapserver/wire"
 	"strings"
 	"testing"
 	"time"
@@ -9,7 +11,9 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/gateway"
 	"github.com/ldapd/ldapd/internal/stacktest"
+	"github.com/ldapd/ldapd/ldapserver"
 	"github.com/ldapd/ldapd/tokens"
 )
 
@@ -404,5 +408,82 @@ func TestDelegationClientChosenHash(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The server says why token records are not shown (issue #15: the CLI no
+// longer evaluates the policy itself): a search below a service account by
+// someone who may not see its tokens carries the rule's reason, the same
+// whether or not records exist; its managers get no notice.
+func TestTokenRecordsNotice(t *testing.T) {
+	s := delegationFixture(t)
+	notice := func(c *ldap.Conn, dn string) string {
+		t.Helper()
+		res, err := c.Search(ldap.NewSearchRequest(dn, ldap.ScopeSingleLevel, ldap.NeverDerefAliases, 0, 0, false,
+			"(objectClass=*)", nil, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Entries) != 0 && res.DiagnosticMessage != "" {
+			t.Fatalf("entries shown and a notice: %q", res.DiagnosticMessage)
+		}
+		return res.DiagnosticMessage
+	}
+	withTokens, without := serviceDN("demo_service"), serviceDN("other_service")
+	mallory := s.Bind(t, "mallory", malloryPW)
+	a, b := notice(mallory, withTokens), notice(mallory, without)
+	if !strings.Contains(a, "mallory may not manage demo_service: not a member of demo_group") {
+		t.Fatalf("notice %q", a)
+	}
+	if strings.Replace(a, "demo_service", "X", -1) != strings.Replace(strings.Replace(b, "other_service", "X", -1), "other_group", "demo_group", -1) {
+		t.Fatalf("the notice depends on the records: %q vs %q", a, b)
+	}
+	if got := notice(s.Bind(t, "demo_user", demoUserPW), withTokens); got != "" {
+		t.Fatalf("the manager gets a notice: %q", got)
+	}
+	if got := notice(s.Dial(t), withTokens); !strings.Contains(got, "bind first") {
+		t.Fatalf("anonymous notice %q", got)
+	}
+	out := tool(t, s.Stack, 0, "", "ldapsearch", with(bindArgs(s.Stack, "mallory", malloryPW), "-b", withTokens, "-s", "one")...)
+	if !strings.Contains(out, "not a member of demo_group") {
+		t.Fatalf("ldapsearch does not show the notice:\n%s", out)
+	}
+}
+
+func TestGatewayDecodesWithTheIdentityCoresSchema(t *testing.T) {
+	s := stacktest.New(t)
+	var src ldapserver.SchemaSource = &gateway.Gateway{IDM: s.IDM}
+	if src.Schema() != s.IDM.Schema() {
+		t.Fatal("the gateway hands the server another schema than idm's")
+	}
+}
+
+// A token is a secret shown once: the generate-token operation answers
+// confidentialityRequired (13) on a connection without TLS and issues
+// nothing; after StartTLS it is served.
+func TestGenerateTokenNeedsTLS(t *testing.T) {
+	s := delegationFixture(t)
+	req := func() *ldap.ExtendedRequest {
+		v, err := ber.DecodePacketErr(wire.AppendGenerateToken(nil, wire.GenerateToken{Account: serviceDN("demo_service"), Label: "plain"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ldap.NewExtendedRequest(gateway.GenerateTokenOID, v)
+	}
+	c := s.DialPlain(t)
+	_, err := c.Extended(req())
+	wantCode(t, "generate token over plain LDAP", err, ldap.LDAPResultConfidentialityRequired)
+	if err := c.StartTLS(s.TLSConfig()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Bind("demo_user", demoUserPW); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Extended(req()); err != nil {
+		t.Fatalf("generate token after StartTLS: %v", err)
+	}
+	labels := values(read(t, s.Bind(t, "demo_user", demoUserPW), serviceDN("demo_service"), "hasSubordinates"), "hasSubordinates")
+	if len(labels) != 1 {
+		t.Fatalf("hasSubordinates = %v", labels)
 	}
 }

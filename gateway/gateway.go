@@ -35,17 +35,18 @@ import (
 	"github.com/ldapd/ldapd/tokens"
 )
 
-// Object identifiers of the operations and controls the gateway serves.
+// Object identifiers of the operations and controls the gateway serves,
+// defined once in package wire.
 const (
-	WhoAmIOID         = "1.3.6.1.4.1.4203.1.11.3"
-	PasswordModifyOID = "1.3.6.1.4.1.4203.1.11.1"
+	WhoAmIOID         = wire.WhoAmIOID
+	PasswordModifyOID = wire.PasswordModifyOID
 	// GenerateTokenOID is ldapd's extended operation that issues an API
 	// token for a service account (request and response values in
 	// package wire).
-	GenerateTokenOID = directory.LdapdArc + ".3.1"
-	PagedResultsOID  = "1.2.840.113556.1.4.319"
+	GenerateTokenOID = wire.GenerateTokenOID
+	PagedResultsOID  = wire.PagedResultsOID
 	// ManageDsaITOID is accepted and has no effect: ldapd has no referrals.
-	ManageDsaITOID = "2.16.840.1.113730.3.4.2"
+	ManageDsaITOID = wire.ManageDsaITOID
 )
 
 // Extensions lists the extended operations for the root DSE.
@@ -60,6 +61,10 @@ func Controls() []string { return []string{PagedResultsOID, ManageDsaITOID} }
 type Gateway struct {
 	IDM *idm.Service
 }
+
+// Schema is the schema the server decodes requests with: the identity
+// core's own (ldapserver.SchemaSource).
+func (g *Gateway) Schema() *directory.Schema { return g.IDM.Schema() }
 
 // ServeLDAP implements ldapserver.Handler.
 func (g *Gateway) ServeLDAP(w ldapserver.ResponseWriter, r *ldapserver.Request) {
@@ -156,7 +161,7 @@ func (g *Gateway) search(ctx context.Context, w ldapserver.ResponseWriter, r *ld
 		w.WriteError(err)
 		return
 	}
-	result := ldapserver.Result{Code: wire.ResultSuccess}
+	result := ldapserver.Result{Code: wire.ResultSuccess, Message: res.Notice}
 	if isPaged {
 		var cookie []byte
 		if res.More {
@@ -214,7 +219,7 @@ func (g *Gateway) extended(ctx context.Context, w ldapserver.ResponseWriter, r *
 	case PasswordModifyOID:
 		g.passwordModify(ctx, w, r, op, id)
 	case GenerateTokenOID:
-		g.generateToken(ctx, w, op, id)
+		g.generateToken(ctx, w, r, op, id)
 	default:
 		w.WriteResult(ldapserver.Result{Code: wire.ResultProtocolError, Message: "unsupported extended operation " + op.OID})
 	}
@@ -258,10 +263,17 @@ func (g *Gateway) passwordModify(ctx context.Context, w ldapserver.ResponseWrite
 	w.WriteExtended(ldapserver.Result{Code: wire.ResultSuccess}, "", value)
 }
 
-func (g *Gateway) generateToken(ctx context.Context, w ldapserver.ResponseWriter, op *ldapserver.ExtendedRequest, id idm.Identity) {
+func (g *Gateway) generateToken(ctx context.Context, w ldapserver.ResponseWriter, r *ldapserver.Request, op *ldapserver.ExtendedRequest, id idm.Identity) {
 	req, err := wire.DecodeGenerateToken(op.Value)
 	if err != nil {
 		w.WriteResult(ldapserver.Result{Code: wire.ResultProtocolError, Message: "malformed generate token request"})
+		return
+	}
+	// The answer is a secret (the token), shown once: like a password, it
+	// travels only over TLS unless the server allows insecure binds.
+	if !r.PasswordsAllowed {
+		w.WriteResult(ldapserver.Result{Code: wire.ResultConfidentialityRequired,
+			Message: "API tokens are only issued over TLS: use ldaps:// or StartTLS (-ZZ)"})
 		return
 	}
 	var expiry time.Time

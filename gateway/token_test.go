@@ -1,6 +1,6 @@
 package gateway_test
 
-// A token's record is found by key (SPEC section 5): the record
+// A token's record is found by key (docs/design.md section 5): the record
 // ldapdTokenId=<id> directly below the service account whose entryUUID the
 // token's signed claims name, and nothing else. The token ID is not a
 // secret and ldapdTokenId is a plain attribute, so the same value placed

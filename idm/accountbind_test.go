@@ -1,6 +1,6 @@
 package idm_test
 
-// Only accounts bind (SPEC section 4): a person (inetOrgPerson directly
+// Only accounts bind (docs/design.md section 4): a person (inetOrgPerson directly
 // under ou=people) or a service account (ldapdServiceAccount directly under
 // ou=services). An entry of the right class in the wrong place, or a group
 // that was given a password, is answered like an unknown name.

@@ -20,31 +20,6 @@ import (
 // holding the label, purpose, issue time, expiry and issuer, and no secret.
 // Deleting the record (plain LDAP Delete) revokes the token.
 
-// recordLookup lets the token verifier read records from the store.
-type recordLookup struct{ s *Service }
-
-func (r recordLookup) LookupToken(ctx context.Context, c tokens.Claims) (tokens.Record, error) {
-	return (&stateLookup{s: r.s}).LookupToken(ctx, c)
-}
-
-// stateLookup serves a token bind's verifier: it reads the token's record
-// and its account in one read transaction, or takes both from the cache of
-// the current store version (memo.go), and keeps them for the bind's own
-// account checks.
-type stateLookup struct {
-	s  *Service
-	st tokenState
-}
-
-func (r *stateLookup) LookupToken(ctx context.Context, c tokens.Claims) (tokens.Record, error) {
-	st, err := r.s.tokenState(ctx, c.TokenID, c.AccountUUID)
-	if err != nil {
-		return tokens.Record{}, fmt.Errorf("token %s: %w: %w", c.TokenID, tokens.ErrRevoked, err)
-	}
-	r.st = st
-	return st.rec, nil
-}
-
 // tokenState reads the record of token id held by the service account
 // whose entryUUID is account, and that account, in one read transaction,
 // or from the cache while the store is unchanged. Only found records are

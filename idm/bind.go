@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -76,6 +77,11 @@ func (s *Service) passwordBind(ctx context.Context, name string, pw []byte) (Ide
 		hashes = e.Get("userPassword")
 		return nil
 	})
+	if errors.Is(err, directory.ErrBusy) {
+		// The store cannot answer now (etcd unreachable, a stale view):
+		// busy (51), not a failed bind, and nothing counted against anyone.
+		return Identity{}, err
+	}
 	acct := name
 	if err == nil || errors.Is(err, errAccountDisabled) {
 		acct = dn.Norm()
@@ -219,42 +225,41 @@ func (s *Service) tokenBind(ctx context.Context, token string) (Identity, error)
 	// The token is checked first: one that verifies is never throttled,
 	// whatever its address's other clients got wrong. Verification needs
 	// no hash slot and a token cannot be guessed, so failures only wait.
-	lookup := &stateLookup{s: s}
-	v := *s.verifier
-	v.Records = lookup
-	claims, rec, err := v.Verify(ctx, token)
+	// The check runs one way: tokens parses (pure), idm reads the record
+	// and its account by key (the claims' token ID and account UUID), and
+	// tokens checks the record against the claims and the clock.
+	claims, err := s.verifier.Parse(token)
+	var st tokenState
 	if err == nil {
-		switch st := lookup.st; {
-		case st.disabled:
-			err = errAccountDisabled
-		case st.rec.AccountUUID != claims.AccountUUID:
-			err = errors.New("account was replaced since the token was issued")
+		if st, err = s.tokenState(ctx, claims.TokenID, claims.AccountUUID); errors.Is(err, directory.ErrBusy) {
+			return Identity{}, err // as in passwordBind: busy, not a failed bind
+		} else if err != nil {
+			err = fmt.Errorf("token %s: %w: %w", claims.TokenID, tokens.ErrRevoked, err)
 		}
-		if err != nil {
-			addr := clientAddrOf(ctx)
-			waited := s.throttle.tokenFailed(ctx, addr)
-			secEvent(ctx, s.log.Warn()).Str("token_id", claims.TokenID.String()).Str("client", addr).
-				Str("cause", CauseBadToken).Str("detail", "account gone or disabled").AnErr("error", err).Dur("throttle_delay", waited).Msg("token bind failed")
-			s.bindFailed(CauseBadToken)
-			return Identity{}, errBind()
-		}
+	}
+	if err == nil {
+		err = s.verifier.Check(claims, st.rec)
+	}
+	if err == nil && st.disabled {
+		err = errAccountDisabled
 	}
 	if err != nil {
 		addr := clientAddrOf(ctx)
 		waited := s.throttle.tokenFailed(ctx, addr)
-		s.logTokenFail(ctx, token, addr, waited, err)
+		s.logTokenFail(ctx, claims, addr, waited, err)
 		return Identity{}, errBind()
 	}
-	acct := lookup.st.account
-	id := Identity{Kind: acl.Account, DN: acct, Token: true, TokenID: claims.TokenID, ReadWrite: rec.Purpose == tokens.ReadWrite,
+	id := Identity{Kind: acl.Account, DN: st.account, Token: true, TokenID: claims.TokenID, ReadWrite: st.rec.Purpose == tokens.ReadWrite,
 		tokenAccount: claims.AccountUUID, memo: &subjectMemo{}}
 	if e := s.log.Info(); e.Enabled() {
-		secEvent(ctx, e).Str("identity", id.String()).Str("purpose", rec.Purpose.String()).Msg("token bind succeeded")
+		secEvent(ctx, e).Str("identity", id.String()).Str("purpose", st.rec.Purpose.String()).Msg("token bind succeeded")
 	}
 	return id, nil
 }
 
-func (s *Service) logTokenFail(ctx context.Context, token, addr string, waited time.Duration, err error) {
+// logTokenFail logs a failed token bind with its cause; claims are those
+// Parse returned (zero when the token did not parse: no token ID to log).
+func (s *Service) logTokenFail(ctx context.Context, claims tokens.Claims, addr string, waited time.Duration, err error) {
 	cause := "malformed"
 	switch {
 	case errors.Is(err, tokens.ErrBadSignature):
@@ -265,6 +270,8 @@ func (s *Service) logTokenFail(ctx context.Context, token, addr string, waited t
 		cause = "revoked"
 	case errors.Is(err, tokens.ErrExpired):
 		cause = "expired"
+	case errors.Is(err, errAccountDisabled):
+		cause = "account disabled"
 	}
 	ev := secEvent(ctx, s.log.Warn()).Str("cause", tokenCause(cause)).Str("detail", cause)
 	if addr != "" {
@@ -273,8 +280,8 @@ func (s *Service) logTokenFail(ctx context.Context, token, addr string, waited t
 	if waited > 0 {
 		ev = ev.Dur("throttle_delay", waited)
 	}
-	if c, perr := s.verifier.Parse(token); perr == nil {
-		ev = ev.Str("token_id", c.TokenID.String())
+	if claims.TokenID != (tokens.ID{}) {
+		ev = ev.Str("token_id", claims.TokenID.String())
 	}
 	ev.Msg("token bind failed")
 	s.bindFailed(tokenCause(cause))

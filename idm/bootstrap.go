@@ -22,7 +22,7 @@ const metaBootstrapping = "bootstrap.domain"
 // Bootstrap prepares the store on first start: the base entry, the
 // conventional containers, the built-in accounts (admin, idm_admin, without
 // passwords until recover-account sets them) and the built-in groups of
-// SPEC section 4. On later starts it checks that the store belongs to the
+// docs/design.md section 4. On later starts it checks that the store belongs to the
 // configured domain. It reports whether this was the first start.
 //
 // The first start writes one entry per transaction, so that no transaction

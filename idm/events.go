@@ -28,7 +28,7 @@ type Events interface {
 const (
 	CauseBadPassword     = "bad_password"    // wrong password, or the account has none
 	CauseNoAccount       = "no_account"      // the bind name matches no unique account
-	CauseDisabled        = "disabled"        // the account is disabled
+	CauseDisabled        = "disabled"        // the account is disabled (password or token bind)
 	CauseUnauthenticated = "unauthenticated" // a name without a password (RFC 4513 5.1.2)
 	CauseBadToken        = "bad_token"       // malformed, bad signature, unknown key, account gone
 	CauseRevoked         = "revoked"         // the token's record is gone
@@ -81,6 +81,8 @@ func tokenCause(logged string) string {
 		return CauseRevoked
 	case "expired":
 		return CauseExpired
+	case "account disabled":
+		return CauseDisabled
 	}
 	return CauseBadToken
 }

@@ -66,13 +66,6 @@ type ImportSource func() (next func() (ImportRecord, error), err error)
 // chunks keep inserts cheap and cost one fsync each.
 const importChunk = 2000
 
-// bulkAdder is a store that adds many new entries at once faster than Adds
-// in Update transactions can (boltstore's AddBulk): one write transaction,
-// as Add would in the entries' order, all or nothing.
-type bulkAdder interface {
-	AddBulk(ctx context.Context, entries []*directory.Entry) error
-}
-
 // bulkChunk is the number of entries per AddBulk (unless
 // Config.ImportChunk says otherwise): all of them, their keys and the
 // store's buffers for them are in memory until its commit. It is also the
@@ -115,7 +108,7 @@ func (s *Service) Import(ctx context.Context, open ImportSource, progress func(p
 		progress = func(int, int) {}
 	}
 	st := ImportStats{Dropped: map[string]int{}}
-	bulk, isBulk := s.store.(bulkAdder)
+	bulk, isBulk := directory.As[directory.BulkAdder](s.store)
 	v, err := s.validateImport(ctx, open, &st, progress, isBulk)
 	if err != nil {
 		return st, err
@@ -227,7 +220,7 @@ func (s *Service) importChunks(ctx context.Context, open ImportSource, st *Impor
 // importBulk is Import's second pass for a store with AddBulk: the entries
 // the first pass kept or, for a large file, those of a second reading. It
 // returns the added groups.
-func (s *Service) importBulk(ctx context.Context, b bulkAdder, open ImportSource, v *validated, st *ImportStats, progress func(pass, n int)) ([]directory.DN, error) {
+func (s *Service) importBulk(ctx context.Context, b directory.BulkAdder, open ImportSource, v *validated, st *ImportStats, progress func(pass, n int)) ([]directory.DN, error) {
 	var groups []directory.DN
 	add := func(batch []*directory.Entry) error {
 		if err := b.AddBulk(ctx, batch); err != nil {

@@ -19,10 +19,11 @@ import (
 // every use. Stores without a version (etcd: other nodes write) get no
 // caching at all.
 
-// storeVersion returns the store's version and whether it has one. Read it
+// storeVersion returns the store's version and whether it has one (also
+// through a wrapper such as the metrics' timing, see directory.As). Read it
 // before the transaction whose reads the cached value comes from.
 func (s *Service) storeVersion() (uint64, bool) {
-	if v, ok := s.store.(directory.Versioned); ok {
+	if v, ok := directory.As[directory.Versioned](s.store); ok {
 		return v.Version(), true
 	}
 	return 0, false

@@ -29,6 +29,11 @@ type SearchRequest struct {
 type SearchResult struct {
 	// More is set when a page filled up and further entries match.
 	More bool
+	// Notice, when set, tells the client why entries it asked for are
+	// not shown: a search below a service account by someone who may not
+	// see its token records gets the rule's reason (it depends on the
+	// subject's rights only, never on whether records exist).
+	Notice string
 }
 
 // Search runs req as id and calls each for every entry the subject may
@@ -66,6 +71,13 @@ func (s *Service) Search(ctx context.Context, id Identity, req SearchRequest, ea
 		if !s.policy.SeenByDN(base) {
 			if _, err := s.visibleEntry(tx, sub, base); err != nil {
 				return err
+			}
+		}
+		if scope != directory.ScopeBase {
+			if acct, err := tx.Get(base); err == nil && s.policy.KindOf(acct) == acl.KindServiceAccount {
+				if d := s.policy.TokenAccess(sub, acct); !d.Allowed {
+					res.Notice = d.Reason
+				}
 			}
 		}
 		matched, sent := 0, 0

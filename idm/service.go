@@ -119,7 +119,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	s.throttle = newThrottle(cfg.Throttle, cfg.Now)
 	s.issuer = &tokens.Issuer{Keys: cfg.Keys, Rand: cfg.Rand, Now: cfg.Now}
-	s.verifier = &tokens.Verifier{Keys: cfg.Keys, Now: cfg.Now, Records: recordLookup{s}}
+	s.verifier = &tokens.Verifier{Keys: cfg.Keys, Now: cfg.Now}
 	return s, nil
 }
 

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -245,7 +244,7 @@ func TestThrottleTokens(t *testing.T) {
 
 // TestBindTimingUniform: with a real (if small) argon2id cost, a bind
 // naming no account takes about as long as a wrong password for a real
-// one. The bound is coarse (a factor of 3 between medians) so that it
+// one. The bound is coarse (a factor of 3 between minimums) so that it
 // holds on a loaded CI machine, yet fails when the dummy verification is
 // missing (the no-account path is then a hundred times faster).
 func TestBindTimingUniform(t *testing.T) {
@@ -271,21 +270,23 @@ func TestBindTimingUniform(t *testing.T) {
 	if _, err := svc.RecoverAccount(ctx, "admin"); err != nil {
 		t.Fatal(err)
 	}
-	median := func(name string) time.Duration {
-		var d []time.Duration
-		for range 15 {
-			start := time.Now()
-			if _, err := svc.Bind(ctx, name, []byte("wrong password")); !errors.Is(err, directory.ErrInvalidCredentials) {
-				t.Fatalf("bind %s: %v", name, err)
-			}
-			d = append(d, time.Since(start))
+	bind := func(name string) time.Duration {
+		start := time.Now()
+		if _, err := svc.Bind(ctx, name, []byte("wrong password")); !errors.Is(err, directory.ErrInvalidCredentials) {
+			t.Fatalf("bind %s: %v", name, err)
 		}
-		slices.Sort(d)
-		return d[len(d)/2]
+		return time.Since(start)
 	}
-	median("nosuchuser") // warm up (the dummy hash is made on first use)
-	real, missing := median("admin"), median("nosuchuser")
-	t.Logf("median bind: wrong password %v, no such account %v", real, missing)
+	bind("nosuchuser") // warm up (the dummy hash is made on first use)
+	// Interleaved, and the fastest of each: the machine's load (other
+	// tests, other processes) then weighs on both alike, and only the
+	// work itself sets the minimum.
+	real, missing := time.Duration(1<<62), time.Duration(1<<62)
+	for range 25 {
+		real = min(real, bind("admin"))
+		missing = min(missing, bind("nosuchuser"))
+	}
+	t.Logf("fastest bind: wrong password %v, no such account %v", real, missing)
 	if ratio := float64(missing) / float64(real); ratio < 1.0/3 || ratio > 3 {
 		t.Errorf("no-such-account bind takes %v, wrong password %v: ratio %.2f outside [1/3, 3]", missing, real, ratio)
 	}

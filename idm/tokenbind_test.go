@@ -1,6 +1,6 @@
 package idm_test
 
-// Token bind through idm.Service.Bind (SPEC section 5): every failure is
+// Token bind through idm.Service.Bind (docs/design.md section 5): every failure is
 // ErrInvalidCredentials with one message whatever the cause, the log names
 // the cause (and the token id where known) and never the token, and a
 // revocation, expiry, deletion or disabling also ends the sessions already
@@ -222,7 +222,7 @@ func TestTokenBindFailures(t *testing.T) {
 				t.Fatalf("disable: %v", err)
 			}
 			return attempt{token: tk, id: id, pre: &pre}
-		}, "account gone or disabled"},
+		}, "account disabled"},
 		{"account replaced: deleted and recreated with the same name", func(t *testing.T) attempt {
 			dn := f.createService(t, "replaced_service")
 			tk, id := f.generate(t, "replaced_service", time.Time{}, tokens.ReadOnly)
@@ -278,7 +278,7 @@ func TestTokenBindFailures(t *testing.T) {
 			}
 			logs := f.s.Logs()[before:]
 			// The cause is the metrics' vocabulary; the detail says more.
-			cause := map[string]string{"revoked": idm.CauseRevoked, "expired": idm.CauseExpired}[tc.cause]
+			cause := map[string]string{"revoked": idm.CauseRevoked, "expired": idm.CauseExpired, "account disabled": idm.CauseDisabled}[tc.cause]
 			if cause == "" {
 				cause = idm.CauseBadToken
 			}

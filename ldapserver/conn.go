@@ -20,7 +20,7 @@ import (
 )
 
 // StartTLSOID is the StartTLS extended operation (RFC 4511 section 4.14).
-const StartTLSOID = "1.3.6.1.4.1.1466.20037"
+const StartTLSOID = wire.StartTLSOID
 
 // conn is one client connection. Only its own goroutine touches its fields,
 // except netConn (closed by Server.Close) and wake (called by Shutdown).
@@ -321,7 +321,7 @@ func (c *conn) dispatch(msg *wire.Message, start time.Time, log zerolog.Logger) 
 	// only a search needs a context of its own: its time limit.
 	ctx := context.Background()
 	w := &response{c: c, id: msg.ID, tag: responseTag(msg.Op)}
-	op, err := toOperation(c.srv.Schema, msg.Op)
+	op, err := toOperation(c.srv.schema, msg.Op)
 	if err == nil {
 		err = checkControls(msg.Controls)
 	}

@@ -14,6 +14,14 @@ type Handler interface {
 	ServeLDAP(w ResponseWriter, r *Request)
 }
 
+// SchemaSource is implemented by a Handler that resolves names and
+// filters against a schema of its own (the gateway: its idm.Service's).
+// The server decodes requests with that same schema, so the two cannot
+// differ; other handlers get directory.Builtin().
+type SchemaSource interface {
+	Schema() *directory.Schema
+}
+
 // HandlerFunc adapts a function to Handler.
 type HandlerFunc func(ResponseWriter, *Request)
 
@@ -54,8 +62,13 @@ type Request struct {
 	PasswordsAllowed bool
 }
 
-// Context returns the request's context: cancelled when the connection
-// closes or the server shuts down, with a deadline for a search time limit.
+// Context returns the request's context. A search's carries its time
+// limit as a deadline. It is not cancelled when the client disconnects or
+// the server shuts down: a connection runs one operation at a time and is
+// not read while one runs, so nothing notices; what bounds a handler's
+// work is its own limits (a search's time limit, the password length and
+// hash-cost caps, the throttle's longest wait), and a shutdown waits for
+// operations in flight.
 func (r *Request) Context() context.Context { return r.ctx }
 
 // Control returns the control with oid, if the request has one.

@@ -24,8 +24,6 @@ var ErrServerClosed = errors.New("ldapserver: server closed")
 type Server struct {
 	// Handler serves every operation except Unbind, Abandon and StartTLS.
 	Handler Handler
-	// Schema resolves filters and attribute names; nil: directory.Builtin().
-	Schema *directory.Schema
 	// TLSConfig enables StartTLS on Serve and is required by ServeTLS.
 	TLSConfig *tls.Config
 	// AllowInsecureBind lets simple binds carry passwords over connections
@@ -73,6 +71,9 @@ type Server struct {
 	// operations per connection is 1 and needs no setting; a pipelining
 	// client waits in the socket buffer, bounded by TCP flow control.
 
+	// schema decodes requests: the Handler's (SchemaSource) or the
+	// built-in one.
+	schema     *directory.Schema
 	mu         sync.Mutex
 	listeners  map[*net.Listener]struct{}
 	conns      map[*conn]struct{}
@@ -109,8 +110,9 @@ func (s *Server) defaults() {
 	if s.MaxTimeLimit <= 0 {
 		s.MaxTimeLimit = 60 * time.Second
 	}
-	if s.Schema == nil {
-		s.Schema = directory.Builtin()
+	s.schema = directory.Builtin()
+	if src, ok := s.Handler.(SchemaSource); ok && src.Schema() != nil {
+		s.schema = src.Schema()
 	}
 }
 

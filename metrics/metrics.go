@@ -11,6 +11,7 @@ package metrics
 import (
 	"context"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,7 +32,36 @@ type Registry struct {
 	tokensIssued  prometheus.Counter
 	tokensRevoked prometheus.Counter
 	commit        prometheus.Histogram
+	// byOp holds the series of each operation ldapserver names, resolved
+	// on first use and then read without a lock (see opSeries). Built by
+	// New and never changed: a read-only map is safe for concurrent use.
+	byOp map[string]*opSeries
 }
+
+// opNames are the operation names ldapserver reports (Request.OpName).
+// An operation that could not be decoded is reported under its RFC 4511
+// name and takes the slower path (a label lookup per operation).
+func opNames() []string {
+	return []string{"bind", "search", "add", "modify", "delete", "modrdn", "compare", "extended"}
+}
+
+// maxFastCode bounds the result codes whose counters opSeries keeps; every
+// code RFC 4511 and its extensions define is below it.
+const maxFastCode = 128
+
+// opSeries is one operation's duration histogram and its per-result-code
+// counters. A series is created by its first observation (so /metrics
+// shows only what happened), then kept: OpDone costs an atomic load, a
+// counter increment and a histogram observation, with no lock and no
+// allocation, instead of hashing the labels (and formatting the code) per
+// operation in the vectors.
+type opSeries struct {
+	duration atomic.Pointer[observer]
+	codes    [maxFastCode]atomic.Pointer[counter]
+}
+
+type observer struct{ prometheus.Observer }
+type counter struct{ prometheus.Counter }
 
 // New returns a Registry with ldapd's metrics and the Go runtime and
 // process collectors registered.
@@ -78,6 +108,10 @@ func New() *Registry {
 	for _, c := range []string{"bad_password", "no_account", "disabled", "unauthenticated", "bad_token", "revoked", "expired", "throttled"} {
 		r.bindFailures.WithLabelValues(c)
 	}
+	r.byOp = make(map[string]*opSeries)
+	for _, op := range opNames() {
+		r.byOp[op] = &opSeries{}
+	}
 	r.reg.MustRegister(r.ops, r.opDuration, r.connsOpen, r.connsTotal, r.bindFailures, r.tokensIssued, r.tokensRevoked, r.commit,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return r
@@ -95,10 +129,29 @@ func (r *Registry) ConnOpened() {
 // ConnClosed implements ldapserver.Observer.
 func (r *Registry) ConnClosed() { r.connsOpen.Dec() }
 
-// OpDone implements ldapserver.Observer.
+// OpDone implements ldapserver.Observer. It takes no lock and allocates
+// nothing once the operation and result code have been seen.
 func (r *Registry) OpDone(op string, code int, d time.Duration) {
-	r.ops.WithLabelValues(op, strconv.Itoa(code)).Inc()
-	r.opDuration.WithLabelValues(op).Observe(d.Seconds())
+	s := r.byOp[op]
+	if s == nil || code < 0 || code >= maxFastCode {
+		r.ops.WithLabelValues(op, strconv.Itoa(code)).Inc()
+		r.opDuration.WithLabelValues(op).Observe(d.Seconds())
+		return
+	}
+	c := s.codes[code].Load()
+	if c == nil {
+		// Concurrent first uses store the same child: the vector
+		// returns one per label set.
+		c = &counter{r.ops.WithLabelValues(op, strconv.Itoa(code))}
+		s.codes[code].Store(c)
+	}
+	c.Inc()
+	h := s.duration.Load()
+	if h == nil {
+		h = &observer{r.opDuration.WithLabelValues(op)}
+		s.duration.Store(h)
+	}
+	h.Observe(d.Seconds())
 }
 
 // BindFailed implements idm.Events. The throttling of failed binds reports
@@ -112,8 +165,13 @@ func (r *Registry) TokenIssued() { r.tokensIssued.Inc() }
 func (r *Registry) TokenRevoked() { r.tokensRevoked.Inc() }
 
 // Store returns s with its Update calls timed into the commit histogram.
-// View and Close pass through.
+// View and Close pass through, and so does everything else s offers
+// (directory.Versioned, which idm's caches need, bulk loading, ...): the
+// result unwraps to s, and directory.As finds them there.
 func (r *Registry) Store(s directory.Store) directory.Store {
+	if v, ok := s.(directory.Versioned); ok {
+		return versionedTimedStore{timedStore{Store: s, commit: r.commit}, v}
+	}
 	return timedStore{Store: s, commit: r.commit}
 }
 
@@ -121,6 +179,9 @@ type timedStore struct {
 	directory.Store
 	commit prometheus.Histogram
 }
+
+// Unwrap implements directory.Wrapper.
+func (t timedStore) Unwrap() directory.Store { return t.Store }
 
 func (t timedStore) Update(ctx context.Context, fn func(directory.WriteTx) error) error {
 	start := time.Now()

@@ -3,6 +3,7 @@ package metrics_test
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +17,7 @@ import (
 	"github.com/ldapd/ldapd/admin"
 	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/directory/boltstore"
+	"github.com/ldapd/ldapd/directory/storetest"
 	"github.com/ldapd/ldapd/gateway"
 	"github.com/ldapd/ldapd/idm"
 	"github.com/ldapd/ldapd/ldapserver"
@@ -289,4 +291,102 @@ func BenchmarkOpDone(b *testing.B) {
 			reg.OpDone("search", 0, 150*time.Microsecond)
 		}
 	})
+}
+
+// TestStoreHidesNoCapability: the commit-timing wrapper passes on all the
+// store offers. Without it idm's caches, which need directory.Versioned,
+// turned off as soon as --metrics was on (WhoAmI cost 2.2x).
+func TestStoreHidesNoCapability(t *testing.T) {
+	newBolt := func(t *testing.T) directory.Store {
+		s, err := boltstore.Open(t.TempDir()+"/ldapd.db", boltstore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	storetest.CheckWrapper(t, newBolt(t), metrics.New().Store)
+
+	// The check fails for a wrapper that embeds the store but does not
+	// unwrap to it (what this wrapper was before).
+	var rec recorder
+	storetest.CheckWrapper(&rec, newBolt(t), func(s directory.Store) directory.Store { return hiding{s} })
+	for _, want := range []string{"directory.Versioned", "directory.BulkAdder", "directory.Verifier", "Backup", "Stats"} {
+		if !strings.Contains(strings.Join(rec.errs, "\n"), want) {
+			t.Errorf("CheckWrapper did not report the hidden %s; it reported:\n%s", want, strings.Join(rec.errs, "\n"))
+		}
+	}
+}
+
+// TestStoreConformance runs the Store contract through the wrapper.
+func TestStoreConformance(t *testing.T) {
+	reg := metrics.New()
+	storetest.Run(t, func(t *testing.T) directory.Store {
+		s, err := boltstore.Open(t.TempDir()+"/ldapd.db", boltstore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return reg.Store(s)
+	})
+}
+
+type hiding struct{ directory.Store }
+
+type recorder struct{ errs []string }
+
+func (r *recorder) Helper() {}
+func (r *recorder) Errorf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
+
+// TestOpDoneCheap: recording an operation allocates nothing once its
+// operation and code have been seen, and the counts and durations land in
+// the same series as before, also for codes and names off the fast path.
+func TestOpDoneCheap(t *testing.T) {
+	reg := metrics.New()
+	reg.OpDone("search", 0, time.Millisecond)
+	if n := testing.AllocsPerRun(1000, func() { reg.OpDone("search", 0, time.Millisecond) }); n != 0 {
+		t.Errorf("OpDone allocates %v times per operation, want 0", n)
+	}
+	reg.OpDone("search", 32, 2*time.Millisecond)
+	reg.OpDone("extended", 4096, time.Millisecond) // beyond the fast codes
+	reg.OpDone("abandonRequest", 0, time.Millisecond)
+
+	fams, err := reg.Gatherer().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range fams {
+		for _, m := range f.GetMetric() {
+			labels := []string{}
+			for _, l := range m.GetLabel() {
+				labels = append(labels, l.GetName()+"="+l.GetValue())
+			}
+			key := f.GetName() + "{" + strings.Join(labels, ",") + "}"
+			switch {
+			case m.GetCounter() != nil:
+				got[key] = m.GetCounter().GetValue()
+			case m.GetHistogram() != nil:
+				got[key] = float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	for key, want := range map[string]float64{
+		"ldapd_operations_total{code=0,op=search}":            1002, // AllocsPerRun runs once more to warm up
+		"ldapd_operations_total{code=32,op=search}":           1,
+		"ldapd_operations_total{code=4096,op=extended}":       1,
+		"ldapd_operations_total{code=0,op=abandonRequest}":    1,
+		"ldapd_operation_duration_seconds{op=search}":         1003,
+		"ldapd_operation_duration_seconds{op=extended}":       1,
+		"ldapd_operation_duration_seconds{op=abandonRequest}": 1,
+	} {
+		if got[key] != want {
+			t.Errorf("%s = %v, want %v", key, got[key], want)
+		}
+	}
+	if _, ok := got["ldapd_operation_duration_seconds{op=bind}"]; ok {
+		t.Error("a series for an operation never seen")
+	}
 }

@@ -1,7 +1,7 @@
 // Package tokens signs and verifies ldapd's API tokens: the passwords a
 // service account's applications use in a simple bind to the DN "dn=token".
-// It knows nothing of LDAP, sockets or storage engines; the server supplies
-// the token records through [RecordLookup].
+// It knows nothing of LDAP, sockets or storage engines: the server reads
+// the token records itself, between [Verifier.Parse] and [Verifier.Check].
 //
 // # Basics
 //
@@ -29,13 +29,13 @@
 // characters, RS256 342), and it verifies in microseconds.
 //
 // An [Issuer] makes tokens with the active key of a [Keyring]; a [Verifier]
-// checks them in order of cost: shape and pinned algorithm, key id and
-// signature, payload, then one record lookup, expiry and purpose (see
-// [Verifier.Verify]). Each failure wraps one sentinel error (ErrMalformed,
-// ErrUnknownKey, ErrBadSignature, ErrRevoked, ErrExpired) for the security
-// log; the LDAP server answers every one of them with the same
-// invalidCredentials. [Verifier.Parse] runs the stateless steps only, to
-// log the token ID of a failed bind.
+// checks them in order of cost, in one direction: [Verifier.Parse] (shape
+// and pinned algorithm, key id and signature, payload: bytes to claims,
+// pure), then the caller reads the record by key, then [Verifier.Check]
+// (the record names this token and account, expiry, purpose). Each failure
+// wraps one sentinel error (ErrMalformed, ErrUnknownKey, ErrBadSignature,
+// ErrRevoked, ErrExpired) for the security log; the LDAP server answers
+// every one of them with the same invalidCredentials.
 //
 // The keyring is persisted with [LoadKeyring] (which creates it on first
 // start) and [SaveKeyring], in a file of mode 0600 outside the directory
@@ -52,7 +52,7 @@
 // ID instead, which is what the ID is for. Errors from this package never
 // contain token text or key material, and no type prints a key.
 //
-// SPEC section 5 lists purpose, issue time and expiry among the claims.
+// docs/design.md section 5 lists purpose, issue time and expiry among the claims.
 // They are deliberately kept in the record only: in the token they would
 // not fit 128 characters, and a record-held expiry and purpose are the ones
 // an administrator can see and change. The record lookup is therefore

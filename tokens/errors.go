@@ -3,13 +3,12 @@ package tokens
 import "errors"
 
 // Verification errors. When a token is rejected for what it is or what its
-// record says, [Verifier.Verify] and [Verifier.Parse] return an error that
+// record says, [Verifier.Parse] and [Verifier.Check] return an error that
 // wraps exactly one of the first five (ErrRecordMismatch comes wrapped
 // together with ErrRevoked), so the caller can log the cause with errors.Is
-// and still answer the client with one uniform invalidCredentials. The two
-// other failures of Verify, a record lookup that fails for another reason
-// and a stored record with an unknown purpose (ErrInvalidPurpose), wrap
-// none of the five. No error of this package contains the token text.
+// and still answer the client with one uniform invalidCredentials. A stored
+// record with an unknown purpose (ErrInvalidPurpose) wraps none of the
+// five. No error of this package contains the token text.
 var (
 	// ErrMalformed: the string is not one of our tokens: too long, not three
 	// base64url segments, a header other than ours (including any algorithm
@@ -24,8 +23,8 @@ var (
 	ErrBadSignature = errors.New("bad token signature")
 
 	// ErrRevoked: the signature is good but the server holds no record for
-	// the token (destroyed, or its account deleted). A [RecordLookup] returns
-	// an error wrapping ErrRevoked when it has no record.
+	// the token (destroyed, or its account deleted). The caller reports a
+	// missing record with an error wrapping ErrRevoked.
 	ErrRevoked = errors.New("token revoked")
 
 	// ErrExpired: the token's record has an expiry that has passed.

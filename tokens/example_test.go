@@ -1,7 +1,6 @@
 package tokens_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -10,16 +9,22 @@ import (
 	"github.com/ldapd/ldapd/tokens"
 )
 
-// records is the smallest RecordLookup: a map, as the directory layer keeps
-// one record per token on the service account's entry.
+// records is the smallest record store: a map, as the directory layer
+// keeps one record per token below the service account's entry.
 type records map[tokens.ID]tokens.Record
 
-func (r records) LookupToken(_ context.Context, c tokens.Claims) (tokens.Record, error) {
+// check is a token bind's check as the server runs it: Parse (pure), the
+// record read by the claims' token ID and account, Check.
+func check(v *tokens.Verifier, r records, token string) (tokens.Claims, tokens.Record, error) {
+	c, err := v.Parse(token)
+	if err != nil {
+		return tokens.Claims{}, tokens.Record{}, err
+	}
 	rec, ok := r[c.TokenID]
 	if !ok || rec.AccountUUID != c.AccountUUID {
-		return tokens.Record{}, fmt.Errorf("token %s: %w", c.TokenID, tokens.ErrRevoked)
+		return c, tokens.Record{}, fmt.Errorf("token %s: %w", c.TokenID, tokens.ErrRevoked)
 	}
-	return rec, nil
+	return c, rec, v.Check(c, rec)
 }
 
 // Issue a read-write token that expires in a day, store its record, and
@@ -38,7 +43,7 @@ func ExampleIssuer_Issue() {
 	}
 	store := records{}
 	issuer := &tokens.Issuer{Keys: keys, Rand: random, Now: clock}
-	verifier := &tokens.Verifier{Keys: keys, Now: clock, Records: store}
+	verifier := &tokens.Verifier{Keys: keys, Now: clock}
 
 	account := [16]byte{0x0a, 0x6b, 0x35, 0x2e, 0x4c, 0x31, 0x4b, 0x77, 0x9a, 0x4f, 0x0b, 0x1c, 0x2d, 0x3e, 0x4f, 0x50}
 	token, rec, err := issuer.Issue(account, "Test Token", tokens.ReadWrite, now.Add(24*time.Hour), "demo_user")
@@ -48,11 +53,11 @@ func ExampleIssuer_Issue() {
 	store[rec.ID] = rec // the caller stores the record; never the token
 	fmt.Println("token length:", len(token))
 
-	claims, got, err := verifier.Verify(context.Background(), token)
+	claims, got, err := check(verifier, store, token)
 	fmt.Println("verified:", err == nil, claims.TokenID == rec.ID, got.Purpose, got.Label)
 
 	delete(store, rec.ID) // "api-token destroy"
-	_, _, err = verifier.Verify(context.Background(), token)
+	_, _, err = check(verifier, store, token)
 	fmt.Println("after destroy:", errors.Is(err, tokens.ErrRevoked))
 
 	_, _, err = issuer.Issue(account, "late", tokens.ReadOnly, now.Add(-time.Hour), "demo_user")

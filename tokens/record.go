@@ -1,7 +1,6 @@
 package tokens
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -122,19 +121,4 @@ type Claims struct {
 	TokenID     ID
 	AccountUUID [16]byte
 	KeyID       string // kid of the key that signed the token
-}
-
-// RecordLookup finds the server-side record of a token. The directory layer
-// implements it; this package knows nothing of storage.
-type RecordLookup interface {
-	// LookupToken returns the record of the token c names: the record
-	// with ID c.TokenID held by the account c.AccountUUID, found by that
-	// pair as a key. A record with the same ID held by any other account
-	// is not it: the token ID is not a secret (it is listed and logged),
-	// so a lookup by ID alone would let whoever can place a record, or
-	// just the ID, elsewhere decide which record a token gets. When there
-	// is none it must return an error wrapping ErrRevoked; any other error
-	// is taken to be a failure of the lookup itself and is returned to the
-	// caller of Verify as it is (wrapped).
-	LookupToken(ctx context.Context, c Claims) (Record, error)
 }

@@ -1,7 +1,6 @@
 package tokens
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -12,68 +11,53 @@ import (
 	"github.com/go-jose/go-jose/v4"
 )
 
-// Verifier checks tokens presented as bind passwords.
+// Verifier checks tokens presented as bind passwords, in two steps that
+// run in one direction: Parse (bytes to claims, pure: shape, key,
+// signature) and, once the caller has read the token's record by key,
+// Check (the record against the claims and the clock). The package knows
+// nothing of storage; the directory layer (idm) reads the record and its
+// account between the two, under its own policy.
 //
-// Keys and Records are required; a nil Now means time.Now. A Verifier is
-// safe for concurrent use if Records is; Keys may be rotated meanwhile.
+// Keys is required; a nil Now means time.Now. A Verifier is safe for
+// concurrent use; Keys may be rotated meanwhile.
 type Verifier struct {
-	Keys    *Keyring
-	Now     func() time.Time // clock for the expiry check; nil: time.Now
-	Records RecordLookup
+	Keys *Keyring
+	Now  func() time.Time // clock for the expiry check; nil: time.Now
 }
 
-// Verify checks token and returns what it says and the server's record of
-// it. The steps, cheapest first, each with the sentinel its failure wraps:
+// Check holds rec, the server's record of the token c names (read by the
+// caller as the record with ID c.TokenID held by the account
+// c.AccountUUID), against c and the clock, each failure with its sentinel:
+// a record of another token or account (ErrRecordMismatch, which also
+// matches ErrRevoked), expiry against Now (ErrExpired) and a known purpose
+// (ErrInvalidPurpose: a corrupt record fails closed). Errors never contain
+// the token text.
+func (v *Verifier) Check(c Claims, rec Record) error {
+	if rec.ID != c.TokenID || rec.AccountUUID != c.AccountUUID {
+		return fmt.Errorf("token %s: %w: %w", c.TokenID, ErrRevoked, ErrRecordMismatch)
+	}
+	if rec.Expired(v.now()) {
+		return fmt.Errorf("token %s: %w at %s", c.TokenID, ErrExpired, rec.Expiry.UTC().Format(time.RFC3339))
+	}
+	if !rec.Purpose.Valid() {
+		return fmt.Errorf("token %s: stored record: %w: %d", c.TokenID, ErrInvalidPurpose, uint8(rec.Purpose))
+	}
+	return nil
+}
+
+// Parse proves that token was signed by a key of Keys and returns its
+// claims, cheapest check first, each failure with its sentinel:
 //
 //  1. shape: at most 512 bytes, three base64url segments, a JWS whose
 //     algorithm is HS256 (the list given to go-jose is pinned): ErrMalformed;
 //  2. key and signature: the kid must name a key of Keys (ErrUnknownKey), the
 //     header must be exactly the one we write (ErrMalformed), the HMAC must
 //     verify (ErrBadSignature);
-//  3. payload: exactly 32 bytes, canonically encoded: ErrMalformed;
-//  4. record: Records.LookupToken, given the claims, must find the record
-//     of this token ID held by this account (ErrRevoked), and it must name
-//     the same token and account (ErrRecordMismatch, which also matches
-//     ErrRevoked);
-//  5. expiry against Now (ErrExpired) and a known purpose
-//     (ErrInvalidPurpose: a corrupt record fails closed).
+//  3. payload: exactly 32 bytes, canonically encoded: ErrMalformed.
 //
-// Steps 1 to 3 are Parse and cost a few microseconds; step 4 is one keyed
-// read. A lookup error that does not wrap ErrRevoked is a failure of the
-// store, not of the token, and is returned wrapped as it is, so the caller
-// can tell an outage from a bad token.
-//
-// When the signature verified (any failure from step 4 on), the returned
-// Claims are filled in, so the caller can log the token ID; the Record is
-// returned only on success. Errors never contain the token text.
-func (v *Verifier) Verify(ctx context.Context, token string) (Claims, Record, error) {
-	c, err := v.Parse(token)
-	if err != nil {
-		return Claims{}, Record{}, err
-	}
-	if v.Records == nil {
-		return c, Record{}, errors.New("tokens: Verifier has no Records")
-	}
-	rec, err := v.Records.LookupToken(ctx, c)
-	if err != nil {
-		return c, Record{}, fmt.Errorf("token %s: lookup: %w", c.TokenID, err)
-	}
-	if rec.ID != c.TokenID || rec.AccountUUID != c.AccountUUID {
-		return c, Record{}, fmt.Errorf("token %s: %w: %w", c.TokenID, ErrRevoked, ErrRecordMismatch)
-	}
-	if rec.Expired(v.now()) {
-		return c, Record{}, fmt.Errorf("token %s: %w at %s", c.TokenID, ErrExpired, rec.Expiry.UTC().Format(time.RFC3339))
-	}
-	if !rec.Purpose.Valid() {
-		return c, Record{}, fmt.Errorf("token %s: stored record: %w: %d", c.TokenID, ErrInvalidPurpose, uint8(rec.Purpose))
-	}
-	return c, rec, nil
-}
-
-// Parse runs steps 1 to 3 of Verify: it proves that token was signed by a
-// key of Keys and returns its claims, without looking up the record. It is
-// enough to log the token ID of a failed bind; it is not enough to accept
-// one (the token may be revoked or expired).
+// It costs a few microseconds and reads nothing. It is not enough to
+// accept a token (it may be revoked or expired): the caller reads the
+// record by key and calls Check.
 //
 // A token accepted by Parse is byte for byte the one Issue produced: the
 // header, the base64url encoding and the payload size are all checked, so

@@ -32,7 +32,7 @@ func TestVerifySuccess(t *testing.T) {
 			e.clock.t = t0
 			tok, rec := e.issue(t, account1, tc.purpose, tc.expiry)
 			e.clock.t = tc.at
-			c, got, err := e.verifier.Verify(context.Background(), tok)
+			c, got, err := verify(e.verifier, e.store, tok)
 			if err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
@@ -168,7 +168,7 @@ func TestVerifyFailures(t *testing.T) {
 			if !tc.at.IsZero() {
 				e.clock.t = tc.at
 			}
-			c, got, err := e.verifier.Verify(context.Background(), tc.token)
+			c, got, err := verify(e.verifier, e.store, tc.token)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("Verify error = %v, want %v", err, tc.want)
 			}
@@ -226,7 +226,7 @@ func TestVerifyLookupFailure(t *testing.T) {
 	tok, rec := e.issue(t, account1, tokens.ReadOnly, time.Time{})
 	outage := errors.New("store unavailable")
 	e.store.err = outage
-	c, _, err := e.verifier.Verify(context.Background(), tok)
+	c, _, err := verify(e.verifier, e.store, tok)
 	if !errors.Is(err, outage) {
 		t.Fatalf("Verify error = %v, want the store's error", err)
 	}
@@ -246,56 +246,44 @@ func TestVerifyRecordWithOtherID(t *testing.T) {
 	// A (broken) lookup that answers with another token's record.
 	other := rec
 	other.ID[0] ^= 1
-	e.verifier.Records = lookupFunc(func(context.Context, tokens.Claims) (tokens.Record, error) { return other, nil })
-	_, _, err := e.verifier.Verify(context.Background(), tok)
+	_, _, err := verify(e.verifier, lookupFunc(func(context.Context, tokens.Claims) (tokens.Record, error) { return other, nil }), tok)
 	if !errors.Is(err, tokens.ErrRecordMismatch) || !errors.Is(err, tokens.ErrRevoked) {
 		t.Fatalf("Verify error = %v, want ErrRecordMismatch and ErrRevoked", err)
 	}
-}
-
-// The lookup is keyed by the token ID and the account together: the
-// verifier hands it the signed claims, so the directory layer can read the
-// record of this ID held by this account and ignore the same ID anywhere
-// else.
-func TestVerifyLooksUpByTokenAndAccount(t *testing.T) {
-	e := newEnv(t)
-	tok, rec := e.issue(t, account1, tokens.ReadOnly, time.Time{})
-	var asked []tokens.Claims
-	e.verifier.Records = lookupFunc(func(ctx context.Context, c tokens.Claims) (tokens.Record, error) {
-		asked = append(asked, c)
-		return e.store.LookupToken(ctx, c)
-	})
-	c, _, err := e.verifier.Verify(context.Background(), tok)
+	// A record of the right ID held by another account is not it either.
+	other = rec
+	other.AccountUUID[0] ^= 1
+	c, err := e.verifier.Parse(tok)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(asked) != 1 || asked[0] != c || asked[0].TokenID != rec.ID || asked[0].AccountUUID != account1 {
-		t.Fatalf("lookups = %+v, want one with token %s and account %x", asked, rec.ID, account1)
+	if err := e.verifier.Check(c, other); !errors.Is(err, tokens.ErrRecordMismatch) {
+		t.Fatalf("Check of another account's record: %v, want ErrRecordMismatch", err)
 	}
 }
 
-func TestVerifyNoRecords(t *testing.T) {
+// Parse reads nothing: it gives the claims (token ID and account) that the
+// caller reads the record by, as the directory layer does, so the same ID
+// anywhere else is never consulted.
+func TestParseGivesTheKey(t *testing.T) {
 	e := newEnv(t)
-	tok, _ := e.issue(t, account1, tokens.ReadOnly, time.Time{})
-	e.verifier.Records = nil
-	if _, _, err := e.verifier.Verify(context.Background(), tok); err == nil {
-		t.Fatal("Verify without Records succeeded; want an error")
+	tok, rec := e.issue(t, account1, tokens.ReadOnly, time.Time{})
+	c, err := e.verifier.Parse(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TokenID != rec.ID || c.AccountUUID != account1 {
+		t.Fatalf("claims %+v, want token %s and account %x", c, rec.ID, account1)
 	}
 }
 
 func TestVerifyNilKeyring(t *testing.T) {
 	e := newEnv(t)
 	tok, _ := e.issue(t, account1, tokens.ReadOnly, time.Time{})
-	v := &tokens.Verifier{Records: e.store}
-	if _, _, err := v.Verify(context.Background(), tok); !errors.Is(err, tokens.ErrUnknownKey) {
+	v := &tokens.Verifier{}
+	if _, _, err := verify(v, e.store, tok); !errors.Is(err, tokens.ErrUnknownKey) {
 		t.Fatalf("Verify with no keyring: %v, want ErrUnknownKey", err)
 	}
-}
-
-type lookupFunc func(context.Context, tokens.Claims) (tokens.Record, error)
-
-func (f lookupFunc) LookupToken(ctx context.Context, c tokens.Claims) (tokens.Record, error) {
-	return f(ctx, c)
 }
 
 func TestRotateAndRemove(t *testing.T) {
@@ -315,7 +303,7 @@ func TestRotateAndRemove(t *testing.T) {
 	}
 	newTok, _ := e.issue(t, account1, tokens.ReadOnly, time.Time{})
 	for name, tc := range map[string]struct{ tok, kid string }{"old": {oldTok, oldKid}, "new": {newTok, newKid}} {
-		c, _, err := e.verifier.Verify(context.Background(), tc.tok)
+		c, _, err := verify(e.verifier, e.store, tc.tok)
 		if err != nil {
 			t.Fatalf("%s token after Rotate: %v", name, err)
 		}
@@ -333,10 +321,10 @@ func TestRotateAndRemove(t *testing.T) {
 	if err := e.keys.Remove(oldKid); err != nil {
 		t.Fatalf("Remove(old): %v", err)
 	}
-	if _, _, err := e.verifier.Verify(context.Background(), oldTok); !errors.Is(err, tokens.ErrUnknownKey) {
+	if _, _, err := verify(e.verifier, e.store, oldTok); !errors.Is(err, tokens.ErrUnknownKey) {
 		t.Errorf("old token after Remove: %v, want ErrUnknownKey", err)
 	}
-	if _, _, err := e.verifier.Verify(context.Background(), newTok); err != nil {
+	if _, _, err := verify(e.verifier, e.store, newTok); err != nil {
 		t.Errorf("new token after Remove: %v", err)
 	}
 	if err := e.keys.Remove(oldKid); !errors.Is(err, tokens.ErrUnknownKey) {
@@ -365,7 +353,7 @@ func TestConcurrentRotate(t *testing.T) {
 					return
 				default:
 				}
-				if _, _, err := e.verifier.Verify(context.Background(), tok); err != nil {
+				if _, _, err := verify(e.verifier, e.store, tok); err != nil {
 					errs <- err
 					return
 				}
@@ -398,10 +386,9 @@ func TestConcurrentRotate(t *testing.T) {
 func BenchmarkVerify(b *testing.B) {
 	e := newEnv(b)
 	tok, _ := e.issue(b, account1, tokens.ReadWrite, t0.Add(time.Hour))
-	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := e.verifier.Verify(ctx, tok); err != nil {
+		if _, _, err := verify(e.verifier, e.store, tok); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -68,7 +68,7 @@ func (h *backupHandler) ServeLDAP(w ldapserver.ResponseWriter, r *ldapserver.Req
 		fail(wire.ResultInsufficientAccessRights, "backup is only served to the admin socket's root identity")
 		return
 	}
-	hc, ok := h.store.(hotCopier)
+	hc, ok := directory.As[hotCopier](h.store)
 	if !ok {
 		fail(wire.ResultUnwillingToPerform, "this store cannot make hot copies")
 		return
@@ -473,7 +473,7 @@ func verifyFile(ctx context.Context, path string) error {
 		return err
 	}
 	defer s.Close()
-	v, ok := s.(interface{ Verify(context.Context) error })
+	v, ok := directory.As[directory.Verifier](s)
 	if !ok {
 		return errors.New("verify: the store cannot verify itself")
 	}

@@ -117,7 +117,7 @@ Flags:
 		return err
 	}
 	for _, s := range []directory.Store{src, dst} {
-		if v, ok := s.(interface{ Verify(context.Context) error }); ok {
+		if v, ok := directory.As[directory.Verifier](s); ok {
 			if err := v.Verify(ctx); err != nil {
 				return err
 			}

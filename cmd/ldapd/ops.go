@@ -33,9 +33,9 @@ func newOps(addr string, store directory.Store) *ops {
 		return o
 	}
 	o.reg = metrics.New()
-	if st, ok := store.(interface {
+	if st, ok := directory.As[interface {
 		Stats(context.Context) (boltstore.Stats, error)
-	}); ok {
+	}](store); ok {
 		o.reg.StoreStats(func(ctx context.Context) (metrics.StoreSize, error) {
 			s, err := st.Stats(ctx)
 			return metrics.StoreSize{Entries: s.Entries, FileBytes: s.FileBytes}, err

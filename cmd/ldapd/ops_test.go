@@ -16,6 +16,9 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/ldapd/ldapd/directory/boltstore"
+	"github.com/ldapd/ldapd/directory/storetest"
 )
 
 // logWatch collects a server's log and closes seen when a line containing
@@ -266,5 +269,19 @@ func TestDrainPeriod(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"drain_period":1500`) {
 		t.Errorf("the drain is not logged:\n%s", logs)
+	}
+}
+
+// TestServeStoreHidesNoCapability: the store serve gives idm (timed with
+// --metrics) offers all the opened store does, directory.Versioned first:
+// without it idm's caches turn off.
+func TestServeStoreHidesNoCapability(t *testing.T) {
+	for _, addr := range []string{"", "127.0.0.1:0"} {
+		s, err := boltstore.Open(filepath.Join(t.TempDir(), "ldapd.db"), boltstore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		storetest.CheckWrapper(t, s, newOps(addr, s).wrap)
 	}
 }

@@ -89,6 +89,7 @@ func serveFlags(e *env, cfg *serveConfig) *flag.FlagSet {
 		"at shutdown, with --metrics: how long /readyz answers 503 while LDAP is still served, for load balancers to stop sending clients, before the listeners close (env LDAPD_DRAIN_PERIOD)")
 	limitFlags(fs, e, &cfg.limits)
 	cfg.store.register(fs, e)
+	cfg.store.registerView(fs, e)
 	fs.Usage = func() {
 		fmt.Fprint(e.stderr, `Usage: ldapd serve [flags]
 
@@ -138,7 +139,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err := applyConfigFile(e, fs, cfg.configFile, "config"); err != nil {
 		return err
 	}
-	log, err := newLogger(e.stderr, cfg.logLevel, resolveLogFormat(e, cfg.logFormat))
+	// Log lines are buffered (logs.go): flushed every logFlushInterval and
+	// here, when serve returns, also after SIGTERM.
+	logOut := newLogBuffer(e.stderr, logFlushInterval)
+	defer logOut.Close()
+	log, err := newLogger(logOut, cfg.logLevel, resolveLogFormat(e, cfg.logFormat))
 	if err != nil {
 		return fmt.Errorf("%v: %w", err, errUsage)
 	}
@@ -235,6 +240,7 @@ func serve(ctx context.Context, e *env, cfg serveConfig, log zerolog.Logger) err
 	}
 	defer store.Close()
 	ops := newOps(cfg.metrics, store)
+	reportView(ops.reg, log, store)
 	if cfg.domain == "" {
 		if cfg.domain, err = storedDomain(ctx, store); err != nil {
 			return err

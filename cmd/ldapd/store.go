@@ -8,14 +8,17 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/rs/zerolog"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
 	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/directory/etcdstore"
+	"github.com/ldapd/ldapd/metrics"
 	"github.com/ldapd/ldapd/tokens"
 )
 
@@ -37,6 +40,11 @@ type storeConfig struct {
 	// regenerateKeyring is --keyring-regenerate: make a new keyring even
 	// though the directory has entries (sharedKeyring refuses otherwise).
 	regenerateKeyring bool
+	// The local view of `ldapd serve` (registerView); the other commands
+	// leave consistency empty and read etcd directly.
+	consistency  string        // view, linearizable or direct
+	maxStaleness time.Duration // the view's staleness bound
+	viewMaxBytes int64         // the view's memory cap, 0: none
 }
 
 const (
@@ -71,6 +79,26 @@ func (c *storeConfig) register(fs *flag.FlagSet, e *env) {
 		"the etcd cluster's --max-request-bytes (env LDAPD_ETCD_MAX_REQUEST_BYTES)")
 }
 
+// registerView adds the flags of the local view (`ldapd serve` only).
+func (c *storeConfig) registerView(fs *flag.FlagSet, e *env) {
+	fs.StringVar(&c.consistency, "etcd-consistency", envDefault(e, "LDAPD_ETCD_CONSISTENCY", etcdstore.Local.String()),
+		"with --store etcd, what reads read: view (a watch-fed local copy, staleness bounded by --etcd-max-staleness), linearizable (the view after one etcd round trip per read) or direct (etcd for every read) (env LDAPD_ETCD_CONSISTENCY)")
+	fs.DurationVar(&c.maxStaleness, "etcd-max-staleness", envDur(e, "LDAPD_ETCD_MAX_STALENESS", etcdstore.DefaultMaxStaleness),
+		"with the view: refuse operations (busy) and report not ready once the view cannot be confirmed current for this long (env LDAPD_ETCD_MAX_STALENESS)")
+	fs.Int64Var(&c.viewMaxBytes, "etcd-view-max-bytes", envInt64(e, "LDAPD_ETCD_VIEW_MAX_BYTES", 0),
+		"cap on the view's memory in bytes; past it the node drops the view and reads etcd directly; 0: no cap (env LDAPD_ETCD_VIEW_MAX_BYTES)")
+}
+
+// envInt64 is envInt for int64 values.
+func envInt64(e *env, name string, def int64) int64 {
+	if v := e.getenv(name); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return n
+		}
+	}
+	return def
+}
+
 // check validates the flags after parsing.
 func (c *storeConfig) check() error {
 	switch c.kind {
@@ -88,6 +116,11 @@ func (c *storeConfig) check() error {
 	}
 	if (c.cert == "") != (c.key == "") {
 		return fmt.Errorf("--etcd-cert and --etcd-key go together: %w", errUsage)
+	}
+	if c.consistency != "" {
+		if _, err := etcdstore.ParseConsistency(c.consistency); err != nil {
+			return fmt.Errorf("--etcd-consistency: %w: %w", err, errUsage)
+		}
 	}
 	return c.checkPlaintext()
 }
@@ -209,10 +242,20 @@ func (c *storeConfig) openEtcd(ctx context.Context) (directory.Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("etcd %s: %w", c.endpoints, err)
 	}
-	octx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	opts := etcdstore.Options{Prefix: c.prefix, MaxTxnOps: c.maxTxnOps, MaxTxnBytes: c.maxTxnBytes, CloseClient: true,
+		MaxStaleness: c.maxStaleness, ViewMaxBytes: c.viewMaxBytes}
+	timeout := 10 * time.Second
+	if c.consistency != "" {
+		if opts.Consistency, err = etcdstore.ParseConsistency(c.consistency); err != nil {
+			return nil, err
+		}
+		if opts.Consistency != etcdstore.Direct {
+			timeout = 10 * time.Minute // loading the view reads the whole directory
+		}
+	}
+	octx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	store, err := etcdstore.Open(octx, cli, etcdstore.Options{Prefix: c.prefix, MaxTxnOps: c.maxTxnOps,
-		MaxTxnBytes: c.maxTxnBytes, CloseClient: true})
+	store, err := etcdstore.Open(octx, cli, opts)
 	if err != nil {
 		cli.Close()
 		return nil, fmt.Errorf("etcd %s: %w", c.endpoints, err)
@@ -305,9 +348,38 @@ func verifyEtcd(ctx context.Context, e *env, c *storeConfig) error {
 		return err
 	}
 	defer store.Close()
-	if err := store.(interface{ Verify(context.Context) error }).Verify(ctx); err != nil {
+	v, ok := directory.As[directory.Verifier](store)
+	if !ok {
+		return errors.New("verify: the etcd store cannot verify itself")
+	}
+	if err := v.Verify(ctx); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "etcd %s (prefix %s): consistent\n", c.endpoints, c.prefix)
 	return nil
+}
+
+// reportView logs the local view of an etcd store, if it has one, and
+// registers its metrics (reg nil: --metrics is off).
+func reportView(reg *metrics.Registry, log zerolog.Logger, store directory.Store) {
+	vs, ok := store.(interface {
+		ViewStats() (etcdstore.ViewStats, bool)
+	})
+	if !ok {
+		return
+	}
+	st, ok := vs.ViewStats()
+	if !ok {
+		return
+	}
+	log.Info().Int64("revision", st.Revision).Int("keys", st.Keys).Int64("bytes", st.Bytes).Bool("disabled", st.Disabled).
+		Msg("loaded the local view of the etcd store")
+	if reg == nil {
+		return
+	}
+	reg.ViewStats(func() metrics.ViewState {
+		st, _ := vs.ViewStats()
+		return metrics.ViewState{Revision: st.Revision, Lag: st.Lag(), StalenessSec: st.Staleness.Seconds(), Stale: st.Stale,
+			Reloads: st.Reloads, Keys: st.Keys, Bytes: st.Bytes, Disabled: st.Disabled}
+	})
 }

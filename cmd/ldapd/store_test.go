@@ -28,9 +28,11 @@ type lockedBuffer struct {
 }
 
 func (l *lockedBuffer) Write(p []byte) (int, error) {
-	var line struct{ Addr, Message string }
-	if json.Unmarshal(p, &line) == nil && line.Message == "listening for LDAPS" {
-		l.listening <- line.Addr
+	for _, text := range bytes.Split(p, []byte("\n")) { // serve's log writes lines in batches
+		var line struct{ Addr, Message string }
+		if json.Unmarshal(text, &line) == nil && line.Message == "listening for LDAPS" {
+			l.listening <- line.Addr
+		}
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -3,6 +3,8 @@ package main
 // A minimal LDAP request encoder: just the messages ldapload sends, written
 // into a reused buffer so that the client costs little CPU per operation.
 
+import "github.com/ldapd/ldapd/ldapserver/wire"
+
 const (
 	tagSequence   = 0x30
 	tagInteger    = 0x02
@@ -100,7 +102,7 @@ func appendUnbind(b []byte, id int) []byte {
 func appendWhoAmI(b []byte, id int) []byte {
 	b, msg := beginMessage(b, id)
 	b, op := begin(b, appExtendedRequest)
-	b = appendStr(b, ctxExtendedName, "1.3.6.1.4.1.4203.1.11.3")
+	b = appendStr(b, ctxExtendedName, wire.WhoAmIOID)
 	b = end(b, op)
 	return end(b, msg)
 }

@@ -97,22 +97,55 @@ func updateIndex(tx *boltTx, x *indexSet, id uint64, old, new *directory.Entry, 
 	if len(attrs) == 0 {
 		return nil
 	}
-	before, after := x.keysOf(old, id, attrs), x.keysOf(new, id, attrs)
 	var del, add []indexKey
-	i, j := 0, 0
-	for i < len(before) || j < len(after) {
-		switch {
-		case j == len(after) || (i < len(before) && compareIndexKeys(before[i], after[j]) < 0):
-			del = append(del, before[i])
-			i++
-		case i == len(before) || compareIndexKeys(before[i], after[j]) > 0:
-			add = append(add, after[j])
-			j++
-		default:
-			i++
-			j++
+	for _, name := range attrs {
+		at, ok := x.Schema.Attr(name)
+		if !ok || !x.Indexed[at.Name()] {
+			continue
+		}
+		before, after := old.Get(at.Name()), new.Get(at.Name())
+		if len(before) > 0 && len(after) == 0 {
+			del = append(del, indexKey{Attr: at.Name(), Key: presKey(id)})
+		}
+		if len(before) == 0 && len(after) > 0 {
+			add = append(add, indexKey{Attr: at.Name(), Key: presKey(id)})
+		}
+		// A value present before and after (byte for byte) keeps its key:
+		// only the values that differ are normalized, so a change to one
+		// of an entry's 600 memberOf values costs one normalization, not
+		// 1,200.
+		kept := make(map[string]bool, len(before))
+		for _, v := range before {
+			kept[v] = true
+		}
+		for _, v := range after {
+			if kept[v] {
+				delete(kept, v)
+				continue
+			}
+			if n, ok := at.Normalize(v); ok {
+				add = append(add, indexKey{Attr: at.Name(), Key: eqKey(n, id)})
+			}
+		}
+		for _, v := range before {
+			if !kept[v] {
+				continue
+			}
+			if n, ok := at.Normalize(v); ok {
+				del = append(del, indexKey{Attr: at.Name(), Key: eqKey(n, id)})
+			}
 		}
 	}
+	// Two different values with one norm (a change of case) give the same
+	// key on both sides: it stays.
+	slices.SortFunc(del, compareIndexKeys)
+	slices.SortFunc(add, compareIndexKeys)
+	del = slices.CompactFunc(del, func(a, b indexKey) bool { return compareIndexKeys(a, b) == 0 })
+	add = slices.CompactFunc(add, func(a, b indexKey) bool { return compareIndexKeys(a, b) == 0 })
+	del = slices.DeleteFunc(del, func(k indexKey) bool {
+		_, found := slices.BinarySearchFunc(add, k, compareIndexKeys)
+		return found
+	})
 	if err := deleteIndexKeys(tx, del); err != nil {
 		return err
 	}

@@ -70,6 +70,8 @@ type store struct {
 var (
 	_ directory.Store     = (*store)(nil)
 	_ directory.Versioned = (*store)(nil)
+	_ directory.BulkAdder = (*store)(nil)
+	_ directory.Verifier  = (*store)(nil)
 )
 
 // Open opens the directory database at path, creating it (mode 0600) if it

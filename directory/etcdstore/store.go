@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -40,6 +41,20 @@ type Options struct {
 	MaxAttempts int
 	// CloseClient makes Close close the client given to Open too.
 	CloseClient bool
+	// Consistency chooses where View reads: etcd (Direct, the zero
+	// value), or a local view kept current by a watch (Local, or
+	// Linearizable: see view.go). With a view, Open loads it before
+	// returning.
+	Consistency Consistency
+	// MaxStaleness bounds how far behind etcd a view may answer: a View
+	// at a time the view cannot show it holds every write acknowledged
+	// MaxStaleness ago fails (ErrStale, busy). Zero means
+	// DefaultMaxStaleness.
+	MaxStaleness time.Duration
+	// ViewMaxBytes caps the view's memory (ViewStats.Bytes). A view that
+	// would grow past it is dropped and View reads etcd directly, as with
+	// Direct. Zero means no cap.
+	ViewMaxBytes int64
 }
 
 // DefaultPrefix is the key prefix used when Options.Prefix is empty.
@@ -60,6 +75,7 @@ type store struct {
 	schema *directory.Schema
 	idx    *indexSet
 	opts   Options
+	view   *view // nil with Direct
 
 	mu     sync.RWMutex // held for reading by every transaction, for writing by Close
 	closed bool
@@ -80,12 +96,38 @@ var ErrClosed = errors.New("etcdstore: store is closed")
 //	Verify(ctx context.Context) error
 //
 // reachable through an interface assertion.
+//
+// With a view it also implements
+//
+//	ViewStats() (ViewStats, bool)
+//
+// and, with Local, directory.Versioned: the version counts the revisions
+// the view applied, so idm's caches work over etcd too.
 func Open(ctx context.Context, cli *clientv3.Client, opts Options) (directory.Store, error) {
 	s, err := open(ctx, cli, opts)
 	if err != nil {
 		return nil, err
 	}
+	if s.opts.Consistency == Local {
+		return versioned{s}, nil
+	}
 	return s, nil
+}
+
+// versioned is a store with a Local view: directory.Versioned.
+type versioned struct{ *store }
+
+var _ directory.Versioned = versioned{}
+
+// Version implements directory.Versioned (view.go).
+func (v versioned) Version() uint64 { return v.view.versionNow() }
+
+// ViewStats returns the state of the local view, false without one.
+func (s *store) ViewStats() (ViewStats, bool) {
+	if s.view == nil {
+		return ViewStats{}, false
+	}
+	return s.view.stats(), true
 }
 
 func open(ctx context.Context, cli *clientv3.Client, opts Options) (*store, error) {
@@ -110,6 +152,12 @@ func open(ctx context.Context, cli *clientv3.Client, opts Options) (*store, erro
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = defaultMaxAttempts
 	}
+	if opts.MaxStaleness <= 0 {
+		opts.MaxStaleness = DefaultMaxStaleness
+	}
+	if opts.Consistency > Linearizable {
+		return nil, fmt.Errorf("etcdstore: invalid consistency %v", opts.Consistency)
+	}
 	idx, err := newIndexSet(opts.Schema, opts.Indexes)
 	if err != nil {
 		return nil, fmt.Errorf("etcdstore: %w", err)
@@ -117,6 +165,11 @@ func open(ctx context.Context, cli *clientv3.Client, opts Options) (*store, erro
 	s := &store{cli: cli, keys: keys{opts.Prefix}, schema: opts.Schema, idx: idx, opts: opts}
 	if err := s.init(ctx); err != nil {
 		return nil, fmt.Errorf("etcdstore: open %s: %w", opts.Prefix, err)
+	}
+	if opts.Consistency != Direct {
+		if err := s.startView(ctx); err != nil {
+			return nil, fmt.Errorf("etcdstore: open %s: %w", opts.Prefix, err)
+		}
 	}
 	return s, nil
 }
@@ -165,15 +218,25 @@ func (s *store) begin(ctx context.Context) error {
 
 func (s *store) end() { s.mu.RUnlock() }
 
-// View runs fn against a snapshot: the first read fixes an etcd revision
-// (a linearizable read, so the snapshot includes every Update that returned
-// before View began, on any node) and every later read is at that revision.
+// View runs fn against a snapshot. Without a view, the first read fixes an
+// etcd revision (a linearizable read, so the snapshot includes every
+// Update that returned before View began, on any node) and every later
+// read is at that revision. With a view, fn reads the view's latest
+// snapshot (view.go): no round trip, and refused with ErrStale when the
+// view cannot show it is within MaxStaleness of etcd.
 func (s *store) View(ctx context.Context, fn func(directory.ReadTx) error) error {
 	if err := s.begin(ctx); err != nil {
 		return err
 	}
 	defer s.end()
 	t := &tx{s: s, ctx: ctx}
+	if s.view != nil {
+		snap, err := s.view.read(ctx, s.opts.Consistency == Linearizable)
+		if err != nil {
+			return err
+		}
+		t.snap = snap // nil: the view is disabled, read etcd
+	}
 	defer t.finish()
 	return fn(t)
 }
@@ -197,9 +260,17 @@ func (s *store) Update(ctx context.Context, fn func(directory.WriteTx) error) er
 		if err != nil {
 			return err
 		}
-		ok, err := t.commit()
-		if err != nil || ok {
+		ok, rev, err := t.commit()
+		if err != nil {
 			return err
+		}
+		if ok {
+			if s.view != nil && rev > 0 {
+				// Read your writes: the next View on this node sees the
+				// commit, or the view is stale by then and refuses.
+				s.view.waitFor(ctx, rev)
+			}
+			return nil
 		}
 		if attempt >= s.opts.MaxAttempts {
 			return fmt.Errorf("etcdstore: %d attempts conflicted with concurrent writers: %w", attempt, directory.ErrBusy)
@@ -220,6 +291,9 @@ func (s *store) Close() error {
 		return nil
 	}
 	s.closed = true
+	if s.view != nil {
+		s.view.stop()
+	}
 	if s.opts.CloseClient {
 		return s.cli.Close()
 	}

@@ -29,6 +29,7 @@ type tx struct {
 	reads  map[string]int64 // key -> ModRevision seen (0: absent)
 	ranges []keyRange       // ranges read
 	cache  map[string]read  // point reads from etcd, by key: the revision is fixed
+	snap   *snapshot        // with a view, a View reads this instead of etcd
 	done   bool
 }
 
@@ -107,6 +108,10 @@ func (t *tx) fetch(key string, opts ...clientv3.OpOption) (*clientv3.GetResponse
 
 // get reads one key through the overlay.
 func (t *tx) get(key string) ([]byte, bool, error) {
+	if t.snap != nil {
+		v, ok := t.snap.get(key)
+		return v, ok, nil
+	}
 	if w, ok := t.writes[key]; ok {
 		return w.val, !w.del, nil
 	}
@@ -141,6 +146,10 @@ const page = 512
 // scan returns the keys in [start, end) through the overlay, in order, at
 // most limit of them (limit <= 0: all), and whether that is all of them.
 func (t *tx) scan(start, end string, limit int, keysOnly bool) ([]kv, bool, error) {
+	if t.snap != nil {
+		out, complete := t.snap.scan(start, end, limit)
+		return out, complete, nil
+	}
 	if t.reads != nil {
 		t.ranges = append(t.ranges, keyRange{start, end})
 	}
@@ -214,10 +223,11 @@ func (t *tx) put(key string, val []byte) { t.writes[key] = write{val: val} }
 func (t *tx) del(key string)             { t.writes[key] = write{del: true} }
 
 // commit writes the overlay in one Txn. It reports false, having written
-// nothing, when a compare failed (a concurrent commit changed what fn read).
-func (t *tx) commit() (bool, error) {
+// nothing, when a compare failed (a concurrent commit changed what fn read),
+// and the revision of the commit (0 when there was nothing to write).
+func (t *tx) commit() (bool, int64, error) {
 	if len(t.writes) == 0 {
-		return true, nil
+		return true, 0, nil
 	}
 	names := make([]string, 0, len(t.writes))
 	for k := range t.writes {
@@ -238,18 +248,18 @@ func (t *tx) commit() (bool, error) {
 	ops = append(ops, clientv3.OpPut(t.s.keys.fence(), ""))
 	cmps, size := t.guards(size)
 	if len(ops) > t.s.opts.MaxTxnOps || size > t.s.opts.MaxTxnBytes-4096 {
-		return false, t.tooLarge(len(ops), size, nil)
+		return false, 0, t.tooLarge(len(ops), size, nil)
 	}
 	resp, err := t.s.cli.Txn(t.ctx).If(cmps...).Then(ops...).Commit()
 	if errors.Is(err, rpctypes.ErrTooManyOps) || errors.Is(err, rpctypes.ErrRequestTooLarge) {
-		return false, t.tooLarge(len(ops), size, err)
+		return false, 0, t.tooLarge(len(ops), size, err)
 	}
 	if err != nil {
 		// The outcome is unknown (the Txn may have been applied), so fn is
 		// not run again: the caller sees an error and may retry itself.
-		return false, unavailable(err)
+		return false, 0, unavailable(err)
 	}
-	return resp.Succeeded, nil
+	return resp.Succeeded, resp.Header.Revision, nil
 }
 
 // guards returns the compares of the commit and adds their size to size.

@@ -24,6 +24,10 @@
 // so a backend's indexes can change speed, never answers. If the store
 // implements [Verifier], its Verify runs after every subtest.
 //
+// [CheckWrapper] is the test of a Store wrapper: everything the wrapped
+// store offers beside the Store methods (a version, bulk loading, ...)
+// must stay reachable through the wrapper with directory.As.
+//
 // [BenchAdd], [BenchGet], [BenchSearchIndexedEq] and
 // [BenchSearchScanSubstring] are shared benchmarks with the same shape.
 //

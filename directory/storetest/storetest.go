@@ -13,10 +13,8 @@ import (
 
 // Verifier is implemented by stores that can check their own invariants
 // (boltstore's Verify). Run calls Verify when each subtest ends and fails
-// the subtest on error.
-type Verifier interface {
-	Verify(ctx context.Context) error
-}
+// the subtest on error, also through a wrapper (directory.As).
+type Verifier = directory.Verifier
 
 // Run runs the conformance suite: one named subtest per behaviour of the
 // directory.Store contract, each on a fresh, empty store from newStore.
@@ -26,7 +24,7 @@ func Run(t *testing.T, newStore func(t *testing.T) directory.Store) {
 	for _, tc := range suite() {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newStore(t)
-			if v, ok := s.(Verifier); ok {
+			if v, ok := directory.As[Verifier](s); ok {
 				t.Cleanup(func() {
 					if err := v.Verify(context.Background()); err != nil {
 						t.Errorf("store invariants broken after %s: %v", t.Name(), err)

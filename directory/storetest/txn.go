@@ -332,7 +332,7 @@ func testConcurrent(t *testing.T, s directory.Store) {
 // nothing else (reads, failed and rolled-back updates). Caches above the
 // store rely on exactly this; stores without a version are skipped.
 func testVersion(t *testing.T, s directory.Store) {
-	vs, ok := s.(directory.Versioned)
+	vs, ok := directory.As[directory.Versioned](s)
 	if !ok {
 		t.Skip("the store has no version (no cache may sit above it)")
 	}

@@ -13,6 +13,18 @@ const (
 	WhoAmIOID = "1.3.6.1.4.1.4203.1.11.3"
 	// StartTLSOID is the StartTLS extended operation (RFC 4511 §4.14).
 	StartTLSOID = "1.3.6.1.4.1.1466.20037"
+	// ManageDsaITOID is the ManageDsaIT control (RFC 3296).
+	ManageDsaITOID = "2.16.840.1.113730.3.4.2"
+
+	// LdapdExtendedOps is the arc of ldapd's own extended operations:
+	// ldapd's private arc (directory.LdapdArc, a UUID-derived OID) + ".3".
+	LdapdExtendedOps = "2.25.295583884755326249504665175635765695291.3"
+	// GenerateTokenOID is ldapd's generate-token extended operation
+	// (GenerateToken below).
+	GenerateTokenOID = LdapdExtendedOps + ".1"
+	// BackupOID is ldapd's backup extended operation, served only on the
+	// owner-only admin socket.
+	BackupOID = LdapdExtendedOps + ".2"
 )
 
 // The decoders in this file copy the strings they return, because the

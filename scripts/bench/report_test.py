@@ -30,6 +30,13 @@ class CompareTest(unittest.TestCase):
         self.assertEqual(report.compare(None, run([("whoami", 1, 1)])), [])
         self.assertEqual(report.compare(run([("whoami", 1, 1)], entries=100000), run([("whoami", 2, 1)])), [])
 
+    def test_other_configuration(self):
+        quiet = run([("whoami", 0.7, 1.5)])
+        shipped = run([("whoami", 1.4, 0.8)], ldapd_config=report.SHIPPED)
+        self.assertEqual(report.compare(quiet, shipped), [])
+        bad = [c for c in report.compare(shipped, run([("whoami", 1.6, 0.8)], ldapd_config=report.SHIPPED)) if c["regression"]]
+        self.assertEqual(len(bad), 1)
+
     def test_markdown_names_regressions_and_note(self):
         prev = run([("whoami", 1.0, 1.0)])
         changes = report.compare(prev, run([("whoami", 1.5, 1.0)]))

@@ -5,6 +5,11 @@
 #   scripts/bench/run.sh            # N=10000 entries, 3 runs of 5 s per mode
 #   N=100000 RUNS=5 DUR=10s C=64 scripts/bench/run.sh
 #
+# ldapd runs as shipped: the default log level (an access line per
+# operation, to a file) and --metrics on; slapd as Debian ships it
+# (loglevel none). scripts/bench/observe.sh measures what the log and the
+# metrics cost ldapd.
+#
 # It installs Debian's slapd if missing (without starting a system
 # instance), runs its own slapd and ldapd on 127.0.0.1 in a temp dir, loads
 # the same generated LDIF into both (slapadd -q, ldapd import), pins each
@@ -67,7 +72,7 @@ go build -o "$T/ldapload" ./cmd/ldapload
 go run ./scripts/bench/genldif -n "$N" -base "$BASE" -w "$PW" >"$T/people.ldif"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-S_LDAP=$(free_port); S_LDAPS=$(free_port); L_LDAP=$(free_port); L_LDAPS=$(free_port)
+S_LDAP=$(free_port); S_LDAPS=$(free_port); L_LDAP=$(free_port); L_LDAPS=$(free_port); L_METRICS=$(free_port)
 
 # ldapd: import offline, then accounts and a token through the CLI.
 D=$T/ldapd-data
@@ -78,11 +83,12 @@ LDAPD_IMPORT_S=$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN {printf "%.3f", (b-a
 ADMIN_PW=$("$T/ldapd" recover-account admin --data "$D" 2>/dev/null | tail -1)
 IDM_PW=$("$T/ldapd" recover-account idm_admin --data "$D" 2>/dev/null | tail -1)
 # ldapd generates its CA and an ECDSA P-256 server certificate; slapd uses the same.
-# Both servers run without per-operation logging (slapd: loglevel none;
-# ldapd: --log-level warn drops the access line, keeps security warnings).
+# Each server as shipped: slapd with Debian's loglevel none, ldapd with its
+# default log level (info: one access line per operation) and the metrics on.
+LDAPD_CONFIG="as shipped (log level info, --metrics)"
 taskset -c "$SERVER_CPU" "$T/ldapd" serve --data "$D" --domain idm.example.com \
 	--ldap "127.0.0.1:$L_LDAP" --ldaps "127.0.0.1:$L_LDAPS" --allow-insecure-bind \
-	--log-format json --log-level warn >"$T/ldapd.log" 2>&1 &
+	--log-format json --metrics "127.0.0.1:$L_METRICS" >"$T/ldapd.log" 2>&1 &
 LDAPD_PID=$!
 PIDS+=("$LDAPD_PID")
 for _ in $(seq 100); do [ -f "$D/tls/ca.pem" ] && (echo >"/dev/tcp/127.0.0.1/$L_LDAPS") 2>/dev/null && break; sleep 0.1; done
@@ -191,6 +197,13 @@ for group in reads add bind; do
 	done
 done
 echo "]" >>"$T/runs.json"
+# That the runs measured what ships: the access log was written and the
+# metrics counted the operations.
+log "ldapd wrote $(wc -l <"$T/ldapd.log") log lines; /metrics counted $(python3 -c '
+import sys, urllib.request
+body = urllib.request.urlopen("http://127.0.0.1:" + sys.argv[1] + "/metrics", timeout=5).read().decode()
+print(int(sum(float(l.rsplit(" ", 1)[1]) for l in body.splitlines() if l.startswith("ldapd_operations_total{"))))
+' "$L_METRICS") operations"
 
 
 # The previous run's results, to flag regressions (ratios worse by >10%).
@@ -201,7 +214,7 @@ python3 "$ROOT/scripts/bench/report.py" --runs "$T/runs.json" --out "$OUT" --doc
 	--n "$N" --dur "$DUR" --conc "$C" --nruns "$RUNS" \
 	--import-s "$LDAPD_IMPORT_S" --slapadd-s "$SLAPADD_S" \
 	--rss "$LDAPD_RSS" "$SLAPD_RSS" --disk "$LDAPD_DISK" "$SLAPD_DISK" \
-	--slapd-version "$("$SLAPD" -VV 2>&1 | head -1 | sed 's/.*slapd //; s/ (.*//')" || rc=$?
+	--ldapd-config "$LDAPD_CONFIG" --slapd-version "$("$SLAPD" -VV 2>&1 | head -1 | sed 's/.*slapd //; s/ (.*//')" || rc=$?
 if [ "$rc" = 3 ]; then
 	if [ -z "${BENCH_NOTE:-}" ]; then
 		# The previous results stay the baseline: an unexplained run does

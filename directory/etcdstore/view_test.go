@@ -1,0 +1,309 @@
+package etcdstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/directory/etcdstore"
+	"github.com/ldapd/ldapd/directory/etcdstore/etcdtest"
+	"github.com/ldapd/ldapd/directory/storetest"
+)
+
+// viewStats is how a caller reaches a store's view.
+type viewStats interface {
+	ViewStats() (etcdstore.ViewStats, bool)
+}
+
+func stats(t testing.TB, s directory.Store) etcdstore.ViewStats {
+	t.Helper()
+	st, ok := s.(viewStats).ViewStats()
+	if !ok {
+		t.Fatal("store has no view")
+	}
+	return st
+}
+
+// The conformance suite, reading from the local view (Local and
+// Linearizable): every Update is followed by reads that must see it, so
+// this also checks read-your-writes.
+func TestStoreView(t *testing.T) {
+	c := etcdtest.Start(t, 1, etcdtest.Options{MaxTxnOps: suiteOps, MaxRequestBytes: 8 << 20, NoFsync: true})
+	for _, cons := range []etcdstore.Consistency{etcdstore.Local, etcdstore.Linearizable} {
+		t.Run(cons.String(), func(t *testing.T) {
+			storetest.Run(t, func(t *testing.T) directory.Store {
+				s := newStoreOn(t, c, etcdstore.Options{MaxTxnOps: suiteOps, MaxTxnBytes: 8 << 20, Consistency: cons,
+					MaxStaleness: 5 * time.Second}) // the suite tests the contract, on a busy machine
+				if _, ok := s.(directory.Versioned); ok != (cons == etcdstore.Local) {
+					t.Fatalf("%v store: Versioned %v", cons, ok)
+				}
+				return s
+			})
+		})
+	}
+}
+
+func addEntry(tb testing.TB, s directory.Store, dn string, attrs ...string) {
+	tb.Helper()
+	err := s.Update(context.Background(), func(tx directory.WriteTx) error {
+		e := directory.NewEntry(directory.MustParseDN(dn))
+		e.Set("objectClass", "top", "organizationalUnit")
+		e.Set("ou", directory.MustParseDN(dn).RDN().AVAs()[0].Value)
+		for i := 0; i+1 < len(attrs); i += 2 {
+			e.Set(attrs[i], attrs[i+1])
+		}
+		return tx.Add(e)
+	})
+	if err != nil {
+		tb.Fatalf("add %s: %v", dn, err)
+	}
+}
+
+func exists(s directory.Store, dn string) (bool, error) {
+	err := s.View(context.Background(), func(tx directory.ReadTx) error {
+		_, err := tx.Get(directory.MustParseDN(dn))
+		return err
+	})
+	if errors.Is(err, directory.ErrNoSuchObject) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Two nodes over one prefix: a write through A is in B's view within
+// milliseconds, B's version moves after it, and a write through B is seen
+// by B's next View (read your writes) and by A.
+func TestViewTwoNodes(t *testing.T) {
+	c := etcdtest.Start(t, 1, etcdtest.Options{NoFsync: true})
+	opts := etcdstore.Options{Prefix: "/two/", Consistency: etcdstore.Local}
+	a := openOn(t, c.Client(t), opts)
+	b := openOn(t, c.Client(t), opts)
+	addEntry(t, a, "dc=example")
+	for i := range 20 {
+		dn := fmt.Sprintf("ou=n%d,dc=example", i)
+		before := b.(directory.Versioned).Version()
+		acked := time.Now()
+		addEntry(t, a, dn)
+		if ok, err := exists(a, dn); !ok || err != nil {
+			t.Fatalf("A does not see its own write %s: %v %v", dn, ok, err)
+		}
+		for {
+			ok, err := exists(b, dn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok {
+				break
+			}
+			if time.Since(acked) > etcdstore.DefaultMaxStaleness {
+				t.Fatalf("B does not see %s %v after A acknowledged it", dn, time.Since(acked))
+			}
+			time.Sleep(time.Millisecond)
+		}
+		if after := b.(directory.Versioned).Version(); after <= before {
+			t.Fatalf("B's version %d -> %d across a write it applied", before, after)
+		}
+	}
+	addEntry(t, b, "ou=fromB,dc=example")
+	if ok, err := exists(b, "ou=fromB,dc=example"); !ok || err != nil {
+		t.Fatalf("B does not see its own write: %v %v", ok, err)
+	}
+	sa, sb := stats(t, a), stats(t, b)
+	if sa.Stale || sb.Stale || sa.Keys == 0 {
+		t.Fatalf("stats: A %+v, B %+v", sa, sb)
+	}
+}
+
+func openOn(tb testing.TB, cli *clientv3.Client, opts etcdstore.Options) directory.Store {
+	tb.Helper()
+	s, err := etcdstore.Open(context.Background(), cli, opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// proxy is a TCP proxy to an etcd member that a test can cut (a network
+// partition between one node and the cluster) and restore.
+type proxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	cut    bool
+	conns  []net.Conn
+}
+
+func newProxy(t *testing.T, target string) *proxy {
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{ln: ln, target: u.Host}
+	t.Cleanup(func() { ln.Close(); p.setCut(true) })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			if p.cut {
+				p.mu.Unlock()
+				c.Close()
+				continue
+			}
+			up, err := net.Dial("tcp", p.target)
+			if err != nil {
+				p.mu.Unlock()
+				c.Close()
+				continue
+			}
+			p.conns = append(p.conns, c, up)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(up, c); up.Close() }()
+			go func() { _, _ = io.Copy(c, up); c.Close() }()
+		}
+	}()
+	return p
+}
+
+func (p *proxy) url() string { return "http://" + p.ln.Addr().String() }
+
+func (p *proxy) setCut(cut bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = cut
+	if cut {
+		for _, c := range p.conns {
+			c.Close()
+		}
+		p.conns = nil
+	}
+}
+
+// A node cut off from etcd fails closed once its view cannot be confirmed
+// current within MaxStaleness: Views fail with ErrStale (busy), Version
+// changes at every call (so no cache above the store answers), while a
+// write committed elsewhere is not served stale. When the partition heals
+// and the history it missed was compacted, the node reloads its view and
+// answers again, with the write.
+func TestViewPartitionFailsClosedAndReloads(t *testing.T) {
+	c := etcdtest.Start(t, 1, etcdtest.Options{NoFsync: true})
+	const bound = 300 * time.Millisecond
+	p := newProxy(t, c.Members[0].ClientURL)
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{p.url()}, DialTimeout: time.Second, Logger: zap.NewNop(),
+		DialKeepAliveTime: 200 * time.Millisecond, DialKeepAliveTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	opts := etcdstore.Options{Prefix: "/part/", Consistency: etcdstore.Local, MaxStaleness: bound}
+	node := openOn(t, cli, opts)
+	other := openOn(t, c.Client(t), etcdstore.Options{Prefix: "/part/"})
+	addEntry(t, other, "dc=example")
+	waitFor(t, 2*time.Second, func() bool { ok, _ := exists(node, "dc=example"); return ok })
+
+	p.setCut(true)
+	cutAt := time.Now()
+	addEntry(t, other, "ou=revoked,dc=example")
+	acked := time.Now()
+	for {
+		ok, err := exists(node, "ou=revoked,dc=example")
+		if err != nil {
+			if !errors.Is(err, etcdstore.ErrStale) || !errors.Is(err, directory.ErrBusy) {
+				t.Fatalf("stale view: %v, want ErrStale and ErrBusy", err)
+			}
+			break
+		}
+		if ok {
+			t.Fatal("the cut-off node saw a write: the proxy does not cut")
+		}
+		if since := time.Since(acked); since > bound+50*time.Millisecond {
+			t.Fatalf("the cut-off node still answers without the write %v after it was acknowledged (bound %v)", since, bound)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	refusedAfter := time.Since(cutAt)
+	v := node.(directory.Versioned)
+	if v1, v2 := v.Version(), v.Version(); v1 == v2 {
+		t.Fatalf("a stale view's version does not move (%d): caches above it would still answer", v1)
+	}
+	if st := stats(t, node); !st.Stale {
+		t.Fatalf("stats of a stale view: %+v", st)
+	}
+
+	// While cut off, the cluster moves on and compacts the history.
+	for i := range 20 {
+		addEntry(t, other, fmt.Sprintf("ou=later%d,dc=example", i))
+	}
+	resp, err := c.Client(t).Get(context.Background(), "/part/g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Client(t).Compact(context.Background(), resp.Header.Revision); err != nil {
+		t.Fatal(err)
+	}
+	p.setCut(false)
+	healed := time.Now()
+	waitFor(t, 15*time.Second, func() bool { ok, _ := exists(node, "ou=later19,dc=example"); return ok })
+	st := stats(t, node)
+	t.Logf("refused %v after the cut (bound %v); answering again %v after healing; %+v", refusedAfter.Round(time.Millisecond),
+		bound, time.Since(healed).Round(time.Millisecond), st)
+	if ok, err := exists(node, "ou=revoked,dc=example"); !ok || err != nil {
+		t.Fatalf("after healing: %v %v", ok, err)
+	}
+	if st.Reloads == 0 {
+		t.Fatalf("the view resumed across a compaction without a reload: %+v", st)
+	}
+}
+
+func waitFor(t *testing.T, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %v", d)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// A view over its memory cap is dropped: Views read etcd directly and
+// still see everything.
+func TestViewMaxBytes(t *testing.T) {
+	c := etcdtest.Start(t, 1, etcdtest.Options{NoFsync: true})
+	other := openOn(t, c.Client(t), etcdstore.Options{Prefix: "/cap/"})
+	addEntry(t, other, "dc=example")
+	node := openOn(t, c.Client(t), etcdstore.Options{Prefix: "/cap/", Consistency: etcdstore.Local, ViewMaxBytes: 8 << 10})
+	for i := range 30 {
+		addEntry(t, node, fmt.Sprintf("ou=n%d,dc=example", i), "description", fmt.Sprintf("%0400d", i))
+		if ok, err := exists(node, fmt.Sprintf("ou=n%d,dc=example", i)); !ok || err != nil {
+			t.Fatalf("entry %d: %v %v", i, ok, err)
+		}
+	}
+	if st := stats(t, node); !st.Disabled {
+		t.Fatalf("view over its cap not disabled: %+v", st)
+	}
+	v := node.(directory.Versioned)
+	if v.Version() == v.Version() {
+		t.Fatal("a disabled view's version does not move")
+	}
+}
+
+var _ = runtime.GC
