@@ -38,6 +38,7 @@
 package acl
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/ldapd/ldapd/directory"
@@ -135,8 +136,47 @@ type Policy struct {
 	SystemAdmins, IDMAdmins, PeopleAdmins, GroupAdmins       directory.DN
 	ServiceAccountAdmins, AccessControlAdmins, HighPrivilege directory.DN
 	PIIRead                                                  directory.DN
-	publicAttrs, piiAttrs                                    map[string]bool
+	// Kanidm's groups: MailRead reads mail, UnixAuthRead reads what NSS
+	// and PAM clients need; AllPersons and AllAccounts are dynamic (every
+	// person, every account) and confer nothing by themselves.
+	MailRead, UnixAuthRead, AllPersons, AllAccounts directory.DN
+	// AnonymousRead is what anonymous clients may read (zero value:
+	// AnonymousPublic).
+	AnonymousRead                   AnonymousRead
+	publicAttrs, piiAttrs, nssAttrs map[string]bool
+	unixAuthAttrs                   map[string]bool
 }
+
+// AnonymousRead says what an anonymous client may read.
+type AnonymousRead uint8
+
+// Anonymous exposure levels.
+const (
+	// AnonymousPublic: every entry, with its public attributes (docs/design.md
+	// section 4).
+	AnonymousPublic AnonymousRead = iota
+	// AnonymousPOSIX: only posixAccount and posixGroup entries, with the
+	// attributes NSS clients read.
+	AnonymousPOSIX
+	// AnonymousNone: no entry (the root DSE and the subschema entry stay
+	// readable: they are not directory entries).
+	AnonymousNone
+)
+
+// ParseAnonymousRead parses public, posix or none.
+func ParseAnonymousRead(s string) (AnonymousRead, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "public":
+		return AnonymousPublic, nil
+	case "posix":
+		return AnonymousPOSIX, nil
+	case "none":
+		return AnonymousNone, nil
+	}
+	return 0, fmt.Errorf("invalid anonymous read level %q: want public, posix or none", s)
+}
+
+func (a AnonymousRead) String() string { return [...]string{"public", "posix", "none"}[a] }
 
 // Names of the built-in groups.
 const (
@@ -148,6 +188,10 @@ const (
 	GroupAccessControlAdmins  = "idm_access_control_admins"
 	GroupHighPrivilege        = "idm_high_privilege"
 	GroupPIIRead              = "idm_people_pii_read"
+	GroupMailRead             = "idm_account_mail_read"
+	GroupUnixAuthRead         = "idm_unix_authentication_read"
+	GroupAllPersons           = "idm_all_persons"
+	GroupAllAccounts          = "idm_all_accounts"
 )
 
 // NewPolicy returns the built-in policy for the directory rooted at base.
@@ -162,9 +206,11 @@ func NewPolicy(base directory.DN) *Policy {
 	p.SystemAdmins, p.IDMAdmins, p.PeopleAdmins = g(GroupSystemAdmins), g(GroupIDMAdmins), g(GroupPeopleAdmins)
 	p.GroupAdmins, p.ServiceAccountAdmins = g(GroupGroupAdmins), g(GroupServiceAccountAdmins)
 	p.AccessControlAdmins, p.HighPrivilege, p.PIIRead = g(GroupAccessControlAdmins), g(GroupHighPrivilege), g(GroupPIIRead)
+	p.MailRead, p.UnixAuthRead = g(GroupMailRead), g(GroupUnixAuthRead)
+	p.AllPersons, p.AllAccounts = g(GroupAllPersons), g(GroupAllAccounts)
 	p.publicAttrs = set("objectClass", "uid", "cn", "sn", "givenName", "initials", "displayName", "name",
 		directory.AttrSPN, "member", "memberOf", "memberUid", "uniqueMember", "owner", "uidNumber", "gidNumber",
-		"homeDirectory", "loginShell", "gecos", "entryUUID", "entryDN", "dc", "ou", "o", "description", "title",
+		"homeDirectory", "loginShell", "gecos", "sshPublicKey", "entryUUID", "entryDN", "dc", "ou", "o", "description", "title",
 		"seeAlso", "businessCategory", "labeledURI", directory.AttrEntryManagedBy, "structuralObjectClass",
 		"hasSubordinates", "subschemaSubentry", "createTimestamp", "modifyTimestamp", "creatorsName",
 		"modifiersName", directory.AttrAccountDisabled,
@@ -176,6 +222,15 @@ func NewPolicy(base directory.DN) *Policy {
 		"postalAddress", "homePostalAddress", "street", "postalCode", "postOfficeBox", "l", "st", "c",
 		"jpegPhoto", "employeeNumber", "carLicense", "roomNumber", "physicalDeliveryOfficeName",
 		"preferredLanguage", "departmentNumber", "employeeType", "manager", "secretary")
+	// What NSS clients (nslcd, sssd) read of posixAccount and posixGroup
+	// entries: all anonymous clients see under --anonymous-read posix.
+	p.nssAttrs = set("objectClass", "uid", "cn", "uidNumber", "gidNumber", "homeDirectory", "loginShell", "gecos",
+		"memberUid", "member", "memberOf", "uniqueMember", "entryUUID", "entryDN", "structuralObjectClass",
+		"createTimestamp", "modifyTimestamp", "sshPublicKey", "hasSubordinates", "subschemaSubentry")
+	// What idm_unix_authentication_read adds: the shadow attributes PAM's
+	// account checks read (password expiry and the like).
+	p.unixAuthAttrs = set("shadowLastChange", "shadowMin", "shadowMax", "shadowWarning", "shadowInactive",
+		"shadowExpire", "shadowFlag")
 	return p
 }
 
@@ -247,6 +302,9 @@ func (p *Policy) isSelf(s Subject, dn directory.DN) bool { return s.Kind == Acco
 func (p *Policy) SeenByDN(dn directory.DN) bool { return p.positionOf(dn) != KindToken }
 
 func (p *Policy) CanSee(s Subject, e, account *directory.Entry) bool {
+	if s.Kind == Anonymous && p.AnonymousRead != AnonymousPublic {
+		return p.AnonymousRead == AnonymousPOSIX && (hasClass(e, "posixAccount") || hasClass(e, "posixGroup"))
+	}
 	if p.positionOf(e.DN) != KindToken {
 		return true
 	}
@@ -266,6 +324,9 @@ func (p *Policy) CanReadAttr(s Subject, e *directory.Entry, attr string) bool {
 	if name == "userpassword" {
 		return false
 	}
+	if s.Kind == Anonymous && p.AnonymousRead != AnonymousPublic {
+		return p.AnonymousRead == AnonymousPOSIX && p.nssAttrs[name] && !p.tellsTokens(e, name)
+	}
 	if s.Kind == Root || (p.publicAttrs[name] && !p.tellsTokens(e, name)) {
 		return true
 	}
@@ -276,6 +337,12 @@ func (p *Policy) CanReadAttr(s Subject, e *directory.Entry, attr string) bool {
 		return true
 	}
 	k := p.KindOf(e)
+	if name == "mail" && s.InGroup(p.MailRead) && (k == KindPerson || k == KindServiceAccount) {
+		return true
+	}
+	if p.unixAuthAttrs[name] && s.InGroup(p.UnixAuthRead) && (k == KindPerson || k == KindServiceAccount) {
+		return true
+	}
 	if p.piiAttrs[name] && (s.InGroup(p.PIIRead) || (k == KindPerson && s.InGroup(p.PeopleAdmins))) {
 		return true
 	}

@@ -521,3 +521,64 @@ func TestCanReadAttr(t *testing.T) {
 		})
 	}
 }
+
+// TestMemberUIDOnlyWithMember: the server turns memberUid values naming
+// accounts into member values (idm/posix.go), so every grant that lets a
+// role write memberUid must let it write member too; otherwise memberUid
+// would be a way round the member rules.
+func TestMemberUIDOnlyWithMember(t *testing.T) {
+	for _, g := range acl.Grants() {
+		has := func(a string) bool {
+			for _, x := range g.Attrs {
+				if strings.EqualFold(x, a) {
+					return true
+				}
+			}
+			return false
+		}
+		if has("memberUid") && !has("member") {
+			t.Errorf("%s on %s may write memberUid but not member", g.Role, g.Kind)
+		}
+	}
+	if acl.ServerMaintained("memberUid") {
+		t.Error("memberUid is server-maintained: RFC 2307 tools cannot write it")
+	}
+}
+
+// TestKanidmReadGroups: idm_account_mail_read reads mail of accounts and
+// nothing else personal; idm_unix_authentication_read the shadow
+// attributes; neither userPassword.
+func TestKanidmReadGroups(t *testing.T) {
+	base := directory.MustParseDN("dc=example,dc=com")
+	p := acl.NewPolicy(base)
+	person := directory.NewEntry(directory.MustParseDN("uid=alice,ou=people,dc=example,dc=com"))
+	person.Set("objectClass", "top", "person", "organizationalPerson", "inetOrgPerson")
+	group := directory.NewEntry(directory.MustParseDN("cn=g,ou=groups,dc=example,dc=com"))
+	group.Set("objectClass", "top", "groupOfNames")
+	sub := func(g directory.DN) acl.Subject {
+		return acl.Subject{Kind: acl.Account, DN: directory.MustParseDN("uid=app,ou=services,dc=example,dc=com"),
+			Groups: map[string]bool{g.Norm(): true}}
+	}
+	mail, unix := sub(p.MailRead), sub(p.UnixAuthRead)
+	cases := []struct {
+		name string
+		s    acl.Subject
+		e    *directory.Entry
+		attr string
+		want bool
+	}{
+		{"mail_read reads mail", mail, person, "mail", true},
+		{"mail_read not telephone", mail, person, "telephoneNumber", false},
+		{"mail_read not shadow", mail, person, "shadowExpire", false},
+		{"mail_read not a group's mail", mail, group, "mail", false},
+		{"unix reads shadowExpire", unix, person, "shadowExpire", true},
+		{"unix not mail", unix, person, "mail", false},
+		{"unix not userPassword", unix, person, "userPassword", false},
+		{"mail not userPassword", mail, person, "userPassword", false},
+	}
+	for _, tc := range cases {
+		if got := p.CanReadAttr(tc.s, tc.e, tc.attr); got != tc.want {
+			t.Errorf("%s: %v", tc.name, got)
+		}
+	}
+}

@@ -68,7 +68,7 @@ type Grant struct {
 // Attribute and class sets of the grants.
 var (
 	personClasses = []string{"top", "person", "organizationalPerson", "inetOrgPerson", directory.ClassAccount,
-		"posixAccount", "shadowAccount"}
+		"posixAccount", "shadowAccount", "ldapPublicKey"}
 	personAttrs = []string{"cn", "sn", "givenName", "initials", "displayName", "description", "title",
 		"mail", "telephoneNumber", "mobile", "homePhone", "pager", "facsimileTelephoneNumber", "postalAddress",
 		"homePostalAddress", "street", "postalCode", "postOfficeBox", "l", "st", "o", "ou", "jpegPhoto",
@@ -76,13 +76,17 @@ var (
 		"preferredLanguage", "departmentNumber", "manager", "secretary", "labeledURI", "seeAlso",
 		"businessCategory", "userPassword", directory.AttrAccountDisabled,
 		"uidNumber", "gidNumber", "homeDirectory", "loginShell", "gecos",
-		"shadowLastChange", "shadowMin", "shadowMax", "shadowWarning", "shadowInactive", "shadowExpire", "shadowFlag"}
+		"shadowLastChange", "shadowMin", "shadowMax", "shadowWarning", "shadowInactive", "shadowExpire", "shadowFlag",
+		"sshPublicKey"}
 	groupClasses = []string{"top", "groupOfNames", "groupOfUniqueNames", "posixGroup"}
-	groupAttrs   = []string{"member", "uniqueMember", "description", "businessCategory", "seeAlso", "owner",
-		"o", "ou", "gidNumber"}
-	serviceClasses = []string{"top", directory.ClassServiceAccount, directory.ClassAccount, "posixAccount"}
+	// memberUid is written together with member (the server keeps the two
+	// in step, idm/posix.go), so a role that may write memberUid must be
+	// able to write member (acl_test TestMemberUIDOnlyWithMember).
+	groupAttrs = []string{"member", "uniqueMember", "description", "businessCategory", "seeAlso", "owner",
+		"o", "ou", "gidNumber", "memberUid"}
+	serviceClasses = []string{"top", directory.ClassServiceAccount, directory.ClassAccount, "posixAccount", "ldapPublicKey"}
 	serviceAttrs   = []string{"cn", "displayName", "description", "mail", "seeAlso", "userPassword",
-		directory.AttrAccountDisabled, directory.AttrEntryManagedBy, "homeDirectory", "loginShell", "gecos"}
+		directory.AttrAccountDisabled, directory.AttrEntryManagedBy, "homeDirectory", "loginShell", "gecos", "sshPublicKey"}
 	// What a manager may change on its service account (docs/design.md section 4).
 	managerAttrs = []string{"description", "displayName", "userPassword", directory.AttrAccountDisabled}
 )
@@ -97,7 +101,8 @@ var grants = []Grant{
 	{Role: RoleServiceAccountAdmin, Kind: KindServiceAccount, Ops: []Op{OpAdd, OpModify, OpDelete, OpRename},
 		Classes: serviceClasses, Attrs: serviceAttrs},
 	{Role: RoleManager, Kind: KindServiceAccount, Ops: []Op{OpModify}, Attrs: managerAttrs, HighPrivilege: true},
-	{Role: RoleSelf, Kind: KindPerson, Ops: []Op{OpModify}, Attrs: []string{"userPassword", "displayName"}},
+	{Role: RoleSelf, Kind: KindPerson, Ops: []Op{OpModify}, Classes: []string{"ldapPublicKey"},
+		Attrs: []string{"userPassword", "displayName", "sshPublicKey"}},
 	{Role: RoleSelf, Kind: KindPerson, Ops: []Op{OpModify}, Attrs: []string{"userPassword"}, HighPrivilege: true},
 	{Role: RoleAccessControlAdmin, Kind: KindServiceAccount, Ops: []Op{OpModify},
 		Attrs: []string{directory.AttrEntryManagedBy}, HighPrivilege: true, Note: "members of idm_high_privilege only",
@@ -113,11 +118,13 @@ var grants = []Grant{
 func Grants() []Grant { return slices.Clone(grants) }
 
 // serverMaintained are the attributes no client writes, system_admins
-// included: the server derives them (memberOf, spn, memberUid, the
-// operational attributes) or writes them itself (token records).
+// included: the server derives them (memberOf, spn, the operational
+// attributes) or writes them itself (token records). memberUid is not
+// among them: RFC 2307 tools write it, and the server keeps it in step
+// with member.
 var serverMaintained = set("memberOf", "entryUUID", "createTimestamp", "modifyTimestamp", "creatorsName",
 	"modifiersName", "structuralObjectClass", "entryDN", "hasSubordinates", "subschemaSubentry",
-	directory.AttrSPN, "memberUid", directory.AttrTokenID, directory.AttrTokenLabel, directory.AttrTokenPurpose,
+	directory.AttrSPN, directory.AttrTokenID, directory.AttrTokenLabel, directory.AttrTokenPurpose,
 	directory.AttrTokenIssuedAt, directory.AttrTokenExpiry, directory.AttrTokenIssuedBy)
 
 // ServerMaintained reports whether clients may never write attr.
@@ -127,7 +134,8 @@ func ServerMaintained(attr string) bool { return serverMaintained[strings.ToLowe
 // names are what the rules and the clients' configuration refer to.
 func (p *Policy) isBuiltinGroup(dn directory.DN) bool {
 	for _, g := range []directory.DN{p.SystemAdmins, p.IDMAdmins, p.PeopleAdmins, p.GroupAdmins,
-		p.ServiceAccountAdmins, p.AccessControlAdmins, p.HighPrivilege, p.PIIRead} {
+		p.ServiceAccountAdmins, p.AccessControlAdmins, p.HighPrivilege, p.PIIRead, p.MailRead, p.UnixAuthRead,
+		p.AllPersons, p.AllAccounts} {
 		if g.Equal(dn) {
 			return true
 		}

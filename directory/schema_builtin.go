@@ -105,6 +105,9 @@ func builtinAttributeTypes() []*AttributeType {
 		attr("1.3.6.1.4.1.4203.1.3.5", "supportedFeatures", "", RuleOID, "", "", oidS, "dsaop"),
 		attr("1.3.6.1.1.4", "vendorName", "", ce, "", "", ds, "single", "nomod", "dsaop"),
 		attr("1.3.6.1.1.5", "vendorVersion", "", ce, "", "", ds, "single", "nomod", "dsaop"),
+		// defaultNamingContext: Active Directory's and Kanidm's name for the
+		// suffix clients should search; no RFC defines it, hence ldapd's arc.
+		attr(arcA+"10", "defaultNamingContext", "", dn, "", "", dnS, "single", "nomod", "dsaop"),
 
 		// RFC 4519 user attributes.
 		attr("2.5.4.41", "name", "", ci, "", cis, ds),
@@ -171,6 +174,10 @@ func builtinAttributeTypes() []*AttributeType {
 		attr("1.3.6.1.1.1.1.11", "shadowFlag", "", in, ino, "", intS, "single"),
 		attr("1.3.6.1.1.1.1.12", "memberUid", "", cea5, "", cia5s, ia5),
 
+		// openssh-lpk (the schema OpenSSH's LDAP key lookups, sssd and
+		// AuthorizedKeysCommand scripts use).
+		attr("1.3.6.1.4.1.24552.500.1.1.1.13", "sshPublicKey", "", RuleOctetString, "", "", SyntaxOctetString),
+
 		// ldapd.
 		attr(arcA+"1", AttrSPN, "", ci, "", cis, ds, "single"),
 		attr(arcA+"2", AttrEntryManagedBy, "", dn, "", "", dnS, "single"),
@@ -214,6 +221,10 @@ func builtinObjectClasses() []*ObjectClass {
 		class("1.3.6.1.1.1.2.1", "shadowAccount", "top", Auxiliary, "uid",
 			"userPassword shadowLastChange shadowMin shadowMax shadowWarning shadowInactive shadowExpire shadowFlag description"),
 		class("1.3.6.1.1.1.2.2", "posixGroup", "top", Auxiliary, "cn gidNumber", "userPassword memberUid description"),
+		// ldapPublicKey: openssh-lpk has MUST (sshPublicKey $ uid); here
+		// both are MAY so that deleting the last key does not require
+		// removing the class in the same change.
+		class("1.3.6.1.4.1.24552.500.1.1.2.0", "ldapPublicKey", "top", Auxiliary, "", "sshPublicKey uid"),
 
 		class(arcC+"1", ClassAccount, "top", Auxiliary, "", "spn displayName ldapdAccountDisabled entryManagedBy"),
 		class(arcC+"2", ClassServiceAccount, "top", Structural, "uid entryManagedBy",

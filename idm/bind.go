@@ -166,9 +166,30 @@ var (
 )
 
 // resolveAccount maps a bind name (DN, spn or bare name) to an account DN.
+// A DN that is no entry but one of Kanidm's forms (spn=NAME@DOMAIN,
+// name=NAME or uid=NAME, alone or under the base DN; uuid=ENTRYUUID)
+// names the account with that name, spn or entryUUID. The caller checks
+// that the result is an account (acl.Policy.IsAccount).
 func (s *Service) resolveAccount(tx directory.ReadTx, name string) (directory.DN, error) {
 	if strings.Contains(name, "=") {
-		return directory.ParseDN(name)
+		dn, err := directory.ParseDN(name)
+		if err != nil {
+			return dn, err
+		}
+		typ, value, ok := s.kanidmRDN(dn)
+		if !ok {
+			return dn, nil
+		}
+		if _, err := tx.Get(dn); err == nil {
+			return dn, nil
+		}
+		if typ == "uuid" {
+			if real, ok := s.byUUID(tx, value); ok {
+				return real, nil
+			}
+			return dn, nil
+		}
+		name = value
 	}
 	if at := strings.LastIndexByte(name, '@'); at >= 0 {
 		if !strings.EqualFold(name[at+1:], s.domain) {

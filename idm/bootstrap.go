@@ -37,6 +37,9 @@ func (s *Service) Bootstrap(ctx context.Context) (bool, error) {
 		if err == nil {
 			err = s.rederiveMemberOf(ctx)
 		}
+		if err == nil {
+			err = s.addNewBuiltinGroups(ctx)
+		}
 		return false, err
 	}
 	err = s.store.Update(ctx, func(tx directory.WriteTx) error {
@@ -80,6 +83,12 @@ func (s *Service) Bootstrap(ctx context.Context) (bool, error) {
 		if _, err := tx.Meta(metaDomain); err == nil {
 			return nil // another node finished first
 		}
+		if err := tx.SetMeta(metaKanidmGroups, []byte("1")); err != nil {
+			return err
+		}
+		if err := tx.SetMeta(metaBaseDN, []byte(s.base.String())); err != nil {
+			return err
+		}
 		return tx.SetMeta(metaDomain, []byte(s.domain))
 	})
 	if err != nil {
@@ -103,6 +112,15 @@ func (s *Service) checkDomain(ctx context.Context) (bool, error) {
 		case string(stored) != s.domain:
 			return fmt.Errorf("%w: the data directory belongs to domain %q; refusing to serve it as %q (the domain is fixed at first start)",
 				ErrDomainMismatch, stored, s.domain)
+		}
+		if v, err := tx.Meta(metaBaseDN); errors.Is(err, directory.ErrMetaNotFound) || (err == nil && len(v) == 0) {
+			// Created before the base DN was stored: its base is the
+			// domain's, and New kept any other one given.
+			derived, _ := BaseDN(s.domain)
+			if !derived.Equal(s.base) {
+				return fmt.Errorf("%w: the data directory was created with base DN %q; refusing to serve it as %q (the base DN is fixed at first start)",
+					ErrDomainMismatch, derived, s.base)
+			}
 		}
 		done = true
 		return nil
@@ -128,11 +146,10 @@ func (s *Service) builtinEntries() ([]*directory.Entry, error) {
 		out = append(out, e)
 		return nil
 	}
-	labels := s.base.RDN()
-	dc, _ := labels.Value("dc")
+	naming := s.base.RDN().AVAs()[0]
 	base := directory.NewEntry(s.base)
-	base.Set("objectClass", "top", "domain")
-	base.Set("dc", dc)
+	base.Set("objectClass", "top", baseClass(naming.Type))
+	base.Set(naming.Type, naming.Value)
 	base.Set("description", "ldapd directory for "+s.domain)
 	if err := add(base); err != nil {
 		return nil, err
@@ -179,6 +196,13 @@ func (s *Service) builtinEntries() ([]*directory.Entry, error) {
 			p.ServiceAccountAdmins.String(), p.AccessControlAdmins.String()}},
 		{p.PIIRead, "Read personal attributes (mail, phone numbers, addresses)", nil},
 	}
+	for _, g := range s.kanidmGroups() {
+		groups = append(groups, struct {
+			dn      directory.DN
+			desc    string
+			members []string
+		}{g.dn, g.desc, nil})
+	}
 	for _, g := range groups {
 		e := directory.NewEntry(g.dn)
 		cn, _ := g.dn.RDN().Value("cn")
@@ -191,4 +215,60 @@ func (s *Service) builtinEntries() ([]*directory.Entry, error) {
 		}
 	}
 	return out, nil
+}
+
+// metaKanidmGroups records that a directory created before Kanidm's
+// groups (idm_account_mail_read, ...) was given them; they are added once,
+// so that system_admins may delete them for good.
+const metaKanidmGroups = "builtin.kanidm-groups"
+
+type builtinGroup struct {
+	dn   directory.DN
+	desc string
+}
+
+// kanidmGroups are the built-in groups named after Kanidm's, which its
+// runbooks and client configurations use (docs/design.md section 4).
+func (s *Service) kanidmGroups() []builtinGroup {
+	p := s.policy
+	return []builtinGroup{
+		{p.MailRead, "Read mail of accounts (Kanidm's idm_account_mail_read)"},
+		{p.UnixAuthRead, "Read what NSS and PAM clients need to authenticate people (shadow attributes)"},
+		{p.AllPersons, "Dynamic: every person is a member (not stored); for memberOf filters"},
+		{p.AllAccounts, "Dynamic: every account, people and service accounts (not stored); for memberOf filters"},
+	}
+}
+
+// addNewBuiltinGroups gives a directory bootstrapped by an earlier version
+// the built-in groups it lacks, once.
+func (s *Service) addNewBuiltinGroups(ctx context.Context) error {
+	return s.store.Update(ctx, func(tx directory.WriteTx) error {
+		if v, err := tx.Meta(metaKanidmGroups); err == nil && string(v) == "1" {
+			return nil
+		} else if err != nil && !errors.Is(err, directory.ErrMetaNotFound) {
+			return err
+		}
+		root := acl.Subject{Kind: acl.Root}
+		for _, g := range s.kanidmGroups() {
+			if _, err := tx.Get(g.dn); err == nil {
+				continue
+			}
+			e := directory.NewEntry(g.dn)
+			cn, _ := g.dn.RDN().Value("cn")
+			e.Set("objectClass", "top", "groupOfNames")
+			e.Set("cn", cn)
+			e.Set("description", g.desc)
+			if err := s.schema.ExpandObjectClasses(e); err != nil {
+				return err
+			}
+			s.stampNew(e, root)
+			if _, err := s.schema.Check(e); err != nil {
+				return fmt.Errorf("built-in entry %s: %w", e.DN, err)
+			}
+			if err := tx.Add(e); err != nil {
+				return fmt.Errorf("create built-in group %s: %w", e.DN, err)
+			}
+		}
+		return tx.SetMeta(metaKanidmGroups, []byte("1"))
+	})
 }

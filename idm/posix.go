@@ -24,12 +24,17 @@ import (
 // never handed out twice, not even after its entry is deleted or the range
 // is moved; numbers already in use (set by hand) are skipped.
 //
-// memberUid on a posixGroup is derived from member: the uid of each direct
-// member whose DN is uid=NAME,.... Clients cannot set it; the server keeps
-// it in step whenever member changes (writes, deletes and renames of
-// members), so filters such as (memberUid=demo_user) use the index. Values
-// that did not come from member (an imported RFC 2307 group, a write by the
-// local root) are kept as they are.
+// memberUid on a posixGroup follows member: the uid of each direct member
+// whose DN is uid=NAME,.... The server keeps it in step whenever member
+// changes (writes, deletes and renames of members), so filters such as
+// (memberUid=demo_user) use the index. Clients may write memberUid too, as
+// RFC 2307 tools do (ldapscripts, smbldap-tools, migrated LDIF): on a
+// group that may hold member (groupOfNames), a memberUid value added or
+// removed that names an existing account adds or removes that account's
+// member value in the same write; a value naming no account (a host-local
+// user) is stored as given. Membership, and so rights, still come only
+// from member of a group entry: memberUid itself confers nothing, and the
+// write policy lets only roles that may write member write memberUid.
 
 // Object classes and attributes of RFC 2307.
 const (
@@ -95,6 +100,9 @@ func (s *Service) derivePosix(tx directory.WriteTx, old, e *directory.Entry) err
 	var derived []string
 	if old != nil && hasClass(old, classPosixGroup) {
 		derived = memberUIDs(old.Get("member"))
+	}
+	if err := s.memberUIDToMember(tx, old, e); err != nil {
+		return err
 	}
 	syncMemberUID(e, derived)
 	return s.checkPosixUnique(tx, old, e)
@@ -228,6 +236,73 @@ func (s *Service) checkPosixUnique(tx directory.ReadTx, old, e *directory.Entry)
 		}
 	}
 	return nil
+}
+
+// memberUIDToMember applies the memberUid values a write adds or removes
+// to member, for those naming an existing account, on a posixGroup that is
+// a groupOfNames.
+func (s *Service) memberUIDToMember(tx directory.ReadTx, old, e *directory.Entry) error {
+	if !hasClass(e, classPosixGroup) || !hasClass(e, "groupOfNames") {
+		return nil
+	}
+	var before []string
+	if old != nil {
+		before = old.Get(attrMemberUID)
+	}
+	after := e.Get(attrMemberUID)
+	members := e.Get("member")
+	changed := false
+	for _, uid := range after {
+		if slices.Contains(before, uid) {
+			continue
+		}
+		dn, err := s.findAccount(tx, uid)
+		if err != nil {
+			continue // a host-local user: stored as given
+		}
+		if !slices.ContainsFunc(members, func(m string) bool { return sameDN(m, dn) }) {
+			members = append(slices.Clone(members), dn.String())
+			changed = true
+		}
+	}
+	for _, uid := range before {
+		if slices.Contains(after, uid) {
+			continue
+		}
+		dn, err := s.findAccount(tx, uid)
+		if err != nil {
+			continue
+		}
+		if i := slices.IndexFunc(members, func(m string) bool { return sameDN(m, dn) }); i >= 0 {
+			members = slices.Delete(slices.Clone(members), i, i+1)
+			changed = true
+		}
+	}
+	if changed {
+		e.Set("member", members...)
+	}
+	return nil
+}
+
+// completeRFC2307Group gives a posixGroup added without a structural
+// class (RFC 2307 has posixGroup structural, ldapd's RFC 2307bis schema
+// auxiliary) the structural class groupOfNames, so that the groups RFC
+// 2307 tools add (ldapscripts' objectClass: posixGroup) fit the schema.
+func (s *Service) completeRFC2307Group(e *directory.Entry) {
+	if !hasClass(e, classPosixGroup) {
+		return
+	}
+	for _, v := range e.Get("objectClass") {
+		if c, ok := s.schema.Class(v); ok && c.Kind == directory.Structural {
+			return
+		}
+	}
+	e.Add("objectClass", "groupOfNames")
+}
+
+func sameDN(v string, dn directory.DN) bool {
+	d, err := directory.ParseDN(v)
+	return err == nil && d.Equal(dn)
 }
 
 // memberUIDs returns the uid of each member value named uid=NAME, in

@@ -236,13 +236,19 @@ func TestPosixGroupMemberUid(t *testing.T) {
 		t.Errorf("(memberUid=bob) after the rename = %v", got)
 	}
 
-	// Clients cannot write memberUid: it is derived.
+	// Clients write memberUid as RFC 2307 tools do: a name of no account
+	// (a host-local user) is stored as given; an account's name adds the
+	// account to member too.
 	idmAdmin := *f
 	idmAdmin.as = f.bindIDMAdmin()
-	err := idmAdmin.modify(groupDN("staff"), directory.Change{Op: directory.ChangeAdd, Attr: "memberUid", Values: []string{"mallory"}})
-	if !errors.Is(err, directory.ErrConstraintViolation) {
-		t.Errorf("setting memberUid: %v, want ErrConstraintViolation", err)
-	}
+	f.must(idmAdmin.modify(groupDN("staff"), directory.Change{Op: directory.ChangeAdd, Attr: "memberUid", Values: []string{"mallory", "carol"}}))
+	g = f.get(groupDN("staff"))
+	wantAttr(t, g, "memberUid", "robert", "carol", "mallory")
+	wantAttr(t, g, "member", personDN("robert").String(), personDN("carol").String())
+	f.must(idmAdmin.modify(groupDN("staff"), directory.Change{Op: directory.ChangeDelete, Attr: "memberUid", Values: []string{"mallory", "carol"}}))
+	g = f.get(groupDN("staff"))
+	wantAttr(t, g, "memberUid", "robert")
+	wantAttr(t, g, "member", personDN("robert").String())
 
 	// A plain RFC 2307 group (memberUid, no member), as an import or the
 	// local root writes it, keeps its memberUid when members come and go.

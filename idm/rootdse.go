@@ -9,6 +9,7 @@ func (s *Service) rootDSE() *directory.Entry {
 	e := directory.NewEntry(directory.DN{})
 	e.Set("objectClass", "top")
 	e.Set("namingContexts", s.base.String())
+	e.Set("defaultNamingContext", s.base.String())
 	e.Set("subschemaSubentry", SubschemaDN)
 	e.Set("supportedLDAPVersion", "3")
 	e.Set("supportedExtension", s.cfg.Extensions...)

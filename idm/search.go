@@ -3,10 +3,13 @@ package idm
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/ldapd/ldapd/acl"
 	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/internal/logfield"
 )
 
 // SubschemaDN is the DN of the subschema entry.
@@ -52,7 +55,20 @@ func (s *Service) Search(ctx context.Context, id Identity, req SearchRequest, ea
 	if req.Scope == directory.ScopeBase && req.Base.Equal(directory.MustParseDN(SubschemaDN)) {
 		return SearchResult{}, s.searchSpecial(ctx, id, s.subschema(), req, sel, each)
 	}
+	if id.Kind == acl.Anonymous && s.policy.AnonymousRead == acl.AnonymousNone {
+		// Nothing to show, and nothing to tell: not even whether the base
+		// exists.
+		return SearchResult{}, nil
+	}
 	base, scope := req.Base, req.Scope
+	if _, _, ok := s.kanidmRDN(base); ok {
+		if err := s.store.View(ctx, func(tx directory.ReadTx) error {
+			base = s.kanidmEntryDN(tx, base)
+			return nil
+		}); err != nil {
+			return SearchResult{}, err
+		}
+	}
 	if base.IsRoot() {
 		// Searching from the root DSE covers the one naming context.
 		base = s.base
@@ -73,6 +89,9 @@ func (s *Service) Search(ctx context.Context, id Identity, req SearchRequest, ea
 				return err
 			}
 		}
+		var kclasses kanidmClasses
+		filter := s.kanidmFilter(tx, req.Filter, &kclasses)
+		s.logSearch(ctx, id, req, base, scope, filter)
 		if scope != directory.ScopeBase {
 			if acct, err := tx.Get(base); err == nil && s.policy.KindOf(acct) == acl.KindServiceAccount {
 				if d := s.policy.TokenAccess(sub, acct); !d.Allowed {
@@ -81,7 +100,7 @@ func (s *Service) Search(ctx context.Context, id Identity, req SearchRequest, ea
 			}
 		}
 		matched, sent := 0, 0
-		err := tx.Search(base, scope, candidates(req.Filter), func(e *directory.Entry) error {
+		err := tx.Search(base, scope, candidates(filter), func(e *directory.Entry) error {
 			if err := ctx.Err(); err != nil {
 				return directory.ErrTimeLimitExceeded
 			}
@@ -89,7 +108,8 @@ func (s *Service) Search(ctx context.Context, id Identity, req SearchRequest, ea
 				return nil
 			}
 			visible := s.readable(sub, e)
-			if !req.Filter.Match(visible) {
+			s.kanidmShape(sub, e, visible)
+			if !filter.Match(visible) {
 				return nil // the match relied on attributes sub may not read
 			}
 			matched++
@@ -110,6 +130,7 @@ func (s *Service) Search(ctx context.Context, id Identity, req SearchRequest, ea
 			if out.Has("hasSubordinates") && !s.policy.CanReadAttr(sub, e, "hasSubordinates") {
 				out.Delete("hasSubordinates")
 			}
+			kclasses.shape(e, out)
 			sent++
 			return each(out)
 		})
@@ -270,7 +291,7 @@ func (s *Service) Compare(ctx context.Context, id Identity, dn directory.DN, att
 	}
 	var result bool
 	err := s.view(ctx, id, func(tx directory.ReadTx, sub acl.Subject) error {
-		e, err := s.visibleEntry(tx, sub, dn)
+		e, err := s.visibleEntry(tx, sub, s.kanidmEntryDN(tx, dn))
 		if err != nil {
 			return err
 		}
@@ -288,4 +309,70 @@ func (s *Service) Compare(ctx context.Context, id Identity, dn directory.DN, att
 		return nil
 	})
 	return result, err
+}
+
+// logSearch logs a search at debug level: what the client asked (base,
+// scope, filter, attributes) and what Kanidm's vocabulary made of it, so
+// that a client getting no entries can be told why. Client strings are
+// clipped; assertion values of userPassword are never logged.
+func (s *Service) logSearch(ctx context.Context, id Identity, req SearchRequest, base directory.DN, scope directory.Scope, filter *directory.Filter) {
+	ev := s.log.Debug()
+	if !ev.Enabled() {
+		return
+	}
+	attrs := make([]string, 0, min(len(req.Attrs), 32))
+	for i, a := range req.Attrs {
+		if i == 32 {
+			attrs = append(attrs, fmt.Sprintf("...(+%d)", len(req.Attrs)-i))
+			break
+		}
+		attrs = append(attrs, logfield.Clip(a))
+	}
+	ev = ev.Str("identity", id.String()).Str("base", logfield.Clip(req.Base.String())).
+		Str("scope", scope.String()).Str("filter", logfield.Clip(redactFilter(req.Filter).String())).Strs("attrs", attrs)
+	if !base.Equal(req.Base) {
+		ev = ev.Str("resolved_base", logfield.Clip(base.String()))
+	}
+	if filter != req.Filter {
+		ev = ev.Str("kanidm_filter", logfield.Clip(redactFilter(filter).String()))
+	}
+	if addr := clientAddrOf(ctx); addr != "" {
+		ev = ev.Str("client", addr)
+	}
+	ev.Msg("search")
+}
+
+// redactFilter returns f with the assertion values on userPassword
+// replaced, f itself when it has none.
+func redactFilter(f *directory.Filter) *directory.Filter {
+	if f == nil {
+		return f
+	}
+	if at := f.Attribute(); (at != nil && at.Name() == "userPassword") || strings.EqualFold(f.Attr, "userPassword") {
+		g := *f
+		if g.Value != "" {
+			g.Value = "(redacted)"
+		}
+		if g.Initial != "" || g.Final != "" || len(g.Any) > 0 {
+			g.Initial, g.Final, g.Any = "(redacted)", "", nil
+		}
+		return &g
+	}
+	var out *directory.Filter
+	for i, c := range f.Children {
+		r := redactFilter(c)
+		if r == c {
+			continue
+		}
+		if out == nil {
+			g := *f
+			g.Children = slices.Clone(f.Children)
+			out = &g
+		}
+		out.Children[i] = r
+	}
+	if out != nil {
+		return out
+	}
+	return f
 }

@@ -25,6 +25,14 @@ type Config struct {
 	Schema *directory.Schema
 	// Domain is the DNS domain the directory serves, e.g. idm.example.com.
 	Domain string
+	// BaseDN is the directory suffix a new directory gets (e.g. o=idm,
+	// Kanidm's set-ldap-basedn); empty: derived from Domain. It is fixed
+	// at first start, like the domain: a store remembers its base, and a
+	// different BaseDN for it is refused with ErrDomainMismatch.
+	BaseDN string
+	// AnonymousRead is what anonymous clients may read (zero value:
+	// acl.AnonymousPublic, docs/design.md section 4).
+	AnonymousRead acl.AnonymousRead
 	// Keys sign and verify API tokens.
 	Keys *tokens.Keyring
 	// Hasher hashes passwords; nil means argon2id with default parameters.
@@ -85,8 +93,9 @@ type Service struct {
 	tokens    tokenStates // token binds' reads, per store version (memo.go)
 }
 
-// New returns a Service for cfg. It does not touch the store; call
-// Bootstrap before serving.
+// New returns a Service for cfg. It reads only the base DN a store was
+// created with (so that every command serves the directory under the base
+// fixed at its first start); call Bootstrap before serving.
 func New(cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.Keys == nil {
 		return nil, errors.New("idm: Store and Keys are required")
@@ -94,6 +103,21 @@ func New(cfg Config) (*Service, error) {
 	base, err := BaseDN(cfg.Domain)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.BaseDN != "" {
+		if base, err = ParseBaseDN(cfg.BaseDN); err != nil {
+			return nil, err
+		}
+	}
+	stored, err := storedBase(cfg.Store)
+	switch {
+	case err != nil:
+		return nil, err
+	case !stored.IsRoot() && cfg.BaseDN != "" && !stored.Equal(base):
+		return nil, fmt.Errorf("%w: the data directory was created with base DN %q; refusing to serve it as %q (the base DN is fixed at first start)",
+			ErrDomainMismatch, stored, base)
+	case !stored.IsRoot():
+		base = stored
 	}
 	if cfg.Schema == nil {
 		cfg.Schema = directory.Builtin()
@@ -117,6 +141,7 @@ func New(cfg Config) (*Service, error) {
 		store: cfg.Store, schema: cfg.Schema, domain: strings.ToLower(cfg.Domain), base: base,
 		policy: acl.NewPolicy(base), hasher: cfg.Hasher, log: cfg.Logger, now: cfg.Now, rand: cfg.Rand, cfg: cfg,
 	}
+	s.policy.AnonymousRead = cfg.AnonymousRead
 	s.throttle = newThrottle(cfg.Throttle, cfg.Now)
 	s.issuer = &tokens.Issuer{Keys: cfg.Keys, Rand: cfg.Rand, Now: cfg.Now}
 	s.verifier = &tokens.Verifier{Keys: cfg.Keys, Now: cfg.Now}
@@ -137,6 +162,57 @@ func BaseDN(domain string) (directory.DN, error) {
 			return directory.DN{}, fmt.Errorf("invalid domain %q: label %q is not a DNS label", domain, l)
 		}
 		dn = dn.Child(directory.NewRDN(directory.AVA{Type: "dc", Value: l}))
+	}
+	return dn, nil
+}
+
+// ParseBaseDN parses a base DN given at first start (--base-dn): its
+// first RDN must be one dc=, o= or ou= value, the classes (domain,
+// organization, organizationalUnit) the base entry is made of.
+func ParseBaseDN(s string) (directory.DN, error) {
+	dn, err := directory.ParseDN(s)
+	if err != nil {
+		return directory.DN{}, fmt.Errorf("invalid base DN %q: %w", s, err)
+	}
+	if avas := dn.RDN().AVAs(); len(avas) != 1 || baseClass(avas[0].Type) == "" {
+		return directory.DN{}, fmt.Errorf("invalid base DN %q: want its first RDN to be dc=, o= or ou=, e.g. o=idm or dc=idm,dc=example,dc=com", s)
+	}
+	return dn, nil
+}
+
+// baseClass is the structural class of a base entry named typ=value.
+func baseClass(typ string) string {
+	switch strings.ToLower(typ) {
+	case "dc":
+		return "domain"
+	case "o":
+		return "organization"
+	case "ou":
+		return "organizationalUnit"
+	}
+	return ""
+}
+
+// metaBaseDN records the base DN of the directory, fixed at first start.
+// A store bootstrapped before it existed has its base from the domain.
+const metaBaseDN = "basedn"
+
+// storedBase reads the base DN fixed at first start, the root DN if none.
+func storedBase(store directory.Store) (directory.DN, error) {
+	var dn directory.DN
+	err := store.View(context.Background(), func(tx directory.ReadTx) error {
+		v, err := tx.Meta(metaBaseDN)
+		if errors.Is(err, directory.ErrMetaNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		dn, err = directory.ParseDN(string(v))
+		return err
+	})
+	if err != nil {
+		return directory.DN{}, fmt.Errorf("read the stored base DN: %w", err)
 	}
 	return dn, nil
 }

@@ -69,9 +69,6 @@ func (s *Service) userModifiable(names []string) error {
 		if strings.EqualFold(at.Name(), directory.AttrSPN) {
 			return directory.Errorf(directory.ErrConstraintViolation, "spn is derived from uid and the domain and cannot be set")
 		}
-		if strings.EqualFold(at.Name(), attrMemberUID) {
-			return directory.Errorf(directory.ErrConstraintViolation, "memberUid is derived from member and cannot be set; add members as DNs")
-		}
 	}
 	return nil
 }
@@ -178,6 +175,7 @@ func (s *Service) Add(ctx context.Context, id Identity, e *directory.Entry) erro
 	if hasClass(e, directory.ClassAPIToken) {
 		return directory.Errorf(directory.ErrUnwillingToPerform, "API token records are created by the token extended operation (ldapd service-account api-token generate)")
 	}
+	s.completeRFC2307Group(e)
 	if err := s.schema.ExpandObjectClasses(e); err != nil {
 		return err
 	}

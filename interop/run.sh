@@ -5,7 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 clients=("$@")
-[ ${#clients[@]} -gt 0 ] || clients=(apache nslcd python sssd)
+[ ${#clients[@]} -gt 0 ] || clients=(apache nslcd python sssd php perl dovecot node java)
 limit=${INTEROP_TIMEOUT:-300}
 failed=()
 for c in "${clients[@]}"; do

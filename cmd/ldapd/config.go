@@ -15,6 +15,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/ldapd/ldapd/acl"
 	"github.com/ldapd/ldapd/certs"
 	"github.com/ldapd/ldapd/idm"
 )
@@ -261,6 +262,17 @@ func checkOption(name, v string) error {
 			return nil // the default
 		}
 		if _, err := idm.ParseIDRange(v); err != nil {
+			return err
+		}
+	case "anonymous-read":
+		if _, err := acl.ParseAnonymousRead(v); err != nil {
+			return err
+		}
+	case "base-dn":
+		if v == "" {
+			return nil // from --domain
+		}
+		if _, err := idm.ParseBaseDN(v); err != nil {
 			return err
 		}
 	case "store":

@@ -224,6 +224,8 @@ func TestEnvInvalidRefused(t *testing.T) {
 		{"LDAPD_STORE", "mysql", `environment LDAPD_STORE: invalid value "mysql": want bolt or etcd`},
 		{"LDAPD_LDAPS", "636", `environment LDAPD_LDAPS: invalid address "636"`},
 		{"LDAPD_DATA", "", `environment LDAPD_DATA: empty`},
+		{"LDAPD_ANONYMOUS_READ", "all", `environment LDAPD_ANONYMOUS_READ: `},
+		{"LDAPD_BASE_DN", "not a dn", `environment LDAPD_BASE_DN: `},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {

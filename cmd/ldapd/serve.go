@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/ldapd/ldapd/acl"
 	"github.com/ldapd/ldapd/certs"
 	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/directory/boltstore"
@@ -40,6 +41,8 @@ type serveConfig struct {
 	uidRange          string // MIN-MAX for allocated uidNumbers
 	gidRange          string // MIN-MAX for allocated gidNumbers
 	maxTokens         int    // --max-tokens-per-account
+	baseDN            string // --base-dn: the suffix of a new directory
+	anonymousRead     string // --anonymous-read: public, posix or none
 	// drainPeriod is --drain-period: /readyz 503 before the listeners close (ops.go).
 	drainPeriod time.Duration
 	// store is --store bolt|etcd and the etcd options (store.go).
@@ -85,6 +88,10 @@ func serveFlags(e *env, cfg *serveConfig) *flag.FlagSet {
 		"accept passwords and tokens over LDAP without TLS (not recommended; env LDAPD_ALLOW_INSECURE_BIND=true)")
 	fs.IntVar(&cfg.maxTokens, "max-tokens-per-account", envInt(e, "LDAPD_MAX_TOKENS_PER_ACCOUNT", idm.DefaultMaxTokensPerAccount),
 		"API tokens one service account may hold; generating more fails until old ones are destroyed (env LDAPD_MAX_TOKENS_PER_ACCOUNT)")
+	fs.StringVar(&cfg.baseDN, "base-dn", e.getenv("LDAPD_BASE_DN"),
+		"suffix of a new directory, e.g. o=idm (Kanidm's set-ldap-basedn); default: from --domain; fixed at first start (env LDAPD_BASE_DN)")
+	fs.StringVar(&cfg.anonymousRead, "anonymous-read", envDefault(e, "LDAPD_ANONYMOUS_READ", "public"),
+		"what anonymous clients read: public (public attributes of every entry), posix (posixAccount and posixGroup entries, NSS attributes only) or none (env LDAPD_ANONYMOUS_READ)")
 	fs.DurationVar(&cfg.drainPeriod, "drain-period", defaultDrainPeriod,
 		"at shutdown, with --metrics: how long /readyz answers 503 while LDAP is still served, for load balancers to stop sending clients, before the listeners close (env LDAPD_DRAIN_PERIOD)")
 	limitFlags(fs, e, &cfg.limits)
@@ -161,6 +168,14 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	if err := checkOption("max-tokens-per-account", fmt.Sprint(cfg.maxTokens)); err != nil {
 		return fmt.Errorf("--max-tokens-per-account: %v: %w", err, errUsage)
+	}
+	if _, err := acl.ParseAnonymousRead(cfg.anonymousRead); err != nil {
+		return fmt.Errorf("--anonymous-read: %v: %w", err, errUsage)
+	}
+	if cfg.baseDN != "" {
+		if _, err := idm.ParseBaseDN(cfg.baseDN); err != nil {
+			return fmt.Errorf("--base-dn: %v: %w", err, errUsage)
+		}
 	}
 	return serve(ctx, e, cfg, log)
 }
@@ -249,8 +264,10 @@ func serve(ctx context.Context, e *env, cfg serveConfig, log zerolog.Logger) err
 			return fmt.Errorf("the first start needs --domain (or LDAPD_DOMAIN), e.g. --domain idm.example.com: %w", errUsage)
 		}
 	}
+	anonRead, _ := acl.ParseAnonymousRead(cfg.anonymousRead) // checked by runServe
 	svc, err := idm.New(idm.Config{
-		Store: ops.wrap(store), Domain: cfg.domain, Keys: keys, Logger: log, Events: ops.events(),
+		Store: ops.wrap(store), Domain: cfg.domain, BaseDN: cfg.baseDN, AnonymousRead: anonRead,
+		Keys: keys, Logger: log, Events: ops.events(),
 		Extensions: gateway.Extensions(), Controls: gateway.Controls(), VendorVersion: version,
 		UIDRange: uidRange, GIDRange: gidRange, MaxTokensPerAccount: cfg.maxTokens,
 	})

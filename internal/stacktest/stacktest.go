@@ -80,6 +80,7 @@ type Stack struct {
 	keys       *tokens.Keyring
 	logs       *logBuffer
 	opts       []Option
+	idmOpt     func(*idm.Config)
 }
 
 // Option adjusts the protocol server before it starts (limits, timeouts),
@@ -118,14 +119,19 @@ func (w logWriter) Write(p []byte) (int, error) {
 }
 
 // New starts a stack; t.Cleanup stops it.
-func New(t testing.TB, opts ...Option) *Stack {
+func New(t testing.TB, opts ...Option) *Stack { return NewConfigured(t, nil, opts...) }
+
+// NewConfigured starts a stack whose idm.Config idmOpt adjusts (at New and
+// at every Restart) before the service is made: anonymous exposure, a base
+// DN, ... idmOpt may be nil.
+func NewConfigured(t testing.TB, idmOpt func(*idm.Config), opts ...Option) *Stack {
 	t.Helper()
 	path := t.TempDir() + "/ldapd.db"
 	keys, err := tokens.NewKeyring(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Stack{path: path, keys: keys, Clock: &Clock{t: time.Now()}, logs: &logBuffer{}, opts: opts}
+	s := &Stack{path: path, keys: keys, Clock: &Clock{t: time.Now()}, logs: &logBuffer{}, opts: opts, idmOpt: idmOpt}
 	s.open(t)
 	ctx := context.Background()
 	if s.AdminPW, err = s.IDM.RecoverAccount(ctx, "admin"); err != nil {
@@ -145,12 +151,16 @@ func (s *Stack) open(t testing.TB) {
 		t.Fatal(err)
 	}
 	log := zerolog.New(logWriter{t, s.logs})
-	svc, err := idm.New(idm.Config{
+	cfg := idm.Config{
 		Store: store, Domain: Domain, Keys: s.keys, Logger: log, Now: s.Clock.Now,
 		Hasher:     password.NewHasher(password.TestParams(), nil, 0),
 		Extensions: gateway.Extensions(), Controls: gateway.Controls(),
 		Throttle: idm.ThrottleConfig{Sleep: s.Clock.Sleep},
-	})
+	}
+	if s.idmOpt != nil {
+		s.idmOpt(&cfg)
+	}
+	svc, err := idm.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

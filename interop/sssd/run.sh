@@ -7,3 +7,5 @@ SCRIPT_NAME=sssd
 start_ldapd
 setup_directory
 tracked "$PY" "$(dirname "$0")/shapes.py"
+# The real daemon (daemon.sh), with its own ldapd.
+tracked "$(dirname "$0")/daemon.sh"
