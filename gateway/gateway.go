@@ -69,7 +69,7 @@ func (g *Gateway) Schema() *directory.Schema { return g.IDM.Schema() }
 // ServeLDAP implements ldapserver.Handler.
 func (g *Gateway) ServeLDAP(w ldapserver.ResponseWriter, r *ldapserver.Request) {
 	id := identity(r)
-	ctx := r.Context()
+	ctx := idm.WithConn(r.Context(), r.ConnID)
 	switch op := r.Op.(type) {
 	case *ldapserver.BindRequest:
 		g.bind(idm.WithClientAddr(ctx, r.RemoteAddr), w, op)

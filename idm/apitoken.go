@@ -234,7 +234,7 @@ func (s *Service) GenerateToken(ctx context.Context, id Identity, account, label
 	if err != nil {
 		return "", tokens.ID{}, err
 	}
-	s.log.Info().Str("event", "security").Str("token_id", rec.ID.String()).Str("account", acctDN.String()).
+	secEvent(ctx, s.log.Info()).Str("token_id", rec.ID.String()).Str("account", acctDN.String()).
 		Str("purpose", purpose.String()).Str("issued_by", id.String()).Msg("API token issued")
 	s.tokenIssued()
 	return token, rec.ID, nil

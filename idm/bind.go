@@ -42,7 +42,7 @@ func (s *Service) Bind(ctx context.Context, name string, pw []byte) (Identity, e
 func (s *Service) passwordBind(ctx context.Context, name string, pw []byte) (Identity, error) {
 	addr := clientAddrOf(ctx)
 	logFail := func(cause string, err error) {
-		ev := s.log.Warn().Str("event", "security").Str("bind_name", logfield.Clip(name)).Str("cause", cause)
+		ev := secEvent(ctx, s.log.Warn()).Str("bind_name", logfield.Clip(name)).Str("cause", passwordCause(cause)).Str("detail", cause)
 		if addr != "" {
 			ev = ev.Str("client", addr)
 		}
@@ -134,7 +134,7 @@ func (s *Service) passwordBind(ctx context.Context, name string, pw []byte) (Ide
 	}) {
 		at.succeed()
 		if e := s.log.Info(); e.Enabled() {
-			e.Str("event", "security").Str("identity", dn.String()).Bool("cached", cached).Msg("bind succeeded")
+			secEvent(ctx, e).Str("identity", dn.String()).Bool("cached", cached).Msg("bind succeeded")
 		}
 		return Identity{Kind: acl.Account, DN: dn, memo: &subjectMemo{}}, nil
 	}
@@ -155,7 +155,7 @@ func (s *Service) verifyStored(ctx context.Context, hashes []string, pw string, 
 			return true
 		}
 		if !errors.Is(err, password.ErrMismatch) {
-			s.log.Warn().Str("event", "security").AnErr("error", err).Msg("stored password unreadable")
+			secEvent(ctx, s.log.Warn()).AnErr("error", err).Msg("stored password unreadable")
 		}
 	}
 	return false
@@ -285,20 +285,20 @@ func (s *Service) tokenBind(ctx context.Context, token string) (Identity, error)
 	if err != nil {
 		addr := clientAddrOf(ctx)
 		waited := s.throttle.tokenFailed(ctx, addr)
-		s.logTokenFail(claims, addr, waited, err)
+		s.logTokenFail(ctx, claims, addr, waited, err)
 		return Identity{}, errBind()
 	}
 	id := Identity{Kind: acl.Account, DN: st.account, Token: true, TokenID: claims.TokenID, ReadWrite: st.rec.Purpose == tokens.ReadWrite,
 		tokenAccount: claims.AccountUUID, memo: &subjectMemo{}}
 	if e := s.log.Info(); e.Enabled() {
-		e.Str("event", "security").Str("identity", id.String()).Str("purpose", st.rec.Purpose.String()).Msg("token bind succeeded")
+		secEvent(ctx, e).Str("identity", id.String()).Str("purpose", st.rec.Purpose.String()).Msg("token bind succeeded")
 	}
 	return id, nil
 }
 
 // logTokenFail logs a failed token bind with its cause; claims are those
 // Parse returned (zero when the token did not parse: no token ID to log).
-func (s *Service) logTokenFail(claims tokens.Claims, addr string, waited time.Duration, err error) {
+func (s *Service) logTokenFail(ctx context.Context, claims tokens.Claims, addr string, waited time.Duration, err error) {
 	cause := "malformed"
 	switch {
 	case errors.Is(err, tokens.ErrBadSignature):
@@ -312,7 +312,7 @@ func (s *Service) logTokenFail(claims tokens.Claims, addr string, waited time.Du
 	case errors.Is(err, errAccountDisabled):
 		cause = "account disabled"
 	}
-	ev := s.log.Warn().Str("event", "security").Str("cause", cause)
+	ev := secEvent(ctx, s.log.Warn()).Str("cause", tokenCause(cause)).Str("detail", cause)
 	if addr != "" {
 		ev = ev.Str("client", addr)
 	}

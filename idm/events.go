@@ -1,6 +1,11 @@
 package idm
 
-import "strings"
+import (
+	"context"
+	"strings"
+
+	"github.com/rs/zerolog"
+)
 
 // Events is told of security-relevant outcomes, for metrics. Its methods
 // are called from request goroutines, concurrently, and must be quick and
@@ -15,12 +20,15 @@ type Events interface {
 	TokenRevoked()
 }
 
-// Causes of a failed bind, as passed to Events.BindFailed. The log line of
-// the failure says more.
+// Causes of a failed bind, as passed to Events.BindFailed and logged as
+// the "cause" field of the failure's security event: one vocabulary for
+// the ldapd_bind_failures_total{cause} series and the logs. The event's
+// "detail" field says more ("wrong password", "bad signature", the
+// throttle's reason, ...).
 const (
 	CauseBadPassword     = "bad_password"    // wrong password, or the account has none
 	CauseNoAccount       = "no_account"      // the bind name matches no unique account
-	CauseDisabled        = "disabled"        // the account is disabled
+	CauseDisabled        = "disabled"        // the account is disabled (password or token bind)
 	CauseUnauthenticated = "unauthenticated" // a name without a password (RFC 4513 5.1.2)
 	CauseBadToken        = "bad_token"       // malformed, bad signature, unknown key, account gone
 	CauseRevoked         = "revoked"         // the token's record is gone
@@ -73,6 +81,28 @@ func tokenCause(logged string) string {
 		return CauseRevoked
 	case "expired":
 		return CauseExpired
+	case "account disabled":
+		return CauseDisabled
 	}
 	return CauseBadToken
+}
+
+type connKey struct{}
+
+// WithConn returns ctx carrying the id of the LDAP connection a request
+// came on (ldapserver.Request.ConnID): security events log it as "conn",
+// like every access line of that connection, so that one query finds
+// everything a connection did, its failed binds included.
+func WithConn(ctx context.Context, id uint64) context.Context {
+	return context.WithValue(ctx, connKey{}, id)
+}
+
+// secEvent marks ev as a security event and adds the connection id when
+// ctx carries one (WithConn).
+func secEvent(ctx context.Context, ev *zerolog.Event) *zerolog.Event {
+	ev = ev.Str("event", "security")
+	if id, ok := ctx.Value(connKey{}).(uint64); ok {
+		ev = ev.Uint64("conn", id)
+	}
+	return ev
 }

@@ -20,7 +20,7 @@ func TestEventCauses(t *testing.T) {
 	}
 	for logged, want := range map[string]string{
 		"revoked": CauseRevoked, "expired": CauseExpired, "malformed": CauseBadToken,
-		"bad signature": CauseBadToken, "unknown signing key": CauseBadToken,
+		"bad signature": CauseBadToken, "unknown signing key": CauseBadToken, "account disabled": CauseDisabled,
 	} {
 		if got := tokenCause(logged); got != want {
 			t.Errorf("tokenCause(%q) = %q, want %q", logged, got, want)

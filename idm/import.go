@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -23,9 +24,19 @@ type ImportRecord struct {
 // ImportStats reports what Import did.
 type ImportStats struct {
 	Added int
-	// Skipped lists the DNs that already existed (the base entry, the
-	// built-in containers, ...); they are left as they are.
+	// Skipped lists the DNs that already existed and are not built-in;
+	// they are left as they are (so an interrupted import can run again).
 	Skipped []string
+	// Merged lists the built-in entries (the base, ou=people, ou=groups,
+	// ou=services, admin, idm_admin and the built-in groups: every
+	// directory has them from its first start) that the file also holds:
+	// they took the file's values (mergeBuiltin), so that an export
+	// imported into a new directory gives back the same directory.
+	Merged []string
+	// NotMerged lists, as "DN: attribute", the values of a built-in entry
+	// in the file that its object classes do not allow (a foreign base
+	// entry's o, say); they were left out.
+	NotMerged []string
 	// Dropped counts the values of OpenLDAP operational attributes that
 	// ldapd recomputes or does not keep (entryCSN, memberOf, pwd*, ...).
 	Dropped map[string]int
@@ -125,6 +136,13 @@ func (s *Service) Import(ctx context.Context, open ImportSource, progress func(p
 	}
 	if err != nil {
 		return st, err
+	}
+	for _, e := range v.merge {
+		roots, err := s.mergeBuiltin(ctx, e, &st)
+		if err != nil {
+			return st, fmt.Errorf("entries added; merging built-in entry %s: %w", e.DN, err)
+		}
+		groups = append(groups, roots...)
 	}
 	// memberOf for the imported groups, in batches sized like the chunks
 	// so that a store with small transactions (etcd) can take them.
@@ -280,6 +298,8 @@ type validated struct {
 	kept []*directory.Entry
 	// skipped holds the norms of the DNs that exist already.
 	skipped map[string]bool
+	// merge holds the prepared file entries of existing built-in entries.
+	merge []*directory.Entry
 }
 
 // validateImport is Import's first pass. With keep, it also prepares the
@@ -291,6 +311,10 @@ func (s *Service) validateImport(ctx context.Context, open ImportSource, st *Imp
 		return nil, err
 	}
 	v := &validated{skipped: map[string]bool{}}
+	builtin, err := s.builtinNorms()
+	if err != nil {
+		return nil, err
+	}
 	err = s.store.View(ctx, func(tx directory.ReadTx) error {
 		uids, err := s.accountUIDs(tx)
 		if err != nil {
@@ -334,6 +358,37 @@ func (s *Service) validateImport(ctx context.Context, open ImportSource, st *Imp
 			rec := it.rec
 			e := rec.Entry
 			fail := func(err error) error { return fmt.Errorf("line %d: %s: %w", rec.Line, e.DN, err) }
+			// exists handles an entry that is already stored: a built-in
+			// one is merged, another skipped.
+			exists := func() error {
+				if v.skipped[e.DN.Norm()] {
+					return fail(directory.Errorf(directory.ErrEntryAlreadyExists, "the entry is given twice"))
+				}
+				v.skipped[e.DN.Norm()] = true
+				if !builtin[e.DN.Norm()] {
+					st.Skipped = append(st.Skipped, e.DN.String())
+					return nil
+				}
+				if it.prepErr != nil {
+					return fail(it.prepErr)
+				}
+				for _, uid := range e.Get("uid") {
+					if other, ok := uids[strings.ToLower(uid)]; ok {
+						if odn, err := directory.ParseDN(other); err != nil || !odn.Equal(e.DN) {
+							return fail(directory.Errorf(directory.ErrConstraintViolation, "uid "+uid+" is already used by "+other))
+						}
+					}
+				}
+				for _, attr := range []string{"member", "uniqueMember"} {
+					for _, v := range e.Get(attr) {
+						members = append(members, memberRef{rec.Line, e.DN.String(), attr, v})
+					}
+				}
+				// Not in inFile: that set is for entries to add, whose
+				// children are new too; references to it find it stored.
+				v.merge = append(v.merge, e)
+				return nil
+			}
 			if !e.DN.IsWithin(s.base) {
 				return fail(directory.Errorf(directory.ErrUnwillingToPerform, "not under the directory base "+s.base.String()))
 			}
@@ -342,9 +397,7 @@ func (s *Service) validateImport(ctx context.Context, open ImportSource, st *Imp
 			}
 			if e.DN.Equal(s.base) {
 				if _, err := tx.Get(e.DN); err == nil {
-					st.Skipped = append(st.Skipped, e.DN.String())
-					v.skipped[e.DN.Norm()] = true
-					return nil
+					return exists()
 				} else if !errors.Is(err, directory.ErrNoSuchObject) {
 					return fail(err)
 				}
@@ -355,9 +408,7 @@ func (s *Service) validateImport(ctx context.Context, open ImportSource, st *Imp
 					return fail(err)
 				}
 				if p.children[e.DN.Norm()] {
-					st.Skipped = append(st.Skipped, e.DN.String())
-					v.skipped[e.DN.Norm()] = true
-					return nil
+					return exists()
 				}
 				if !p.stored {
 					return fail(directory.Errorf(directory.ErrNoSuchObject, "parent "+parent.String()+" is neither in the directory nor earlier in the file"))
@@ -691,4 +742,115 @@ func (s *Service) Export(ctx context.Context, each func(*directory.Entry) error)
 	return s.store.View(ctx, func(tx directory.ReadTx) error {
 		return tx.Search(s.base, directory.ScopeSub, all, each)
 	})
+}
+
+// builtinNorms returns the normalized DNs of the entries every directory
+// gets at its first start (Bootstrap).
+func (s *Service) builtinNorms() (map[string]bool, error) {
+	entries, err := s.builtinEntries()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		out[e.DN.Norm()] = true
+	}
+	return out, nil
+}
+
+// mergeNever reports the attributes a merge never takes from the file:
+// objectClass is merged on its own, the others are recomputed.
+func mergeNever(name string) bool {
+	switch strings.ToLower(name) {
+	case "objectclass", "memberof", "structuralobjectclass":
+		return true
+	}
+	return false
+}
+
+// mergeBuiltin gives the stored built-in entry at f.DN the values of f,
+// the entry the import file holds for it: each attribute f carries
+// replaces the stored one (member lists, userPassword hashes,
+// description, entryUUID and the timestamps: the exported directory's),
+// attributes f lacks are kept, and f's object classes are added when the
+// entry stays valid with them. A value the resulting classes do not
+// allow is left out and listed in st.NotMerged. It returns the DNs whose
+// memberOf must be recomputed: the entry and the members it lost.
+func (s *Service) mergeBuiltin(ctx context.Context, f *directory.Entry, st *ImportStats) ([]directory.DN, error) {
+	if pws := f.Get("userPassword"); len(pws) > 0 {
+		for _, pw := range pws {
+			if !password.IsHashed(pw) {
+				hashed, err := s.hashPasswords(ctx, pws, true)
+				if err != nil {
+					return nil, err
+				}
+				f.Set("userPassword", hashed...)
+				break
+			}
+		}
+	}
+	var roots []directory.DN
+	var notMerged []string
+	err := s.store.Update(ctx, func(tx directory.WriteTx) error {
+		roots, notMerged = roots[:0], notMerged[:0]
+		stored, err := tx.Get(f.DN)
+		if err != nil {
+			return err
+		}
+		merged := stored.Clone()
+		withClasses := merged.Clone()
+		for _, c := range f.Get("objectClass") {
+			if !hasClass(withClasses, c) {
+				withClasses.Add("objectClass", c)
+			}
+		}
+		if _, err := s.schema.CheckClasses(withClasses); err == nil {
+			merged = withClasses
+		}
+		for _, a := range f.Attrs {
+			if mergeNever(a.Name) {
+				continue
+			}
+			try := merged.Clone()
+			try.Set(a.Name, a.Values...)
+			if _, err := s.schema.Check(try); err != nil {
+				notMerged = append(notMerged, f.DN.String()+": "+a.Name)
+				continue
+			}
+			merged = try
+		}
+		var changes []directory.Change
+		for _, a := range merged.Attrs {
+			if !slices.Equal(a.Values, stored.Get(a.Name)) {
+				name := a.Name
+				if at, ok := s.schema.Attr(name); ok && len(at.Names) > 0 {
+					name = at.Names[0]
+				}
+				changes = append(changes, directory.Change{Op: directory.ChangeReplace, Attr: name, Values: a.Values})
+			}
+		}
+		if len(changes) == 0 {
+			return nil
+		}
+		if err := tx.Modify(f.DN, changes); err != nil {
+			return err
+		}
+		roots = append(roots, f.DN)
+		kept := map[string]bool{}
+		for _, m := range merged.Get("member") {
+			kept[s.norms.norm(m)] = true
+		}
+		for _, m := range dnValues(stored.Get("member")) {
+			if !kept[m.Norm()] {
+				roots = append(roots, m) // a member it lost
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	st.Merged = append(st.Merged, f.DN.String())
+	st.NotMerged = append(st.NotMerged, notMerged...)
+	return roots, nil
 }

@@ -155,7 +155,7 @@ func TestImportBulkLikeAdds(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if fmt.Sprint(gotSt) != fmt.Sprint(wantSt) || gotSt.Added != len(recs)-1 || len(gotSt.Skipped) != 1 ||
+			if fmt.Sprint(gotSt) != fmt.Sprint(wantSt) || gotSt.Added != len(recs)-1 || len(gotSt.Merged) != 1 ||
 				gotSt.Dropped["entryCSN"] != 41 || gotSt.Dropped["pwdChangedTime"] != 40 {
 				t.Errorf("stats %+v, want %+v", gotSt, wantSt)
 			}

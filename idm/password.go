@@ -3,6 +3,7 @@ package idm
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/ldapd/ldapd/acl"
 	"github.com/ldapd/ldapd/directory"
@@ -51,7 +52,7 @@ func (s *Service) PasswordModify(ctx context.Context, id Identity, user string, 
 			return err
 		}
 		if d := s.policy.Decide(sub, acl.OpModify, acl.Target{Entry: e}, []string{"userPassword"}); !d.Allowed {
-			s.log.Warn().Str("event", "security").Str("target", target.String()).Str("by", id.String()).
+			secEvent(ctx, s.log.Warn()).Str("target", target.String()).Str("by", id.String()).
 				Str("cause", d.Reason).Bool("old_password_given", oldPW != nil).Msg("password change refused")
 			return errPasswordChange()
 		}
@@ -80,7 +81,7 @@ func (s *Service) PasswordModify(ctx context.Context, id Identity, user string, 
 	if err := s.setPassword(ctx, id, target, *newPW); err != nil {
 		return "", err
 	}
-	s.log.Info().Str("event", "security").Str("target", target.String()).Str("by", id.String()).Msg("password changed")
+	secEvent(ctx, s.log.Info()).Str("target", target.String()).Str("by", id.String()).Msg("password changed")
 	return generated, nil
 }
 
@@ -89,8 +90,12 @@ func (s *Service) PasswordModify(ctx context.Context, id Identity, user string, 
 // client's address, so that it is no faster a way to guess.
 func (s *Service) checkOldPassword(ctx context.Context, id Identity, target directory.DN, stored []string, old string) error {
 	addr := clientAddrOf(ctx)
-	refuse := func(cause string) error {
-		ev := s.log.Warn().Str("event", "security").Str("target", target.String()).Str("by", id.String()).Str("cause", cause)
+	refuse := func(detail string) error {
+		cause := CauseBadPassword // the bind vocabulary: this check is a bind's
+		if strings.HasPrefix(detail, "throttled") {
+			cause = CauseThrottled
+		}
+		ev := secEvent(ctx, s.log.Warn()).Str("target", target.String()).Str("by", id.String()).Str("cause", cause).Str("detail", detail)
 		if addr != "" {
 			ev = ev.Str("client", addr)
 		}

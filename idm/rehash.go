@@ -26,6 +26,6 @@ func (s *Service) rehash(ctx context.Context, dn directory.DN, old, pw string) s
 		s.log.Warn().Str("identity", dn.String()).Err(err).Msg("rehashing a legacy password failed")
 		return ""
 	}
-	s.log.Info().Str("event", "security").Str("identity", dn.String()).Msg("legacy password hash replaced with argon2id")
+	secEvent(ctx, s.log.Info()).Str("identity", dn.String()).Msg("legacy password hash replaced with argon2id")
 	return h
 }

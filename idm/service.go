@@ -344,7 +344,7 @@ func invalidSession() error {
 }
 
 func (s *Service) security(ctx context.Context, what string, id Identity, err error) {
-	ev := s.log.Warn().Str("event", "security").Str("identity", id.String())
+	ev := secEvent(ctx, s.log.Warn()).Str("identity", id.String())
 	if err != nil {
 		ev = ev.AnErr("cause", err)
 	}

@@ -277,8 +277,13 @@ func TestTokenBindFailures(t *testing.T) {
 				}
 			}
 			logs := f.s.Logs()[before:]
-			if !strings.Contains(logs, `"cause":"`+tc.cause+`"`) {
-				t.Errorf("log does not give the cause %q:\n%s", tc.cause, logs)
+			// The cause is the metrics' vocabulary; the detail says more.
+			cause := map[string]string{"revoked": idm.CauseRevoked, "expired": idm.CauseExpired, "account disabled": idm.CauseDisabled}[tc.cause]
+			if cause == "" {
+				cause = idm.CauseBadToken
+			}
+			if !strings.Contains(logs, `"cause":"`+cause+`","detail":"`+tc.cause+`"`) {
+				t.Errorf("log does not give the cause %q with the detail %q:\n%s", cause, tc.cause, logs)
 			}
 			if a.id != (tokens.ID{}) && !strings.Contains(logs, a.id.String()) {
 				t.Errorf("log does not name the token id %s:\n%s", a.id, logs)

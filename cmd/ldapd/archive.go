@@ -7,35 +7,98 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
 
 	"github.com/ldapd/ldapd/tokens"
 )
 
-// A backup archive holds everything a restore needs: the token signing
-// keyring and a hot copy of the bbolt file. Layout:
+// A backup archive holds everything a restore needs to serve as the old
+// server did: the token signing keyring (old tokens keep working), the
+// generated TLS material of DATA/tls (old clients keep trusting ca.pem
+// and the server certificate) and a hot copy of the bbolt file. Layout:
 //
-//	"LDAPDBK1"                     magic
+//	"LDAPDBK2"                     magic ("LDAPDBK1": no file section)
 //	uint32 big-endian              keyring length K
 //	K bytes                        tokens.Keyring.MarshalBinary (secret)
+//	uint32 big-endian              number of files F (BK2 only)
+//	F times:                       a file of the data directory
+//	  uint16 N, N bytes              its slash-separated path under DATA
+//	  uint32                         its mode bits (0600 for a key)
+//	  uint32 L, L bytes              its contents
 //	D bytes                        the database (bbolt Tx.WriteTo)
 //	uint64 big-endian              D
 //	32 bytes                       SHA-256 of everything before it
 //
-// The archive holds the signing keys, so it is as secret as DATA/keys:
-// it is created with mode 0600 and must be stored accordingly.
-const archiveMagic = "LDAPDBK1"
+// The archive holds the signing keys and the TLS server key, so it is as
+// secret as DATA/keys: it is created with mode 0600 and must be stored
+// accordingly.
+const (
+	archiveMagic   = "LDAPDBK2"
+	archiveMagicV1 = "LDAPDBK1"
+)
 
 // archiveMode is the mode of a new archive: it holds the signing keys.
 const archiveMode = 0o600
+
+// Bounds a reader applies to the file section.
+const (
+	maxArchiveFiles    = 64
+	maxArchiveFileSize = 1 << 20
+)
 
 // hotCopier is the part of boltstore's store a backup needs.
 type hotCopier interface {
 	Backup(w io.Writer) (int64, error)
 }
 
-// writeArchive writes the archive of db and keys to w.
-func writeArchive(w io.Writer, db hotCopier, keys *tokens.Keyring) error {
+// archiveFile is a file of the data directory carried by an archive.
+type archiveFile struct {
+	Name string      // slash-separated, relative to DATA, e.g. "tls/ca.pem"
+	Mode fs.FileMode // permission bits
+	Data []byte
+}
+
+// dataFiles reads the regular files directly in DATA/tls (the generated CA
+// and server key pair), for an archive; none if the directory does not
+// exist (the operator's --tls-cert files are theirs to back up).
+func dataFiles(data string) ([]archiveFile, error) {
+	dir := tlsDir(data)
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	var files []archiveFile
+	for _, de := range ents {
+		if !de.Type().IsRegular() || strings.HasPrefix(de.Name(), ".") {
+			continue
+		}
+		fi, err := de.Info()
+		if err != nil {
+			return nil, fmt.Errorf("backup: %w", err)
+		}
+		if fi.Size() > maxArchiveFileSize || len(files) == maxArchiveFiles {
+			return nil, fmt.Errorf("backup: %s: too large or too many files for an archive", dir)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, de.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("backup: %w", err)
+		}
+		files = append(files, archiveFile{Name: "tls/" + de.Name(), Mode: fi.Mode().Perm(), Data: b})
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
+	return files, nil
+}
+
+// writeArchive writes the archive of db, keys and files to w.
+func writeArchive(w io.Writer, db hotCopier, keys *tokens.Keyring, files []archiveFile) error {
 	kb, err := keys.MarshalBinary()
 	if err != nil {
 		return fmt.Errorf("backup keyring: %w", err)
@@ -43,7 +106,16 @@ func writeArchive(w io.Writer, db hotCopier, keys *tokens.Keyring) error {
 	h := sha256.New()
 	mw := io.MultiWriter(w, h)
 	head := append([]byte(archiveMagic), binary.BigEndian.AppendUint32(nil, uint32(len(kb)))...)
-	if _, err := mw.Write(append(head, kb...)); err != nil {
+	head = append(head, kb...)
+	head = binary.BigEndian.AppendUint32(head, uint32(len(files)))
+	for _, f := range files {
+		head = binary.BigEndian.AppendUint16(head, uint16(len(f.Name)))
+		head = append(head, f.Name...)
+		head = binary.BigEndian.AppendUint32(head, uint32(f.Mode.Perm()))
+		head = binary.BigEndian.AppendUint32(head, uint32(len(f.Data)))
+		head = append(head, f.Data...)
+	}
+	if _, err := mw.Write(head); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
 	n, err := db.Backup(mw)
@@ -59,79 +131,127 @@ func writeArchive(w io.Writer, db hotCopier, keys *tokens.Keyring) error {
 	return nil
 }
 
-// writeArchiveFile creates path (it must not exist) with mode 0600 and
-// writes the archive to it, synced; on failure nothing is left behind.
-func writeArchiveFile(path string, db hotCopier, keys *tokens.Keyring) (err error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, archiveMode)
-	if err != nil {
-		return fmt.Errorf("backup: %w", err)
-	}
-	defer func() {
-		if cerr := f.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("backup: %w", cerr)
-		}
-		if err != nil {
-			os.Remove(path)
-		}
-	}()
-	if err := writeArchive(f, db, keys); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("backup: %w", err)
-	}
-	return nil
-}
-
 var errBadArchive = errors.New("not a valid ldapd backup archive")
 
+// archive is what readArchive found in a checked archive.
+type archive struct {
+	keys         *tokens.Keyring
+	files        []archiveFile
+	dbOff, dbLen int64 // the database's place in the file
+}
+
 // readArchive checks the archive in f (its checksum, then its layout) and
-// returns the keyring and the database's offset and length in f.
-func readArchive(f *os.File) (keys *tokens.Keyring, dbOff, dbLen int64, err error) {
+// returns its keyring, its files and the database's offset and length in f.
+func readArchive(f *os.File) (*archive, error) {
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, 0, 0, err
+		return nil, err
 	}
 	size := fi.Size()
 	minSize := int64(len(archiveMagic) + 4 + 8 + sha256.Size)
 	if size < minSize {
-		return nil, 0, 0, fmt.Errorf("%w: too short", errBadArchive)
+		return nil, fmt.Errorf("%w: too short", errBadArchive)
 	}
 	h := sha256.New()
 	if _, err := io.Copy(h, io.NewSectionReader(f, 0, size-sha256.Size)); err != nil {
-		return nil, 0, 0, err
+		return nil, err
 	}
 	sum := make([]byte, sha256.Size)
 	if _, err := f.ReadAt(sum, size-sha256.Size); err != nil {
-		return nil, 0, 0, err
+		return nil, err
 	}
 	if !bytes.Equal(sum, h.Sum(nil)) {
-		return nil, 0, 0, fmt.Errorf("%w: checksum mismatch (truncated or altered)", errBadArchive)
+		return nil, fmt.Errorf("%w: checksum mismatch (truncated or altered)", errBadArchive)
 	}
-	head := make([]byte, len(archiveMagic)+4)
-	if _, err := f.ReadAt(head, 0); err != nil {
-		return nil, 0, 0, err
-	}
-	if string(head[:len(archiveMagic)]) != archiveMagic {
-		return nil, 0, 0, fmt.Errorf("%w: bad magic", errBadArchive)
-	}
-	klen := int64(binary.BigEndian.Uint32(head[len(archiveMagic):]))
 	tail := make([]byte, 8)
 	if _, err := f.ReadAt(tail, size-sha256.Size-8); err != nil {
-		return nil, 0, 0, err
+		return nil, err
 	}
-	dbOff = int64(len(head)) + klen
-	dbLen = int64(binary.BigEndian.Uint64(tail))
-	if klen > 1<<20 || dbOff+dbLen+8+sha256.Size != size {
-		return nil, 0, 0, fmt.Errorf("%w: inconsistent lengths", errBadArchive)
+	dbLen := binary.BigEndian.Uint64(tail)
+	if dbLen > uint64(size) {
+		return nil, fmt.Errorf("%w: inconsistent lengths", errBadArchive)
 	}
-	kb := make([]byte, klen)
-	if _, err := f.ReadAt(kb, int64(len(head))); err != nil {
-		return nil, 0, 0, err
+	a := &archive{dbLen: int64(dbLen)}
+	headEnd := size - sha256.Size - 8 - a.dbLen
+	if headEnd < int64(len(archiveMagic)+4) {
+		return nil, fmt.Errorf("%w: inconsistent lengths", errBadArchive)
 	}
-	keys = &tokens.Keyring{}
-	if err := keys.UnmarshalBinary(kb); err != nil {
-		return nil, 0, 0, fmt.Errorf("%w: %w", errBadArchive, err)
+	head := make([]byte, headEnd)
+	if _, err := f.ReadAt(head, 0); err != nil {
+		return nil, err
 	}
-	return keys, dbOff, dbLen, nil
+	magic := string(head[:len(archiveMagic)])
+	if magic != archiveMagic && magic != archiveMagicV1 {
+		return nil, fmt.Errorf("%w: bad magic", errBadArchive)
+	}
+	r := &headReader{b: head[len(archiveMagic):]}
+	kb := r.bytes(int(r.u32()))
+	a.keys = &tokens.Keyring{}
+	if r.bad {
+		return nil, fmt.Errorf("%w: inconsistent lengths", errBadArchive)
+	}
+	if err := a.keys.UnmarshalBinary(kb); err != nil {
+		return nil, fmt.Errorf("%w: %w", errBadArchive, err)
+	}
+	if magic == archiveMagic {
+		n := r.u32()
+		if n > maxArchiveFiles {
+			return nil, fmt.Errorf("%w: %d files", errBadArchive, n)
+		}
+		for range n {
+			name := string(r.bytes(int(r.u16())))
+			mode := fs.FileMode(r.u32()).Perm()
+			data := r.bytes(int(r.u32()))
+			if r.bad {
+				break
+			}
+			if !validArchiveName(name) {
+				return nil, fmt.Errorf("%w: file name %q", errBadArchive, name)
+			}
+			a.files = append(a.files, archiveFile{Name: name, Mode: mode, Data: data})
+		}
+	}
+	if r.bad || len(r.b) != 0 {
+		return nil, fmt.Errorf("%w: inconsistent lengths", errBadArchive)
+	}
+	a.dbOff = headEnd
+	return a, nil
+}
+
+// validArchiveName accepts only tls/NAME: a restore writes nothing else.
+func validArchiveName(name string) bool {
+	dir, base := path.Split(name)
+	return dir == "tls/" && base != "" && base != "." && base != ".." && !strings.ContainsAny(base, "/\\\x00") &&
+		!strings.HasPrefix(base, ".")
+}
+
+// headReader reads the archive's head; bad is set (and zeros returned) at
+// the first read past its end.
+type headReader struct {
+	b   []byte
+	bad bool
+}
+
+func (r *headReader) bytes(n int) []byte {
+	if r.bad || n < 0 || n > len(r.b) {
+		r.bad = true
+		return nil
+	}
+	v := r.b[:n:n]
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *headReader) u16() uint16 {
+	if b := r.bytes(2); b != nil {
+		return binary.BigEndian.Uint16(b)
+	}
+	return 0
+}
+
+func (r *headReader) u32() uint32 {
+	if b := r.bytes(4); b != nil {
+		return binary.BigEndian.Uint32(b)
+	}
+	return 0
 }

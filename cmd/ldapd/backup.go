@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -10,9 +11,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
-	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/go-ldap/ldap/v3"
 	"github.com/rs/zerolog"
 
@@ -25,31 +26,40 @@ import (
 	"github.com/ldapd/ldapd/tokens"
 )
 
-// BackupOID is ldapd's backup extended operation, served only on the
-// owner-only admin socket DATA/ldapd.sock and only to its root identity.
-// Request value: OCTET STRING, the absolute path of a file that must not
-// exist; the server writes the archive there itself (mode 0600) and
-// answers success once it is synced.
+// BackupDN is the search base of ldapd's backup stream, served only on
+// the owner-only admin socket DATA/ldapd.sock and only to its root
+// identity: a base-scope search of it answers with the archive (archive.go)
+// in order, in the "chunk" attribute of one search result entry per
+// backupChunk bytes, and a success result once the last byte is sent.
+// Anything else is an error result, and the client must then discard what
+// it got.
 //
-// Why a path rather than streaming the bytes back: the socket is local and
-// owner-only, so the client is the server's own user on the same machine;
-// writing the file directly needs no message-size exception for a large
-// response and keeps the archive's secret keyring out of any buffer but
-// the file's.
-const BackupOID = wire.BackupOID
+// Why a stream rather than a file the server writes: under the shipped
+// systemd unit the server runs as its own user with a read-only file
+// system and a private /tmp, so a file it writes is either impossible or
+// invisible to the operator. The client (ldapd backup) writes the file as
+// the operator, where the operator asked, like etcdctl snapshot save. A
+// search carries the stream because LDAP clients already read search
+// entries one by one as they arrive, so neither side holds the whole
+// archive in memory.
+const BackupDN = "cn=ldapd-backup"
 
-// backupHandler serves BackupOID on the admin socket and passes every
-// other operation to next.
+// backupChunk is the archive bytes per search result entry.
+const backupChunk = 256 << 10
+
+// backupHandler serves the BackupDN search on the admin socket and passes
+// every other operation to next.
 type backupHandler struct {
 	next  ldapserver.Handler
 	store directory.Store
 	keys  *tokens.Keyring
+	data  string // the data directory, whose tls/ files the archive carries
 	log   zerolog.Logger
 }
 
 func (h *backupHandler) ServeLDAP(w ldapserver.ResponseWriter, r *ldapserver.Request) {
-	op, ok := r.Op.(*ldapserver.ExtendedRequest)
-	if !ok || op.OID != BackupOID {
+	op, ok := r.Op.(*ldapserver.SearchRequest)
+	if !ok || !strings.EqualFold(op.Base.String(), BackupDN) {
 		h.next.ServeLDAP(w, r)
 		return
 	}
@@ -58,28 +68,67 @@ func (h *backupHandler) ServeLDAP(w ldapserver.ResponseWriter, r *ldapserver.Req
 		fail(wire.ResultInsufficientAccessRights, "backup is only served to the admin socket's root identity")
 		return
 	}
-	var path string
-	p, err := ber.DecodePacketErr(op.Value)
-	if err == nil && p.ClassType == ber.ClassUniversal && p.Tag == ber.TagOctetString {
-		path = p.Data.String()
-	}
-	if !filepath.IsAbs(path) {
-		fail(wire.ResultProtocolError, "backup request value: want an OCTET STRING holding an absolute path")
-		return
-	}
 	hc, ok := directory.As[hotCopier](h.store)
 	if !ok {
 		fail(wire.ResultUnwillingToPerform, "this store cannot make hot copies")
 		return
 	}
-	start := time.Now()
-	if err := writeArchiveFile(path, hc, h.keys); err != nil {
-		h.log.Error().Err(err).Str("path", path).Msg("backup failed")
+	files, err := dataFiles(h.data)
+	if err != nil {
+		h.log.Error().Err(err).Msg("backup failed")
 		fail(wire.ResultOther, err.Error())
 		return
 	}
-	h.log.Info().Str("path", path).Dur("duration", time.Since(start)).Msg("backup written")
+	start := time.Now()
+	cw := &chunkWriter{w: w, dn: op.Base}
+	err = writeArchive(cw, hc, h.keys, files)
+	if err == nil {
+		err = cw.flush()
+	}
+	if err != nil {
+		h.log.Error().Err(err).Int64("bytes_sent", cw.sent).Msg("backup failed")
+		fail(wire.ResultOther, "backup: "+err.Error())
+		return
+	}
+	h.log.Info().Int64("bytes", cw.sent).Int("files", len(files)).Dur("duration", time.Since(start)).Msg("backup streamed to the admin socket")
 	w.WriteResult(ldapserver.Result{Code: wire.ResultSuccess})
+}
+
+// chunkWriter sends what is written to it as search result entries of
+// backupChunk bytes.
+type chunkWriter struct {
+	w    ldapserver.ResponseWriter
+	dn   directory.DN
+	buf  []byte
+	sent int64
+}
+
+func (c *chunkWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		take := min(len(p), backupChunk-len(c.buf))
+		c.buf = append(c.buf, p[:take]...)
+		p = p[take:]
+		if len(c.buf) == backupChunk {
+			if err := c.flush(); err != nil {
+				return n - len(p), err
+			}
+		}
+	}
+	return n, nil
+}
+
+func (c *chunkWriter) flush() error {
+	if len(c.buf) == 0 {
+		return nil
+	}
+	e := &directory.Entry{DN: c.dn, Attrs: []directory.Attr{{Name: "chunk", Values: []string{string(c.buf)}}}}
+	if err := c.w.WriteEntry(e); err != nil {
+		return fmt.Errorf("send to the client: %w", err)
+	}
+	c.sent += int64(len(c.buf))
+	c.buf = c.buf[:0]
+	return nil
 }
 
 func runBackup(ctx context.Context, e *env, args []string) error {
@@ -87,17 +136,23 @@ func runBackup(ctx context.Context, e *env, args []string) error {
 	fs.SetOutput(e.stderr)
 	data := fs.String("data", envDefault(e, "LDAPD_DATA", "./data"), "data directory of the running server (env LDAPD_DATA)")
 	fs.Usage = func() {
-		fmt.Fprint(e.stderr, `Usage: ldapd backup FILE [--data DIR]
+		fmt.Fprint(e.stderr, `Usage: ldapd backup FILE|- [--data DIR]
 
 Ask the running server, over its owner-only admin socket DATA/ldapd.sock,
-to write a consistent backup archive to FILE (which must not exist): a hot
-copy of the directory database plus the token signing keyring. FILE is
-created with mode 0600 because the keyring can mint tokens for every
-account: keep the archive as secret as DATA/keys. Restore it with
-'ldapd restore FILE --data DIR' while no server uses DIR.
+for a consistent backup archive and write it to FILE (which must not
+exist), or to standard output with -. The archive is a hot copy of the
+directory database, the token signing keyring and the generated TLS
+material (DATA/tls: ca.pem, server.pem, server-key.pem), so a restored
+server accepts the old tokens and serves the certificate old clients
+trust. The server streams it; this command writes the file itself, as
+you, wherever you can write (the server's own sandbox does not matter).
+FILE is created with mode 0600, and checked, because the keyring can mint
+tokens for every account: keep the archive as secret as DATA/keys.
+Restore it with 'ldapd restore FILE --data DIR' while no server uses DIR.
 
 Examples:
-  ldapd backup /var/backups/ldapd-2026-01-31.tar --data /var/lib/ldapd
+  ldapd backup /var/backups/ldapd-2026-01-31.backup --data /var/lib/ldapd
+  ldapd backup - --data /var/lib/ldapd | ssh backup-host 'cat > ldapd.backup'
 
 Flags:
 `)
@@ -111,11 +166,7 @@ Flags:
 		return fmt.Errorf("%v: %w", err, errUsage)
 	}
 	if len(args) != 1 {
-		return fmt.Errorf("want exactly one archive file name: %w", errUsage)
-	}
-	path, err := filepath.Abs(args[0])
-	if err != nil {
-		return err
+		return fmt.Errorf("want exactly one archive file name (or - for standard output): %w", errUsage)
 	}
 	sock := socketPath(*data)
 	if nc, err := net.DialTimeout("unix", sock, 2*time.Second); err != nil {
@@ -123,17 +174,79 @@ Flags:
 	} else {
 		nc.Close()
 	}
+	if args[0] == "-" {
+		if _, err := streamBackup(ctx, sock, e.stdout); err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stderr, "backup written to standard output (it holds the token signing keys: keep it secret)")
+		return nil
+	}
+	path, err := filepath.Abs(args[0])
+	if err != nil {
+		return err
+	}
+	n, err := backupToFile(ctx, sock, path)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "backup written to %s (%d bytes, checked; mode 0600: it holds the token signing keys)\n", path, n)
+	return nil
+}
+
+// backupToFile streams the archive into path, which must not exist,
+// syncs it and checks it as restore would; on failure nothing is left.
+func backupToFile(ctx context.Context, sock, path string) (n int64, err error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, archiveMode)
+	if err != nil {
+		return 0, fmt.Errorf("backup: %w", err)
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("backup: %w", cerr)
+		}
+		if err != nil {
+			os.Remove(path)
+		}
+	}()
+	if n, err = streamBackup(ctx, sock, f); err != nil {
+		return n, err
+	}
+	if err := f.Sync(); err != nil {
+		return n, fmt.Errorf("backup: %w", err)
+	}
+	if _, err := readArchive(f); err != nil {
+		return n, fmt.Errorf("backup: the archive received does not check: %w", err)
+	}
+	return n, nil
+}
+
+// streamBackup asks the server on the admin socket sock for the archive
+// and copies it to w as it arrives.
+func streamBackup(ctx context.Context, sock string, w io.Writer) (int64, error) {
 	conn, err := ldap.DialURL("ldapi://" + url.PathEscape(sock))
 	if err != nil {
-		return fmt.Errorf("connect to %s: %w", sock, err)
+		return 0, fmt.Errorf("connect to %s: %w", sock, err)
 	}
 	defer conn.Close()
-	value := ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, path, "path")
-	if _, err := conn.Extended(ldap.NewExtendedRequest(BackupOID, value)); err != nil {
-		return fmt.Errorf("backup to %s: %w", path, err)
+	req := ldap.NewSearchRequest(BackupDN, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
+		"(objectClass=*)", []string{"chunk"}, nil)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	res := conn.SearchAsync(ctx, req, 4)
+	var n int64
+	for res.Next() {
+		for _, b := range res.Entry().GetRawAttributeValues("chunk") {
+			m, err := w.Write(b)
+			n += int64(m)
+			if err != nil {
+				return n, fmt.Errorf("backup: write: %w", err)
+			}
+		}
 	}
-	fmt.Fprintf(e.stderr, "backup written to %s (mode 0600: it holds the token signing keys)\n", path)
-	return nil
+	if err := res.Err(); err != nil {
+		return n, fmt.Errorf("backup from %s: %w", sock, err)
+	}
+	return n, nil
 }
 
 func runRestore(ctx context.Context, e *env, args []string) error {
@@ -170,15 +283,15 @@ Flags:
 	return restore(ctx, args[0], *data, *force)
 }
 
-func restore(ctx context.Context, archive, data string, force bool) error {
-	f, err := os.Open(archive)
+func restore(ctx context.Context, archivePath, data string, force bool) error {
+	f, err := os.Open(archivePath)
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
 	defer f.Close()
-	keys, off, n, err := readArchive(f)
+	a, err := readArchive(f)
 	if err != nil {
-		return fmt.Errorf("restore %s: %w", archive, err)
+		return fmt.Errorf("restore %s: %w", archivePath, err)
 	}
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return fmt.Errorf("restore: %w", err)
@@ -194,12 +307,96 @@ func restore(ctx context.Context, archive, data string, force bool) error {
 		}
 		s.Close()
 	}
-	tmp, err := os.CreateTemp(data, ".restore-*.db")
+	// Every restored file is staged next to its final name with the owner
+	// and mode it must end with, then renamed into place: nothing is
+	// replaced unless every file could be given its owner.
+	kb, err := a.keys.MarshalBinary()
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
-	defer os.Remove(tmp.Name())
-	_, err = io.Copy(tmp, io.NewSectionReader(f, off, n))
+	var staged []*stagedFile
+	defer func() {
+		for _, s := range staged {
+			os.Remove(s.tmp)
+		}
+	}()
+	stage := func(final string, mode os.FileMode, keepMode bool, src io.Reader) (*stagedFile, error) {
+		s, err := stageFile(data, final, mode, keepMode, src)
+		if s != nil {
+			staged = append(staged, s)
+		}
+		return s, err
+	}
+	db, err := stage(dbPath(data), 0o600, true, io.NewSectionReader(f, a.dbOff, a.dbLen))
+	if err != nil {
+		return err
+	}
+	if err := verifyFile(ctx, db.tmp); err != nil {
+		return fmt.Errorf("restore: the archived database does not verify: %w", err)
+	}
+	if _, err := stage(keysPath(data), 0o600, false, bytes.NewReader(kb)); err != nil {
+		return err
+	}
+	for _, af := range a.files {
+		if _, err := stage(filepath.Join(data, filepath.FromSlash(af.Name)), af.Mode, false, bytes.NewReader(af.Data)); err != nil {
+			return err
+		}
+	}
+	// The database last: until it is in place, a server would refuse the
+	// directory (new keys without a database) or see the old one.
+	for i := len(staged) - 1; i >= 0; i-- {
+		s := staged[i]
+		if err := os.Rename(s.tmp, s.final); err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+		s.tmp = ""
+		if err := syncDir(filepath.Dir(s.final)); err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+	}
+	return nil
+}
+
+// stagedFile is a restored file written next to its final name.
+type stagedFile struct{ tmp, final string }
+
+// stageFile writes src to a temporary file in final's directory (made
+// 0700 if missing, owned like data) with the owner of the file it will
+// replace, or of the data directory if there is none, and with mode: the
+// replaced file's if keepMode, else mode. If that owner cannot be given
+// (restore run by another user than root or the owner), it refuses,
+// saying so: a file the service user cannot read would stop the service
+// at its next start.
+func stageFile(data, final string, mode os.FileMode, keepMode bool, src io.Reader) (*stagedFile, error) {
+	dfi, err := os.Stat(data)
+	if err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
+	}
+	owner, ownerOf := dfi, data
+	if fi, err := os.Stat(final); err == nil {
+		owner, ownerOf = fi, final
+		if keepMode {
+			mode = fi.Mode().Perm()
+		}
+	}
+	dir := filepath.Dir(final)
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("restore: %w", err)
+		}
+		if err := chownLike(dir, dfi); err != nil {
+			return nil, fmt.Errorf("restore: cannot give %s to the owner of %s: %w; run ldapd restore as root or as that user", dir, data, err)
+		}
+	}
+	tmp, err := os.CreateTemp(dir, ".restore-*")
+	if err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
+	}
+	s := &stagedFile{tmp: tmp.Name(), final: final}
+	_, err = io.Copy(tmp, src)
+	if err == nil {
+		err = tmp.Chmod(mode)
+	}
 	if err == nil {
 		err = tmp.Sync()
 	}
@@ -207,18 +404,13 @@ func restore(ctx context.Context, archive, data string, force bool) error {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("restore: %w", err)
+		return s, fmt.Errorf("restore: %w", err)
 	}
-	if err := verifyFile(ctx, tmp.Name()); err != nil {
-		return fmt.Errorf("restore: the archived database does not verify: %w", err)
+	if err := chownLike(s.tmp, owner); err != nil {
+		return s, fmt.Errorf("restore: cannot give %s the owner of %s (%s): %w; nothing was replaced. Run ldapd restore as root or as that user",
+			final, ownerOf, ownerString(owner), err)
 	}
-	if err := tokens.SaveKeyring(keysPath(data), keys); err != nil {
-		return fmt.Errorf("restore: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), dbPath(data)); err != nil {
-		return fmt.Errorf("restore: %w", err)
-	}
-	return syncDir(data)
+	return s, nil
 }
 
 func syncDir(dir string) error {

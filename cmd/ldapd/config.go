@@ -15,7 +15,9 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/ldapd/ldapd/acl"
 	"github.com/ldapd/ldapd/certs"
+	"github.com/ldapd/ldapd/idm"
 )
 
 // A configuration file is TOML whose top-level keys are the long names of
@@ -100,7 +102,12 @@ func applyConfigFile(e *env, fs *flag.FlagSet, path string, noFile ...string) er
 		if err := checkOption(k, string(v)); err != nil {
 			return fail("%v", err)
 		}
-		if onCmdline[k] || e.getenv(envName(k)) != "" {
+		if want == "String" && isDuration(f) {
+			if _, err := time.ParseDuration(string(v)); err != nil {
+				return fail("invalid value %q: want a duration such as \"90s\", \"5m\" or \"1h30m\"", string(v))
+			}
+		}
+		if _, inEnv := e.lookup(envName(k)); onCmdline[k] || inEnv {
 			continue // the flag or the environment wins
 		}
 		if err := fs.Set(k, string(v)); err != nil {
@@ -108,6 +115,64 @@ func applyConfigFile(e *env, fs *flag.FlagSet, path string, noFile ...string) er
 		}
 	}
 	return nil
+}
+
+// applyEnv sets each option of fs that is not on the command line from
+// its environment variable (envName) when that variable is set, even to
+// the empty string: LDAPD_LDAPS= disables LDAPS whatever the file says.
+// A value the option does not accept stops start-up naming the variable,
+// as the file's errors name the line; an empty value is accepted only by
+// string options. It also runs checkOption on the options given as flags,
+// so every source is checked the same way.
+func applyEnv(e *env, fs *flag.FlagSet) error {
+	onCmdline := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { onCmdline[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if err != nil || len(f.Name) == 1 {
+			return
+		}
+		if onCmdline[f.Name] {
+			if cerr := checkOption(f.Name, f.Value.String()); cerr != nil {
+				err = fmt.Errorf("--%s: %v: %w", f.Name, cerr, errUsage)
+			}
+			return
+		}
+		name := envName(f.Name)
+		v, ok := e.lookup(name)
+		if !ok {
+			return
+		}
+		fail := func(format string, a ...any) {
+			err = fmt.Errorf("environment %s: %s: %w", name, fmt.Sprintf(format, a...), errUsage)
+		}
+		want := map[string]string{"Bool": "true or false", "Integer": "a whole number"}[tomlType(f)]
+		if isDuration(f) {
+			want = `a duration such as "90s" or "5m"`
+		}
+		if v == "" && want != "" {
+			fail("set but empty: want %s, or unset it to use the file's value or the default", want)
+			return
+		}
+		if cerr := checkOption(f.Name, v); cerr != nil {
+			fail("%v", cerr)
+			return
+		}
+		if serr := fs.Set(f.Name, v); serr != nil {
+			fail("invalid value %q: want %s", v, want)
+		}
+	})
+	return err
+}
+
+// isDuration reports whether a flag takes a time.Duration.
+func isDuration(f *flag.Flag) bool {
+	g, ok := f.Value.(flag.Getter)
+	if !ok {
+		return false
+	}
+	_, ok = g.Get().(time.Duration)
+	return ok
 }
 
 func containsString(ss []string, s string) bool {
@@ -191,6 +256,34 @@ func checkOption(name, v string) error {
 	case "max-tokens-per-account":
 		if n, err := strconv.Atoi(v); err != nil || n < 1 {
 			return fmt.Errorf("invalid value %q: want a whole number of at least 1", v)
+		}
+	case "uid-range", "gid-range":
+		if v == "" {
+			return nil // the default
+		}
+		if _, err := idm.ParseIDRange(v); err != nil {
+			return err
+		}
+	case "anonymous-read":
+		if _, err := acl.ParseAnonymousRead(v); err != nil {
+			return err
+		}
+	case "base-dn":
+		if v == "" {
+			return nil // from --domain
+		}
+		if _, err := idm.ParseBaseDN(v); err != nil {
+			return err
+		}
+	case "store":
+		switch v {
+		case storeBolt, storeEtcd:
+		default:
+			return fmt.Errorf("invalid value %q: want %s or %s", v, storeBolt, storeEtcd)
+		}
+	case "data":
+		if v == "" {
+			return errors.New("empty: want the data directory")
 		}
 	case "ldaps", "ldap", "metrics", "https":
 		if v == "" {

@@ -21,11 +21,15 @@ func loadServeConfig(t *testing.T, args []string, environ map[string]string, fil
 		}
 		args = append([]string{"--config", path}, args...)
 	}
-	e := &env{stderr: io.Discard, getenv: func(k string) string { return environ[k] }}
+	e := &env{stderr: io.Discard, getenv: func(k string) string { return environ[k] },
+		lookupEnv: func(k string) (string, bool) { v, ok := environ[k]; return v, ok }}
 	var cfg serveConfig
 	fs := serveFlags(e, &cfg)
 	if err := fs.Parse(args); err != nil {
 		t.Fatal(err)
+	}
+	if err := applyEnv(e, fs); err != nil {
+		return cfg, err
 	}
 	return cfg, applyConfigFile(e, fs, cfg.configFile, "config")
 }
@@ -179,4 +183,94 @@ func TestConfigDocumented(t *testing.T) {
 			t.Errorf("docs/configuration.md lacks the row %q", row)
 		}
 	})
+}
+
+// TestEnvEmptyDisablesListener: a variable set to the empty string counts
+// as set, so LDAPD_LDAPS= and LDAPD_LDAP= disable their listeners over
+// the file and the defaults (issue #19 item 3).
+func TestEnvEmptyDisablesListener(t *testing.T) {
+	file := "ldaps = \"127.0.0.1:1636\"\nldap = \"127.0.0.1:1389\"\nmetrics = \"127.0.0.1:9090\"\n"
+	cfg, err := loadServeConfig(t, nil, map[string]string{"LDAPD_LDAPS": "", "LDAPD_LDAP": "", "LDAPD_METRICS": ""}, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ldaps != "" || cfg.ldap != "" || cfg.metrics != "" {
+		t.Errorf("ldaps %q ldap %q metrics %q: want all disabled by the empty variables", cfg.ldaps, cfg.ldap, cfg.metrics)
+	}
+	// Without the file: the defaults are overridden too.
+	cfg, err = loadServeConfig(t, nil, map[string]string{"LDAPD_LDAPS": ""}, "")
+	if err != nil || cfg.ldaps != "" || cfg.ldap != ":3389" {
+		t.Errorf("ldaps %q ldap %q err %v: want LDAPS disabled, LDAP at its default", cfg.ldaps, cfg.ldap, err)
+	}
+	// A variable not set at all leaves the file's value.
+	cfg, err = loadServeConfig(t, nil, map[string]string{}, file)
+	if err != nil || cfg.ldaps != "127.0.0.1:1636" {
+		t.Errorf("ldaps %q err %v: want the file's value", cfg.ldaps, err)
+	}
+}
+
+// TestEnvInvalidRefused: an environment value the option does not take
+// stops start-up naming the variable, instead of falling back to the
+// default and hiding the file's value (issue #19 item 4).
+func TestEnvInvalidRefused(t *testing.T) {
+	tests := []struct{ name, value, want string }{
+		{"LDAPD_IDLE_TIMEOUT", "1", `environment LDAPD_IDLE_TIMEOUT: invalid value "1"`},
+		{"LDAPD_MAX_FILTER_DEPTH", "abc", `environment LDAPD_MAX_FILTER_DEPTH: invalid value "abc"`},
+		{"LDAPD_MAX_FILTER_DEPTH", "", `environment LDAPD_MAX_FILTER_DEPTH: set but empty`},
+		{"LDAPD_IDLE_TIMEOUT", "", `environment LDAPD_IDLE_TIMEOUT: set but empty`},
+		{"LDAPD_ALLOW_INSECURE_BIND", "yes", `environment LDAPD_ALLOW_INSECURE_BIND: invalid value "yes"`},
+		{"LDAPD_LOG_LEVEL", "loud", `environment LDAPD_LOG_LEVEL: invalid value "loud"`},
+		{"LDAPD_UID_RANGE", "5-1", `environment LDAPD_UID_RANGE: invalid id range "5-1"`},
+		{"LDAPD_STORE", "mysql", `environment LDAPD_STORE: invalid value "mysql": want bolt or etcd`},
+		{"LDAPD_LDAPS", "636", `environment LDAPD_LDAPS: invalid address "636"`},
+		{"LDAPD_DATA", "", `environment LDAPD_DATA: empty`},
+		{"LDAPD_ANONYMOUS_READ", "all", `environment LDAPD_ANONYMOUS_READ: `},
+		{"LDAPD_BASE_DN", "not a dn", `environment LDAPD_BASE_DN: `},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+"="+tt.value, func(t *testing.T) {
+			_, err := loadServeConfig(t, nil, map[string]string{tt.name: tt.value}, "idle-timeout = \"1s\"\nmax-filter-depth = 8\n")
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !errors.Is(err, errUsage) {
+				t.Errorf("err = %v, want a usage error containing %q", err, tt.want)
+			}
+		})
+	}
+	// Valid values win over the file.
+	cfg, err := loadServeConfig(t, nil, map[string]string{"LDAPD_IDLE_TIMEOUT": "2s", "LDAPD_MAX_FILTER_DEPTH": "9"}, "idle-timeout = \"1s\"\nmax-filter-depth = 8\n")
+	if err != nil || cfg.limits.idleTimeout.String() != "2s" || cfg.limits.maxFilterDepth != 9 {
+		t.Errorf("idle %v depth %d err %v: want the environment's 2s and 9", cfg.limits.idleTimeout, cfg.limits.maxFilterDepth, err)
+	}
+	// Without the variable, the file's 1s holds (not the 5m default).
+	cfg, err = loadServeConfig(t, nil, nil, "idle-timeout = \"1s\"\n")
+	if err != nil || cfg.limits.idleTimeout.String() != "1s" {
+		t.Errorf("idle %v err %v: want the file's 1s", cfg.limits.idleTimeout, err)
+	}
+	// A bad flag is refused the same way, naming the flag.
+	if _, err := loadServeConfig(t, []string{"--uid-range", "0-5"}, nil, ""); err == nil || !strings.Contains(err.Error(), "--uid-range") {
+		t.Errorf("--uid-range 0-5: err = %v", err)
+	}
+}
+
+// TestConfigRangeAndStoreChecked: uid-range, gid-range and store errors in
+// the file give the line, and are reported even when a flag or variable
+// overrides them (issue #19 item 9).
+func TestConfigRangeAndStoreChecked(t *testing.T) {
+	tests := []struct {
+		file string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"data = \"x\"\nuid-range = \"10-5\"\n", nil, nil, `line 2: uid-range: invalid id range "10-5"`},
+		{"gid-range = \"x\"\n", []string{"--gid-range", "20000-30000"}, nil, `line 1: gid-range: invalid id range "x"`},
+		{"\nstore = \"mysql\"\n", nil, map[string]string{"LDAPD_STORE": "bolt"}, `line 2: store: invalid value "mysql": want bolt or etcd`},
+		{"idle-timeout = \"1\"\n", []string{"--idle-timeout", "1s"}, nil, `line 1: idle-timeout: invalid value "1"`},
+	}
+	for _, tt := range tests {
+		_, err := loadServeConfig(t, tt.args, tt.env, tt.file)
+		var ce *configError
+		if !errors.As(err, &ce) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q %v %v: err = %v, want a configError containing %q", tt.file, tt.args, tt.env, err, tt.want)
+		}
+	}
 }

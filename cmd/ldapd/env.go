@@ -14,6 +14,7 @@ func osEnv() *env {
 		stdout:         os.Stdout,
 		stderr:         os.Stderr,
 		getenv:         os.Getenv,
+		lookupEnv:      os.LookupEnv,
 		isTerminal:     func() bool { return term.IsTerminal(int(os.Stdin.Fd())) },
 		stderrTerminal: func() bool { return term.IsTerminal(int(os.Stderr.Fd())) },
 		readPassword: func(prompt string) (string, error) {
@@ -26,4 +27,14 @@ func osEnv() *env {
 			return string(b), nil
 		},
 	}
+}
+
+// lookup returns an environment variable's value and whether it is set
+// (an empty value counts as set when the environment can tell).
+func (e *env) lookup(name string) (string, bool) {
+	if e.lookupEnv != nil {
+		return e.lookupEnv(name)
+	}
+	v := e.getenv(name)
+	return v, v != ""
 }

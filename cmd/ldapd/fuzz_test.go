@@ -19,7 +19,8 @@ func FuzzReadArchive(f *testing.F) {
 		f.Fatal(err)
 	}
 	var good bytes.Buffer
-	if err := writeArchive(&good, fakeDB("bbolt pages"), keys); err != nil {
+	files := []archiveFile{{Name: "tls/ca.pem", Mode: 0o644, Data: []byte("-----BEGIN CERTIFICATE-----")}}
+	if err := writeArchive(&good, fakeDB("bbolt pages"), keys, files); err != nil {
 		f.Fatal(err)
 	}
 	f.Add(good.Bytes())
@@ -36,12 +37,17 @@ func FuzzReadArchive(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer fh.Close()
-		k, off, n, err := readArchive(fh)
+		a, err := readArchive(fh)
 		if err != nil {
 			return
 		}
-		if k == nil || off < 0 || n < 0 || off+n > int64(len(data)) {
-			t.Fatalf("accepted archive with keyring %v, db at %d+%d of %d bytes", k, off, n, len(data))
+		if a.keys == nil || a.dbOff < 0 || a.dbLen < 0 || a.dbOff+a.dbLen > int64(len(data)) {
+			t.Fatalf("accepted archive with keyring %v, db at %d+%d of %d bytes", a.keys, a.dbOff, a.dbLen, len(data))
+		}
+		for _, f := range a.files {
+			if !validArchiveName(f.Name) {
+				t.Fatalf("accepted file name %q", f.Name)
+			}
 		}
 	})
 }

@@ -38,9 +38,13 @@ directory of a stopped server: all of them or, on the first bad record,
 none, with the record's line number (a first pass checks every record
 before anything is written; then the entries are added, sorted, up to
 16384 per transaction (--chunk; etcd: a few), and the database file is compacted
-if that shrinks it). Entries that already exist (the base entry,
-ou=people, ...) are skipped and listed, so an import interrupted by a
-disk error can be run again. Password
+if that shrinks it). The built-in entries every directory has (the base
+entry, ou=people, ou=groups, ou=services, admin, idm_admin and the
+built-in groups) are merged: the file's values (members, password hashes,
+descriptions, entryUUID) replace this directory's, so that an export
+imported into a new directory gives back the same directory. Other
+entries that already exist are skipped and listed, so an import
+interrupted by a disk error can be run again. Password
 hashes {SSHA}, {SSHA512}, {SHA}, {CRYPT} ($1$, $5$, $6$) and {ARGON2} are
 kept; legacy ones are replaced with argon2id at the account's first bind.
 memberOf is computed for the imported groups; OpenLDAP's operational
@@ -151,6 +155,12 @@ Flags:
 		}
 		fmt.Fprintf(e.stderr, "skipped %s: it already exists\n", dn)
 	}
+	if len(st.Merged) > 0 {
+		fmt.Fprintf(e.stderr, "merged %d built-in entries (the file's members, passwords and descriptions replace this directory's)\n", len(st.Merged))
+	}
+	for _, nm := range st.NotMerged {
+		fmt.Fprintf(e.stderr, "not merged %s: the built-in entry's object classes do not allow it\n", nm)
+	}
 	for name, n := range st.Dropped {
 		fmt.Fprintf(e.stderr, "dropped %d %s value(s): ldapd recomputes or does not keep them\n", n, name)
 	}
@@ -163,7 +173,7 @@ Flags:
 			return fmt.Errorf("entries imported; %w", err)
 		}
 	}
-	fmt.Fprintf(e.stdout, "imported %d entries (%d skipped) in %v\n", st.Added, len(st.Skipped), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(e.stdout, "imported %d entries (%d built-in merged, %d skipped) in %v\n", st.Added, len(st.Merged), len(st.Skipped), time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -265,6 +275,11 @@ func importMmapSize(data string, ldifSize int64) int {
 // file's size). The etcd store ignores mmapSize. chunk, if positive, is
 // idm.Config.ImportChunk (import --chunk).
 func openOfflineStoreMapped(ctx context.Context, sc *storeConfig, data, domain string, mmapSize, chunk int) (*idm.Service, func(), error) {
+	if sc.kind != storeEtcd && domain == "" {
+		if err := existingData(data); err != nil {
+			return nil, nil, err
+		}
+	}
 	var store directory.Store
 	var keys *tokens.Keyring
 	var err error
@@ -316,12 +331,34 @@ func openBoltData(data string, opts boltstore.Options) (directory.Store, *tokens
 	if err != nil {
 		return nil, nil, err
 	}
+	if _, err := os.Stat(keysPath(data)); errors.Is(err, os.ErrNotExist) {
+		// As openData: new keys only for a directory never started.
+		if err := store.View(context.Background(), requireEmpty); err != nil {
+			store.Close()
+			return nil, nil, fmt.Errorf("%s: %w", keysPath(data), err)
+		}
+	}
 	keys, err := tokens.LoadKeyring(keysPath(data), nil)
 	if err != nil {
 		store.Close()
 		return nil, nil, fmt.Errorf("token signing keys: %w", err)
 	}
 	return store, keys, nil
+}
+
+// existingData refuses a bbolt data directory that holds no database: a
+// mistyped --data must not become a new, empty directory with a new
+// signing key. Only serve's first start and import --domain make one.
+func existingData(data string) error {
+	_, err := os.Stat(dbPath(data))
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%s holds no ldapd.db: is --data (LDAPD_DATA) right? Only ldapd serve --domain (first start) or ldapd import --domain creates a directory: %w",
+			data, errUsage)
+	}
+	if err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	return nil
 }
 
 // progress draws a one-line progress bar on a terminal; elsewhere it is

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -97,7 +98,9 @@ func TestImportSlapcat(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("import: %d %s", code, errOut)
 	}
-	if !strings.Contains(out, "imported 4 entries (2 skipped)") || !strings.Contains(errOut, "skipped dc=idm,dc=example,dc=com") {
+	// The base entry and ou=people are built-in: merged (the domain
+	// entry keeps its structural class; RFC 4524 lets it hold o).
+	if !strings.Contains(out, "imported 4 entries (2 built-in merged, 0 skipped)") || !strings.Contains(errOut, "merged 2 built-in entries") {
 		t.Fatalf("stdout %q stderr %q", out, errOut)
 	}
 	svc, done := openSvc(t, data)
@@ -268,4 +271,102 @@ func TestImportChunk(t *testing.T) {
 	if _, errOut, code := runCmd(t, "import", "--chunk", "-1", "--data", data, writeFile(t, "good.ldif", good)); code == 0 {
 		t.Fatalf("--chunk -1 accepted: stderr %q", errOut)
 	}
+}
+
+// TestExportImportBuiltinsRoundTrip: export, then import into a new
+// directory, gives back the same directory, built-in entries included:
+// members added to system_admins and idm_people_pii_read and the admin
+// password survive, memberOf is derived again, and a second export is
+// identical to the first (issue #19 item 5).
+func TestExportImportBuiltinsRoundTrip(t *testing.T) {
+	src := t.TempDir()
+	if _, errOut, code := runCmd(t, "import", "--data", src, "--domain", "idm.example.com", writeFile(t, "in.ldif", slapcatLDIF)); code != 0 {
+		t.Fatalf("import: %s", errOut)
+	}
+	ctx := context.Background()
+	jo := "uid=jo,ou=people,dc=idm,dc=example,dc=com"
+	svc, done := openSvc(t, src)
+	for _, g := range []string{"system_admins", "idm_people_pii_read"} {
+		dn := directory.MustParseDN("cn=" + g + ",ou=groups,dc=idm,dc=example,dc=com")
+		if err := svc.Modify(ctx, idm.RootIdentity(), dn, []directory.Change{{Op: directory.ChangeAdd, Attr: "member", Values: []string{jo}}}); err != nil {
+			t.Fatalf("add jo to %s: %v", g, err)
+		}
+	}
+	adminPW, err := svc.RecoverAccount(ctx, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done()
+	exported := filepath.Join(t.TempDir(), "out.ldif")
+	if _, errOut, code := runCmd(t, "export", "--data", src, "-o", exported); code != 0 {
+		t.Fatalf("export: %s", errOut)
+	}
+
+	// The new directory exists (and has its own built-ins) before the
+	// import, as after a first start.
+	dst := t.TempDir()
+	if _, errOut, code := runCmd(t, "import", "--data", dst, "--domain", "idm.example.com", writeFile(t, "empty.ldif", "version: 1\n")); code != 0 {
+		t.Fatalf("create the new directory: %s", errOut)
+	}
+	fresh := filepath.Join(t.TempDir(), "fresh.ldif")
+	if _, errOut, code := runCmd(t, "export", "--data", dst, "-o", fresh); code != 0 {
+		t.Fatalf("export: %s", errOut)
+	}
+	builtins := len(readLDIF(t, fresh)) // what a first start makes
+	out, errOut, code := runCmd(t, "import", "--data", dst, exported)
+	if code != 0 {
+		t.Fatalf("import of the export: %s", errOut)
+	}
+	if want := fmt.Sprintf("(%d built-in merged, 0 skipped)", builtins); builtins < 14 || !strings.Contains(out, want) {
+		t.Errorf("import: %q %q, want every built-in entry merged: %s", out, errOut, want)
+	}
+	again := filepath.Join(t.TempDir(), "again.ldif")
+	if _, errOut, code := runCmd(t, "export", "--data", dst, "-o", again); code != 0 {
+		t.Fatalf("export: %s", errOut)
+	}
+	first, second := readLDIF(t, exported), readLDIF(t, again)
+	if len(first) != len(second) {
+		t.Errorf("%d entries exported, %d after the round trip", len(first), len(second))
+	}
+	for dn, rec := range first {
+		if got := second[dn]; fmt.Sprint(sortedAttrs(got)) != fmt.Sprint(sortedAttrs(rec)) {
+			t.Errorf("%s differs after the round trip:\n%v\n%v", dn, sortedAttrs(rec), sortedAttrs(got))
+		}
+	}
+	// The effects: the admin password binds, jo is in both groups.
+	svc, done = openSvc(t, dst)
+	if _, err := svc.Bind(ctx, "admin", []byte(adminPW)); err != nil {
+		t.Errorf("admin's password after the round trip: %v", err)
+	}
+	var joEntry *directory.Entry
+	_ = svc.Export(ctx, func(e *directory.Entry) error {
+		if e.DN.Equal(directory.MustParseDN(jo)) {
+			joEntry = e
+		}
+		return nil
+	})
+	mo := strings.ToLower(strings.Join(joEntry.Get("memberOf"), ";"))
+	for _, g := range []string{"cn=system_admins,", "cn=idm_people_pii_read,", "cn=readers,"} {
+		if !strings.Contains(mo, g) {
+			t.Errorf("jo's memberOf %q lacks %s", mo, g)
+		}
+	}
+	done()
+	// Importing the same file again changes nothing and fails nothing.
+	if out, errOut, code := runCmd(t, "import", "--data", dst, exported); code != 0 || !strings.Contains(out, "imported 0 entries") {
+		t.Errorf("second import: exit %d %q %q", code, out, errOut)
+	}
+}
+
+// sortedAttrs orders an LDIF record's attributes and values, for
+// comparing two exports of the same directory.
+func sortedAttrs(attrs []ldif.Attr) []string {
+	var out []string
+	for _, a := range attrs {
+		vals := append([]string(nil), a.Values...)
+		slices.Sort(vals)
+		out = append(out, strings.ToLower(a.Name)+"="+strings.Join(vals, "|"))
+	}
+	slices.Sort(out)
+	return out
 }

@@ -27,6 +27,9 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// lookupEnv tells a variable set but empty from one not set; nil:
+	// a variable counts as set when getenv gives a non-empty value.
+	lookupEnv func(string) (string, bool)
 	// isTerminal reports whether stdin is an interactive terminal (for
 	// password prompts).
 	isTerminal func() bool

@@ -72,6 +72,11 @@ Flags:
 	if err != nil {
 		return err
 	}
+	if *to == storeEtcd {
+		if err := existingData(*data); err != nil {
+			return err
+		}
+	}
 	if err := os.MkdirAll(*data, 0o700); err != nil {
 		return err
 	}

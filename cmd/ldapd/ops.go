@@ -73,6 +73,23 @@ func (o *ops) observe(servers ...*ldapserver.Server) {
 // setReady marks the LDAP listeners up (or going down).
 func (o *ops) setReady(up bool) { o.ready.Store(up) }
 
+// defaultDrainPeriod is --drain-period's default: a load balancer that
+// polls /readyz every 2 s and takes 2 failures to mark the server down
+// (a common setting) has stopped sending new clients by then.
+const defaultDrainPeriod = 5 * time.Second
+
+// drain marks the server unready and, when /readyz is served, waits d so
+// that load balancers see the 503 while LDAP is still served: only then
+// do the listeners close.
+func (o *ops) drain(d time.Duration, log zerolog.Logger) {
+	o.setReady(false)
+	if o.reg == nil || d <= 0 {
+		return
+	}
+	log.Info().Dur("drain_period", d).Msg("/readyz answers 503; closing the listeners after the drain period")
+	time.Sleep(d)
+}
+
 // readiness is /readyz: the listeners are up and the store answers a read.
 func (o *ops) readiness(ctx context.Context) error {
 	if !o.ready.Load() {

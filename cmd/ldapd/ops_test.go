@@ -214,6 +214,64 @@ func TestServeRefusesNewerDatabase(t *testing.T) {
 	}
 }
 
+// TestDrainPeriod: at shutdown /readyz answers 503 for --drain-period
+// while LDAPS still accepts connections, and only then do the listeners
+// close (issue #19 item 9).
+func TestDrainPeriod(t *testing.T) {
+	dir := t.TempDir()
+	maddr, laddr := freeAddr(t), freeAddr(t)
+	logs := &logWatch{want: `"message":"serving"`, seen: make(chan struct{})}
+	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: logs,
+		getenv: func(k string) string { return map[string]string{"LDAPD_DRAIN_PERIOD": "1500ms"}[k] }}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, e, []string{"serve", "--data", filepath.Join(dir, "data"), "--domain", "idm.example.com",
+			"--ldaps", laddr, "--ldap", "", "--metrics", maddr, "--log-format", "json"})
+	}()
+	select {
+	case <-logs.seen:
+	case code := <-done:
+		t.Fatalf("serve exited %d:\n%s", code, logs)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("serve did not start:\n%s", logs)
+	}
+	readyz := func() int {
+		res, err := http.Get("http://" + maddr + "/readyz")
+		if err != nil {
+			return 0
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if code := readyz(); code != 200 {
+		t.Fatalf("/readyz before shutdown = %d", code)
+	}
+	start := time.Now()
+	cancel()
+	for readyz() != http.StatusServiceUnavailable {
+		if time.Since(start) > time.Second {
+			t.Fatal("/readyz did not turn 503 within 1 s of the shutdown")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if c, err := net.DialTimeout("tcp", laddr, time.Second); err != nil {
+		t.Errorf("LDAPS refused during the drain period: %v", err)
+	} else {
+		c.Close()
+	}
+	if code := <-done; code != 0 {
+		t.Fatalf("serve exited %d:\n%s", code, logs)
+	}
+	if took := time.Since(start); took < 1500*time.Millisecond {
+		t.Errorf("serve exited %v after the shutdown began, before the 1.5 s drain period", took)
+	}
+	if !strings.Contains(logs.String(), `"drain_period":1500`) {
+		t.Errorf("the drain is not logged:\n%s", logs)
+	}
+}
+
 // TestServeStoreHidesNoCapability: the store serve gives idm (timed with
 // --metrics) offers all the opened store does, directory.Versioned first:
 // without it idm's caches turn off.

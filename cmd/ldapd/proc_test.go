@@ -52,8 +52,16 @@ type proc struct {
 // server logs "serving").
 func startServe(t *testing.T, bin, data string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"serve", "--data", data, "--domain", testDomain,
+	return startServeWrapped(t, nil, bin, data, args...)
+}
+
+// startServeWrapped is startServe with the command run by wrap (e.g.
+// unshare and setpriv, to imitate the systemd unit's sandbox).
+func startServeWrapped(t *testing.T, wrap []string, bin, data string, args ...string) *proc {
+	t.Helper()
+	argv := append(append(append([]string{}, wrap...), bin), append([]string{"serve", "--data", data, "--domain", testDomain,
 		"--ldaps", "127.0.0.1:0", "--ldap", "127.0.0.1:0", "--log-level", "debug"}, args...)...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "LDAPD_METRICS=")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -92,6 +92,11 @@ func recoverOnline(data, name string) (string, error) {
 }
 
 func recoverOffline(ctx context.Context, sc *storeConfig, data, name string) (string, error) {
+	if sc.kind != storeEtcd {
+		if err := existingData(data); err != nil {
+			return "", fmt.Errorf("no server on %s and %w", socketPath(data), err)
+		}
+	}
 	store, keys, err := sc.openData(ctx, data, 2*time.Second)
 	if err != nil {
 		return "", err

@@ -43,6 +43,8 @@ type serveConfig struct {
 	maxTokens         int    // --max-tokens-per-account
 	baseDN            string // --base-dn: the suffix of a new directory
 	anonymousRead     string // --anonymous-read: public, posix or none
+	// drainPeriod is --drain-period: /readyz 503 before the listeners close (ops.go).
+	drainPeriod time.Duration
 	// store is --store bolt|etcd and the etcd options (store.go).
 	store storeConfig
 }
@@ -90,6 +92,8 @@ func serveFlags(e *env, cfg *serveConfig) *flag.FlagSet {
 		"suffix of a new directory, e.g. o=idm (Kanidm's set-ldap-basedn); default: from --domain; fixed at first start (env LDAPD_BASE_DN)")
 	fs.StringVar(&cfg.anonymousRead, "anonymous-read", envDefault(e, "LDAPD_ANONYMOUS_READ", "public"),
 		"what anonymous clients read: public (public attributes of every entry), posix (posixAccount and posixGroup entries, NSS attributes only) or none (env LDAPD_ANONYMOUS_READ)")
+	fs.DurationVar(&cfg.drainPeriod, "drain-period", defaultDrainPeriod,
+		"at shutdown, with --metrics: how long /readyz answers 503 while LDAP is still served, for load balancers to stop sending clients, before the listeners close (env LDAPD_DRAIN_PERIOD)")
 	limitFlags(fs, e, &cfg.limits)
 	cfg.store.register(fs, e)
 	cfg.store.registerView(fs, e)
@@ -131,6 +135,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q: %w", fs.Arg(0), errUsage)
+	}
+	if err := applyEnv(e, fs); err != nil {
+		return err
 	}
 	configWarning, err := checkConfigFileMode(cfg.configFile)
 	if err != nil {
@@ -289,7 +296,7 @@ func serve(ctx context.Context, e *env, cfg serveConfig, log zerolog.Logger) err
 	srv := &ldapserver.Server{Handler: handler, TLSConfig: tlsConfig, Controls: gateway.Controls(),
 		AllowInsecureBind: cfg.allowInsecureBind, Logger: log}
 	cfg.limits.apply(srv)
-	admin := &ldapserver.Server{Handler: &backupHandler{next: handler, store: store, keys: keys, log: log}, Controls: gateway.Controls(), AllowInsecureBind: true, Logger: log,
+	admin := &ldapserver.Server{Handler: &backupHandler{next: handler, store: store, keys: keys, data: cfg.data, log: log}, Controls: gateway.Controls(), AllowInsecureBind: true, Logger: log,
 		InitialIdentity: func(net.Conn) ldapserver.Identity { return idm.RootIdentity() }}
 	ops.observe(srv, admin)
 
@@ -318,8 +325,9 @@ func serve(ctx context.Context, e *env, cfg serveConfig, log zerolog.Logger) err
 	}
 	defer stopConsole()
 	log.Info().Msg("serving") // every listener is bound, the admin socket too
-	// /readyz turns 503 as soon as the shutdown starts, before the drain.
-	return runUntilDone(ctx, runs, log, func() { ops.setReady(false) }, srv, admin)
+	// /readyz turns 503 for --drain-period as the shutdown starts, then the
+	// listeners close and operations in flight get 10 seconds.
+	return runUntilDone(ctx, runs, log, func() { ops.drain(cfg.drainPeriod, log) }, srv, admin)
 }
 
 // listenAll binds the LDAPS and LDAP listeners and the admin socket, and

@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
+	"github.com/ldapd/ldapd/idm"
 	"github.com/ldapd/ldapd/internal/stacktest"
 )
 
@@ -72,14 +73,24 @@ func TestSecurityEventsMarked(t *testing.T) {
 	if err := c.Bind("idm_admin", "wrong-password-xyzzy"); err == nil {
 		t.Fatal("bind with a wrong password succeeded")
 	}
+	// The event's cause is the metrics' label value (one vocabulary), the
+	// detail says more, and conn is the connection's id, as on the access
+	// line of the same bind: one query finds both.
 	var found bool
+	var eventConn, accessConn any
 	for _, m := range logLines(t, s) {
-		if m["event"] == "security" && m["message"] == "bind failed" && m["cause"] == "wrong password" {
-			found = true
+		if m["event"] == "security" && m["message"] == "bind failed" && m["cause"] == idm.CauseBadPassword && m["detail"] == "wrong password" {
+			found, eventConn = true, m["conn"]
+		}
+		if m["op"] == "bind" && m["target"] == "idm_admin" {
+			accessConn = m["conn"]
 		}
 	}
 	if !found {
-		t.Errorf("no security event for the failed bind in:\n%s", s.Logs())
+		t.Errorf("no security event with cause %q and detail \"wrong password\" for the failed bind in:\n%s", idm.CauseBadPassword, s.Logs())
+	}
+	if eventConn == nil || eventConn != accessConn {
+		t.Errorf("security event conn %v, access line conn %v: want the same connection id in both:\n%s", eventConn, accessConn, s.Logs())
 	}
 	if strings.Contains(s.Logs(), "wrong-password-xyzzy") {
 		t.Error("the log holds the password")
