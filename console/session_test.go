@@ -65,7 +65,7 @@ func TestLoginFailuresThrottled(t *testing.T) {
 			t.Fatalf("%q: %s", tc.name, r.body)
 		}
 	}
-	if !strings.Contains(e.Logs(), `"bind_name":"demo_user","cause":"wrong password"`) {
+	if !strings.Contains(e.Logs(), `"bind_name":"demo_user","cause":"bad_password"`) {
 		t.Fatalf("the failed sign-in is not in the security log:\n%s", e.Logs())
 	}
 	for range 30 {
