@@ -22,9 +22,6 @@ const (
 	// GenerateTokenOID is ldapd's generate-token extended operation
 	// (GenerateToken below).
 	GenerateTokenOID = LdapdExtendedOps + ".1"
-	// BackupOID is ldapd's backup extended operation, served only on the
-	// owner-only admin socket.
-	BackupOID = LdapdExtendedOps + ".2"
 )
 
 // The decoders in this file copy the strings they return, because the
