@@ -83,9 +83,15 @@ type Server struct {
 	readers, writers sync.Pool
 	nextConnID       atomic.Uint64
 	wg               sync.WaitGroup
+	// defaultsOnce: Serve and ServeTLS may start together on one Server.
+	defaultsOnce sync.Once
 }
 
-func (s *Server) defaults() {
+// defaults fills in the zero settings, once: every listener of the Server
+// calls it, and connections read the settings without a lock.
+func (s *Server) defaults() { s.defaultsOnce.Do(s.setDefaults) }
+
+func (s *Server) setDefaults() {
 	if s.IdleTimeout <= 0 {
 		s.IdleTimeout = 5 * time.Minute
 	}
