@@ -92,7 +92,9 @@ func (s *Service) Search(ctx context.Context, id Identity, req SearchRequest, ea
 		var kclasses kanidmClasses
 		filter := s.kanidmFilter(tx, req.Filter, &kclasses)
 		s.logSearch(ctx, id, req, base, scope, filter)
-		if scope != directory.ScopeBase {
+		// Only a base directly under ou=services can be a service account:
+		// other searches read nothing more for the notice.
+		if scope != directory.ScopeBase && base.Parent().Equal(s.policy.Services) {
 			if acct, err := tx.Get(base); err == nil && s.policy.KindOf(acct) == acl.KindServiceAccount {
 				if d := s.policy.TokenAccess(sub, acct); !d.Allowed {
 					res.Notice = d.Reason
