@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -78,12 +79,19 @@ func TestSecurityEventsMarked(t *testing.T) {
 	// line of the same bind: one query finds both.
 	var found bool
 	var eventConn, accessConn any
-	for _, m := range logLines(t, s) {
-		if m["event"] == "security" && m["message"] == "bind failed" && m["cause"] == idm.CauseBadPassword && m["detail"] == "wrong password" {
-			found, eventConn = true, m["conn"]
+	// The access line is written after the response, so the client may
+	// read its answer before the line exists: wait for it (at most 2 s).
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		for _, m := range logLines(t, s) {
+			if m["event"] == "security" && m["message"] == "bind failed" && m["cause"] == idm.CauseBadPassword && m["detail"] == "wrong password" {
+				found, eventConn = true, m["conn"]
+			}
+			if m["op"] == "bind" && m["target"] == "idm_admin" {
+				accessConn = m["conn"]
+			}
 		}
-		if m["op"] == "bind" && m["target"] == "idm_admin" {
-			accessConn = m["conn"]
+		if accessConn != nil || time.Now().After(deadline) {
+			break
 		}
 	}
 	if !found {
