@@ -96,9 +96,12 @@ const bulkChunk = 1 << 14
 // its line number. Then the entries are added: with a store that has
 // AddBulk (boltstore), in one transaction per bulkChunk entries, kept
 // from the first pass when the file is not too large; otherwise
-// importChunk per write transaction from a second pass. Then memberOf is
-// computed for the imported groups (entries for which Policy.IsGroup
-// holds; member values elsewhere confer nothing) and their members. If
+// importChunk per write transaction from a second pass. The added
+// entries are written with their memberOf, which the first pass derives
+// from the groups of the file (entries for which Policy.IsGroup holds;
+// member values elsewhere confer nothing; import_memberof.go); then
+// memberOf is recomputed for the stored entries those groups name and
+// for the members of the merged built-in groups. If
 // adding fails (a disk error), the entries of the committed transactions
 // stay; running the same import again skips them and adds the rest.
 //
@@ -124,15 +127,17 @@ func (s *Service) Import(ctx context.Context, open ImportSource, progress func(p
 	if err != nil {
 		return st, err
 	}
-	var groups []directory.DN
 	if isBulk {
-		groups, err = s.importBulk(ctx, bulk, open, v, &st, progress)
+		err = s.importBulk(ctx, bulk, open, v, &st, progress)
 	} else {
-		groups, err = s.importChunks(ctx, open, &st, progress)
+		err = s.importChunks(ctx, open, v, &st, progress)
 	}
 	if err != nil {
 		return st, err
 	}
+	// The added entries have their memberOf; the stored entries the
+	// file's groups name are recomputed here.
+	groups := v.groups.stored
 	for _, e := range v.merge {
 		roots, err := s.mergeBuiltin(ctx, e, &st)
 		if err != nil {
@@ -140,8 +145,8 @@ func (s *Service) Import(ctx context.Context, open ImportSource, progress func(p
 		}
 		groups = append(groups, roots...)
 	}
-	// memberOf for the imported groups, in batches sized like the chunks
-	// so that a store with small transactions (etcd) can take them.
+	// memberOf for those, in batches sized like the chunks so that a store
+	// with small transactions (etcd) can take them.
 	chunk := s.importChunk()
 	for len(groups) > 0 {
 		n := min(len(groups), max(1, chunk/8))
@@ -172,14 +177,13 @@ func (s *Service) bulkChunk() int {
 
 // importChunks is Import's second pass for a store without AddBulk: it
 // reads the file again and adds its entries importChunk per transaction.
-// It returns the added groups.
-func (s *Service) importChunks(ctx context.Context, open ImportSource, st *ImportStats, progress func(pass, n int)) ([]directory.DN, error) {
+// The entries get the memberOf the first pass derived.
+func (s *Service) importChunks(ctx context.Context, open ImportSource, v *validated, st *ImportStats, progress func(pass, n int)) error {
 	next, err := open()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	chunk := s.importChunk()
-	var groups []directory.DN
 	for done := false; !done; {
 		// Read and prepare the chunk before the transaction: Update may run
 		// its closure more than once (etcd), so the closure only writes.
@@ -191,16 +195,17 @@ func (s *Service) importChunks(ctx context.Context, open ImportSource, st *Impor
 				break
 			}
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if err := s.prepareImport(ctx, rec.Entry, nil, true); err != nil {
-				return nil, fmt.Errorf("line %d: %s: %w", rec.Line, rec.Entry.DN, err)
+				return fmt.Errorf("line %d: %s: %w", rec.Line, rec.Entry.DN, err)
 			}
+			v.groups.apply(rec.Entry)
 			batch = append(batch, rec)
 		}
-		var added, addedGroups []directory.DN
+		var added []directory.DN
 		err := s.store.Update(ctx, func(tx directory.WriteTx) error {
-			added, addedGroups = added[:0], addedGroups[:0]
+			added = added[:0]
 			for _, rec := range batch {
 				e := rec.Entry
 				if _, err := tx.Get(e.DN); err == nil {
@@ -210,39 +215,34 @@ func (s *Service) importChunks(ctx context.Context, open ImportSource, st *Impor
 					return fmt.Errorf("line %d: %s: %w", rec.Line, e.DN, err)
 				}
 				added = append(added, e.DN)
-				if s.policy.IsGroup(e) && e.Has("member") {
-					addedGroups = append(addedGroups, e.DN)
-				}
 			}
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("after %d entries were added (run the same import again to add the rest): %w", st.Added, err)
+			return fmt.Errorf("after %d entries were added (run the same import again to add the rest): %w", st.Added, err)
 		}
 		for range added {
 			st.Added++
 			progress(2, st.Added)
 		}
-		groups = append(groups, addedGroups...)
 	}
-	return groups, nil
+	return nil
 }
 
 // importBulk is Import's second pass for a store with AddBulk: the entries
 // the first pass kept or, for a large file, those of a second reading. It
-// returns the added groups.
-func (s *Service) importBulk(ctx context.Context, b directory.BulkAdder, open ImportSource, v *validated, st *ImportStats, progress func(pass, n int)) ([]directory.DN, error) {
-	var groups []directory.DN
+// gives them the memberOf the first pass derived.
+func (s *Service) importBulk(ctx context.Context, b directory.BulkAdder, open ImportSource, v *validated, st *ImportStats, progress func(pass, n int)) error {
 	add := func(batch []*directory.Entry) error {
+		for _, e := range batch {
+			v.groups.apply(e)
+		}
 		if err := b.AddBulk(ctx, batch); err != nil {
 			return fmt.Errorf("after %d entries were added (run the same import again to add the rest): %w", st.Added, err)
 		}
-		for _, e := range batch {
+		for range batch {
 			st.Added++
 			progress(2, st.Added)
-			if s.policy.IsGroup(e) && e.Has("member") {
-				groups = append(groups, e.DN)
-			}
 		}
 		return nil
 	}
@@ -251,16 +251,16 @@ func (s *Service) importBulk(ctx context.Context, b directory.BulkAdder, open Im
 		for len(v.kept) > 0 {
 			n := min(len(v.kept), chunk)
 			if err := add(v.kept[:n]); err != nil {
-				return nil, err
+				return err
 			}
 			clear(v.kept[:n]) // let the added entries go
 			v.kept = v.kept[n:]
 		}
-		return groups, nil
+		return nil
 	}
 	next, err := open()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	batch := make([]*directory.Entry, 0, min(chunk, 4096))
 	err = s.eachPrepared(ctx, next, true, func(it *importItem) error {
@@ -285,7 +285,7 @@ func (s *Service) importBulk(ctx context.Context, b directory.BulkAdder, open Im
 	if err == nil && len(batch) > 0 {
 		err = add(batch)
 	}
-	return groups, err
+	return err
 }
 
 // Export calls each for every entry under the base, parents before their

@@ -20,6 +20,9 @@ type validated struct {
 	skipped map[string]bool
 	// merge holds the prepared file entries of existing built-in entries.
 	merge []*directory.Entry
+	// groups holds the groups of the file and the memberOf they give the
+	// entries to add (import_memberof.go).
+	groups *importGroups
 }
 
 // validateImport is Import's first pass. With keep, it also prepares the
@@ -30,7 +33,7 @@ func (s *Service) validateImport(ctx context.Context, open ImportSource, st *Imp
 	if err != nil {
 		return nil, err
 	}
-	v := &validated{skipped: map[string]bool{}}
+	v := &validated{skipped: map[string]bool{}, groups: newImportGroups()}
 	builtin, err := s.builtinNorms()
 	if err != nil {
 		return nil, err
@@ -66,6 +69,7 @@ func (s *Service) validateImport(ctx context.Context, open ImportSource, st *Imp
 		type memberRef struct {
 			line            int
 			dn, attr, value string
+			group           int32 // the file group holding the value, or -1
 		}
 		var members []memberRef
 		n := 0
@@ -101,7 +105,7 @@ func (s *Service) validateImport(ctx context.Context, open ImportSource, st *Imp
 				}
 				for _, attr := range []string{"member", "uniqueMember"} {
 					for _, v := range e.Get(attr) {
-						members = append(members, memberRef{rec.Line, e.DN.String(), attr, v})
+						members = append(members, memberRef{rec.Line, e.DN.String(), attr, v, -1})
 					}
 				}
 				// Not in inFile: that set is for entries to add, whose
@@ -152,9 +156,17 @@ func (s *Service) validateImport(ctx context.Context, open ImportSource, st *Imp
 			if mgr := e.First(directory.AttrEntryManagedBy); mgr != "" {
 				managed = append(managed, ref{rec.Line, e.DN.String(), mgr})
 			}
+			group := int32(-1)
+			if s.policy.IsGroup(e) && e.Has("member") {
+				group = v.groups.addGroup(e.DN)
+			}
 			for _, attr := range []string{"member", "uniqueMember"} {
-				for _, v := range e.Get(attr) {
-					members = append(members, memberRef{rec.Line, e.DN.String(), attr, v})
+				for _, val := range e.Get(attr) {
+					g := group
+					if attr != "member" {
+						g = -1 // confers no memberOf
+					}
+					members = append(members, memberRef{rec.Line, e.DN.String(), attr, val, g})
 				}
 			}
 			inFile[e.DN.Norm()] = hasClass(e, "groupOfNames") || isAccount(e)
@@ -194,9 +206,16 @@ func (s *Service) validateImport(ctx context.Context, open ImportSource, st *Imp
 		// or after the group) or of the directory: never a DN that someone
 		// could create later and so join the group.
 		for _, m := range members {
-			if err := s.checkImportedMember(tx, inFile, m.attr, m.value); err != nil {
+			dn, err := s.checkImportedMember(tx, inFile, m.attr, m.value)
+			if err != nil {
 				return fmt.Errorf("line %d: %s: %w", m.line, m.dn, err)
 			}
+			if m.group >= 0 {
+				v.groups.addMember(m.group, dn, inFileHas(inFile, dn))
+			}
+		}
+		if err := v.groups.derive(); err != nil {
+			return fmt.Errorf("memberOf: %w", err)
 		}
 		return nil
 	})
@@ -211,23 +230,23 @@ func (s *Service) validateImport(ctx context.Context, open ImportSource, st *Imp
 
 // checkImportedMember checks one member or uniqueMember value v of an
 // imported entry: it names an entry of the file or of the store, under the
-// base.
-func (s *Service) checkImportedMember(tx directory.ReadTx, inFile map[string]bool, attr, v string) error {
+// base. It returns the DN v names.
+func (s *Service) checkImportedMember(tx directory.ReadTx, inFile map[string]bool, attr, v string) (directory.DN, error) {
 	refused := directory.Errorf(directory.ErrConstraintViolation,
 		attr+" "+v+" names no entry of the file or the directory under "+s.base.String())
 	dn, err := directory.ParseDN(v)
 	if err != nil || !dn.IsWithin(s.base) {
-		return refused
+		return dn, refused
 	}
 	if inFileHas(inFile, dn) {
-		return nil
+		return dn, nil
 	}
 	if _, err := tx.Get(dn); errors.Is(err, directory.ErrNoSuchObject) {
-		return refused
+		return dn, refused
 	} else if err != nil {
-		return fmt.Errorf("%s %s: %w", attr, v, err)
+		return dn, fmt.Errorf("%s %s: %w", attr, v, err)
 	}
-	return nil
+	return dn, nil
 }
 
 func inFileHas(inFile map[string]bool, dn directory.DN) bool {
