@@ -72,6 +72,7 @@ func (s *Service) validateImport(ctx context.Context, open ImportSource, st *Imp
 			group           int32 // the file group holding the value, or -1
 		}
 		var members []memberRef
+		var keptCost int64 // of the entries in v.kept
 		n := 0
 		err = s.eachPrepared(ctx, next, keep, func(it *importItem) error {
 			if it.err != nil {
@@ -171,9 +172,10 @@ func (s *Service) validateImport(ctx context.Context, open ImportSource, st *Imp
 			}
 			inFile[e.DN.Norm()] = hasClass(e, "groupOfNames") || isAccount(e)
 			if keep {
-				if len(v.kept) < s.bulkChunk() {
+				if !s.chunkFull(len(v.kept), keptCost) {
 					s.stampImported(e, it.structural)
 					v.kept = append(v.kept, e)
+					keptCost += importCost(e)
 				} else {
 					keep = false
 					v.kept = nil
