@@ -161,6 +161,10 @@ func (s *Service) Import(ctx context.Context, open ImportSource, progress func(p
 	return st, nil
 }
 
+// errImportFileChanged is Import's error when the second reading of a
+// file differs from the first.
+var errImportFileChanged = errors.New("run the same import again to add the rest")
+
 func (s *Service) importChunk() int {
 	if s.cfg.ImportChunk > 0 {
 		return s.cfg.ImportChunk
@@ -291,11 +295,18 @@ func (s *Service) importBulk(ctx context.Context, b directory.BulkAdder, open Im
 	}
 	batch := make([]*directory.Entry, 0, min(s.bulkChunk(), 4096))
 	var cost int64
-	err = s.eachPrepared(ctx, next, true, func(it *importItem) error {
+	// The first pass checked these records: only their object classes are
+	// checked again, once their sums show they are the same.
+	i := 0
+	err = s.eachPrepared(ctx, next, prepareMode{hash: true, checked: true, seed: v.seed}, func(it *importItem) error {
 		if it.err != nil {
 			return it.err
 		}
 		e := it.rec.Entry
+		if i >= len(v.sums) || it.sum != v.sums[i] {
+			return fmt.Errorf("line %d: %s: the file changed since it was checked: %w", it.rec.Line, e.DN, errImportFileChanged)
+		}
+		i++
 		if v.skipped[e.DN.Norm()] {
 			return nil
 		}
@@ -311,6 +322,9 @@ func (s *Service) importBulk(ctx context.Context, b directory.BulkAdder, open Im
 		}
 		return nil
 	})
+	if err == nil && i != len(v.sums) {
+		err = fmt.Errorf("the file lost records since it was checked: %w", errImportFileChanged)
+	}
 	if err == nil && len(batch) > 0 {
 		err = add(batch)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"strings"
 
 	"github.com/ldapd/ldapd/directory"
@@ -23,6 +24,9 @@ type validated struct {
 	// groups holds the groups of the file and the memberOf they give the
 	// entries to add (import_memberof.go).
 	groups *importGroups
+	// sums holds the recordSum of every record, in file order, with seed.
+	sums []uint64
+	seed maphash.Seed
 }
 
 // validateImport is Import's first pass. With keep, it also prepares the
@@ -33,7 +37,7 @@ func (s *Service) validateImport(ctx context.Context, open ImportSource, st *Imp
 	if err != nil {
 		return nil, err
 	}
-	v := &validated{skipped: map[string]bool{}, groups: newImportGroups()}
+	v := &validated{skipped: map[string]bool{}, groups: newImportGroups(), seed: maphash.MakeSeed()}
 	builtin, err := s.builtinNorms()
 	if err != nil {
 		return nil, err
@@ -74,12 +78,13 @@ func (s *Service) validateImport(ctx context.Context, open ImportSource, st *Imp
 		var members []memberRef
 		var keptCost int64 // of the entries in v.kept
 		n := 0
-		err = s.eachPrepared(ctx, next, keep, func(it *importItem) error {
+		err = s.eachPrepared(ctx, next, prepareMode{hash: keep, seed: v.seed}, func(it *importItem) error {
 			if it.err != nil {
 				return it.err
 			}
 			n++
 			progress(1, n)
+			v.sums = append(v.sums, it.sum)
 			rec := it.rec
 			e := rec.Entry
 			fail := func(err error) error { return fmt.Errorf("line %d: %s: %w", rec.Line, e.DN, err) }

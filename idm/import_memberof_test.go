@@ -163,3 +163,33 @@ func TestImportTooManyGroupsImportsNothing(t *testing.T) {
 		t.Fatal("p0 was imported")
 	}
 }
+
+// TestImportFileChangedBetweenReadings checks that the second reading of
+// a file larger than a chunk, whose records are not checked again, refuses
+// a record that differs from the first reading's.
+func TestImportFileChangedBetweenReadings(t *testing.T) {
+	recs := groupRecords(20)[1:21] // p0..p19
+	passes := 0
+	changing := func() (func() (idm.ImportRecord, error), error) {
+		passes++
+		next, _ := sourceOf(recs)()
+		return func() (idm.ImportRecord, error) {
+			r, err := next()
+			if err == nil && passes == 2 && r.Entry.DN.String() == "uid=p15,ou=people,"+posixBase {
+				r.Entry.Set("sn", "changed") // the file was edited between the readings
+			}
+			return r, err
+		}, nil
+	}
+	svc, _, err, _ := importInto(t, false, 7, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = svc.Import(context.Background(), changing, nil)
+	if err == nil || !strings.Contains(err.Error(), "changed since it was checked") || passes != 2 {
+		t.Fatalf("import of a changed file: %v after %d readings", err, passes)
+	}
+	if strings.Contains(exportOf(t, svc), "dn: uid=p15,ou=people,") {
+		t.Fatal("the changed record was added")
+	}
+}

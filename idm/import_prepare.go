@@ -3,6 +3,7 @@ package idm
 import (
 	"context"
 	"errors"
+	"hash/maphash"
 	"io"
 	"runtime"
 	"sync"
@@ -21,6 +22,39 @@ type importItem struct {
 	dropped    []directory.Attr
 	prepErr    error
 	structural string
+	// sum is recordSum of the record as read (before preparing).
+	sum uint64
+}
+
+// prepareMode says what preparePart does to the records of a pass.
+type prepareMode struct {
+	// hash hashes plaintext passwords.
+	hash bool
+	// checked skips the attribute checks of Schema.Check (the object
+	// classes are still checked, for the structural class): the first
+	// pass checked the same records, as their recordSum shows.
+	checked bool
+	// seed is recordSum's.
+	seed maphash.Seed
+}
+
+// recordSum fingerprints e as read from the file: its DN and its
+// attributes' names and values, in order. The second reading of a file
+// compares each record's sum with the first's, so that a file changed in
+// between is refused rather than added unchecked.
+func recordSum(seed maphash.Seed, e *directory.Entry) uint64 {
+	var h maphash.Hash
+	h.SetSeed(seed)
+	h.WriteString(e.DN.String())
+	for _, a := range e.Attrs {
+		h.WriteByte(0)
+		h.WriteString(a.Name)
+		for _, v := range a.Values {
+			h.WriteByte(1)
+			h.WriteString(v)
+		}
+	}
+	return h.Sum64()
 }
 
 // importBatch is a run of records prepared by one goroutine.
@@ -35,11 +69,11 @@ const importBatchSize = 128
 
 // eachPrepared reads every record with next and calls fn for each, in
 // order, in the caller's goroutine, after preparePart has run on it
-// (hashing plaintext passwords if hash is set). Reading and preparing run
+// as mode says, and recordSum. Reading and preparing run
 // on their own goroutines, a reader and GOMAXPROCS preparers, all joined
 // before eachPrepared returns. An error from next is passed to fn as the
 // last item; the first error fn returns stops the pass.
-func (s *Service) eachPrepared(ctx context.Context, next func() (ImportRecord, error), hash bool, fn func(*importItem) error) error {
+func (s *Service) eachPrepared(ctx context.Context, next func() (ImportRecord, error), mode prepareMode, fn func(*importItem) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() {
@@ -86,7 +120,8 @@ func (s *Service) eachPrepared(ctx context.Context, next func() (ImportRecord, e
 			for b := range work {
 				for i := range b.items {
 					if it := &b.items[i]; it.err == nil && ctx.Err() == nil {
-						it.dropped, it.structural, it.prepErr = s.preparePart(ctx, it.rec.Entry, hash)
+						it.sum = recordSum(mode.seed, it.rec.Entry)
+						it.dropped, it.structural, it.prepErr = s.preparePart(ctx, it.rec.Entry, mode)
 					}
 				}
 				close(b.done)
@@ -115,7 +150,7 @@ func (s *Service) eachPrepared(ctx context.Context, next func() (ImportRecord, e
 // values; it counts dropped attributes in st (if not nil) and hashes
 // plaintext passwords only when hash is set (the second pass).
 func (s *Service) prepareImport(ctx context.Context, e *directory.Entry, st *ImportStats, hash bool) error {
-	dropped, structural, err := s.preparePart(ctx, e, hash)
+	dropped, structural, err := s.preparePart(ctx, e, prepareMode{hash: hash})
 	if st != nil {
 		for _, a := range dropped {
 			st.Dropped[a.Name] += len(a.Values)
@@ -130,10 +165,11 @@ func (s *Service) prepareImport(ctx context.Context, e *directory.Entry, st *Imp
 
 // preparePart is the part of prepareImport that may run on any goroutine
 // (it draws no randomness): it drops OpenLDAP's operational attributes
-// (returning them), hashes plaintext passwords when hash is set, expands
+// (returning them), hashes plaintext passwords if mode says so, expands
 // the object classes, derives the account attributes and checks the
-// schema, returning the structural class.
-func (s *Service) preparePart(ctx context.Context, e *directory.Entry, hash bool) ([]directory.Attr, string, error) {
+// schema (only the object classes if mode says the entry was checked),
+// returning the structural class.
+func (s *Service) preparePart(ctx context.Context, e *directory.Entry, mode prepareMode) ([]directory.Attr, string, error) {
 	var dropped []directory.Attr
 	kept := e.Attrs[:0]
 	for _, a := range e.Attrs {
@@ -148,7 +184,7 @@ func (s *Service) preparePart(ctx context.Context, e *directory.Entry, hash bool
 	if err := s.checkStoredHashes(e.Get("userPassword")); err != nil {
 		return dropped, "", err
 	}
-	if pws := e.Get("userPassword"); hash && len(pws) > 0 {
+	if pws := e.Get("userPassword"); mode.hash && len(pws) > 0 {
 		for _, v := range pws {
 			if !password.IsHashed(v) {
 				// Plaintext in the file: hash it like an Add would.
@@ -165,7 +201,11 @@ func (s *Service) preparePart(ctx context.Context, e *directory.Entry, hash bool
 		return dropped, "", err
 	}
 	s.deriveAccountAttrs(e)
-	sc, err := s.schema.Check(e)
+	check := s.schema.Check
+	if mode.checked {
+		check = s.schema.CheckClasses
+	}
+	sc, err := check(e)
 	if err != nil {
 		return dropped, "", err
 	}
