@@ -36,9 +36,13 @@ type e2e struct {
 
 func newE2E(b *testing.B) *e2e {
 	b.Helper()
-	s := stacktest.New(b, func(srv *ldapserver.Server) {
+	// As shipped: JSON log lines at the default level (info: an access
+	// line per operation, no debug lines), encoded as in production but
+	// not kept.
+	log := zerolog.New(io.Discard).Level(zerolog.InfoLevel)
+	s := stacktest.NewConfigured(b, func(cfg *idm.Config) { cfg.Logger = log }, func(srv *ldapserver.Server) {
 		srv.AllowInsecureBind = true
-		srv.Logger = zerolog.New(io.Discard) // JSON encoding as in production, not the test log
+		srv.Logger = log
 	})
 	ctx := context.Background()
 	idmAdmin, err := s.IDM.Bind(ctx, "idm_admin", []byte(s.IDMAdminPW))
