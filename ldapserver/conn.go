@@ -50,6 +50,7 @@ type conn struct {
 	resp   response
 	req    Request
 	search searchContext
+	bases  baseMemo
 	logBuf []byte // the access line's target, for a search
 
 	mu   sync.Mutex
@@ -329,7 +330,7 @@ func (c *conn) dispatch(msg *wire.Message, start time.Time, log zerolog.Logger) 
 	var ctx context.Context = context.Background()
 	w := &c.resp
 	*w = response{c: c, id: msg.ID, tag: responseTag(msg.Op), attrs: w.attrs[:0]}
-	op, err := toOperation(c.srv.schema, msg.Op)
+	op, err := toOperation(c.srv.schema, msg.Op, &c.bases)
 	if err == nil {
 		err = checkControls(msg.Controls)
 	}
