@@ -167,6 +167,9 @@ func (r *searchRun) inView(tx directory.ReadTx, sub acl.Subject) error {
 	} else {
 		err = tx.Search(r.base, r.scope, candidates(r.filter), r.visitFn)
 	}
+	if err == nil {
+		return nil
+	}
 	if found, ok := directory.MatchedDN(err); ok && errors.Is(err, directory.ErrNoSuchObject) {
 		// A missing base: name only an ancestor sub may see.
 		return directory.NoSuchObject(r.base, s.visibleAncestor(tx, sub, found))
