@@ -240,6 +240,9 @@ const searchAllocsBound = 60
 // access log at info and the metrics on), and shows its server-side count
 // with -v.
 func TestSearchAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts under the race detector")
+	}
 	if testing.Short() {
 		t.Skip("imports a directory")
 	}

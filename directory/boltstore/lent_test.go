@@ -86,6 +86,9 @@ func TestSearchLent(t *testing.T) {
 // TestSearchLentAllocs pins what lending saves: an index answer decodes
 // its entry without allocating for it, only for its DN.
 func TestSearchLentAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts under the race detector")
+	}
 	s := openTest(t, populated(t, 200), Options{})
 	f := mustFilter(t, "(uid=user00042)")
 	base := directory.MustParseDN(testSuffix)
