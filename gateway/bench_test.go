@@ -233,7 +233,7 @@ func BenchmarkE2ESearchScanSubstring(b *testing.B) {
 // and the metrics need per operation. The entry itself (its attributes
 // and values, the readable view, the selection, the encoded response and
 // the access line) allocates nothing.
-const searchAllocsBound = 60
+const searchAllocsBound = 55
 
 // TestSearchAllocs fails when an indexed search (uid=userN) returning four
 // attributes allocates more than searchAllocsBound times, as shipped (the

@@ -32,6 +32,10 @@ var (
 	_ directory.LendingTx = (*tx)(nil)
 )
 
+// maxLentValues bounds the values memory SearchLent keeps for the next
+// search.
+const maxLentValues = 4096
+
 // lentEntry is the memory SearchLent decodes each entry into, reused from
 // entry to entry and, through store.lent, from search to search.
 type lentEntry struct {
@@ -58,10 +62,13 @@ func (t *tx) SearchLent(base directory.DN, scope directory.Scope, f *directory.F
 	t.lent = l
 	defer func() {
 		t.lent = nil
-		l.e = directory.Entry{Attrs: l.e.Attrs[:0]}
-		clear(l.vals[:cap(l.vals)]) // no view of this transaction's memory outlives it
-		l.vals = l.vals[:0]
+		if cap(l.vals) > maxLentValues {
+			return // a huge group's values: not worth keeping
+		}
+		// No view of this transaction's memory outlives it.
+		clear(l.vals[:cap(l.vals)])
 		clear(l.e.Attrs[:cap(l.e.Attrs)])
+		*l = lentEntry{e: directory.Entry{Attrs: l.e.Attrs[:0]}, vals: l.vals[:0]}
 		t.s.lent.Put(l)
 	}()
 	return t.Search(base, scope, f, each)
