@@ -5,13 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
-	"slices"
 	"strings"
-	"sync"
 
 	"github.com/ldapd/ldapd/directory"
-	"github.com/ldapd/ldapd/password"
 )
 
 // ImportRecord is one entry to import and where it came from.
@@ -98,11 +94,15 @@ const bulkChunk = 1 << 14
 // its member and uniqueMember values name entries of the file (earlier
 // or later) or of the store. The first bad record fails the import with
 // its line number. Then the entries are added: with a store that has
-// AddBulk (boltstore), in one transaction per bulkChunk entries, kept
+// AddBulk (boltstore), in one transaction per chunk (bulkChunk entries,
+// or fewer when Config.ImportChunkBytes of them are reached), kept
 // from the first pass when the file is not too large; otherwise
-// importChunk per write transaction from a second pass. Then memberOf is
-// computed for the imported groups (entries for which Policy.IsGroup
-// holds; member values elsewhere confer nothing) and their members. If
+// importChunk per write transaction from a second pass. The added
+// entries are written with their memberOf, which the first pass derives
+// from the groups of the file (entries for which Policy.IsGroup holds;
+// member values elsewhere confer nothing; import_memberof.go); then
+// memberOf is recomputed for the stored entries those groups name and
+// for the members of the merged built-in groups. If
 // adding fails (a disk error), the entries of the committed transactions
 // stay; running the same import again skips them and adds the rest.
 //
@@ -128,15 +128,17 @@ func (s *Service) Import(ctx context.Context, open ImportSource, progress func(p
 	if err != nil {
 		return st, err
 	}
-	var groups []directory.DN
 	if isBulk {
-		groups, err = s.importBulk(ctx, bulk, open, v, &st, progress)
+		err = s.importBulk(ctx, bulk, open, v, &st, progress)
 	} else {
-		groups, err = s.importChunks(ctx, open, &st, progress)
+		err = s.importChunks(ctx, open, v, &st, progress)
 	}
 	if err != nil {
 		return st, err
 	}
+	// The added entries have their memberOf; the stored entries the
+	// file's groups name are recomputed here.
+	groups := v.groups.stored
 	for _, e := range v.merge {
 		roots, err := s.mergeBuiltin(ctx, e, &st)
 		if err != nil {
@@ -144,8 +146,8 @@ func (s *Service) Import(ctx context.Context, open ImportSource, progress func(p
 		}
 		groups = append(groups, roots...)
 	}
-	// memberOf for the imported groups, in batches sized like the chunks
-	// so that a store with small transactions (etcd) can take them.
+	// memberOf for those, in batches sized like the chunks so that a store
+	// with small transactions (etcd) can take them.
 	chunk := s.importChunk()
 	for len(groups) > 0 {
 		n := min(len(groups), max(1, chunk/8))
@@ -158,6 +160,10 @@ func (s *Service) Import(ctx context.Context, open ImportSource, progress func(p
 	}
 	return st, nil
 }
+
+// errImportFileChanged is Import's error when the second reading of a
+// file differs from the first.
+var errImportFileChanged = errors.New("run the same import again to add the rest")
 
 func (s *Service) importChunk() int {
 	if s.cfg.ImportChunk > 0 {
@@ -174,16 +180,38 @@ func (s *Service) bulkChunk() int {
 	return bulkChunk
 }
 
+// chunkFull reports whether a bulk chunk of n entries whose importCost
+// adds up to cost is full: bulkChunk entries, or Config.ImportChunkBytes.
+func (s *Service) chunkFull(n int, cost int64) bool {
+	return n >= s.bulkChunk() || (s.cfg.ImportChunkBytes > 0 && cost >= s.cfg.ImportChunkBytes)
+}
+
+// importCost estimates the memory e holds while its bulk chunk is added:
+// the prepared entry, its encoding, its index keys and bbolt's nodes for
+// them. Calibrated on genldif's people (16 values, ~230 bytes of them:
+// about 2.7 KB each of live heap, measured with GODEBUG=gctrace=1 across
+// chunk sizes); a value costs about the same whatever its attribute (each
+// indexed one is a key, an unindexed one is in the encoding).
+func importCost(e *directory.Entry) int64 {
+	n := int64(512)
+	for _, a := range e.Attrs {
+		n += 48
+		for _, v := range a.Values {
+			n += 128 + 3*int64(len(v))
+		}
+	}
+	return n
+}
+
 // importChunks is Import's second pass for a store without AddBulk: it
 // reads the file again and adds its entries importChunk per transaction.
-// It returns the added groups.
-func (s *Service) importChunks(ctx context.Context, open ImportSource, st *ImportStats, progress func(pass, n int)) ([]directory.DN, error) {
+// The entries get the memberOf the first pass derived.
+func (s *Service) importChunks(ctx context.Context, open ImportSource, v *validated, st *ImportStats, progress func(pass, n int)) error {
 	next, err := open()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	chunk := s.importChunk()
-	var groups []directory.DN
 	for done := false; !done; {
 		// Read and prepare the chunk before the transaction: Update may run
 		// its closure more than once (etcd), so the closure only writes.
@@ -195,16 +223,17 @@ func (s *Service) importChunks(ctx context.Context, open ImportSource, st *Impor
 				break
 			}
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if err := s.prepareImport(ctx, rec.Entry, nil, true); err != nil {
-				return nil, fmt.Errorf("line %d: %s: %w", rec.Line, rec.Entry.DN, err)
+				return fmt.Errorf("line %d: %s: %w", rec.Line, rec.Entry.DN, err)
 			}
+			v.groups.apply(rec.Entry)
 			batch = append(batch, rec)
 		}
-		var added, addedGroups []directory.DN
+		var added []directory.DN
 		err := s.store.Update(ctx, func(tx directory.WriteTx) error {
-			added, addedGroups = added[:0], addedGroups[:0]
+			added = added[:0]
 			for _, rec := range batch {
 				e := rec.Entry
 				if _, err := tx.Get(e.DN); err == nil {
@@ -214,64 +243,70 @@ func (s *Service) importChunks(ctx context.Context, open ImportSource, st *Impor
 					return fmt.Errorf("line %d: %s: %w", rec.Line, e.DN, err)
 				}
 				added = append(added, e.DN)
-				if s.policy.IsGroup(e) && e.Has("member") {
-					addedGroups = append(addedGroups, e.DN)
-				}
 			}
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("after %d entries were added (run the same import again to add the rest): %w", st.Added, err)
+			return fmt.Errorf("after %d entries were added (run the same import again to add the rest): %w", st.Added, err)
 		}
 		for range added {
 			st.Added++
 			progress(2, st.Added)
 		}
-		groups = append(groups, addedGroups...)
 	}
-	return groups, nil
+	return nil
 }
 
 // importBulk is Import's second pass for a store with AddBulk: the entries
 // the first pass kept or, for a large file, those of a second reading. It
-// returns the added groups.
-func (s *Service) importBulk(ctx context.Context, b directory.BulkAdder, open ImportSource, v *validated, st *ImportStats, progress func(pass, n int)) ([]directory.DN, error) {
-	var groups []directory.DN
+// gives them the memberOf the first pass derived.
+func (s *Service) importBulk(ctx context.Context, b directory.BulkAdder, open ImportSource, v *validated, st *ImportStats, progress func(pass, n int)) error {
 	add := func(batch []*directory.Entry) error {
+		for _, e := range batch {
+			v.groups.apply(e)
+		}
 		if err := b.AddBulk(ctx, batch); err != nil {
 			return fmt.Errorf("after %d entries were added (run the same import again to add the rest): %w", st.Added, err)
 		}
-		for _, e := range batch {
+		for range batch {
 			st.Added++
 			progress(2, st.Added)
-			if s.policy.IsGroup(e) && e.Has("member") {
-				groups = append(groups, e.DN)
-			}
 		}
 		return nil
 	}
-	chunk := s.bulkChunk()
 	if v.kept != nil {
 		for len(v.kept) > 0 {
-			n := min(len(v.kept), chunk)
+			n, cost := 0, int64(0)
+			for n < len(v.kept) && !s.chunkFull(n, cost) {
+				cost += importCost(v.kept[n])
+				n++
+			}
 			if err := add(v.kept[:n]); err != nil {
-				return nil, err
+				return err
 			}
 			clear(v.kept[:n]) // let the added entries go
 			v.kept = v.kept[n:]
 		}
-		return groups, nil
+		return nil
 	}
 	next, err := open()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	batch := make([]*directory.Entry, 0, min(chunk, 4096))
-	err = s.eachPrepared(ctx, next, true, func(it *importItem) error {
+	batch := make([]*directory.Entry, 0, min(s.bulkChunk(), 4096))
+	var cost int64
+	// The first pass checked these records: only their object classes are
+	// checked again, once their sums show they are the same.
+	i := 0
+	err = s.eachPrepared(ctx, next, prepareMode{hash: true, checked: true, seed: v.seed}, func(it *importItem) error {
 		if it.err != nil {
 			return it.err
 		}
 		e := it.rec.Entry
+		if i >= len(v.sums) || it.sum != v.sums[i] {
+			return fmt.Errorf("line %d: %s: the file changed since it was checked: %w", it.rec.Line, e.DN, errImportFileChanged)
+		}
+		i++
 		if v.skipped[e.DN.Norm()] {
 			return nil
 		}
@@ -279,459 +314,21 @@ func (s *Service) importBulk(ctx context.Context, b directory.BulkAdder, open Im
 			return fmt.Errorf("line %d: %s: %w", it.rec.Line, e.DN, it.prepErr)
 		}
 		s.stampImported(e, it.structural)
-		if batch = append(batch, e); len(batch) == chunk {
+		batch = append(batch, e)
+		if cost += importCost(e); s.chunkFull(len(batch), cost) {
 			err := add(batch)
-			batch = batch[:0]
+			batch, cost = batch[:0], 0
 			return err
 		}
 		return nil
 	})
+	if err == nil && i != len(v.sums) {
+		err = fmt.Errorf("the file lost records since it was checked: %w", errImportFileChanged)
+	}
 	if err == nil && len(batch) > 0 {
 		err = add(batch)
 	}
-	return groups, err
-}
-
-// validated is what the first pass found.
-type validated struct {
-	// kept holds the prepared entries to add when the pass kept them.
-	kept []*directory.Entry
-	// skipped holds the norms of the DNs that exist already.
-	skipped map[string]bool
-	// merge holds the prepared file entries of existing built-in entries.
-	merge []*directory.Entry
-}
-
-// validateImport is Import's first pass. With keep, it also prepares the
-// entries completely (plaintext passwords hashed) and returns them, unless
-// the file has more than one bulk chunk of them.
-func (s *Service) validateImport(ctx context.Context, open ImportSource, st *ImportStats, progress func(pass, n int), keep bool) (*validated, error) {
-	next, err := open()
-	if err != nil {
-		return nil, err
-	}
-	v := &validated{skipped: map[string]bool{}}
-	builtin, err := s.builtinNorms()
-	if err != nil {
-		return nil, err
-	}
-	err = s.store.View(ctx, func(tx directory.ReadTx) error {
-		uids, err := s.accountUIDs(tx)
-		if err != nil {
-			return err
-		}
-		// inFile maps the norm of each DN to add to whether it is a group
-		// or an account (a valid entryManagedBy target).
-		inFile := map[string]bool{}
-		// parents caches, for each parent not in the file, whether it is
-		// stored and the norms of its stored children: one search per
-		// parent instead of a failed Get per entry.
-		parents := map[string]*storedParent{}
-		parentOf := func(dn directory.DN) (*storedParent, error) {
-			p, ok := parents[dn.Norm()]
-			if !ok {
-				var err error
-				if p, err = s.storedChildren(tx, dn); err != nil {
-					return nil, err
-				}
-				parents[dn.Norm()] = p
-			}
-			return p, nil
-		}
-		type ref struct {
-			line    int
-			dn, mgr string
-		}
-		var managed []ref
-		type memberRef struct {
-			line            int
-			dn, attr, value string
-		}
-		var members []memberRef
-		n := 0
-		err = s.eachPrepared(ctx, next, keep, func(it *importItem) error {
-			if it.err != nil {
-				return it.err
-			}
-			n++
-			progress(1, n)
-			rec := it.rec
-			e := rec.Entry
-			fail := func(err error) error { return fmt.Errorf("line %d: %s: %w", rec.Line, e.DN, err) }
-			// exists handles an entry that is already stored: a built-in
-			// one is merged, another skipped.
-			exists := func() error {
-				if v.skipped[e.DN.Norm()] {
-					return fail(directory.Errorf(directory.ErrEntryAlreadyExists, "the entry is given twice"))
-				}
-				v.skipped[e.DN.Norm()] = true
-				if !builtin[e.DN.Norm()] {
-					st.Skipped = append(st.Skipped, e.DN.String())
-					return nil
-				}
-				if it.prepErr != nil {
-					return fail(it.prepErr)
-				}
-				for _, uid := range e.Get("uid") {
-					if other, ok := uids[strings.ToLower(uid)]; ok {
-						if odn, err := directory.ParseDN(other); err != nil || !odn.Equal(e.DN) {
-							return fail(directory.Errorf(directory.ErrConstraintViolation, "uid "+uid+" is already used by "+other))
-						}
-					}
-				}
-				for _, attr := range []string{"member", "uniqueMember"} {
-					for _, v := range e.Get(attr) {
-						members = append(members, memberRef{rec.Line, e.DN.String(), attr, v})
-					}
-				}
-				// Not in inFile: that set is for entries to add, whose
-				// children are new too; references to it find it stored.
-				v.merge = append(v.merge, e)
-				return nil
-			}
-			if !e.DN.IsWithin(s.base) {
-				return fail(directory.Errorf(directory.ErrUnwillingToPerform, "not under the directory base "+s.base.String()))
-			}
-			if _, seen := inFile[e.DN.Norm()]; seen {
-				return fail(directory.Errorf(directory.ErrEntryAlreadyExists, "the entry is given twice"))
-			}
-			if e.DN.Equal(s.base) {
-				if _, err := tx.Get(e.DN); err == nil {
-					return exists()
-				} else if !errors.Is(err, directory.ErrNoSuchObject) {
-					return fail(err)
-				}
-			} else if parent := e.DN.Parent(); !inFileHas(inFile, parent) {
-				// A parent new in the file has no stored children.
-				p, err := parentOf(parent)
-				if err != nil {
-					return fail(err)
-				}
-				if p.children[e.DN.Norm()] {
-					return exists()
-				}
-				if !p.stored {
-					return fail(directory.Errorf(directory.ErrNoSuchObject, "parent "+parent.String()+" is neither in the directory nor earlier in the file"))
-				}
-			}
-			for _, a := range it.dropped {
-				st.Dropped[a.Name] += len(a.Values)
-			}
-			if it.prepErr != nil {
-				return fail(it.prepErr)
-			}
-			if isAccount(e) {
-				for _, uid := range e.Get("uid") {
-					k := strings.ToLower(uid)
-					if other, ok := uids[k]; ok {
-						return fail(directory.Errorf(directory.ErrConstraintViolation, "uid "+uid+" is already used by "+other))
-					}
-					uids[k] = e.DN.String()
-				}
-			}
-			if mgr := e.First(directory.AttrEntryManagedBy); mgr != "" {
-				managed = append(managed, ref{rec.Line, e.DN.String(), mgr})
-			}
-			for _, attr := range []string{"member", "uniqueMember"} {
-				for _, v := range e.Get(attr) {
-					members = append(members, memberRef{rec.Line, e.DN.String(), attr, v})
-				}
-			}
-			inFile[e.DN.Norm()] = hasClass(e, "groupOfNames") || isAccount(e)
-			if keep {
-				if len(v.kept) < s.bulkChunk() {
-					s.stampImported(e, it.structural)
-					v.kept = append(v.kept, e)
-				} else {
-					keep = false
-					v.kept = nil
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		for _, m := range managed {
-			dn, err := directory.ParseDN(m.mgr)
-			if err == nil {
-				ok, found := inFile[dn.Norm()]
-				if !found {
-					var mgr *directory.Entry
-					if mgr, err = tx.Get(dn); err == nil {
-						ok = hasClass(mgr, "groupOfNames") || isAccount(mgr)
-					}
-				}
-				if err == nil && !ok {
-					err = errors.New("neither a group nor an account")
-				}
-			}
-			if err != nil {
-				return fmt.Errorf("line %d: %s: entryManagedBy %s: %w", m.line, m.dn, m.mgr, err)
-			}
-		}
-		// member and uniqueMember values name an entry of the file (before
-		// or after the group) or of the directory: never a DN that someone
-		// could create later and so join the group.
-		for _, m := range members {
-			if err := s.checkImportedMember(tx, inFile, m.attr, m.value); err != nil {
-				return fmt.Errorf("line %d: %s: %w", m.line, m.dn, err)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if keep && v.kept == nil {
-		v.kept = []*directory.Entry{} // kept, and nothing to add
-	}
-	return v, nil
-}
-
-// checkImportedMember checks one member or uniqueMember value v of an
-// imported entry: it names an entry of the file or of the store, under the
-// base.
-func (s *Service) checkImportedMember(tx directory.ReadTx, inFile map[string]bool, attr, v string) error {
-	refused := directory.Errorf(directory.ErrConstraintViolation,
-		attr+" "+v+" names no entry of the file or the directory under "+s.base.String())
-	dn, err := directory.ParseDN(v)
-	if err != nil || !dn.IsWithin(s.base) {
-		return refused
-	}
-	if inFileHas(inFile, dn) {
-		return nil
-	}
-	if _, err := tx.Get(dn); errors.Is(err, directory.ErrNoSuchObject) {
-		return refused
-	} else if err != nil {
-		return fmt.Errorf("%s %s: %w", attr, v, err)
-	}
-	return nil
-}
-
-func inFileHas(inFile map[string]bool, dn directory.DN) bool {
-	_, ok := inFile[dn.Norm()]
-	return ok
-}
-
-// storedParent is what the first pass knows of a parent that is not in
-// the file.
-type storedParent struct {
-	stored   bool
-	children map[string]bool // norms of the stored children
-}
-
-// storedChildren looks dn up and lists its stored children.
-func (s *Service) storedChildren(tx directory.ReadTx, dn directory.DN) (*storedParent, error) {
-	p := &storedParent{children: map[string]bool{}}
-	if _, err := tx.Get(dn); errors.Is(err, directory.ErrNoSuchObject) {
-		return p, nil
-	} else if err != nil {
-		return nil, err
-	}
-	p.stored = true
-	all := &directory.Filter{Kind: directory.FilterAnd} // the absolute true filter
-	err := tx.Search(dn, directory.ScopeOne, all, func(e *directory.Entry) error {
-		p.children[e.DN.Norm()] = true
-		return nil
-	})
-	return p, err
-}
-
-// importItem is one record on its way through eachPrepared.
-type importItem struct {
-	rec ImportRecord
-	// err is the error next returned in place of this record (the last).
-	err error
-	// dropped lists the attributes prepare removed; prepErr is its error,
-	// structural the entry's structural object class.
-	dropped    []directory.Attr
-	prepErr    error
-	structural string
-}
-
-// importBatch is a run of records prepared by one goroutine.
-type importBatch struct {
-	items []importItem
-	done  chan struct{} // closed once items are prepared
-}
-
-// importBatchSize is the number of records handed to a preparing goroutine
-// at a time.
-const importBatchSize = 128
-
-// eachPrepared reads every record with next and calls fn for each, in
-// order, in the caller's goroutine, after preparePart has run on it
-// (hashing plaintext passwords if hash is set). Reading and preparing run
-// on their own goroutines, a reader and GOMAXPROCS preparers, all joined
-// before eachPrepared returns. An error from next is passed to fn as the
-// last item; the first error fn returns stops the pass.
-func (s *Service) eachPrepared(ctx context.Context, next func() (ImportRecord, error), hash bool, fn func(*importItem) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	defer func() {
-		cancel()
-		wg.Wait()
-	}()
-	workers := runtime.GOMAXPROCS(0)
-	work := make(chan *importBatch, 2*workers)
-	ordered := make(chan *importBatch, 4*workers)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer close(work)
-		defer close(ordered)
-		for end := false; !end; {
-			b := &importBatch{items: make([]importItem, 0, importBatchSize), done: make(chan struct{})}
-			for len(b.items) < importBatchSize {
-				rec, err := next()
-				if err != nil {
-					if !errors.Is(err, io.EOF) {
-						b.items = append(b.items, importItem{err: err})
-					}
-					end = true
-					break
-				}
-				b.items = append(b.items, importItem{rec: rec})
-			}
-			select {
-			case ordered <- b:
-			case <-ctx.Done():
-				return
-			}
-			select {
-			case work <- b:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for b := range work {
-				for i := range b.items {
-					if it := &b.items[i]; it.err == nil && ctx.Err() == nil {
-						it.dropped, it.structural, it.prepErr = s.preparePart(ctx, it.rec.Entry, hash)
-					}
-				}
-				close(b.done)
-			}
-		}()
-	}
-	for b := range ordered {
-		select {
-		case <-b.done:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		for i := range b.items {
-			if err := fn(&b.items[i]); err != nil {
-				return err
-			}
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-	}
-	return ctx.Err()
-}
-
-// prepareImport does to e what Add does, keeping imported operational
-// values; it counts dropped attributes in st (if not nil) and hashes
-// plaintext passwords only when hash is set (the second pass).
-func (s *Service) prepareImport(ctx context.Context, e *directory.Entry, st *ImportStats, hash bool) error {
-	dropped, structural, err := s.preparePart(ctx, e, hash)
-	if st != nil {
-		for _, a := range dropped {
-			st.Dropped[a.Name] += len(a.Values)
-		}
-	}
-	if err != nil {
-		return err
-	}
-	s.stampImported(e, structural)
-	return nil
-}
-
-// preparePart is the part of prepareImport that may run on any goroutine
-// (it draws no randomness): it drops OpenLDAP's operational attributes
-// (returning them), hashes plaintext passwords when hash is set, expands
-// the object classes, derives the account attributes and checks the
-// schema, returning the structural class.
-func (s *Service) preparePart(ctx context.Context, e *directory.Entry, hash bool) ([]directory.Attr, string, error) {
-	var dropped []directory.Attr
-	kept := e.Attrs[:0]
-	for _, a := range e.Attrs {
-		if droppedOnImport(a.Name) {
-			dropped = append(dropped, a)
-			continue
-		}
-		kept = append(kept, a)
-	}
-	clear(e.Attrs[len(kept):])
-	e.Attrs = kept
-	if err := s.checkStoredHashes(e.Get("userPassword")); err != nil {
-		return dropped, "", err
-	}
-	if pws := e.Get("userPassword"); hash && len(pws) > 0 {
-		for _, v := range pws {
-			if !password.IsHashed(v) {
-				// Plaintext in the file: hash it like an Add would.
-				hashed, err := s.hashPasswords(ctx, pws, true)
-				if err != nil {
-					return dropped, "", err
-				}
-				e.Set("userPassword", hashed...)
-				break
-			}
-		}
-	}
-	if err := s.schema.ExpandObjectClasses(e); err != nil {
-		return dropped, "", err
-	}
-	s.deriveAccountAttrs(e)
-	sc, err := s.schema.Check(e)
-	if err != nil {
-		return dropped, "", err
-	}
-	return dropped, sc.Name(), nil
-}
-
-// stampImported gives e what stampNew gives an Add, keeping imported
-// values, and its structural object class; it runs in order, in one
-// goroutine (it draws the entryUUID from the service's random source).
-func (s *Service) stampImported(e *directory.Entry, structural string) {
-	if !e.Has("entryUUID") {
-		e.Set("entryUUID", s.newUUID())
-	}
-	if !e.Has("createTimestamp") {
-		e.Set("createTimestamp", directory.FormatGeneralizedTime(s.now()))
-	}
-	if !e.Has("modifyTimestamp") {
-		e.Set("modifyTimestamp", e.First("createTimestamp"))
-	}
-	e.Set("structuralObjectClass", structural)
-}
-
-// accountUIDs maps the uid of every existing account to its DN.
-func (s *Service) accountUIDs(tx directory.ReadTx) (map[string]string, error) {
-	f := &directory.Filter{Kind: directory.FilterPresent, Attr: "uid"}
-	if err := f.Resolve(s.schema); err != nil {
-		return nil, err
-	}
-	out := map[string]string{}
-	err := tx.Search(s.base, directory.ScopeSub, f, func(e *directory.Entry) error {
-		if isAccount(e) {
-			for _, u := range e.Get("uid") {
-				out[strings.ToLower(u)] = e.DN.String()
-			}
-		}
-		return nil
-	})
-	return out, err
+	return err
 }
 
 // Export calls each for every entry under the base, parents before their
@@ -742,115 +339,4 @@ func (s *Service) Export(ctx context.Context, each func(*directory.Entry) error)
 	return s.store.View(ctx, func(tx directory.ReadTx) error {
 		return tx.Search(s.base, directory.ScopeSub, all, each)
 	})
-}
-
-// builtinNorms returns the normalized DNs of the entries every directory
-// gets at its first start (Bootstrap).
-func (s *Service) builtinNorms() (map[string]bool, error) {
-	entries, err := s.builtinEntries()
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]bool, len(entries))
-	for _, e := range entries {
-		out[e.DN.Norm()] = true
-	}
-	return out, nil
-}
-
-// mergeNever reports the attributes a merge never takes from the file:
-// objectClass is merged on its own, the others are recomputed.
-func mergeNever(name string) bool {
-	switch strings.ToLower(name) {
-	case "objectclass", "memberof", "structuralobjectclass":
-		return true
-	}
-	return false
-}
-
-// mergeBuiltin gives the stored built-in entry at f.DN the values of f,
-// the entry the import file holds for it: each attribute f carries
-// replaces the stored one (member lists, userPassword hashes,
-// description, entryUUID and the timestamps: the exported directory's),
-// attributes f lacks are kept, and f's object classes are added when the
-// entry stays valid with them. A value the resulting classes do not
-// allow is left out and listed in st.NotMerged. It returns the DNs whose
-// memberOf must be recomputed: the entry and the members it lost.
-func (s *Service) mergeBuiltin(ctx context.Context, f *directory.Entry, st *ImportStats) ([]directory.DN, error) {
-	if pws := f.Get("userPassword"); len(pws) > 0 {
-		for _, pw := range pws {
-			if !password.IsHashed(pw) {
-				hashed, err := s.hashPasswords(ctx, pws, true)
-				if err != nil {
-					return nil, err
-				}
-				f.Set("userPassword", hashed...)
-				break
-			}
-		}
-	}
-	var roots []directory.DN
-	var notMerged []string
-	err := s.store.Update(ctx, func(tx directory.WriteTx) error {
-		roots, notMerged = roots[:0], notMerged[:0]
-		stored, err := tx.Get(f.DN)
-		if err != nil {
-			return err
-		}
-		merged := stored.Clone()
-		withClasses := merged.Clone()
-		for _, c := range f.Get("objectClass") {
-			if !hasClass(withClasses, c) {
-				withClasses.Add("objectClass", c)
-			}
-		}
-		if _, err := s.schema.CheckClasses(withClasses); err == nil {
-			merged = withClasses
-		}
-		for _, a := range f.Attrs {
-			if mergeNever(a.Name) {
-				continue
-			}
-			try := merged.Clone()
-			try.Set(a.Name, a.Values...)
-			if _, err := s.schema.Check(try); err != nil {
-				notMerged = append(notMerged, f.DN.String()+": "+a.Name)
-				continue
-			}
-			merged = try
-		}
-		var changes []directory.Change
-		for _, a := range merged.Attrs {
-			if !slices.Equal(a.Values, stored.Get(a.Name)) {
-				name := a.Name
-				if at, ok := s.schema.Attr(name); ok && len(at.Names) > 0 {
-					name = at.Names[0]
-				}
-				changes = append(changes, directory.Change{Op: directory.ChangeReplace, Attr: name, Values: a.Values})
-			}
-		}
-		if len(changes) == 0 {
-			return nil
-		}
-		if err := tx.Modify(f.DN, changes); err != nil {
-			return err
-		}
-		roots = append(roots, f.DN)
-		kept := map[string]bool{}
-		for _, m := range merged.Get("member") {
-			kept[s.norms.norm(m)] = true
-		}
-		for _, m := range dnValues(stored.Get("member")) {
-			if !kept[m.Norm()] {
-				roots = append(roots, m) // a member it lost
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	st.Merged = append(st.Merged, f.DN.String())
-	st.NotMerged = append(st.NotMerged, notMerged...)
-	return roots, nil
 }

@@ -59,6 +59,9 @@ type Config struct {
 	// with one, boltstore). Stores with small transactions (etcd) want
 	// fewer.
 	ImportChunk int
+	// ImportChunkBytes, if positive, also ends a bulk load's chunk once its
+	// entries' estimated memory reaches it (import --max-memory).
+	ImportChunkBytes int64
 	// UIDRange and GIDRange are where uidNumber and gidNumber are allocated
 	// for entries that gain posixAccount or posixGroup without one (zero
 	// value: DefaultIDRange).

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -28,6 +29,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	domain := fs.String("domain", envDefault(e, "LDAPD_DOMAIN", ""), "DNS domain, to create the directory if DATA holds none yet")
 	quiet := fs.Bool("q", false, "no progress bar")
 	chunk := fs.Int("chunk", 0, "entries added per transaction (default 16384, ~0.6 GB peak RSS for 100k people; with --store etcd a few); the prepared entries, their keys and the transaction's pages of one chunk are in memory at once")
+	maxMemory := fs.String("max-memory", "1GiB", "memory the import may use (KiB, MiB, GiB or bytes): the Go heap's soft limit (GOMEMLIMIT overrides it); a transaction holds at most a quarter of it; the data file's mapped pages come on top")
 	var sc storeConfig // --store etcd: import into the etcd store (store.go)
 	sc.register(fs, e)
 	fs.Usage = func() {
@@ -51,15 +53,17 @@ memberOf is computed for the imported groups; OpenLDAP's operational
 attributes (entryCSN, memberOf, pwd*, ...) are dropped, entryUUID and the
 timestamps kept. With --store etcd the entries go to the etcd cluster, a
 few per transaction (--etcd-max-txn-ops / 64), instead of DATA/ldapd.db.
-Memory: --chunk bounds what one transaction holds; the first pass keeps
-every DN and uid of the file. The Go heap is kept near 1 GiB (GOMEMLIMIT
-overrides it); 1M people took 2.7 GB peak RSS, 1.2 GB of it the mapped
-data file.
+Memory: --max-memory (default 1GiB) is the Go heap's soft limit
+(GOMEMLIMIT overrides it) and a transaction holds at most a quarter of
+it (--chunk also caps its entries). The first pass keeps every DN and
+uid of the file (about 0.5 KB per entry) on top of that quarter; the
+data file's mapped pages, which the kernel can reclaim, come on top of
+the limit: 100k people took 0.6 GB peak RSS.
 
 Examples:
   slapcat -n 1 > people.ldif
   ldapd import --data ./data people.ldif
-  ldapd import --data ./data --chunk 4096 people.ldif     # a small machine
+  ldapd import --data ./data --max-memory 256MiB people.ldif   # a small machine
   ldapd import --store etcd --etcd-endpoints https://etcd1:2379 --keyring-kek /etc/ldapd/kek people.ldif
 
 Flags:
@@ -87,7 +91,11 @@ Flags:
 	if *chunk < 0 {
 		return fmt.Errorf("--chunk must be positive: %w", errUsage)
 	}
-	svc, closeStore, err := openOfflineStoreMapped(ctx, &sc, *data, *domain, importMmapSize(*data, fi.Size()), *chunk)
+	memory, err := parseByteSize(*maxMemory)
+	if err != nil || memory < minImportMemory {
+		return fmt.Errorf("--max-memory %q: want a size of at least 64MiB, such as 512MiB or 2GiB: %w", *maxMemory, errUsage)
+	}
+	svc, closeStore, err := openOfflineStoreMapped(ctx, &sc, *data, *domain, importMmapSize(*data, fi.Size()), importLimits{chunk: *chunk, chunkBytes: memory / 4})
 	if err != nil {
 		return err
 	}
@@ -134,9 +142,9 @@ Flags:
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// But the first pass's maps of every DN and uid grow with the
-		// file: past 1 GiB the collector works harder instead of letting
-		// the heap grow to five times what is live.
-		defer debug.SetMemoryLimit(debug.SetMemoryLimit(1 << 30))
+		// file: past --max-memory the collector works harder instead of
+		// letting the heap grow to five times what is live.
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(memory))
 	}
 	bar := newProgress(e, fi.Size(), *quiet)
 	start := time.Now()
@@ -169,7 +177,7 @@ Flags:
 	// file (and the memory a full scan maps). One bulk load filled them.
 	closeStore()
 	if sc.kind != storeEtcd {
-		if _, err := boltstore.CompactIfSparse(dbPath(*data)); err != nil {
+		if _, err := boltstore.CompactIfSparse(dbPath(*data), memory/12); err != nil {
 			return fmt.Errorf("entries imported; %w", err)
 		}
 	}
@@ -254,7 +262,7 @@ func openOffline(ctx context.Context, data, domain string) (*idm.Service, func()
 
 // openOfflineStore is openOffline for the store sc selects (store.go).
 func openOfflineStore(ctx context.Context, sc *storeConfig, data, domain string) (*idm.Service, func(), error) {
-	return openOfflineStoreMapped(ctx, sc, data, domain, 0, 0)
+	return openOfflineStoreMapped(ctx, sc, data, domain, 0, importLimits{})
 }
 
 // importMmapSize is the size to map a bbolt file with for the import of an
@@ -270,11 +278,34 @@ func importMmapSize(data string, ldifSize int64) int {
 	return int(min(size, 1<<40))
 }
 
+// importLimits are import's --chunk (idm.Config.ImportChunk, if positive)
+// and a quarter of its --max-memory (idm.Config.ImportChunkBytes).
+type importLimits struct {
+	chunk      int
+	chunkBytes int64
+}
+
+// minImportMemory is the smallest --max-memory: below it the runtime and
+// the first pass's maps alone would exceed the bound.
+const minImportMemory = 64 << 20
+
+// parseByteSize parses a size such as 512MiB, 2GiB, 64M or 1048576.
+func parseByteSize(s string) (int64, error) {
+	num := strings.TrimRight(s, "KMGTiBb")
+	unit := strings.TrimSuffix(strings.TrimSuffix(s[len(num):], "B"), "i")
+	shift, ok := map[string]uint{"": 0, "K": 10, "M": 20, "G": 30, "T": 40}[unit]
+	n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+	if !ok || err != nil || n < 0 || n > 1<<(62-shift) {
+		return 0, fmt.Errorf("invalid size %q", s)
+	}
+	return n << shift, nil
+}
+
 // openOfflineStoreMapped is openOfflineStore with a bbolt file mapped with
 // mmapSize bytes at first (boltstore.Options.InitialMmapSize; 0: the
-// file's size). The etcd store ignores mmapSize. chunk, if positive, is
-// idm.Config.ImportChunk (import --chunk).
-func openOfflineStoreMapped(ctx context.Context, sc *storeConfig, data, domain string, mmapSize, chunk int) (*idm.Service, func(), error) {
+// file's size). The etcd store ignores mmapSize. lim bounds the chunks of
+// an import.
+func openOfflineStoreMapped(ctx context.Context, sc *storeConfig, data, domain string, mmapSize int, lim importLimits) (*idm.Service, func(), error) {
 	if sc.kind != storeEtcd && domain == "" {
 		if err := existingData(data); err != nil {
 			return nil, nil, err
@@ -308,9 +339,10 @@ func openOfflineStoreMapped(ctx context.Context, sc *storeConfig, data, domain s
 		// An entry's Add takes up to ~60 etcd operations (directory/etcdstore).
 		cfg.ImportChunk = max(1, sc.maxTxnOps/64)
 	}
-	if chunk > 0 && (cfg.ImportChunk == 0 || chunk < cfg.ImportChunk) {
-		cfg.ImportChunk = chunk // --chunk may lower etcd's, never raise it
+	if lim.chunk > 0 && (cfg.ImportChunk == 0 || lim.chunk < cfg.ImportChunk) {
+		cfg.ImportChunk = lim.chunk // --chunk may lower etcd's, never raise it
 	}
+	cfg.ImportChunkBytes = lim.chunkBytes
 	svc, err := idm.New(cfg)
 	if err == nil {
 		_, err = svc.Bootstrap(ctx) // creates the directory, or checks the domain

@@ -379,8 +379,10 @@ func (b *bulk) putIndexes(order []int, sorted []chan struct{}) error {
 // that would shrink it by a fifth or more: after Adds in random key order
 // or a load split into several AddBulk calls, whose pages are partly
 // filled, but not after a single AddBulk, which wrote them full. It
-// reports whether it compacted. Like Compact, it needs the store closed.
-func CompactIfSparse(path string) (bool, error) {
+// commits every txMaxSize bytes (0: 64 MiB, as Compact), which bounds the
+// memory it holds (about three times that, in bbolt's nodes). It reports
+// whether it compacted. Like Compact, it needs the store closed.
+func CompactIfSparse(path string, txMaxSize int64) (bool, error) {
 	db, err := bolt.Open(path, fileMode, &bolt.Options{Timeout: DefaultTimeout, ReadOnly: true})
 	if err != nil {
 		return false, fmt.Errorf("compact %s: %w", path, err)
@@ -402,5 +404,8 @@ func CompactIfSparse(path string) (bool, error) {
 	if size*4 < need*5 {
 		return false, nil
 	}
-	return true, Compact(path)
+	if txMaxSize <= 0 {
+		txMaxSize = 64 << 20
+	}
+	return true, compact(path, txMaxSize)
 }

@@ -250,7 +250,7 @@ func TestCompactIfSparse(t *testing.T) {
 			if err := s.Close(); err != nil {
 				t.Fatal(err)
 			}
-			compacted, err := CompactIfSparse(path)
+			compacted, err := CompactIfSparse(path, 1<<20)
 			if err != nil || compacted == bulk {
 				t.Fatalf("CompactIfSparse: %v, %v", compacted, err)
 			}

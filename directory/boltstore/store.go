@@ -214,7 +214,11 @@ func (s *store) Stats(ctx context.Context) (Stats, error) {
 // open; another process holding the file makes Compact fail after
 // DefaultTimeout. The compacted copy is synced and then renamed over path,
 // so a crash leaves either the old file or the new one.
-func Compact(path string) error {
+func Compact(path string) error { return compact(path, 64<<20) }
+
+// compact is Compact committing every txMaxSize bytes: each transaction's
+// pages are in memory until its commit.
+func compact(path string, txMaxSize int64) error {
 	src, err := bolt.Open(path, fileMode, &bolt.Options{Timeout: DefaultTimeout, ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("compact %s: %w", path, err)
@@ -226,7 +230,7 @@ func Compact(path string) error {
 	if err != nil {
 		return fmt.Errorf("compact %s: %w", path, err)
 	}
-	if err := bolt.Compact(dst, src, 64<<20); err != nil {
+	if err := bolt.Compact(dst, src, txMaxSize); err != nil {
 		dst.Close()
 		os.Remove(tmp)
 		return fmt.Errorf("compact %s: %w", path, err)
