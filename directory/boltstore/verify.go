@@ -10,6 +10,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/ldapd/ldapd/directory/internal/entrycodec"
+	"github.com/ldapd/ldapd/directory/internal/indexdef"
 )
 
 // ErrCorrupt is wrapped by the error Verify returns when an invariant of
@@ -86,8 +87,8 @@ func (v *verifier) run() error {
 	if _, err := readVersion(info); err != nil {
 		v.problem("%v", err)
 	}
-	if got := string(info.Get(keyIndexes)); got != v.idx.signature() {
-		v.problem("index set is %q, configured %q", got, v.idx.signature())
+	if got := string(info.Get(keyIndexes)); got != v.idx.Signature() {
+		v.problem("index set is %q, configured %q", got, v.idx.Signature())
 	}
 	want, err := v.entries()
 	if err != nil {
@@ -201,8 +202,8 @@ func (v *verifier) staleKeys(attr string, b *bolt.Bucket) error {
 		if err := v.ctx.Err(); err != nil {
 			return err
 		}
-		id, ok := indexKeyID(k)
-		if !ok {
+		id, ok := indexdef.KeyID(k)
+		if !ok || k[0] == indexdef.PrefixOverflow { // overflow keys are etcdstore's
 			v.problem("index %s: malformed key %q", attr, k)
 			return nil
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/directory/internal/entrycodec"
+	"github.com/ldapd/ldapd/directory/internal/indexdef"
 )
 
 // ErrCorrupt is wrapped by the error Verify returns when an invariant of
@@ -90,8 +91,8 @@ func (v *verifier) run() error {
 	if err != nil {
 		return err
 	}
-	if string(raw) != v.s.idx.signature() {
-		v.problem("index set is %q, configured %q", raw, v.s.idx.signature())
+	if string(raw) != v.s.idx.Signature() {
+		v.problem("index set is %q, configured %q", raw, v.s.idx.Signature())
 	}
 	entries, err := v.all(v.s.keys.entries(), false)
 	if err != nil {
@@ -176,7 +177,7 @@ func (v *verifier) run() error {
 			v.problem("index key %q: attribute is not indexed", k)
 			continue
 		}
-		id, ok := indexKeyID([]byte(rest))
+		id, ok := indexdef.KeyID([]byte(rest))
 		if !ok {
 			v.problem("index %s: malformed key %q", attr, rest)
 			continue
