@@ -61,15 +61,15 @@ func (h *Hasher) MaxParams() Params {
 func CheckParams(stored string, max Params) error {
 	sha, isSHA := findSHA(stored)
 	switch {
+	case isSHA:
+		_, _, err := sha.decode(stored)
+		return err
 	case strings.HasPrefix(stored, prefix):
 		a, err := parseArgon2(stored[len(prefix):])
 		if err != nil {
 			return err
 		}
 		return a.params.within(max)
-	case isSHA:
-		_, _, err := sha.decode(stored)
-		return err
 	case hasScheme(stored, "{CRYPT}"):
 		_, err := parseCrypt(stored[len("{CRYPT}"):])
 		return err
