@@ -18,6 +18,14 @@ import (
 // budget.
 type indexSet struct{ *indexdef.Plan }
 
+func newIndexSet(s *directory.Schema, attrs []string) (*indexSet, error) {
+	p, err := indexdef.New(s, attrs)
+	if err != nil {
+		return nil, err
+	}
+	return &indexSet{p}, nil
+}
+
 // indexKey is one key in the index of an attribute.
 type indexKey = indexdef.Key
 

@@ -16,7 +16,6 @@ import (
 
 	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/directory/internal/entrycodec"
-	"github.com/ldapd/ldapd/directory/internal/indexdef"
 	"github.com/ldapd/ldapd/directory/internal/plan"
 )
 
@@ -108,7 +107,7 @@ func open(path string, opts Options) (*store, error) {
 	if attrs == nil {
 		attrs = directory.DefaultIndexes()
 	}
-	def, err := indexdef.New(schema, attrs)
+	idx, err := newIndexSet(schema, attrs)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -123,7 +122,6 @@ func open(path string, opts Options) (*store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	idx := &indexSet{def}
 	layout := currentLayout()
 	if opts.plan != nil {
 		layout = *opts.plan
@@ -146,7 +144,7 @@ func open(path string, opts Options) (*store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	return &store{db: db, schema: schema, idx: idx, planner: &plan.Planner{Index: def}}, nil
+	return &store{db: db, schema: schema, idx: idx, planner: &plan.Planner{Index: idx.Plan}}, nil
 }
 
 // View runs fn in a bbolt read transaction.
