@@ -238,20 +238,30 @@ func ApplyChanges(s *Schema, e *Entry, changes []Change) error {
 	return nil
 }
 
+// appendDistinct appends vals to cur (values of attribute name), refusing
+// one equal, by the attribute's equality rule, to a value already there;
+// why says how it came to be there.
+func appendDistinct(s *Schema, name string, cur, vals []string, why string) ([]string, error) {
+	vs := newValueSet(s, name, cur)
+	for _, v := range vals {
+		if vs.index(v) >= 0 {
+			return nil, Errorf(ErrAttributeOrValueExists, fmt.Sprintf("%s: value %s %s", name, quote(v), why))
+		}
+		vs.add(v, len(cur))
+		cur = append(cur, v)
+	}
+	return cur, nil
+}
+
 func applyChange(s *Schema, e *Entry, at *AttributeType, name string, ch Change) error {
 	switch ch.Op {
 	case ChangeAdd:
 		if len(ch.Values) == 0 {
 			return Errorf(ErrConstraintViolation, name+": add with no values")
 		}
-		cur := append([]string(nil), e.Get(name)...)
-		vs := newValueSet(s, name, cur)
-		for _, v := range ch.Values {
-			if vs.index(v) >= 0 {
-				return Errorf(ErrAttributeOrValueExists, fmt.Sprintf("%s: value %s already present", name, quote(v)))
-			}
-			vs.add(v, len(cur))
-			cur = append(cur, v)
+		cur, err := appendDistinct(s, name, append([]string(nil), e.Get(name)...), ch.Values, "already present")
+		if err != nil {
+			return err
 		}
 		e.Set(name, cur...)
 	case ChangeDelete:
@@ -273,14 +283,9 @@ func applyChange(s *Schema, e *Entry, at *AttributeType, name string, ch Change)
 		}
 		e.Set(name, cur...)
 	case ChangeReplace:
-		var vals []string
-		vs := newValueSet(s, name, nil)
-		for _, v := range ch.Values {
-			if vs.index(v) >= 0 {
-				return Errorf(ErrAttributeOrValueExists, fmt.Sprintf("%s: value %s given twice", name, quote(v)))
-			}
-			vs.add(v, len(vals))
-			vals = append(vals, v)
+		vals, err := appendDistinct(s, name, nil, ch.Values, "given twice")
+		if err != nil {
+			return err
 		}
 		e.Set(name, vals...)
 	case ChangeIncrement:

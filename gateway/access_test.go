@@ -262,11 +262,7 @@ func TestAccessHighPrivilege(t *testing.T) {
 func TestAccessHiddenBase(t *testing.T) {
 	s := stacktest.New(t)
 	c := s.IDMAdmin(t)
-	svc := "uid=svc1," + services
-	if err := c.Add(&ldap.AddRequest{DN: svc, Attributes: attrs("objectClass", "ldapdServiceAccount", "uid", "svc1",
-		"entryManagedBy", groupDN("idm_admins"))}); err != nil {
-		t.Fatal(err)
-	}
+	svc := addService(t, c, "svc1")
 	value, err := ber.DecodePacketErr(wire.AppendGenerateToken(nil, wire.GenerateToken{Account: svc, Label: "ci"}))
 	if err != nil {
 		t.Fatal(err)

@@ -69,6 +69,19 @@ func addPerson(t testing.TB, c *ldap.Conn, name string, extra ...string) string 
 	return dn
 }
 
+// addService adds a service account uid=name under ou=services, managed
+// by idm_admins, and returns its DN.
+func addService(t testing.TB, c *ldap.Conn, name string) string {
+	t.Helper()
+	dn := "uid=" + name + "," + services
+	req := &ldap.AddRequest{DN: dn, Attributes: attrs("objectClass", "ldapdServiceAccount", "uid", name,
+		"entryManagedBy", groupDN("idm_admins"))}
+	if err := c.Add(req); err != nil {
+		t.Fatalf("add %s: %v", dn, err)
+	}
+	return dn
+}
+
 // addGroup adds a groupOfNames cn=name under ou=groups with members.
 func addGroup(t testing.TB, c *ldap.Conn, name string, members ...string) string {
 	t.Helper()

@@ -60,11 +60,7 @@ func TestMembershipOnlyFromGroups(t *testing.T) {
 	pii := groupDN("idm_people_pii_read")
 	const malloryPW = "mallory-secret-pw-1"
 	mallory := addPerson(t, c, "mallory", "userPassword", malloryPW)
-	svc := "uid=svc1," + services
-	if err := c.Add(&ldap.AddRequest{DN: svc, Attributes: attrs("objectClass", "ldapdServiceAccount", "uid", "svc1",
-		"entryManagedBy", groupDN("idm_admins"))}); err != nil {
-		t.Fatal(err)
-	}
+	svc := addService(t, c, "svc1")
 	addMember(t, c, pii, svc)
 	m := s.Bind(t, "mallory", malloryPW)
 	if canReadMail(t, m) {
@@ -476,11 +472,7 @@ func TestMemberOfRederivedOnUpgrade(t *testing.T) {
 	pii, staff := groupDN("idm_people_pii_read"), groupDN("staff")
 	const malloryPW = "mallory-secret-pw-1"
 	mallory := addPerson(t, c, "mallory", "userPassword", malloryPW)
-	svc := "uid=svc1," + services
-	if err := c.Add(&ldap.AddRequest{DN: svc, Attributes: attrs("objectClass", "ldapdServiceAccount", "uid", "svc1",
-		"entryManagedBy", groupDN("idm_admins"))}); err != nil {
-		t.Fatal(err)
-	}
+	svc := addService(t, c, "svc1")
 	addMember(t, c, pii, svc)
 	future := personDN("future")
 	// What the old server stored after the review's attack, and a member

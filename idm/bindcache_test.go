@@ -21,10 +21,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ldapd/ldapd/directory"
-	"github.com/ldapd/ldapd/directory/boltstore"
 	"github.com/ldapd/ldapd/idm"
 	"github.com/ldapd/ldapd/internal/stacktest"
-	"github.com/ldapd/ldapd/tokens"
 )
 
 // person adds uid=name under ou=people with password pw, as root.
@@ -271,25 +269,9 @@ func BenchmarkPasswordBind(b *testing.B) {
 		ttl  time.Duration
 	}{{"uncached", -1}, {"repeated", 0}} {
 		b.Run(bc.name, func(b *testing.B) {
-			store, err := boltstore.Open(b.TempDir()+"/ldapd.db", boltstore.Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer store.Close()
-			keys, err := tokens.NewKeyring(nil)
-			if err != nil {
-				b.Fatal(err)
-			}
 			// Info level, as shipped: the success is logged.
-			svc, err := idm.New(idm.Config{Store: store, Domain: stacktest.Domain, Keys: keys,
-				Logger: zerolog.New(io.Discard), PasswordCacheTTL: bc.ttl})
-			if err != nil {
-				b.Fatal(err)
-			}
+			svc := stacktest.NewService(b, idm.Config{Logger: zerolog.New(io.Discard), PasswordCacheTTL: bc.ttl})
 			ctx := context.Background()
-			if _, err := svc.Bootstrap(ctx); err != nil {
-				b.Fatal(err)
-			}
 			pw, err := svc.RecoverAccount(ctx, "admin")
 			if err != nil {
 				b.Fatal(err)

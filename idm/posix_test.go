@@ -11,10 +11,9 @@ import (
 	"testing"
 
 	"github.com/ldapd/ldapd/directory"
-	"github.com/ldapd/ldapd/directory/boltstore"
 	"github.com/ldapd/ldapd/idm"
+	"github.com/ldapd/ldapd/internal/stacktest"
 	"github.com/ldapd/ldapd/password"
-	"github.com/ldapd/ldapd/tokens"
 )
 
 const posixBase = "dc=idm,dc=example,dc=com"
@@ -27,23 +26,8 @@ type posixFixture struct {
 
 func newPosixFixture(t *testing.T, uids, gids idm.IDRange) *posixFixture {
 	t.Helper()
-	store, err := boltstore.Open(t.TempDir()+"/ldapd.db", boltstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	keys, err := tokens.NewKeyring(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := idm.New(idm.Config{Store: store, Domain: "idm.example.com", Keys: keys,
+	svc := stacktest.NewService(t, idm.Config{
 		Hasher: password.NewHasher(password.TestParams(), nil, 0), UIDRange: uids, GIDRange: gids})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.Bootstrap(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 	return &posixFixture{t: t, svc: svc, as: idm.RootIdentity()}
 }
 

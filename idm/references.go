@@ -35,10 +35,8 @@ func (s *Service) dropReferences(tx directory.WriteTx, dn directory.DN) error {
 	if err != nil {
 		return err
 	}
-	for _, g := range groups {
-		if err := tx.Modify(g, []directory.Change{{Op: directory.ChangeDelete, Attr: "member", Values: []string{dn.String()}}}); err != nil {
-			return fmt.Errorf("drop member %s from %s: %w", dn, g, err)
-		}
+	if err := rewriteValue(tx, groups, "member", dn, directory.DN{}); err != nil {
+		return err
 	}
 	if err := s.refreshMemberUID(tx, groups, dn); err != nil {
 		return err
@@ -47,9 +45,19 @@ func (s *Service) dropReferences(tx directory.WriteTx, dn directory.DN) error {
 	if err != nil {
 		return err
 	}
-	for _, g := range unique {
-		if err := tx.Modify(g, []directory.Change{{Op: directory.ChangeDelete, Attr: "uniqueMember", Values: []string{dn.String()}}}); err != nil {
-			return fmt.Errorf("drop uniqueMember %s from %s: %w", dn, g, err)
+	return rewriteValue(tx, unique, "uniqueMember", dn, directory.DN{})
+}
+
+// rewriteValue deletes the value old from attr of each entry in dns and,
+// unless renamed is the root (none), adds renamed in its place.
+func rewriteValue(tx directory.WriteTx, dns []directory.DN, attr string, old, renamed directory.DN) error {
+	for _, dn := range dns {
+		changes := []directory.Change{{Op: directory.ChangeDelete, Attr: attr, Values: []string{old.String()}}}
+		if !renamed.IsRoot() {
+			changes = append(changes, directory.Change{Op: directory.ChangeAdd, Attr: attr, Values: []string{renamed.String()}})
+		}
+		if err := tx.Modify(dn, changes); err != nil {
+			return fmt.Errorf("rewrite %s %s in %s: %w", attr, old, dn, err)
 		}
 	}
 	return nil
@@ -90,13 +98,8 @@ func (s *Service) rewriteReferences(tx directory.WriteTx, old, renamed directory
 	if err != nil {
 		return err
 	}
-	for _, g := range groups {
-		if err := tx.Modify(g, []directory.Change{
-			{Op: directory.ChangeDelete, Attr: "member", Values: []string{old.String()}},
-			{Op: directory.ChangeAdd, Attr: "member", Values: []string{renamed.String()}},
-		}); err != nil {
-			return err
-		}
+	if err := rewriteValue(tx, groups, "member", old, renamed); err != nil {
+		return err
 	}
 	if err := s.refreshMemberUID(tx, groups, old); err != nil {
 		return err
@@ -105,13 +108,8 @@ func (s *Service) rewriteReferences(tx directory.WriteTx, old, renamed directory
 	if err != nil {
 		return err
 	}
-	for _, g := range unique {
-		if err := tx.Modify(g, []directory.Change{
-			{Op: directory.ChangeDelete, Attr: "uniqueMember", Values: []string{old.String()}},
-			{Op: directory.ChangeAdd, Attr: "uniqueMember", Values: []string{renamed.String()}},
-		}); err != nil {
-			return err
-		}
+	if err := rewriteValue(tx, unique, "uniqueMember", old, renamed); err != nil {
+		return err
 	}
 	managed, err := s.entriesWith(tx, directory.AttrEntryManagedBy, old.String())
 	if err != nil {

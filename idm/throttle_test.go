@@ -20,7 +20,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ldapd/ldapd/directory"
-	"github.com/ldapd/ldapd/directory/boltstore"
 	"github.com/ldapd/ldapd/idm"
 	"github.com/ldapd/ldapd/internal/stacktest"
 	"github.com/ldapd/ldapd/password"
@@ -249,25 +248,10 @@ func TestThrottleTokens(t *testing.T) {
 // holds on a loaded CI machine, yet fails when the dummy verification is
 // missing (the no-account path is then a hundred times faster).
 func TestBindTimingUniform(t *testing.T) {
-	store, err := boltstore.Open(t.TempDir()+"/ldapd.db", boltstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	keys, err := tokens.NewKeyring(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := idm.New(idm.Config{Store: store, Domain: "idm.example.com", Keys: keys, Logger: zerolog.Nop(),
+	svc := stacktest.NewService(t, idm.Config{Logger: zerolog.Nop(),
 		Hasher:   password.NewHasher(password.Params{Memory: 4 * 1024, Time: 1, Threads: 1}, nil, 0),
 		Throttle: idm.ThrottleConfig{Disabled: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	if _, err := svc.Bootstrap(ctx); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := svc.RecoverAccount(ctx, "admin"); err != nil {
 		t.Fatal(err)
 	}

@@ -16,8 +16,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ldapd/ldapd/directory"
-	"github.com/ldapd/ldapd/directory/boltstore"
 	"github.com/ldapd/ldapd/idm"
+	"github.com/ldapd/ldapd/internal/stacktest"
 	"github.com/ldapd/ldapd/password"
 	"github.com/ldapd/ldapd/tokens"
 )
@@ -28,23 +28,9 @@ const capBase = "dc=idm,dc=example,dc=com"
 // accounts may hold limit tokens.
 func newCappedService(t *testing.T, limit int) (*idm.Service, directory.Store) {
 	t.Helper()
-	store, err := boltstore.Open(t.TempDir()+"/ldapd.db", boltstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	keys, err := tokens.NewKeyring(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := idm.New(idm.Config{Store: store, Domain: "idm.example.com", Keys: keys, Logger: zerolog.Nop(),
+	store := stacktest.OpenStore(t)
+	svc := stacktest.NewService(t, idm.Config{Store: store, Logger: zerolog.Nop(),
 		Hasher: password.NewHasher(password.TestParams(), nil, 0), MaxTokensPerAccount: limit})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.Bootstrap(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 	return svc, store
 }
 

@@ -20,11 +20,11 @@ import (
 	"github.com/ldapd/ldapd/directory/storetest"
 	"github.com/ldapd/ldapd/gateway"
 	"github.com/ldapd/ldapd/idm"
+	"github.com/ldapd/ldapd/internal/stacktest"
 	"github.com/ldapd/ldapd/ldapserver"
 	"github.com/ldapd/ldapd/ldapserver/ldaptest"
 	"github.com/ldapd/ldapd/metrics"
 	"github.com/ldapd/ldapd/password"
-	"github.com/ldapd/ldapd/tokens"
 )
 
 // The Registry is the hook each package exposes.
@@ -47,29 +47,16 @@ func newStack(t *testing.T) *stack { return newStackClock(t, nil) }
 // newStackClock is newStack with idm's clock (nil: time.Now).
 func newStackClock(t *testing.T, now func() time.Time) *stack {
 	t.Helper()
-	store, err := boltstore.Open(t.TempDir()+"/ldapd.db", boltstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	keys, err := tokens.NewKeyring(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := stacktest.OpenStore(t)
 	reg := metrics.New()
-	svc, err := idm.New(idm.Config{
-		Store: reg.Store(store), Domain: "idm.example.com", Keys: keys, Events: reg, Now: now,
+	svc := stacktest.NewService(t, idm.Config{
+		Store: reg.Store(store), Events: reg, Now: now,
 		Hasher:     password.NewHasher(password.TestParams(), nil, 0),
 		Extensions: gateway.Extensions(), Controls: gateway.Controls(),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	if _, err := svc.Bootstrap(ctx); err != nil {
-		t.Fatal(err)
-	}
 	s := &stack{store: store, reg: reg}
+	var err error
 	if s.adminPW, err = svc.RecoverAccount(ctx, "idm_admin"); err != nil {
 		t.Fatal(err)
 	}
@@ -297,20 +284,12 @@ func BenchmarkOpDone(b *testing.B) {
 // store offers. Without it idm's caches, which need directory.Versioned,
 // turned off as soon as --metrics was on (WhoAmI cost 2.2x).
 func TestStoreHidesNoCapability(t *testing.T) {
-	newBolt := func(t *testing.T) directory.Store {
-		s, err := boltstore.Open(t.TempDir()+"/ldapd.db", boltstore.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
-	storetest.CheckWrapper(t, newBolt(t), metrics.New().Store)
+	storetest.CheckWrapper(t, stacktest.OpenStore(t), metrics.New().Store)
 
 	// The check fails for a wrapper that embeds the store but does not
 	// unwrap to it (what this wrapper was before).
 	var rec recorder
-	storetest.CheckWrapper(&rec, newBolt(t), func(s directory.Store) directory.Store { return hiding{s} })
+	storetest.CheckWrapper(&rec, stacktest.OpenStore(t), func(s directory.Store) directory.Store { return hiding{s} })
 	for _, want := range []string{"directory.Versioned", "directory.BulkAdder", "directory.Verifier", "Backup", "Stats"} {
 		if !strings.Contains(strings.Join(rec.errs, "\n"), want) {
 			t.Errorf("CheckWrapper did not report the hidden %s; it reported:\n%s", want, strings.Join(rec.errs, "\n"))
@@ -321,14 +300,7 @@ func TestStoreHidesNoCapability(t *testing.T) {
 // TestStoreConformance runs the Store contract through the wrapper.
 func TestStoreConformance(t *testing.T) {
 	reg := metrics.New()
-	storetest.Run(t, func(t *testing.T) directory.Store {
-		s, err := boltstore.Open(t.TempDir()+"/ldapd.db", boltstore.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return reg.Store(s)
-	})
+	storetest.Run(t, func(t *testing.T) directory.Store { return reg.Store(stacktest.OpenStore(t)) })
 }
 
 type hiding struct{ directory.Store }

@@ -59,25 +59,17 @@ func (h *Hasher) MaxParams() Params {
 // ErrUnsupported for anything malformed or in another scheme (bcrypt and
 // DES crypt included). It does no hashing.
 func CheckParams(stored string, max Params) error {
+	sha, isSHA := findSHA(stored)
 	switch {
+	case isSHA:
+		_, _, err := sha.decode(stored)
+		return err
 	case strings.HasPrefix(stored, prefix):
 		a, err := parseArgon2(stored[len(prefix):])
 		if err != nil {
 			return err
 		}
 		return a.params.within(max)
-	case hasScheme(stored, "{SSHA}"):
-		_, _, err := decodeSHA(stored[len("{SSHA}"):], sha1Size, true)
-		return err
-	case hasScheme(stored, "{SHA}"):
-		_, _, err := decodeSHA(stored[len("{SHA}"):], sha1Size, false)
-		return err
-	case hasScheme(stored, "{SSHA512}"):
-		_, _, err := decodeSHA(stored[len("{SSHA512}"):], sha512Size, true)
-		return err
-	case hasScheme(stored, "{SHA512}"):
-		_, _, err := decodeSHA(stored[len("{SHA512}"):], sha512Size, false)
-		return err
 	case hasScheme(stored, "{CRYPT}"):
 		_, err := parseCrypt(stored[len("{CRYPT}"):])
 		return err

@@ -86,31 +86,9 @@ func shaCrypt(ctx context.Context, c cryptValue, pw string, newHash func() hash.
 	ds := h.Sum(nil)
 	sseq := repeatTo(ds, len(s))
 
-	x := a
-	for i := range c.rounds {
-		if i%ctxEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return "", err
-			}
-		}
-		h.Reset()
-		if i&1 != 0 {
-			h.Write(pseq)
-		} else {
-			h.Write(x)
-		}
-		if i%3 != 0 {
-			h.Write(sseq)
-		}
-		if i%7 != 0 {
-			h.Write(pseq)
-		}
-		if i&1 != 0 {
-			h.Write(x)
-		} else {
-			h.Write(pseq)
-		}
-		x = h.Sum(x[:0])
+	x, err := cryptRounds(ctx, h, c.rounds, a, pseq, sseq)
+	if err != nil {
+		return "", err
 	}
 
 	var out strings.Builder
@@ -138,6 +116,37 @@ var sha512Order = [...]byte{
 
 var sha256Order = [...]byte{
 	0, 10, 20, 21, 1, 11, 12, 22, 2, 3, 13, 23, 24, 4, 14, 15, 25, 5, 6, 16, 26, 27, 7, 17, 18, 28, 8, 9, 19, 29,
+}
+
+// cryptRounds runs the rounds MD5-crypt and SHA-crypt share: round i
+// hashes the previous digest x with p and s, in an order set by i, into x.
+func cryptRounds(ctx context.Context, h hash.Hash, rounds int, x, p, s []byte) ([]byte, error) {
+	for i := range rounds {
+		if i%ctxEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		h.Reset()
+		if i&1 != 0 {
+			h.Write(p)
+		} else {
+			h.Write(x)
+		}
+		if i%3 != 0 {
+			h.Write(s)
+		}
+		if i%7 != 0 {
+			h.Write(p)
+		}
+		if i&1 != 0 {
+			h.Write(x)
+		} else {
+			h.Write(p)
+		}
+		x = h.Sum(x[:0])
+	}
+	return x, nil
 }
 
 func repeatTo(d []byte, n int) []byte {
@@ -181,30 +190,9 @@ func md5Crypt(ctx context.Context, c cryptValue, pw string) (string, error) {
 		}
 	}
 	fin = h.Sum(nil)
-	for i := range c.rounds {
-		if i%ctxEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return "", err
-			}
-		}
-		h.Reset()
-		if i&1 != 0 {
-			h.Write(p)
-		} else {
-			h.Write(fin)
-		}
-		if i%3 != 0 {
-			h.Write(s)
-		}
-		if i%7 != 0 {
-			h.Write(p)
-		}
-		if i&1 != 0 {
-			h.Write(fin)
-		} else {
-			h.Write(p)
-		}
-		fin = h.Sum(fin[:0])
+	fin, err := cryptRounds(ctx, h, c.rounds, fin, p, s)
+	if err != nil {
+		return "", err
 	}
 	var out strings.Builder
 	out.WriteString("$1$" + salt + "$")

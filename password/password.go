@@ -145,6 +145,7 @@ func (h *Hasher) Verify(ctx context.Context, stored, pw string) error {
 	if len(pw) > MaxLen {
 		return ErrMismatch
 	}
+	sha, isSHA := findSHA(stored)
 	switch {
 	case strings.HasPrefix(stored, prefix):
 		a, err := parseArgon2(stored[len(prefix):])
@@ -152,14 +153,8 @@ func (h *Hasher) Verify(ctx context.Context, stored, pw string) error {
 			return err
 		}
 		return h.verifyArgon2(ctx, a, pw)
-	case hasScheme(stored, "{SSHA}"):
-		return verifySHA(stored[len("{SSHA}"):], pw, true)
-	case hasScheme(stored, "{SHA}"):
-		return verifySHA(stored[len("{SHA}"):], pw, false)
-	case hasScheme(stored, "{SSHA512}"):
-		return verifySHA512(stored[len("{SSHA512}"):], pw, true)
-	case hasScheme(stored, "{SHA512}"):
-		return verifySHA512(stored[len("{SHA512}"):], pw, false)
+	case isSHA:
+		return sha.verify(stored, pw)
 	case hasScheme(stored, "{CRYPT}"):
 		v := stored[len("{CRYPT}"):]
 		c, err := parseCrypt(v)
@@ -180,26 +175,54 @@ func (h *Hasher) Verify(ctx context.Context, stored, pw string) error {
 // successful bind).
 func NeedsRehash(stored string) bool { return !strings.HasPrefix(stored, prefix) }
 
-func verifySHA512(b64, pw string, salted bool) error {
-	digest, salt, err := decodeSHA(b64, sha512Size, salted)
+// shaScheme is one of the {SHA} family: after the scheme name, the base64
+// of a SHA-1 or SHA-512 digest of the password and salt, then the salt
+// (none unless salted).
+type shaScheme struct {
+	name   string
+	size   int // sha1Size or sha512Size
+	salted bool
+}
+
+// findSHA returns the {SHA}-family scheme of stored, if it has one.
+func findSHA(stored string) (shaScheme, bool) {
+	for _, s := range [...]shaScheme{
+		{"{SSHA}", sha1Size, true}, {"{SHA}", sha1Size, false},
+		{"{SSHA512}", sha512Size, true}, {"{SHA512}", sha512Size, false},
+	} {
+		if hasScheme(stored, s.name) {
+			return s, true
+		}
+	}
+	return shaScheme{}, false
+}
+
+// decode splits stored into its digest and its salt.
+func (s shaScheme) decode(stored string) (digest, salt []byte, err error) {
+	raw, err := base64.StdEncoding.DecodeString(stored[len(s.name):])
+	if err != nil || len(raw) < s.size || (!s.salted && len(raw) != s.size) {
+		return nil, nil, fmt.Errorf("%w: bad SHA encoding", ErrUnsupported)
+	}
+	return raw[:s.size], raw[s.size:], nil
+}
+
+func (s shaScheme) verify(stored, pw string) error {
+	digest, salt, err := s.decode(stored)
 	if err != nil {
 		return err
 	}
-	sum := sha512.Sum512(append([]byte(pw), salt...))
-	if subtle.ConstantTimeCompare(sum[:], digest) != 1 {
+	var sum []byte
+	if s.size == sha512Size {
+		d := sha512.Sum512(append([]byte(pw), salt...))
+		sum = d[:]
+	} else {
+		d := sha1.Sum(append([]byte(pw), salt...)) //nolint:gosec // legacy verification
+		sum = d[:]
+	}
+	if subtle.ConstantTimeCompare(sum, digest) != 1 {
 		return ErrMismatch
 	}
 	return nil
-}
-
-// decodeSHA splits a {SHA}-family value into its digest of size bytes and
-// its salt (none unless salted).
-func decodeSHA(b64 string, size int, salted bool) (digest, salt []byte, err error) {
-	raw, err := base64.StdEncoding.DecodeString(b64)
-	if err != nil || len(raw) < size || (!salted && len(raw) != size) {
-		return nil, nil, fmt.Errorf("%w: bad SHA encoding", ErrUnsupported)
-	}
-	return raw[:size], raw[size:], nil
 }
 
 func (h *Hasher) verifyArgon2(ctx context.Context, a argon2Value, pw string) error {
@@ -218,18 +241,6 @@ func (h *Hasher) verifyArgon2(ctx context.Context, a argon2Value, pw string) err
 	return nil
 }
 
-func verifySHA(b64, pw string, salted bool) error {
-	digest, salt, err := decodeSHA(b64, sha1Size, salted)
-	if err != nil {
-		return err
-	}
-	sum := sha1.Sum(append([]byte(pw), salt...)) //nolint:gosec // legacy verification
-	if subtle.ConstantTimeCompare(sum[:], digest) != 1 {
-		return ErrMismatch
-	}
-	return nil
-}
-
 func hasScheme(v, scheme string) bool {
 	return len(v) >= len(scheme) && strings.EqualFold(v[:len(scheme)], scheme)
 }
@@ -238,12 +249,8 @@ func hasScheme(v, scheme string) bool {
 // reads, so that an Add or Modify carrying it is stored unchanged (for
 // imports from another server).
 func IsHashed(v string) bool {
-	for _, scheme := range []string{"{SSHA}", "{SHA}", "{SSHA512}", "{SHA512}", "{CRYPT}"} {
-		if hasScheme(v, scheme) {
-			return true
-		}
-	}
-	return strings.HasPrefix(v, prefix)
+	_, isSHA := findSHA(v)
+	return isSHA || hasScheme(v, "{CRYPT}") || strings.HasPrefix(v, prefix)
 }
 
 // Generate returns a new random password of 24 URL-safe characters

@@ -1,7 +1,6 @@
 package boltstore
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -219,15 +218,6 @@ func TestAddBulkRefuses(t *testing.T) {
 			t.Fatalf("AddBulk: %v", err)
 		}
 	})
-}
-
-// TestAppendEqKey checks the bulk load's key builder against the layout's.
-func TestAppendEqKey(t *testing.T) {
-	for _, norm := range []string{"a", "", "x\x00y", strings.Repeat("z", maxInlineNorm), strings.Repeat("z", maxInlineNorm+1)} {
-		if got, want := appendEqKey([]byte("junk")[:0], norm, 0x0102030405060708), eqKey(norm, 0x0102030405060708); !bytes.Equal(got, want) {
-			t.Errorf("appendEqKey(%q) = %q, want %q", norm, got, want)
-		}
-	}
 }
 
 // TestCompactIfSparse checks that a file filled by Adds is compacted and

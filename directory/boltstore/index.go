@@ -2,6 +2,7 @@ package boltstore
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"slices"
 
@@ -12,8 +13,9 @@ import (
 	"github.com/ldapd/ldapd/directory/internal/indexdef"
 )
 
-// indexSet is the shared index definition (directory/internal/indexdef)
-// with this backend's keys.
+// indexSet is the shared index definition (directory/internal/indexdef);
+// bbolt keeps every attribute's keys in a nested bucket of idx, without a
+// budget.
 type indexSet struct{ *indexdef.Plan }
 
 func newIndexSet(s *directory.Schema, attrs []string) (*indexSet, error) {
@@ -24,42 +26,15 @@ func newIndexSet(s *directory.Schema, attrs []string) (*indexSet, error) {
 	return &indexSet{p}, nil
 }
 
-func (x *indexSet) signature() string { return x.Signature() }
-
 // indexKey is one key in the index of an attribute.
 type indexKey = indexdef.Key
 
 func compareIndexKeys(a, b indexKey) int { return indexdef.CompareKeys(a, b) }
 
 // keys returns the index keys of entry e stored under id, sorted and
-// without duplicates. Attributes unknown to the schema are not indexed;
-// values the equality rule rejects get only the presence key.
+// without duplicates.
 func (x *indexSet) keys(e *directory.Entry, id uint64) []indexKey {
-	return x.keysOf(e, id, nil)
-}
-
-// keysOf is keys restricted to the attribute types named in only
-// (canonical names); nil means every indexed type.
-func (x *indexSet) keysOf(e *directory.Entry, id uint64, only []string) []indexKey {
-	var out []indexKey
-	for _, a := range e.Attrs {
-		at, ok := x.Schema.Attr(a.Name)
-		if !ok || !x.Indexed[at.Name()] || len(a.Values) == 0 {
-			continue
-		}
-		if only != nil && !slices.Contains(only, at.Name()) {
-			continue
-		}
-		name := at.Name()
-		out = append(out, indexKey{Attr: name, Key: presKey(id)})
-		for _, v := range a.Values {
-			if n, ok := at.Normalize(v); ok {
-				out = append(out, indexKey{Attr: name, Key: eqKey(n, id)})
-			}
-		}
-	}
-	slices.SortFunc(out, compareIndexKeys)
-	return slices.CompactFunc(out, func(a, b indexKey) bool { return compareIndexKeys(a, b) == 0 })
+	return x.Keys(e, id, indexdef.Budget{})
 }
 
 // putIndexKeys stores keys. The caller holds a write transaction.
@@ -105,10 +80,10 @@ func updateIndex(tx *boltTx, x *indexSet, id uint64, old, new *directory.Entry, 
 		}
 		before, after := old.Get(at.Name()), new.Get(at.Name())
 		if len(before) > 0 && len(after) == 0 {
-			del = append(del, indexKey{Attr: at.Name(), Key: presKey(id)})
+			del = append(del, indexKey{Attr: at.Name(), Key: indexdef.PresKey(id)})
 		}
 		if len(before) == 0 && len(after) > 0 {
-			add = append(add, indexKey{Attr: at.Name(), Key: presKey(id)})
+			add = append(add, indexKey{Attr: at.Name(), Key: indexdef.PresKey(id)})
 		}
 		// A value present before and after (byte for byte) keeps its key:
 		// only the values that differ are normalized, so a change to one
@@ -124,7 +99,7 @@ func updateIndex(tx *boltTx, x *indexSet, id uint64, old, new *directory.Entry, 
 				continue
 			}
 			if n, ok := at.Normalize(v); ok {
-				add = append(add, indexKey{Attr: at.Name(), Key: eqKey(n, id)})
+				add = append(add, indexKey{Attr: at.Name(), Key: indexdef.EqKey(n, id)})
 			}
 		}
 		for _, v := range before {
@@ -132,7 +107,7 @@ func updateIndex(tx *boltTx, x *indexSet, id uint64, old, new *directory.Entry, 
 				continue
 			}
 			if n, ok := at.Normalize(v); ok {
-				del = append(del, indexKey{Attr: at.Name(), Key: eqKey(n, id)})
+				del = append(del, indexKey{Attr: at.Name(), Key: indexdef.EqKey(n, id)})
 			}
 		}
 	}
@@ -152,18 +127,6 @@ func updateIndex(tx *boltTx, x *indexSet, id uint64, old, new *directory.Entry, 
 	return putIndexKeys(tx, add)
 }
 
-// lookupEq appends to ids the ids under the equality keys of norm in the
-// index of attr. It reports false, with ids unspecified, as soon as ids
-// would hold more than limit values.
-func lookupEq(tx *boltTx, attr, norm string, ids []uint64, limit int) ([]uint64, bool) {
-	return scanIndex(tx, attr, eqPrefix(norm), ids, limit)
-}
-
-// lookupPresence is lookupEq for the presence keys of attr.
-func lookupPresence(tx *boltTx, attr string, ids []uint64, limit int) ([]uint64, bool) {
-	return scanIndex(tx, attr, []byte{prefixPres}, ids, limit)
-}
-
 // scanIndex collects the ids of the keys made of prefix and an id. Longer
 // keys sharing the prefix belong to other values (a norm may contain 0x00)
 // and are skipped.
@@ -180,8 +143,7 @@ func scanIndex(tx *boltTx, attr string, prefix []byte, ids []uint64, limit int) 
 		if len(ids) >= limit {
 			return nil, false
 		}
-		id, _ := indexKeyID(k)
-		ids = append(ids, id)
+		ids = append(ids, binary.BigEndian.Uint64(k[len(prefix):]))
 	}
 	return ids, true
 }

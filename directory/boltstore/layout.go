@@ -2,18 +2,19 @@ package boltstore
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/ldapd/ldapd/directory/internal/indexdef"
 )
 
 // The file holds six top-level buckets. Every key format is listed here
-// and nowhere else; the helpers below (and entrycodec.DNKey, the DN key
-// form both stores share) are the only code that builds or
-// parses keys.
+// and nowhere else; the helpers below, entrycodec.DNKey (the DN key form
+// both stores share) and indexdef's index keys are the only code that
+// builds or parses keys.
 //
 //	info     "version"  -> uint64 BE: the layout version (layoutVersion).
 //	         "indexes"  -> the indexed attribute names, sorted, '\n'-joined.
@@ -27,14 +28,10 @@ import (
 //	                       of dn is exactly the keys with prefix entrycodec.DNKey(dn)+0x00,
 //	                       and its children are those with one more component.
 //	idx      one nested bucket per indexed attribute, named by the attribute's
-//	         canonical schema name, holding keys with empty values:
-//	           '=' norm 0x00 id      equality: norm is the value normalized by
-//	                                 the attribute's equality rule.
-//	           '#' sha256(norm) 0x00 id
-//	                                 equality for a norm longer than
-//	                                 maxInlineNorm bytes (bbolt keys are
-//	                                 limited to 32 KiB).
-//	           '*' id                presence: the entry has the attribute.
+//	         canonical schema name, holding keys with empty values: the
+//	         equality ('=' norm 0x00 id, '#' sha256(norm) 0x00 id) and
+//	         presence ('*' id) keys of directory/internal/indexdef, which
+//	         builds and parses them for both stores. No overflow keys.
 //	         The id is always the last 8 bytes of a key. Values of a subtype
 //	         are indexed under the subtype's own name.
 //	meta     key        -> value (ReadTx.Meta, WriteTx.SetMeta).
@@ -66,21 +63,8 @@ const layoutVersion = 1
 // the first, so there are none yet.
 var migrations = map[uint64]func(*bolt.Tx) error{}
 
-// Index key prefixes.
-const (
-	prefixEq     = '='
-	prefixEqHash = '#'
-	prefixPres   = '*'
-)
-
-// maxInlineNorm is the longest normalized value stored verbatim in an
-// equality key; longer ones are hashed. Candidates found through an index
-// are always re-checked with Filter.Match, so a hash collision would cost
-// a wasted read, never a wrong result.
-const maxInlineNorm = 512
-
 // idLen is the length of an encoded entry id.
-const idLen = 8
+const idLen = indexdef.IDLen
 
 func idKey(id uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, idLen), id) }
 
@@ -95,65 +79,14 @@ func parseID(b []byte) (uint64, error) {
 // its subtree: key followed by 0x01 (descendants continue with 0x00).
 func skipSubtree(key []byte) []byte { return append(bytes.Clone(key), 1) }
 
-// eqPrefix returns the prefix of the equality keys of norm; the keys are
-// the prefix followed by an id.
-func eqPrefix(norm string) []byte {
-	if len(norm) > maxInlineNorm {
-		sum := sha256.Sum256([]byte(norm))
-		p := make([]byte, 0, 2+len(sum))
-		p = append(p, prefixEqHash)
-		p = append(p, sum[:]...)
-		return append(p, 0)
-	}
-	p := make([]byte, 0, len(norm)+2+idLen)
-	p = append(p, prefixEq)
-	p = append(p, norm...)
-	return append(p, 0)
-}
-
-func eqKey(norm string, id uint64) []byte {
-	return binary.BigEndian.AppendUint64(eqPrefix(norm), id)
-}
-
-// appendEqKey appends eqKey(norm, id) to dst without allocating (for
-// AddBulk, bulk.go).
+// appendEqKey appends indexdef.EqKey(norm, id) to dst without
+// allocating (for AddBulk, bulk.go).
 func appendEqKey(dst []byte, norm string, id uint64) []byte {
-	if len(norm) > maxInlineNorm {
-		sum := sha256.Sum256([]byte(norm))
-		dst = append(dst, prefixEqHash)
-		dst = append(dst, sum[:]...)
-	} else {
-		dst = append(dst, prefixEq)
-		dst = append(dst, norm...)
-	}
-	dst = append(dst, 0)
-	return binary.BigEndian.AppendUint64(dst, id)
+	return indexdef.AppendEqKey(dst, norm, id)
 }
 
-func presKey(id uint64) []byte {
-	return binary.BigEndian.AppendUint64([]byte{prefixPres}, id)
-}
-
-// indexKeyID returns the id at the end of an index key and whether the key
-// is well formed.
-func indexKeyID(k []byte) (uint64, bool) {
-	if len(k) < 1+idLen {
-		return 0, false
-	}
-	switch k[0] {
-	case prefixPres:
-		if len(k) != 1+idLen {
-			return 0, false
-		}
-	case prefixEq, prefixEqHash:
-		if len(k) < 2+idLen || k[len(k)-idLen-1] != 0 {
-			return 0, false
-		}
-	default:
-		return 0, false
-	}
-	return binary.BigEndian.Uint64(k[len(k)-idLen:]), true
-}
+// prefixPres starts a presence key (for AddBulk, bulk.go).
+const prefixPres = indexdef.PrefixPres
 
 // ErrUnsupportedVersion is returned by Open for a file written by a newer
 // ldapd, whose layout this code does not know.
@@ -182,7 +115,7 @@ func needsMigration(tx *bolt.Tx, idx *indexSet, plan layoutPlan) (bool, error) {
 			return true, nil
 		}
 	}
-	return string(info.Get(keyIndexes)) != idx.signature(), nil
+	return string(info.Get(keyIndexes)) != idx.Signature(), nil
 }
 
 // migrate brings the file to layoutVersion and the configured index set.
@@ -226,11 +159,11 @@ func migrate(tx *bolt.Tx, idx *indexSet, plan layoutPlan) error {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
 	}
-	if string(info.Get(keyIndexes)) != idx.signature() {
+	if string(info.Get(keyIndexes)) != idx.Signature() {
 		if err := reindex(tx, idx); err != nil {
 			return fmt.Errorf("rebuild indexes: %w", err)
 		}
-		if err := info.Put(keyIndexes, []byte(idx.signature())); err != nil {
+		if err := info.Put(keyIndexes, []byte(idx.Signature())); err != nil {
 			return err
 		}
 	}

@@ -49,9 +49,9 @@ func TestSearchPlan(t *testing.T) {
 		err := s.db.View(func(raw *bolt.Tx) error {
 			btx := newBoltTx(raw)
 			tx := &tx{s: s, btx: btx, ctx: t.Context()}
-			q := &query{t: tx, btx: btx, entries: btx.Bucket(bucketEntries), base: directory.MustParseDN(tc.base), scope: tc.scope, f: mustFilter(t, tc.filter),
-				each: func(*directory.Entry) error { found++; return nil }}
-			err := q.run()
+			base, f := directory.MustParseDN(tc.base), mustFilter(t, tc.filter)
+			q := &countingQuery{query: tx.newQuery(base, tc.scope, f, func(*directory.Entry) error { found++; return nil })}
+			err := s.planner.Search(t.Context(), q, base, tc.scope, f)
 			rows = q.rows
 			return err
 		})
@@ -60,6 +60,17 @@ func TestSearchPlan(t *testing.T) {
 				tc.base, tc.scope, tc.filter, rows, found, err, tc.rows, tc.found)
 		}
 	}
+}
+
+// countingQuery counts the entries a search reads.
+type countingQuery struct {
+	*query
+	rows int
+}
+
+func (q *countingQuery) Visit(id uint64, checkScope bool) error {
+	q.rows++
+	return q.query.Visit(id, checkScope)
 }
 
 // TestChildIDsSkipsMissingLevels: one level below the root, the suffix

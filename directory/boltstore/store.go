@@ -16,6 +16,7 @@ import (
 
 	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/directory/internal/entrycodec"
+	"github.com/ldapd/ldapd/directory/internal/plan"
 )
 
 // Options configures Open. The zero value works.
@@ -52,9 +53,10 @@ const fileMode = 0o600
 
 // store is the bbolt-backed directory.Store.
 type store struct {
-	db     *bolt.DB
-	schema *directory.Schema
-	idx    *indexSet
+	db      *bolt.DB
+	schema  *directory.Schema
+	idx     *indexSet
+	planner *plan.Planner
 	// version counts committed writes (directory.Versioned).
 	version atomic.Uint64
 	// parents memoizes decoded parent DNs for searches (a pure function
@@ -123,29 +125,29 @@ func open(path string, opts Options) (*store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	plan := currentLayout()
+	layout := currentLayout()
 	if opts.plan != nil {
-		plan = *opts.plan
+		layout = *opts.plan
 	}
 	// A migration is a write (and an fsync); most opens need none.
 	var needed bool
 	var from uint64
 	err = db.View(func(tx *bolt.Tx) (err error) {
 		from = fileVersion(tx)
-		needed, err = needsMigration(tx, idx, plan)
+		needed, err = needsMigration(tx, idx, layout)
 		return err
 	})
-	if err == nil && needed && from != 0 && from < plan.version {
+	if err == nil && needed && from != 0 && from < layout.version {
 		err = backupBeforeMigrate(db, path, from, time.Now())
 	}
 	if err == nil && needed {
-		err = db.Update(func(tx *bolt.Tx) error { return migrate(tx, idx, plan) })
+		err = db.Update(func(tx *bolt.Tx) error { return migrate(tx, idx, layout) })
 	}
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	return &store{db: db, schema: schema, idx: idx}, nil
+	return &store{db: db, schema: schema, idx: idx, planner: &plan.Planner{Index: idx.Plan}}, nil
 }
 
 // View runs fn in a bbolt read transaction.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/directory/internal/entrycodec"
+	"github.com/ldapd/ldapd/directory/internal/indexdef"
 	"github.com/ldapd/ldapd/directory/storetest"
 )
 
@@ -257,16 +258,16 @@ func TestVerifyDetectsCorruption(t *testing.T) {
 		want   string
 	}{
 		{"stale index key", func(tx *bolt.Tx) error {
-			return uidIndex(tx).Put(eqKey("mallory", idOf(tx, aliceKey)), nil)
+			return uidIndex(tx).Put(indexdef.EqKey("mallory", idOf(tx, aliceKey)), nil)
 		}, "stale key"},
 		{"missing index key", func(tx *bolt.Tx) error {
-			return uidIndex(tx).Delete(eqKey("user00001", idOf(tx, aliceKey)))
+			return uidIndex(tx).Delete(indexdef.EqKey("user00001", idOf(tx, aliceKey)))
 		}, "lacks key"},
 		{"missing presence key", func(tx *bolt.Tx) error {
-			return uidIndex(tx).Delete(presKey(idOf(tx, aliceKey)))
+			return uidIndex(tx).Delete(indexdef.PresKey(idOf(tx, aliceKey)))
 		}, "lacks key"},
 		{"index key of a missing entry", func(tx *bolt.Tx) error {
-			return uidIndex(tx).Put(eqKey("ghost", 9999), nil)
+			return uidIndex(tx).Put(indexdef.EqKey("ghost", 9999), nil)
 		}, "missing entry 9999"},
 		{"orphan dn2id key", func(tx *bolt.Tx) error {
 			return tx.Bucket(bucketDN2ID).Put(append(bytes.Clone(peopleKey), []byte("\x00uid=ghost")...), idKey(9999))

@@ -5,19 +5,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/ldapd/ldapd/directory/internal/entrycodec"
+	"github.com/ldapd/ldapd/directory/internal/indexdef"
+	"github.com/ldapd/ldapd/directory/internal/problems"
 )
 
 // ErrCorrupt is wrapped by the error Verify returns when an invariant of
 // the layout does not hold.
 var ErrCorrupt = errors.New("directory database is inconsistent")
-
-// maxProblems bounds the problems Verify lists.
-const maxProblems = 20
 
 // Verify checks the invariants of the layout (layout.go) and bbolt's own
 // page-level consistency:
@@ -48,46 +46,31 @@ func (s *store) Verify(ctx context.Context) error {
 		return fmt.Errorf("verify: %w", err)
 	}
 	for err := range btx.Check() {
-		v.problem("bbolt: %v", err)
+		v.Problem("bbolt: %v", err)
 	}
-	if len(v.problems) == 0 {
-		return nil
-	}
-	more := ""
-	if v.count > len(v.problems) {
-		more = fmt.Sprintf("\n\t... and %d more", v.count-len(v.problems))
-	}
-	return fmt.Errorf("verify: %w: %d problems:\n\t%s%s", ErrCorrupt, v.count, strings.Join(v.problems, "\n\t"), more)
+	return v.Err(ErrCorrupt, "")
 }
 
 type verifier struct {
-	ctx      context.Context
-	btx      *boltTx
-	idx      *indexSet
-	problems []string
-	count    int
-}
-
-func (v *verifier) problem(format string, args ...any) {
-	v.count++
-	if len(v.problems) < maxProblems {
-		v.problems = append(v.problems, fmt.Sprintf(format, args...))
-	}
+	ctx context.Context
+	btx *boltTx
+	idx *indexSet
+	problems.List
 }
 
 func (v *verifier) run() error {
 	for _, name := range allBuckets {
 		if v.btx.Bucket(name) == nil {
-			v.problem("bucket %s is missing", name)
+			v.Problem("bucket %s is missing", name)
 			return nil
 		}
 	}
 	info := v.btx.Bucket(bucketInfo)
 	if _, err := readVersion(info); err != nil {
-		v.problem("%v", err)
+		v.Problem("%v", err)
 	}
-	if got := string(info.Get(keyIndexes)); got != v.idx.signature() {
-		v.problem("index set is %q, configured %q", got, v.idx.signature())
+	if got := string(info.Get(keyIndexes)); got != v.idx.Signature() {
+		v.Problem("index set is %q, configured %q", got, v.idx.Signature())
 	}
 	want, err := v.entries()
 	if err != nil {
@@ -111,32 +94,32 @@ func (v *verifier) entries() (map[string]int, error) {
 		}
 		id, err := parseID(k)
 		if err != nil {
-			v.problem("entries key %x: %v", k, err)
+			v.Problem("entries key %x: %v", k, err)
 			return nil
 		}
 		e, err := entrycodec.Decode(raw)
 		if err != nil {
-			v.problem("entry %d: %v", id, err)
+			v.Problem("entry %d: %v", id, err)
 			return nil
 		}
 		key, err := entrycodec.DNKey(e.DN)
 		if err != nil {
-			v.problem("entry %d (%s): %v", id, e.DN, err)
+			v.Problem("entry %d (%s): %v", id, e.DN, err)
 			return nil
 		}
 		if got, ok := getID(v.btx, key); !ok {
-			v.problem("entry %d (%s) has no dn2id key", id, e.DN)
+			v.Problem("entry %d (%s) has no dn2id key", id, e.DN)
 		} else if got != id {
-			v.problem("entry %d (%s): dn2id key points to entry %d", id, e.DN, got)
+			v.Problem("entry %d (%s): dn2id key points to entry %d", id, e.DN, got)
 		}
 		if err := checkParent(v.btx, e.DN, key); err != nil {
-			v.problem("entry %d (%s): parent %s does not exist", id, e.DN, e.DN.Parent())
+			v.Problem("entry %d (%s): parent %s does not exist", id, e.DN, e.DN.Parent())
 		}
 		for _, ik := range v.idx.keys(e, id) {
 			want[ik.Attr]++
 			b := idx.Bucket([]byte(ik.Attr))
 			if b == nil || !hasKey(b, ik.Key) {
-				v.problem("entry %d (%s): index %s lacks key %q", id, e.DN, ik.Attr, ik.Key)
+				v.Problem("entry %d (%s): index %s lacks key %q", id, e.DN, ik.Attr, ik.Key)
 			}
 		}
 		return nil
@@ -151,21 +134,21 @@ func (v *verifier) dn2id() {
 	_ = v.btx.Bucket(bucketDN2ID).ForEach(func(k, val []byte) error {
 		id, err := parseID(val)
 		if err != nil {
-			v.problem("dn2id key %q: %v", k, err)
+			v.Problem("dn2id key %q: %v", k, err)
 			return nil
 		}
 		if seen[id] {
-			v.problem("dn2id key %q: entry %d has more than one key", k, id)
+			v.Problem("dn2id key %q: entry %d has more than one key", k, id)
 		}
 		seen[id] = true
 		raw := entries.Get(idKey(id))
 		if raw == nil {
-			v.problem("dn2id key %q points to missing entry %d", k, id)
+			v.Problem("dn2id key %q points to missing entry %d", k, id)
 			return nil
 		}
 		if e, err := entrycodec.Decode(raw); err == nil {
 			if want, err := entrycodec.DNKey(e.DN); err == nil && !bytes.Equal(want, k) {
-				v.problem("dn2id key %q points to entry %d named %s", k, id, e.DN)
+				v.Problem("dn2id key %q points to entry %d named %s", k, id, e.DN)
 			}
 		}
 		return nil
@@ -181,7 +164,7 @@ func (v *verifier) indexes(want map[string]int) error {
 	return idx.ForEachBucket(func(name []byte) error {
 		attr := string(name)
 		if !v.idx.Indexed[attr] {
-			v.problem("index bucket %s is not configured", attr)
+			v.Problem("index bucket %s is not configured", attr)
 			return nil
 		}
 		b := idx.Bucket(name)
@@ -201,16 +184,16 @@ func (v *verifier) staleKeys(attr string, b *bolt.Bucket) error {
 		if err := v.ctx.Err(); err != nil {
 			return err
 		}
-		id, ok := indexKeyID(k)
-		if !ok {
-			v.problem("index %s: malformed key %q", attr, k)
+		id, ok := indexdef.KeyID(k)
+		if !ok || k[0] == indexdef.PrefixOverflow { // overflow keys are etcdstore's
+			v.Problem("index %s: malformed key %q", attr, k)
 			return nil
 		}
 		if lastKeys == nil || id != lastID {
 			lastID, lastKeys = id, nil
 			raw := v.btx.Bucket(bucketEntries).Get(idKey(id))
 			if raw == nil {
-				v.problem("index %s: key %q points to missing entry %d", attr, k, id)
+				v.Problem("index %s: key %q points to missing entry %d", attr, k, id)
 				return nil
 			}
 			e, err := entrycodec.Decode(raw)
@@ -225,7 +208,7 @@ func (v *verifier) staleKeys(attr string, b *bolt.Bucket) error {
 			}
 		}
 		if !lastKeys[string(k)] {
-			v.problem("index %s: stale key %q: entry %d has no such value", attr, k, id)
+			v.Problem("index %s: stale key %q: entry %d has no such value", attr, k, id)
 		}
 		return nil
 	})

@@ -1,11 +1,6 @@
 package etcdstore
 
 import (
-	"bytes"
-	"cmp"
-	"slices"
-	"strings"
-
 	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/directory/internal/indexdef"
 )
@@ -41,19 +36,10 @@ const (
 	maxKeysPerEntry  = 56
 )
 
-// indexSet is the shared index definition (directory/internal/indexdef)
-// with this backend's keys.
+// indexSet is the shared index definition (directory/internal/indexdef);
+// etcd keeps an attribute's keys under P "i/" attr "/", within the budget
+// above.
 type indexSet struct{ *indexdef.Plan }
-
-func newIndexSet(s *directory.Schema, attrs []string) (*indexSet, error) {
-	p, err := indexdef.New(s, attrs)
-	if err != nil {
-		return nil, err
-	}
-	return &indexSet{p}, nil
-}
-
-func (x *indexSet) signature() string { return x.Signature() }
 
 // indexKey is one key in the index of an attribute.
 type indexKey = indexdef.Key
@@ -63,70 +49,7 @@ func compareIndexKeys(a, b indexKey) int { return indexdef.CompareKeys(a, b) }
 // keys returns the index keys of entry e stored under id, sorted and
 // without duplicates, within the budget above.
 func (x *indexSet) keys(e *directory.Entry, id uint64) []indexKey {
-	type attrKeys struct {
-		name string
-		eq   [][]byte
-	}
-	var per []*attrKeys
-	byName := map[string]*attrKeys{}
-	for _, a := range e.Attrs {
-		at, ok := x.Schema.Attr(a.Name)
-		if !ok || !x.Indexed[at.Name()] || len(a.Values) == 0 {
-			continue
-		}
-		ak := byName[at.Name()]
-		if ak == nil {
-			ak = &attrKeys{name: at.Name()}
-			byName[at.Name()] = ak
-			per = append(per, ak)
-		}
-		for _, v := range a.Values {
-			if n, ok := at.Normalize(v); ok {
-				ak.eq = append(ak.eq, eqKey(n, id))
-			}
-		}
-	}
-	total := 0
-	for _, ak := range per {
-		slices.SortFunc(ak.eq, bytes.Compare)
-		ak.eq = slices.CompactFunc(ak.eq, bytes.Equal)
-		total += 1 + len(ak.eq)
-	}
-	overflow := map[string]bool{}
-	for _, ak := range per {
-		if len(ak.eq) > maxValuesPerAttr {
-			overflow[ak.name] = true
-			total -= len(ak.eq) - 1
-		}
-	}
-	if total > maxKeysPerEntry {
-		bySize := slices.Clone(per)
-		slices.SortFunc(bySize, func(a, b *attrKeys) int {
-			return cmp.Or(cmp.Compare(len(b.eq), len(a.eq)), strings.Compare(a.name, b.name))
-		})
-		for _, ak := range bySize {
-			if total <= maxKeysPerEntry || len(ak.eq) <= 1 {
-				break
-			}
-			if !overflow[ak.name] {
-				overflow[ak.name] = true
-				total -= len(ak.eq) - 1
-			}
-		}
-	}
-	var out []indexKey
-	for _, ak := range per {
-		out = append(out, indexKey{Attr: ak.name, Key: presKey(id)})
-		if overflow[ak.name] {
-			out = append(out, indexKey{Attr: ak.name, Key: overflowKey(id)})
-			continue
-		}
-		for _, k := range ak.eq {
-			out = append(out, indexKey{Attr: ak.name, Key: k})
-		}
-	}
-	slices.SortFunc(out, compareIndexKeys)
-	return slices.CompactFunc(out, func(a, b indexKey) bool { return compareIndexKeys(a, b) == 0 })
+	return x.Keys(e, id, indexdef.Budget{MaxValues: maxValuesPerAttr, MaxKeys: maxKeysPerEntry})
 }
 
 // diffKeys returns the keys of before that are not in after (del) and

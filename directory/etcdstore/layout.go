@@ -1,16 +1,18 @@
 package etcdstore
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/ldapd/ldapd/directory/internal/indexdef"
 )
 
 // Every key lives under Options.Prefix (P below, default "/ldapd/"), so
 // that one etcd cluster can hold several directories and nothing else is
 // touched. Every key format is listed here and nowhere else; the helpers
-// below are the only code that builds or parses keys.
+// below and indexdef's index keys are the only code that builds or parses
+// keys.
 //
 //	P "info/version"  -> uint64 BE: the layout version (layoutVersion).
 //	P "info/indexes"  -> the indexed attribute names, sorted, '\n'-joined.
@@ -25,12 +27,10 @@ import (
 //	P "i/" attr "/" rest
 //	                  -> empty. Index keys of the indexed attribute attr
 //	                     (canonical schema name); rest is one of
-//	                       '=' norm 0x00 id  equality (norm: the value
-//	                                         normalized by the attribute's
-//	                                         equality rule)
-//	                       '#' sha256(norm) 0x00 id
-//	                                         equality for a norm longer than
-//	                                         maxInlineNorm bytes
+//	                     directory/internal/indexdef's keys, which builds
+//	                     and parses them for both stores:
+//	                       '=' norm 0x00 id, '#' sha256(norm) 0x00 id
+//	                                         equality
 //	                       '*' id            presence
 //	                       '!' id            overflow: the entry has more
 //	                                         values of attr than are indexed
@@ -63,22 +63,8 @@ const (
 // layoutVersion is the version of the layout above.
 const layoutVersion = 1
 
-// Index key prefixes (after P "i/" attr "/").
-const (
-	prefixEq       = '='
-	prefixEqHash   = '#'
-	prefixPres     = '*'
-	prefixOverflow = '!'
-)
-
-// maxInlineNorm is the longest normalized value stored verbatim in an
-// equality key; longer ones are hashed (etcd keys may be large, but every
-// index key travels in the commit Txn). Candidates found through an index
-// are always re-checked with Filter.Match, so a collision costs a wasted
-// read, never a wrong result.
-const maxInlineNorm = 512
-
-const idLen = 8
+// idLen is the length of an encoded entry id.
+const idLen = indexdef.IDLen
 
 // keys builds the keys of one store (its prefix).
 type keys struct{ prefix string }
@@ -119,53 +105,6 @@ func parseID(b []byte) (uint64, error) {
 }
 
 func idBytes(id uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, idLen), id) }
-
-// eqPrefix returns the part of the equality keys of norm that precedes
-// the id.
-func eqPrefix(norm string) []byte {
-	if len(norm) > maxInlineNorm {
-		sum := sha256.Sum256([]byte(norm))
-		p := make([]byte, 0, 2+len(sum)+idLen)
-		p = append(p, prefixEqHash)
-		p = append(p, sum[:]...)
-		return append(p, 0)
-	}
-	p := make([]byte, 0, len(norm)+2+idLen)
-	p = append(p, prefixEq)
-	p = append(p, norm...)
-	return append(p, 0)
-}
-
-func eqKey(norm string, id uint64) []byte {
-	return binary.BigEndian.AppendUint64(eqPrefix(norm), id)
-}
-
-func presKey(id uint64) []byte { return binary.BigEndian.AppendUint64([]byte{prefixPres}, id) }
-
-func overflowKey(id uint64) []byte {
-	return binary.BigEndian.AppendUint64([]byte{prefixOverflow}, id)
-}
-
-// indexKeyID returns the id at the end of an index key (the part after
-// P "i/" attr "/") and whether the key is well formed.
-func indexKeyID(k []byte) (uint64, bool) {
-	if len(k) < 1+idLen {
-		return 0, false
-	}
-	switch k[0] {
-	case prefixPres, prefixOverflow:
-		if len(k) != 1+idLen {
-			return 0, false
-		}
-	case prefixEq, prefixEqHash:
-		if len(k) < 2+idLen || k[len(k)-idLen-1] != 0 {
-			return 0, false
-		}
-	default:
-		return 0, false
-	}
-	return binary.BigEndian.Uint64(k[len(k)-idLen:]), true
-}
 
 // ErrUnsupportedVersion is returned by Open for a store written by a newer
 // ldapd, whose layout this code does not know.

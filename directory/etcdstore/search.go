@@ -2,29 +2,21 @@ package etcdstore
 
 import (
 	"bytes"
-	"errors"
+	"encoding/binary"
 	"math"
-	"slices"
 
 	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/directory/internal/entrycodec"
+	"github.com/ldapd/ldapd/directory/internal/plan"
 )
 
-// Search planning is boltstore's (see directory/boltstore/search.go): find
-// candidate ids from the indexes or from the scope, whichever is smaller,
-// asking both for at most limit ids with limit growing eightfold, then read
-// each candidate and re-check scope and the whole filter with
-// Filter.Match. An equality lookup also takes the attribute's overflow ids
-// (index.go). Candidate ids are collected before any callback runs, so a
-// callback may write through the same WriteTx.
+// Search planning is directory/internal/plan's (boltstore's too); query
+// is its Source over one etcd transaction, and an equality lookup also
+// takes the attribute's overflow ids (index.go).
 //
 // Every etcd read is a round trip, so the costs differ from bbolt's: a
 // candidate costs one read, and a one-level scope is found by reading the
 // whole subtree's dn keys (keys and 8-byte values, 512 per request).
-const (
-	firstLimit = 64
-	ctxEvery   = 256
-)
 
 // Search calls each for the entries in scope that match f.
 func (t *tx) Search(base directory.DN, scope directory.Scope, f *directory.Filter, each func(*directory.Entry) error) error {
@@ -34,123 +26,40 @@ func (t *tx) Search(base directory.DN, scope directory.Scope, f *directory.Filte
 	if f == nil {
 		return directory.Errorf(directory.ErrUnwillingToPerform, "search without a filter")
 	}
-	q := &query{t: t, base: base, scope: scope, f: f, each: each}
-	err := q.run()
-	if errors.Is(err, directory.ErrStop) {
-		return nil
-	}
-	return err
+	return t.s.planner.Search(t.ctx, &query{t: t, base: base, scope: scope, f: f, each: each}, base, scope, f)
 }
 
+// query is one search's plan.Source.
 type query struct {
 	t     *tx
 	base  directory.DN
 	scope directory.Scope
 	f     *directory.Filter
 	each  func(*directory.Entry) error
-	rows  int
 }
 
-func (q *query) run() error {
-	var baseID uint64
-	var baseKey []byte
-	if !q.base.IsRoot() {
-		var err error
-		if baseID, baseKey, err = q.t.lookup(q.base); err != nil {
-			return err
-		}
-	}
-	switch q.scope {
-	case directory.ScopeBase:
-		if q.base.IsRoot() {
-			return nil
-		}
-		return q.visit(baseID, false)
-	case directory.ScopeOne:
-		return q.plan(func(limit int) ([]uint64, bool, error) { return q.t.childIDs(baseKey, limit) }, func() error {
-			ids, _, err := q.t.childIDs(baseKey, math.MaxInt)
-			if err != nil {
-				return err
-			}
-			return q.visitAll(ids, false)
-		})
-	case directory.ScopeSub:
-		scanAll := func() error {
-			ids, _, err := q.t.subtreeIDs(baseKey, math.MaxInt)
-			if err != nil {
-				return err
-			}
-			if !q.base.IsRoot() {
-				ids = append([]uint64{baseID}, ids...)
-			}
-			return q.visitAll(ids, false)
-		}
-		if q.base.IsRoot() {
-			return q.plan(nil, scanAll)
-		}
-		return q.plan(func(limit int) ([]uint64, bool, error) {
-			ids, ok, err := q.t.subtreeIDs(baseKey, limit-1)
-			return append([]uint64{baseID}, ids...), ok, err
-		}, scanAll)
-	}
-	return directory.Errorf(directory.ErrUnwillingToPerform, "invalid search scope "+q.scope.String())
+var _ plan.Source = (*query)(nil)
+
+func (q *query) Lookup(dn directory.DN) (uint64, []byte, error) { return q.t.lookup(dn) }
+
+func (q *query) IndexIDs(attr string, prefix []byte, ids []uint64, limit int) ([]uint64, bool, error) {
+	return q.t.scanIndex(attr, prefix, ids, limit)
 }
 
-// plan chooses between the indexes and the scope. scopeIDs lists up to
-// limit ids of the scope and reports whether that is all of it; nil means
-// the scope is the whole tree.
-func (q *query) plan(scopeIDs func(limit int) ([]uint64, bool, error), scanAll func() error) error {
-	for limit := firstLimit; ; limit = grow(limit) {
-		if scopeIDs == nil {
-			limit = math.MaxInt
-		}
-		ids, st, err := q.candidates(q.f, limit)
-		if err != nil {
-			return err
-		}
-		switch st {
-		case answered:
-			return q.visitAll(ids, scopeIDs != nil)
-		case unindexed:
-			return scanAll()
-		}
-		if scopeIDs == nil {
-			return scanAll()
-		}
-		ids, complete, err := scopeIDs(limit)
-		if err != nil {
-			return err
-		}
-		if complete {
-			return q.visitAll(ids, false)
-		}
-	}
+func (q *query) ChildIDs(key []byte, max int) ([]uint64, bool, error) { return q.t.childIDs(key, max) }
+
+func (q *query) SubtreeIDs(key []byte, max int) ([]uint64, bool, error) {
+	return q.t.subtreeIDs(key, max)
 }
 
-func grow(limit int) int {
-	if limit > math.MaxInt/8 {
-		return math.MaxInt
-	}
-	return limit * 8
+// ScanSubtree reads the ids of the whole subtree in one chunk.
+func (q *query) ScanSubtree(key, _ []byte, _ []uint64) ([]uint64, []byte, error) {
+	ids, _, err := q.t.subtreeIDs(key, math.MaxInt)
+	return ids, nil, err
 }
 
-func (q *query) visitAll(ids []uint64, checkScope bool) error {
-	for _, id := range ids {
-		if err := q.visit(id, checkScope); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// visit reads one candidate and calls each if it is in scope and matches.
-func (q *query) visit(id uint64, checkScope bool) error {
-	q.rows++
-	if q.rows%ctxEvery == 0 {
-		if err := q.t.ctx.Err(); err != nil {
-			return err
-		}
-	}
+// Visit reads one candidate and calls each if it is in scope and matches.
+func (q *query) Visit(id uint64, checkScope bool) error {
 	raw, ok, err := q.t.get(q.t.s.keys.entry(id))
 	if err != nil {
 		return err
@@ -240,157 +149,7 @@ func (t *tx) scanIndex(attr string, rest []byte, ids []uint64, limit int) ([]uin
 		if len(x.key) != len(prefix)+idLen {
 			continue
 		}
-		ids = append(ids, uint64FromKey(x.key))
+		ids = append(ids, binary.BigEndian.Uint64([]byte(x.key[len(prefix):])))
 	}
 	return ids, true, nil
-}
-
-func uint64FromKey(k string) uint64 {
-	var id uint64
-	for i := len(k) - idLen; i < len(k); i++ {
-		id = id<<8 | uint64(k[i])
-	}
-	return id
-}
-
-type answer uint8
-
-const (
-	answered answer = iota
-	tooMany
-	unindexed
-)
-
-// candidates returns, sorted and without duplicates, the ids of a superset
-// of the entries that can match f, if the indexes can answer f with at most
-// limit ids (boltstore's rules, plus overflow ids for equality).
-func (q *query) candidates(f *directory.Filter, limit int) ([]uint64, answer, error) {
-	x := q.t.s.idx
-	var names []string
-	var lookup func(name string, ids []uint64) ([]uint64, bool, error)
-	switch f.Kind {
-	case directory.FilterEquality:
-		attr, norm, ok := f.EqualityKey()
-		if !ok {
-			return nil, answered, nil
-		}
-		if names, ok = x.EqQuery[attr]; !ok || synthesized(attr) {
-			return nil, unindexed, nil
-		}
-		lookup = func(name string, ids []uint64) ([]uint64, bool, error) {
-			ids, ok, err := q.t.scanIndex(name, eqPrefix(norm), ids, limit)
-			if err != nil || !ok {
-				return nil, ok, err
-			}
-			return q.t.scanIndex(name, []byte{prefixOverflow}, ids, limit)
-		}
-	case directory.FilterPresent:
-		at := f.Attribute()
-		if at == nil {
-			return nil, answered, nil
-		}
-		var ok bool
-		if names, ok = x.PresQuery[at.Name()]; !ok || synthesized(at.Name()) || at.Name() == "objectClass" {
-			return nil, unindexed, nil
-		}
-		lookup = func(name string, ids []uint64) ([]uint64, bool, error) {
-			return q.t.scanIndex(name, []byte{prefixPres}, ids, limit)
-		}
-	case directory.FilterSubstrings, directory.FilterGreaterOrEqual, directory.FilterLessOrEqual, directory.FilterApprox:
-		if f.Attribute() == nil {
-			return nil, answered, nil
-		}
-		return nil, unindexed, nil
-	case directory.FilterAnd:
-		return q.andCandidates(f, limit)
-	case directory.FilterOr:
-		return q.orCandidates(f, limit)
-	default:
-		return nil, unindexed, nil
-	}
-	var ids []uint64
-	for _, name := range names {
-		var ok bool
-		var err error
-		if ids, ok, err = lookup(name, ids); err != nil {
-			return nil, 0, err
-		} else if !ok {
-			return nil, tooMany, nil
-		}
-	}
-	return sortUnique(ids), answered, nil
-}
-
-func (q *query) andCandidates(f *directory.Filter, limit int) ([]uint64, answer, error) {
-	var best []uint64
-	res := unindexed
-	try := func(c *directory.Filter) error {
-		lim := limit
-		if res == answered {
-			if lim = len(best) - 1; lim < 0 {
-				return nil
-			}
-		}
-		ids, st, err := q.candidates(c, lim)
-		switch {
-		case err != nil:
-			return err
-		case st == answered:
-			best, res = ids, answered
-		case st == tooMany && res == unindexed:
-			res = tooMany
-		}
-		return nil
-	}
-	for _, c := range f.Children {
-		if c.Kind == directory.FilterEquality {
-			if err := try(c); err != nil {
-				return nil, 0, err
-			}
-		}
-	}
-	for _, c := range f.Children {
-		if c.Kind != directory.FilterEquality {
-			if err := try(c); err != nil {
-				return nil, 0, err
-			}
-		}
-	}
-	return best, res, nil
-}
-
-func (q *query) orCandidates(f *directory.Filter, limit int) ([]uint64, answer, error) {
-	var ids []uint64
-	res := answered
-	for _, c := range f.Children {
-		cids, st, err := q.candidates(c, limit)
-		if err != nil {
-			return nil, 0, err
-		}
-		switch st {
-		case unindexed:
-			return nil, unindexed, nil
-		case tooMany:
-			res = tooMany
-		case answered:
-			if res == answered {
-				if ids = sortUnique(append(ids, cids...)); len(ids) > limit {
-					res = tooMany
-				}
-			}
-		}
-	}
-	if res != answered {
-		return nil, res, nil
-	}
-	return ids, answered, nil
-}
-
-// synthesized reports whether Filter.Match evaluates attr from something
-// other than stored values, so that an index on it would be wrong.
-func synthesized(attr string) bool { return attr == "entryDN" || attr == "hasSubordinates" }
-
-func sortUnique(ids []uint64) []uint64 {
-	slices.Sort(ids)
-	return slices.Compact(ids)
 }

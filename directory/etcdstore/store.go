@@ -11,6 +11,8 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/directory/internal/indexdef"
+	"github.com/ldapd/ldapd/directory/internal/plan"
 )
 
 // Options configures Open. The zero value works against an etcd cluster
@@ -80,12 +82,13 @@ const DefaultRetryBudget = 30 * time.Second
 
 // store is the etcd-backed directory.Store.
 type store struct {
-	cli    *clientv3.Client
-	keys   keys
-	schema *directory.Schema
-	idx    *indexSet
-	opts   Options
-	view   *view // nil with Direct
+	cli     *clientv3.Client
+	keys    keys
+	schema  *directory.Schema
+	idx     *indexSet
+	planner *plan.Planner
+	opts    Options
+	view    *view // nil with Direct
 	// retryTurn (capacity 1) is held by the one Update of this node that
 	// is retrying after a conflict (tx.go, backoff).
 	retryTurn chan struct{}
@@ -171,11 +174,12 @@ func open(ctx context.Context, cli *clientv3.Client, opts Options) (*store, erro
 	if opts.Consistency > Linearizable {
 		return nil, fmt.Errorf("etcdstore: invalid consistency %v", opts.Consistency)
 	}
-	idx, err := newIndexSet(opts.Schema, opts.Indexes)
+	def, err := indexdef.New(opts.Schema, opts.Indexes)
 	if err != nil {
 		return nil, fmt.Errorf("etcdstore: %w", err)
 	}
-	s := &store{cli: cli, keys: keys{opts.Prefix}, schema: opts.Schema, idx: idx, opts: opts, retryTurn: make(chan struct{}, 1)}
+	s := &store{cli: cli, keys: keys{opts.Prefix}, schema: opts.Schema, idx: &indexSet{def},
+		planner: &plan.Planner{Index: def, Overflow: true}, opts: opts, retryTurn: make(chan struct{}, 1)}
 	if err := s.init(ctx); err != nil {
 		return nil, fmt.Errorf("etcdstore: open %s: %w", opts.Prefix, err)
 	}
@@ -193,7 +197,7 @@ func (s *store) init(ctx context.Context) error {
 	ver := binary.BigEndian.AppendUint64(nil, layoutVersion)
 	resp, err := s.cli.Txn(ctx).
 		If(clientv3.Compare(clientv3.CreateRevision(s.keys.version()), "=", 0)).
-		Then(clientv3.OpPut(s.keys.version(), string(ver)), clientv3.OpPut(s.keys.indexes(), s.idx.signature())).
+		Then(clientv3.OpPut(s.keys.version(), string(ver)), clientv3.OpPut(s.keys.indexes(), s.idx.Signature())).
 		Else(clientv3.OpGet(s.keys.version()), clientv3.OpGet(s.keys.indexes())).
 		Commit()
 	if err != nil {
@@ -210,8 +214,8 @@ func (s *store) init(ctx context.Context) error {
 	if len(ir.Kvs) == 1 {
 		got = string(ir.Kvs[0].Value)
 	}
-	if got != s.idx.signature() {
-		return fmt.Errorf("%w: stored %q, configured %q", ErrIndexMismatch, got, s.idx.signature())
+	if got != s.idx.Signature() {
+		return fmt.Errorf("%w: stored %q, configured %q", ErrIndexMismatch, got, s.idx.Signature())
 	}
 	return nil
 }

@@ -8,13 +8,13 @@ import (
 
 	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/directory/internal/entrycodec"
+	"github.com/ldapd/ldapd/directory/internal/indexdef"
+	"github.com/ldapd/ldapd/directory/internal/problems"
 )
 
 // ErrCorrupt is wrapped by the error Verify returns when an invariant of
 // the layout does not hold.
 var ErrCorrupt = errors.New("etcd directory store is inconsistent")
-
-const maxProblems = 20
 
 // Verify checks the invariants of the layout (layout.go) at one etcd
 // revision, the same as boltstore's Verify:
@@ -39,29 +39,13 @@ func (s *store) Verify(ctx context.Context) error {
 	if err := v.run(); err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
-	if len(v.problems) == 0 {
-		return nil
-	}
-	more := ""
-	if v.count > len(v.problems) {
-		more = fmt.Sprintf("\n\t... and %d more", v.count-len(v.problems))
-	}
-	return fmt.Errorf("verify: %w at revision %d: %d problems:\n\t%s%s", ErrCorrupt, t.rev, v.count,
-		strings.Join(v.problems, "\n\t"), more)
+	return v.Err(ErrCorrupt, fmt.Sprintf(" at revision %d", t.rev))
 }
 
 type verifier struct {
-	t        *tx
-	s        *store
-	problems []string
-	count    int
-}
-
-func (v *verifier) problem(format string, args ...any) {
-	v.count++
-	if len(v.problems) < maxProblems {
-		v.problems = append(v.problems, fmt.Sprintf(format, args...))
-	}
+	t *tx
+	s *store
+	problems.List
 }
 
 func (v *verifier) all(prefix string, keysOnly bool) (map[string][]byte, error) {
@@ -82,16 +66,16 @@ func (v *verifier) run() error {
 		return err
 	}
 	if !ok {
-		v.problem("layout version key is missing")
+		v.Problem("layout version key is missing")
 	} else if _, err := decodeVersion(raw); err != nil {
-		v.problem("%v", err)
+		v.Problem("%v", err)
 	}
 	raw, _, err = v.t.get(v.s.keys.indexes())
 	if err != nil {
 		return err
 	}
-	if string(raw) != v.s.idx.signature() {
-		v.problem("index set is %q, configured %q", raw, v.s.idx.signature())
+	if string(raw) != v.s.idx.Signature() {
+		v.Problem("index set is %q, configured %q", raw, v.s.idx.Signature())
 	}
 	entries, err := v.all(v.s.keys.entries(), false)
 	if err != nil {
@@ -113,35 +97,35 @@ func (v *verifier) run() error {
 		}
 		id, err := parseID([]byte(k))
 		if err != nil {
-			v.problem("entry key %x: %v", k, err)
+			v.Problem("entry key %x: %v", k, err)
 			continue
 		}
 		e, err := entrycodec.Decode(raw)
 		if err != nil {
-			v.problem("entry %d: %v", id, err)
+			v.Problem("entry %d: %v", id, err)
 			continue
 		}
 		decoded[id] = e
 		key, err := entrycodec.DNKey(e.DN)
 		if err != nil {
-			v.problem("entry %d (%s): %v", id, e.DN, err)
+			v.Problem("entry %d (%s): %v", id, e.DN, err)
 			continue
 		}
 		if got, ok := dns[string(key)]; !ok {
-			v.problem("entry %d (%s) has no dn key", id, e.DN)
+			v.Problem("entry %d (%s) has no dn key", id, e.DN)
 		} else if gid, err := parseID(got); err != nil || gid != id {
-			v.problem("entry %d (%s): dn key points to entry %x", id, e.DN, got)
+			v.Problem("entry %d (%s): dn key points to entry %x", id, e.DN, got)
 		}
 		if pk := entrycodec.ParentKey(key); pk != nil {
 			if _, ok := dns[string(pk)]; !ok && v.hasStoredAncestor(dns, pk) {
-				v.problem("entry %d (%s): parent %s does not exist", id, e.DN, e.DN.Parent())
+				v.Problem("entry %d (%s): parent %s does not exist", id, e.DN, e.DN.Parent())
 			}
 		}
 		for _, ik := range v.s.idx.keys(e, id) {
 			k := ik.Attr + "/" + string(ik.Key)
 			want[k] = true
 			if _, ok := index[k]; !ok {
-				v.problem("entry %d (%s): index %s lacks key %q", id, e.DN, ik.Attr, ik.Key)
+				v.Problem("entry %d (%s): index %s lacks key %q", id, e.DN, ik.Attr, ik.Key)
 			}
 		}
 	}
@@ -149,22 +133,22 @@ func (v *verifier) run() error {
 	for k, val := range dns {
 		id, err := parseID(val)
 		if err != nil {
-			v.problem("dn key %q: %v", k, err)
+			v.Problem("dn key %q: %v", k, err)
 			continue
 		}
 		if seen[id] {
-			v.problem("dn key %q: entry %d has more than one key", k, id)
+			v.Problem("dn key %q: entry %d has more than one key", k, id)
 		}
 		seen[id] = true
 		e, ok := decoded[id]
 		if !ok {
 			if _, present := entries[string(idBytes(id))]; !present {
-				v.problem("dn key %q points to missing entry %d", k, id)
+				v.Problem("dn key %q points to missing entry %d", k, id)
 			}
 			continue
 		}
 		if want, err := entrycodec.DNKey(e.DN); err == nil && string(want) != k {
-			v.problem("dn key %q points to entry %d named %s", k, id, e.DN)
+			v.Problem("dn key %q points to entry %d named %s", k, id, e.DN)
 		}
 	}
 	for k := range index {
@@ -173,18 +157,18 @@ func (v *verifier) run() error {
 		}
 		attr, rest, ok := strings.Cut(k, "/")
 		if !ok || !v.s.idx.Indexed[attr] {
-			v.problem("index key %q: attribute is not indexed", k)
+			v.Problem("index key %q: attribute is not indexed", k)
 			continue
 		}
-		id, ok := indexKeyID([]byte(rest))
+		id, ok := indexdef.KeyID([]byte(rest))
 		if !ok {
-			v.problem("index %s: malformed key %q", attr, rest)
+			v.Problem("index %s: malformed key %q", attr, rest)
 			continue
 		}
 		if _, live := entries[string(idBytes(id))]; !live {
-			v.problem("index %s: key %q points to missing entry %d", attr, rest, id)
+			v.Problem("index %s: key %q points to missing entry %d", attr, rest, id)
 		} else {
-			v.problem("index %s: stale key %q: entry %d has no such value", attr, rest, id)
+			v.Problem("index %s: stale key %q: entry %d has no such value", attr, rest, id)
 		}
 	}
 	return nil

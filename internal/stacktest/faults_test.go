@@ -18,14 +18,12 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ldapd/ldapd/directory"
-	"github.com/ldapd/ldapd/directory/boltstore"
 	"github.com/ldapd/ldapd/gateway"
 	"github.com/ldapd/ldapd/idm"
 	"github.com/ldapd/ldapd/internal/stacktest"
 	"github.com/ldapd/ldapd/ldapserver"
 	"github.com/ldapd/ldapd/ldapserver/ldaptest"
 	"github.com/ldapd/ldapd/password"
-	"github.com/ldapd/ldapd/tokens"
 )
 
 // failingStore fails every commit whose number is in fail (counted from
@@ -52,27 +50,12 @@ func (f *failingStore) Update(ctx context.Context, fn func(directory.WriteTx) er
 }
 
 func TestFailedCommits(t *testing.T) {
-	path := t.TempDir() + "/ldapd.db"
-	bs, err := boltstore.Open(path, boltstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { bs.Close() })
+	bs := stacktest.OpenStore(t)
 	rng := rand.New(rand.NewPCG(7, 7)) // one writer: fail is called serially
 	fs := &failingStore{Store: bs, fail: func(int64) bool { return rng.IntN(4) == 0 }}
-	keys, err := tokens.NewKeyring(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := idm.New(idm.Config{Store: fs, Domain: "idm.example.com", Keys: keys, Logger: zerolog.Nop(),
+	svc := stacktest.NewService(t, idm.Config{Store: fs, Logger: zerolog.Nop(),
 		Hasher: password.NewHasher(password.TestParams(), nil, 0), Extensions: gateway.Extensions(), Controls: gateway.Controls()})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	if _, err := svc.Bootstrap(ctx); err != nil {
-		t.Fatal(err)
-	}
 	pw, err := svc.RecoverAccount(ctx, "admin")
 	if err != nil {
 		t.Fatal(err)

@@ -160,13 +160,7 @@ func (s *Stack) open(t testing.TB) {
 	if s.idmOpt != nil {
 		s.idmOpt(&cfg)
 	}
-	svc, err := idm.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.Bootstrap(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	svc := NewService(t, cfg)
 	s.IDM, s.Store = svc, store
 	srv := &ldapserver.Server{
 		Handler: &gateway.Gateway{IDM: svc}, Controls: gateway.Controls(), Logger: log,

@@ -155,86 +155,64 @@ func (d *decoder) message() (*Message, error) {
 }
 
 // operation decodes the protocolOp. Each Message is allocated together with
-// its operation, one allocation for both.
+// its operation (newMessage), one allocation for both.
 func (d *decoder) operation(e element) (*Message, error) {
 	c := cursor{buf: d.buf, off: e.off, end: e.end}
 	switch e.tag {
 	case idBind:
-		x := new(struct {
-			m Message
-			r BindRequest
-		})
-		x.m.Op = &x.r
-		return &x.m, d.bind(c, &x.r)
+		m, r := newMessage[BindRequest]()
+		return m, d.bind(c, r)
 	case idUnbind:
 		if e.len() != 0 {
 			return nil, fmt.Errorf("%w: unbindRequest with %d octets of contents", ErrMalformed, e.len())
 		}
 		return &Message{Op: &UnbindRequest{}}, nil
 	case idSearch:
-		x := new(struct {
-			m Message
-			r SearchRequest
-		})
-		x.m.Op = &x.r
-		return &x.m, d.search(c, &x.r)
+		m, r := newMessage[SearchRequest]()
+		return m, d.search(c, r)
 	case idModify:
-		x := new(struct {
-			m Message
-			r ModifyRequest
-		})
-		x.m.Op = &x.r
-		return &x.m, d.modify(c, &x.r)
+		m, r := newMessage[ModifyRequest]()
+		return m, d.modify(c, r)
 	case idAdd:
-		x := new(struct {
-			m Message
-			r AddRequest
-		})
-		x.m.Op = &x.r
-		return &x.m, d.add(c, &x.r)
+		m, r := newMessage[AddRequest]()
+		return m, d.add(c, r)
 	case idDel:
-		x := new(struct {
-			m Message
-			r DelRequest
-		})
-		x.m.Op = &x.r
-		x.r.DN = d.str(e)
-		return &x.m, nil
+		m, r := newMessage[DelRequest]()
+		r.DN = d.str(e)
+		return m, nil
 	case idModifyDN:
-		x := new(struct {
-			m Message
-			r ModifyDNRequest
-		})
-		x.m.Op = &x.r
-		return &x.m, d.modifyDN(c, &x.r)
+		m, r := newMessage[ModifyDNRequest]()
+		return m, d.modifyDN(c, r)
 	case idCompare:
-		x := new(struct {
-			m Message
-			r CompareRequest
-		})
-		x.m.Op = &x.r
-		return &x.m, d.compare(c, &x.r)
+		m, r := newMessage[CompareRequest]()
+		return m, d.compare(c, r)
 	case idAbandon:
 		id, err := parseInt(d.bytes(e), 0, maxInt, "abandon messageID")
 		if err != nil {
 			return nil, err
 		}
-		x := new(struct {
-			m Message
-			r AbandonRequest
-		})
-		x.m.Op = &x.r
-		x.r.ID = int32(id)
-		return &x.m, nil
+		m, r := newMessage[AbandonRequest]()
+		r.ID = int32(id)
+		return m, nil
 	case idExtended:
-		x := new(struct {
-			m Message
-			r ExtendedRequest
-		})
-		x.m.Op = &x.r
-		return &x.m, d.extended(c, &x.r)
+		m, r := newMessage[ExtendedRequest]()
+		return m, d.extended(c, r)
 	}
 	return nil, fmt.Errorf("%w: unrecognized protocolOp identifier 0x%02x", ErrMalformed, e.tag)
+}
+
+// newMessage allocates a Message and its operation of type T in one
+// allocation, and returns both.
+func newMessage[T any, P interface {
+	*T
+	Request
+}]() (*Message, P) {
+	x := new(struct {
+		m Message
+		r T
+	})
+	x.m.Op = P(&x.r)
+	return &x.m, &x.r
 }
 
 // bind decodes
@@ -402,6 +380,51 @@ func (s *valueSlab) take(d *decoder, vals cursor, n int) ([]string, error) {
 	return out, nil
 }
 
+// valueList decodes a SEQUENCE OF elements that each end in an
+// attribute's values (modify's changes, add's attributes) in two passes:
+// the first validates and counts, so the second allocates the elements and
+// all their values exactly once. item decodes the contents of one element
+// but its values, which it returns; values says where they go.
+func valueList[T any](d *decoder, list cursor, what string, item func(c cursor) (_ T, vals cursor, n int, _ error), values func(*T) *[]string) ([]T, error) {
+	nItems, nValues := 0, 0
+	for l := list; !l.empty(); {
+		e, err := l.expect(tagSequence, what)
+		if err != nil {
+			return nil, err
+		}
+		_, _, n, err := item(l.inside(e))
+		if err != nil {
+			return nil, err
+		}
+		if nItems++; nItems > d.lim.MaxAttributes {
+			return nil, limitErr(what+"s", nItems, d.lim.MaxAttributes)
+		}
+		if nValues += n; nValues > d.lim.MaxValues {
+			return nil, limitErr("values", nValues, d.lim.MaxValues)
+		}
+	}
+	if nItems == 0 {
+		return nil, nil
+	}
+	out := make([]T, nItems)
+	slab := make(valueSlab, nValues)
+	for i := range out {
+		e, err := list.next()
+		if err != nil {
+			return nil, err
+		}
+		var vals cursor
+		var n int
+		if out[i], vals, n, err = item(list.inside(e)); err != nil {
+			return nil, err
+		}
+		if *values(&out[i]), err = slab.take(d, vals, n); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // modify decodes
 //
 //	ModifyRequest ::= [APPLICATION 6] SEQUENCE {
@@ -420,44 +443,12 @@ func (d *decoder) modify(c cursor, r *ModifyRequest) error {
 	if err != nil {
 		return err
 	}
-	list := c.inside(ce)
-
-	// Pass 1 validates and counts, so pass 2 allocates the changes and all
-	// their values exactly once.
-	nChanges, nValues := 0, 0
-	for l := list; !l.empty(); {
-		e, err := l.expect(tagSequence, "change")
-		if err != nil {
-			return err
-		}
-		_, _, _, n, err := d.change(l.inside(e))
-		if err != nil {
-			return err
-		}
-		if nChanges++; nChanges > d.lim.MaxAttributes {
-			return limitErr("changes", nChanges, d.lim.MaxAttributes)
-		}
-		if nValues += n; nValues > d.lim.MaxValues {
-			return limitErr("values", nValues, d.lim.MaxValues)
-		}
-	}
-	if nChanges > 0 {
-		r.Changes = make([]Change, nChanges)
-		slab := make(valueSlab, nValues)
-		for i := range r.Changes {
-			e, err := list.next()
-			if err != nil {
-				return err
-			}
-			op, typ, vals, n, err := d.change(list.inside(e))
-			if err != nil {
-				return err
-			}
-			r.Changes[i] = Change{Op: op, Attr: typ}
-			if r.Changes[i].Values, err = slab.take(d, vals, n); err != nil {
-				return err
-			}
-		}
+	r.Changes, err = valueList(d, c.inside(ce), "change", func(c cursor) (Change, cursor, int, error) {
+		op, typ, vals, n, err := d.change(c)
+		return Change{Op: op, Attr: typ}, vals, n, err
+	}, func(ch *Change) *[]string { return &ch.Values })
+	if err != nil {
+		return err
 	}
 	return c.trailing("modifyRequest")
 }
@@ -494,46 +485,15 @@ func (d *decoder) add(c cursor, r *AddRequest) error {
 	if err != nil {
 		return err
 	}
-	list := c.inside(ae)
-
-	// Two passes, as in modify.
-	nAttrs, nValues := 0, 0
-	for l := list; !l.empty(); {
-		e, err := l.expect(tagSequence, "attribute")
-		if err != nil {
-			return err
+	r.Attributes, err = valueList(d, c.inside(ae), "attribute", func(c cursor) (Attribute, cursor, int, error) {
+		typ, vals, n, err := d.partialAttribute(c)
+		if err == nil && n == 0 {
+			err = fmt.Errorf("%w: attribute %q has no values", ErrMalformed, typ)
 		}
-		typ, _, n, err := d.partialAttribute(l.inside(e))
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return fmt.Errorf("%w: attribute %q has no values", ErrMalformed, typ)
-		}
-		if nAttrs++; nAttrs > d.lim.MaxAttributes {
-			return limitErr("attributes", nAttrs, d.lim.MaxAttributes)
-		}
-		if nValues += n; nValues > d.lim.MaxValues {
-			return limitErr("values", nValues, d.lim.MaxValues)
-		}
-	}
-	if nAttrs > 0 {
-		r.Attributes = make([]Attribute, nAttrs)
-		slab := make(valueSlab, nValues)
-		for i := range r.Attributes {
-			e, err := list.next()
-			if err != nil {
-				return err
-			}
-			typ, vals, n, err := d.partialAttribute(list.inside(e))
-			if err != nil {
-				return err
-			}
-			r.Attributes[i].Type = typ
-			if r.Attributes[i].Values, err = slab.take(d, vals, n); err != nil {
-				return err
-			}
-		}
+		return Attribute{Type: typ}, vals, n, err
+	}, func(a *Attribute) *[]string { return &a.Values })
+	if err != nil {
+		return err
 	}
 	return c.trailing("addRequest")
 }

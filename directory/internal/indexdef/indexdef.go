@@ -1,6 +1,8 @@
 // Package indexdef is the index definition the storage backends share:
-// which attributes are indexed and which filter attributes those indexes
-// can answer. Each backend derives its own keys and layout from it.
+// which attributes are indexed, which filter attributes those indexes can
+// answer, and the bytes of an attribute's index keys (keys.go). Each
+// backend decides where an attribute's keys live (a bbolt bucket, an etcd
+// key prefix); the search planner (directory/internal/plan) reads them.
 //
 // # Basics
 //
