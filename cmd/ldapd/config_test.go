@@ -2,12 +2,13 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/pflag"
 )
 
 // loadServeConfig does what runServe does before starting: parse the
@@ -24,14 +25,14 @@ func loadServeConfig(t *testing.T, args []string, environ map[string]string, fil
 	e := &env{stderr: io.Discard, getenv: func(k string) string { return environ[k] },
 		lookupEnv: func(k string) (string, bool) { v, ok := environ[k]; return v, ok }}
 	var cfg serveConfig
-	fs := serveFlags(e, &cfg)
+	fs := serveFlags(&cfg)
 	if err := fs.Parse(args); err != nil {
 		t.Fatal(err)
 	}
 	if err := applyEnv(e, fs); err != nil {
 		return cfg, err
 	}
-	return cfg, applyConfigFile(e, fs, cfg.configFile, "config")
+	return cfg, applyConfigFile(fs, cfg.configFile, "config")
 }
 
 func TestConfigPrecedence(t *testing.T) {
@@ -153,9 +154,8 @@ func TestConfigErrors(t *testing.T) {
 	if _, err := loadServeConfig(t, nil, nil, ""); err != nil {
 		t.Errorf("no --config: %v", err)
 	}
-	e := &env{stderr: io.Discard, getenv: func(string) string { return "" }}
 	var cfg serveConfig
-	if err := applyConfigFile(e, serveFlags(e, &cfg), filepath.Join(t.TempDir(), "missing.toml")); err == nil {
+	if err := applyConfigFile(serveFlags(&cfg), filepath.Join(t.TempDir(), "missing.toml")); err == nil {
 		t.Error("a missing file was accepted")
 	}
 }
@@ -168,9 +168,8 @@ func TestConfigDocumented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{stderr: io.Discard, getenv: func(string) string { return "" }}
 	var cfg serveConfig
-	serveFlags(e, &cfg).VisitAll(func(f *flag.Flag) {
+	serveFlags(&cfg).VisitAll(func(f *pflag.Flag) {
 		env := envName(f.Name)
 		if !strings.Contains(f.Usage, "env "+env) {
 			t.Errorf("--%s: usage %q does not name its variable %s", f.Name, f.Usage, env)

@@ -72,9 +72,7 @@ func FuzzConfigFile(f *testing.F) {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		e := &env{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, getenv: func(string) string { return "" }}
 		var cfg serveConfig
-		fs := serveFlags(e, &cfg)
-		_ = applyConfigFile(e, fs, path)
+		_ = applyConfigFile(serveFlags(&cfg), path)
 	})
 }

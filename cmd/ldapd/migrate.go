@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -23,97 +22,63 @@ import (
 // transaction as the others.
 var migrateMeta = []string{"posix.uidNumber.last", "posix.gidNumber.last", "domain"}
 
-func runMigrate(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	data := fs.String("data", envDefault(e, "LDAPD_DATA", "./data"), "data directory holding ldapd.db and keys/tokens.key (env LDAPD_DATA)")
-	to := fs.String("to", "", "the destination: etcd (copy DATA/ldapd.db into etcd) or bolt (copy etcd into DATA/ldapd.db)")
-	var sc storeConfig
-	sc.register(fs, e)
-	fs.Usage = func() {
-		fmt.Fprint(e.stderr, `Usage: ldapd migrate --to etcd|bolt --data DIR --etcd-endpoints URLS --keyring-kek FILE
-
-Copy a whole directory between the embedded bbolt file (DATA/ldapd.db, with
-its signing keys DATA/keys/tokens.key) and an etcd cluster (with the keys
-sealed by --keyring-kek), in either direction, entry by entry through the
-store interface: entries keep their DNs, attributes, entryUUIDs, password
-hashes and timestamps, and API tokens keep working because the signing keys
-move too. Stop every ldapd writing to the source first. The copy is
-resumable: entries already in the destination are skipped, and the domain
-is written last, so a destination that was only partly copied is never
-served. Both stores are verified at the end.
-
-Examples:
-  ldapd migrate --to etcd --data ./data --etcd-endpoints https://etcd1:2379 --keyring-kek /etc/ldapd/kek
-  ldapd migrate --to bolt --data ./restored --etcd-endpoints https://etcd1:2379 --keyring-kek /etc/ldapd/kek
-
-Flags:
-`)
-		fs.PrintDefaults()
+func runMigrate(ctx context.Context, e *env, args []string, o *offlineFlags) error {
+	if len(args) != 0 {
+		return fmt.Errorf("unexpected argument %q: %w", args[0], errUsage)
 	}
-	rest, err := parseFlagsAnywhere(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelpShown
-		}
-		return fmt.Errorf("%v: %w", err, errUsage)
-	}
-	if len(rest) != 0 {
-		return fmt.Errorf("unexpected argument %q: %w", rest[0], errUsage)
-	}
-	if *to != storeEtcd && *to != storeBolt {
+	if o.to != storeEtcd && o.to != storeBolt {
 		return fmt.Errorf("--to etcd or --to bolt is required: %w", errUsage)
 	}
-	sc.kind = storeEtcd
-	if err := sc.check(); err != nil {
+	o.store.kind = storeEtcd
+	if err := o.store.check(); err != nil {
 		return err
 	}
-	kek, err := tokens.LoadKEK(sc.kek)
+	kek, err := tokens.LoadKEK(o.store.kek)
 	if err != nil {
 		return err
 	}
-	if *to == storeEtcd {
-		if err := existingData(*data); err != nil {
+	if o.to == storeEtcd {
+		if err := existingData(o.data); err != nil {
 			return err
 		}
 	}
-	if err := os.MkdirAll(*data, 0o700); err != nil {
+	if err := os.MkdirAll(o.data, 0o700); err != nil {
 		return err
 	}
-	if *to == storeBolt {
-		if _, err := os.Stat(dbPath(*data)); err == nil {
-			return fmt.Errorf("%s exists; migrate into an empty data directory: %w", dbPath(*data), errUsage)
+	if o.to == storeBolt {
+		if _, err := os.Stat(dbPath(o.data)); err == nil {
+			return fmt.Errorf("%s exists; migrate into an empty data directory: %w", dbPath(o.data), errUsage)
 		}
-	} else if _, err := os.Stat(dbPath(*data)); err != nil {
+	} else if _, err := os.Stat(dbPath(o.data)); err != nil {
 		return fmt.Errorf("source: %w", err)
 	}
-	etcd, err := sc.openEtcd(ctx)
+	etcd, err := o.store.openEtcd(ctx)
 	if err != nil {
 		return err
 	}
 	defer etcd.Close()
 	var etcdKeys *tokens.Keyring
-	if *to == storeBolt {
+	if o.to == storeBolt {
 		// Open the keys first: with the wrong KEK nothing is written.
 		if etcdKeys, err = openEtcdKeyring(ctx, etcd, kek); err != nil {
 			return err
 		}
 	}
-	bolt, err := boltstore.Open(dbPath(*data), boltstore.Options{Timeout: 2 * time.Second})
+	bolt, err := boltstore.Open(dbPath(o.data), boltstore.Options{Timeout: 2 * time.Second})
 	if err != nil {
 		return err
 	}
 	defer bolt.Close()
 	src, dst := bolt, etcd
-	if *to == storeBolt {
+	if o.to == storeBolt {
 		src, dst = etcd, bolt
 	}
 	start := time.Now()
-	st, err := migrateStores(ctx, src, dst, sc.maxTxnOps)
+	st, err := migrateStores(ctx, src, dst, o.store.maxTxnOps)
 	if err != nil {
 		return err
 	}
-	if err := migrateKeys(ctx, *data, etcd, kek, etcdKeys); err != nil {
+	if err := migrateKeys(ctx, o.data, etcd, kek, etcdKeys); err != nil {
 		return err
 	}
 	for _, s := range []directory.Store{src, dst} {
@@ -124,7 +89,7 @@ Flags:
 		}
 	}
 	fmt.Fprintf(e.stdout, "copied %d entries (%d already there) and %d meta keys to %s in %v; both stores verified\n",
-		st.added, st.skipped, st.meta, *to, time.Since(start).Round(time.Millisecond))
+		st.added, st.skipped, st.meta, o.to, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
