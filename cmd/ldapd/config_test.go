@@ -273,3 +273,43 @@ func TestConfigRangeAndStoreChecked(t *testing.T) {
 		}
 	}
 }
+
+// TestServeSourcesThroughRun: the precedence holds on the real command
+// line path (run -> cobra -> applyEnv -> applyConfigFile). Each case stops
+// before anything is opened, at a check whose message shows which source
+// won.
+func TestServeSourcesThroughRun(t *testing.T) {
+	dir := t.TempDir()
+	notDir := filepath.Join(dir, "file")
+	config := filepath.Join(dir, "ldapd.toml")
+	for _, f := range []struct{ path, content string }{{notDir, "x"}, {config, "tls-key = \"k.pem\"\n"}} {
+		if err := os.WriteFile(f.path, []byte(f.content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		environ map[string]string
+		code    int
+		want    string
+	}{
+		{"env is read", nil, map[string]string{"LDAPD_IDLE_TIMEOUT": "1"}, 2, `ldapd serve: environment LDAPD_IDLE_TIMEOUT: invalid value "1"`},
+		{"flag over env", []string{"--log-level", "loud"}, map[string]string{"LDAPD_LOG_LEVEL": "debug"}, 2, `--log-level: invalid value "loud"`},
+		{"file under the flags", []string{"--config", config, "--tls-cert", "c.pem", "--data", notDir}, nil, 1, "create data directory"},
+		{"env over file", []string{"--config", config, "--tls-cert", "c.pem", "--data", notDir}, map[string]string{"LDAPD_TLS_KEY": ""}, 2,
+			"--tls-cert and --tls-key go together"},
+		{"file from env", []string{"--tls-cert", "c.pem", "--data", notDir}, map[string]string{"LDAPD_CONFIG": config}, 1, "create data directory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, _, stderr := clientTestEnv(nil, false)
+			e.getenv = func(k string) string { return tt.environ[k] }
+			e.lookupEnv = func(k string) (string, bool) { v, ok := tt.environ[k]; return v, ok }
+			code := run(t.Context(), e, append([]string{"serve"}, tt.args...))
+			if code != tt.code || !strings.Contains(stderr.String(), tt.want) {
+				t.Errorf("exit %d (want %d), stderr %q, want %q", code, tt.code, stderr, tt.want)
+			}
+		})
+	}
+}
