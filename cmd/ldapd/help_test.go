@@ -167,7 +167,10 @@ func TestCompletion(t *testing.T) {
 }
 
 // TestCompletionBashScript loads the bash script into bash with the built
-// binary on PATH and completes a command line, as a shell would.
+// binary on PATH and completes a command line, as a shell would. The
+// script needs _get_comp_words_by_ref of the bash-completion package;
+// without the package a minimal stand-in is loaded.
+
 func TestCompletionBashScript(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
@@ -192,7 +195,7 @@ func TestCompletionBashScript(t *testing.T) {
 		if strings.HasSuffix(c.line, " ") {
 			words = append(words, "")
 		}
-		prog := string(script) + "\nCOMP_LINE='" + c.line + "'\nCOMP_POINT=${#COMP_LINE}\nCOMP_WORDS=(" + strings.Join(words, " ") +
+		prog := bashCompletionLib + string(script) + "\nCOMP_LINE='" + c.line + "'\nCOMP_POINT=${#COMP_LINE}\nCOMP_WORDS=(" + strings.Join(words, " ") +
 			")\nCOMP_CWORD=" + strconv.Itoa(len(words)-1) + "\n__start_ldapd\necho \"${COMPREPLY[*]}\"\n"
 		cmd := exec.Command("bash", "-c", prog)
 		cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(bin)+":"+os.Getenv("PATH"))
@@ -205,3 +208,18 @@ func TestCompletionBashScript(t *testing.T) {
 		}
 	}
 }
+
+// bashCompletionLib loads the bash-completion package, or defines the one
+// function of it that cobra's script calls.
+const bashCompletionLib = `
+if [[ -r /usr/share/bash-completion/bash_completion ]]; then
+	. /usr/share/bash-completion/bash_completion
+else
+	_get_comp_words_by_ref() {
+		cur="${COMP_WORDS[COMP_CWORD]}"
+		prev="${COMP_WORDS[COMP_CWORD-1]}"
+		words=("${COMP_WORDS[@]}")
+		cword=$COMP_CWORD
+	}
+fi
+`
