@@ -149,6 +149,7 @@ func TestCompletion(t *testing.T) {
 		{[]string{"healthcheck", "--"}, []string{"--url", "--live"}},
 		{[]string{"--v"}, []string{"--version"}},
 		{[]string{"group", "get", "g", "-o", ""}, []string{"text", "json"}},
+		{[]string{"export", "-o", ""}, []string{":0"}}, // a file name: the shell's own completion
 		{[]string{"serve", "--store", ""}, []string{"bolt", "etcd"}},
 		{[]string{"completion", ""}, []string{"bash", "zsh", "fish", "powershell"}},
 	} {

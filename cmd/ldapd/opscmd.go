@@ -208,7 +208,9 @@ func completeValues(c *cobra.Command) {
 		var values []string
 		switch f.Name {
 		case "output":
-			values = []string{formatText, formatJSON}
+			if c.PersistentFlags().Lookup("output") == f { // the client commands' format, not export's file
+				values = []string{formatText, formatJSON}
+			}
 		case "store", "to":
 			values = []string{storeBolt, storeEtcd}
 		case "log-level":
