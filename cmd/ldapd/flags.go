@@ -66,8 +66,10 @@ func flagError(c *cobra.Command, err error, args []string) error {
 		err = fmt.Errorf("unknown flag --%s", unknown.GetSpecifiedName())
 	case errors.As(err, &unknown):
 		err = fmt.Errorf("unknown flag -%s", unknown.GetSpecifiedName())
+	case errors.As(err, &noValue) && noValue.GetSpecifiedShortnames() != "":
+		err = fmt.Errorf("flag -%s needs a value", noValue.GetSpecifiedName())
 	case errors.As(err, &noValue):
-		err = fmt.Errorf("flag %s needs a value", strings.TrimPrefix(noValue.Error(), "flag needs an argument: "))
+		err = fmt.Errorf("flag --%s needs a value", noValue.GetSpecifiedName())
 	}
 	return usageError(c, "%v", err)
 }

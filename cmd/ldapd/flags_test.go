@@ -42,6 +42,8 @@ func TestFlagsAnywhere(t *testing.T) {
 		{"unknown flag", []string{"service-account", "get", "svc", "--password", "secret", "--name", "x"}, 2, "unknown flag --password"},
 		{"flag of another command", []string{"group", "get", "g", "--name", "n", "--rw"}, 2, "unknown flag --rw"},
 		{"missing value", []string{"service-account", "get", "svc", "--name"}, 2, "flag --name needs a value"},
+		{"missing value, short", []string{"group", "get", "g", "--name", "n", "-o"}, 2, "flag -o needs a value"},
+		{"unknown short flag", []string{"group", "get", "g", "--name", "n", "-x"}, 2, "unknown flag -x"},
 		{"unknown flag of serve", []string{"serve", "--bogus"}, 2, "ldapd serve: unknown flag --bogus\nusage: ldapd serve [flags]"},
 		{"help long, after a positional", []string{"service-account", "get", "svc", "--help"}, 0, "Usage: ldapd service-account get "},
 		{"help short, first", []string{"person", "-h", "get"}, 0, "Usage: ldapd person get "},
