@@ -19,6 +19,21 @@ var ErrDomainMismatch = errors.New("domain mismatch")
 // an interrupted first start resumes only for the same domain.
 const metaBootstrapping = "bootstrap.domain"
 
+// StoredDomain reads the domain a store was created for at its first
+// start; "" if it holds no directory yet.
+func StoredDomain(ctx context.Context, store directory.Store) (string, error) {
+	var domain string
+	err := store.View(ctx, func(tx directory.ReadTx) error {
+		v, err := tx.Meta(metaDomain)
+		if errors.Is(err, directory.ErrMetaNotFound) {
+			return nil
+		}
+		domain = string(v)
+		return err
+	})
+	return domain, err
+}
+
 // Bootstrap prepares the store on first start: the base entry, the
 // conventional containers, the built-in accounts (admin, idm_admin, without
 // passwords until recover-account sets them) and the built-in groups of

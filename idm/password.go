@@ -5,9 +5,12 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/rs/zerolog"
+
 	"github.com/ldapd/ldapd/acl"
 	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/password"
+	"github.com/ldapd/ldapd/tokens"
 )
 
 // errPasswordChange is the one answer to a Password Modify that is not
@@ -153,4 +156,26 @@ func (s *Service) RecoverAccount(ctx context.Context, name string) (string, erro
 		return "", directory.Errorf(directory.ErrNoSuchObject, "no account named "+name)
 	}
 	return pw, err
+}
+
+// ErrNoDirectory is returned by RecoverOffline for a store that holds no
+// directory yet (never started).
+var ErrNoDirectory = errors.New("the store holds no directory yet")
+
+// RecoverOffline is RecoverAccount on a stopped server's store and keys:
+// it serves the store as the domain it was created for, sets a new random
+// password on the account named name and returns it.
+func RecoverOffline(ctx context.Context, store directory.Store, keys *tokens.Keyring, name string) (string, error) {
+	domain, err := StoredDomain(ctx, store)
+	if err != nil {
+		return "", err
+	}
+	if domain == "" {
+		return "", ErrNoDirectory
+	}
+	svc, err := New(Config{Store: store, Domain: domain, Keys: keys, Logger: zerolog.Nop()})
+	if err != nil {
+		return "", err
+	}
+	return svc.RecoverAccount(ctx, name)
 }

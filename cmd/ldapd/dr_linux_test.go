@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ldapd/ldapd/backup"
 )
 
 // The shipped unit runs ldapd as its own user (nobody here: uid 65534)
@@ -116,7 +118,7 @@ func TestDisasterRecoveryUnderSandbox(t *testing.T) {
 		t.Errorf("archive owned by uid %d mode %04o, want the operator (0) and 0600", uid, mode)
 	}
 	stdout, errs, code := ldapdCmd(t, bin, nil, "backup", "-", "--data", data)
-	if code != 0 || !strings.HasPrefix(stdout, archiveMagic) {
+	if code != 0 || !strings.HasPrefix(stdout, backup.Magic) {
 		t.Errorf("ldapd backup -: exit %d, %d bytes starting %q: %s", code, len(stdout), stdout[:min(8, len(stdout))], errs)
 	}
 	piped := filepath.Join(backups, "piped.backup")

@@ -9,9 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/datastore"
 	"github.com/ldapd/ldapd/directory/etcdstore"
 	"github.com/ldapd/ldapd/directory/etcdstore/etcdtest"
 )
@@ -135,42 +134,14 @@ func TestConfigFileMode(t *testing.T) {
 	}
 }
 
-// TestEtcdPlaintextEndpoints: which endpoints count as plaintext, and the
-// flag, variable and file key that allow them.
+// TestEtcdPlaintextEndpoints: the flag, variable and file key that allow
+// plaintext etcd endpoints (which endpoints count as plaintext is
+// datastore.TestPlaintextEndpoints), and --store etcd refused with exit 2
+// over one without them.
 func TestEtcdPlaintextEndpoints(t *testing.T) {
-	for _, tc := range []struct {
-		endpoints string
-		tls       bool // --etcd-ca given
-		plain     string
-	}{
-		{"https://etcd1:2379,https://etcd2:2379", false, ""},
-		{"http://127.0.0.1:2379", false, "http://127.0.0.1:2379"},
-		{"http://[::1]:2379", true, "http://[::1]:2379"}, // the scheme wins over --etcd-ca, as in clientv3
-		{"https://a:2379, http://b:2379", false, "http://b:2379"},
-		{"10.0.0.5:2379", false, "10.0.0.5:2379"},
-		{"10.0.0.5:2379", true, ""},
-		{"unix:///run/etcd.sock", true, "unix:///run/etcd.sock"},
-		{"unix:etcd.sock", false, "unix:etcd.sock"},
-		{"unixs:///run/etcd.sock", false, ""},
-	} {
-		c := storeConfig{kind: storeEtcd, endpoints: tc.endpoints, kek: "k"}
-		if tc.tls {
-			c.ca = "ca.pem"
-		}
-		if got := strings.Join(c.plaintextEndpoints(), ","); got != tc.plain {
-			t.Errorf("%q (tls %v): plaintext %q, want %q", tc.endpoints, tc.tls, got, tc.plain)
-		}
-		err := c.check()
-		if (err != nil) != (tc.plain != "") {
-			t.Errorf("%q: check() = %v", tc.endpoints, err)
-		}
-		if err != nil && (!strings.Contains(err.Error(), "--etcd-allow-plaintext") || !strings.Contains(err.Error(), tc.plain)) {
-			t.Errorf("%q: refusal %q does not name the endpoint and the flag", tc.endpoints, err)
-		}
-		c.allowPlaintext = true
-		if err := c.check(); err != nil {
-			t.Errorf("%q with --etcd-allow-plaintext: %v", tc.endpoints, err)
-		}
+	c := storeConfig{kind: storeEtcd, endpoints: "http://127.0.0.1:2379", kek: "k"}
+	if err := c.check(); !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "--etcd-allow-plaintext") {
+		t.Errorf("check() of a plaintext endpoint = %v, want a usage error naming --etcd-allow-plaintext", err)
 	}
 	for _, src := range []struct {
 		args    []string
@@ -223,7 +194,7 @@ func TestEtcdPlaintextRefusedAndKeyringKept(t *testing.T) {
 	}
 
 	cli := c.Client(t)
-	key := etcdstore.DefaultPrefix + "m/" + metaSealedKeyring
+	key := etcdstore.DefaultPrefix + "m/" + datastore.MetaSealedKeyring
 	ctx := context.Background()
 	got, err := cli.Get(ctx, key)
 	if err != nil || len(got.Kvs) != 1 {
@@ -275,35 +246,4 @@ func TestGeneratedCAWithLdapUtils(t *testing.T) {
 			t.Errorf("ldapwhoami via %s with the generated CA: %v, %q", host, err, out)
 		}
 	}
-}
-
-// A deleted DATA/keys/tokens.key is not silently replaced: new keys would
-// invalidate every token. Only a directory never started, or
-// --keyring-regenerate, gets new keys.
-func TestBoltKeyringKept(t *testing.T) {
-	data := t.TempDir()
-	store, _, err := openData(data, time.Second, false)
-	if err != nil {
-		t.Fatalf("first open of an empty directory: %v", err)
-	}
-	if err := store.Update(context.Background(), func(tx directory.WriteTx) error {
-		return tx.SetMeta("domain", []byte("idm.example.com"))
-	}); err != nil {
-		t.Fatal(err)
-	}
-	store.Close()
-	if err := os.Remove(keysPath(data)); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := openData(data, time.Second, false); !errors.Is(err, errKeyringLost) || !strings.Contains(err.Error(), "--keyring-regenerate") {
-		t.Fatalf("open with the keys gone: %v, want errKeyringLost naming --keyring-regenerate", err)
-	}
-	if _, err := os.Stat(keysPath(data)); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("a refused open wrote keys: %v", err)
-	}
-	store, keys, err := openData(data, time.Second, true)
-	if err != nil || keys == nil {
-		t.Fatalf("open with --keyring-regenerate: %v", err)
-	}
-	store.Close()
 }

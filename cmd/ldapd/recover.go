@@ -4,13 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"time"
 
-	"github.com/go-ldap/ldap/v3"
-	"github.com/rs/zerolog"
-
+	"github.com/ldapd/ldapd/admin"
 	"github.com/ldapd/ldapd/idm"
 )
 
@@ -22,8 +18,8 @@ func runRecoverAccount(ctx context.Context, e *env, args []string, o *offlineFla
 		return err
 	}
 	name := args[0]
-	pw, err := recoverOnline(o.data, name)
-	if errors.Is(err, errNoServer) {
+	pw, err := admin.RecoverAccount(ctx, socketPath(o.data), name)
+	if errors.Is(err, admin.ErrUnreachable) {
 		pw, err = recoverOffline(ctx, &o.store, o.data, name)
 	}
 	if err != nil {
@@ -34,33 +30,8 @@ func runRecoverAccount(ctx context.Context, e *env, args []string, o *offlineFla
 	return nil
 }
 
-var errNoServer = errors.New("no server on the admin socket")
-
-// recoverOnline asks the running server over the admin socket, whose
-// clients act as root: a Password Modify without a new password makes the
-// server generate one.
-func recoverOnline(data, name string) (string, error) {
-	path := socketPath(data)
-	nc, err := net.DialTimeout("unix", path, 2*time.Second)
-	if err != nil {
-		return "", errNoServer
-	}
-	nc.Close()
-	conn, err := ldap.DialURL("ldapi://" + url.PathEscape(path))
-	if err != nil {
-		return "", errNoServer
-	}
-	defer conn.Close()
-	res, err := conn.PasswordModify(ldap.NewPasswordModifyRequest(name, "", ""))
-	if err != nil {
-		if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
-			return "", fmt.Errorf("no account named %s", name)
-		}
-		return "", fmt.Errorf("recover %s through the running server: %w", name, err)
-	}
-	return res.GeneratedPassword, nil
-}
-
+// recoverOffline opens a stopped server's store itself (data, or the etcd
+// cluster sc names) and sets the password there.
 func recoverOffline(ctx context.Context, sc *storeConfig, data, name string) (string, error) {
 	if sc.kind != storeEtcd {
 		if err := existingData(data); err != nil {
@@ -72,16 +43,9 @@ func recoverOffline(ctx context.Context, sc *storeConfig, data, name string) (st
 		return "", err
 	}
 	defer store.Close()
-	domain, err := storedDomain(ctx, store)
-	if err != nil {
-		return "", err
-	}
-	if domain == "" {
+	pw, err := idm.RecoverOffline(ctx, store, keys, name)
+	if errors.Is(err, idm.ErrNoDirectory) {
 		return "", fmt.Errorf("%s holds no directory yet: start the server once with --domain first", data)
 	}
-	svc, err := idm.New(idm.Config{Store: store, Domain: domain, Keys: keys, Logger: zerolog.Nop()})
-	if err != nil {
-		return "", err
-	}
-	return svc.RecoverAccount(ctx, name)
+	return pw, err
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/ldapd/ldapd/backup"
 	"github.com/ldapd/ldapd/certs"
 )
 
@@ -175,7 +176,7 @@ func TestBackupRestoreUnderLoad(t *testing.T) {
 	}
 	// Only the admin socket's root identity gets backups: not admin over
 	// LDAPS, not admin re-bound on the socket.
-	req := ldap.NewSearchRequest(BackupDN, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false, "(objectClass=*)", []string{"chunk"}, nil)
+	req := ldap.NewSearchRequest(backup.DN, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false, "(objectClass=*)", []string{"chunk"}, nil)
 	c := p.dial(t, "admin", pw)
 	if res, err := c.Search(req); err == nil && len(res.Entries) > 0 {
 		t.Error("backup over LDAPS as admin succeeded")

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -16,7 +15,9 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ldapd/ldapd/acl"
+	"github.com/ldapd/ldapd/backup"
 	"github.com/ldapd/ldapd/certs"
+	"github.com/ldapd/ldapd/datastore"
 	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/directory/boltstore"
 	"github.com/ldapd/ldapd/gateway"
@@ -55,10 +56,10 @@ type serveConfig struct {
 }
 
 // Files inside the data directory.
-func dbPath(data string) string     { return filepath.Join(data, "ldapd.db") }
-func keysPath(data string) string   { return filepath.Join(data, "keys", "tokens.key") }
-func tlsDir(data string) string     { return filepath.Join(data, "tls") }
-func socketPath(data string) string { return filepath.Join(data, "ldapd.sock") }
+func dbPath(data string) string     { return datastore.DBPath(data) }
+func keysPath(data string) string   { return datastore.KeysPath(data) }
+func tlsDir(data string) string     { return datastore.TLSDir(data) }
+func socketPath(data string) string { return datastore.SocketPath(data) }
 
 func serveFlags(cfg *serveConfig) *pflag.FlagSet {
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
@@ -193,39 +194,12 @@ func newLogger(w io.Writer, level, format string) (zerolog.Logger, error) {
 // regenerate, --keyring-regenerate): new keys would silently invalidate
 // every token issued.
 func openData(data string, lockTimeout time.Duration, regenerate bool) (directory.Store, *tokens.Keyring, error) {
-	if err := os.MkdirAll(data, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("create data directory: %w", err)
-	}
-	store, err := boltstore.Open(dbPath(data), boltstore.Options{Timeout: lockTimeout})
-	if err != nil {
-		return nil, nil, err
-	}
-	if _, err := os.Stat(keysPath(data)); errors.Is(err, os.ErrNotExist) && !regenerate {
-		if err := store.View(context.Background(), requireEmpty); err != nil {
-			store.Close()
-			return nil, nil, fmt.Errorf("%s: %w", keysPath(data), err)
-		}
-	}
-	keys, err := tokens.LoadKeyring(keysPath(data), nil)
-	if err != nil {
-		store.Close()
-		return nil, nil, fmt.Errorf("token signing keys: %w", err)
-	}
-	return store, keys, nil
+	return datastore.OpenBolt(data, boltstore.Options{Timeout: lockTimeout}, regenerate)
 }
 
 // storedDomain reads the domain fixed at first start, "" if none.
 func storedDomain(ctx context.Context, store directory.Store) (string, error) {
-	var domain string
-	err := store.View(ctx, func(tx directory.ReadTx) error {
-		v, err := tx.Meta("domain")
-		if errors.Is(err, directory.ErrMetaNotFound) {
-			return nil
-		}
-		domain = string(v)
-		return err
-	})
-	return domain, err
+	return idm.StoredDomain(ctx, store)
 }
 
 func serve(ctx context.Context, e *env, cfg serveConfig, log zerolog.Logger) error {
@@ -290,7 +264,7 @@ func serve(ctx context.Context, e *env, cfg serveConfig, log zerolog.Logger) err
 	srv := &ldapserver.Server{Handler: handler, TLSConfig: tlsConfig, Controls: gateway.Controls(),
 		AllowInsecureBind: cfg.allowInsecureBind, Logger: log}
 	cfg.limits.apply(srv)
-	admin := &ldapserver.Server{Handler: &backupHandler{next: handler, store: store, keys: keys, data: cfg.data, log: log}, Controls: gateway.Controls(), AllowInsecureBind: true, Logger: log,
+	admin := &ldapserver.Server{Handler: &backup.Handler{Next: handler, IDM: svc, Store: store, Keys: keys, Data: cfg.data, Log: log}, Controls: gateway.Controls(), AllowInsecureBind: true, Logger: log,
 		InitialIdentity: func(net.Conn) ldapserver.Identity { return idm.RootIdentity() }}
 	ops.observe(srv, admin)
 

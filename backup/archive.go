@@ -1,4 +1,4 @@
-package main
+package backup
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ldapd/ldapd/datastore"
 	"github.com/ldapd/ldapd/tokens"
 )
 
@@ -38,36 +39,38 @@ import (
 // secret as DATA/keys: it is created with mode 0600 and must be stored
 // accordingly.
 const (
-	archiveMagic   = "LDAPDBK2"
-	archiveMagicV1 = "LDAPDBK1"
+	// Magic begins every archive this version writes.
+	Magic   = "LDAPDBK2"
+	magicV1 = "LDAPDBK1"
 )
 
-// archiveMode is the mode of a new archive: it holds the signing keys.
-const archiveMode = 0o600
+// Mode is the mode of a new archive: it holds the signing keys.
+const Mode = 0o600
 
 // Bounds a reader applies to the file section.
 const (
-	maxArchiveFiles    = 64
-	maxArchiveFileSize = 1 << 20
+	maxFiles    = 64
+	maxFileSize = 1 << 20
 )
 
-// hotCopier is the part of boltstore's store a backup needs.
-type hotCopier interface {
+// HotCopier is the part of boltstore's store a backup needs: a
+// consistent copy of the database written while it serves.
+type HotCopier interface {
 	Backup(w io.Writer) (int64, error)
 }
 
-// archiveFile is a file of the data directory carried by an archive.
-type archiveFile struct {
+// File is a file of the data directory carried by an archive.
+type File struct {
 	Name string      // slash-separated, relative to DATA, e.g. "tls/ca.pem"
 	Mode fs.FileMode // permission bits
 	Data []byte
 }
 
-// dataFiles reads the regular files directly in DATA/tls (the generated CA
+// DataFiles reads the regular files directly in DATA/tls (the generated CA
 // and server key pair), for an archive; none if the directory does not
 // exist (the operator's --tls-cert files are theirs to back up).
-func dataFiles(data string) ([]archiveFile, error) {
-	dir := tlsDir(data)
+func DataFiles(data string) ([]File, error) {
+	dir := datastore.TLSDir(data)
 	ents, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -75,7 +78,7 @@ func dataFiles(data string) ([]archiveFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
-	var files []archiveFile
+	var files []File
 	for _, de := range ents {
 		if !de.Type().IsRegular() || strings.HasPrefix(de.Name(), ".") {
 			continue
@@ -84,28 +87,28 @@ func dataFiles(data string) ([]archiveFile, error) {
 		if err != nil {
 			return nil, fmt.Errorf("backup: %w", err)
 		}
-		if fi.Size() > maxArchiveFileSize || len(files) == maxArchiveFiles {
+		if fi.Size() > maxFileSize || len(files) == maxFiles {
 			return nil, fmt.Errorf("backup: %s: too large or too many files for an archive", dir)
 		}
 		b, err := os.ReadFile(filepath.Join(dir, de.Name()))
 		if err != nil {
 			return nil, fmt.Errorf("backup: %w", err)
 		}
-		files = append(files, archiveFile{Name: "tls/" + de.Name(), Mode: fi.Mode().Perm(), Data: b})
+		files = append(files, File{Name: "tls/" + de.Name(), Mode: fi.Mode().Perm(), Data: b})
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
 	return files, nil
 }
 
-// writeArchive writes the archive of db, keys and files to w.
-func writeArchive(w io.Writer, db hotCopier, keys *tokens.Keyring, files []archiveFile) error {
+// Write writes the archive of db, keys and files to w.
+func Write(w io.Writer, db HotCopier, keys *tokens.Keyring, files []File) error {
 	kb, err := keys.MarshalBinary()
 	if err != nil {
 		return fmt.Errorf("backup keyring: %w", err)
 	}
 	h := sha256.New()
 	mw := io.MultiWriter(w, h)
-	head := append([]byte(archiveMagic), binary.BigEndian.AppendUint32(nil, uint32(len(kb)))...)
+	head := append([]byte(Magic), binary.BigEndian.AppendUint32(nil, uint32(len(kb)))...)
 	head = append(head, kb...)
 	head = binary.BigEndian.AppendUint32(head, uint32(len(files)))
 	for _, f := range files {
@@ -131,26 +134,28 @@ func writeArchive(w io.Writer, db hotCopier, keys *tokens.Keyring, files []archi
 	return nil
 }
 
-var errBadArchive = errors.New("not a valid ldapd backup archive")
+// ErrBadArchive is returned by Read for a file that is not a whole,
+// unaltered archive.
+var ErrBadArchive = errors.New("not a valid ldapd backup archive")
 
-// archive is what readArchive found in a checked archive.
-type archive struct {
-	keys         *tokens.Keyring
-	files        []archiveFile
-	dbOff, dbLen int64 // the database's place in the file
+// Archive is what Read found in a checked archive.
+type Archive struct {
+	Keys         *tokens.Keyring
+	Files        []File
+	DBOff, DBLen int64 // the database's place in the file
 }
 
-// readArchive checks the archive in f (its checksum, then its layout) and
+// Read checks the archive in f (its checksum, then its layout) and
 // returns its keyring, its files and the database's offset and length in f.
-func readArchive(f *os.File) (*archive, error) {
+func Read(f *os.File) (*Archive, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
 	size := fi.Size()
-	minSize := int64(len(archiveMagic) + 4 + 8 + sha256.Size)
+	minSize := int64(len(Magic) + 4 + 8 + sha256.Size)
 	if size < minSize {
-		return nil, fmt.Errorf("%w: too short", errBadArchive)
+		return nil, fmt.Errorf("%w: too short", ErrBadArchive)
 	}
 	h := sha256.New()
 	if _, err := io.Copy(h, io.NewSectionReader(f, 0, size-sha256.Size)); err != nil {
@@ -161,7 +166,7 @@ func readArchive(f *os.File) (*archive, error) {
 		return nil, err
 	}
 	if !bytes.Equal(sum, h.Sum(nil)) {
-		return nil, fmt.Errorf("%w: checksum mismatch (truncated or altered)", errBadArchive)
+		return nil, fmt.Errorf("%w: checksum mismatch (truncated or altered)", ErrBadArchive)
 	}
 	tail := make([]byte, 8)
 	if _, err := f.ReadAt(tail, size-sha256.Size-8); err != nil {
@@ -169,34 +174,34 @@ func readArchive(f *os.File) (*archive, error) {
 	}
 	dbLen := binary.BigEndian.Uint64(tail)
 	if dbLen > uint64(size) {
-		return nil, fmt.Errorf("%w: inconsistent lengths", errBadArchive)
+		return nil, fmt.Errorf("%w: inconsistent lengths", ErrBadArchive)
 	}
-	a := &archive{dbLen: int64(dbLen)}
-	headEnd := size - sha256.Size - 8 - a.dbLen
-	if headEnd < int64(len(archiveMagic)+4) {
-		return nil, fmt.Errorf("%w: inconsistent lengths", errBadArchive)
+	a := &Archive{DBLen: int64(dbLen)}
+	headEnd := size - sha256.Size - 8 - a.DBLen
+	if headEnd < int64(len(Magic)+4) {
+		return nil, fmt.Errorf("%w: inconsistent lengths", ErrBadArchive)
 	}
 	head := make([]byte, headEnd)
 	if _, err := f.ReadAt(head, 0); err != nil {
 		return nil, err
 	}
-	magic := string(head[:len(archiveMagic)])
-	if magic != archiveMagic && magic != archiveMagicV1 {
-		return nil, fmt.Errorf("%w: bad magic", errBadArchive)
+	magic := string(head[:len(Magic)])
+	if magic != Magic && magic != magicV1 {
+		return nil, fmt.Errorf("%w: bad magic", ErrBadArchive)
 	}
-	r := &headReader{b: head[len(archiveMagic):]}
+	r := &headReader{b: head[len(Magic):]}
 	kb := r.bytes(int(r.u32()))
-	a.keys = &tokens.Keyring{}
+	a.Keys = &tokens.Keyring{}
 	if r.bad {
-		return nil, fmt.Errorf("%w: inconsistent lengths", errBadArchive)
+		return nil, fmt.Errorf("%w: inconsistent lengths", ErrBadArchive)
 	}
-	if err := a.keys.UnmarshalBinary(kb); err != nil {
-		return nil, fmt.Errorf("%w: %w", errBadArchive, err)
+	if err := a.Keys.UnmarshalBinary(kb); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadArchive, err)
 	}
-	if magic == archiveMagic {
+	if magic == Magic {
 		n := r.u32()
-		if n > maxArchiveFiles {
-			return nil, fmt.Errorf("%w: %d files", errBadArchive, n)
+		if n > maxFiles {
+			return nil, fmt.Errorf("%w: %d files", ErrBadArchive, n)
 		}
 		for range n {
 			name := string(r.bytes(int(r.u16())))
@@ -205,21 +210,21 @@ func readArchive(f *os.File) (*archive, error) {
 			if r.bad {
 				break
 			}
-			if !validArchiveName(name) {
-				return nil, fmt.Errorf("%w: file name %q", errBadArchive, name)
+			if !validName(name) {
+				return nil, fmt.Errorf("%w: file name %q", ErrBadArchive, name)
 			}
-			a.files = append(a.files, archiveFile{Name: name, Mode: mode, Data: data})
+			a.Files = append(a.Files, File{Name: name, Mode: mode, Data: data})
 		}
 	}
 	if r.bad || len(r.b) != 0 {
-		return nil, fmt.Errorf("%w: inconsistent lengths", errBadArchive)
+		return nil, fmt.Errorf("%w: inconsistent lengths", ErrBadArchive)
 	}
-	a.dbOff = headEnd
+	a.DBOff = headEnd
 	return a, nil
 }
 
-// validArchiveName accepts only tls/NAME: a restore writes nothing else.
-func validArchiveName(name string) bool {
+// validName accepts only tls/NAME: a restore writes nothing else.
+func validName(name string) bool {
 	dir, base := path.Split(name)
 	return dir == "tls/" && base != "" && base != "." && base != ".." && !strings.ContainsAny(base, "/\\\x00") &&
 		!strings.HasPrefix(base, ".")
