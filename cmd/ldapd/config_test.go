@@ -7,8 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/ldapd/ldapd/idm"
 )
 
 // loadServeConfig does what runServe does before starting: parse the
@@ -311,5 +314,30 @@ func TestServeSourcesThroughRun(t *testing.T) {
 				t.Errorf("exit %d (want %d), stderr %q, want %q", code, tt.code, stderr, tt.want)
 			}
 		})
+	}
+}
+
+// TestPasswordCacheOptions: --password-cache-ttl and --password-cache-size
+// come from every source, default to idm's defaults, and 0 or less turns
+// the cache off (idm.Config wants a negative value for that; 0 there is
+// the default).
+func TestPasswordCacheOptions(t *testing.T) {
+	cfg, err := loadServeConfig(t, nil, nil, "")
+	if err != nil || cfg.passwordCacheTTL != idm.DefaultPasswordCacheTTL || cfg.passwordCacheSize != idm.DefaultPasswordCacheSize {
+		t.Fatalf("defaults: ttl %v size %d err %v", cfg.passwordCacheTTL, cfg.passwordCacheSize, err)
+	}
+	cfg, err = loadServeConfig(t, []string{"--password-cache-size", "7"}, map[string]string{"LDAPD_PASSWORD_CACHE_TTL": "0"},
+		"password-cache-ttl = \"1m\"\npassword-cache-size = 5\n")
+	if err != nil || cfg.passwordCacheTTL != 0 || cfg.passwordCacheSize != 7 {
+		t.Fatalf("ttl %v size %d err %v: want the environment's 0 and the flag's 7", cfg.passwordCacheTTL, cfg.passwordCacheSize, err)
+	}
+	if got := cacheOff(cfg.passwordCacheTTL); got >= 0 {
+		t.Errorf("ttl 0 gives idm %v, want negative (off)", got)
+	}
+	if got := cacheOff(-3); got >= 0 {
+		t.Errorf("size -3 gives idm %d, want negative (off)", got)
+	}
+	if got := cacheOff(time.Minute); got != time.Minute {
+		t.Errorf("ttl 1m gives idm %v", got)
 	}
 }
