@@ -36,9 +36,12 @@ type Options struct {
 	// MaxTxnBytes is the largest Txn request: the cluster's
 	// --max-request-bytes. Zero means 1.5 MiB, etcd's default.
 	MaxTxnBytes int
-	// MaxAttempts bounds how often Update runs fn when its commit keeps
-	// conflicting with concurrent writers. Zero means 64.
-	MaxAttempts int
+	// RetryBudget bounds how long an Update whose commit conflicted with
+	// concurrent writers keeps running fn again once it holds the node's
+	// retry turn (jittered exponential backoff between attempts; tx.go,
+	// backoff); past it Update fails with ErrBusy. Zero means
+	// DefaultRetryBudget.
+	RetryBudget time.Duration
 	// CloseClient makes Close close the client given to Open too.
 	CloseClient bool
 	// Consistency chooses where View reads: etcd (Direct, the zero
@@ -66,7 +69,14 @@ const (
 	DefaultMaxTxnBytes = 3 << 19 // 1.5 MiB
 )
 
-const defaultMaxAttempts = 64
+// DefaultRetryBudget is Options.RetryBudget's default: far longer than
+// contention needs (each conflict means another writer committed; 48
+// writers on one key need at most a few attempts each, and the holder of
+// the retry turn races only first attempts and other nodes), even on a
+// starved machine where one attempt takes a second or two (8 writers on
+// one key under -race: TestStoreView/view/Concurrent); as long as ldapd's
+// default --write-timeout.
+const DefaultRetryBudget = 30 * time.Second
 
 // store is the etcd-backed directory.Store.
 type store struct {
@@ -76,6 +86,9 @@ type store struct {
 	idx    *indexSet
 	opts   Options
 	view   *view // nil with Direct
+	// retryTurn (capacity 1) is held by the one Update of this node that
+	// is retrying after a conflict (tx.go, backoff).
+	retryTurn chan struct{}
 
 	mu     sync.RWMutex // held for reading by every transaction, for writing by Close
 	closed bool
@@ -149,8 +162,8 @@ func open(ctx context.Context, cli *clientv3.Client, opts Options) (*store, erro
 	if opts.MaxTxnBytes <= 0 {
 		opts.MaxTxnBytes = DefaultMaxTxnBytes
 	}
-	if opts.MaxAttempts <= 0 {
-		opts.MaxAttempts = defaultMaxAttempts
+	if opts.RetryBudget <= 0 {
+		opts.RetryBudget = DefaultRetryBudget
 	}
 	if opts.MaxStaleness <= 0 {
 		opts.MaxStaleness = DefaultMaxStaleness
@@ -162,7 +175,7 @@ func open(ctx context.Context, cli *clientv3.Client, opts Options) (*store, erro
 	if err != nil {
 		return nil, fmt.Errorf("etcdstore: %w", err)
 	}
-	s := &store{cli: cli, keys: keys{opts.Prefix}, schema: opts.Schema, idx: idx, opts: opts}
+	s := &store{cli: cli, keys: keys{opts.Prefix}, schema: opts.Schema, idx: idx, opts: opts, retryTurn: make(chan struct{}, 1)}
 	if err := s.init(ctx); err != nil {
 		return nil, fmt.Errorf("etcdstore: open %s: %w", opts.Prefix, err)
 	}
@@ -245,13 +258,16 @@ func (s *store) View(ctx context.Context, fn func(directory.ReadTx) error) error
 // revisions of what it read, then commits everything in one etcd Txn
 // guarded by those revisions. When a concurrent commit changed something
 // fn read, nothing is written and fn runs again on a fresh snapshot, as
-// etcd's STM does, up to Options.MaxAttempts times (then ErrBusy).
+// etcd's STM does, after a jittered backoff and holding this node's retry
+// turn, for up to Options.RetryBudget (then ErrBusy).
 func (s *store) Update(ctx context.Context, fn func(directory.WriteTx) error) error {
 	if err := s.begin(ctx); err != nil {
 		return err
 	}
 	defer s.end()
-	for attempt := 1; ; attempt++ {
+	retry := newBackoff(s.opts.RetryBudget, s.retryTurn)
+	defer retry.release()
+	for {
 		t := &tx{s: s, ctx: ctx, writes: map[string]write{}, reads: map[string]int64{}}
 		err := func() error {
 			defer t.finish()
@@ -272,10 +288,7 @@ func (s *store) Update(ctx context.Context, fn func(directory.WriteTx) error) er
 			}
 			return nil
 		}
-		if attempt >= s.opts.MaxAttempts {
-			return fmt.Errorf("etcdstore: %d attempts conflicted with concurrent writers: %w", attempt, directory.ErrBusy)
-		}
-		if err := ctx.Err(); err != nil {
+		if err := retry.wait(ctx); err != nil {
 			return err
 		}
 	}

@@ -218,7 +218,30 @@ func (s *store) startView(ctx context.Context) error {
 	v.wg.Add(2)
 	go func() { defer v.wg.Done(); v.watchLoop(bg) }()
 	go func() { defer v.wg.Done(); v.heartbeat(bg) }()
+	v.waitFresh(ctx, startFreshWait)
 	return nil
+}
+
+// startFreshWait bounds how long Open waits for the first heartbeat after
+// the load. A load only confirms the time its first read was sent, which
+// for a large directory is longer ago than the bound (100,000 people: 2
+// million keys, a minute here): without the wait such a node started
+// stale and `ldapd serve` exited on its first View. Past the wait (etcd
+// unreachable since the load) Open returns anyway; Views then refuse
+// (ErrStale) until a heartbeat lands.
+const startFreshWait = 30 * time.Second
+
+// waitFresh waits until the view is confirmed current within its bound,
+// for at most d or until ctx ends.
+func (v *view) waitFresh(ctx context.Context, d time.Duration) {
+	deadline := time.Now().Add(d)
+	for v.staleness() > v.maxStale && !v.disabled.Load() && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 // stop ends the view's goroutines.

@@ -3,161 +3,112 @@
 package clustertest
 
 import (
-	"context"
-	"fmt"
+	"crypto/rand"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ldapd/ldapd/directory"
-	"github.com/ldapd/ldapd/directory/boltstore"
-	"github.com/ldapd/ldapd/directory/etcdstore"
+	"github.com/go-ldap/ldap/v3"
+
 	"github.com/ldapd/ldapd/directory/etcdstore/etcdtest"
+	"github.com/ldapd/ldapd/tokens"
 )
 
-// envBig names the number of entries of TestViewAtScale; unset, the test
-// is skipped (100,000 entries take minutes to write into etcd):
+// envBig names the number of people of TestViewAtScale; unset, the test is
+// skipped (it takes minutes):
 //
-//	LDAPD_CLUSTER_BIG=100000 go test -tags cluster -count=1 -v -run TestViewAtScale -timeout 30m ./internal/clustertest/
+//	LDAPD_CLUSTER_BIG=100000 go test -tags cluster -count=1 -v -run TestViewAtScale -timeout 40m ./internal/clustertest/
 const envBig = "LDAPD_CLUSTER_BIG"
 
-// bigUser is a typical inetOrgPerson/posixAccount of about 400 bytes
-// (storetest's benchmark user).
-func bigUser(i int) *directory.Entry {
-	uid := fmt.Sprintf("user%06d", i)
-	e := directory.NewEntry(directory.MustParseDN("uid=" + uid + "," + people))
-	e.Set("objectClass", "top", "person", "organizationalPerson", "inetOrgPerson", "posixAccount")
-	e.Set("uid", uid)
-	e.Set("cn", "User "+uid)
-	e.Set("sn", "Number "+uid)
-	e.Set("givenName", "User")
-	e.Set("mail", uid+"@example.com")
-	e.Set("uidNumber", strconv.Itoa(10000+i))
-	e.Set("gidNumber", "100")
-	e.Set("homeDirectory", "/home/"+uid)
-	e.Set("description", "benchmark user "+uid)
-	e.Set("userPassword", "{ARGON2}$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHQ$aGFzaGhhc2hoYXNo")
-	return e
-}
+// bigTxnOps is the --max-txn-ops of TestViewAtScale's cluster: `ldapd
+// import --store etcd` writes --etcd-max-txn-ops/64 people per Txn, so 256
+// here rather than 16 (the load is the slow part at 100k otherwise: one
+// Raft round and fsync per 16 people took 9 minutes).
+const (
+	bigTxnOps   = 16384
+	bigReqBytes = 8 << 20
+)
 
-// populate adds the base, ou=people and n users, per entries per Update.
-func populate(t *testing.T, s directory.Store, n, per int) {
-	ctx := context.Background()
-	err := s.Update(ctx, func(tx directory.WriteTx) error {
-		b := directory.NewEntry(directory.MustParseDN(base))
-		b.Set("objectClass", "top", "domain")
-		b.Set("dc", "idm")
-		if err := tx.Add(b); err != nil {
-			return err
-		}
-		p := directory.NewEntry(directory.MustParseDN(people))
-		p.Set("objectClass", "top", "organizationalUnit")
-		p.Set("ou", "people")
-		return tx.Add(p)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for start := 0; start < n; start += per {
-		err := s.Update(ctx, func(tx directory.WriteTx) error {
-			for i := start; i < min(start+per, n); i++ {
-				if err := tx.Add(bigUser(i)); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatalf("populate at %d: %v", start, err)
-		}
-	}
-}
-
-func heapInUse() uint64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapInuse
-}
-
-// rss is this process's resident set, from /proc.
-func rss(t *testing.T) int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
-}
-
-// TestViewAtScale: a node started while the cluster holds n entries, its
-// time to ready (Open loads the view) and the view's memory, next to the
-// same entries in bbolt (file size, and the resident memory a full scan
-// of it adds).
+// TestViewAtScale: n people (scripts/bench/genldif: inetOrgPerson with an
+// {SSHA} password) are imported into etcd with `ldapd import --store
+// etcd`; then an `ldapd serve --store etcd` process is started, and its
+// time to ready (exec to /readyz 200: the view loaded) and resident memory
+// are measured, next to an `ldapd serve` process over bbolt holding the
+// same LDIF (imported with `ldapd import`), both before and after a full
+// paged search through LDAP.
 func TestViewAtScale(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv(envBig))
 	if n <= 0 {
 		t.Skip("set " + envBig + "=100000 to run")
 	}
-	c := etcdtest.Start(t, 3, etcdtest.Options{MaxTxnOps: maxTxnOps, MaxRequestBytes: 8 << 20, Subprocess: true})
-	ctx := context.Background()
-	writer, err := etcdstore.Open(ctx, c.Client(t), etcdstore.Options{MaxTxnOps: maxTxnOps, MaxTxnBytes: 8 << 20})
+	bin := buildLdapd(t)
+	dir := t.TempDir()
+	ldif := filepath.Join(dir, "people.ldif")
+	f, err := os.Create(ldif)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer writer.Close()
+	gen := exec.Command("go", "run", "github.com/ldapd/ldapd/scripts/bench/genldif", "-n", strconv.Itoa(n))
+	gen.Stdout, gen.Stderr = f, os.Stderr
+	if err := gen.Run(); err != nil {
+		t.Fatalf("genldif: %v", err)
+	}
+	f.Close()
+
+	c := etcdtest.Start(t, 3, etcdtest.Options{MaxTxnOps: bigTxnOps, MaxRequestBytes: bigReqBytes, Subprocess: true})
+	kek := make([]byte, tokens.KEKSize)
+	_, _ = rand.Read(kek)
+	ea := etcdArgs{endpoints: c.Endpoints(), kekFile: writeKEK(t, kek), maxTxnOps: bigTxnOps, maxRequestBytes: bigReqBytes}
 	start := time.Now()
-	populate(t, writer, n, maxTxnOps/64)
-	t.Logf("populated etcd with %d entries in %v", n, time.Since(start).Round(time.Second))
+	runLdapd(t, bin, append(append([]string{"import", "--data", filepath.Join(dir, "import"), "--domain", domain}, ea.args()...), ldif)...)
+	t.Logf("FIGURE load: %d people imported into etcd (3 members, fsync on) in %v by ldapd import --store etcd (%d per Txn)",
+		n, time.Since(start).Round(time.Second), bigTxnOps/64)
 
-	before := heapInUse()
+	en := startProc(t, bin, "etcd-node", ea.args()...)
+	keys, bytes := en.metric(t, "ldapd_etcd_view_keys"), en.metric(t, "ldapd_etcd_view_bytes")
+	heap, _ := en.metricOK(t, "go_memstats_heap_inuse_bytes")
+	t.Logf("FIGURE node over etcd at %d people: ready (exec to /readyz 200, view loaded) in %v; view %.0f keys, %d MiB (estimate); Go heap in use %d MiB; RSS %d MiB",
+		n, en.ready.Round(time.Millisecond), keys, int64(bytes)>>20, int64(heap)>>20, en.status(t, "VmRSS")>>20)
+
+	boltData := filepath.Join(dir, "bolt")
 	start = time.Now()
-	view, err := etcdstore.Open(ctx, c.Client(t), etcdstore.Options{MaxTxnOps: maxTxnOps, Consistency: etcdstore.Local})
+	runLdapd(t, bin, "import", "--data", boltData, "--domain", domain, ldif)
+	imported := time.Since(start)
+	fi, err := os.Stat(filepath.Join(boltData, "ldapd.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ready := time.Since(start)
-	defer view.Close()
-	heap := heapInUse() - before
-	st, _ := view.(interface {
-		ViewStats() (etcdstore.ViewStats, bool)
-	}).ViewStats()
-	t.Logf("FIGURE view at %d entries: node ready (view loaded) in %v; %d keys; Go heap %d MiB (estimate %d MiB, %.0f bytes/entry)",
-		n, ready.Round(time.Millisecond), st.Keys, heap>>20, st.Bytes>>20, float64(heap)/float64(n))
+	bn := startProcIn(t, bin, "bolt-node", boltData)
+	t.Logf("FIGURE node over bbolt at %d people (ldapd import %v): ready in %v; file %d MiB; RSS %d MiB",
+		n, imported.Round(time.Second), bn.ready.Round(time.Millisecond), fi.Size()>>20, bn.status(t, "VmRSS")>>20)
 
-	path := filepath.Join(t.TempDir(), "ldapd.db")
-	bolt, err := boltstore.Open(path, boltstore.Options{})
-	if err != nil {
-		t.Fatal(err)
+	// A full read of the directory through each node: the bbolt node's
+	// resident memory then includes every page of its file.
+	for _, p := range []*proc{en, bn} {
+		args := []string{"recover-account", "admin", "--data", p.data}
+		if p == en {
+			args = append(args, ea.args()...)
+		}
+		pw := strings.TrimSpace(runLdapd(t, bin, args...))
+		conn, err := p.dial("admin", pw)
+		if err != nil {
+			t.Fatalf("bind on %s: %v", p.name, err)
+		}
+		start := time.Now()
+		res, err := conn.SearchWithPaging(ldap.NewSearchRequest(people, ldap.ScopeSingleLevel, ldap.NeverDerefAliases, 0, 0, false,
+			"(objectClass=*)", []string{"*"}, nil), 1000)
+		conn.Close()
+		if err != nil {
+			t.Fatalf("full search on %s: %v", p.name, err)
+		}
+		if len(res.Entries) < n {
+			t.Fatalf("full search on %s: %d entries, want %d", p.name, len(res.Entries), n)
+		}
+		t.Logf("FIGURE %s after a full paged search (%d entries in %v): RSS %d MiB, peak %d MiB",
+			p.name, len(res.Entries), time.Since(start).Round(time.Millisecond), p.status(t, "VmRSS")>>20, p.status(t, "VmHWM")>>20)
 	}
-	populate(t, bolt, n, 1000)
-	bolt.Close()
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bolt, err = boltstore.Open(path, boltstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bolt.Close()
-	r0 := rss(t)
-	all, _ := directory.ParseFilter("(objectClass=*)", directory.Builtin())
-	seen := 0
-	if err := bolt.View(ctx, func(tx directory.ReadTx) error {
-		return tx.Search(directory.MustParseDN(base), directory.ScopeSub, all, func(*directory.Entry) error { seen++; return nil })
-	}); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("FIGURE bbolt at %d entries: file %d MiB; a full scan adds %d MiB of resident memory (%d entries read)",
-		n, fi.Size()>>20, (rss(t)-r0)>>20, seen)
 }
