@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ldapd/ldapd/admin"
 	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/idm"
 )
@@ -146,26 +147,9 @@ func ifNotEmpty(pre, v, post string) string {
 	return pre + v + post
 }
 
-// tokenJSON is a token record, with the keys and values of
-// `ldapd service-account api-token status -o json` (times in UTC).
-type tokenJSON struct {
-	TokenID    string  `json:"token_id"`
-	Label      string  `json:"label"`
-	Purpose    string  `json:"purpose"`
-	IssuedAt   string  `json:"issued_at"`
-	Expiry     *string `json:"expiry"`
-	IssuedBy   string  `json:"issued_by"`
-	IssuedByDN string  `json:"issued_by_dn"`
-}
-
-// rfc3339 turns a GeneralizedTime into RFC 3339 in UTC ("" if unreadable).
-func rfc3339(gt string) string {
-	t, err := directory.ParseGeneralizedTime(gt)
-	if err != nil {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339)
-}
+// tokenJSON is a token record as the CLI prints it with -o json (times in
+// UTC here); one definition, in package admin.
+type tokenJSON = admin.TokenJSON
 
 // tokens lists the token records of the service account at dn, oldest
 // first.
@@ -178,16 +162,12 @@ func (s *Server) tokens(ctx context.Context, ident idm.Identity, dn directory.DN
 	}
 	out := make([]tokenJSON, 0, len(es))
 	for _, e := range es {
-		t := tokenJSON{
-			TokenID: e.First(directory.AttrTokenID), Label: e.First(directory.AttrTokenLabel),
-			Purpose: e.First(directory.AttrTokenPurpose), IssuedAt: rfc3339(e.First(directory.AttrTokenIssuedAt)),
-			IssuedByDN: e.First(directory.AttrTokenIssuedBy), IssuedBy: s.shortName(e.First(directory.AttrTokenIssuedBy)),
-		}
-		if v := e.First(directory.AttrTokenExpiry); v != "" {
-			x := rfc3339(v)
-			t.Expiry = &x
-		}
-		out = append(out, t)
+		t := admin.Token{ID: e.First(directory.AttrTokenID), Label: e.First(directory.AttrTokenLabel),
+			Purpose: e.First(directory.AttrTokenPurpose), IssuedBy: e.First(directory.AttrTokenIssuedBy)}
+		// An unreadable time shows as none, as before.
+		t.IssuedAt, _ = directory.ParseGeneralizedTime(e.First(directory.AttrTokenIssuedAt))
+		t.Expiry, _ = directory.ParseGeneralizedTime(e.First(directory.AttrTokenExpiry))
+		out = append(out, t.JSON(time.UTC, s.shortName))
 	}
 	slices.SortFunc(out, func(a, b tokenJSON) int {
 		return cmp.Or(cmp.Compare(a.IssuedAt, b.IssuedAt), cmp.Compare(a.TokenID, b.TokenID))

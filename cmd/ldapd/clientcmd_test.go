@@ -262,7 +262,7 @@ func TestBindPassword(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			e, _, _ := clientTestEnv(tc.vars, tc.terminal)
-			inv := newInvocation(&cmdSpec{group: "g", sub: "s"})
+			inv := testInvocation(t, "group", "get")
 			inv.client.name = "idm_admin"
 			inv.client.passwordFile = tc.file
 			pw, prompt, err := inv.bindPassword(e)
@@ -282,7 +282,7 @@ func TestBindPassword(t *testing.T) {
 func TestNewPassword(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "pw")
 	os.WriteFile(file, []byte("frompw\n"), 0o600)
-	inv := newInvocation(&cmdSpec{group: "person", sub: "set-password"})
+	inv := testInvocation(t, "person", "set-password")
 
 	e, _, _ := clientTestEnv(map[string]string{"LDAPD_NEW_PASSWORD": "envpw"}, true)
 	if pw, prompt, err := inv.newPassword(e, "", true); pw != "" || prompt || err != nil {

@@ -4,11 +4,12 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"strings"
 	"syscall"
+
+	"github.com/spf13/pflag"
 
 	"github.com/ldapd/ldapd/admin"
 )
@@ -27,21 +28,15 @@ type clientFlags struct {
 	output       string
 }
 
-// clientFlagNames lists the shared flags in help order.
-func clientFlagNames() []string { return []string{"name", "password-file", "url", "ca", "output"} }
-
-func (cf *clientFlags) register(fs *flag.FlagSet) {
+func (cf *clientFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&cf.name, "name", "", "authenticate as `NAME`: a bare name such as idm_admin, an spn or a DN (required)")
 	fs.StringVar(&cf.passwordFile, "password-file", "", "read the password of --name from the first line of `FILE`")
 	fs.StringVar(&cf.url, "url", "", "the server's `URL`: ldaps://HOST:PORT, or ldap://HOST:PORT with StartTLS\n(default $LDAPD_URL, else "+admin.DefaultURL+")")
 	fs.StringVar(&cf.ca, "ca", "", "trust the CA certificates in the PEM `FILE` (default $LDAPD_CA, else\n"+defaultCAFile+" if it exists, else the system's roots)")
-	fs.StringVar(&cf.output, "output", formatText, "print `FORMAT`: text or json (default text)")
-	fs.StringVar(&cf.output, "o", formatText, "same as --output")
+	fs.StringVarP(&cf.output, "output", "o", formatText, "print `FORMAT`: text or json")
 }
 
-const clientEnvHelp = `
-Environment:
-  LDAPD_PASSWORD  the password of the --name account, when --password-file is not given;
+const clientEnvHelp = `  LDAPD_PASSWORD  the password of the --name account, when --password-file is not given;
                   without either, the password is asked on the terminal. There is no
                   password flag: command lines are visible to other users (ps).
   LDAPD_URL       the server's URL, when --url is not given
@@ -90,7 +85,7 @@ func firstNonEmpty(ss ...string) string {
 // prompt is true if stdin is a terminal; otherwise it is a usage error that
 // says how to give one.
 func (inv *invocation) bindPassword(e *env) (pw string, prompt bool, err error) {
-	cf := &inv.client
+	cf := inv.client
 	if cf.passwordFile != "" {
 		pw, err := readPasswordFile(cf.passwordFile)
 		return pw, false, err
@@ -101,7 +96,7 @@ func (inv *invocation) bindPassword(e *env) (pw string, prompt bool, err error) 
 	if e.isTerminal() {
 		return "", true, nil
 	}
-	return "", false, inv.spec.usageErr("no password for %s: set LDAPD_PASSWORD, pass --password-file FILE, or run on a terminal to be asked", cf.name)
+	return "", false, inv.usageErr("no password for %s: set LDAPD_PASSWORD, pass --password-file FILE, or run on a terminal to be asked", cf.name)
 }
 
 // readPasswordFile returns the first line of file, without its line end.

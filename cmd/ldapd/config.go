@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/spf13/pflag"
 
 	"github.com/ldapd/ldapd/acl"
 	"github.com/ldapd/ldapd/certs"
@@ -25,13 +25,27 @@ import (
 // max-connections = 4096, idle-timeout = "5m"). Each option is set by, in
 // order of precedence: its flag, its environment variable (LDAPD_ and the
 // flag's name in upper case with '-' as '_'), the file, its default. So
-// that this holds for every option, including those added later, the file
-// is applied to the parsed flag set generically, and config_test.go checks
-// that every serve flag documents that environment variable.
+// that this holds for every option, including those added later, the
+// environment and the file are applied to the parsed pflag set generically
+// (a few dozen lines here do what viper or koanf would, keeping the line
+// numbers and checks of the errors below), and config_test.go checks that
+// every serve flag documents its environment variable. The other commands
+// bind the variables they read the same way (bindEnv).
 
 // envName is the environment variable of a serve flag.
 func envName(flagName string) string {
 	return "LDAPD_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// envAnnotation is the pflag annotation naming a flag's variable.
+const envAnnotation = "ldapd-env"
+
+// bindEnv makes the environment variable set the flag when the flag is not
+// on the command line (applyEnv).
+func bindEnv(fs *pflag.FlagSet, flag, variable string) {
+	if err := fs.SetAnnotation(flag, envAnnotation, []string{variable}); err != nil {
+		panic(err) // a flag name misspelt in the code
+	}
 }
 
 // configError is a problem in the configuration file, at a line.
@@ -53,13 +67,20 @@ func (e *configError) Error() string {
 	return where + ": " + e.msg
 }
 
+// withEnv binds every flag of fs to the variable envName gives it, and
+// returns fs.
+func withEnv(fs *pflag.FlagSet) *pflag.FlagSet {
+	fs.VisitAll(func(f *pflag.Flag) { bindEnv(fs, f.Name, envName(f.Name)) })
+	return fs
+}
+
 // applyConfigFile sets the options of fs that the TOML file at path
 // names, except those given as flags on the command line or through their
 // environment variables. An unknown key, a value of the wrong type or an
 // invalid value stops with the line and the reason; so does a syntax
 // error. An empty path does nothing. noFile lists flags that must not come
 // from a file (config itself).
-func applyConfigFile(e *env, fs *flag.FlagSet, path string, noFile ...string) error {
+func applyConfigFile(fs *pflag.FlagSet, path string, noFile ...string) error {
 	if path == "" {
 		return nil
 	}
@@ -76,8 +97,6 @@ func applyConfigFile(e *env, fs *flag.FlagSet, path string, noFile ...string) er
 		}
 		return &configError{path: path, msg: err.Error()}
 	}
-	onCmdline := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { onCmdline[f.Name] = true })
 	keys := make([]string, 0, len(raw))
 	for k := range raw {
 		keys = append(keys, k)
@@ -88,7 +107,7 @@ func applyConfigFile(e *env, fs *flag.FlagSet, path string, noFile ...string) er
 			return &configError{path: path, line: keyLine(src, k), key: k, msg: fmt.Sprintf(format, a...)}
 		}
 		f := fs.Lookup(k)
-		if f == nil || len(k) == 1 || containsString(noFile, k) {
+		if f == nil || len(f.Annotations[envAnnotation]) == 0 || containsString(noFile, k) {
 			return fail("unknown key (the keys are the long flag names of ldapd serve: see docs/configuration.md)")
 		}
 		want := tomlType(f)
@@ -107,8 +126,8 @@ func applyConfigFile(e *env, fs *flag.FlagSet, path string, noFile ...string) er
 				return fail("invalid value %q: want a duration such as \"90s\", \"5m\" or \"1h30m\"", string(v))
 			}
 		}
-		if _, inEnv := e.lookup(envName(k)); onCmdline[k] || inEnv {
-			continue // the flag or the environment wins
+		if f.Changed {
+			continue // the flag or the environment (applyEnv) wins
 		}
 		if err := fs.Set(k, string(v)); err != nil {
 			return fail("invalid value %q: %v", string(v), err)
@@ -118,27 +137,28 @@ func applyConfigFile(e *env, fs *flag.FlagSet, path string, noFile ...string) er
 }
 
 // applyEnv sets each option of fs that is not on the command line from
-// its environment variable (envName) when that variable is set, even to
+// its environment variable (bindEnv) when that variable is set, even to
 // the empty string: LDAPD_LDAPS= disables LDAPS whatever the file says.
 // A value the option does not accept stops start-up naming the variable,
 // as the file's errors name the line; an empty value is accepted only by
 // string options. It also runs checkOption on the options given as flags,
 // so every source is checked the same way.
-func applyEnv(e *env, fs *flag.FlagSet) error {
-	onCmdline := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { onCmdline[f.Name] = true })
+func applyEnv(e *env, fs *pflag.FlagSet) error {
 	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		if err != nil || len(f.Name) == 1 {
+	fs.VisitAll(func(f *pflag.Flag) {
+		if err != nil {
 			return
 		}
-		if onCmdline[f.Name] {
+		if f.Changed {
 			if cerr := checkOption(f.Name, f.Value.String()); cerr != nil {
 				err = fmt.Errorf("--%s: %v: %w", f.Name, cerr, errUsage)
 			}
 			return
 		}
-		name := envName(f.Name)
+		if len(f.Annotations[envAnnotation]) == 0 {
+			return
+		}
+		name := f.Annotations[envAnnotation][0]
 		v, ok := e.lookup(name)
 		if !ok {
 			return
@@ -166,14 +186,7 @@ func applyEnv(e *env, fs *flag.FlagSet) error {
 }
 
 // isDuration reports whether a flag takes a time.Duration.
-func isDuration(f *flag.Flag) bool {
-	g, ok := f.Value.(flag.Getter)
-	if !ok {
-		return false
-	}
-	_, ok = g.Get().(time.Duration)
-	return ok
-}
+func isDuration(f *pflag.Flag) bool { return f.Value.Type() == "duration" }
 
 func containsString(ss []string, s string) bool {
 	for _, x := range ss {
@@ -194,22 +207,16 @@ func (t *tomlText) UnmarshalText(b []byte) error {
 
 // tomlType is the TOML type a flag's value takes in the file (as
 // toml.MetaData.Type names it).
-func tomlType(f *flag.Flag) string {
-	g, ok := f.Value.(flag.Getter)
-	if !ok {
-		return "String"
-	}
-	switch g.Get().(type) {
-	case bool:
+func tomlType(f *pflag.Flag) string {
+	switch f.Value.Type() {
+	case "bool":
 		return "Bool"
-	case int, int64, uint, uint64:
+	case "int", "int64", "uint", "uint64":
 		return "Integer"
-	case float64:
+	case "float64":
 		return "Float"
-	case time.Duration:
-		return "String" // "30s", as time.ParseDuration reads it
 	}
-	return "String"
+	return "String" // durations too: "30s", as time.ParseDuration reads them
 }
 
 // keyLine finds the line on which a top-level key is set (0 if not found):

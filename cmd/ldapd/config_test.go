@@ -2,12 +2,16 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/ldapd/ldapd/idm"
 )
 
 // loadServeConfig does what runServe does before starting: parse the
@@ -24,14 +28,14 @@ func loadServeConfig(t *testing.T, args []string, environ map[string]string, fil
 	e := &env{stderr: io.Discard, getenv: func(k string) string { return environ[k] },
 		lookupEnv: func(k string) (string, bool) { v, ok := environ[k]; return v, ok }}
 	var cfg serveConfig
-	fs := serveFlags(e, &cfg)
+	fs := serveFlags(&cfg)
 	if err := fs.Parse(args); err != nil {
 		t.Fatal(err)
 	}
 	if err := applyEnv(e, fs); err != nil {
 		return cfg, err
 	}
-	return cfg, applyConfigFile(e, fs, cfg.configFile, "config")
+	return cfg, applyConfigFile(fs, cfg.configFile, "config")
 }
 
 func TestConfigPrecedence(t *testing.T) {
@@ -153,9 +157,8 @@ func TestConfigErrors(t *testing.T) {
 	if _, err := loadServeConfig(t, nil, nil, ""); err != nil {
 		t.Errorf("no --config: %v", err)
 	}
-	e := &env{stderr: io.Discard, getenv: func(string) string { return "" }}
 	var cfg serveConfig
-	if err := applyConfigFile(e, serveFlags(e, &cfg), filepath.Join(t.TempDir(), "missing.toml")); err == nil {
+	if err := applyConfigFile(serveFlags(&cfg), filepath.Join(t.TempDir(), "missing.toml")); err == nil {
 		t.Error("a missing file was accepted")
 	}
 }
@@ -168,9 +171,8 @@ func TestConfigDocumented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{stderr: io.Discard, getenv: func(string) string { return "" }}
 	var cfg serveConfig
-	serveFlags(e, &cfg).VisitAll(func(f *flag.Flag) {
+	serveFlags(&cfg).VisitAll(func(f *pflag.Flag) {
 		env := envName(f.Name)
 		if !strings.Contains(f.Usage, "env "+env) {
 			t.Errorf("--%s: usage %q does not name its variable %s", f.Name, f.Usage, env)
@@ -272,5 +274,70 @@ func TestConfigRangeAndStoreChecked(t *testing.T) {
 		if !errors.As(err, &ce) || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%q %v %v: err = %v, want a configError containing %q", tt.file, tt.args, tt.env, err, tt.want)
 		}
+	}
+}
+
+// TestServeSourcesThroughRun: the precedence holds on the real command
+// line path (run -> cobra -> applyEnv -> applyConfigFile). Each case stops
+// before anything is opened, at a check whose message shows which source
+// won.
+func TestServeSourcesThroughRun(t *testing.T) {
+	dir := t.TempDir()
+	notDir := filepath.Join(dir, "file")
+	config := filepath.Join(dir, "ldapd.toml")
+	for _, f := range []struct{ path, content string }{{notDir, "x"}, {config, "tls-key = \"k.pem\"\n"}} {
+		if err := os.WriteFile(f.path, []byte(f.content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		environ map[string]string
+		code    int
+		want    string
+	}{
+		{"env is read", nil, map[string]string{"LDAPD_IDLE_TIMEOUT": "1"}, 2, `ldapd serve: environment LDAPD_IDLE_TIMEOUT: invalid value "1"`},
+		{"flag over env", []string{"--log-level", "loud"}, map[string]string{"LDAPD_LOG_LEVEL": "debug"}, 2, `--log-level: invalid value "loud"`},
+		{"file under the flags", []string{"--config", config, "--tls-cert", "c.pem", "--data", notDir}, nil, 1, "create data directory"},
+		{"env over file", []string{"--config", config, "--tls-cert", "c.pem", "--data", notDir}, map[string]string{"LDAPD_TLS_KEY": ""}, 2,
+			"--tls-cert and --tls-key go together"},
+		{"file from env", []string{"--tls-cert", "c.pem", "--data", notDir}, map[string]string{"LDAPD_CONFIG": config}, 1, "create data directory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, _, stderr := clientTestEnv(nil, false)
+			e.getenv = func(k string) string { return tt.environ[k] }
+			e.lookupEnv = func(k string) (string, bool) { v, ok := tt.environ[k]; return v, ok }
+			code := run(t.Context(), e, append([]string{"serve"}, tt.args...))
+			if code != tt.code || !strings.Contains(stderr.String(), tt.want) {
+				t.Errorf("exit %d (want %d), stderr %q, want %q", code, tt.code, stderr, tt.want)
+			}
+		})
+	}
+}
+
+// TestPasswordCacheOptions: --password-cache-ttl and --password-cache-size
+// come from every source, default to idm's defaults, and 0 or less turns
+// the cache off (idm.Config wants a negative value for that; 0 there is
+// the default).
+func TestPasswordCacheOptions(t *testing.T) {
+	cfg, err := loadServeConfig(t, nil, nil, "")
+	if err != nil || cfg.passwordCacheTTL != idm.DefaultPasswordCacheTTL || cfg.passwordCacheSize != idm.DefaultPasswordCacheSize {
+		t.Fatalf("defaults: ttl %v size %d err %v", cfg.passwordCacheTTL, cfg.passwordCacheSize, err)
+	}
+	cfg, err = loadServeConfig(t, []string{"--password-cache-size", "7"}, map[string]string{"LDAPD_PASSWORD_CACHE_TTL": "0"},
+		"password-cache-ttl = \"1m\"\npassword-cache-size = 5\n")
+	if err != nil || cfg.passwordCacheTTL != 0 || cfg.passwordCacheSize != 7 {
+		t.Fatalf("ttl %v size %d err %v: want the environment's 0 and the flag's 7", cfg.passwordCacheTTL, cfg.passwordCacheSize, err)
+	}
+	if got := cacheOff(cfg.passwordCacheTTL); got >= 0 {
+		t.Errorf("ttl 0 gives idm %v, want negative (off)", got)
+	}
+	if got := cacheOff(-3); got >= 0 {
+		t.Errorf("size -3 gives idm %d, want negative (off)", got)
+	}
+	if got := cacheOff(time.Minute); got != time.Minute {
+		t.Errorf("ttl 1m gives idm %v", got)
 	}
 }

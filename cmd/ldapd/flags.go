@@ -2,97 +2,204 @@ package main
 
 import (
 	"context"
-	"flag"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
-// This file holds what the client commands (service-account, person, group)
-// share: the interleaved flag parser, the description of a command and its
-// help text, and the dispatch of a command group to its subcommands.
-
-// splitArgs separates flags from positional arguments so that flags may
-// come before, between or after positionals, as in
+// This file holds what every command shares on top of cobra: the help
+// layout, usage errors, command groups, and the description and run-time
+// state of the client commands (service-account, person, group).
+//
+// Flags may come before, between or after positionals, as in
 //
 //	ldapd service-account api-token status --name demo_user demo_service
 //	ldapd service-account create demo_service "Demonstration Service" demo_group --name idm_admin
 //
-// The standard flag package stops at the first positional; splitArgs
-// reorders instead. A flag is -x or --x, with its value as --x=v or as the
-// next argument (--x v); boolean flags take no separate value (--rw, or
-// --rw=false). "--" ends the flags: everything after it is positional, so a
-// positional may begin with '-'. A lone "-" is positional.
-//
-// It returns the flags in a normalized form for fs.Parse (--x=v), the
-// positionals in order, and whether -h or --help appeared (help wins over
-// any other error, so a user can always ask for help).
-func splitArgs(fs *flag.FlagSet, args []string) (flags, positional []string, help bool, err error) {
-	for i := 0; i < len(args); i++ {
-		a := args[i]
+// and "--" ends the flags (pflag's rules). -h and --help work on every
+// command, even next to a bad flag.
+
+// conventions applies the house rules to the whole tree: the help layout
+// (writeHelp), a -h/--help flag that says "show this help", usage lines
+// written in full by each command, and flag errors as usage errors. args
+// is the command line, to honour --help next to a bad flag.
+func conventions(root *cobra.Command, args []string) {
+	root.Flags().Bool("version", false, "print the version and commit")
+	root.SetHelpFunc(func(c *cobra.Command, _ []string) { writeHelp(c.OutOrStdout(), c) })
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return flagError(c, err, args) })
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.DisableFlagsInUseLine = true
+		c.Flags().BoolP("help", "h", false, "show this help")
+		completeValues(c)
+		for _, s := range c.Commands() {
+			walk(s)
+		}
+	}
+	walk(root)
+}
+
+// flagError turns a flag parsing error into a usage error, or shows the
+// help when the command line asks for it anyway.
+func flagError(c *cobra.Command, err error, args []string) error {
+	for _, a := range args {
 		if a == "--" {
-			positional = append(positional, args[i+1:]...)
 			break
 		}
-		if len(a) < 2 || a[0] != '-' {
-			positional = append(positional, a)
-			continue
-		}
-		name := strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
-		name, value, hasValue := strings.Cut(name, "=")
-		if name == "h" || name == "help" {
-			help = true
-			continue
-		}
-		if err != nil {
-			continue // keep scanning for --help
-		}
-		if name == "" || name[0] == '-' {
-			err = fmt.Errorf("bad flag syntax %q", a)
-			continue
-		}
-		f := fs.Lookup(name)
-		switch {
-		case f == nil:
-			err = fmt.Errorf("unknown flag %s", flagName(name))
-		case isBoolFlag(f) || hasValue:
-			flags = append(flags, "--"+name+valueSuffix(value, hasValue))
-		case i+1 < len(args):
-			flags = append(flags, "--"+name+"="+args[i+1])
-			i++
-		default:
-			err = fmt.Errorf("flag %s needs a value", flagName(name))
+		if a == "-h" || a == "--help" {
+			writeHelp(c.OutOrStdout(), c)
+			return errHelpShown
 		}
 	}
-	return flags, positional, help, err
-}
-
-func valueSuffix(v string, has bool) string {
-	if !has {
-		return ""
+	if !c.HasParent() && len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		return unknownCommand(c, args[0]) // not a flag error of ldapd
 	}
-	return "=" + v
-}
-
-func isBoolFlag(f *flag.Flag) bool {
-	b, ok := f.Value.(interface{ IsBoolFlag() bool })
-	return ok && b.IsBoolFlag()
-}
-
-// flagName writes a flag as users type it: -o, --output.
-func flagName(name string) string {
-	if len(name) == 1 {
-		return "-" + name
+	var unknown *pflag.NotExistError
+	var noValue *pflag.ValueRequiredError
+	switch {
+	case errors.As(err, &unknown) && unknown.GetSpecifiedShortnames() == "":
+		err = fmt.Errorf("unknown flag --%s", unknown.GetSpecifiedName())
+	case errors.As(err, &unknown):
+		err = fmt.Errorf("unknown flag -%s", unknown.GetSpecifiedName())
+	case errors.As(err, &noValue) && noValue.GetSpecifiedShortnames() != "":
+		err = fmt.Errorf("flag -%s needs a value", noValue.GetSpecifiedName())
+	case errors.As(err, &noValue):
+		err = fmt.Errorf("flag --%s needs a value", noValue.GetSpecifiedName())
 	}
-	return "--" + name
+	return usageError(c, "%v", err)
 }
 
-// cmdSpec describes a leaf command, for parsing and for its help.
+// usageError is a bad-arguments error (exit status 2) that ends with the
+// command's synopsis; run prints it after "ldapd COMMAND: ", and a
+// subcommand's message starts with its name.
+func usageError(c *cobra.Command, format string, a ...any) error {
+	msg := fmt.Sprintf(format, a...)
+	if path := strings.SplitN(c.CommandPath(), " ", 3); len(path) == 3 {
+		msg = path[2] + ": " + msg
+	}
+	return fmt.Errorf("%s\n%w: %s\n(see %s --help)", msg, errUsage, c.UseLine(), c.CommandPath())
+}
+
+// noArgs is cobra.NoArgs as a usage error.
+func noArgs(c *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageError(c, "unexpected argument %q", args[0])
+	}
+	return nil
+}
+
+// commandGroup is a command that only holds subcommands; run alone, or
+// with an unknown subcommand, it is a usage error.
+func commandGroup(name, summary, desc string, subs ...*cobra.Command) *cobra.Command {
+	g := &cobra.Command{
+		Use: name + " SUBCOMMAND [ARGS] [FLAGS]", Short: summary, Long: desc, Args: cobra.ArbitraryArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			var names []string
+			for _, s := range c.Commands() {
+				names = append(names, s.Name())
+			}
+			switch {
+			case len(args) == 0:
+				return usageError(c, "missing subcommand (one of: %s)", strings.Join(names, ", "))
+			case args[0] == "help":
+				writeHelp(c.OutOrStdout(), c)
+				return errHelpShown
+			}
+			hint := ""
+			if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+				hint = "; did you mean " + s[0] + "?"
+			}
+			return usageError(c, "unknown subcommand %q (one of: %s%s)", args[0], strings.Join(names, ", "), hint)
+		},
+	}
+	g.AddCommand(subs...)
+	return g
+}
+
+// writeHelp writes a command's manual: usage line, description (with its
+// arguments), then for a group its subcommands, for a command its flags,
+// environment, examples and exit status.
+func writeHelp(w io.Writer, c *cobra.Command) {
+	if !c.HasParent() {
+		writeRootHelp(w, c)
+		return
+	}
+	fmt.Fprintf(w, "Usage: %s\n\n%s\n", c.UseLine(), strings.TrimSpace(c.Long))
+	if c.HasAvailableSubCommands() {
+		fmt.Fprintf(w, "\nSubcommands:\n")
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, s := range c.Commands() {
+			if s.IsAvailableCommand() {
+				fmt.Fprintf(tw, "  %s\t%s\n", s.Name(), s.Short)
+			}
+		}
+		tw.Flush()
+		fmt.Fprintf(w, "\nRun '%s SUBCOMMAND --help' for its arguments, flags and examples.\n", c.CommandPath())
+		return
+	}
+	fmt.Fprintf(w, "\nFlags:\n%s", helpFlags(c).FlagUsages())
+	fmt.Fprintf(w, "Flags may come before, between or after the arguments; after --, everything is an argument.\n")
+	if env := c.Annotations["environment"]; env != "" {
+		fmt.Fprintf(w, "\nEnvironment:\n%s", env)
+	}
+	if c.Example != "" {
+		fmt.Fprintf(w, "\nExamples:\n%s\n", strings.TrimRight(c.Example, "\n"))
+	}
+	exit := "0 on success, 1 when the operation failed, 2 for bad arguments."
+	if s := c.Annotations["exit"]; s != "" {
+		exit = s
+	}
+	fmt.Fprintf(w, "\nExit status:\n  %s\n", exit)
+}
+
+// helpFlags lists a command's flags for its help in one table: its own,
+// then those of its group (clientGroup), then -h.
+func helpFlags(c *cobra.Command) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(c.Name(), pflag.ContinueOnError)
+	fs.SortFlags = c.Flags().SortFlags
+	add := func(f *pflag.Flag) {
+		if f.Name != "help" {
+			fs.AddFlag(f)
+		}
+	}
+	c.LocalFlags().VisitAll(add)
+	inherited := c.InheritedFlags()
+	inherited.SortFlags = false
+	inherited.VisitAll(add)
+	fs.AddFlag(c.Flags().Lookup("help"))
+	return fs
+}
+
+func writeRootHelp(w io.Writer, root *cobra.Command) {
+	fmt.Fprintf(w, "ldapd: %s\n\nUsage: %s\n", root.Short, root.UseLine())
+	for _, g := range root.Groups() {
+		fmt.Fprintf(w, "\n%s\n", g.Title)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, c := range root.Commands() {
+			if c.GroupID == g.ID && c.IsAvailableCommand() {
+				fmt.Fprintf(tw, "  %s\t%s\n", c.Name(), c.Short)
+			}
+		}
+		tw.Flush()
+	}
+	fmt.Fprintf(w, "\nFlags:\n%s", root.LocalFlags().FlagUsages())
+	fmt.Fprintln(w, "\nRun 'ldapd COMMAND --help' for a command's flags.")
+}
+
+// examples indents example command lines for cobra's Example field.
+func examples(lines ...string) string {
+	return "  " + strings.Join(lines, "\n  ")
+}
+
+// cmdSpec describes a client command, for parsing and for its help.
 type cmdSpec struct {
-	group    string      // "service-account"
-	sub      string      // "api-token generate"
-	usage    string      // what follows the command: "ACCOUNT_ID LABEL [EXPIRY] [--rw] --name NAME"
+	name     string      // "generate"
+	usage    string      // what follows the name: "ACCOUNT_ID LABEL [EXPIRY] [--rw] --name NAME"
 	summary  string      // one line
 	desc     string      // paragraphs, wrapped by hand
 	args     [][2]string // positional name and meaning
@@ -100,76 +207,82 @@ type cmdSpec struct {
 	min, max int         // positional count; max < 0: unlimited
 }
 
-func (s *cmdSpec) path() string { return s.group + " " + s.sub }
-
-func (s *cmdSpec) synopsis() string { return "ldapd " + s.path() + " " + s.usage }
-
-// usageErr is a bad-arguments error (exit status 2) that ends with the
-// command's synopsis. main prints it after "ldapd GROUP: ".
-func (s *cmdSpec) usageErr(format string, a ...any) error {
-	return fmt.Errorf("%s: %s\n%w: %s\n(see ldapd %s --help)", s.sub, fmt.Sprintf(format, a...), errUsage, s.synopsis(), s.path())
-}
-
-// invocation is a leaf command being run: its flags and, once parsed, its
-// positional arguments.
-type invocation struct {
-	spec   *cmdSpec
-	fs     *flag.FlagSet
-	client clientFlags
-	args   []string
-	own    []string // names of the command's own flags, for help
-}
-
-// newInvocation prepares the flag set with the flags every client command
-// takes. The command adds its own with the own* methods before parse.
-func newInvocation(spec *cmdSpec) *invocation {
-	inv := &invocation{spec: spec, fs: flag.NewFlagSet(spec.path(), flag.ContinueOnError)}
-	inv.fs.SetOutput(io.Discard)
-	inv.client.register(inv.fs)
-	return inv
-}
-
-func (inv *invocation) ownBool(name, usage string) *bool {
-	inv.own = append(inv.own, name)
-	return inv.fs.Bool(name, false, usage)
-}
-
-func (inv *invocation) ownString(name, usage string) *string {
-	inv.own = append(inv.own, name)
-	return inv.fs.String(name, "", usage)
-}
-
-// parse parses args. On -h/--help it prints the help to stdout and returns
-// errHelpShown; bad flags, a wrong number of positionals, an unknown output
-// format or a missing --name are usage errors.
-func (inv *invocation) parse(e *env, args []string) error {
-	flags, pos, help, err := splitArgs(inv.fs, args)
-	if help {
-		inv.help(e.stdout)
-		return errHelpShown
-	}
-	if err != nil {
-		return inv.spec.usageErr("%v", err)
-	}
-	if err := inv.fs.Parse(flags); err != nil {
-		return inv.spec.usageErr("%v", err)
-	}
-	s := inv.spec
-	if len(pos) < s.min {
-		var missing []string
-		for _, a := range s.args[len(pos):s.min] {
-			missing = append(missing, a[0])
+// long is the description followed by the table of arguments.
+func (s *cmdSpec) long() string {
+	var b strings.Builder
+	b.WriteString(strings.TrimSpace(s.desc) + "\n")
+	if len(s.args) > 0 {
+		b.WriteString("\nArguments:\n")
+		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		for _, a := range s.args {
+			for i, line := range strings.Split(a[1], "\n") {
+				left := a[0]
+				if i > 0 {
+					left = ""
+				}
+				fmt.Fprintf(tw, "  %s\t%s\n", left, strings.TrimSpace(line))
+			}
 		}
-		return s.usageErr("missing %s", strings.Join(missing, " and "))
+		tw.Flush()
 	}
-	if s.max >= 0 && len(pos) > s.max {
-		return s.usageErr("too many arguments: %s", quoteAll(pos[s.max:]))
+	return b.String()
+}
+
+// invocation is a client command being run: its shared flags and, once
+// checked, its positional arguments.
+type invocation struct {
+	cmd    *cobra.Command
+	client *clientFlags
+	args   []string
+}
+
+// clientGroup gives the group (service-account, person, group) the flags
+// its client commands share, as persistent flags: they may come before the
+// subcommand too.
+func clientGroup(cf *clientFlags, g *cobra.Command) *cobra.Command {
+	g.PersistentFlags().SortFlags = false
+	cf.register(g.PersistentFlags())
+	return g
+}
+
+// clientCommand makes a client command: own registers the command's own
+// flags (listed before the shared ones, cf, of its clientGroup), run runs it once the number of
+// arguments and the shared flags are checked, before any password is
+// asked or connection made.
+func clientCommand(cf *clientFlags, s *cmdSpec, own func(*pflag.FlagSet), run func(context.Context, *invocation) error) *cobra.Command {
+	inv := &invocation{client: cf}
+	inv.cmd = &cobra.Command{
+		Use: s.name + " " + s.usage, Short: s.summary, Long: s.long(), Example: examples(s.examples...),
+		Annotations: map[string]string{"environment": clientEnvHelp},
+		Args:        cobra.ArbitraryArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) < s.min {
+				var missing []string
+				for _, a := range s.args[len(args):s.min] {
+					missing = append(missing, a[0])
+				}
+				return inv.usageErr("missing %s", strings.Join(missing, " and "))
+			}
+			if s.max >= 0 && len(args) > s.max {
+				return inv.usageErr("too many arguments: %s", quoteAll(args[s.max:]))
+			}
+			if err := inv.client.check(); err != nil {
+				return inv.usageErr("%v", err)
+			}
+			inv.args = args
+			return run(c.Context(), inv)
+		},
 	}
-	if err := inv.client.check(); err != nil {
-		return s.usageErr("%v", err)
+	inv.cmd.Flags().SortFlags = false
+	if own != nil {
+		own(inv.cmd.Flags())
 	}
-	inv.args = pos
-	return nil
+	return inv.cmd
+}
+
+// usageErr is a usage error of the command being run.
+func (inv *invocation) usageErr(format string, a ...any) error {
+	return usageError(inv.cmd, format, a...)
 }
 
 // arg returns positional i, or "" if absent (optional arguments).
@@ -186,117 +299,4 @@ func quoteAll(ss []string) string {
 		q[i] = fmt.Sprintf("%q", s)
 	}
 	return strings.Join(q, " ")
-}
-
-// help writes the command's manual.
-func (inv *invocation) help(w io.Writer) {
-	s := inv.spec
-	fmt.Fprintf(w, "Usage: %s [flags]\n\n", s.synopsis())
-	fmt.Fprintf(w, "%s\n", strings.TrimSpace(s.desc))
-	if len(s.args) > 0 {
-		fmt.Fprintf(w, "\nArguments:\n")
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		for _, a := range s.args {
-			writeCell(tw, a[0], a[1])
-		}
-		tw.Flush()
-	}
-	fmt.Fprintf(w, "\nFlags:\n")
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for _, name := range inv.own {
-		writeFlagHelp(tw, inv.fs.Lookup(name))
-	}
-	for _, name := range clientFlagNames() {
-		writeFlagHelp(tw, inv.fs.Lookup(name))
-	}
-	fmt.Fprintf(tw, "  -h, --help\tshow this help\n")
-	tw.Flush()
-	fmt.Fprintf(w, "Flags may come before, between or after the arguments; after --, everything is an argument.\n")
-	fmt.Fprint(w, clientEnvHelp)
-	if len(s.examples) > 0 {
-		fmt.Fprintf(w, "\nExamples:\n")
-		for _, ex := range s.examples {
-			fmt.Fprintf(w, "  %s\n", ex)
-		}
-	}
-	fmt.Fprint(w, exitStatusHelp)
-}
-
-func writeFlagHelp(w io.Writer, f *flag.Flag) {
-	valueName, usage := flag.UnquoteUsage(f)
-	if isBoolFlag(f) {
-		valueName = ""
-	}
-	names := "--" + f.Name
-	if f.Name == "output" {
-		names = "-o, --output"
-	}
-	if valueName != "" {
-		names += " " + valueName
-	}
-	writeCell(w, names, usage)
-}
-
-// writeCell writes a two-column help line to a tabwriter; the text may
-// span lines, continued in the second column.
-func writeCell(w io.Writer, left, text string) {
-	for i, line := range strings.Split(text, "\n") {
-		if i > 0 {
-			left = ""
-		}
-		fmt.Fprintf(w, "  %s\t%s\n", left, strings.TrimSpace(line))
-	}
-}
-
-const exitStatusHelp = `
-Exit status:
-  0 on success, 1 when the operation failed, 2 for bad arguments.
-`
-
-// subcommand is an entry of a command group.
-type subcommand struct {
-	name    string
-	summary string
-	run     func(ctx context.Context, e *env, args []string) error
-}
-
-// dispatch runs the subcommand named by args[0] of the group (e.g.
-// "service-account" or "service-account api-token"), or prints the group's
-// help.
-func dispatch(ctx context.Context, e *env, group, desc string, subs []subcommand, args []string) error {
-	names := make([]string, len(subs))
-	for i, s := range subs {
-		names[i] = s.name
-	}
-	groupUsage := func(msg string) error {
-		return fmt.Errorf("%s\n%w: ldapd %s SUBCOMMAND [ARGS] [FLAGS] (one of: %s; see ldapd %s --help)",
-			msg, errUsage, group, strings.Join(names, ", "), group)
-	}
-	if len(args) == 0 {
-		return groupUsage("missing subcommand")
-	}
-	switch args[0] {
-	case "-h", "--help", "help":
-		groupHelp(e.stdout, group, desc, subs)
-		return errHelpShown
-	}
-	if strings.HasPrefix(args[0], "-") {
-		return groupUsage(fmt.Sprintf("the subcommand must come first, before %s", args[0]))
-	}
-	for _, s := range subs {
-		if s.name == args[0] {
-			return s.run(ctx, e, args[1:])
-		}
-	}
-	return groupUsage(fmt.Sprintf("unknown subcommand %q", args[0]))
-}
-
-func groupHelp(w io.Writer, group, desc string, subs []subcommand) {
-	fmt.Fprintf(w, "Usage: ldapd %s SUBCOMMAND [ARGS] [FLAGS]\n\n%s\n\nSubcommands:\n", group, strings.TrimSpace(desc))
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for _, s := range subs {
-		fmt.Fprintf(tw, "  %s\t%s\n", s.name, s.summary)
-	}
-	tw.Flush()
-	fmt.Fprintf(w, "\nRun 'ldapd %s SUBCOMMAND --help' for its arguments, flags and examples.\n", group)
 }

@@ -4,173 +4,90 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
-	"io"
-	"slices"
 	"strings"
 	"testing"
 )
 
-func clientTestFlagSet() *flag.FlagSet {
-	fs := flag.NewFlagSet("t", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.String("name", "", "")
-	fs.String("output", "", "")
-	fs.String("o", "", "")
-	fs.Bool("rw", false, "")
-	return fs
-}
-
-func TestSplitArgs(t *testing.T) {
+// TestFlagsAnywhere: flags come before, between or after the positionals,
+// "--" ends them, and -h/--help works wherever it is. Each command line
+// stops before any connection at a check whose message shows what was
+// parsed: the --name value ("no password for NAME"), the EXPIRY or
+// TOKEN_ID positional, or the leftover positionals.
+func TestFlagsAnywhere(t *testing.T) {
 	tests := []struct {
-		name    string
-		args    []string
-		flags   []string
-		pos     []string
-		help    bool
-		wantErr string
+		name string
+		args []string
+		code int
+		want string // in stderr (stdout for help)
 	}{
-		{"flags first (seed)", []string{"--name", "demo_user", "demo_service"},
-			[]string{"--name=demo_user"}, []string{"demo_service"}, false, ""},
-		{"flags last (seed)", []string{"demo_service", "Demonstration Service", "demo_group", "--name", "idm_admin"},
-			[]string{"--name=idm_admin"}, []string{"demo_service", "Demonstration Service", "demo_group"}, false, ""},
-		{"interleaved with bool", []string{"--name", "u", "svc", "Test Token", "2020-09-25T11:22:02+10:00", "--rw"},
-			[]string{"--name=u", "--rw"}, []string{"svc", "Test Token", "2020-09-25T11:22:02+10:00"}, false, ""},
-		{"bool does not take the next argument", []string{"--rw", "svc"},
-			[]string{"--rw"}, []string{"svc"}, false, ""},
-		{"bool with value", []string{"--rw=false", "svc"},
-			[]string{"--rw=false"}, []string{"svc"}, false, ""},
-		{"equals form", []string{"svc", "--name=idm_admin"},
-			[]string{"--name=idm_admin"}, []string{"svc"}, false, ""},
-		{"single dash", []string{"-name", "x", "-o", "json", "svc"},
-			[]string{"--name=x", "--o=json"}, []string{"svc"}, false, ""},
-		{"value that looks like a flag", []string{"--name", "--rw"},
-			[]string{"--name=--rw"}, nil, false, ""},
-		{"empty value", []string{"--name", "", "svc"},
-			[]string{"--name="}, []string{"svc"}, false, ""},
-		{"double dash ends flags", []string{"--name", "x", "--", "-svc", "--rw"},
-			[]string{"--name=x"}, []string{"-svc", "--rw"}, false, ""},
-		{"lone dash is positional", []string{"-"}, nil, []string{"-"}, false, ""},
-		{"help long", []string{"svc", "--help"}, nil, []string{"svc"}, true, ""},
-		{"help short", []string{"-h"}, nil, nil, true, ""},
-		{"help wins over unknown flag", []string{"--bogus", "--help"}, nil, nil, true, "unknown flag --bogus"},
-		{"unknown flag", []string{"svc", "--password", "secret"}, nil, []string{"svc", "secret"}, false, "unknown flag --password"},
-		{"missing value", []string{"svc", "--name"}, nil, []string{"svc"}, false, "flag --name needs a value"},
-		{"triple dash", []string{"---name", "x"}, nil, []string{"x"}, false, `bad flag syntax "---name"`},
+		{"flags first (seed)", []string{"service-account", "api-token", "status", "--name", "demo_user", "demo_service"},
+			2, "no password for demo_user"},
+		{"flags last (seed)", []string{"service-account", "create", "demo_service", "Demonstration Service", "demo_group", "--name", "idm_admin"},
+			2, "no password for idm_admin"},
+		{"interleaved with bool", []string{"service-account", "api-token", "generate", "--name", "u", "svc", "Test Token", "2020-09-25", "--rw"},
+			2, `expiry "2020-09-25" is not an RFC 3339 time`},
+		{"bool does not take the next argument", []string{"service-account", "api-token", "generate", "--rw", "svc", "label", "2020-09-25", "--name", "u"},
+			2, `expiry "2020-09-25"`},
+		{"bool with value", []string{"service-account", "api-token", "generate", "--rw=false", "svc", "label", "2020-09-25", "--name", "u"},
+			2, `expiry "2020-09-25"`},
+		{"equals form", []string{"service-account", "get", "svc", "--name=idm_admin"}, 2, "no password for idm_admin"},
+		{"short output flag", []string{"group", "get", "-o", "json", "g", "--name", "x"}, 2, "no password for x"},
+		{"value that looks like a flag", []string{"service-account", "list", "--name", "--rw"}, 2, "no password for --rw"},
+		{"empty value", []string{"service-account", "get", "--name", "", "svc"}, 2, "--name NAME is required"},
+		{"double dash ends flags", []string{"service-account", "api-token", "destroy", "--name", "x", "--", "-svc", "--rw"},
+			2, `"--rw" is not a token id`},
+		{"lone dash is positional", []string{"service-account", "get", "-", "--name", "x"}, 2, "no password for x"},
+		{"flag before the subcommand", []string{"service-account", "--name", "x", "api-token", "status", "svc"}, 2, "no password for x"},
+		{"too many", []string{"group", "get", "a", "b", "c", "--name", "n"}, 2, `get: too many arguments: "b" "c"`},
+		{"unknown flag", []string{"service-account", "get", "svc", "--password", "secret", "--name", "x"}, 2, "unknown flag --password"},
+		{"flag of another command", []string{"group", "get", "g", "--name", "n", "--rw"}, 2, "unknown flag --rw"},
+		{"missing value", []string{"service-account", "get", "svc", "--name"}, 2, "flag --name needs a value"},
+		{"missing value, short", []string{"group", "get", "g", "--name", "n", "-o"}, 2, "flag -o needs a value"},
+		{"unknown short flag", []string{"group", "get", "g", "--name", "n", "-x"}, 2, "unknown flag -x"},
+		{"unknown flag of serve", []string{"serve", "--bogus"}, 2, "ldapd serve: unknown flag --bogus\nusage: ldapd serve [flags]"},
+		{"help long, after a positional", []string{"service-account", "get", "svc", "--help"}, 0, "Usage: ldapd service-account get "},
+		{"help short, first", []string{"person", "-h", "get"}, 0, "Usage: ldapd person get "},
+		{"help wins over an unknown flag", []string{"serve", "--bogus", "--help"}, 0, "Usage: ldapd serve"},
+		{"help subcommand of a group", []string{"person", "help"}, 0, "Usage: ldapd person SUBCOMMAND"},
+		{"help command", []string{"help", "group", "get"}, 0, "Usage: ldapd group get "},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			flags, pos, help, err := splitArgs(clientTestFlagSet(), tc.args)
-			if tc.wantErr != "" {
-				if err == nil || err.Error() != tc.wantErr {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
-			} else if err != nil {
-				t.Fatal(err)
+			e, stdout, stderr := clientTestEnv(nil, false)
+			code := run(context.Background(), e, tc.args)
+			out := stderr.String()
+			if tc.code == 0 {
+				out = stdout.String()
 			}
-			if help != tc.help {
-				t.Errorf("help = %v", help)
-			}
-			if tc.wantErr == "" && !slices.Equal(flags, tc.flags) {
-				t.Errorf("flags = %q, want %q", flags, tc.flags)
-			}
-			if tc.wantErr == "" && !slices.Equal(pos, tc.pos) {
-				t.Errorf("positionals = %q, want %q", pos, tc.pos)
+			if code != tc.code || !strings.Contains(out, tc.want) {
+				t.Errorf("exit %d (want %d), stdout %q, stderr %q; want %q", code, tc.code, stdout, stderr, tc.want)
 			}
 		})
 	}
 }
 
-// The normalized flags parse with the standard flag package.
-func TestSplitArgsThenParse(t *testing.T) {
-	fs := clientTestFlagSet()
-	flags, pos, _, err := splitArgs(fs, []string{"demo_service", "--name", "demo_user", "Test Token", "--rw", "-o", "json"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := fs.Parse(flags); err != nil {
-		t.Fatal(err)
-	}
-	if got := fs.Lookup("name").Value.String(); got != "demo_user" {
-		t.Errorf("name = %q", got)
-	}
-	if got := fs.Lookup("rw").Value.String(); got != "true" {
-		t.Errorf("rw = %q", got)
-	}
-	if got := fs.Lookup("o").Value.String(); got != "json" {
-		t.Errorf("o = %q", got)
-	}
-	if !slices.Equal(pos, []string{"demo_service", "Test Token"}) {
-		t.Errorf("positionals %q", pos)
-	}
-}
-
-func TestInvocationParse(t *testing.T) {
-	spec := &cmdSpec{group: "g", sub: "s", usage: "A [B] --name NAME", min: 1, max: 2,
-		args: [][2]string{{"A", "a"}, {"B", "b"}}}
+// TestTopLevel: ldapd alone prints the usage and exits 2, --help and help
+// exit 0, an unknown command is a usage error that suggests the near one.
+func TestTopLevel(t *testing.T) {
 	tests := []struct {
-		name    string
-		args    []string
-		wantErr string // "" for success; "help" for errHelpShown
-		output  string
+		args           []string
+		code           int
+		stdout, stderr string
 	}{
-		{"ok", []string{"a", "--name", "n"}, "", "text"},
-		{"ok with optional and json", []string{"-o", "json", "a", "b", "--name=n"}, "", "json"},
-		{"missing positional", []string{"--name", "n"}, "s: missing A\nusage: ldapd g s A [B] --name NAME\n(see ldapd g s --help)", ""},
-		{"too many", []string{"a", "b", "c", "d", "--name", "n"}, `s: too many arguments: "c" "d"`, ""},
-		{"no name", []string{"a"}, "s: --name NAME is required", ""},
-		{"bad output", []string{"a", "--name", "n", "--output", "yaml"}, `s: unknown output format "yaml": want text or json`, ""},
-		{"flag of another command", []string{"a", "--name", "n", "--rw"}, "s: unknown flag --rw", ""},
-		{"help", []string{"a", "--help"}, "help", ""},
+		{nil, 2, "Usage: ldapd COMMAND [ARGS] [FLAGS]", ""},
+		{[]string{"--help"}, 0, "Usage: ldapd COMMAND [ARGS] [FLAGS]", ""},
+		{[]string{"-h"}, 0, "\n  service-account  ", ""},
+		{[]string{"help"}, 0, "Run 'ldapd COMMAND --help'", ""},
+		{[]string{"serv"}, 2, "", `ldapd: unknown command "serv" (did you mean serve? see ldapd --help)`},
+		{[]string{"bogus", "--name", "x"}, 2, "", `ldapd: unknown command "bogus"`},
+		{[]string{"--bogus"}, 2, "", `ldapd: unknown flag --bogus`},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			e, _, _ := clientTestEnv(nil, false)
-			inv := newInvocation(spec)
-			err := inv.parse(e, tc.args)
-			switch {
-			case tc.wantErr == "":
-				if err != nil {
-					t.Fatal(err)
-				}
-				if inv.client.output != tc.output {
-					t.Errorf("output = %q", inv.client.output)
-				}
-			case tc.wantErr == "help":
-				if !errors.Is(err, errHelpShown) {
-					t.Errorf("err = %v", err)
-				}
-			default:
-				if !errors.Is(err, errUsage) || !strings.HasPrefix(err.Error(), tc.wantErr) {
-					t.Errorf("err = %q, want a usage error starting %q", err, tc.wantErr)
-				}
-			}
-		})
-	}
-}
-
-func TestDispatch(t *testing.T) {
-	ran := ""
-	subs := []subcommand{{"one", "the first", func(_ context.Context, _ *env, args []string) error {
-		ran = strings.Join(args, ",")
-		return nil
-	}}}
-	e, stdout, _ := clientTestEnv(nil, false)
-	if err := dispatch(context.Background(), e, "grp", "Desc.", subs, []string{"one", "a", "--b"}); err != nil || ran != "a,--b" {
-		t.Errorf("err %v, ran %q", err, ran)
-	}
-	for _, args := range [][]string{nil, {"two"}, {"--name", "x", "one"}} {
-		err := dispatch(context.Background(), e, "grp", "Desc.", subs, args)
-		if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "usage: ldapd grp SUBCOMMAND [ARGS] [FLAGS] (one of: one;") {
-			t.Errorf("dispatch(%q) = %v", args, err)
-		}
-	}
-	for _, h := range []string{"help", "-h", "--help"} {
-		stdout.Reset()
-		err := dispatch(context.Background(), e, "grp", "Desc.", subs, []string{h})
-		if !errors.Is(err, errHelpShown) || !strings.Contains(stdout.String(), "Usage: ldapd grp SUBCOMMAND") ||
-			!strings.Contains(stdout.String(), "  one  the first") {
-			t.Errorf("help %s: %v\n%s", h, err, stdout)
+		e, stdout, stderr := clientTestEnv(nil, false)
+		code := run(context.Background(), e, tc.args)
+		if code != tc.code || !strings.Contains(stdout.String(), tc.stdout) || !strings.Contains(stderr.String(), tc.stderr) ||
+			(tc.stderr == "" && stderr.Len() > 0) {
+			t.Errorf("%q: exit %d (want %d)\nstdout %q\nstderr %q", tc.args, code, tc.code, stdout, stderr)
 		}
 	}
 }
@@ -196,4 +113,16 @@ func clientTestEnv(vars map[string]string, terminal bool, answers ...string) (*e
 		},
 	}
 	return e, &stdout, &stderr
+}
+
+// testInvocation is the invocation of the client command at path, as run
+// sets it up, for tests of its helpers.
+func testInvocation(t *testing.T, path ...string) *invocation {
+	t.Helper()
+	e, _, _ := clientTestEnv(nil, false)
+	c, _, err := newRoot(e, nil).Find(path)
+	if err != nil || c.Name() != path[len(path)-1] {
+		t.Fatalf("no command %q: %v", path, err)
+	}
+	return &invocation{cmd: c, client: &clientFlags{}}
 }

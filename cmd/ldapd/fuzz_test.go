@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -19,9 +18,7 @@ func FuzzConfigFile(f *testing.F) {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		e := &env{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, getenv: func(string) string { return "" }}
 		var cfg serveConfig
-		fs := serveFlags(e, &cfg)
-		_ = applyConfigFile(e, fs, path)
+		_ = applyConfigFile(serveFlags(&cfg), path)
 	})
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -22,61 +21,7 @@ import (
 	"github.com/ldapd/ldapd/tokens"
 )
 
-func runImport(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("import", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	data := fs.String("data", envDefault(e, "LDAPD_DATA", "./data"), "data directory of a stopped server (env LDAPD_DATA)")
-	domain := fs.String("domain", envDefault(e, "LDAPD_DOMAIN", ""), "DNS domain, to create the directory if DATA holds none yet")
-	quiet := fs.Bool("q", false, "no progress bar")
-	chunk := fs.Int("chunk", 0, "entries added per transaction (default 16384, ~0.6 GB peak RSS for 100k people; with --store etcd a few); the prepared entries, their keys and the transaction's pages of one chunk are in memory at once")
-	maxMemory := fs.String("max-memory", "1GiB", "memory the import may use (KiB, MiB, GiB or bytes): the Go heap's soft limit (GOMEMLIMIT overrides it); a transaction holds at most a quarter of it; the data file's mapped pages come on top")
-	var sc storeConfig // --store etcd: import into the etcd store (store.go)
-	sc.register(fs, e)
-	fs.Usage = func() {
-		fmt.Fprint(e.stderr, `Usage: ldapd import --data DIR FILE.ldif [--store etcd --etcd-endpoints URLS --keyring-kek FILE]
-
-Add the entries of an LDIF file (slapcat output, content records) to the
-directory of a stopped server: all of them or, on the first bad record,
-none, with the record's line number (a first pass checks every record
-before anything is written; then the entries are added, sorted, up to
-16384 per transaction (--chunk; etcd: a few), and the database file is compacted
-if that shrinks it). The built-in entries every directory has (the base
-entry, ou=people, ou=groups, ou=services, admin, idm_admin and the
-built-in groups) are merged: the file's values (members, password hashes,
-descriptions, entryUUID) replace this directory's, so that an export
-imported into a new directory gives back the same directory. Other
-entries that already exist are skipped and listed, so an import
-interrupted by a disk error can be run again. Password
-hashes {SSHA}, {SSHA512}, {SHA}, {CRYPT} ($1$, $5$, $6$) and {ARGON2} are
-kept; legacy ones are replaced with argon2id at the account's first bind.
-memberOf is computed for the imported groups; OpenLDAP's operational
-attributes (entryCSN, memberOf, pwd*, ...) are dropped, entryUUID and the
-timestamps kept. With --store etcd the entries go to the etcd cluster, a
-few per transaction (--etcd-max-txn-ops / 64), instead of DATA/ldapd.db.
-Memory: --max-memory (default 1GiB) is the Go heap's soft limit
-(GOMEMLIMIT overrides it) and a transaction holds at most a quarter of
-it (--chunk also caps its entries). The first pass keeps every DN and
-uid of the file (about 0.5 KB per entry) on top of that quarter; the
-data file's mapped pages, which the kernel can reclaim, come on top of
-the limit: 100k people took 0.6 GB peak RSS.
-
-Examples:
-  slapcat -n 1 > people.ldif
-  ldapd import --data ./data people.ldif
-  ldapd import --data ./data --max-memory 256MiB people.ldif   # a small machine
-  ldapd import --store etcd --etcd-endpoints https://etcd1:2379 --keyring-kek /etc/ldapd/kek people.ldif
-
-Flags:
-`)
-		fs.PrintDefaults()
-	}
-	args, err := parseFlagsAnywhere(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelpShown
-		}
-		return fmt.Errorf("%v: %w", err, errUsage)
-	}
+func runImport(ctx context.Context, e *env, args []string, o *offlineFlags) error {
 	if len(args) != 1 {
 		return fmt.Errorf("want exactly one LDIF file: %w", errUsage)
 	}
@@ -85,17 +30,17 @@ Flags:
 	if err != nil {
 		return err
 	}
-	if err := sc.check(); err != nil {
+	if err := o.store.check(); err != nil {
 		return err
 	}
-	if *chunk < 0 {
+	if o.chunk < 0 {
 		return fmt.Errorf("--chunk must be positive: %w", errUsage)
 	}
-	memory, err := parseByteSize(*maxMemory)
+	memory, err := parseByteSize(o.maxMemory)
 	if err != nil || memory < minImportMemory {
-		return fmt.Errorf("--max-memory %q: want a size of at least 64MiB, such as 512MiB or 2GiB: %w", *maxMemory, errUsage)
+		return fmt.Errorf("--max-memory %q: want a size of at least 64MiB, such as 512MiB or 2GiB: %w", o.maxMemory, errUsage)
 	}
-	svc, closeStore, err := openOfflineStoreMapped(ctx, &sc, *data, *domain, importMmapSize(*data, fi.Size()), importLimits{chunk: *chunk, chunkBytes: memory / 4})
+	svc, closeStore, err := openOfflineStoreMapped(ctx, &o.store, o.data, o.domain, importMmapSize(o.data, fi.Size()), importLimits{chunk: o.chunk, chunkBytes: memory / 4})
 	if err != nil {
 		return err
 	}
@@ -146,7 +91,7 @@ Flags:
 		// letting the heap grow to five times what is live.
 		defer debug.SetMemoryLimit(debug.SetMemoryLimit(memory))
 	}
-	bar := newProgress(e, fi.Size(), *quiet)
+	bar := newProgress(e, fi.Size(), o.quiet)
 	start := time.Now()
 	st, err := svc.Import(ctx, open, func(pass, n int) { bar.update(pass, n, offset.Load()) })
 	bar.done()
@@ -176,8 +121,8 @@ Flags:
 	// loads, leave bbolt's pages partly filled; compacting them shrinks the
 	// file (and the memory a full scan maps). One bulk load filled them.
 	closeStore()
-	if sc.kind != storeEtcd {
-		if _, err := boltstore.CompactIfSparse(dbPath(*data), memory/12); err != nil {
+	if o.store.kind != storeEtcd {
+		if _, err := boltstore.CompactIfSparse(dbPath(o.data), memory/12); err != nil {
 			return fmt.Errorf("entries imported; %w", err)
 		}
 	}
@@ -185,48 +130,21 @@ Flags:
 	return nil
 }
 
-func runExport(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("export", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	data := fs.String("data", envDefault(e, "LDAPD_DATA", "./data"), "data directory of a stopped server (env LDAPD_DATA)")
-	out := fs.String("o", "-", "output file (- is standard output)")
-	var sc storeConfig // --store etcd: export the etcd store (store.go)
-	sc.register(fs, e)
-	fs.Usage = func() {
-		fmt.Fprint(e.stderr, `Usage: ldapd export --data DIR [-o FILE.ldif] [--store etcd --etcd-endpoints URLS --keyring-kek FILE]
-
-Write every entry of a stopped server's directory as LDIF, parents first,
-with operational attributes and password hashes (like slapcat). The file
-holds password hashes: keep it private. ldapd import reads it back.
-
-Examples:
-  ldapd export --data ./data -o directory.ldif
-
-Flags:
-`)
-		fs.PrintDefaults()
-	}
-	args, err := parseFlagsAnywhere(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelpShown
-		}
-		return fmt.Errorf("%v: %w", err, errUsage)
-	}
+func runExport(ctx context.Context, e *env, args []string, o *offlineFlags) error {
 	if len(args) != 0 {
 		return fmt.Errorf("unexpected arguments %q: %w", args, errUsage)
 	}
-	if err := sc.check(); err != nil {
+	if err := o.store.check(); err != nil {
 		return err
 	}
-	svc, closeStore, err := openOfflineStore(ctx, &sc, *data, "")
+	svc, closeStore, err := openOfflineStore(ctx, &o.store, o.data, "")
 	if err != nil {
 		return err
 	}
 	defer closeStore()
 	dst := e.stdout
-	if *out != "-" {
-		f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if o.out != "-" {
+		f, err := os.OpenFile(o.out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 		if err != nil {
 			return err
 		}
@@ -248,7 +166,7 @@ Flags:
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	if f, ok := dst.(*os.File); ok && *out != "-" {
+	if f, ok := dst.(*os.File); ok && o.out != "-" {
 		return f.Sync()
 	}
 	return nil

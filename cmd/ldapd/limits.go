@@ -2,14 +2,13 @@ package main
 
 import (
 	"context"
-	"flag"
 	"os"
 	"os/signal"
-	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/spf13/pflag"
 
 	"github.com/ldapd/ldapd/certs"
 	"github.com/ldapd/ldapd/ldapserver"
@@ -32,33 +31,19 @@ type serverLimits struct {
 	maxValues           int
 }
 
-func envInt(e *env, name string, def int) int {
-	if v, err := strconv.Atoi(e.getenv(name)); err == nil {
-		return v
-	}
-	return def
-}
-
-func envDur(e *env, name string, def time.Duration) time.Duration {
-	if v, err := time.ParseDuration(e.getenv(name)); err == nil {
-		return v
-	}
-	return def
-}
-
 // limitFlags registers the limit flags on fs.
-func limitFlags(fs *flag.FlagSet, e *env, l *serverLimits) {
-	fs.IntVar(&l.maxMessageBytes, "max-message-bytes", envInt(e, "LDAPD_MAX_MESSAGE_BYTES", wire.DefaultMaxPacketSize), "largest request accepted, in bytes (env LDAPD_MAX_MESSAGE_BYTES)")
-	fs.IntVar(&l.maxConnections, "max-connections", envInt(e, "LDAPD_MAX_CONNECTIONS", 4096), "open connections in all (env LDAPD_MAX_CONNECTIONS)")
-	fs.IntVar(&l.maxConnectionsPerIP, "max-connections-per-ip", envInt(e, "LDAPD_MAX_CONNECTIONS_PER_IP", 1024), "open connections from one client IP address (env LDAPD_MAX_CONNECTIONS_PER_IP)")
-	fs.DurationVar(&l.idleTimeout, "idle-timeout", envDur(e, "LDAPD_IDLE_TIMEOUT", 5*time.Minute), "close a connection idle this long (env LDAPD_IDLE_TIMEOUT)")
-	fs.DurationVar(&l.readTimeout, "read-timeout", envDur(e, "LDAPD_READ_TIMEOUT", 30*time.Second), "time to receive one whole request once it starts (slow senders are cut) (env LDAPD_READ_TIMEOUT)")
-	fs.DurationVar(&l.writeTimeout, "write-timeout", envDur(e, "LDAPD_WRITE_TIMEOUT", 30*time.Second), "time to send one response (env LDAPD_WRITE_TIMEOUT)")
-	fs.DurationVar(&l.maxTimeLimit, "max-search-time", envDur(e, "LDAPD_MAX_SEARCH_TIME", 60*time.Second), "cap on a search's time limit (env LDAPD_MAX_SEARCH_TIME)")
-	fs.IntVar(&l.maxFilterDepth, "max-filter-depth", envInt(e, "LDAPD_MAX_FILTER_DEPTH", wire.DefaultMaxFilterDepth), "deepest and/or/not nesting in a search filter (env LDAPD_MAX_FILTER_DEPTH)")
-	fs.IntVar(&l.maxFilterNodes, "max-filter-nodes", envInt(e, "LDAPD_MAX_FILTER_NODES", wire.DefaultMaxFilterNodes), "components in one search filter (env LDAPD_MAX_FILTER_NODES)")
-	fs.IntVar(&l.maxAttributes, "max-attributes", envInt(e, "LDAPD_MAX_ATTRIBUTES", wire.DefaultMaxAttributes), "attributes per search, add or modify request (env LDAPD_MAX_ATTRIBUTES)")
-	fs.IntVar(&l.maxValues, "max-values", envInt(e, "LDAPD_MAX_VALUES", wire.DefaultMaxValues), "attribute values per add or modify request (env LDAPD_MAX_VALUES)")
+func limitFlags(fs *pflag.FlagSet, l *serverLimits) {
+	fs.IntVar(&l.maxMessageBytes, "max-message-bytes", wire.DefaultMaxPacketSize, "largest request accepted, in bytes (env LDAPD_MAX_MESSAGE_BYTES)")
+	fs.IntVar(&l.maxConnections, "max-connections", 4096, "open connections in all (env LDAPD_MAX_CONNECTIONS)")
+	fs.IntVar(&l.maxConnectionsPerIP, "max-connections-per-ip", 1024, "open connections from one client IP address (env LDAPD_MAX_CONNECTIONS_PER_IP)")
+	fs.DurationVar(&l.idleTimeout, "idle-timeout", 5*time.Minute, "close a connection idle this long (env LDAPD_IDLE_TIMEOUT)")
+	fs.DurationVar(&l.readTimeout, "read-timeout", 30*time.Second, "time to receive one whole request once it starts (slow senders are cut) (env LDAPD_READ_TIMEOUT)")
+	fs.DurationVar(&l.writeTimeout, "write-timeout", 30*time.Second, "time to send one response (env LDAPD_WRITE_TIMEOUT)")
+	fs.DurationVar(&l.maxTimeLimit, "max-search-time", 60*time.Second, "cap on a search's time limit (env LDAPD_MAX_SEARCH_TIME)")
+	fs.IntVar(&l.maxFilterDepth, "max-filter-depth", wire.DefaultMaxFilterDepth, "deepest and/or/not nesting in a search filter (env LDAPD_MAX_FILTER_DEPTH)")
+	fs.IntVar(&l.maxFilterNodes, "max-filter-nodes", wire.DefaultMaxFilterNodes, "components in one search filter (env LDAPD_MAX_FILTER_NODES)")
+	fs.IntVar(&l.maxAttributes, "max-attributes", wire.DefaultMaxAttributes, "attributes per search, add or modify request (env LDAPD_MAX_ATTRIBUTES)")
+	fs.IntVar(&l.maxValues, "max-values", wire.DefaultMaxValues, "attribute values per add or modify request (env LDAPD_MAX_VALUES)")
 }
 
 // apply sets the limits on a server.

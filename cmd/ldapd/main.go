@@ -7,7 +7,8 @@
 //	ldapd group ...             manage groups
 //
 // main only parses flags, wires packages together and handles signals; the
-// behaviour lives in the packages it calls.
+// behaviour lives in the packages it calls. The command tree is built with
+// cobra (newRoot); flags.go holds its help and error conventions.
 package main
 
 import (
@@ -18,6 +19,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/spf13/cobra"
 )
 
 // env is what a command may touch of the process: its standard streams
@@ -40,34 +43,15 @@ type env struct {
 	stderrTerminal func() bool
 }
 
-// command is one subcommand: it gets the arguments after its name.
-type command struct {
-	name    string
-	summary string
-	run     func(ctx context.Context, e *env, args []string) error
-}
-
-func commands() []command {
-	return []command{
-		{"serve", "run the directory server", runServe},
-		{"recover-account", "set and print a new password for an account (server running or not)", runRecoverAccount},
-		{"import", "add the entries of an LDIF file to a stopped server's directory", runImport},
-		{"export", "write a stopped server's directory as LDIF", runExport},
-		{"migrate", "copy the directory between bbolt and etcd, either way (offline)", runMigrate},
-		{"service-account", "manage service accounts and their API tokens", runServiceAccount},
-		{"person", "manage people", runPerson},
-		{"group", "manage groups", runGroup},
-		{"verify", "check the database offline; non-zero exit on any inconsistency", runVerify},
-		{"backup", "write a consistent backup archive (database and signing keys) from the running server", runBackup},
-		{"restore", "restore a backup archive into a data directory (offline)", runRestore},
-		{"healthcheck", "ask a running server's /readyz (exit 0 or 1), for container health checks", runHealthcheck},
-		{"completion", "print a bash or zsh completion script", runCompletion},
-		{"version", "print the version and commit", runVersionCmd},
-	}
-}
-
 // errUsage marks an error caused by bad arguments (exit status 2).
 var errUsage = errors.New("usage")
+
+// errHelpShown is returned by a command that printed its help on request.
+var errHelpShown = errors.New("help shown")
+
+// errUsageShown is a usage error whose usage was printed already (ldapd
+// without a command).
+var errUsageShown = fmt.Errorf("usage shown: %w", errUsage)
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -75,53 +59,80 @@ func main() {
 	os.Exit(run(ctx, osEnv(), os.Args[1:]))
 }
 
+// run runs the command line args and returns the exit status: 0 on
+// success (and for help), 1 when the operation failed, 2 for bad
+// arguments. Errors are printed on e.stderr as "ldapd COMMAND: message".
 func run(ctx context.Context, e *env, args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(e.stdout)
-		if len(args) == 0 {
-			return 2
-		}
+	root := newRoot(e, args)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil || errors.Is(err, errHelpShown) {
 		return 0
 	}
-	if args[0] == "--version" {
-		args[0] = "version"
+	prefix := "ldapd"
+	for c := cmd; c != nil && c.HasParent(); c = c.Parent() {
+		prefix = "ldapd " + c.Name() // the top-level command
 	}
-	for _, c := range commands() {
-		if c.name != args[0] {
-			continue
-		}
-		err := c.run(ctx, e, args[1:])
-		switch {
-		case err == nil:
-			return 0
-		case errors.Is(err, errHelpShown):
-			return 0
-		case errors.Is(err, errUsage):
-			fmt.Fprintf(e.stderr, "ldapd %s: %v\n", c.name, err)
-			return 2
-		default:
-			fmt.Fprintf(e.stderr, "ldapd %s: %v\n", c.name, err)
-			return 1
-		}
+	if !errors.Is(err, errUsageShown) {
+		fmt.Fprintf(e.stderr, "%s: %v\n", prefix, err)
 	}
-	fmt.Fprintf(e.stderr, "ldapd: unknown command %q (see ldapd --help)\n", args[0])
-	return 2
+	if errors.Is(err, errUsage) {
+		return 2
+	}
+	return 1
 }
 
-// errHelpShown is returned by a command that printed its help on request.
-var errHelpShown = errors.New("help shown")
-
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "ldapd: an LDAP directory server with token bind")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Usage: ldapd COMMAND [ARGS] [FLAGS]")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Commands:")
-	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-16s %s\n", c.name, c.summary)
+// newRoot builds the command tree for one run; args are the command line,
+// to tell a request for help from a bad flag (flagError).
+func newRoot(e *env, args []string) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "ldapd COMMAND [ARGS] [FLAGS]",
+		Short:         "an LDAP directory server with token bind",
+		Version:       versionString(),
+		Args:          cobra.ArbitraryArgs,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				writeHelp(c.OutOrStdout(), c)
+				return errUsageShown
+			}
+			return unknownCommand(c, args[0])
+		},
+		PersistentPreRunE: func(c *cobra.Command, _ []string) error { return applyEnv(e, c.Flags()) },
 	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Run 'ldapd COMMAND --help' for a command's flags.")
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	root.SetIn(e.stdin)
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.CompletionOptions.DisableDefaultCmd = true // completionCmd replaces it
+	root.AddGroup(
+		&cobra.Group{ID: "server", Title: "Server:"},
+		&cobra.Group{ID: "client", Title: "Directory (over LDAP, as --name):"},
+		&cobra.Group{ID: "offline", Title: "Data (offline, or through the admin socket):"},
+		&cobra.Group{ID: "other", Title: "Other:"})
+	add := func(group string, cmds ...*cobra.Command) {
+		for _, c := range cmds {
+			c.GroupID = group
+			root.AddCommand(c)
+		}
+	}
+	add("server", serveCmd(e), healthcheckCmd(e))
+	add("client", serviceAccountCmd(e), personCmd(e), groupCmd(e))
+	add("offline", recoverAccountCmd(e), importCmd(e), exportCmd(e), migrateCmd(e), dbVerifyCmd(e), backupCmd(e), restoreCmd(e))
+	add("other", completionCmd(e), versionCmd(e))
+	root.SetHelpCommandGroupID("other")
+	conventions(root, args)
+	return root
+}
+
+// unknownCommand is the usage error for ldapd NAME with no command NAME.
+func unknownCommand(root *cobra.Command, name string) error {
+	hint := ""
+	if s := root.SuggestionsFor(name); len(s) > 0 {
+		hint = "did you mean " + s[0] + "? "
+	}
+	return fmt.Errorf("unknown command %q (%ssee ldapd --help): %w", name, hint, errUsage)
 }
 
 // version is set at build time with -ldflags "-X main.version=...".

@@ -1,21 +1,20 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	neturl "net/url"
-	"regexp"
 	"runtime"
 	"runtime/debug"
-	"sort"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // This file holds the operator's commands: version, healthcheck and
@@ -51,82 +50,69 @@ func versionString() string {
 	return fmt.Sprintf("ldapd %s (commit %s, %s %s/%s)", v, c, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
-func runVersionCmd(_ context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("version", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() {
-		fmt.Fprint(e.stderr, `Usage: ldapd version
-       ldapd --version
-
+func versionCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "print the version and commit",
+		Long: `
 Print the version, the VCS commit it was built from (from the Go build
 information, or -ldflags "-X main.commit=..." as the Makefile sets it), and
-the Go version and platform.
-
-Examples:
-  ldapd version
-  ldapd --version
-
-Flags:
-  -h, --help  show this help
-`)
+the Go version and platform. ldapd --version prints the same.`,
+		Example: examples("ldapd version", "ldapd --version"),
+		Args:    noArgs,
+		RunE: func(*cobra.Command, []string) error {
+			_, err := fmt.Fprintln(e.stdout, versionString())
+			return err
+		},
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelpShown
-		}
-		return fmt.Errorf("%v: %w", err, errUsage)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q: %w", fs.Arg(0), errUsage)
-	}
-	fmt.Fprintln(e.stdout, versionString())
-	return nil
 }
 
-func runHealthcheck(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	url := fs.String("url", e.getenv("LDAPD_HEALTHCHECK_URL"), "URL to GET; a URL without a path gets /readyz (or /healthz with --live); default: the --metrics address (env LDAPD_HEALTHCHECK_URL)")
-	live := fs.Bool("live", false, "check /healthz (the process answers) instead of /readyz (store open, listeners up)")
-	config := fs.String("config", e.getenv("LDAPD_CONFIG"), "the server's TOML configuration, to read its metrics address (env LDAPD_CONFIG)")
-	metricsAddr := fs.String("metrics", e.getenv("LDAPD_METRICS"), "the server's --metrics address (env LDAPD_METRICS)")
-	timeout := fs.Duration("timeout", 5*time.Second, "give up after this long")
-	fs.Usage = func() {
-		fmt.Fprint(e.stderr, `Usage: ldapd healthcheck [--url URL | --metrics ADDR | --config FILE] [--live] [--timeout D]
+// healthcheckFlags are the flags of ldapd healthcheck.
+type healthcheckFlags struct {
+	url, config, metrics string
+	live                 bool
+	timeout              time.Duration
+}
 
+func healthcheckCmd(e *env) *cobra.Command {
+	var o healthcheckFlags
+	c := &cobra.Command{
+		Use:   "healthcheck [--url URL | --metrics ADDR | --config FILE] [--live] [--timeout D]",
+		Short: "ask a running server's /readyz (exit 0 or 1), for container health checks",
+		Long: `
 Ask a running server's metrics listener whether it is ready (GET /readyz:
 the store answers and the LDAP listeners are up) or, with --live, alive (GET
 /healthz), and exit 0 if it answers 200, 1 otherwise. For container
 runtimes whose images have no curl (a Docker HEALTHCHECK, a Kubernetes exec
 probe). The server must run with --metrics; the address comes from --url,
---metrics (LDAPD_METRICS) or the metrics key of --config (LDAPD_CONFIG).
+--metrics (LDAPD_METRICS) or the metrics key of --config (LDAPD_CONFIG).`,
+		Example: examples(
+			"ldapd healthcheck --url http://127.0.0.1:9090",
+			"LDAPD_METRICS=127.0.0.1:9090 ldapd healthcheck --live",
+			"ldapd healthcheck --config /etc/ldapd/ldapd.toml",
+			`# Dockerfile: HEALTHCHECK CMD ["ldapd", "healthcheck", "--metrics", "127.0.0.1:9090"]`),
+		Annotations: map[string]string{"exit": "0 ready (or alive), 1 not ready or unreachable, 2 bad arguments."},
+		Args:        noArgs,
+		RunE:        func(c *cobra.Command, _ []string) error { return runHealthcheck(c.Context(), e, &o) },
+	}
+	fs := c.Flags()
+	fs.StringVar(&o.url, "url", "", "URL to GET; a URL without a path gets /readyz (or /healthz with --live); default: the --metrics address (env LDAPD_HEALTHCHECK_URL)")
+	fs.BoolVar(&o.live, "live", false, "check /healthz (the process answers) instead of /readyz (store open, listeners up)")
+	fs.StringVar(&o.config, "config", "", "the server's TOML configuration, to read its metrics address (env LDAPD_CONFIG)")
+	fs.StringVar(&o.metrics, "metrics", "", "the server's --metrics address (env LDAPD_METRICS)")
+	fs.DurationVar(&o.timeout, "timeout", 5*time.Second, "give up after this long")
+	bindEnv(fs, "url", "LDAPD_HEALTHCHECK_URL")
+	bindEnv(fs, "config", "LDAPD_CONFIG")
+	bindEnv(fs, "metrics", "LDAPD_METRICS")
+	return c
+}
 
-Examples:
-  ldapd healthcheck --url http://127.0.0.1:9090
-  LDAPD_METRICS=127.0.0.1:9090 ldapd healthcheck --live
-  ldapd healthcheck --config /etc/ldapd/ldapd.toml
-  # Dockerfile: HEALTHCHECK CMD ["ldapd", "healthcheck", "--metrics", "127.0.0.1:9090"]
-
-Flags:
-`)
-		fs.PrintDefaults()
-		fmt.Fprint(e.stderr, "\nExit status:\n  0 ready (or alive), 1 not ready or unreachable, 2 bad arguments.\n")
-	}
-	rest, err := parseFlagsAnywhere(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelpShown
-		}
-		return fmt.Errorf("%v: %w", err, errUsage)
-	}
-	if len(rest) > 0 {
-		return fmt.Errorf("unexpected argument %q: %w", rest[0], errUsage)
-	}
+func runHealthcheck(ctx context.Context, e *env, o *healthcheckFlags) error {
 	path := "/readyz"
-	if *live {
+	if o.live {
 		path = "/healthz"
 	}
-	target := *url
+	target := o.url
 	if target != "" {
 		u, err := neturl.Parse(target)
 		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
@@ -137,11 +123,10 @@ Flags:
 		}
 		target = u.String()
 	} else {
-		addr := *metricsAddr
-		if addr == "" && *config != "" {
+		addr := o.metrics
+		if addr == "" && o.config != "" {
 			var cfg serveConfig
-			sfs := serveFlags(&env{stderr: io.Discard, getenv: func(string) string { return "" }}, &cfg)
-			if err := applyConfigFile(e, sfs, *config, "config"); err != nil {
+			if err := applyConfigFile(serveFlags(&cfg), o.config, "config"); err != nil {
 				return err
 			}
 			addr = cfg.metrics
@@ -158,7 +143,7 @@ Flags:
 		}
 		target = "http://" + net.JoinHostPort(host, port) + path
 	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
@@ -178,131 +163,71 @@ Flags:
 	return nil
 }
 
-// cmdNode is a command of the tree as its --help describes it.
-type cmdNode struct {
-	path  []string // ["service-account", "api-token", "generate"]
-	help  string   // what --help printed (stdout and stderr)
-	subs  []string // subcommands, for a group
-	flags []string // long flag names, for a leaf
-}
-
-var (
-	subcommandLine = regexp.MustCompile(`^  ([a-z][a-z0-9-]*)\s`)
-	flagLine       = regexp.MustCompile(`^  (?:-[a-zA-Z], )?--?([a-z][a-z0-9-]+)\b`)
-)
-
-// commandTree runs --help on every command and subcommand, starting from
-// commands(), and returns them in order: the command table and each group's
-// subcommand table are the only source, so the tree (and completion) stays
-// in step with them.
-func commandTree(ctx context.Context) []cmdNode {
-	var out []cmdNode
-	var walk func(path []string)
-	walk = func(path []string) {
-		var buf bytes.Buffer
-		e := &env{stdin: strings.NewReader(""), stdout: &buf, stderr: &buf, getenv: func(string) string { return "" },
-			isTerminal: func() bool { return false }}
-		run(ctx, e, append(append([]string{}, path...), "--help"))
-		n := cmdNode{path: path, help: buf.String()}
-		section := ""
-		for _, line := range strings.Split(n.help, "\n") {
-			if line != "" && line[0] != ' ' && line[0] != '\t' {
-				section = strings.TrimSuffix(line, ":")
-				continue
-			}
-			switch section {
-			case "Subcommands":
-				if m := subcommandLine.FindStringSubmatch(line); m != nil {
-					n.subs = append(n.subs, m[1])
-				}
-			case "Flags":
-				if m := flagLine.FindStringSubmatch(line); m != nil && m[1] != "help" {
-					n.flags = append(n.flags, m[1])
-				}
-			}
-		}
-		out = append(out, n)
-		for _, s := range n.subs {
-			walk(append(append([]string{}, path...), s))
-		}
-	}
-	for _, c := range commands() {
-		walk([]string{c.name})
-	}
-	return out
-}
-
-func runCompletion(ctx context.Context, e *env, args []string) error {
-	help := func() {
-		fmt.Fprint(e.stdout, `Usage: ldapd completion bash|zsh
-
+func completionCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "completion bash|zsh|fish|powershell",
+		Short: "print a shell completion script (bash, zsh, fish or powershell)",
+		Long: `
 Print a shell completion script for ldapd's commands, subcommands and
-flags, generated from ldapd's own command table. Load it in the current
-shell, or install it where the shell looks for completions.
-
-Examples:
-  source <(ldapd completion bash)
-  ldapd completion bash > /etc/bash_completion.d/ldapd
-  ldapd completion zsh > "${fpath[1]}/_ldapd"     # then: compinit
-
-Flags:
-  -h, --help  show this help
-`)
+flags, generated by cobra from ldapd's own command tree: the script asks
+ldapd itself (ldapd __complete ...) what to complete, so it stays in step
+with the installed binary. Load it in the current shell, or install it
+where the shell looks for completions.`,
+		Example: examples(
+			"source <(ldapd completion bash)",
+			"ldapd completion bash > /etc/bash_completion.d/ldapd",
+			`ldapd completion zsh > "${fpath[1]}/_ldapd"     # then: compinit`,
+			"ldapd completion fish > ~/.config/fish/completions/ldapd.fish",
+			"ldapd completion powershell | Out-String | Invoke-Expression"),
+		ValidArgs: []string{"bash", "zsh", "fish", "powershell"},
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) != 1 || !slices.Contains(c.ValidArgs, args[0]) {
+				return usageError(c, "want one shell: bash, zsh, fish or powershell")
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			root := c.Root()
+			switch args[0] {
+			case "bash":
+				return root.GenBashCompletionV2(e.stdout, true)
+			case "zsh":
+				return root.GenZshCompletion(e.stdout)
+			case "fish":
+				return root.GenFishCompletion(e.stdout, true)
+			}
+			return root.GenPowerShellCompletionWithDesc(e.stdout)
+		},
 	}
-	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-		help()
-		return errHelpShown
-	}
-	if len(args) != 1 || (args[0] != "bash" && args[0] != "zsh") {
-		return fmt.Errorf("want one shell, bash or zsh: %w", errUsage)
-	}
-	script := bashCompletion(commandTree(ctx))
-	if args[0] == "zsh" {
-		script = "#compdef ldapd\n# zsh completion for ldapd (the bash completion through bashcompinit).\nautoload -U +X bashcompinit && bashcompinit\n" + script
-	}
-	_, err := io.WriteString(e.stdout, script)
-	return err
 }
 
-// bashCompletion writes the bash completion function for the tree.
-func bashCompletion(tree []cmdNode) string {
-	var b strings.Builder
-	var top, nodes []string
-	for _, c := range commands() {
-		top = append(top, c.name)
-	}
-	for _, n := range tree {
-		nodes = append(nodes, `"`+strings.Join(n.path, " ")+`"`)
-	}
-	sort.Strings(nodes)
-	b.WriteString("# bash completion for ldapd, generated by 'ldapd completion bash'.\n")
-	b.WriteString("_ldapd_node() {\n\tcase \"$1\" in\n\t" + strings.Join(nodes, "|") + ") return 0 ;;\n\tesac\n\treturn 1\n}\n\n")
-	b.WriteString(`_ldapd() {
-	local cur="${COMP_WORDS[COMP_CWORD]}" path="" w i words="" flags=""
-	for ((i = 1; i < COMP_CWORD; i++)); do
-		w="${COMP_WORDS[i]}"
-		[[ $w == -* ]] && continue
-		if _ldapd_node "${path:+$path }$w"; then path="${path:+$path }$w"; fi
-	done
-	case "$path" in
-`)
-	fmt.Fprintf(&b, "\t\"\") words=%q; flags=\"--help --version\" ;;\n", strings.Join(top, " "))
-	for _, n := range tree {
-		var flags []string
-		for _, f := range n.flags {
-			flags = append(flags, "--"+f)
+// completeValues registers the values the shells offer for the flags that
+// take one of a few words.
+func completeValues(c *cobra.Command) {
+	visit := func(f *pflag.Flag) {
+		var values []string
+		switch f.Name {
+		case "output":
+			if c.PersistentFlags().Lookup("output") == f { // the client commands' format, not export's file
+				values = []string{formatText, formatJSON}
+			}
+		case "store", "to":
+			values = []string{storeBolt, storeEtcd}
+		case "log-level":
+			values = []string{"debug", "info", "warn", "error"}
+		case "log-format":
+			values = []string{"auto", "json", "console"}
+		case "anonymous-read":
+			values = []string{"public", "posix", "none"}
+		case "tls-key-exchange":
+			values = []string{"hybrid", "classical"}
+		case "etcd-consistency":
+			values = []string{"view", "linearizable", "direct"}
 		}
-		flags = append(flags, "--help")
-		fmt.Fprintf(&b, "\t%q) words=%q; flags=%q ;;\n", strings.Join(n.path, " "), strings.Join(n.subs, " "), strings.Join(flags, " "))
+		if values != nil {
+			_ = c.RegisterFlagCompletionFunc(f.Name, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
+		}
 	}
-	b.WriteString(`	esac
-	if [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W "$flags" -- "$cur"))
-	elif [[ -n $words ]]; then
-		COMPREPLY=($(compgen -W "$words" -- "$cur"))
-	fi
-}
-complete -o default -F _ldapd ldapd
-`)
-	return b.String()
+	c.Flags().VisitAll(visit)
+	c.PersistentFlags().VisitAll(visit)
 }

@@ -120,17 +120,6 @@ func textValue(v string) string {
 	return v
 }
 
-// tokenJSON is a token record in JSON; expiry is null for "never".
-type tokenJSON struct {
-	TokenID    string  `json:"token_id"`
-	Label      string  `json:"label"`
-	Purpose    string  `json:"purpose"`
-	IssuedAt   string  `json:"issued_at"`
-	Expiry     *string `json:"expiry"`
-	IssuedBy   string  `json:"issued_by"`
-	IssuedByDN string  `json:"issued_by_dn"`
-}
-
 func (p *printer) timeText(t time.Time) string {
 	if t.IsZero() {
 		return ""
@@ -141,20 +130,13 @@ func (p *printer) timeText(t time.Time) string {
 // tokens prints token records: in text, one block per token of
 // "token_id: ...", "label: ...", "purpose: ...", "issued_at: ...",
 // "expiry: ..." ("never" if none), "issued_by: ..." lines, separated by
-// blank lines; in JSON an array of tokenJSON. No tokens: a notice on
+// blank lines; in JSON an array of admin.TokenJSON. No tokens: a notice on
 // stderr, nothing on stdout (JSON: []).
 func (p *printer) tokens(account string, ts []admin.Token) error {
 	if p.format == formatJSON {
-		out := make([]tokenJSON, len(ts))
+		out := make([]admin.TokenJSON, len(ts))
 		for i, t := range ts {
-			out[i] = tokenJSON{
-				TokenID: t.ID, Label: t.Label, Purpose: t.Purpose, IssuedAt: p.timeText(t.IssuedAt),
-				IssuedBy: p.name(t.IssuedBy), IssuedByDN: t.IssuedBy,
-			}
-			if !t.Expiry.IsZero() {
-				s := p.timeText(t.Expiry)
-				out[i].Expiry = &s
-			}
+			out[i] = t.JSON(p.loc, p.name)
 		}
 		return p.json(out)
 	}

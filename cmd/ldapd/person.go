@@ -4,27 +4,30 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/ldapd/ldapd/admin"
 )
 
-func runPerson(ctx context.Context, e *env, args []string) error {
-	return dispatch(ctx, e, "person", `
+func personCmd(e *env) *cobra.Command {
+	cf := &clientFlags{}
+	return clientGroup(cf, commandGroup("person", "manage people", `
 Manage people, over LDAP, as the account named by --name. A person is an
 entry uid=NAME,ou=people under the base DN (classes inetOrgPerson and
 ldapdAccount). Members of idm_people_admins (idm_admin by default) may
 create, delete and set the passwords of people.`,
-		[]subcommand{
-			{"create", "create a person", runPersonCreate},
-			{"get", "show a person", runPersonGet},
-			{"set-password", "set a person's password", runPersonSetPassword},
-			{"delete", "delete a person", runPersonDelete},
-			{"posix", "give a person a uidNumber, gidNumber, home and shell", runPersonPosix},
-		}, args)
+		personCreateCmd(e, cf),
+		personGetCmd(e, cf),
+		personSetPasswordCmd(e, cf),
+		personDeleteCmd(e, cf),
+		personPosixCmd(e, cf),
+	))
 }
 
-func runPersonCreate(ctx context.Context, e *env, args []string) error {
-	inv := newInvocation(&cmdSpec{
-		group: "person", sub: "create", min: 2, max: 2,
+func personCreateCmd(e *env, cf *clientFlags) *cobra.Command {
+	return clientCommand(cf, &cmdSpec{
+		name: "create", min: 2, max: 2,
 		usage:   "NAME DISPLAY_NAME --name NAME",
 		summary: "create a person",
 		desc: `
@@ -39,27 +42,25 @@ until one is set with "person set-password".`,
 			`ldapd person create demo_user "Demonstration User" --name idm_admin`,
 			`ldapd person set-password demo_user --name idm_admin`,
 		},
-	})
-	if err := inv.parse(e, args); err != nil {
-		return err
-	}
-	name, display := inv.args[0], inv.args[1]
-	if display == "" {
-		return inv.spec.usageErr("DISPLAY_NAME must not be empty")
-	}
-	return inv.withClient(ctx, e, func(c *admin.Client) error {
-		dn, err := c.CreatePerson(ctx, name, display)
-		if err != nil {
-			return err
+	}, nil, func(ctx context.Context, inv *invocation) error {
+		name, display := inv.args[0], inv.args[1]
+		if display == "" {
+			return inv.usageErr("DISPLAY_NAME must not be empty")
 		}
-		return inv.printer(e, c).done(outcome{Result: "created", Kind: "person", Name: name, DN: dn},
-			fmt.Sprintf("created person %s (%s)", name, dn))
+		return inv.withClient(ctx, e, func(c *admin.Client) error {
+			dn, err := c.CreatePerson(ctx, name, display)
+			if err != nil {
+				return err
+			}
+			return inv.printer(e, c).done(outcome{Result: "created", Kind: "person", Name: name, DN: dn},
+				fmt.Sprintf("created person %s (%s)", name, dn))
+		})
 	})
 }
 
-func runPersonGet(ctx context.Context, e *env, args []string) error {
-	inv := newInvocation(&cmdSpec{
-		group: "person", sub: "get", min: 1, max: 1,
+func personGetCmd(e *env, cf *clientFlags) *cobra.Command {
+	return clientCommand(cf, &cmdSpec{
+		name: "get", min: 1, max: 1,
 		usage:   "NAME --name NAME",
 		summary: "show a person",
 		desc: `
@@ -71,22 +72,22 @@ alphabetical order. With -o json: {"dn": DN, "attributes": {NAME: [VALUES]}}.`,
 			"ldapd person get demo_user --name idm_admin",
 			"ldapd person get demo_user --name idm_admin -o json",
 		},
-	})
-	if err := inv.parse(e, args); err != nil {
-		return err
-	}
-	return inv.withClient(ctx, e, func(c *admin.Client) error {
-		p, err := c.GetPerson(ctx, inv.args[0])
-		if err != nil {
-			return err
-		}
-		return inv.printer(e, c).entry(p.Entry)
+	}, nil, func(ctx context.Context, inv *invocation) error {
+		return inv.withClient(ctx, e, func(c *admin.Client) error {
+			p, err := c.GetPerson(ctx, inv.args[0])
+			if err != nil {
+				return err
+			}
+			return inv.printer(e, c).entry(p.Entry)
+		})
 	})
 }
 
-func runPersonSetPassword(ctx context.Context, e *env, args []string) error {
-	inv := newInvocation(&cmdSpec{
-		group: "person", sub: "set-password", min: 1, max: 1,
+func personSetPasswordCmd(e *env, cf *clientFlags) *cobra.Command {
+	var file string
+	var generate bool
+	return clientCommand(cf, &cmdSpec{
+		name: "set-password", min: 1, max: 1,
 		usage:   "NAME [--new-password-file FILE | --generate] --name NAME",
 		summary: "set a person's password",
 		desc: `
@@ -101,41 +102,40 @@ Like the password of --name, it is never a flag value.`,
 			"ldapd person set-password demo_user --new-password-file ./pw.txt --name idm_admin",
 			"PW=$(ldapd person set-password demo_user --generate --name idm_admin)",
 		},
-	})
-	file := inv.ownString("new-password-file", "read the new password from the first line of `FILE`")
-	generate := inv.ownBool("generate", "let the server generate the password, and print it")
-	if err := inv.parse(e, args); err != nil {
-		return err
-	}
-	if *file != "" && *generate {
-		return inv.spec.usageErr("give --new-password-file or --generate, not both")
-	}
-	name := inv.args[0]
-	newPW, prompt, err := inv.newPassword(e, *file, *generate)
-	if err != nil {
-		return err
-	}
-	return inv.withClient(ctx, e, func(c *admin.Client) error {
-		if prompt {
-			if newPW, err = promptNewPassword(e, name); err != nil {
-				return err
-			}
+	}, func(fs *pflag.FlagSet) {
+		fs.StringVar(&file, "new-password-file", "", "read the new password from the first line of `FILE`")
+		fs.BoolVar(&generate, "generate", false, "let the server generate the password, and print it")
+	}, func(ctx context.Context, inv *invocation) error {
+		if file != "" && generate {
+			return inv.usageErr("give --new-password-file or --generate, not both")
 		}
-		generated, err := c.SetPassword(ctx, name, newPW)
+		name := inv.args[0]
+		newPW, prompt, err := inv.newPassword(e, file, generate)
 		if err != nil {
 			return err
 		}
-		p := inv.printer(e, c)
-		o := outcome{Result: "password set", Kind: "person", Name: name, Password: generated}
-		if generated != "" {
-			p.notice("set a generated password for %s; it is shown once", name)
-			if p.format == formatJSON {
-				return p.json(o)
+		return inv.withClient(ctx, e, func(c *admin.Client) error {
+			if prompt {
+				if newPW, err = promptNewPassword(e, name); err != nil {
+					return err
+				}
 			}
-			_, err := fmt.Fprintln(e.stdout, generated)
-			return err
-		}
-		return p.done(o, "set the password of "+name)
+			generated, err := c.SetPassword(ctx, name, newPW)
+			if err != nil {
+				return err
+			}
+			p := inv.printer(e, c)
+			o := outcome{Result: "password set", Kind: "person", Name: name, Password: generated}
+			if generated != "" {
+				p.notice("set a generated password for %s; it is shown once", name)
+				if p.format == formatJSON {
+					return p.json(o)
+				}
+				_, err := fmt.Fprintln(e.stdout, generated)
+				return err
+			}
+			return p.done(o, "set the password of "+name)
+		})
 	})
 }
 
@@ -155,7 +155,7 @@ func (inv *invocation) newPassword(e *env, file string, generate bool) (pw strin
 	if e.isTerminal() {
 		return "", true, nil
 	}
-	return "", false, inv.spec.usageErr("no new password: set LDAPD_NEW_PASSWORD, pass --new-password-file FILE or --generate, or run on a terminal to be asked")
+	return "", false, inv.usageErr("no new password: set LDAPD_NEW_PASSWORD, pass --new-password-file FILE or --generate, or run on a terminal to be asked")
 }
 
 func promptNewPassword(e *env, name string) (string, error) {
@@ -176,23 +176,21 @@ func promptNewPassword(e *env, name string) (string, error) {
 	return pw, nil
 }
 
-func runPersonDelete(ctx context.Context, e *env, args []string) error {
-	inv := newInvocation(&cmdSpec{
-		group: "person", sub: "delete", min: 1, max: 1,
+func personDeleteCmd(e *env, cf *clientFlags) *cobra.Command {
+	return clientCommand(cf, &cmdSpec{
+		name: "delete", min: 1, max: 1,
 		usage:    "NAME --name NAME",
 		summary:  "delete a person",
 		desc:     `Delete the person NAME.`,
 		args:     [][2]string{{"NAME", "the person's name, or spn"}},
 		examples: []string{"ldapd person delete demo_user --name idm_admin"},
-	})
-	if err := inv.parse(e, args); err != nil {
-		return err
-	}
-	return inv.withClient(ctx, e, func(c *admin.Client) error {
-		name := inv.args[0]
-		if err := c.DeletePerson(ctx, name); err != nil {
-			return err
-		}
-		return inv.printer(e, c).done(outcome{Result: "deleted", Kind: "person", Name: name}, "deleted person "+name)
+	}, nil, func(ctx context.Context, inv *invocation) error {
+		return inv.withClient(ctx, e, func(c *admin.Client) error {
+			name := inv.args[0]
+			if err := c.DeletePerson(ctx, name); err != nil {
+				return err
+			}
+			return inv.printer(e, c).done(outcome{Result: "deleted", Kind: "person", Name: name}, "deleted person "+name)
+		})
 	})
 }

@@ -3,15 +3,21 @@ package main
 import (
 	"context"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/ldapd/ldapd/admin"
 )
 
 // The "posix" subcommands of person and group: RFC 2307 identity data for
 // nslcd, sssd and other clients of getent passwd / getent group.
 
-func runPersonPosix(ctx context.Context, e *env, args []string) error {
-	inv := newInvocation(&cmdSpec{
-		group: "person", sub: "posix", min: 1, max: 1,
+func personPosixCmd(e *env, cf *clientFlags) *cobra.Command {
+	var shell string
+	var home string
+	var group string
+	return clientCommand(cf, &cmdSpec{
+		name: "posix", min: 1, max: 1,
 		usage:   "NAME [--shell SHELL] [--home DIR] [--primary-group GROUP] --name NAME",
 		summary: "give a person a uidNumber, gidNumber, home and shell",
 		desc: `
@@ -29,27 +35,26 @@ only the given flags change. Prints the person as "person get" does.`,
 			"ldapd person posix demo_user --shell /bin/zsh --primary-group demo_group --name idm_admin",
 			"getent passwd demo_user   # with nslcd pointed at ldapd",
 		},
-	})
-	shell := inv.ownString("shell", "login shell (loginShell), e.g. /bin/zsh")
-	home := inv.ownString("home", "home directory (homeDirectory)")
-	group := inv.ownString("primary-group", "a POSIX group whose gidNumber becomes the person's")
-	if err := inv.parse(e, args); err != nil {
-		return err
-	}
-	return inv.withClient(ctx, e, func(c *admin.Client) error {
-		p, err := c.MakePersonPosix(ctx, inv.args[0], admin.PosixOptions{Shell: *shell, Home: *home, PrimaryGroup: *group})
-		if err != nil {
-			return err
-		}
-		pr := inv.printer(e, c)
-		pr.notice("person %s is POSIX: uidNumber %s, gidNumber %s", p.Name, p.Entry.Value("uidNumber"), p.Entry.Value("gidNumber"))
-		return pr.entry(p.Entry)
+	}, func(fs *pflag.FlagSet) {
+		fs.StringVar(&shell, "shell", "", "login shell (loginShell), e.g. /bin/zsh")
+		fs.StringVar(&home, "home", "", "home directory (homeDirectory)")
+		fs.StringVar(&group, "primary-group", "", "a POSIX group whose gidNumber becomes the person's")
+	}, func(ctx context.Context, inv *invocation) error {
+		return inv.withClient(ctx, e, func(c *admin.Client) error {
+			p, err := c.MakePersonPosix(ctx, inv.args[0], admin.PosixOptions{Shell: shell, Home: home, PrimaryGroup: group})
+			if err != nil {
+				return err
+			}
+			pr := inv.printer(e, c)
+			pr.notice("person %s is POSIX: uidNumber %s, gidNumber %s", p.Name, p.Entry.Value("uidNumber"), p.Entry.Value("gidNumber"))
+			return pr.entry(p.Entry)
+		})
 	})
 }
 
-func runGroupPosix(ctx context.Context, e *env, args []string) error {
-	inv := newInvocation(&cmdSpec{
-		group: "group", sub: "posix", min: 1, max: 1,
+func groupPosixCmd(e *env, cf *clientFlags) *cobra.Command {
+	return clientCommand(cf, &cmdSpec{
+		name: "posix", min: 1, max: 1,
 		usage:   "NAME --name NAME",
 		summary: "give a group a gidNumber and memberUid",
 		desc: `
@@ -63,17 +68,15 @@ with member (their DNs). Prints the group as "group get" does.`,
 			"ldapd group posix demo_group --name idm_admin",
 			"getent group demo_group   # with nslcd pointed at ldapd",
 		},
-	})
-	if err := inv.parse(e, args); err != nil {
-		return err
-	}
-	return inv.withClient(ctx, e, func(c *admin.Client) error {
-		g, err := c.MakeGroupPosix(ctx, inv.args[0])
-		if err != nil {
-			return err
-		}
-		pr := inv.printer(e, c)
-		pr.notice("group %s is POSIX: gidNumber %s", g.Name, g.Entry.Value("gidNumber"))
-		return pr.entry(g.Entry)
+	}, nil, func(ctx context.Context, inv *invocation) error {
+		return inv.withClient(ctx, e, func(c *admin.Client) error {
+			g, err := c.MakeGroupPosix(ctx, inv.args[0])
+			if err != nil {
+				return err
+			}
+			pr := inv.printer(e, c)
+			pr.notice("group %s is POSIX: gidNumber %s", g.Name, g.Entry.Value("gidNumber"))
+			return pr.entry(g.Entry)
+		})
 	})
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"time"
 
@@ -11,46 +10,17 @@ import (
 	"github.com/ldapd/ldapd/idm"
 )
 
-func runRecoverAccount(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("recover-account", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	data := fs.String("data", envDefault(e, "LDAPD_DATA", "./data"), "data directory (env LDAPD_DATA)")
-	var sc storeConfig
-	sc.register(fs, e)
-	fs.Usage = func() {
-		fmt.Fprint(e.stderr, `Usage: ldapd recover-account NAME [--data DIR]
-
-Set a new random password for the account NAME (admin, idm_admin or any
-other person or service account) and print it alone on the last line of
-stdout. With the server running, it asks the server over the admin socket
-DATA/ldapd.sock (owner-only); with the server stopped, it opens the data
-directory itself (or, with --store etcd and the etcd flags of serve, the
-etcd cluster).
-
-Example:
-  ldapd recover-account admin --data ./data
-
-Flags:
-`)
-		fs.PrintDefaults()
-	}
-	args, err := parseFlagsAnywhere(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelpShown
-		}
-		return fmt.Errorf("%v: %w", err, errUsage)
-	}
+func runRecoverAccount(ctx context.Context, e *env, args []string, o *offlineFlags) error {
 	if len(args) != 1 {
 		return fmt.Errorf("want exactly one account name: %w", errUsage)
 	}
-	if err := sc.check(); err != nil {
+	if err := o.store.check(); err != nil {
 		return err
 	}
 	name := args[0]
-	pw, err := admin.RecoverAccount(ctx, socketPath(*data), name)
+	pw, err := admin.RecoverAccount(ctx, socketPath(o.data), name)
 	if errors.Is(err, admin.ErrUnreachable) {
-		pw, err = recoverOffline(ctx, &sc, *data, name)
+		pw, err = recoverOffline(ctx, &o.store, o.data, name)
 	}
 	if err != nil {
 		return err
@@ -78,21 +48,4 @@ func recoverOffline(ctx context.Context, sc *storeConfig, data, name string) (st
 		return "", fmt.Errorf("%s holds no directory yet: start the server once with --domain first", data)
 	}
 	return pw, err
-}
-
-// parseFlagsAnywhere parses fs's flags wherever they appear among the
-// positional arguments, which it returns in order ("--" ends the flags).
-func parseFlagsAnywhere(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
 }

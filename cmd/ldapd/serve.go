@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/ldapd/ldapd/acl"
 	"github.com/ldapd/ldapd/backup"
@@ -48,6 +49,10 @@ type serveConfig struct {
 	drainPeriod time.Duration
 	// store is --store bolt|etcd and the etcd options (store.go).
 	store storeConfig
+	// passwordCacheTTL and passwordCacheSize are --password-cache-ttl and
+	// --password-cache-size (idm.Config; 0 or less: no cache).
+	passwordCacheTTL  time.Duration
+	passwordCacheSize int
 }
 
 // Files inside the data directory.
@@ -56,51 +61,52 @@ func keysPath(data string) string   { return datastore.KeysPath(data) }
 func tlsDir(data string) string     { return datastore.TLSDir(data) }
 func socketPath(data string) string { return datastore.SocketPath(data) }
 
-// envDefault returns the environment variable's value or def.
-func envDefault(e *env, name, def string) string {
-	if v := e.getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
-func serveFlags(e *env, cfg *serveConfig) *flag.FlagSet {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.StringVar(&cfg.data, "data", envDefault(e, "LDAPD_DATA", "./data"), "data directory (env LDAPD_DATA)")
-	fs.StringVar(&cfg.domain, "domain", e.getenv("LDAPD_DOMAIN"), "DNS domain served, e.g. idm.example.com; required at first start, fixed afterwards (env LDAPD_DOMAIN)")
-	fs.StringVar(&cfg.ldaps, "ldaps", envDefault(e, "LDAPD_LDAPS", ":3636"), "LDAPS listen address; empty disables (env LDAPD_LDAPS)")
-	fs.StringVar(&cfg.ldap, "ldap", envDefault(e, "LDAPD_LDAP", ":3389"), "LDAP+StartTLS listen address; empty disables (env LDAPD_LDAP)")
-	fs.StringVar(&cfg.tlsCert, "tls-cert", e.getenv("LDAPD_TLS_CERT"), "PEM certificate chain; default: generated in DATA/tls (env LDAPD_TLS_CERT)")
-	fs.StringVar(&cfg.tlsKey, "tls-key", e.getenv("LDAPD_TLS_KEY"), "PEM private key for --tls-cert (env LDAPD_TLS_KEY)")
-	fs.StringVar(&cfg.tlsKeyExchange, "tls-key-exchange", envDefault(e, "LDAPD_TLS_KEY_EXCHANGE", string(certs.DefaultKeyExchange)),
+func serveFlags(cfg *serveConfig) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	fs.StringVar(&cfg.data, "data", "./data", "data directory (env LDAPD_DATA)")
+	fs.StringVar(&cfg.domain, "domain", "", "DNS domain served, e.g. idm.example.com; required at first start, fixed afterwards (env LDAPD_DOMAIN)")
+	fs.StringVar(&cfg.ldaps, "ldaps", ":3636", "LDAPS listen address; empty disables (env LDAPD_LDAPS)")
+	fs.StringVar(&cfg.ldap, "ldap", ":3389", "LDAP+StartTLS listen address; empty disables (env LDAPD_LDAP)")
+	fs.StringVar(&cfg.tlsCert, "tls-cert", "", "PEM certificate chain; default: generated in DATA/tls (env LDAPD_TLS_CERT)")
+	fs.StringVar(&cfg.tlsKey, "tls-key", "", "PEM private key for --tls-cert (env LDAPD_TLS_KEY)")
+	fs.StringVar(&cfg.tlsKeyExchange, "tls-key-exchange", string(certs.DefaultKeyExchange),
 		"hybrid (post-quantum X25519MLKEM768 first, then X25519 and NIST curves) or classical (X25519 and NIST curves only: less CPU per new connection) (env LDAPD_TLS_KEY_EXCHANGE)")
-	fs.StringVar(&cfg.hostnames, "hostnames", e.getenv("LDAPD_HOSTNAMES"), "extra comma-separated names for the generated certificate; its CA may vouch for these names only, so a name the certificate lacks makes a new CA that clients must trust again (env LDAPD_HOSTNAMES)")
-	fs.StringVar(&cfg.logLevel, "log-level", envDefault(e, "LDAPD_LOG_LEVEL", "info"), "debug, info, warn or error (env LDAPD_LOG_LEVEL)")
-	fs.StringVar(&cfg.logFormat, "log-format", envDefault(e, "LDAPD_LOG_FORMAT", "auto"), "auto (console on a terminal, else json), json or console (env LDAPD_LOG_FORMAT)")
-	fs.StringVar(&cfg.configFile, "config", e.getenv("LDAPD_CONFIG"), "TOML file setting any of these options by their long names; flags and environment override it (env LDAPD_CONFIG)")
-	fs.StringVar(&cfg.metrics, "metrics", e.getenv("LDAPD_METRICS"), "HOST:PORT of an HTTP listener for /metrics, /healthz and /readyz, e.g. 127.0.0.1:9090; empty disables (env LDAPD_METRICS)")
-	fs.StringVar(&cfg.https, "https", e.getenv("LDAPD_HTTPS"), "HOST:PORT of the web console and JSON API over HTTPS with the LDAPS certificate, e.g. 127.0.0.1:8443; empty (the default) disables (env LDAPD_HTTPS)")
-	fs.StringVar(&cfg.uidRange, "uid-range", envDefault(e, "LDAPD_UID_RANGE", idm.DefaultIDRange.String()),
+	fs.StringVar(&cfg.hostnames, "hostnames", "", "extra comma-separated names for the generated certificate; its CA may vouch for these names only, so a name the certificate lacks makes a new CA that clients must trust again (env LDAPD_HOSTNAMES)")
+	fs.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warn or error (env LDAPD_LOG_LEVEL)")
+	fs.StringVar(&cfg.logFormat, "log-format", "auto", "auto (console on a terminal, else json), json or console (env LDAPD_LOG_FORMAT)")
+	fs.StringVar(&cfg.configFile, "config", "", "TOML file setting any of these options by their long names; flags and environment override it (env LDAPD_CONFIG)")
+	fs.StringVar(&cfg.metrics, "metrics", "", "HOST:PORT of an HTTP listener for /metrics, /healthz and /readyz, e.g. 127.0.0.1:9090; empty disables (env LDAPD_METRICS)")
+	fs.StringVar(&cfg.https, "https", "", "HOST:PORT of the web console and JSON API over HTTPS with the LDAPS certificate, e.g. 127.0.0.1:8443; empty (the default) disables (env LDAPD_HTTPS)")
+	fs.StringVar(&cfg.uidRange, "uid-range", idm.DefaultIDRange.String(),
 		"MIN-MAX: uidNumbers allocated to people made POSIX (env LDAPD_UID_RANGE)")
-	fs.StringVar(&cfg.gidRange, "gid-range", envDefault(e, "LDAPD_GID_RANGE", idm.DefaultIDRange.String()),
+	fs.StringVar(&cfg.gidRange, "gid-range", idm.DefaultIDRange.String(),
 		"MIN-MAX: gidNumbers allocated to groups made POSIX (env LDAPD_GID_RANGE)")
-	fs.BoolVar(&cfg.allowInsecureBind, "allow-insecure-bind", e.getenv("LDAPD_ALLOW_INSECURE_BIND") == "true",
+	fs.BoolVar(&cfg.allowInsecureBind, "allow-insecure-bind", false,
 		"accept passwords and tokens over LDAP without TLS (not recommended; env LDAPD_ALLOW_INSECURE_BIND=true)")
-	fs.IntVar(&cfg.maxTokens, "max-tokens-per-account", envInt(e, "LDAPD_MAX_TOKENS_PER_ACCOUNT", idm.DefaultMaxTokensPerAccount),
+	fs.IntVar(&cfg.maxTokens, "max-tokens-per-account", idm.DefaultMaxTokensPerAccount,
 		"API tokens one service account may hold; generating more fails until old ones are destroyed (env LDAPD_MAX_TOKENS_PER_ACCOUNT)")
-	fs.StringVar(&cfg.baseDN, "base-dn", e.getenv("LDAPD_BASE_DN"),
+	fs.StringVar(&cfg.baseDN, "base-dn", "",
 		"suffix of a new directory, e.g. o=idm (Kanidm's set-ldap-basedn); default: from --domain; fixed at first start (env LDAPD_BASE_DN)")
-	fs.StringVar(&cfg.anonymousRead, "anonymous-read", envDefault(e, "LDAPD_ANONYMOUS_READ", "public"),
+	fs.StringVar(&cfg.anonymousRead, "anonymous-read", "public",
 		"what anonymous clients read: public (public attributes of every entry), posix (posixAccount and posixGroup entries, NSS attributes only) or none (env LDAPD_ANONYMOUS_READ)")
 	fs.DurationVar(&cfg.drainPeriod, "drain-period", defaultDrainPeriod,
 		"at shutdown, with --metrics: how long /readyz answers 503 while LDAP is still served, for load balancers to stop sending clients, before the listeners close (env LDAPD_DRAIN_PERIOD)")
-	limitFlags(fs, e, &cfg.limits)
-	cfg.store.register(fs, e)
-	cfg.store.registerView(fs, e)
-	fs.Usage = func() {
-		fmt.Fprint(e.stderr, `Usage: ldapd serve [flags]
+	fs.DurationVar(&cfg.passwordCacheTTL, "password-cache-ttl", idm.DefaultPasswordCacheTTL,
+		"how long a successful password check is remembered, so that the same password bound again skips argon2id (docs/security.md); 0 or less: never (env LDAPD_PASSWORD_CACHE_TTL)")
+	fs.IntVar(&cfg.passwordCacheSize, "password-cache-size", idm.DefaultPasswordCacheSize,
+		"accounts whose last successful password check is remembered; 0 or less: none (env LDAPD_PASSWORD_CACHE_SIZE)")
+	limitFlags(fs, &cfg.limits)
+	cfg.store.register(fs)
+	cfg.store.registerView(fs)
+	return withEnv(fs)
+}
 
+func serveCmd(e *env) *cobra.Command {
+	var cfg serveConfig
+	c := &cobra.Command{
+		Use:   "serve [flags]",
+		Short: "run the directory server",
+		Long: `
 Serve the directory over LDAPS and LDAP with StartTLS from an embedded bbolt
 file in the data directory. The first start creates the directory tree for
 --domain, the built-in accounts admin and idm_admin (without passwords: set
@@ -111,40 +117,27 @@ both last two years (README "Trusting the generated CA").
 
 Every flag can also be set by its environment variable (shown with it) or
 by its long name in the TOML file given with --config; a flag overrides the
-environment, which overrides the file. See docs/configuration.md.
-
-Examples:
-  ldapd serve --data ./data --domain idm.example.com
-  ldapd serve --config /etc/ldapd/ldapd.toml --metrics 127.0.0.1:9090
-  LDAPD_DATA=/var/lib/ldapd ldapd serve --ldaps :636 --ldap :389 --log-level debug
-
-Flags:
-`)
-		fs.PrintDefaults()
+environment, which overrides the file. See docs/configuration.md.`,
+		Example: examples(
+			"ldapd serve --data ./data --domain idm.example.com",
+			"ldapd serve --config /etc/ldapd/ldapd.toml --metrics 127.0.0.1:9090",
+			"LDAPD_DATA=/var/lib/ldapd ldapd serve --ldaps :636 --ldap :389 --log-level debug"),
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return runServe(c.Context(), e, c.Flags(), &cfg) },
 	}
-	return fs
+	c.Flags().AddFlagSet(serveFlags(&cfg))
+	return c
 }
 
-func runServe(ctx context.Context, e *env, args []string) error {
-	var cfg serveConfig
-	fs := serveFlags(e, &cfg)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelpShown
-		}
-		return fmt.Errorf("%v: %w", err, errUsage)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q: %w", fs.Arg(0), errUsage)
-	}
-	if err := applyEnv(e, fs); err != nil {
-		return err
-	}
+// runServe starts the server once the flags and the environment are
+// applied (main's applyEnv): it applies the configuration file and checks
+// what the flag types do not.
+func runServe(ctx context.Context, e *env, fs *pflag.FlagSet, cfg *serveConfig) error {
 	configWarning, err := checkConfigFileMode(cfg.configFile)
 	if err != nil {
 		return err
 	}
-	if err := applyConfigFile(e, fs, cfg.configFile, "config"); err != nil {
+	if err := applyConfigFile(fs, cfg.configFile, "config"); err != nil {
 		return err
 	}
 	// Log lines are buffered (logs.go): flushed every logFlushInterval and
@@ -178,7 +171,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("--base-dn: %v: %w", err, errUsage)
 		}
 	}
-	return serve(ctx, e, cfg, log)
+	return serve(ctx, e, *cfg, log)
 }
 
 func newLogger(w io.Writer, level, format string) (zerolog.Logger, error) {
@@ -244,6 +237,7 @@ func serve(ctx context.Context, e *env, cfg serveConfig, log zerolog.Logger) err
 		Keys: keys, Logger: log, Events: ops.events(),
 		Extensions: gateway.Extensions(), Controls: gateway.Controls(), VendorVersion: version,
 		UIDRange: uidRange, GIDRange: gidRange, MaxTokensPerAccount: cfg.maxTokens,
+		PasswordCacheTTL: cacheOff(cfg.passwordCacheTTL), PasswordCacheSize: cacheOff(cfg.passwordCacheSize),
 	})
 	if err != nil {
 		return err
@@ -479,6 +473,15 @@ func secureDataDir(data string) (was os.FileMode, err error) {
 			"run chmod 700 %s as its owner, or serve as the user who owns it", data, perm, err, data)
 	}
 	return perm, nil
+}
+
+// cacheOff maps the password cache flags' "0 or less: off" to idm.Config's
+// "negative: off" (0 there means the default).
+func cacheOff[T int | time.Duration](v T) T {
+	if v <= 0 {
+		return -1
+	}
+	return v
 }
 
 // idRanges parses --uid-range and --gid-range (empty: the default).

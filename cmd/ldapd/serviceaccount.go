@@ -6,48 +6,50 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/ldapd/ldapd/admin"
 )
 
-func runServiceAccount(ctx context.Context, e *env, args []string) error {
-	return dispatch(ctx, e, "service-account", `
+func serviceAccountCmd(e *env) *cobra.Command {
+	cf := &clientFlags{}
+	return clientGroup(cf, commandGroup("service-account", "manage service accounts and their API tokens", `
 Manage service accounts and their API tokens, over LDAP, as the account named
 by --name. A service account is an entry uid=ACCOUNT_ID,ou=services under the
 base DN; members of the group (or the account) named in its entryManagedBy
 may read and update it and manage its API tokens. Applications bind with a
 token as the password of the DN "dn=token".`,
-		[]subcommand{
-			{"create", "create a service account managed by a group or an account", runServiceAccountCreate},
-			{"get", "show a service account", runServiceAccountGet},
-			{"list", "list the service accounts", runServiceAccountList},
-			{"update", "change a service account's display name or manager", runServiceAccountUpdate},
-			{"delete", "delete a service account and its API tokens", runServiceAccountDelete},
-			{"api-token", "list, generate and destroy API tokens", runAPIToken},
-		}, args)
+		serviceAccountCreateCmd(e, cf),
+		serviceAccountGetCmd(e, cf),
+		serviceAccountListCmd(e, cf),
+		serviceAccountUpdateCmd(e, cf),
+		serviceAccountDeleteCmd(e, cf),
+		apiTokenCmd(e, cf),
+	))
 }
 
-func runAPIToken(ctx context.Context, e *env, args []string) error {
-	return dispatch(ctx, e, "service-account api-token", `
+func apiTokenCmd(e *env, cf *clientFlags) *cobra.Command {
+	return commandGroup("api-token", "list, generate and destroy API tokens", `
 Manage the API tokens of a service account. A token is a signed string an
 application uses as the password of a simple bind to "dn=token"; it then acts
 as the service account (read-only unless generated with --rw). The server
 keeps a record of each token (id, label, purpose, issue time, expiry, issuer)
 but never the token itself.`,
-		[]subcommand{
-			{"status", "list a service account's API tokens", runTokenStatus},
-			{"generate", "generate an API token and print it once", runTokenGenerate},
-			{"destroy", "revoke an API token", runTokenDestroy},
-		}, args)
+		tokenStatusCmd(e, cf),
+		tokenGenerateCmd(e, cf),
+		tokenDestroyCmd(e, cf),
+	)
 }
 
 const managedByHelp = `a group or an account: a bare name (demo_group), an spn
 (demo_group@idm.example.com) or a DN`
 
-func runServiceAccountCreate(ctx context.Context, e *env, args []string) error {
-	inv := newInvocation(&cmdSpec{
-		group: "service-account", sub: "create", min: 3, max: 3,
+func serviceAccountCreateCmd(e *env, cf *clientFlags) *cobra.Command {
+	return clientCommand(cf, &cmdSpec{
+		name: "create", min: 3, max: 3,
 		usage:   "ACCOUNT_ID DISPLAY_NAME ENTRY_MANAGED_BY --name NAME",
-		summary: "create a service account",
+		summary: "create a service account managed by a group or an account",
 		desc: `
 Create the service account ACCOUNT_ID (uid=ACCOUNT_ID,ou=services under the
 base DN) and delegate its management to ENTRY_MANAGED_BY: members of that
@@ -63,27 +65,25 @@ by default) may create service accounts.`,
 			`ldapd service-account create demo_service "Demonstration Service" demo_group --name idm_admin`,
 			`ldapd service-account create --name idm_admin backup_job "Nightly backup" idm_admin`,
 		},
-	})
-	if err := inv.parse(e, args); err != nil {
-		return err
-	}
-	id, display, manager := inv.args[0], inv.args[1], inv.args[2]
-	if display == "" {
-		return inv.spec.usageErr("DISPLAY_NAME must not be empty")
-	}
-	return inv.withClient(ctx, e, func(c *admin.Client) error {
-		dn, err := c.CreateServiceAccount(ctx, id, display, manager)
-		if err != nil {
-			return err
+	}, nil, func(ctx context.Context, inv *invocation) error {
+		id, display, manager := inv.args[0], inv.args[1], inv.args[2]
+		if display == "" {
+			return inv.usageErr("DISPLAY_NAME must not be empty")
 		}
-		return inv.printer(e, c).done(outcome{Result: "created", Kind: "service-account", Name: id, DN: dn},
-			fmt.Sprintf("created service account %s (%s)", id, dn))
+		return inv.withClient(ctx, e, func(c *admin.Client) error {
+			dn, err := c.CreateServiceAccount(ctx, id, display, manager)
+			if err != nil {
+				return err
+			}
+			return inv.printer(e, c).done(outcome{Result: "created", Kind: "service-account", Name: id, DN: dn},
+				fmt.Sprintf("created service account %s (%s)", id, dn))
+		})
 	})
 }
 
-func runServiceAccountGet(ctx context.Context, e *env, args []string) error {
-	inv := newInvocation(&cmdSpec{
-		group: "service-account", sub: "get", min: 1, max: 1,
+func serviceAccountGetCmd(e *env, cf *clientFlags) *cobra.Command {
+	return clientCommand(cf, &cmdSpec{
+		name: "get", min: 1, max: 1,
 		usage:   "ACCOUNT_ID --name NAME",
 		summary: "show a service account",
 		desc: `
@@ -95,22 +95,20 @@ alphabetical order. With -o json: {"dn": DN, "attributes": {NAME: [VALUES]}}.`,
 			"ldapd service-account get demo_service --name idm_admin",
 			"ldapd service-account get demo_service --name demo_user -o json",
 		},
-	})
-	if err := inv.parse(e, args); err != nil {
-		return err
-	}
-	return inv.withClient(ctx, e, func(c *admin.Client) error {
-		sa, err := c.GetServiceAccount(ctx, inv.args[0])
-		if err != nil {
-			return err
-		}
-		return inv.printer(e, c).entry(sa.Entry)
+	}, nil, func(ctx context.Context, inv *invocation) error {
+		return inv.withClient(ctx, e, func(c *admin.Client) error {
+			sa, err := c.GetServiceAccount(ctx, inv.args[0])
+			if err != nil {
+				return err
+			}
+			return inv.printer(e, c).entry(sa.Entry)
+		})
 	})
 }
 
-func runServiceAccountList(ctx context.Context, e *env, args []string) error {
-	inv := newInvocation(&cmdSpec{
-		group: "service-account", sub: "list", min: 0, max: 0,
+func serviceAccountListCmd(e *env, cf *clientFlags) *cobra.Command {
+	return clientCommand(cf, &cmdSpec{
+		name: "list", min: 0, max: 0,
 		usage:   "--name NAME",
 		summary: "list the service accounts",
 		desc: `
@@ -121,26 +119,26 @@ With -o json: an array of {"dn": DN, "attributes": {...}} objects.`,
 			"ldapd service-account list --name idm_admin",
 			"ldapd service-account list --name idm_admin -o json | jq -r '.[].attributes.uid[0]'",
 		},
-	})
-	if err := inv.parse(e, args); err != nil {
-		return err
-	}
-	return inv.withClient(ctx, e, func(c *admin.Client) error {
-		sas, err := c.ListServiceAccounts(ctx)
-		if err != nil {
-			return err
-		}
-		es := make([]admin.Entry, len(sas))
-		for i, sa := range sas {
-			es[i] = sa.Entry
-		}
-		return inv.printer(e, c).entries(es, "no service accounts (that "+inv.client.name+" may see)")
+	}, nil, func(ctx context.Context, inv *invocation) error {
+		return inv.withClient(ctx, e, func(c *admin.Client) error {
+			sas, err := c.ListServiceAccounts(ctx)
+			if err != nil {
+				return err
+			}
+			es := make([]admin.Entry, len(sas))
+			for i, sa := range sas {
+				es[i] = sa.Entry
+			}
+			return inv.printer(e, c).entries(es, "no service accounts (that "+inv.client.name+" may see)")
+		})
 	})
 }
 
-func runServiceAccountUpdate(ctx context.Context, e *env, args []string) error {
-	inv := newInvocation(&cmdSpec{
-		group: "service-account", sub: "update", min: 1, max: 1,
+func serviceAccountUpdateCmd(e *env, cf *clientFlags) *cobra.Command {
+	var display string
+	var manager string
+	return clientCommand(cf, &cmdSpec{
+		name: "update", min: 1, max: 1,
 		usage:   "ACCOUNT_ID [--displayname X] [--entry-managed-by G] --name NAME",
 		summary: "change a service account's display name or manager",
 		desc: `
@@ -154,53 +152,50 @@ service account is a member of idm_high_privilege.`,
 			`ldapd service-account update demo_service --displayname "Demo Service" --name demo_user`,
 			"ldapd service-account update demo_service --entry-managed-by other_group --name idm_admin",
 		},
-	})
-	display := inv.ownString("displayname", "set the display name to `X`")
-	manager := inv.ownString("entry-managed-by", "set the manager to `G`: "+managedByHelp)
-	if err := inv.parse(e, args); err != nil {
-		return err
-	}
-	if *display == "" && *manager == "" {
-		return inv.spec.usageErr("nothing to change: give --displayname and/or --entry-managed-by")
-	}
-	return inv.withClient(ctx, e, func(c *admin.Client) error {
-		id := inv.args[0]
-		if err := c.UpdateServiceAccount(ctx, id, admin.ServiceAccountUpdate{DisplayName: *display, EntryManagedBy: *manager}); err != nil {
-			return err
+	}, func(fs *pflag.FlagSet) {
+		fs.StringVar(&display, "displayname", "", "set the display name to `X`")
+		fs.StringVar(&manager, "entry-managed-by", "", "set the manager to `G`: "+managedByHelp)
+	}, func(ctx context.Context, inv *invocation) error {
+		if display == "" && manager == "" {
+			return inv.usageErr("nothing to change: give --displayname and/or --entry-managed-by")
 		}
-		return inv.printer(e, c).done(outcome{Result: "updated", Kind: "service-account", Name: id},
-			"updated service account "+id)
+		return inv.withClient(ctx, e, func(c *admin.Client) error {
+			id := inv.args[0]
+			if err := c.UpdateServiceAccount(ctx, id, admin.ServiceAccountUpdate{DisplayName: display, EntryManagedBy: manager}); err != nil {
+				return err
+			}
+			return inv.printer(e, c).done(outcome{Result: "updated", Kind: "service-account", Name: id},
+				"updated service account "+id)
+		})
 	})
 }
 
-func runServiceAccountDelete(ctx context.Context, e *env, args []string) error {
-	inv := newInvocation(&cmdSpec{
-		group: "service-account", sub: "delete", min: 1, max: 1,
+func serviceAccountDeleteCmd(e *env, cf *clientFlags) *cobra.Command {
+	return clientCommand(cf, &cmdSpec{
+		name: "delete", min: 1, max: 1,
 		usage:   "ACCOUNT_ID --name NAME",
-		summary: "delete a service account",
+		summary: "delete a service account and its API tokens",
 		desc: `
 Delete the service account ACCOUNT_ID. Its API tokens are revoked with it:
 their records are deleted too. Only members of idm_service_account_admins may
 delete service accounts.`,
 		args:     [][2]string{{"ACCOUNT_ID", "the service account's name, or its spn"}},
 		examples: []string{"ldapd service-account delete demo_service --name idm_admin"},
-	})
-	if err := inv.parse(e, args); err != nil {
-		return err
-	}
-	return inv.withClient(ctx, e, func(c *admin.Client) error {
-		id := inv.args[0]
-		if err := c.DeleteServiceAccount(ctx, id); err != nil {
-			return err
-		}
-		return inv.printer(e, c).done(outcome{Result: "deleted", Kind: "service-account", Name: id},
-			"deleted service account "+id)
+	}, nil, func(ctx context.Context, inv *invocation) error {
+		return inv.withClient(ctx, e, func(c *admin.Client) error {
+			id := inv.args[0]
+			if err := c.DeleteServiceAccount(ctx, id); err != nil {
+				return err
+			}
+			return inv.printer(e, c).done(outcome{Result: "deleted", Kind: "service-account", Name: id},
+				"deleted service account "+id)
+		})
 	})
 }
 
-func runTokenStatus(ctx context.Context, e *env, args []string) error {
-	inv := newInvocation(&cmdSpec{
-		group: "service-account", sub: "api-token status", min: 1, max: 1,
+func tokenStatusCmd(e *env, cf *clientFlags) *cobra.Command {
+	return clientCommand(cf, &cmdSpec{
+		name: "status", min: 1, max: 1,
 		usage:   "ACCOUNT_ID --name NAME",
 		summary: "list a service account's API tokens",
 		desc: `
@@ -224,24 +219,23 @@ issued_by_dn. The tokens themselves are never shown again.`,
 			"ldapd service-account api-token status --name demo_user demo_service",
 			"ldapd service-account api-token status demo_service --name demo_user -o json",
 		},
-	})
-	if err := inv.parse(e, args); err != nil {
-		return err
-	}
-	return inv.withClient(ctx, e, func(c *admin.Client) error {
-		ts, err := c.TokenStatus(ctx, inv.args[0])
-		if err != nil {
-			return err
-		}
-		return inv.printer(e, c).tokens(inv.args[0], ts)
+	}, nil, func(ctx context.Context, inv *invocation) error {
+		return inv.withClient(ctx, e, func(c *admin.Client) error {
+			ts, err := c.TokenStatus(ctx, inv.args[0])
+			if err != nil {
+				return err
+			}
+			return inv.printer(e, c).tokens(inv.args[0], ts)
+		})
 	})
 }
 
-func runTokenGenerate(ctx context.Context, e *env, args []string) error {
-	inv := newInvocation(&cmdSpec{
-		group: "service-account", sub: "api-token generate", min: 2, max: 3,
+func tokenGenerateCmd(e *env, cf *clientFlags) *cobra.Command {
+	var rw bool
+	return clientCommand(cf, &cmdSpec{
+		name: "generate", min: 2, max: 3,
 		usage:   "ACCOUNT_ID LABEL [EXPIRY] [--rw] --name NAME",
-		summary: "generate an API token",
+		summary: "generate an API token and print it once",
 		desc: `
 Generate an API token for the service account ACCOUNT_ID and print it on
 standard output, alone on one line, so that TOKEN=$(ldapd ...) captures it.
@@ -266,36 +260,35 @@ Use the token as the password of a simple bind to the DN "dn=token":
 			`ldapd service-account api-token generate --name demo_user demo_service "Test Token" 2030-09-25T11:22:02+10:00 --rw`,
 			`TOKEN=$(ldapd service-account api-token generate --name demo_user demo_service "CI job")`,
 		},
-	})
-	rw := inv.ownBool("rw", "generate a read-write token (default: read-only)")
-	if err := inv.parse(e, args); err != nil {
-		return err
-	}
-	account, label, expiry := inv.args[0], inv.args[1], inv.arg(2)
-	if label == "" {
-		return inv.spec.usageErr("LABEL must not be empty")
-	}
-	if expiry != "" {
-		// Checked here too, before asking for a password; the server checks again.
-		if _, err := admin.ParseExpiry(expiry, time.Now()); err != nil {
-			if errors.Is(err, admin.ErrExpiryFormat) {
-				return inv.spec.usageErr("%v", err)
+	}, func(fs *pflag.FlagSet) {
+		fs.BoolVar(&rw, "rw", false, "generate a read-write token (default: read-only)")
+	}, func(ctx context.Context, inv *invocation) error {
+		account, label, expiry := inv.args[0], inv.args[1], inv.arg(2)
+		if label == "" {
+			return inv.usageErr("LABEL must not be empty")
+		}
+		if expiry != "" {
+			// Checked here too, before asking for a password; the server checks again.
+			if _, err := admin.ParseExpiry(expiry, time.Now()); err != nil {
+				if errors.Is(err, admin.ErrExpiryFormat) {
+					return inv.usageErr("%v", err)
+				}
+				return err
 			}
-			return err
 		}
-	}
-	return inv.withClient(ctx, e, func(c *admin.Client) error {
-		g, err := c.GenerateToken(ctx, account, admin.TokenRequest{Label: label, Expiry: expiry, ReadWrite: *rw})
-		if err != nil {
-			return err
-		}
-		return inv.printer(e, c).generated(account, g)
+		return inv.withClient(ctx, e, func(c *admin.Client) error {
+			g, err := c.GenerateToken(ctx, account, admin.TokenRequest{Label: label, Expiry: expiry, ReadWrite: rw})
+			if err != nil {
+				return err
+			}
+			return inv.printer(e, c).generated(account, g)
+		})
 	})
 }
 
-func runTokenDestroy(ctx context.Context, e *env, args []string) error {
-	inv := newInvocation(&cmdSpec{
-		group: "service-account", sub: "api-token destroy", min: 2, max: 2,
+func tokenDestroyCmd(e *env, cf *clientFlags) *cobra.Command {
+	return clientCommand(cf, &cmdSpec{
+		name: "destroy", min: 2, max: 2,
 		usage:   "ACCOUNT_ID TOKEN_ID --name NAME",
 		summary: "revoke an API token",
 		desc: `
@@ -311,19 +304,17 @@ ids with "api-token status".`,
 			"ldapd service-account api-token status --name demo_user demo_service",
 			"ldapd service-account api-token destroy --name demo_user demo_service 4de2a4e9-e06a-4c5e-8a1b-33f4e7dd5dc7",
 		},
-	})
-	if err := inv.parse(e, args); err != nil {
-		return err
-	}
-	account, id := inv.args[0], inv.args[1]
-	if !admin.ValidTokenID(id) {
-		return inv.spec.usageErr("%q is not a token id: token ids are UUIDs such as 4de2a4e9-e06a-4c5e-8a1b-33f4e7dd5dc7 (see api-token status)", id)
-	}
-	return inv.withClient(ctx, e, func(c *admin.Client) error {
-		if err := c.DestroyToken(ctx, account, id); err != nil {
-			return err
+	}, nil, func(ctx context.Context, inv *invocation) error {
+		account, id := inv.args[0], inv.args[1]
+		if !admin.ValidTokenID(id) {
+			return inv.usageErr("%q is not a token id: token ids are UUIDs such as 4de2a4e9-e06a-4c5e-8a1b-33f4e7dd5dc7 (see api-token status)", id)
 		}
-		return inv.printer(e, c).done(outcome{Result: "destroyed", Kind: "api-token", Name: id, Account: account},
-			fmt.Sprintf("destroyed API token %s of service account %s", id, account))
+		return inv.withClient(ctx, e, func(c *admin.Client) error {
+			if err := c.DestroyToken(ctx, account, id); err != nil {
+				return err
+			}
+			return inv.printer(e, c).done(outcome{Result: "destroyed", Kind: "api-token", Name: id, Account: account},
+				fmt.Sprintf("destroyed API token %s of service account %s", id, account))
+		})
 	})
 }

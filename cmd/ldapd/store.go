@@ -3,12 +3,11 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/spf13/pflag"
 
 	"github.com/ldapd/ldapd/datastore"
 	"github.com/ldapd/ldapd/directory"
@@ -49,46 +48,36 @@ const (
 )
 
 // register adds the store flags to fs.
-func (c *storeConfig) register(fs *flag.FlagSet, e *env) {
-	fs.StringVar(&c.kind, "store", envDefault(e, "LDAPD_STORE", storeBolt),
+func (c *storeConfig) register(fs *pflag.FlagSet) {
+	fs.StringVar(&c.kind, "store", storeBolt,
 		"where the directory lives: bolt (DATA/ldapd.db) or etcd (--etcd-endpoints; docs/scale-out.md) (env LDAPD_STORE)")
-	fs.StringVar(&c.endpoints, "etcd-endpoints", e.getenv("LDAPD_ETCD_ENDPOINTS"),
+	fs.StringVar(&c.endpoints, "etcd-endpoints", "",
 		"comma-separated etcd client URLs, e.g. https://etcd1:2379,https://etcd2:2379 (env LDAPD_ETCD_ENDPOINTS)")
-	fs.StringVar(&c.ca, "etcd-ca", e.getenv("LDAPD_ETCD_CA"), "PEM CA certificate of the etcd cluster (env LDAPD_ETCD_CA)")
-	fs.StringVar(&c.cert, "etcd-cert", e.getenv("LDAPD_ETCD_CERT"), "PEM client certificate for etcd (env LDAPD_ETCD_CERT)")
-	fs.StringVar(&c.key, "etcd-key", e.getenv("LDAPD_ETCD_KEY"), "PEM private key of --etcd-cert (env LDAPD_ETCD_KEY)")
-	fs.StringVar(&c.prefix, "etcd-prefix", envDefault(e, "LDAPD_ETCD_PREFIX", etcdstore.DefaultPrefix),
+	fs.StringVar(&c.ca, "etcd-ca", "", "PEM CA certificate of the etcd cluster (env LDAPD_ETCD_CA)")
+	fs.StringVar(&c.cert, "etcd-cert", "", "PEM client certificate for etcd (env LDAPD_ETCD_CERT)")
+	fs.StringVar(&c.key, "etcd-key", "", "PEM private key of --etcd-cert (env LDAPD_ETCD_KEY)")
+	fs.StringVar(&c.prefix, "etcd-prefix", etcdstore.DefaultPrefix,
 		"key prefix of this directory in etcd (env LDAPD_ETCD_PREFIX)")
-	fs.StringVar(&c.kek, "keyring-kek", e.getenv("LDAPD_KEYRING_KEK"),
+	fs.StringVar(&c.kek, "keyring-kek", "",
 		"with --store etcd: file of the 32-byte key that seals the token signing keys kept in etcd; the same file on every node (env LDAPD_KEYRING_KEK)")
-	fs.BoolVar(&c.allowPlaintext, "etcd-allow-plaintext", e.getenv("LDAPD_ETCD_ALLOW_PLAINTEXT") == "true",
+	fs.BoolVar(&c.allowPlaintext, "etcd-allow-plaintext", false,
 		"with --store etcd: accept etcd endpoints without TLS (http://, unix://, or HOST:PORT with no --etcd-ca/--etcd-cert), loopback included; etcd holds every password hash and the sealed signing keys, so not recommended (env LDAPD_ETCD_ALLOW_PLAINTEXT=true)")
-	fs.BoolVar(&c.regenerateKeyring, "keyring-regenerate", e.getenv("LDAPD_KEYRING_REGENERATE") == "true",
+	fs.BoolVar(&c.regenerateKeyring, "keyring-regenerate", false,
 		"with --store etcd: if the sealed token signing keys are missing from a directory that has entries, make new ones; every token issued before stops working. Without it such a start is refused. Use once, after a restore from backup proved impossible (env LDAPD_KEYRING_REGENERATE=true)")
-	fs.IntVar(&c.maxTxnOps, "etcd-max-txn-ops", envInt(e, "LDAPD_ETCD_MAX_TXN_OPS", etcdstore.DefaultMaxTxnOps),
+	fs.IntVar(&c.maxTxnOps, "etcd-max-txn-ops", etcdstore.DefaultMaxTxnOps,
 		"the etcd cluster's --max-txn-ops (env LDAPD_ETCD_MAX_TXN_OPS)")
-	fs.IntVar(&c.maxTxnBytes, "etcd-max-request-bytes", envInt(e, "LDAPD_ETCD_MAX_REQUEST_BYTES", etcdstore.DefaultMaxTxnBytes),
+	fs.IntVar(&c.maxTxnBytes, "etcd-max-request-bytes", etcdstore.DefaultMaxTxnBytes,
 		"the etcd cluster's --max-request-bytes (env LDAPD_ETCD_MAX_REQUEST_BYTES)")
 }
 
 // registerView adds the flags of the local view (`ldapd serve` only).
-func (c *storeConfig) registerView(fs *flag.FlagSet, e *env) {
-	fs.StringVar(&c.consistency, "etcd-consistency", envDefault(e, "LDAPD_ETCD_CONSISTENCY", etcdstore.Local.String()),
+func (c *storeConfig) registerView(fs *pflag.FlagSet) {
+	fs.StringVar(&c.consistency, "etcd-consistency", etcdstore.Local.String(),
 		"with --store etcd, what reads read: view (a watch-fed local copy, staleness bounded by --etcd-max-staleness), linearizable (the view after one etcd round trip per read) or direct (etcd for every read) (env LDAPD_ETCD_CONSISTENCY)")
-	fs.DurationVar(&c.maxStaleness, "etcd-max-staleness", envDur(e, "LDAPD_ETCD_MAX_STALENESS", etcdstore.DefaultMaxStaleness),
+	fs.DurationVar(&c.maxStaleness, "etcd-max-staleness", etcdstore.DefaultMaxStaleness,
 		"with the view: refuse operations (busy) and report not ready once the view cannot be confirmed current for this long (env LDAPD_ETCD_MAX_STALENESS)")
-	fs.Int64Var(&c.viewMaxBytes, "etcd-view-max-bytes", envInt64(e, "LDAPD_ETCD_VIEW_MAX_BYTES", 0),
+	fs.Int64Var(&c.viewMaxBytes, "etcd-view-max-bytes", 0,
 		"cap on the view's memory in bytes; past it the node drops the view and reads etcd directly; 0: no cap (env LDAPD_ETCD_VIEW_MAX_BYTES)")
-}
-
-// envInt64 is envInt for int64 values.
-func envInt64(e *env, name string, def int64) int64 {
-	if v := e.getenv(name); v != "" {
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-			return n
-		}
-	}
-	return def
 }
 
 // options is the datastore configuration the flags select.
