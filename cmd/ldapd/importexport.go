@@ -240,7 +240,7 @@ func openOfflineStoreMapped(ctx context.Context, sc *storeConfig, data, domain s
 	if err != nil {
 		return nil, nil, err
 	}
-	stored, err := storedDomain(ctx, store)
+	stored, err := idm.StoredDomain(ctx, store)
 	if err != nil {
 		store.Close()
 		return nil, nil, err

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -17,21 +17,21 @@ import (
 )
 
 // startConsole serves the web console and JSON API (package console) on
-// cfg.https over TLS with the LDAPS certificate (tlsConfig, which SIGHUP
+// cfg.HTTPS over TLS with the LDAPS certificate (tlsConfig, which SIGHUP
 // reloads). It is off unless --https is given: a second network surface
 // that accepts passwords should be opted into. stop shuts it down (in-flight
 // requests get 5 seconds) and waits for its goroutine.
-func startConsole(cfg serveConfig, svc *idm.Service, tlsConfig *tls.Config, log zerolog.Logger) (stop func(), err error) {
-	if cfg.https == "" {
+func startConsole(cfg Config, svc *idm.Service, tlsConfig *tls.Config, log zerolog.Logger) (stop func(), err error) {
+	if cfg.HTTPS == "" {
 		return func() {}, nil
 	}
 	web, err := console.New(console.Config{IDM: svc, Logger: log, LDAPURL: consoleLDAPURL(cfg)})
 	if err != nil {
 		return nil, err
 	}
-	ln, err := listenTCP(cfg.https)
+	ln, err := listenTCP(cfg.HTTPS)
 	if err != nil {
-		return nil, fmt.Errorf("listen for the web console on %s: %w", cfg.https, err)
+		return nil, fmt.Errorf("listen for the web console on %s: %w", cfg.HTTPS, err)
 	}
 	tc := tlsConfig.Clone()
 	tc.NextProtos = []string{"h2", "http/1.1"}
@@ -56,13 +56,13 @@ func startConsole(cfg serveConfig, svc *idm.Service, tlsConfig *tls.Config, log 
 
 // consoleLDAPURL is the LDAPS URL the console shows in its "try it" line:
 // the first --hostnames name (else localhost) and the --ldaps port.
-func consoleLDAPURL(cfg serveConfig) string {
-	_, port, err := net.SplitHostPort(cfg.ldaps)
-	if cfg.ldaps == "" || err != nil {
+func consoleLDAPURL(cfg Config) string {
+	_, port, err := net.SplitHostPort(cfg.LDAPS)
+	if cfg.LDAPS == "" || err != nil {
 		return ""
 	}
 	host := "localhost"
-	if h, _, _ := strings.Cut(cfg.hostnames, ","); strings.TrimSpace(h) != "" {
+	if h, _, _ := strings.Cut(cfg.Hostnames, ","); strings.TrimSpace(h) != "" {
 		host = strings.TrimSpace(h)
 	}
 	return "ldaps://" + net.JoinHostPort(host, port)
