@@ -13,11 +13,8 @@ import (
 	"github.com/ldapd/ldapd/certs"
 	"github.com/ldapd/ldapd/daemon"
 	"github.com/ldapd/ldapd/datastore"
-	"github.com/ldapd/ldapd/directory"
-	"github.com/ldapd/ldapd/directory/boltstore"
 	"github.com/ldapd/ldapd/idm"
 	"github.com/ldapd/ldapd/ldapserver/wire"
-	"github.com/ldapd/ldapd/tokens"
 )
 
 // serveConfig is everything `ldapd serve` is configured with.
@@ -162,12 +159,6 @@ func (cfg *serveConfig) daemonConfig(logFormat, configWarning string) daemon.Con
 		PasswordCacheTTL: cacheOff(cfg.passwordCacheTTL), PasswordCacheSize: cacheOff(cfg.passwordCacheSize),
 		Version: version,
 	}
-}
-
-// openData opens the bbolt store and signing keys of a data directory
-// (datastore.OpenBolt).
-func openData(data string, lockTimeout time.Duration, regenerate bool) (directory.Store, *tokens.Keyring, error) {
-	return datastore.OpenBolt(data, boltstore.Options{Timeout: lockTimeout}, regenerate)
 }
 
 // cacheOff maps the password cache flags' "0 or less: off" to idm.Config's

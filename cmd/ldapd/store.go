@@ -107,6 +107,3 @@ func usageIf(err error) error {
 	}
 	return err
 }
-
-// requireEmpty is datastore.RequireEmpty (importexport.go's openBoltData).
-func requireEmpty(tx directory.ReadTx) error { return datastore.RequireEmpty(tx) }
