@@ -1,9 +1,7 @@
 package daemon
 
 import (
-	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -39,19 +37,7 @@ func startConsole(cfg Config, svc *idm.Service, tlsConfig *tls.Config, log zerol
 		WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
 	}
 	log.Info().Str("addr", ln.Addr().String()).Msg("listening for the web console and JSON API (HTTPS)")
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := hs.Serve(tls.NewListener(ln, tc)); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error().Err(err).Msg("web console listener failed")
-		}
-	}()
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = hs.Shutdown(ctx)
-		<-done
-	}, nil
+	return serveHTTP(hs, tls.NewListener(ln, tc), "web console", log), nil
 }
 
 // consoleLDAPURL is the LDAPS URL the console shows in its "try it" line:

@@ -113,11 +113,18 @@ func (o *ops) start(addr string, log zerolog.Logger) (stop func(), err error) {
 	}
 	log.Info().Str("addr", ln.Addr().String()).Msg("listening for metrics and health checks (/metrics, /healthz, /readyz)")
 	hs := &http.Server{Handler: o.reg.Handler(o.readiness), ReadHeaderTimeout: 5 * time.Second}
+	return serveHTTP(hs, ln, "metrics", log), nil
+}
+
+// serveHTTP serves hs on ln in a goroutine, logging a failure as what's;
+// stop shuts it down (requests in flight get 5 seconds) and waits for the
+// goroutine.
+func serveHTTP(hs *http.Server, ln net.Listener, what string, log zerolog.Logger) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error().Err(err).Msg("metrics listener failed")
+			log.Error().Err(err).Msg(what + " listener failed")
 		}
 	}()
 	return func() {
@@ -125,7 +132,7 @@ func (o *ops) start(addr string, log zerolog.Logger) (stop func(), err error) {
 		defer cancel()
 		_ = hs.Shutdown(ctx)
 		<-done
-	}, nil
+	}
 }
 
 // reportView logs the local view of an etcd store, if it has one, and
