@@ -14,7 +14,11 @@
 // store and the keyring: for bbolt the database and DATA/keys/tokens.key;
 // for etcd the cluster, with the keyring kept in it sealed with the
 // key-encryption key ([SharedKeyring]). [VerifyFile] and [VerifyEtcd]
-// check a store offline.
+// check a store offline. [OpenOffline] opens a stopped server's store as
+// an idm.Service, for the offline commands (import, export); with no
+// domain given it refuses a bbolt data directory that holds no database
+// ([ExistingData]), so that a mistyped --data does not become a new
+// directory.
 //
 // # Caveats
 //

@@ -14,7 +14,6 @@ import (
 	"testing"
 
 	"github.com/go-ldap/ldap/v3"
-	"github.com/rs/zerolog"
 )
 
 // dialSocketEnv makes the test binary, started by
@@ -45,31 +44,6 @@ func dialAdminSocket(path string) int {
 	}
 	fmt.Printf("whoami: %s uid %d\n", who.AuthzID, os.Getuid())
 	return 0
-}
-
-// TestAdminSocketModeAtCreation: under umask 000 the admin socket is 0600
-// as soon as listenSocket returns (it is bound under umask 177, with no
-// chmod afterwards that would leave a window), and the process umask is
-// restored.
-func TestAdminSocketModeAtCreation(t *testing.T) {
-	old := syscall.Umask(0)
-	defer syscall.Umask(old)
-	path := filepath.Join(t.TempDir(), "ldapd.sock")
-	ln, err := listenSocket(path, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	if now := syscall.Umask(0); now != 0 {
-		t.Errorf("umask after listenSocket = %03o, want the caller's 000", now)
-	}
-	st, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Mode()&os.ModeSocket == 0 || st.Mode().Perm() != 0o600 {
-		t.Errorf("admin socket mode %v under umask 000, want a 0600 socket", st.Mode())
-	}
 }
 
 // TestAdminSocketRefusesOtherUsers, with the real binary: a data

@@ -104,7 +104,7 @@ idle-timeout = "90s"
 		cfg.tlsKeyExchange != "classical" {
 		t.Errorf("cfg = %+v", cfg)
 	}
-	if cfg.limits.maxConnections != 100 || cfg.limits.idleTimeout.Seconds() != 90 {
+	if cfg.limits.MaxConnections != 100 || cfg.limits.IdleTimeout.Seconds() != 90 {
 		t.Errorf("limits = %+v", cfg.limits)
 	}
 	// A bool set in the file is overridden by the flag and by the environment.
@@ -239,13 +239,13 @@ func TestEnvInvalidRefused(t *testing.T) {
 	}
 	// Valid values win over the file.
 	cfg, err := loadServeConfig(t, nil, map[string]string{"LDAPD_IDLE_TIMEOUT": "2s", "LDAPD_MAX_FILTER_DEPTH": "9"}, "idle-timeout = \"1s\"\nmax-filter-depth = 8\n")
-	if err != nil || cfg.limits.idleTimeout.String() != "2s" || cfg.limits.maxFilterDepth != 9 {
-		t.Errorf("idle %v depth %d err %v: want the environment's 2s and 9", cfg.limits.idleTimeout, cfg.limits.maxFilterDepth, err)
+	if err != nil || cfg.limits.IdleTimeout.String() != "2s" || cfg.limits.MaxFilterDepth != 9 {
+		t.Errorf("idle %v depth %d err %v: want the environment's 2s and 9", cfg.limits.IdleTimeout, cfg.limits.MaxFilterDepth, err)
 	}
 	// Without the variable, the file's 1s holds (not the 5m default).
 	cfg, err = loadServeConfig(t, nil, nil, "idle-timeout = \"1s\"\n")
-	if err != nil || cfg.limits.idleTimeout.String() != "1s" {
-		t.Errorf("idle %v err %v: want the file's 1s", cfg.limits.idleTimeout, err)
+	if err != nil || cfg.limits.IdleTimeout.String() != "1s" {
+		t.Errorf("idle %v err %v: want the file's 1s", cfg.limits.IdleTimeout, err)
 	}
 	// A bad flag is refused the same way, naming the flag.
 	if _, err := loadServeConfig(t, []string{"--uid-range", "0-5"}, nil, ""); err == nil || !strings.Contains(err.Error(), "--uid-range") {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,13 +11,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/rs/zerolog"
-
+	"github.com/ldapd/ldapd/datastore"
 	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/directory/boltstore"
 	"github.com/ldapd/ldapd/idm"
 	"github.com/ldapd/ldapd/ldif"
-	"github.com/ldapd/ldapd/tokens"
 )
 
 func runImport(ctx context.Context, e *env, args []string, o *offlineFlags) error {
@@ -40,9 +37,10 @@ func runImport(ctx context.Context, e *env, args []string, o *offlineFlags) erro
 	if err != nil || memory < minImportMemory {
 		return fmt.Errorf("--max-memory %q: want a size of at least 64MiB, such as 512MiB or 2GiB: %w", o.maxMemory, errUsage)
 	}
-	svc, closeStore, err := openOfflineStoreMapped(ctx, &o.store, o.data, o.domain, importMmapSize(o.data, fi.Size()), importLimits{chunk: o.chunk, chunkBytes: memory / 4})
+	svc, closeStore, err := datastore.OpenOffline(ctx, o.store.options(), o.data, o.domain, datastore.OfflineOptions{
+		MmapSize: datastore.ImportMmapSize(o.data, fi.Size()), ImportChunk: o.chunk, ImportChunkBytes: memory / 4})
 	if err != nil {
-		return err
+		return usageIf(err)
 	}
 	defer closeStore()
 
@@ -137,9 +135,9 @@ func runExport(ctx context.Context, e *env, args []string, o *offlineFlags) erro
 	if err := o.store.check(); err != nil {
 		return err
 	}
-	svc, closeStore, err := openOfflineStore(ctx, &o.store, o.data, "")
+	svc, closeStore, err := datastore.OpenOffline(ctx, o.store.options(), o.data, "", datastore.OfflineOptions{})
 	if err != nil {
-		return err
+		return usageIf(err)
 	}
 	defer closeStore()
 	dst := e.stdout
@@ -172,37 +170,6 @@ func runExport(ctx context.Context, e *env, args []string, o *offlineFlags) erro
 	return nil
 }
 
-// openOffline opens a stopped server's data directory as an idm.Service,
-// bootstrapping it for domain when it holds no directory yet.
-func openOffline(ctx context.Context, data, domain string) (*idm.Service, func(), error) {
-	return openOfflineStore(ctx, &storeConfig{kind: storeBolt}, data, domain)
-}
-
-// openOfflineStore is openOffline for the store sc selects (store.go).
-func openOfflineStore(ctx context.Context, sc *storeConfig, data, domain string) (*idm.Service, func(), error) {
-	return openOfflineStoreMapped(ctx, sc, data, domain, 0, importLimits{})
-}
-
-// importMmapSize is the size to map a bbolt file with for the import of an
-// LDIF file of ldifSize bytes into data: more than the file will reach, so
-// that bbolt never remaps it (and copies every key written so far) while
-// it commits the load. The mapping only reserves address space.
-func importMmapSize(data string, ldifSize int64) int {
-	size := int64(64 << 20)
-	if fi, err := os.Stat(dbPath(data)); err == nil {
-		size += fi.Size()
-	}
-	size += 8 * ldifSize // a loaded file is about 4-5 times its LDIF
-	return int(min(size, 1<<40))
-}
-
-// importLimits are import's --chunk (idm.Config.ImportChunk, if positive)
-// and a quarter of its --max-memory (idm.Config.ImportChunkBytes).
-type importLimits struct {
-	chunk      int
-	chunkBytes int64
-}
-
 // minImportMemory is the smallest --max-memory: below it the runtime and
 // the first pass's maps alone would exceed the bound.
 const minImportMemory = 64 << 20
@@ -219,97 +186,9 @@ func parseByteSize(s string) (int64, error) {
 	return n << shift, nil
 }
 
-// openOfflineStoreMapped is openOfflineStore with a bbolt file mapped with
-// mmapSize bytes at first (boltstore.Options.InitialMmapSize; 0: the
-// file's size). The etcd store ignores mmapSize. lim bounds the chunks of
-// an import.
-func openOfflineStoreMapped(ctx context.Context, sc *storeConfig, data, domain string, mmapSize int, lim importLimits) (*idm.Service, func(), error) {
-	if sc.kind != storeEtcd && domain == "" {
-		if err := existingData(data); err != nil {
-			return nil, nil, err
-		}
-	}
-	var store directory.Store
-	var keys *tokens.Keyring
-	var err error
-	if sc.kind == storeEtcd || mmapSize == 0 {
-		store, keys, err = sc.openData(ctx, data, 2*time.Second)
-	} else {
-		store, keys, err = openBoltData(data, boltstore.Options{Timeout: 2 * time.Second, InitialMmapSize: mmapSize})
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	stored, err := storedDomain(ctx, store)
-	if err != nil {
-		store.Close()
-		return nil, nil, err
-	}
-	if stored == "" && domain == "" {
-		store.Close()
-		return nil, nil, fmt.Errorf("%s holds no directory yet: give --domain to create it", data)
-	}
-	if domain == "" {
-		domain = stored
-	}
-	cfg := idm.Config{Store: store, Domain: domain, Keys: keys, Logger: zerolog.Nop()}
-	if sc.kind == storeEtcd {
-		// An entry's Add takes up to ~60 etcd operations (directory/etcdstore).
-		cfg.ImportChunk = max(1, sc.maxTxnOps/64)
-	}
-	if lim.chunk > 0 && (cfg.ImportChunk == 0 || lim.chunk < cfg.ImportChunk) {
-		cfg.ImportChunk = lim.chunk // --chunk may lower etcd's, never raise it
-	}
-	cfg.ImportChunkBytes = lim.chunkBytes
-	svc, err := idm.New(cfg)
-	if err == nil {
-		_, err = svc.Bootstrap(ctx) // creates the directory, or checks the domain
-	}
-	if err != nil {
-		store.Close()
-		return nil, nil, err
-	}
-	return svc, func() { store.Close() }, nil
-}
-
-// openBoltData is openData (serve.go) with the given bbolt options.
-func openBoltData(data string, opts boltstore.Options) (directory.Store, *tokens.Keyring, error) {
-	if err := os.MkdirAll(data, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("create data directory: %w", err)
-	}
-	store, err := boltstore.Open(dbPath(data), opts)
-	if err != nil {
-		return nil, nil, err
-	}
-	if _, err := os.Stat(keysPath(data)); errors.Is(err, os.ErrNotExist) {
-		// As openData: new keys only for a directory never started.
-		if err := store.View(context.Background(), requireEmpty); err != nil {
-			store.Close()
-			return nil, nil, fmt.Errorf("%s: %w", keysPath(data), err)
-		}
-	}
-	keys, err := tokens.LoadKeyring(keysPath(data), nil)
-	if err != nil {
-		store.Close()
-		return nil, nil, fmt.Errorf("token signing keys: %w", err)
-	}
-	return store, keys, nil
-}
-
-// existingData refuses a bbolt data directory that holds no database: a
-// mistyped --data must not become a new, empty directory with a new
-// signing key. Only serve's first start and import --domain make one.
-func existingData(data string) error {
-	_, err := os.Stat(dbPath(data))
-	if errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("%s holds no ldapd.db: is --data (LDAPD_DATA) right? Only ldapd serve --domain (first start) or ldapd import --domain creates a directory: %w",
-			data, errUsage)
-	}
-	if err != nil {
-		return fmt.Errorf("data directory: %w", err)
-	}
-	return nil
-}
+// existingData is datastore.ExistingData, a missing database a usage
+// error.
+func existingData(data string) error { return usageIf(datastore.ExistingData(data)) }
 
 // progress draws a one-line progress bar on a terminal; elsewhere it is
 // silent.

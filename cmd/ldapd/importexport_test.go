@@ -13,7 +13,9 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/ldapd/ldapd/datastore"
 	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/directory/boltstore"
 	"github.com/ldapd/ldapd/idm"
 	"github.com/ldapd/ldapd/ldif"
 )
@@ -81,7 +83,7 @@ func writeFile(t *testing.T, name, content string) string {
 
 func openSvc(t *testing.T, data string) (*idm.Service, func()) {
 	t.Helper()
-	store, keys, err := openData(data, time.Second, false)
+	store, keys, err := datastore.OpenBolt(data, boltstore.Options{Timeout: time.Second}, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,114 +1,11 @@
 package main
 
 import (
-	"bytes"
-	"io"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/rs/zerolog"
 )
-
-// syncBuffer is a bytes.Buffer safe for the flushing goroutine, which
-// reports each write on wrote.
-type syncBuffer struct {
-	mu    sync.Mutex
-	buf   bytes.Buffer
-	wrote chan struct{}
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.wrote != nil {
-		select {
-		case b.wrote <- struct{}{}:
-		default:
-		}
-	}
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// TestLogBuffer: lines wait in memory (no write per line), come out in
-// order on Close, at once with a warning or error line, and after the flush interval
-// without anything else happening.
-func TestLogBuffer(t *testing.T) {
-	var out syncBuffer
-	b := newLogBuffer(&out, time.Hour)
-	log := zerolog.New(b)
-	for i := range 1000 {
-		log.Info().Int("n", i).Msg("access")
-	}
-	if out.String() != "" {
-		t.Fatalf("written before a flush: %q...", out.String()[:min(80, len(out.String()))])
-	}
-	log.Warn().Msg("bind failed")
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 1001 || !strings.Contains(lines[0], `"n":0`) || !strings.Contains(lines[1000], "bind failed") {
-		t.Fatalf("after a warning: %d lines, first %q, last %q", len(lines), lines[0], lines[len(lines)-1])
-	}
-	log.Info().Msg("access")
-	log.Error().Msg("listener failed")
-	if !strings.HasSuffix(out.String(), `"message":"listener failed"}`+"\n") {
-		t.Fatalf("an error line was not written at once: ends %q", out.String()[len(out.String())-40:])
-	}
-	log.Info().Msg("last")
-	if err := b.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasSuffix(out.String(), `"message":"last"}`+"\n") {
-		t.Fatalf("Close did not flush: ends %q", out.String()[len(out.String())-40:])
-	}
-
-	timed := syncBuffer{wrote: make(chan struct{}, 1)}
-	b = newLogBuffer(&timed, time.Millisecond)
-	defer b.Close()
-	soon := zerolog.New(b)
-	soon.Info().Msg("soon")
-	select {
-	case <-timed.wrote:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no flush 10 s after a line with a 1 ms interval")
-	}
-	if !strings.Contains(timed.String(), "soon") {
-		t.Fatalf("timer flush wrote %q", timed.String())
-	}
-}
-
-// TestLogBufferLargeBurst: more than the buffer holds goes out in order,
-// no line split or lost.
-func TestLogBufferLargeBurst(t *testing.T) {
-	var out syncBuffer
-	b := newLogBuffer(&out, time.Hour)
-	log := zerolog.New(b)
-	long := strings.Repeat("x", logBufferSize/3)
-	for i := range 20 {
-		log.Info().Int("n", i).Str("pad", long).Msg("")
-	}
-	log.Info().Str("huge", strings.Repeat("y", 2*logBufferSize)).Msg("")
-	b.Close()
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 21 {
-		t.Fatalf("%d lines, want 21", len(lines))
-	}
-	for i, l := range lines[:20] {
-		if !strings.HasPrefix(l, `{"level":"info","n":`+strconv.Itoa(i)+`,`) {
-			t.Fatalf("line %d is %.40q", i, l)
-		}
-	}
-}
 
 // TestServeLogsSurviveSIGTERM: the access lines of the last operations
 // before a SIGTERM are in the log after the server exits, though they were
@@ -131,38 +28,5 @@ func TestServeLogsSurviveSIGTERM(t *testing.T) {
 	c.Close()
 	if n := strings.Count(p.log(), `"op":"extended"`); n != 3 {
 		t.Errorf("%d WhoAmI access lines after SIGTERM, want 3:\n%s", n, p.log())
-	}
-}
-
-// BenchmarkAccessLog is what the default log level adds to an operation:
-// one access line as ldapserver writes it, to a file through the buffer
-// serve uses, and straight to the file (a write(2) per line) as before.
-func BenchmarkAccessLog(b *testing.B) {
-	for _, buffered := range []bool{false, true} {
-		name := map[bool]string{false: "unbuffered", true: "buffered"}[buffered]
-		b.Run(name, func(b *testing.B) {
-			f, err := os.Create(filepath.Join(b.TempDir(), "log"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer f.Close()
-			var w io.Writer = f
-			if buffered {
-				lb := newLogBuffer(f, logFlushInterval)
-				defer lb.Close()
-				w = lb
-			}
-			log, err := newLogger(w, "info", "json")
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					log.Info().Int32("msgid", 7).Str("op", "extended").Str("target", "1.3.6.1.4.1.4203.1.11.3").
-						Str("identity", "token:0f3c2a9b bench").Int("code", 0).Dur("duration", 12*time.Microsecond).Send()
-				}
-			})
-		})
 	}
 }

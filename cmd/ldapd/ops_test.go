@@ -16,9 +16,6 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-
-	"github.com/ldapd/ldapd/directory/boltstore"
-	"github.com/ldapd/ldapd/directory/storetest"
 )
 
 // logWatch collects a server's log and closes seen when a line containing
@@ -174,15 +171,6 @@ func TestLogFormatAuto(t *testing.T) {
 			t.Errorf("terminal %v, --log-format %q: %q, want %q", c.terminal, c.flag, got, c.want)
 		}
 	}
-	var buf bytes.Buffer
-	log, err := newLogger(&buf, "info", resolveLogFormat(&env{}, "auto"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	log.Info().Str("event", "security").Msg("x")
-	if !strings.HasPrefix(buf.String(), `{"level":"info","event":"security",`) {
-		t.Errorf("log line %q", buf.String())
-	}
 }
 
 // TestServeRefusesNewerDatabase: an older ldapd refuses a data file written
@@ -269,19 +257,5 @@ func TestDrainPeriod(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"drain_period":1500`) {
 		t.Errorf("the drain is not logged:\n%s", logs)
-	}
-}
-
-// TestServeStoreHidesNoCapability: the store serve gives idm (timed with
-// --metrics) offers all the opened store does, directory.Versioned first:
-// without it idm's caches turn off.
-func TestServeStoreHidesNoCapability(t *testing.T) {
-	for _, addr := range []string{"", "127.0.0.1:0"} {
-		s, err := boltstore.Open(filepath.Join(t.TempDir(), "ldapd.db"), boltstore.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		storetest.CheckWrapper(t, s, newOps(addr, s).wrap)
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/ldapd/ldapd/daemon"
 )
 
 // TestOperationsRecipes runs the recipes docs/operations.md prints, as
@@ -177,7 +179,7 @@ func TestOperationsRecipes(t *testing.T) {
 	if err := os.Chmod(f, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if w, err := checkConfigFileMode(f); w != "" || err != nil {
+	if w, err := daemon.CheckConfigFileMode(f); w != "" || err != nil {
 		t.Errorf("a 0644 config: warning %q, error %v", w, err)
 	}
 }

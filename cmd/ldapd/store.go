@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/spf13/pflag"
 
 	"github.com/ldapd/ldapd/datastore"
 	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/directory/etcdstore"
-	"github.com/ldapd/ldapd/metrics"
 	"github.com/ldapd/ldapd/tokens"
 )
 
@@ -108,32 +106,4 @@ func usageIf(err error) error {
 		return fmt.Errorf("%w: %w", err, errUsage)
 	}
 	return err
-}
-
-// requireEmpty is datastore.RequireEmpty (importexport.go's openBoltData).
-func requireEmpty(tx directory.ReadTx) error { return datastore.RequireEmpty(tx) }
-
-// reportView logs the local view of an etcd store, if it has one, and
-// registers its metrics (reg nil: --metrics is off).
-func reportView(reg *metrics.Registry, log zerolog.Logger, store directory.Store) {
-	vs, ok := store.(interface {
-		ViewStats() (etcdstore.ViewStats, bool)
-	})
-	if !ok {
-		return
-	}
-	st, ok := vs.ViewStats()
-	if !ok {
-		return
-	}
-	log.Info().Int64("revision", st.Revision).Int("keys", st.Keys).Int64("bytes", st.Bytes).Bool("disabled", st.Disabled).
-		Msg("loaded the local view of the etcd store")
-	if reg == nil {
-		return
-	}
-	reg.ViewStats(func() metrics.ViewState {
-		st, _ := vs.ViewStats()
-		return metrics.ViewState{Revision: st.Revision, Lag: st.Lag(), StalenessSec: st.Staleness.Seconds(), Stale: st.Stale,
-			Reloads: st.Reloads, Keys: st.Keys, Bytes: st.Bytes, Disabled: st.Disabled}
-	})
 }

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/directory/boltstore"
+	"github.com/ldapd/ldapd/directory/etcdstore"
 	"github.com/ldapd/ldapd/idm"
 	"github.com/ldapd/ldapd/ldapserver"
 	"github.com/ldapd/ldapd/metrics"
@@ -73,11 +74,6 @@ func (o *ops) observe(servers ...*ldapserver.Server) {
 // setReady marks the LDAP listeners up (or going down).
 func (o *ops) setReady(up bool) { o.ready.Store(up) }
 
-// defaultDrainPeriod is --drain-period's default: a load balancer that
-// polls /readyz every 2 s and takes 2 failures to mark the server down
-// (a common setting) has stopped sending new clients by then.
-const defaultDrainPeriod = 5 * time.Second
-
 // drain marks the server unready and, when /readyz is served, waits d so
 // that load balancers see the 503 while LDAP is still served: only then
 // do the listeners close.
@@ -117,11 +113,18 @@ func (o *ops) start(addr string, log zerolog.Logger) (stop func(), err error) {
 	}
 	log.Info().Str("addr", ln.Addr().String()).Msg("listening for metrics and health checks (/metrics, /healthz, /readyz)")
 	hs := &http.Server{Handler: o.reg.Handler(o.readiness), ReadHeaderTimeout: 5 * time.Second}
+	return serveHTTP(hs, ln, "metrics", log), nil
+}
+
+// serveHTTP serves hs on ln in a goroutine, logging a failure as what's;
+// stop shuts it down (requests in flight get 5 seconds) and waits for the
+// goroutine.
+func serveHTTP(hs *http.Server, ln net.Listener, what string, log zerolog.Logger) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error().Err(err).Msg("metrics listener failed")
+			log.Error().Err(err).Msg(what + " listener failed")
 		}
 	}()
 	return func() {
@@ -129,5 +132,30 @@ func (o *ops) start(addr string, log zerolog.Logger) (stop func(), err error) {
 		defer cancel()
 		_ = hs.Shutdown(ctx)
 		<-done
-	}, nil
+	}
+}
+
+// reportView logs the local view of an etcd store, if it has one, and
+// registers its metrics (reg nil: --metrics is off).
+func reportView(reg *metrics.Registry, log zerolog.Logger, store directory.Store) {
+	vs, ok := store.(interface {
+		ViewStats() (etcdstore.ViewStats, bool)
+	})
+	if !ok {
+		return
+	}
+	st, ok := vs.ViewStats()
+	if !ok {
+		return
+	}
+	log.Info().Int64("revision", st.Revision).Int("keys", st.Keys).Int64("bytes", st.Bytes).Bool("disabled", st.Disabled).
+		Msg("loaded the local view of the etcd store")
+	if reg == nil {
+		return
+	}
+	reg.ViewStats(func() metrics.ViewState {
+		st, _ := vs.ViewStats()
+		return metrics.ViewState{Revision: st.Revision, Lag: st.Lag(), StalenessSec: st.Staleness.Seconds(), Stale: st.Stale,
+			Reloads: st.Reloads, Keys: st.Keys, Bytes: st.Bytes, Disabled: st.Disabled}
+	})
 }

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package main
+package daemon
 
 import (
 	"fmt"
@@ -11,12 +11,12 @@ import (
 )
 
 // listenTCP opens a TCP listener; Go sets keepalive on each accepted
-// connection (on Linux, serve_listen_linux.go sets it once on the
+// connection (on Linux, listen_linux.go sets it once on the
 // listener).
 func listenTCP(addr string) (net.Listener, error) { return net.Listen("tcp", addr) }
 
 // listenSocket opens the admin socket and makes it owner-only. Outside
-// Linux there is no peer-credential check (serve_listen_linux.go): the
+// Linux there is no peer-credential check (listen_linux.go): the
 // 0700 data directory (secureDataDir) is what keeps other users away, so
 // it must not be loosened.
 func listenSocket(path string, log zerolog.Logger) (net.Listener, error) {

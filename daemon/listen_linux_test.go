@@ -1,12 +1,16 @@
 //go:build linux
 
-package main
+package daemon
 
 import (
 	"net"
+	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 )
 
 // TestListenTCPKeepAlive: a connection accepted from listenTCP has TCP
@@ -51,5 +55,30 @@ func TestListenTCPKeepAlive(t *testing.T) {
 		if gerr != nil || got != o.want {
 			t.Errorf("%s = %d (%v), want %d", o.name, got, gerr, o.want)
 		}
+	}
+}
+
+// TestAdminSocketModeAtCreation: under umask 000 the admin socket is 0600
+// as soon as listenSocket returns (it is bound under umask 177, with no
+// chmod afterwards that would leave a window), and the process umask is
+// restored.
+func TestAdminSocketModeAtCreation(t *testing.T) {
+	old := syscall.Umask(0)
+	defer syscall.Umask(old)
+	path := filepath.Join(t.TempDir(), "ldapd.sock")
+	ln, err := listenSocket(path, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if now := syscall.Umask(0); now != 0 {
+		t.Errorf("umask after listenSocket = %03o, want the caller's 000", now)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode()&os.ModeSocket == 0 || st.Mode().Perm() != 0o600 {
+		t.Errorf("admin socket mode %v under umask 000, want a 0600 socket", st.Mode())
 	}
 }

@@ -1,34 +1,12 @@
-package main
+package daemon
 
 import (
-	"fmt"
 	"io"
 	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 )
-
-// parseLevel reads --log-level.
-func parseLevel(s string) (zerolog.Level, error) {
-	lvl, err := zerolog.ParseLevel(s)
-	if err != nil || s == "" {
-		return 0, fmt.Errorf("invalid value %q: want debug, info, warn or error", s)
-	}
-	return lvl, nil
-}
-
-// resolveLogFormat turns --log-format auto into console when stderr is a
-// terminal and json otherwise; other values pass through.
-func resolveLogFormat(e *env, format string) string {
-	if format != "auto" && format != "" {
-		return format
-	}
-	if e.stderrTerminal != nil && e.stderrTerminal() {
-		return "console"
-	}
-	return "json"
-}
 
 // logFlushInterval is how long a log line may wait in the buffer: what a
 // SIGKILL (or a crash that skips the deferred Close) can lose.
@@ -38,12 +16,12 @@ const logFlushInterval = 100 * time.Millisecond
 // flushes it first, so a burst costs one write(2) per logBufferSize bytes.
 const logBufferSize = 64 << 10
 
-// logBuffer is what `ldapd serve` logs through: log lines are gathered in
+// logBuffer is what Run logs through: log lines are gathered in
 // memory and written to w (stderr) at most logFlushInterval after the
 // first of them, when the buffer fills, at once for a warning or an error
 // line, and on Close. One write(2) per access line cost more than the rest of a
 // WhoAmI's logging together (see docs/performance.md). Close runs when
-// serve returns, also after SIGTERM or SIGINT, so those lose nothing; a
+// Run returns, also after SIGTERM or SIGINT, so those lose nothing; a
 // SIGKILL loses the lines of the last logFlushInterval at most.
 //
 // newLogBuffer starts one goroutine, which waits for a first buffered
