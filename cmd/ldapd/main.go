@@ -21,6 +21,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ldapd/ldapd/internal/cli"
 )
 
 // env is what a command may touch of the process: its standard streams
@@ -43,11 +45,12 @@ type env struct {
 	stderrTerminal func() bool
 }
 
-// errUsage marks an error caused by bad arguments (exit status 2).
-var errUsage = errors.New("usage")
+// errUsage marks an error caused by bad arguments (exit status 2): the
+// same sentinel as internal/cli's usage errors.
+var errUsage = cli.ErrUsage
 
 // errHelpShown is returned by a command that printed its help on request.
-var errHelpShown = errors.New("help shown")
+var errHelpShown = cli.ErrHelpShown
 
 // errUsageShown is a usage error whose usage was printed already (ldapd
 // without a command).

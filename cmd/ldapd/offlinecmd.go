@@ -5,6 +5,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/ldapd/ldapd/internal/cli"
 )
 
 // The commands that work on a data directory, offline or through the
@@ -32,9 +34,9 @@ func offlineCmd(e *env, c *cobra.Command, dataUsage string, withStore bool, own 
 	f := &offlineFlags{}
 	fs := c.Flags()
 	fs.StringVar(&f.data, "data", "./data", dataUsage+" (env LDAPD_DATA)")
-	bindEnv(fs, "data", "LDAPD_DATA")
+	cli.BindEnv(fs, "data", "LDAPD_DATA")
 	if withStore {
-		fs.AddFlagSet(withEnv(storeFlags(&f.store)))
+		fs.AddFlagSet(cli.WithEnv(storeFlags(&f.store)))
 	}
 	if own != nil {
 		own(fs, f)
@@ -103,7 +105,7 @@ the limit: 100k people took 0.6 GB peak RSS.`,
 			"ldapd import --store etcd --etcd-endpoints https://etcd1:2379 --keyring-kek /etc/ldapd/kek people.ldif"),
 	}, "data directory of a stopped server", true, func(fs *pflag.FlagSet, f *offlineFlags) {
 		fs.StringVar(&f.domain, "domain", "", "DNS domain, to create the directory if DATA holds none yet (env LDAPD_DOMAIN)")
-		bindEnv(fs, "domain", "LDAPD_DOMAIN")
+		cli.BindEnv(fs, "domain", "LDAPD_DOMAIN")
 		fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar")
 		fs.IntVar(&f.chunk, "chunk", 0, "entries added per transaction (default 16384, ~0.6 GB peak RSS for 100k people; with --store etcd a few); the prepared entries, their keys and the transaction's pages of one chunk are in memory at once")
 		fs.StringVar(&f.maxMemory, "max-memory", "1GiB", "memory the import may use (KiB, MiB, GiB or bytes): the Go heap's soft limit (GOMEMLIMIT overrides it); a transaction holds at most a quarter of it; the data file's mapped pages come on top")

@@ -15,6 +15,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/ldapd/ldapd/internal/cli"
 )
 
 // This file holds the operator's commands: version, healthcheck and
@@ -101,9 +103,9 @@ probe). The server must run with --metrics; the address comes from --url,
 	fs.StringVar(&o.config, "config", "", "the server's TOML configuration, to read its metrics address (env LDAPD_CONFIG)")
 	fs.StringVar(&o.metrics, "metrics", "", "the server's --metrics address (env LDAPD_METRICS)")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Second, "give up after this long")
-	bindEnv(fs, "url", "LDAPD_HEALTHCHECK_URL")
-	bindEnv(fs, "config", "LDAPD_CONFIG")
-	bindEnv(fs, "metrics", "LDAPD_METRICS")
+	cli.BindEnv(fs, "url", "LDAPD_HEALTHCHECK_URL")
+	cli.BindEnv(fs, "config", "LDAPD_CONFIG")
+	cli.BindEnv(fs, "metrics", "LDAPD_METRICS")
 	return c
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/ldapd/ldapd/directory/boltstore"
 	"github.com/ldapd/ldapd/gateway"
 	"github.com/ldapd/ldapd/idm"
+	"github.com/ldapd/ldapd/internal/cli"
 	"github.com/ldapd/ldapd/ldapserver"
 	"github.com/ldapd/ldapd/tokens"
 )
@@ -98,7 +99,7 @@ func serveFlags(cfg *serveConfig) *pflag.FlagSet {
 	limitFlags(fs, &cfg.limits)
 	cfg.store.register(fs)
 	cfg.store.registerView(fs)
-	return withEnv(fs)
+	return cli.WithEnv(fs)
 }
 
 func serveCmd(e *env) *cobra.Command {
