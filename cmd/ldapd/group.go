@@ -8,11 +8,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ldapd/ldapd/admin"
+	"github.com/ldapd/ldapd/internal/cli"
 )
 
 func groupCmd(e *env) *cobra.Command {
 	cf := &clientFlags{}
-	return clientGroup(cf, commandGroup("group", "manage groups", `
+	return clientGroup(cf, cli.Group("group", "manage groups", `
 Manage groups, over LDAP, as the account named by --name. A group is an entry
 cn=NAME,ou=groups under the base DN (class groupOfNames) whose member values
 are DNs; the server keeps memberOf on every member, nested groups resolved.

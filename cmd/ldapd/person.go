@@ -8,11 +8,12 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ldapd/ldapd/admin"
+	"github.com/ldapd/ldapd/internal/cli"
 )
 
 func personCmd(e *env) *cobra.Command {
 	cf := &clientFlags{}
-	return clientGroup(cf, commandGroup("person", "manage people", `
+	return clientGroup(cf, cli.Group("person", "manage people", `
 Manage people, over LDAP, as the account named by --name. A person is an
 entry uid=NAME,ou=people under the base DN (classes inetOrgPerson and
 ldapdAccount). Members of idm_people_admins (idm_admin by default) may

@@ -10,11 +10,12 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ldapd/ldapd/admin"
+	"github.com/ldapd/ldapd/internal/cli"
 )
 
 func serviceAccountCmd(e *env) *cobra.Command {
 	cf := &clientFlags{}
-	return clientGroup(cf, commandGroup("service-account", "manage service accounts and their API tokens", `
+	return clientGroup(cf, cli.Group("service-account", "manage service accounts and their API tokens", `
 Manage service accounts and their API tokens, over LDAP, as the account named
 by --name. A service account is an entry uid=ACCOUNT_ID,ou=services under the
 base DN; members of the group (or the account) named in its entryManagedBy
@@ -30,7 +31,7 @@ token as the password of the DN "dn=token".`,
 }
 
 func apiTokenCmd(e *env, cf *clientFlags) *cobra.Command {
-	return commandGroup("api-token", "list, generate and destroy API tokens", `
+	return cli.Group("api-token", "list, generate and destroy API tokens", `
 Manage the API tokens of a service account. A token is a signed string an
 application uses as the password of a simple bind to "dn=token"; it then acts
 as the service account (read-only unless generated with --rw). The server
