@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/ldapd/ldapd/admin"
+	"github.com/ldapd/ldapd/admin/output"
 	"github.com/ldapd/ldapd/internal/cli"
 )
 
@@ -95,6 +98,12 @@ func clientCommand(cf *clientFlags, s *cmdSpec, own func(*pflag.FlagSet), run fu
 		own(inv.cmd.Flags())
 	}
 	return inv.cmd
+}
+
+// printer prints the command's results in its -o format on e's streams,
+// naming DNs as c does.
+func (inv *invocation) printer(e *env, c *admin.Client) *output.Printer {
+	return &output.Printer{Format: inv.client.output, Stdout: e.stdout, Stderr: e.stderr, Loc: time.Local, Name: c.DisplayName}
 }
 
 // usageErr is a usage error of the command being run.

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/ldapd/ldapd/admin/output"
 	"github.com/ldapd/ldapd/internal/cli"
 )
 
@@ -211,7 +212,7 @@ func completeValues(c *cobra.Command) {
 		switch f.Name {
 		case "output":
 			if c.PersistentFlags().Lookup("output") == f { // the client commands' format, not export's file
-				values = []string{formatText, formatJSON}
+				values = []string{output.FormatText, output.FormatJSON}
 			}
 		case "store", "to":
 			values = []string{storeBolt, storeEtcd}
