@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ldapd/ldapd/admin"
+	"github.com/ldapd/ldapd/admin/output"
 )
 
 // defaultCAFile is the CA certificate `ldapd serve` generates in its data
@@ -33,7 +34,7 @@ func (cf *clientFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&cf.passwordFile, "password-file", "", "read the password of --name from the first line of `FILE`")
 	fs.StringVar(&cf.url, "url", "", "the server's `URL`: ldaps://HOST:PORT, or ldap://HOST:PORT with StartTLS\n(default $LDAPD_URL, else "+admin.DefaultURL+")")
 	fs.StringVar(&cf.ca, "ca", "", "trust the CA certificates in the PEM `FILE` (default $LDAPD_CA, else\n"+defaultCAFile+" if it exists, else the system's roots)")
-	fs.StringVarP(&cf.output, "output", "o", formatText, "print `FORMAT`: text or json")
+	fs.StringVarP(&cf.output, "output", "o", output.FormatText, "print `FORMAT`: text or json")
 }
 
 const clientEnvHelp = `  LDAPD_PASSWORD  the password of the --name account, when --password-file is not given;
@@ -45,7 +46,7 @@ const clientEnvHelp = `  LDAPD_PASSWORD  the password of the --name account, whe
 
 // check validates the shared flags after parsing.
 func (cf *clientFlags) check() error {
-	if cf.output != formatText && cf.output != formatJSON {
+	if cf.output != output.FormatText && cf.output != output.FormatJSON {
 		return fmt.Errorf("unknown output format %q: want text or json", cf.output)
 	}
 	if cf.name == "" {

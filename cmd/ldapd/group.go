@@ -8,11 +8,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ldapd/ldapd/admin"
+	"github.com/ldapd/ldapd/admin/output"
+	"github.com/ldapd/ldapd/internal/cli"
 )
 
 func groupCmd(e *env) *cobra.Command {
 	cf := &clientFlags{}
-	return clientGroup(cf, commandGroup("group", "manage groups", `
+	return clientGroup(cf, cli.Group("group", "manage groups", `
 Manage groups, over LDAP, as the account named by --name. A group is an entry
 cn=NAME,ou=groups under the base DN (class groupOfNames) whose member values
 are DNs; the server keeps memberOf on every member, nested groups resolved.
@@ -50,7 +52,7 @@ members with "group add-members".`,
 			if err != nil {
 				return err
 			}
-			return inv.printer(e, c).done(outcome{Result: "created", Kind: "group", Name: name, DN: dn},
+			return inv.printer(e, c).Done(output.Outcome{Result: "created", Kind: "group", Name: name, DN: dn},
 				fmt.Sprintf("created group %s (%s)", name, dn))
 		})
 	})
@@ -73,7 +75,7 @@ order. With -o json: {"dn": DN, "attributes": {NAME: [VALUES]}}.`,
 			if err != nil {
 				return err
 			}
-			return inv.printer(e, c).entry(g.Entry)
+			return inv.printer(e, c).Entry(g.Entry)
 		})
 	})
 }
@@ -132,20 +134,20 @@ func changeMembersCmd(e *env, cf *clientFlags, add bool, spec *cmdSpec) *cobra.C
 			}
 			p := inv.printer(e, c)
 			for _, dn := range ch.Unchanged {
-				p.notice("%s %s group %s", p.name(dn), stay, name)
+				p.Notice("%s %s group %s", p.Name(dn), stay, name)
 			}
-			o := outcome{Result: result, Kind: "group", Name: name, Changed: ch.Changed, Unchanged: ch.Unchanged}
-			if p.format == formatJSON {
-				return p.json(o)
+			o := output.Outcome{Result: result, Kind: "group", Name: name, Changed: ch.Changed, Unchanged: ch.Unchanged}
+			if p.Format == output.FormatJSON {
+				return p.JSON(o)
 			}
 			if len(ch.Changed) == 0 {
 				return nil
 			}
 			names := make([]string, len(ch.Changed))
 			for i, dn := range ch.Changed {
-				names[i] = p.name(dn)
+				names[i] = p.Name(dn)
 			}
-			return p.done(o, fmt.Sprintf("%s group %s: %s", verb, name, strings.Join(names, ", ")))
+			return p.Done(o, fmt.Sprintf("%s group %s: %s", verb, name, strings.Join(names, ", ")))
 		})
 	})
 }
@@ -169,7 +171,7 @@ With -o json: an array of {"name": NAME, "dn": DN}.`,
 			if err != nil {
 				return err
 			}
-			return inv.printer(e, c).members(name, dns)
+			return inv.printer(e, c).Members(name, dns)
 		})
 	})
 }
@@ -191,7 +193,7 @@ it. Give the service accounts it manages another manager first, with
 			if err := c.DeleteGroup(ctx, name); err != nil {
 				return err
 			}
-			return inv.printer(e, c).done(outcome{Result: "deleted", Kind: "group", Name: name}, "deleted group "+name)
+			return inv.printer(e, c).Done(output.Outcome{Result: "deleted", Kind: "group", Name: name}, "deleted group "+name)
 		})
 	})
 }

@@ -8,7 +8,7 @@
 //
 // main only parses flags, wires packages together and handles signals; the
 // behaviour lives in the packages it calls. The command tree is built with
-// cobra (newRoot); flags.go holds its help and error conventions.
+// cobra (newRoot); internal/cli holds its help and error conventions.
 package main
 
 import (
@@ -21,6 +21,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ldapd/ldapd/internal/cli"
 )
 
 // env is what a command may touch of the process: its standard streams
@@ -43,11 +45,12 @@ type env struct {
 	stderrTerminal func() bool
 }
 
-// errUsage marks an error caused by bad arguments (exit status 2).
-var errUsage = errors.New("usage")
+// errUsage marks an error caused by bad arguments (exit status 2): the
+// same sentinel as internal/cli's usage errors.
+var errUsage = cli.ErrUsage
 
 // errHelpShown is returned by a command that printed its help on request.
-var errHelpShown = errors.New("help shown")
+var errHelpShown = cli.ErrHelpShown
 
 // errUsageShown is a usage error whose usage was printed already (ldapd
 // without a command).
@@ -94,10 +97,10 @@ func newRoot(e *env, args []string) *cobra.Command {
 		SilenceUsage:  true,
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				writeHelp(c.OutOrStdout(), c)
+				cli.WriteHelp(c.OutOrStdout(), c)
 				return errUsageShown
 			}
-			return unknownCommand(c, args[0])
+			return cli.UnknownCommand(c, args[0])
 		},
 		PersistentPreRunE: func(c *cobra.Command, _ []string) error { return applyEnv(e, c.Flags()) },
 	}
@@ -124,15 +127,6 @@ func newRoot(e *env, args []string) *cobra.Command {
 	root.SetHelpCommandGroupID("other")
 	conventions(root, args)
 	return root
-}
-
-// unknownCommand is the usage error for ldapd NAME with no command NAME.
-func unknownCommand(root *cobra.Command, name string) error {
-	hint := ""
-	if s := root.SuggestionsFor(name); len(s) > 0 {
-		hint = "did you mean " + s[0] + "? "
-	}
-	return fmt.Errorf("unknown command %q (%ssee ldapd --help): %w", name, hint, errUsage)
 }
 
 // version is set at build time with -ldflags "-X main.version=...".

@@ -5,6 +5,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/ldapd/ldapd/internal/cli"
 )
 
 // The commands that work on a data directory, offline or through the
@@ -32,9 +34,9 @@ func offlineCmd(e *env, c *cobra.Command, dataUsage string, withStore bool, own 
 	f := &offlineFlags{}
 	fs := c.Flags()
 	fs.StringVar(&f.data, "data", "./data", dataUsage+" (env LDAPD_DATA)")
-	bindEnv(fs, "data", "LDAPD_DATA")
+	cli.BindEnv(fs, "data", "LDAPD_DATA")
 	if withStore {
-		fs.AddFlagSet(withEnv(storeFlags(&f.store)))
+		fs.AddFlagSet(cli.WithEnv(storeFlags(&f.store)))
 	}
 	if own != nil {
 		own(fs, f)
@@ -62,7 +64,7 @@ stdout. With the server running, it asks the server over the admin socket
 DATA/ldapd.sock (owner-only); with the server stopped, it opens the data
 directory itself (or, with --store etcd and the etcd flags of serve, the
 etcd cluster).`,
-		Example: examples(
+		Example: cli.Examples(
 			"ldapd recover-account admin --data ./data"),
 	}, "data directory", true, nil, runRecoverAccount)
 }
@@ -96,14 +98,14 @@ it (--chunk also caps its entries). The first pass keeps every DN and
 uid of the file (about 0.5 KB per entry) on top of that quarter; the
 data file's mapped pages, which the kernel can reclaim, come on top of
 the limit: 100k people took 0.6 GB peak RSS.`,
-		Example: examples(
+		Example: cli.Examples(
 			"slapcat -n 1 > people.ldif",
 			"ldapd import --data ./data people.ldif",
 			"ldapd import --data ./data --max-memory 256MiB people.ldif   # a small machine",
 			"ldapd import --store etcd --etcd-endpoints https://etcd1:2379 --keyring-kek /etc/ldapd/kek people.ldif"),
 	}, "data directory of a stopped server", true, func(fs *pflag.FlagSet, f *offlineFlags) {
 		fs.StringVar(&f.domain, "domain", "", "DNS domain, to create the directory if DATA holds none yet (env LDAPD_DOMAIN)")
-		bindEnv(fs, "domain", "LDAPD_DOMAIN")
+		cli.BindEnv(fs, "domain", "LDAPD_DOMAIN")
 		fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar")
 		fs.IntVar(&f.chunk, "chunk", 0, "entries added per transaction (default 16384, ~0.6 GB peak RSS for 100k people; with --store etcd a few); the prepared entries, their keys and the transaction's pages of one chunk are in memory at once")
 		fs.StringVar(&f.maxMemory, "max-memory", "1GiB", "memory the import may use (KiB, MiB, GiB or bytes): the Go heap's soft limit (GOMEMLIMIT overrides it); a transaction holds at most a quarter of it; the data file's mapped pages come on top")
@@ -118,7 +120,7 @@ func exportCmd(e *env) *cobra.Command {
 Write every entry of a stopped server's directory as LDIF, parents first,
 with operational attributes and password hashes (like slapcat). The file
 holds password hashes: keep it private. ldapd import reads it back.`,
-		Example: examples(
+		Example: cli.Examples(
 			"ldapd export --data ./data -o directory.ldif"),
 	}, "data directory of a stopped server", true, func(fs *pflag.FlagSet, f *offlineFlags) {
 		fs.StringVarP(&f.out, "output", "o", "-", "output `FILE` (- is standard output)")
@@ -139,7 +141,7 @@ move too. Stop every ldapd writing to the source first. The copy is
 resumable: entries already in the destination are skipped, and the domain
 is written last, so a destination that was only partly copied is never
 served. Both stores are verified at the end.`,
-		Example: examples(
+		Example: cli.Examples(
 			"ldapd migrate --to etcd --data ./data --etcd-endpoints https://etcd1:2379 --keyring-kek /etc/ldapd/kek",
 			"ldapd migrate --to bolt --data ./restored --etcd-endpoints https://etcd1:2379 --keyring-kek /etc/ldapd/kek"),
 	}, "data directory holding ldapd.db and keys/tokens.key", true, func(fs *pflag.FlagSet, f *offlineFlags) {
@@ -156,7 +158,7 @@ Check the directory database offline (the server must be stopped): every
 entry decodes and has its DN key and parent, no orphan keys, every index
 agrees with the entries, and bbolt's page structure is sound. Exits 0 when
 consistent, 1 with the problems listed otherwise.`,
-		Example: examples(
+		Example: cli.Examples(
 			"ldapd verify --data /var/lib/ldapd"),
 	}, "data directory", true, nil, runVerify)
 }
@@ -177,7 +179,7 @@ you, wherever you can write (the server's own sandbox does not matter).
 FILE is created with mode 0600, and checked, because the keyring can mint
 tokens for every account: keep the archive as secret as DATA/keys.
 Restore it with 'ldapd restore FILE --data DIR' while no server uses DIR.`,
-		Example: examples(
+		Example: cli.Examples(
 			"ldapd backup /var/backups/ldapd-2026-01-31.backup --data /var/lib/ldapd",
 			"ldapd backup - --data /var/lib/ldapd | ssh backup-host 'cat > ldapd.backup'"),
 	}, "data directory of the running server", false, nil, runBackup)
@@ -193,7 +195,7 @@ server may use DIR). The archive's checksum is checked, the database is
 verified (as 'ldapd verify' does) before it replaces anything, and the
 token signing keyring is restored with mode 0600. An existing database is
 only replaced with --force.`,
-		Example: examples(
+		Example: cli.Examples(
 			"ldapd restore /var/backups/ldapd-2026-01-31.tar --data /var/lib/ldapd --force"),
 	}, "data directory to restore into", false, func(fs *pflag.FlagSet, f *offlineFlags) {
 		fs.BoolVar(&f.force, "force", false, "replace an existing database and keyring in DIR")

@@ -8,11 +8,13 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ldapd/ldapd/admin"
+	"github.com/ldapd/ldapd/admin/output"
+	"github.com/ldapd/ldapd/internal/cli"
 )
 
 func personCmd(e *env) *cobra.Command {
 	cf := &clientFlags{}
-	return clientGroup(cf, commandGroup("person", "manage people", `
+	return clientGroup(cf, cli.Group("person", "manage people", `
 Manage people, over LDAP, as the account named by --name. A person is an
 entry uid=NAME,ou=people under the base DN (classes inetOrgPerson and
 ldapdAccount). Members of idm_people_admins (idm_admin by default) may
@@ -52,7 +54,7 @@ until one is set with "person set-password".`,
 			if err != nil {
 				return err
 			}
-			return inv.printer(e, c).done(outcome{Result: "created", Kind: "person", Name: name, DN: dn},
+			return inv.printer(e, c).Done(output.Outcome{Result: "created", Kind: "person", Name: name, DN: dn},
 				fmt.Sprintf("created person %s (%s)", name, dn))
 		})
 	})
@@ -78,7 +80,7 @@ alphabetical order. With -o json: {"dn": DN, "attributes": {NAME: [VALUES]}}.`,
 			if err != nil {
 				return err
 			}
-			return inv.printer(e, c).entry(p.Entry)
+			return inv.printer(e, c).Entry(p.Entry)
 		})
 	})
 }
@@ -125,16 +127,16 @@ Like the password of --name, it is never a flag value.`,
 				return err
 			}
 			p := inv.printer(e, c)
-			o := outcome{Result: "password set", Kind: "person", Name: name, Password: generated}
+			o := output.Outcome{Result: "password set", Kind: "person", Name: name, Password: generated}
 			if generated != "" {
-				p.notice("set a generated password for %s; it is shown once", name)
-				if p.format == formatJSON {
-					return p.json(o)
+				p.Notice("set a generated password for %s; it is shown once", name)
+				if p.Format == output.FormatJSON {
+					return p.JSON(o)
 				}
 				_, err := fmt.Fprintln(e.stdout, generated)
 				return err
 			}
-			return p.done(o, "set the password of "+name)
+			return p.Done(o, "set the password of "+name)
 		})
 	})
 }
@@ -190,7 +192,7 @@ func personDeleteCmd(e *env, cf *clientFlags) *cobra.Command {
 			if err := c.DeletePerson(ctx, name); err != nil {
 				return err
 			}
-			return inv.printer(e, c).done(outcome{Result: "deleted", Kind: "person", Name: name}, "deleted person "+name)
+			return inv.printer(e, c).Done(output.Outcome{Result: "deleted", Kind: "person", Name: name}, "deleted person "+name)
 		})
 	})
 }

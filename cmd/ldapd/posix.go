@@ -46,8 +46,8 @@ only the given flags change. Prints the person as "person get" does.`,
 				return err
 			}
 			pr := inv.printer(e, c)
-			pr.notice("person %s is POSIX: uidNumber %s, gidNumber %s", p.Name, p.Entry.Value("uidNumber"), p.Entry.Value("gidNumber"))
-			return pr.entry(p.Entry)
+			pr.Notice("person %s is POSIX: uidNumber %s, gidNumber %s", p.Name, p.Entry.Value("uidNumber"), p.Entry.Value("gidNumber"))
+			return pr.Entry(p.Entry)
 		})
 	})
 }
@@ -75,8 +75,8 @@ with member (their DNs). Prints the group as "group get" does.`,
 				return err
 			}
 			pr := inv.printer(e, c)
-			pr.notice("group %s is POSIX: gidNumber %s", g.Name, g.Entry.Value("gidNumber"))
-			return pr.entry(g.Entry)
+			pr.Notice("group %s is POSIX: gidNumber %s", g.Name, g.Entry.Value("gidNumber"))
+			return pr.Entry(g.Entry)
 		})
 	})
 }

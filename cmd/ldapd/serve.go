@@ -14,6 +14,7 @@ import (
 	"github.com/ldapd/ldapd/daemon"
 	"github.com/ldapd/ldapd/datastore"
 	"github.com/ldapd/ldapd/idm"
+	"github.com/ldapd/ldapd/internal/cli"
 	"github.com/ldapd/ldapd/ldapserver/wire"
 )
 
@@ -88,7 +89,7 @@ func serveFlags(cfg *serveConfig) *pflag.FlagSet {
 	limitFlags(fs, &cfg.limits)
 	cfg.store.register(fs)
 	cfg.store.registerView(fs)
-	return withEnv(fs)
+	return cli.WithEnv(fs)
 }
 
 func serveCmd(e *env) *cobra.Command {
@@ -108,11 +109,11 @@ both last two years (README "Trusting the generated CA").
 Every flag can also be set by its environment variable (shown with it) or
 by its long name in the TOML file given with --config; a flag overrides the
 environment, which overrides the file. See docs/configuration.md.`,
-		Example: examples(
+		Example: cli.Examples(
 			"ldapd serve --data ./data --domain idm.example.com",
 			"ldapd serve --config /etc/ldapd/ldapd.toml --metrics 127.0.0.1:9090",
 			"LDAPD_DATA=/var/lib/ldapd ldapd serve --ldaps :636 --ldap :389 --log-level debug"),
-		Args: noArgs,
+		Args: cli.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runServe(c.Context(), e, c.Flags(), &cfg) },
 	}
 	c.Flags().AddFlagSet(serveFlags(&cfg))

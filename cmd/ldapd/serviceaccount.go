@@ -10,11 +10,13 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ldapd/ldapd/admin"
+	"github.com/ldapd/ldapd/admin/output"
+	"github.com/ldapd/ldapd/internal/cli"
 )
 
 func serviceAccountCmd(e *env) *cobra.Command {
 	cf := &clientFlags{}
-	return clientGroup(cf, commandGroup("service-account", "manage service accounts and their API tokens", `
+	return clientGroup(cf, cli.Group("service-account", "manage service accounts and their API tokens", `
 Manage service accounts and their API tokens, over LDAP, as the account named
 by --name. A service account is an entry uid=ACCOUNT_ID,ou=services under the
 base DN; members of the group (or the account) named in its entryManagedBy
@@ -30,7 +32,7 @@ token as the password of the DN "dn=token".`,
 }
 
 func apiTokenCmd(e *env, cf *clientFlags) *cobra.Command {
-	return commandGroup("api-token", "list, generate and destroy API tokens", `
+	return cli.Group("api-token", "list, generate and destroy API tokens", `
 Manage the API tokens of a service account. A token is a signed string an
 application uses as the password of a simple bind to "dn=token"; it then acts
 as the service account (read-only unless generated with --rw). The server
@@ -75,7 +77,7 @@ by default) may create service accounts.`,
 			if err != nil {
 				return err
 			}
-			return inv.printer(e, c).done(outcome{Result: "created", Kind: "service-account", Name: id, DN: dn},
+			return inv.printer(e, c).Done(output.Outcome{Result: "created", Kind: "service-account", Name: id, DN: dn},
 				fmt.Sprintf("created service account %s (%s)", id, dn))
 		})
 	})
@@ -101,7 +103,7 @@ alphabetical order. With -o json: {"dn": DN, "attributes": {NAME: [VALUES]}}.`,
 			if err != nil {
 				return err
 			}
-			return inv.printer(e, c).entry(sa.Entry)
+			return inv.printer(e, c).Entry(sa.Entry)
 		})
 	})
 }
@@ -129,7 +131,7 @@ With -o json: an array of {"dn": DN, "attributes": {...}} objects.`,
 			for i, sa := range sas {
 				es[i] = sa.Entry
 			}
-			return inv.printer(e, c).entries(es, "no service accounts (that "+inv.client.name+" may see)")
+			return inv.printer(e, c).Entries(es, "no service accounts (that "+inv.client.name+" may see)")
 		})
 	})
 }
@@ -164,7 +166,7 @@ service account is a member of idm_high_privilege.`,
 			if err := c.UpdateServiceAccount(ctx, id, admin.ServiceAccountUpdate{DisplayName: display, EntryManagedBy: manager}); err != nil {
 				return err
 			}
-			return inv.printer(e, c).done(outcome{Result: "updated", Kind: "service-account", Name: id},
+			return inv.printer(e, c).Done(output.Outcome{Result: "updated", Kind: "service-account", Name: id},
 				"updated service account "+id)
 		})
 	})
@@ -187,7 +189,7 @@ delete service accounts.`,
 			if err := c.DeleteServiceAccount(ctx, id); err != nil {
 				return err
 			}
-			return inv.printer(e, c).done(outcome{Result: "deleted", Kind: "service-account", Name: id},
+			return inv.printer(e, c).Done(output.Outcome{Result: "deleted", Kind: "service-account", Name: id},
 				"deleted service account "+id)
 		})
 	})
@@ -225,7 +227,7 @@ issued_by_dn. The tokens themselves are never shown again.`,
 			if err != nil {
 				return err
 			}
-			return inv.printer(e, c).tokens(inv.args[0], ts)
+			return inv.printer(e, c).Tokens(inv.args[0], ts)
 		})
 	})
 }
@@ -281,7 +283,7 @@ Use the token as the password of a simple bind to the DN "dn=token":
 			if err != nil {
 				return err
 			}
-			return inv.printer(e, c).generated(account, g)
+			return inv.printer(e, c).Generated(account, g)
 		})
 	})
 }
@@ -313,7 +315,7 @@ ids with "api-token status".`,
 			if err := c.DestroyToken(ctx, account, id); err != nil {
 				return err
 			}
-			return inv.printer(e, c).done(outcome{Result: "destroyed", Kind: "api-token", Name: id, Account: account},
+			return inv.printer(e, c).Done(output.Outcome{Result: "destroyed", Kind: "api-token", Name: id, Account: account},
 				fmt.Sprintf("destroyed API token %s of service account %s", id, account))
 		})
 	})

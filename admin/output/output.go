@@ -1,4 +1,8 @@
-package main
+// Package output prints the results of ldapd's client commands (entries,
+// API tokens, group members, Outcomes of changes) as text or JSON. Results
+// go to one writer (stdout), notices to another (stderr), so that stdout
+// holds only data.
+package output
 
 import (
 	"cmp"
@@ -15,36 +19,32 @@ import (
 
 // Output formats (-o).
 const (
-	formatText = "text"
-	formatJSON = "json"
+	FormatText = "text"
+	FormatJSON = "json"
 )
 
-// printer writes a command's results in the chosen format. Results go to
+// A Printer writes a command's results in the chosen format. Results go to
 // stdout; notices (such as "no API tokens") go to stderr, so that stdout
 // holds only data.
-type printer struct {
-	format string
-	stdout io.Writer
-	stderr io.Writer
-	loc    *time.Location      // zone for times; time.Local in the CLI
-	name   func(string) string // short name for a DN (admin.Client.DisplayName)
+type Printer struct {
+	Format string              // FormatText or FormatJSON
+	Stdout io.Writer           // results
+	Stderr io.Writer           // notices
+	Loc    *time.Location      // zone for times; time.Local in the CLI
+	Name   func(string) string // short name for a DN (admin.Client.DisplayName)
 }
 
-func (inv *invocation) printer(e *env, c *admin.Client) *printer {
-	return &printer{format: inv.client.output, stdout: e.stdout, stderr: e.stderr, loc: time.Local, name: c.DisplayName}
-}
-
-func (p *printer) json(v any) error {
+func (p *Printer) JSON(v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(p.stdout, "%s\n", b)
+	_, err = fmt.Fprintf(p.Stdout, "%s\n", b)
 	return err
 }
 
-func (p *printer) notice(format string, a ...any) {
-	fmt.Fprintf(p.stderr, format+"\n", a...)
+func (p *Printer) Notice(format string, a ...any) {
+	fmt.Fprintf(p.Stderr, format+"\n", a...)
 }
 
 // entryJSON is an entry in JSON: {"dn": ..., "attributes": {name: [values]}}.
@@ -61,37 +61,37 @@ func toEntryJSON(e admin.Entry) entryJSON {
 	return out
 }
 
-// entry prints one entry: in text, a "dn: DN" line, then "attr: value"
+// Entry prints one entry: in text, a "dn: DN" line, then "attr: value"
 // lines, attributes sorted by name (any case), values in the server's
 // order.
-func (p *printer) entry(e admin.Entry) error {
-	if p.format == formatJSON {
-		return p.json(toEntryJSON(e))
+func (p *Printer) Entry(e admin.Entry) error {
+	if p.Format == FormatJSON {
+		return p.JSON(toEntryJSON(e))
 	}
-	writeEntry(p.stdout, e)
+	writeEntry(p.Stdout, e)
 	return nil
 }
 
-// entries prints a list of entries: text blocks separated by blank lines,
+// Entries prints a list of entries: text blocks separated by blank lines,
 // or a JSON array. An empty list prints the notice on stderr (and [] in
 // JSON).
-func (p *printer) entries(es []admin.Entry, empty string) error {
-	if p.format == formatJSON {
+func (p *Printer) Entries(es []admin.Entry, empty string) error {
+	if p.Format == FormatJSON {
 		out := make([]entryJSON, len(es))
 		for i, e := range es {
 			out[i] = toEntryJSON(e)
 		}
-		return p.json(out)
+		return p.JSON(out)
 	}
 	if len(es) == 0 {
-		p.notice("%s", empty)
+		p.Notice("%s", empty)
 		return nil
 	}
 	for i, e := range es {
 		if i > 0 {
-			fmt.Fprintln(p.stdout)
+			fmt.Fprintln(p.Stdout)
 		}
-		writeEntry(p.stdout, e)
+		writeEntry(p.Stdout, e)
 	}
 	return nil
 }
@@ -120,57 +120,57 @@ func textValue(v string) string {
 	return v
 }
 
-func (p *printer) timeText(t time.Time) string {
+func (p *Printer) timeText(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.In(p.loc).Format(time.RFC3339)
+	return t.In(p.Loc).Format(time.RFC3339)
 }
 
-// tokens prints token records: in text, one block per token of
+// Tokens prints token records: in text, one block per token of
 // "token_id: ...", "label: ...", "purpose: ...", "issued_at: ...",
 // "expiry: ..." ("never" if none), "issued_by: ..." lines, separated by
 // blank lines; in JSON an array of admin.TokenJSON. No tokens: a notice on
 // stderr, nothing on stdout (JSON: []).
-func (p *printer) tokens(account string, ts []admin.Token) error {
-	if p.format == formatJSON {
+func (p *Printer) Tokens(account string, ts []admin.Token) error {
+	if p.Format == FormatJSON {
 		out := make([]admin.TokenJSON, len(ts))
 		for i, t := range ts {
-			out[i] = t.JSON(p.loc, p.name)
+			out[i] = t.JSON(p.Loc, p.Name)
 		}
-		return p.json(out)
+		return p.JSON(out)
 	}
 	if len(ts) == 0 {
-		p.notice("service account %s has no API tokens", account)
+		p.Notice("service account %s has no API tokens", account)
 		return nil
 	}
 	for i, t := range ts {
 		if i > 0 {
-			fmt.Fprintln(p.stdout)
+			fmt.Fprintln(p.Stdout)
 		}
 		expiry := "never"
 		if !t.Expiry.IsZero() {
 			expiry = p.timeText(t.Expiry)
 		}
-		fmt.Fprintf(p.stdout, "token_id: %s\nlabel: %s\npurpose: %s\nissued_at: %s\nexpiry: %s\nissued_by: %s\n",
-			t.ID, textValue(t.Label), t.Purpose, p.timeText(t.IssuedAt), expiry, textValue(p.name(t.IssuedBy)))
+		fmt.Fprintf(p.Stdout, "token_id: %s\nlabel: %s\npurpose: %s\nissued_at: %s\nexpiry: %s\nissued_by: %s\n",
+			t.ID, textValue(t.Label), t.Purpose, p.timeText(t.IssuedAt), expiry, textValue(p.Name(t.IssuedBy)))
 	}
 	return nil
 }
 
-// generated prints a new token: alone on one line of stdout (so that
+// Generated prints a new token: alone on one line of stdout (so that
 // TOKEN=$(ldapd ...) works), or {"token": ..., "token_id": ...}. The
 // notice that it is shown once goes to stderr either way.
-func (p *printer) generated(account string, g admin.GeneratedToken) error {
-	p.notice("This token is shown once; it is not stored by the server, which keeps only its record (token id %s).\n"+
+func (p *Printer) Generated(account string, g admin.GeneratedToken) error {
+	p.Notice("This token is shown once; it is not stored by the server, which keeps only its record (token id %s).\n"+
 		"Revoke it with: ldapd service-account api-token destroy %s %s --name NAME", g.ID, account, g.ID)
-	if p.format == formatJSON {
-		return p.json(struct {
+	if p.Format == FormatJSON {
+		return p.JSON(struct {
 			Token   string `json:"token"`
 			TokenID string `json:"token_id"`
 		}{g.Token, g.ID})
 	}
-	_, err := fmt.Fprintln(p.stdout, g.Token)
+	_, err := fmt.Fprintln(p.Stdout, g.Token)
 	return err
 }
 
@@ -180,28 +180,28 @@ type memberJSON struct {
 	DN   string `json:"dn"`
 }
 
-// members prints a group's members: their names one per line (the DN when
+// Members prints a group's members: their names one per line (the DN when
 // no short name derives from it), or a JSON array of {name, dn}.
-func (p *printer) members(group string, dns []string) error {
-	if p.format == formatJSON {
+func (p *Printer) Members(group string, dns []string) error {
+	if p.Format == FormatJSON {
 		out := make([]memberJSON, len(dns))
 		for i, dn := range dns {
-			out[i] = memberJSON{Name: p.name(dn), DN: dn}
+			out[i] = memberJSON{Name: p.Name(dn), DN: dn}
 		}
-		return p.json(out)
+		return p.JSON(out)
 	}
 	if len(dns) == 0 {
-		p.notice("group %s has no members", group)
+		p.Notice("group %s has no members", group)
 		return nil
 	}
 	for _, dn := range dns {
-		fmt.Fprintln(p.stdout, textValue(p.name(dn)))
+		fmt.Fprintln(p.Stdout, textValue(p.Name(dn)))
 	}
 	return nil
 }
 
-// outcome is the result of a command that changes something.
-type outcome struct {
+// Outcome is the result of a command that changes something.
+type Outcome struct {
 	Result    string   `json:"result"` // created, updated, deleted, destroyed, password set, members added, members removed
 	Kind      string   `json:"kind"`   // service-account, api-token, person, group
 	Name      string   `json:"name"`
@@ -212,11 +212,11 @@ type outcome struct {
 	Unchanged []string `json:"unchanged,omitempty"` // members already in, or not in, the group
 }
 
-// done prints an outcome: the text line in text, the outcome in JSON.
-func (p *printer) done(o outcome, text string) error {
-	if p.format == formatJSON {
-		return p.json(o)
+// Done prints an Outcome: the text line in text, the Outcome in JSON.
+func (p *Printer) Done(o Outcome, text string) error {
+	if p.Format == FormatJSON {
+		return p.JSON(o)
 	}
-	_, err := fmt.Fprintln(p.stdout, text)
+	_, err := fmt.Fprintln(p.Stdout, text)
 	return err
 }

@@ -1,4 +1,4 @@
-package main
+package output
 
 import (
 	"bytes"
@@ -10,13 +10,13 @@ import (
 	"github.com/ldapd/ldapd/admin"
 )
 
-func clientTestPrinter(format string) (*printer, *bytes.Buffer, *bytes.Buffer) {
+func clientTestPrinter(format string) (*Printer, *bytes.Buffer, *bytes.Buffer) {
 	var stdout, stderr bytes.Buffer
 	names := map[string]string{"uid=demo_user,ou=people,dc=idm,dc=example,dc=com": "demo_user"}
-	return &printer{
-		format: format, stdout: &stdout, stderr: &stderr,
-		loc: time.FixedZone("AEST", 10*3600),
-		name: func(dn string) string {
+	return &Printer{
+		Format: format, Stdout: &stdout, Stderr: &stderr,
+		Loc: time.FixedZone("AEST", 10*3600),
+		Name: func(dn string) string {
 			if n, ok := names[dn]; ok {
 				return n
 			}
@@ -39,8 +39,8 @@ var testEntry = admin.Entry{
 }
 
 func TestPrintEntryText(t *testing.T) {
-	p, stdout, stderr := clientTestPrinter(formatText)
-	if err := p.entry(testEntry); err != nil {
+	p, stdout, stderr := clientTestPrinter(FormatText)
+	if err := p.Entry(testEntry); err != nil {
 		t.Fatal(err)
 	}
 	want := `dn: uid=demo_service,ou=services,dc=idm,dc=example,dc=com
@@ -62,8 +62,8 @@ uid: demo_service
 }
 
 func TestPrintEntryJSON(t *testing.T) {
-	p, stdout, _ := clientTestPrinter(formatJSON)
-	if err := p.entry(testEntry); err != nil {
+	p, stdout, _ := clientTestPrinter(FormatJSON)
+	if err := p.Entry(testEntry); err != nil {
 		t.Fatal(err)
 	}
 	var got entryJSON
@@ -82,23 +82,23 @@ func TestPrintEntryJSON(t *testing.T) {
 
 func TestPrintEntries(t *testing.T) {
 	t.Run("text", func(t *testing.T) {
-		p, stdout, _ := clientTestPrinter(formatText)
+		p, stdout, _ := clientTestPrinter(FormatText)
 		small := admin.Entry{DN: "uid=a,ou=services,dc=x", Attrs: []admin.Attr{{Name: "uid", Values: []string{"a"}}}}
-		p.entries([]admin.Entry{small, small}, "none")
+		p.Entries([]admin.Entry{small, small}, "none")
 		if want := "dn: uid=a,ou=services,dc=x\nuid: a\n\ndn: uid=a,ou=services,dc=x\nuid: a\n"; stdout.String() != want {
 			t.Errorf("got %q", stdout)
 		}
 	})
 	t.Run("text empty", func(t *testing.T) {
-		p, stdout, stderr := clientTestPrinter(formatText)
-		p.entries(nil, "no service accounts")
+		p, stdout, stderr := clientTestPrinter(FormatText)
+		p.Entries(nil, "no service accounts")
 		if stdout.Len() != 0 || stderr.String() != "no service accounts\n" {
 			t.Errorf("stdout %q stderr %q", stdout, stderr)
 		}
 	})
 	t.Run("json empty", func(t *testing.T) {
-		p, stdout, stderr := clientTestPrinter(formatJSON)
-		p.entries(nil, "no service accounts")
+		p, stdout, stderr := clientTestPrinter(FormatJSON)
+		p.Entries(nil, "no service accounts")
 		if stdout.String() != "[]\n" || stderr.Len() != 0 {
 			t.Errorf("stdout %q stderr %q", stdout, stderr)
 		}
@@ -120,8 +120,8 @@ var testTokens = []admin.Token{
 }
 
 func TestPrintTokensText(t *testing.T) {
-	p, stdout, stderr := clientTestPrinter(formatText)
-	if err := p.tokens("demo_service", testTokens); err != nil {
+	p, stdout, stderr := clientTestPrinter(FormatText)
+	if err := p.Tokens("demo_service", testTokens); err != nil {
 		t.Fatal(err)
 	}
 	want := `token_id: 4de2a4e9-e06a-4c5e-8a1b-33f4e7dd5dc7
@@ -147,8 +147,8 @@ issued_by: cn=someone,o=elsewhere
 }
 
 func TestPrintTokensJSON(t *testing.T) {
-	p, stdout, _ := clientTestPrinter(formatJSON)
-	if err := p.tokens("demo_service", testTokens); err != nil {
+	p, stdout, _ := clientTestPrinter(FormatJSON)
+	if err := p.Tokens("demo_service", testTokens); err != nil {
 		t.Fatal(err)
 	}
 	var got []map[string]any
@@ -179,13 +179,13 @@ func TestPrintTokensJSON(t *testing.T) {
 }
 
 func TestPrintTokensEmpty(t *testing.T) {
-	p, stdout, stderr := clientTestPrinter(formatText)
-	p.tokens("demo_service", nil)
+	p, stdout, stderr := clientTestPrinter(FormatText)
+	p.Tokens("demo_service", nil)
 	if stdout.Len() != 0 || stderr.String() != "service account demo_service has no API tokens\n" {
 		t.Errorf("stdout %q stderr %q", stdout, stderr)
 	}
-	p, stdout, stderr = clientTestPrinter(formatJSON)
-	p.tokens("demo_service", nil)
+	p, stdout, stderr = clientTestPrinter(FormatJSON)
+	p.Tokens("demo_service", nil)
 	if stdout.String() != "[]\n" || stderr.Len() != 0 {
 		t.Errorf("json: stdout %q stderr %q", stdout, stderr)
 	}
@@ -193,8 +193,8 @@ func TestPrintTokensEmpty(t *testing.T) {
 
 func TestPrintGenerated(t *testing.T) {
 	g := admin.GeneratedToken{Token: "eyJhbGciOiJFZERTQSJ9.eyJ0aWQiOiJ4In0.c2ln", ID: "4de2a4e9-e06a-4c5e-8a1b-33f4e7dd5dc7"}
-	p, stdout, stderr := clientTestPrinter(formatText)
-	if err := p.generated("demo_service", g); err != nil {
+	p, stdout, stderr := clientTestPrinter(FormatText)
+	if err := p.Generated("demo_service", g); err != nil {
 		t.Fatal(err)
 	}
 	if stdout.String() != g.Token+"\n" {
@@ -204,8 +204,8 @@ func TestPrintGenerated(t *testing.T) {
 		t.Errorf("stderr %q", stderr)
 	}
 
-	p, stdout, _ = clientTestPrinter(formatJSON)
-	p.generated("demo_service", g)
+	p, stdout, _ = clientTestPrinter(FormatJSON)
+	p.Generated("demo_service", g)
 	var got map[string]string
 	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil || len(got) != 2 || got["token"] != g.Token || got["token_id"] != g.ID {
 		t.Errorf("json %s (%v)", stdout, err)
@@ -214,33 +214,33 @@ func TestPrintGenerated(t *testing.T) {
 
 func TestPrintMembers(t *testing.T) {
 	dns := []string{"uid=demo_user,ou=people,dc=idm,dc=example,dc=com", "cn=x,o=elsewhere"}
-	p, stdout, _ := clientTestPrinter(formatText)
-	p.members("demo_group", dns)
+	p, stdout, _ := clientTestPrinter(FormatText)
+	p.Members("demo_group", dns)
 	if stdout.String() != "demo_user\ncn=x,o=elsewhere\n" {
 		t.Errorf("text %q", stdout)
 	}
-	p, stdout, _ = clientTestPrinter(formatJSON)
-	p.members("demo_group", dns)
+	p, stdout, _ = clientTestPrinter(FormatJSON)
+	p.Members("demo_group", dns)
 	var got []memberJSON
 	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil || len(got) != 2 || got[0] != (memberJSON{"demo_user", dns[0]}) {
 		t.Errorf("json %s (%v)", stdout, err)
 	}
-	p, stdout, stderr := clientTestPrinter(formatText)
-	p.members("demo_group", nil)
+	p, stdout, stderr := clientTestPrinter(FormatText)
+	p.Members("demo_group", nil)
 	if stdout.Len() != 0 || stderr.String() != "group demo_group has no members\n" {
 		t.Errorf("empty: stdout %q stderr %q", stdout, stderr)
 	}
 }
 
 func TestPrintDone(t *testing.T) {
-	o := outcome{Result: "created", Kind: "service-account", Name: "demo_service", DN: "uid=demo_service,ou=services,dc=x"}
-	p, stdout, _ := clientTestPrinter(formatText)
-	p.done(o, "created service account demo_service")
+	o := Outcome{Result: "created", Kind: "service-account", Name: "demo_service", DN: "uid=demo_service,ou=services,dc=x"}
+	p, stdout, _ := clientTestPrinter(FormatText)
+	p.Done(o, "created service account demo_service")
 	if stdout.String() != "created service account demo_service\n" {
 		t.Errorf("text %q", stdout)
 	}
-	p, stdout, _ = clientTestPrinter(formatJSON)
-	p.done(o, "ignored")
+	p, stdout, _ = clientTestPrinter(FormatJSON)
+	p.Done(o, "ignored")
 	want := "{\n  \"result\": \"created\",\n  \"kind\": \"service-account\",\n  \"name\": \"demo_service\",\n  \"dn\": \"uid=demo_service,ou=services,dc=x\"\n}\n"
 	if stdout.String() != want {
 		t.Errorf("json %q", stdout)
