@@ -148,7 +148,7 @@ func (inv *invocation) newPassword(e *env, file string, generate bool) (pw strin
 	case generate:
 		return "", false, nil
 	case file != "":
-		pw, err := readPasswordFile(file)
+		pw, err := admin.ReadPasswordFile(file)
 		return pw, false, err
 	}
 	if pw := e.getenv("LDAPD_NEW_PASSWORD"); pw != "" {
