@@ -220,3 +220,45 @@ func (p *Printer) Done(o Outcome, text string) error {
 	_, err := fmt.Fprintln(p.Stdout, text)
 	return err
 }
+
+// MembersChanged prints what adding (add) or removing members of group
+// did: a notice for each member that was already in (or not in) it, then
+// one line naming the members changed (nothing when none was); in JSON,
+// the Outcome.
+func (p *Printer) MembersChanged(group string, add bool, ch admin.MembershipChange) error {
+	result, verb, stay := "members removed", "removed from", "is not a member of"
+	if add {
+		result, verb, stay = "members added", "added to", "is already a member of"
+	}
+	for _, dn := range ch.Unchanged {
+		p.Notice("%s %s group %s", p.Name(dn), stay, group)
+	}
+	o := Outcome{Result: result, Kind: "group", Name: group, Changed: ch.Changed, Unchanged: ch.Unchanged}
+	if p.Format == FormatJSON {
+		return p.JSON(o)
+	}
+	if len(ch.Changed) == 0 {
+		return nil
+	}
+	names := make([]string, len(ch.Changed))
+	for i, dn := range ch.Changed {
+		names[i] = p.Name(dn)
+	}
+	return p.Done(o, fmt.Sprintf("%s group %s: %s", verb, group, strings.Join(names, ", ")))
+}
+
+// PasswordSet prints that the password of the person name was set: with a
+// generated password (shown this once), a notice and the password alone
+// on one line; in JSON, the Outcome, which holds it.
+func (p *Printer) PasswordSet(name, generated string) error {
+	o := Outcome{Result: "password set", Kind: "person", Name: name, Password: generated}
+	if generated == "" {
+		return p.Done(o, "set the password of "+name)
+	}
+	p.Notice("set a generated password for %s; it is shown once", name)
+	if p.Format == FormatJSON {
+		return p.JSON(o)
+	}
+	_, err := fmt.Fprintln(p.Stdout, generated)
+	return err
+}

@@ -246,3 +246,44 @@ func TestPrintDone(t *testing.T) {
 		t.Errorf("json %q", stdout)
 	}
 }
+
+func TestPrintMembersChanged(t *testing.T) {
+	ch := admin.MembershipChange{Changed: []string{"uid=demo_user,ou=people,dc=idm,dc=example,dc=com", "cn=x,o=elsewhere"}, Unchanged: []string{"cn=y,o=elsewhere"}}
+	p, stdout, stderr := clientTestPrinter(FormatText)
+	if err := p.MembersChanged("demo_group", true, ch); err != nil {
+		t.Fatal(err)
+	}
+	if stdout.String() != "added to group demo_group: demo_user, cn=x,o=elsewhere\n" || stderr.String() != "cn=y,o=elsewhere is already a member of group demo_group\n" {
+		t.Errorf("add: stdout %q stderr %q", stdout, stderr)
+	}
+	p, stdout, stderr = clientTestPrinter(FormatText)
+	p.MembersChanged("demo_group", false, admin.MembershipChange{Unchanged: ch.Changed[:1]})
+	if stdout.Len() != 0 || stderr.String() != "demo_user is not a member of group demo_group\n" {
+		t.Errorf("remove nothing: stdout %q stderr %q", stdout, stderr)
+	}
+	p, stdout, _ = clientTestPrinter(FormatJSON)
+	p.MembersChanged("demo_group", false, ch)
+	var got Outcome
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil || got.Result != "members removed" || len(got.Changed) != 2 || len(got.Unchanged) != 1 {
+		t.Errorf("json %s (%v)", stdout, err)
+	}
+}
+
+func TestPrintPasswordSet(t *testing.T) {
+	p, stdout, stderr := clientTestPrinter(FormatText)
+	p.PasswordSet("demo_user", "")
+	if stdout.String() != "set the password of demo_user\n" || stderr.Len() != 0 {
+		t.Errorf("given: stdout %q stderr %q", stdout, stderr)
+	}
+	p, stdout, stderr = clientTestPrinter(FormatText)
+	p.PasswordSet("demo_user", "gen-pw")
+	if stdout.String() != "gen-pw\n" || !strings.Contains(stderr.String(), "it is shown once") {
+		t.Errorf("generated: stdout %q stderr %q", stdout, stderr)
+	}
+	p, stdout, _ = clientTestPrinter(FormatJSON)
+	p.PasswordSet("demo_user", "gen-pw")
+	var got Outcome
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil || got.Password != "gen-pw" || got.Result != "password set" {
+		t.Errorf("json %s (%v)", stdout, err)
+	}
+}

@@ -320,7 +320,8 @@ func TestClientConfig(t *testing.T) {
 	t.Chdir(t.TempDir())
 	e, _, _ := clientTestEnv(nil, false)
 	cf := clientFlags{}
-	cfg, trust := cf.config(e)
+	cfg := cf.config(e)
+	trust := cfg.Trusted()
 	if cfg.URL != "ldaps://localhost:3636" || cfg.CAFile != "" || trust != "the system's root certificates" {
 		t.Errorf("defaults: %+v, %s", cfg, trust)
 	}
@@ -329,18 +330,19 @@ func TestClientConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.WriteFile("data/tls/ca.pem", []byte("x"), 0o600)
-	cfg, trust = cf.config(e)
+	cfg = cf.config(e)
+	trust = cfg.Trusted()
 	if cfg.CAFile != "data/tls/ca.pem" || trust != "the CA certificate in data/tls/ca.pem" {
 		t.Errorf("default CA file: %+v, %s", cfg, trust)
 	}
 
 	e, _, _ = clientTestEnv(map[string]string{"LDAPD_URL": "ldap://env:389", "LDAPD_CA": "/env/ca.pem"}, false)
-	cfg, _ = cf.config(e)
+	cfg = cf.config(e)
 	if cfg.URL != "ldap://env:389" || cfg.CAFile != "/env/ca.pem" {
 		t.Errorf("env: %+v", cfg)
 	}
 	cf = clientFlags{url: "ldaps://flag:1", ca: "/flag/ca.pem"}
-	cfg, _ = cf.config(e)
+	cfg = cf.config(e)
 	if cfg.URL != "ldaps://flag:1" || cfg.CAFile != "/flag/ca.pem" {
 		t.Errorf("flags: %+v", cfg)
 	}

@@ -5,8 +5,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/pflag"
@@ -14,11 +12,6 @@ import (
 	"github.com/ldapd/ldapd/admin"
 	"github.com/ldapd/ldapd/admin/output"
 )
-
-// defaultCAFile is the CA certificate `ldapd serve` generates in its data
-// directory; the client trusts it by default when it exists relative to
-// the working directory (as after `make run` in the same checkout).
-const defaultCAFile = "data/tls/ca.pem"
 
 // clientFlags are the flags every client command takes.
 type clientFlags struct {
@@ -33,7 +26,7 @@ func (cf *clientFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&cf.name, "name", "", "authenticate as `NAME`: a bare name such as idm_admin, an spn or a DN (required)")
 	fs.StringVar(&cf.passwordFile, "password-file", "", "read the password of --name from the first line of `FILE`")
 	fs.StringVar(&cf.url, "url", "", "the server's `URL`: ldaps://HOST:PORT, or ldap://HOST:PORT with StartTLS\n(default $LDAPD_URL, else "+admin.DefaultURL+")")
-	fs.StringVar(&cf.ca, "ca", "", "trust the CA certificates in the PEM `FILE` (default $LDAPD_CA, else\n"+defaultCAFile+" if it exists, else the system's roots)")
+	fs.StringVar(&cf.ca, "ca", "", "trust the CA certificates in the PEM `FILE` (default $LDAPD_CA, else\n"+admin.DefaultCAFile+" if it exists, else the system's roots)")
 	fs.StringVarP(&cf.output, "output", "o", output.FormatText, "print `FORMAT`: text or json")
 }
 
@@ -55,21 +48,9 @@ func (cf *clientFlags) check() error {
 	return nil
 }
 
-// config builds the admin.Config from flags, environment and defaults, and
-// says which certificates it trusts (for error messages).
-func (cf *clientFlags) config(e *env) (cfg admin.Config, trust string) {
-	cfg.URL = firstNonEmpty(cf.url, e.getenv("LDAPD_URL"), admin.DefaultURL)
-	cfg.CAFile = firstNonEmpty(cf.ca, e.getenv("LDAPD_CA"))
-	if cfg.CAFile == "" {
-		if st, err := os.Stat(defaultCAFile); err == nil && st.Mode().IsRegular() {
-			cfg.CAFile = defaultCAFile
-		}
-	}
-	trust = "the system's root certificates"
-	if cfg.CAFile != "" {
-		trust = "the CA certificate in " + cfg.CAFile
-	}
-	return cfg, trust
+// config builds the admin.Config from flags, environment and defaults.
+func (cf *clientFlags) config(e *env) admin.Config {
+	return admin.NewConfig(firstNonEmpty(cf.url, e.getenv("LDAPD_URL")), firstNonEmpty(cf.ca, e.getenv("LDAPD_CA")))
 }
 
 func firstNonEmpty(ss ...string) string {
@@ -88,7 +69,7 @@ func firstNonEmpty(ss ...string) string {
 func (inv *invocation) bindPassword(e *env) (pw string, prompt bool, err error) {
 	cf := inv.client
 	if cf.passwordFile != "" {
-		pw, err := readPasswordFile(cf.passwordFile)
+		pw, err := admin.ReadPasswordFile(cf.passwordFile)
 		return pw, false, err
 	}
 	if pw := e.getenv("LDAPD_PASSWORD"); pw != "" {
@@ -100,30 +81,16 @@ func (inv *invocation) bindPassword(e *env) (pw string, prompt bool, err error) 
 	return "", false, inv.usageErr("no password for %s: set LDAPD_PASSWORD, pass --password-file FILE, or run on a terminal to be asked", cf.name)
 }
 
-// readPasswordFile returns the first line of file, without its line end.
-func readPasswordFile(file string) (string, error) {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return "", fmt.Errorf("cannot read the password file: %w", err)
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	line = strings.TrimSuffix(line, "\r")
-	if line == "" {
-		return "", fmt.Errorf("the password file %s is empty", file)
-	}
-	return line, nil
-}
-
 // withClient connects, authenticates as --name and runs fn with the client.
 func (inv *invocation) withClient(ctx context.Context, e *env, fn func(*admin.Client) error) error {
 	pw, prompt, err := inv.bindPassword(e)
 	if err != nil {
 		return err
 	}
-	cfg, trust := inv.client.config(e)
+	cfg := inv.client.config(e)
 	c, err := admin.Dial(ctx, cfg)
 	if err != nil {
-		return dialHint(err, cfg.URL, trust)
+		return dialHint(err, cfg.URL, cfg.Trusted())
 	}
 	defer c.Close()
 	name := inv.client.name
@@ -157,7 +124,7 @@ func dialHint(err error, url, trust string) error {
 	case errors.Is(err, admin.ErrUnreachable):
 		return &hinted{err.Error() + " (check --url or LDAPD_URL)", err}
 	case errors.As(err, &unknown):
-		return &hinted{fmt.Sprintf("%v: set LDAPD_CA or --ca to the server's CA certificate, %s in the server's data directory (trusted now: %s)", err, defaultCAFile, trust), err}
+		return &hinted{fmt.Sprintf("%v: set LDAPD_CA or --ca to the server's CA certificate, %s in the server's data directory (trusted now: %s)", err, admin.DefaultCAFile, trust), err}
 	case errors.Is(err, admin.ErrUntrusted):
 		return &hinted{fmt.Sprintf("%v (trusted now: %s)", err, trust), err}
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -123,31 +122,14 @@ func changeMembersCmd(e *env, cf *clientFlags, add bool, spec *cmdSpec) *cobra.C
 		name, members := inv.args[0], inv.args[1:]
 		return inv.withClient(ctx, e, func(c *admin.Client) error {
 			change := c.RemoveMembers
-			result, verb, stay := "members removed", "removed from", "is not a member of"
 			if add {
 				change = c.AddMembers
-				result, verb, stay = "members added", "added to", "is already a member of"
 			}
 			ch, err := change(ctx, name, members)
 			if err != nil {
 				return err
 			}
-			p := inv.printer(e, c)
-			for _, dn := range ch.Unchanged {
-				p.Notice("%s %s group %s", p.Name(dn), stay, name)
-			}
-			o := output.Outcome{Result: result, Kind: "group", Name: name, Changed: ch.Changed, Unchanged: ch.Unchanged}
-			if p.Format == output.FormatJSON {
-				return p.JSON(o)
-			}
-			if len(ch.Changed) == 0 {
-				return nil
-			}
-			names := make([]string, len(ch.Changed))
-			for i, dn := range ch.Changed {
-				names[i] = p.Name(dn)
-			}
-			return p.Done(o, fmt.Sprintf("%s group %s: %s", verb, name, strings.Join(names, ", ")))
+			return inv.printer(e, c).MembersChanged(name, add, ch)
 		})
 	})
 }

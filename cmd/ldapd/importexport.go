@@ -8,14 +8,10 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/ldapd/ldapd/datastore"
-	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/directory/boltstore"
-	"github.com/ldapd/ldapd/idm"
-	"github.com/ldapd/ldapd/ldif"
 )
 
 func runImport(ctx context.Context, e *env, args []string, o *offlineFlags) error {
@@ -44,39 +40,6 @@ func runImport(ctx context.Context, e *env, args []string, o *offlineFlags) erro
 	}
 	defer closeStore()
 
-	var offset atomic.Int64 // of the record read last, for the progress bar
-	var file *os.File
-	defer func() {
-		if file != nil {
-			file.Close()
-		}
-	}()
-	var r *ldif.Reader
-	open := func() (func() (idm.ImportRecord, error), error) {
-		if file != nil {
-			file.Close()
-		}
-		if file, err = os.Open(path); err != nil {
-			return nil, err
-		}
-		r = ldif.NewReader(file)
-		return func() (idm.ImportRecord, error) {
-			rec, err := r.Next()
-			if err != nil {
-				return idm.ImportRecord{}, err
-			}
-			offset.Store(r.Offset())
-			dn, err := directory.ParseDN(rec.DN)
-			if err != nil {
-				return idm.ImportRecord{}, fmt.Errorf("line %d: dn %q: %w", rec.Line, rec.DN, err)
-			}
-			ent := &directory.Entry{DN: dn, Attrs: make([]directory.Attr, 0, len(rec.Attrs)+8)}
-			for _, a := range rec.Attrs {
-				ent.Add(a.Name, a.Values...)
-			}
-			return idm.ImportRecord{Entry: ent, Line: rec.Line}, nil
-		}, nil
-	}
 	if os.Getenv("GOGC") == "" {
 		// The import's heap is mostly live (the entries it keeps, the
 		// transaction's nodes): collecting at every doubling rescans it
@@ -91,7 +54,7 @@ func runImport(ctx context.Context, e *env, args []string, o *offlineFlags) erro
 	}
 	bar := newProgress(e, fi.Size(), o.quiet)
 	start := time.Now()
-	st, err := svc.Import(ctx, open, func(pass, n int) { bar.update(pass, n, offset.Load()) })
+	st, err := svc.ImportLDIF(ctx, path, bar.update)
 	bar.done()
 	if err != nil && st.Added == 0 {
 		return fmt.Errorf("nothing imported: %w", err)
@@ -149,19 +112,7 @@ func runExport(ctx context.Context, e *env, args []string, o *offlineFlags) erro
 		defer f.Close()
 		dst = f
 	}
-	w := ldif.NewWriter(dst)
-	attrs := make([]ldif.Attr, 0, 32)
-	err = svc.Export(ctx, func(ent *directory.Entry) error {
-		attrs = attrs[:0]
-		for _, a := range ent.Attrs {
-			attrs = append(attrs, ldif.Attr{Name: a.Name, Values: a.Values})
-		}
-		return w.Write(ent.DN.String(), attrs)
-	})
-	if err != nil {
-		return err
-	}
-	if err := w.Flush(); err != nil {
+	if err := svc.ExportLDIF(ctx, dst); err != nil {
 		return err
 	}
 	if f, ok := dst.(*os.File); ok && o.out != "-" {

@@ -2,21 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
-	neturl "net/url"
 	"runtime"
 	"runtime/debug"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/ldapd/ldapd/admin/output"
+	"github.com/ldapd/ldapd/daemon"
 	"github.com/ldapd/ldapd/internal/cli"
 )
 
@@ -111,56 +108,26 @@ probe). The server must run with --metrics; the address comes from --url,
 }
 
 func runHealthcheck(ctx context.Context, e *env, o *healthcheckFlags) error {
-	path := "/readyz"
-	if o.live {
-		path = "/healthz"
+	addr := o.metrics
+	if o.url == "" && addr == "" && o.config != "" {
+		var cfg serveConfig
+		if err := applyConfigFile(serveFlags(&cfg), o.config, "config"); err != nil {
+			return err
+		}
+		addr = cfg.metrics
 	}
-	target := o.url
-	if target != "" {
-		u, err := neturl.Parse(target)
-		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			return fmt.Errorf("--url %q: want http://HOST:PORT[/PATH]: %w", target, errUsage)
-		}
-		if u.Path == "" || u.Path == "/" {
-			u.Path = path // --url http://127.0.0.1:9090 means its /readyz
-		}
-		target = u.String()
-	} else {
-		addr := o.metrics
-		if addr == "" && o.config != "" {
-			var cfg serveConfig
-			if err := applyConfigFile(serveFlags(&cfg), o.config, "config"); err != nil {
-				return err
-			}
-			addr = cfg.metrics
-		}
-		if addr == "" {
-			return fmt.Errorf("no address: give --url, --metrics (LDAPD_METRICS) or --config with a metrics key: %w", errUsage)
-		}
-		host, port, err := net.SplitHostPort(addr)
-		if err != nil {
-			return fmt.Errorf("metrics address %q: %v: %w", addr, err, errUsage)
-		}
-		if host == "" || host == "0.0.0.0" || host == "::" {
-			host = "127.0.0.1"
-		}
-		target = "http://" + net.JoinHostPort(host, port) + path
+	target, err := daemon.HealthURL(o.url, addr, o.live)
+	if err != nil {
+		return daemonUsage{err}
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
-	if err != nil {
-		return fmt.Errorf("%v: %w", err, errUsage)
+	msg, err := daemon.Healthcheck(ctx, target)
+	if errors.Is(err, daemon.ErrUsage) {
+		return daemonUsage{err}
 	}
-	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s: %w", target, err)
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
-	msg := strings.TrimSpace(string(body))
-	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s: %s", target, res.Status, msg)
+		return err
 	}
 	fmt.Fprintf(e.stdout, "%s: %s\n", target, msg)
 	return nil

@@ -126,17 +126,7 @@ Like the password of --name, it is never a flag value.`,
 			if err != nil {
 				return err
 			}
-			p := inv.printer(e, c)
-			o := output.Outcome{Result: "password set", Kind: "person", Name: name, Password: generated}
-			if generated != "" {
-				p.Notice("set a generated password for %s; it is shown once", name)
-				if p.Format == output.FormatJSON {
-					return p.JSON(o)
-				}
-				_, err := fmt.Fprintln(e.stdout, generated)
-				return err
-			}
-			return p.Done(o, "set the password of "+name)
+			return inv.printer(e, c).PasswordSet(name, generated)
 		})
 	})
 }
@@ -148,7 +138,7 @@ func (inv *invocation) newPassword(e *env, file string, generate bool) (pw strin
 	case generate:
 		return "", false, nil
 	case file != "":
-		pw, err := readPasswordFile(file)
+		pw, err := admin.ReadPasswordFile(file)
 		return pw, false, err
 	}
 	if pw := e.getenv("LDAPD_NEW_PASSWORD"); pw != "" {

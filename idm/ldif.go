@@ -1,0 +1,76 @@
+package idm
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sync/atomic"
+
+	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/ldif"
+)
+
+// ImportLDIF imports the LDIF file at path (Import, which reads it once or
+// twice). progress, if not nil, is called as Import's progress is, with the
+// byte offset in the file of the record read last. A record whose DN does
+// not parse fails the import with its line number.
+func (s *Service) ImportLDIF(ctx context.Context, path string, progress func(pass, n int, offset int64)) (ImportStats, error) {
+	var offset atomic.Int64 // of the record read last
+	var file *os.File
+	defer func() {
+		if file != nil {
+			file.Close()
+		}
+	}()
+	open := func() (func() (ImportRecord, error), error) {
+		if file != nil {
+			file.Close()
+		}
+		var err error
+		if file, err = os.Open(path); err != nil {
+			return nil, err
+		}
+		r := ldif.NewReader(file)
+		return func() (ImportRecord, error) {
+			rec, err := r.Next()
+			if err != nil {
+				return ImportRecord{}, err
+			}
+			offset.Store(r.Offset())
+			dn, err := directory.ParseDN(rec.DN)
+			if err != nil {
+				return ImportRecord{}, fmt.Errorf("line %d: dn %q: %w", rec.Line, rec.DN, err)
+			}
+			ent := &directory.Entry{DN: dn, Attrs: make([]directory.Attr, 0, len(rec.Attrs)+8)}
+			for _, a := range rec.Attrs {
+				ent.Add(a.Name, a.Values...)
+			}
+			return ImportRecord{Entry: ent, Line: rec.Line}, nil
+		}, nil
+	}
+	var each func(pass, n int)
+	if progress != nil {
+		each = func(pass, n int) { progress(pass, n, offset.Load()) }
+	}
+	return s.Import(ctx, open, each)
+}
+
+// ExportLDIF writes every entry under the base to w as LDIF (Export: parents
+// before their children, operational attributes and password hashes
+// included), and flushes it.
+func (s *Service) ExportLDIF(ctx context.Context, w io.Writer) error {
+	lw := ldif.NewWriter(w)
+	attrs := make([]ldif.Attr, 0, 32)
+	err := s.Export(ctx, func(ent *directory.Entry) error {
+		attrs = attrs[:0]
+		for _, a := range ent.Attrs {
+			attrs = append(attrs, ldif.Attr{Name: a.Name, Values: a.Values})
+		}
+		return lw.Write(ent.DN.String(), attrs)
+	})
+	if err != nil {
+		return err
+	}
+	return lw.Flush()
+}
