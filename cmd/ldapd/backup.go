@@ -57,11 +57,11 @@ func runVerify(ctx context.Context, e *env, args []string, o *offlineFlags) erro
 	if len(args) != 0 {
 		return fmt.Errorf("unexpected argument %q: %w", args[0], errUsage)
 	}
-	if o.store.kind == storeEtcd {
+	if o.store.Kind == storeEtcd {
 		if err := datastore.VerifyEtcd(ctx, o.store.options()); err != nil {
 			return usageIf(err)
 		}
-		fmt.Fprintf(e.stdout, "etcd %s (prefix %s): consistent\n", o.store.endpoints, o.store.prefix)
+		fmt.Fprintf(e.stdout, "etcd %s (prefix %s): consistent\n", o.store.Endpoints, o.store.Prefix)
 		return nil
 	}
 	if _, err := os.Stat(dbPath(o.data)); err != nil {

@@ -97,7 +97,7 @@ func TestConfigFileMode(t *testing.T) {
 // datastore.TestPlaintextEndpoints), and --store etcd refused with exit 2
 // over one without them.
 func TestEtcdPlaintextEndpoints(t *testing.T) {
-	c := storeConfig{kind: storeEtcd, endpoints: "http://127.0.0.1:2379", kek: "k"}
+	c := storeConfig{datastore.Config{Kind: storeEtcd, Endpoints: "http://127.0.0.1:2379", KEK: "k"}}
 	if err := c.check(); !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "--etcd-allow-plaintext") {
 		t.Errorf("check() of a plaintext endpoint = %v, want a usage error naming --etcd-allow-plaintext", err)
 	}
@@ -111,11 +111,11 @@ func TestEtcdPlaintextEndpoints(t *testing.T) {
 		{file: "etcd-allow-plaintext = true\n"},
 	} {
 		cfg, err := loadServeConfig(t, src.args, src.environ, src.file)
-		if err != nil || !cfg.store.allowPlaintext {
-			t.Errorf("%+v: allowPlaintext %v, %v", src, cfg.store.allowPlaintext, err)
+		if err != nil || !cfg.store.AllowPlaintext {
+			t.Errorf("%+v: allowPlaintext %v, %v", src, cfg.store.AllowPlaintext, err)
 		}
 	}
-	if cfg, _ := loadServeConfig(t, nil, nil, ""); cfg.store.allowPlaintext {
+	if cfg, _ := loadServeConfig(t, nil, nil, ""); cfg.store.AllowPlaintext {
 		t.Error("plaintext etcd allowed by default")
 	}
 }

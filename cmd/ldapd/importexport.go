@@ -82,7 +82,7 @@ func runImport(ctx context.Context, e *env, args []string, o *offlineFlags) erro
 	// loads, leave bbolt's pages partly filled; compacting them shrinks the
 	// file (and the memory a full scan maps). One bulk load filled them.
 	closeStore()
-	if o.store.kind != storeEtcd {
+	if o.store.Kind != storeEtcd {
 		if _, err := boltstore.CompactIfSparse(dbPath(o.data), memory/12); err != nil {
 			return fmt.Errorf("entries imported; %w", err)
 		}

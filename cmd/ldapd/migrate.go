@@ -15,7 +15,7 @@ func runMigrate(ctx context.Context, e *env, args []string, o *offlineFlags) err
 	if o.to != storeEtcd && o.to != storeBolt {
 		return fmt.Errorf("--to etcd or --to bolt is required: %w", errUsage)
 	}
-	o.store.kind = storeEtcd
+	o.store.Kind = storeEtcd
 	if err := o.store.check(); err != nil {
 		return err
 	}

@@ -33,7 +33,7 @@ func runRecoverAccount(ctx context.Context, e *env, args []string, o *offlineFla
 // recoverOffline opens a stopped server's store itself (data, or the etcd
 // cluster sc names) and sets the password there.
 func recoverOffline(ctx context.Context, sc *storeConfig, data, name string) (string, error) {
-	if sc.kind != storeEtcd {
+	if sc.Kind != storeEtcd {
 		if err := existingData(data); err != nil {
 			return "", fmt.Errorf("no server on %s and %w", socketPath(data), err)
 		}
