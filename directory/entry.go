@@ -18,6 +18,19 @@ type Attr struct {
 	Values []string
 }
 
+// LendingTx is a ReadTx that can lend the entries of a search instead of
+// copying them. SearchLent is Search, except that the entry handed to each
+// (the Entry, its Attrs, their Values and the value strings) belongs to the
+// store and is valid only until each returns: each must neither modify nor
+// keep any of it, only its DN, which is the caller's. A search that encodes
+// every entry at once (the LDAP gateway) then reads the stored bytes without
+// copying them. A store whose entries cannot be lent (a write transaction)
+// runs Search.
+type LendingTx interface {
+	ReadTx
+	SearchLent(base DN, scope Scope, f *Filter, each func(*Entry) error) error
+}
+
 // NewEntry returns an empty entry named dn.
 func NewEntry(dn DN) *Entry { return &Entry{DN: dn} }
 

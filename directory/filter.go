@@ -249,6 +249,12 @@ func (f *Filter) Reads() (names []string, all bool) {
 	return names, all
 }
 
+// AppendReads is Reads appending the names to names.
+func (f *Filter) AppendReads(names []string) ([]string, bool) {
+	all := f.reads(&names, 0)
+	return names, all
+}
+
 func (f *Filter) reads(names *[]string, depth int) bool {
 	if depth > maxFilterDepth {
 		return true

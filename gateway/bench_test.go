@@ -15,9 +15,11 @@ import (
 	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/rs/zerolog"
 
+	"github.com/ldapd/ldapd/idm"
 	"github.com/ldapd/ldapd/internal/stacktest"
 	"github.com/ldapd/ldapd/ldapserver"
 	"github.com/ldapd/ldapd/ldapserver/wire"
+	"github.com/ldapd/ldapd/metrics"
 )
 
 const e2ePeople = 1000
@@ -25,15 +27,26 @@ const e2ePeople = 1000
 type e2e struct {
 	conn      net.Conn
 	br        *bufio.Reader
+	pkt       []byte
 	tokenBind []byte
 	entries   int
 }
 
-func newE2E(b *testing.B) *e2e {
+func newE2E(b testing.TB) *e2e {
 	b.Helper()
-	s := stacktest.New(b, func(srv *ldapserver.Server) {
+	// As shipped: JSON log lines at the default level (info: an access
+	// line per operation, no debug lines), encoded as in production but
+	// not kept, and the metrics on (the store wrapped, every operation
+	// observed).
+	log := zerolog.New(io.Discard).Level(zerolog.InfoLevel)
+	reg := metrics.New()
+	s := stacktest.NewConfigured(b, func(cfg *idm.Config) {
+		cfg.Logger = log
+		cfg.Store = reg.Store(cfg.Store)
+	}, func(srv *ldapserver.Server) {
 		srv.AllowInsecureBind = true
-		srv.Logger = zerolog.New(io.Discard) // JSON encoding as in production, not the test log
+		srv.Logger = log
+		srv.Observer = reg
 	})
 	token := s.SeedPeople(b, e2ePeople)
 	u, _ := url.Parse(s.LDAPURL)
@@ -106,15 +119,17 @@ func anyFilter(attr, value string) *ber.Packet {
 
 // roundTrip sends a request and reads up to its result, whose code it
 // returns; entries are counted in x.entries.
-func (x *e2e) roundTrip(b *testing.B, req []byte) int {
+func (x *e2e) roundTrip(b testing.TB, req []byte) int {
 	if _, err := x.conn.Write(req); err != nil {
 		b.Fatal(err)
 	}
 	for {
-		p, err := wire.ReadPacket(x.br, 0)
+		var err error
+		x.pkt, err = wire.AppendPacket(x.pkt[:0], x.br, 0)
 		if err != nil {
 			b.Fatal(err)
 		}
+		p := x.pkt
 		// SEQUENCE, messageID INTEGER (short), then the op tag.
 		i := 2
 		if p[1]&0x80 != 0 {
@@ -162,4 +177,40 @@ func BenchmarkE2ESearchIndexedEq(b *testing.B) {
 
 func BenchmarkE2ESearchScanSubstring(b *testing.B) {
 	newE2E(b).run(b, searchPacket(anyFilter("cn", "r 50"), "uid", "cn", "sn", "mail"), 11)
+}
+
+// searchAllocsBound is the most allocations one indexed search may make
+// through the whole stack, server and this file's client together: the
+// request's decoding (its DN, filter and attribute list), bbolt's read
+// transaction (its buckets and cursors), the candidate's DN, and what idm
+// and the metrics need per operation. The entry itself (its attributes
+// and values, the readable view, the selection, the encoded response and
+// the access line) allocates nothing.
+const searchAllocsBound = 55
+
+// TestSearchAllocs fails when an indexed search (uid=userN) returning four
+// attributes allocates more than searchAllocsBound times, as shipped (the
+// access log at info and the metrics on), and shows its server-side count
+// with -v.
+func TestSearchAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts under the race detector")
+	}
+	if testing.Short() {
+		t.Skip("imports a directory")
+	}
+	x := newE2E(t)
+	req := searchPacket(eqFilter("uid", "user500"), "uid", "cn", "sn", "mail")
+	allocs := testing.AllocsPerRun(200, func() {
+		if code := x.roundTrip(t, req); code != 0 {
+			t.Fatalf("result code %d", code)
+		}
+	})
+	if x.entries != 201 {
+		t.Fatalf("%d entries in 201 searches", x.entries)
+	}
+	t.Logf("%.0f allocations per search", allocs)
+	if allocs > searchAllocsBound {
+		t.Errorf("an indexed search allocates %.0f times, more than the bound of %d", allocs, searchAllocsBound)
+	}
 }

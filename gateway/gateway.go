@@ -131,7 +131,8 @@ func (g *Gateway) bind(ctx context.Context, w ldapserver.ResponseWriter, op *lda
 }
 
 func (g *Gateway) search(ctx context.Context, w ldapserver.ResponseWriter, r *ldapserver.Request, op *ldapserver.SearchRequest, id idm.Identity) {
-	req := idm.SearchRequest{Base: op.Base, Scope: op.Scope, Filter: op.Filter, Attrs: op.Attrs, SizeLimit: op.SizeLimit}
+	// Borrow: WriteEntry encodes each entry before it returns.
+	req := idm.SearchRequest{Base: op.Base, Scope: op.Scope, Filter: op.Filter, Attrs: op.Attrs, SizeLimit: op.SizeLimit, Borrow: true}
 	paged, isPaged := r.Control(PagedResultsOID)
 	var fingerprint uint64
 	if isPaged {

@@ -26,6 +26,11 @@ type SearchRequest struct {
 	// Skip and PageSize serve the Simple Paged Results control: skip the
 	// first Skip matching entries and return at most PageSize (0: no page).
 	Skip, PageSize int
+	// Borrow lends each the entries instead of giving them: an entry (its
+	// attribute slices and value strings) is valid only until each
+	// returns, so that the search copies nothing (the store's bytes are
+	// read in place). For a caller that encodes every entry at once.
+	Borrow bool
 }
 
 // SearchResult reports how a search ended.
@@ -42,107 +47,201 @@ type SearchResult struct {
 // Search runs req as id and calls each for every entry the subject may
 // see, holding only the attributes requested and readable. It returns
 // ErrSizeLimitExceeded after delivering SizeLimit entries when more match,
-// and ErrTimeLimitExceeded when ctx's deadline passes.
+// and ErrTimeLimitExceeded when ctx's deadline passes. each owns the entry
+// it gets unless req.Borrow is set.
 func (s *Service) Search(ctx context.Context, id Identity, req SearchRequest, each func(*directory.Entry) error) (SearchResult, error) {
-	limit := s.cfg.MaxSizeLimit
-	if req.SizeLimit > 0 && req.SizeLimit < limit {
-		limit = req.SizeLimit
+	r, _ := s.searches.Get().(*searchRun)
+	if r == nil {
+		r = &searchRun{s: s}
+		r.inViewFn, r.visitFn = r.inView, r.visit
 	}
-	sel := newSelection(s.schema, req.Attrs)
+	defer r.release()
+	r.ctx, r.id, r.req, r.each = ctx, id, req, each
+	r.limit = s.cfg.MaxSizeLimit
+	if req.SizeLimit > 0 && req.SizeLimit < r.limit {
+		r.limit = req.SizeLimit
+	}
+	r.sel.parse(s.schema, req.Attrs)
 	if req.Base.IsRoot() && req.Scope == directory.ScopeBase {
-		return SearchResult{}, s.searchSpecial(ctx, id, s.rootDSE(), req, sel, each)
+		return SearchResult{}, s.searchSpecial(ctx, id, s.rootDSE(), req, &r.sel, each)
 	}
 	if req.Scope == directory.ScopeBase && req.Base.Equal(directory.MustParseDN(SubschemaDN)) {
-		return SearchResult{}, s.searchSpecial(ctx, id, s.subschema(), req, sel, each)
+		return SearchResult{}, s.searchSpecial(ctx, id, s.subschema(), req, &r.sel, each)
 	}
 	if id.Kind == acl.Anonymous && s.policy.AnonymousRead == acl.AnonymousNone {
 		// Nothing to show, and nothing to tell: not even whether the base
 		// exists.
 		return SearchResult{}, nil
 	}
-	base, scope := req.Base, req.Scope
-	if _, _, ok := s.kanidmRDN(base); ok {
+	r.base, r.scope = req.Base, req.Scope
+	if _, _, ok := s.kanidmRDN(r.base); ok {
 		if err := s.store.View(ctx, func(tx directory.ReadTx) error {
-			base = s.kanidmEntryDN(tx, base)
+			r.base = s.kanidmEntryDN(tx, r.base)
 			return nil
 		}); err != nil {
 			return SearchResult{}, err
 		}
 	}
-	if base.IsRoot() {
+	if r.base.IsRoot() {
 		// Searching from the root DSE covers the one naming context.
-		base = s.base
-		if scope == directory.ScopeOne {
-			scope = directory.ScopeBase
+		r.base = s.base
+		if r.scope == directory.ScopeOne {
+			r.scope = directory.ScopeBase
 		}
 	}
-	if !base.IsWithin(s.base) {
-		return SearchResult{}, directory.NoSuchObject(base, directory.DN{})
+	if !r.base.IsWithin(s.base) {
+		return SearchResult{}, directory.NoSuchObject(r.base, directory.DN{})
 	}
-	var res SearchResult
-	err := s.view(ctx, id, func(tx directory.ReadTx, sub acl.Subject) error {
-		// The base must exist and be visible. Every entry but a token
-		// record is visible once it exists, and the store's own lookup of
-		// the base answers that (below); a token record is read first.
-		if !s.policy.SeenByDN(base) {
-			if _, err := s.visibleEntry(tx, sub, base); err != nil {
-				return err
+	err := s.view(ctx, id, r.inViewFn)
+	return r.res, err
+}
+
+// searchRun is one search in progress: its parameters, its counts and the
+// memory its entries are assembled in, which Service.searches keeps from
+// search to search (the method values are bound once, so that handing
+// them to the store allocates nothing).
+type searchRun struct {
+	s            *Service
+	ctx          context.Context
+	id           Identity
+	req          SearchRequest
+	each         func(*directory.Entry) error
+	base         directory.DN
+	scope        directory.Scope
+	limit        int
+	sel          selection
+	filter       *directory.Filter
+	kclasses     kanidmClasses
+	reads        []string // the attributes filter reads
+	readsAll     bool     // filter may read any attribute
+	tx           directory.ReadTx
+	sub          acl.Subject
+	res          SearchResult
+	matched      int
+	sent         int
+	visible, out directory.Entry // reused for every entry
+	inViewFn     func(directory.ReadTx, acl.Subject) error
+	visitFn      func(*directory.Entry) error
+}
+
+// release clears what r holds of the search (entries of the store among
+// it) and returns r to the pool.
+func (r *searchRun) release() {
+	s := r.s
+	clear(r.visible.Attrs[:cap(r.visible.Attrs)])
+	clear(r.out.Attrs[:cap(r.out.Attrs)])
+	*r = searchRun{s: s, sel: r.sel, reads: r.reads[:0], kclasses: r.kclasses[:0],
+		visible: directory.Entry{Attrs: r.visible.Attrs[:0]}, out: directory.Entry{Attrs: r.out.Attrs[:0]},
+		inViewFn: r.inViewFn, visitFn: r.visitFn}
+	s.searches.Put(r)
+}
+
+func (r *searchRun) inView(tx directory.ReadTx, sub acl.Subject) error {
+	s := r.s
+	r.tx, r.sub = tx, sub
+	r.res, r.matched, r.sent = SearchResult{}, 0, 0
+	// The base must exist and be visible. Every entry but a token record
+	// is visible once it exists, and the store's own lookup of the base
+	// answers that (below); a token record is read first.
+	if !s.policy.SeenByDN(r.base) {
+		if _, err := s.visibleEntry(tx, sub, r.base); err != nil {
+			return err
+		}
+	}
+	r.kclasses = r.kclasses[:0]
+	r.filter = s.kanidmFilter(tx, r.req.Filter, &r.kclasses)
+	r.reads, r.readsAll = r.filter.AppendReads(r.reads[:0])
+	s.logSearch(r.ctx, r.id, &r.req, r.base, r.scope, r.filter)
+	// Only a base directly under ou=services can be a service account:
+	// other searches read nothing more for the notice.
+	if r.scope != directory.ScopeBase && r.base.Parent().Equal(s.policy.Services) {
+		if acct, err := tx.Get(r.base); err == nil && s.policy.KindOf(acct) == acl.KindServiceAccount {
+			if d := s.policy.TokenAccess(sub, acct); !d.Allowed {
+				r.res.Notice = d.Reason
 			}
 		}
-		var kclasses kanidmClasses
-		filter := s.kanidmFilter(tx, req.Filter, &kclasses)
-		s.logSearch(ctx, id, req, base, scope, filter)
-		// Only a base directly under ou=services can be a service account:
-		// other searches read nothing more for the notice.
-		if scope != directory.ScopeBase && base.Parent().Equal(s.policy.Services) {
-			if acct, err := tx.Get(base); err == nil && s.policy.KindOf(acct) == acl.KindServiceAccount {
-				if d := s.policy.TokenAccess(sub, acct); !d.Allowed {
-					res.Notice = d.Reason
-				}
-			}
-		}
-		matched, sent := 0, 0
-		err := tx.Search(base, scope, candidates(filter), func(e *directory.Entry) error {
-			if err := ctx.Err(); err != nil {
-				return directory.ErrTimeLimitExceeded
-			}
-			if !s.policy.CanSee(sub, e, s.parentAccount(tx, e)) {
-				return nil
-			}
-			visible := s.readable(sub, e)
-			s.kanidmShape(sub, e, visible)
-			if !filter.Match(visible) {
-				return nil // the match relied on attributes sub may not read
-			}
-			matched++
-			if matched <= req.Skip {
-				return nil
-			}
-			if req.PageSize > 0 && sent == req.PageSize {
-				res.More = true
-				return directory.ErrStop
-			}
-			if sent == limit {
-				return directory.Errorf(directory.ErrSizeLimitExceeded, "")
-			}
-			out, err := sel.apply(tx, visible)
-			if err != nil {
-				return err
-			}
-			if out.Has("hasSubordinates") && !s.policy.CanReadAttr(sub, e, "hasSubordinates") {
-				out.Delete("hasSubordinates")
-			}
-			kclasses.shape(e, out)
-			sent++
-			return each(out)
-		})
-		if found, ok := directory.MatchedDN(err); ok && errors.Is(err, directory.ErrNoSuchObject) {
-			// A missing base: name only an ancestor sub may see.
-			return directory.NoSuchObject(base, s.visibleAncestor(tx, sub, found))
-		}
+	}
+	var err error
+	if lt, ok := tx.(directory.LendingTx); ok && r.req.Borrow {
+		err = lt.SearchLent(r.base, r.scope, candidates(r.filter), r.visitFn)
+	} else {
+		err = tx.Search(r.base, r.scope, candidates(r.filter), r.visitFn)
+	}
+	if err == nil {
+		return nil
+	}
+	if found, ok := directory.MatchedDN(err); ok && errors.Is(err, directory.ErrNoSuchObject) {
+		// A missing base: name only an ancestor sub may see.
+		return directory.NoSuchObject(r.base, s.visibleAncestor(tx, sub, found))
+	}
+	return err
+}
+
+// visit decides what of the stored entry e sub sees and hands it on.
+func (r *searchRun) visit(e *directory.Entry) error {
+	s, sub := r.s, r.sub
+	if err := r.ctx.Err(); err != nil {
+		return directory.ErrTimeLimitExceeded
+	}
+	if !s.policy.CanSee(sub, e, s.parentAccount(r.tx, e)) {
+		return nil
+	}
+	visible := r.readable(e)
+	s.kanidmShape(sub, e, visible)
+	if !r.filter.Match(visible) {
+		return nil // the match relied on attributes sub may not read
+	}
+	r.matched++
+	if r.matched <= r.req.Skip {
+		return nil
+	}
+	if r.req.PageSize > 0 && r.sent == r.req.PageSize {
+		r.res.More = true
+		return directory.ErrStop
+	}
+	if r.sent == r.limit {
+		return directory.Errorf(directory.ErrSizeLimitExceeded, "")
+	}
+	out := &r.out
+	if !r.req.Borrow {
+		out = &directory.Entry{} // the caller keeps it
+	}
+	if err := r.sel.apply(r.tx, visible, out); err != nil {
 		return err
-	})
-	return res, err
+	}
+	if out.Has("hasSubordinates") && !s.policy.CanReadAttr(sub, e, "hasSubordinates") {
+		out.Delete("hasSubordinates")
+	}
+	r.kclasses.shape(e, out)
+	r.sent++
+	return r.each(out)
+}
+
+// readable returns, in r.visible, the attributes of e that sub may read
+// and that the search can use: those the filter reads and those selected.
+// Match gives the same answer on it as on all readable attributes, and
+// apply the same entry; an attribute neither reads is not checked.
+func (r *searchRun) readable(e *directory.Entry) *directory.Entry {
+	out := &r.visible
+	out.DN, out.Attrs = e.DN, out.Attrs[:0]
+	for _, a := range e.Attrs {
+		if !r.readsAll && !r.sel.wantsName(a.Name) && !containsFold(r.reads, a.Name) {
+			continue
+		}
+		if r.s.policy.CanReadAttr(r.sub, e, a.Name) {
+			out.Attrs = append(out.Attrs, a)
+		}
+	}
+	return out
+}
+
+func containsFold(names []string, name string) bool {
+	for _, n := range names {
+		if len(n) == len(name) && (n == name || strings.EqualFold(n, name)) {
+			return true
+		}
+	}
+	return false
 }
 
 // candidates returns a filter that matches at least every entry whose
@@ -176,29 +275,18 @@ func candidates(f *directory.Filter) *directory.Filter {
 	return f
 }
 
-func (s *Service) searchSpecial(ctx context.Context, id Identity, e *directory.Entry, req SearchRequest, sel selection, each func(*directory.Entry) error) error {
+func (s *Service) searchSpecial(ctx context.Context, id Identity, e *directory.Entry, req SearchRequest, sel *selection, each func(*directory.Entry) error) error {
 	if err := s.Check(ctx, id); err != nil {
 		return err
 	}
 	if !req.Filter.Match(e) {
 		return nil
 	}
-	out, err := sel.apply(nil, e)
-	if err != nil {
+	out := &directory.Entry{}
+	if err := sel.apply(nil, e, out); err != nil {
 		return err
 	}
 	return each(out)
-}
-
-// readable returns a copy of e holding only the attributes sub may read.
-func (s *Service) readable(sub acl.Subject, e *directory.Entry) *directory.Entry {
-	out := &directory.Entry{DN: e.DN, Attrs: make([]directory.Attr, 0, len(e.Attrs))}
-	for _, a := range e.Attrs {
-		if s.policy.CanReadAttr(sub, e, a.Name) {
-			out.Attrs = append(out.Attrs, a)
-		}
-	}
-	return out
 }
 
 // selection is a parsed attribute list.
@@ -206,14 +294,12 @@ type selection struct {
 	schema           *directory.Schema
 	allUser, allOper bool
 	none             bool
-	named            map[string]bool
+	named            []string // lower-case canonical names
 }
 
-func newSelection(schema *directory.Schema, attrs []string) selection {
-	sel := selection{schema: schema, named: map[string]bool{}}
-	if len(attrs) == 0 {
-		sel.allUser = true
-	}
+// parse makes sel the selection of attrs, reusing its memory.
+func (sel *selection) parse(schema *directory.Schema, attrs []string) {
+	*sel = selection{schema: schema, named: sel.named[:0], allUser: len(attrs) == 0}
 	for _, a := range attrs {
 		switch a {
 		case "*":
@@ -223,19 +309,18 @@ func newSelection(schema *directory.Schema, attrs []string) selection {
 		case "1.1":
 			sel.none = len(attrs) == 1
 		default:
-			if at, ok := schema.Attr(a); ok {
-				sel.named[at.LowerName()] = true
+			if at, ok := schema.Attr(a); ok && !slices.Contains(sel.named, at.LowerName()) {
+				sel.named = append(sel.named, at.LowerName())
 			}
 		}
 	}
-	return sel
 }
 
-func (sel selection) wants(at *directory.AttributeType) bool {
+func (sel *selection) wants(at *directory.AttributeType) bool {
 	if sel.none {
 		return false
 	}
-	if len(sel.named) > 0 && sel.named[at.LowerName()] {
+	if slices.Contains(sel.named, at.LowerName()) {
 		return true
 	}
 	if at.Operational() {
@@ -244,40 +329,43 @@ func (sel selection) wants(at *directory.AttributeType) bool {
 	return sel.allUser
 }
 
-// apply selects the requested attributes of e and adds the virtual ones
-// (entryDN, hasSubordinates, subschemaSubentry) when asked for. tx may be
-// nil for entries that are not in the store.
-func (sel selection) apply(tx directory.ReadTx, e *directory.Entry) (*directory.Entry, error) {
-	out := &directory.Entry{DN: e.DN, Attrs: make([]directory.Attr, 0, len(e.Attrs)+3)}
+// wantsName is wants for an attribute's name; an unknown name is not
+// wanted.
+func (sel *selection) wantsName(name string) bool {
+	at, ok := sel.schema.Attr(name)
+	return ok && sel.wants(at)
+}
+
+// apply sets out to the requested attributes of e (sharing their values)
+// and adds the virtual ones (entryDN, hasSubordinates, subschemaSubentry)
+// when asked for. tx may be nil for entries that are not in the store.
+func (sel *selection) apply(tx directory.ReadTx, e, out *directory.Entry) error {
+	out.DN, out.Attrs = e.DN, out.Attrs[:0]
 	if sel.none {
-		return out, nil
+		return nil
 	}
 	for _, a := range e.Attrs {
-		if at, ok := sel.schema.Attr(a.Name); ok && sel.wants(at) {
+		if sel.wantsName(a.Name) {
 			out.Attrs = append(out.Attrs, a)
 		}
 	}
 	if tx == nil {
-		return out, nil
+		return nil
 	}
-	virtual := func(name string) bool {
-		at, _ := sel.schema.Attr(name)
-		return sel.wants(at)
-	}
-	if virtual("entryDN") {
+	if sel.wantsName("entryDN") {
 		out.Set("entryDN", e.DN.String())
 	}
-	if virtual("subschemaSubentry") {
+	if sel.wantsName("subschemaSubentry") {
 		out.Set("subschemaSubentry", SubschemaDN)
 	}
-	if virtual("hasSubordinates") {
+	if sel.wantsName("hasSubordinates") {
 		has, err := tx.HasChildren(e.DN)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		out.Set("hasSubordinates", map[bool]string{true: "TRUE", false: "FALSE"}[has])
 	}
-	return out, nil
+	return nil
 }
 
 // Compare answers an LDAP Compare: true or false, ErrNoSuchAttribute when
@@ -317,7 +405,7 @@ func (s *Service) Compare(ctx context.Context, id Identity, dn directory.DN, att
 // scope, filter, attributes) and what Kanidm's vocabulary made of it, so
 // that a client getting no entries can be told why. Client strings are
 // clipped; assertion values of userPassword are never logged.
-func (s *Service) logSearch(ctx context.Context, id Identity, req SearchRequest, base directory.DN, scope directory.Scope, filter *directory.Filter) {
+func (s *Service) logSearch(ctx context.Context, id Identity, req *SearchRequest, base directory.DN, scope directory.Scope, filter *directory.Filter) {
 	ev := s.log.Debug()
 	if !ev.Enabled() {
 		return

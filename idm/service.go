@@ -99,6 +99,7 @@ type Service struct {
 	dummy     string
 	norms     dnNorms     // memoized memberOf normalization (groupset.go)
 	tokens    tokenStates // token binds' reads, per store version (memo.go)
+	searches  sync.Pool   // *searchRun, the memory of searches (search.go)
 
 	// passwords remembers successful password verifications (nil: off).
 	passwords *passwordCache

@@ -44,6 +44,14 @@ type conn struct {
 	identityDesc string
 	buf          []byte // response encoding buffer, reused
 	pkt          []byte // request packet buffer, reused (Decode copies)
+	// What every operation needs, reused from one to the next: the
+	// operation runs in this goroutine and its Request, ResponseWriter
+	// and context are not used after ServeLDAP returns.
+	resp   response
+	req    Request
+	search searchContext
+	bases  baseMemo
+	logBuf []byte // the access line's target, for a search
 
 	mu   sync.Mutex
 	busy bool // an operation is in flight
@@ -319,9 +327,10 @@ func (c *conn) startTLSOp(id int32, log zerolog.Logger) bool {
 func (c *conn) dispatch(msg *wire.Message, start time.Time, log zerolog.Logger) bool {
 	// Operations run one at a time and finish before dispatch returns, so
 	// only a search needs a context of its own: its time limit.
-	ctx := context.Background()
-	w := &response{c: c, id: msg.ID, tag: responseTag(msg.Op)}
-	op, err := toOperation(c.srv.schema, msg.Op)
+	var ctx context.Context = context.Background()
+	w := &c.resp
+	*w = response{c: c, id: msg.ID, tag: responseTag(msg.Op), attrs: w.attrs[:0]}
+	op, err := toOperation(c.srv.schema, msg.Op, &c.bases)
 	if err == nil {
 		err = checkControls(msg.Controls)
 	}
@@ -334,14 +343,15 @@ func (c *conn) dispatch(msg *wire.Message, start time.Time, log zerolog.Logger) 
 				if s.TimeLimit > 0 && time.Duration(s.TimeLimit)*time.Second < limit {
 					limit = time.Duration(s.TimeLimit) * time.Second
 				}
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, limit)
-				defer cancel()
+				ctx = c.search.start(limit)
+				defer c.search.end()
 				w.typesOnly = s.TypesOnly
 			}
-			req := &Request{ctx: ctx, MessageID: msg.ID, Op: op, Controls: msg.Controls, Bound: c.identity,
+			req := &c.req
+			*req = Request{ctx: ctx, MessageID: msg.ID, Op: op, Controls: msg.Controls, Bound: c.identity,
 				TLS: c.tls, ConnID: c.id, RemoteAddr: c.netConn.RemoteAddr(), PasswordsAllowed: c.tls != nil || c.srv.AllowInsecureBind}
 			c.srv.Handler.ServeLDAP(w, req)
+			*req = Request{}
 		}
 	} else {
 		w.WriteError(err)
@@ -362,12 +372,24 @@ func (c *conn) dispatch(msg *wire.Message, start time.Time, log zerolog.Logger) 
 		ev = log.Error()
 	}
 	if ev.Enabled() { // the target and identity strings only for a line that is written
-		target := ""
-		if op != nil {
-			target = op.Target()
+		ev = ev.Int32("msgid", msg.ID).Str("op", name)
+		if s, ok := op.(*SearchRequest); ok && s.Base.Depth() > 0 {
+			// The base DN written into a reused buffer: the most
+			// frequent operation makes no string for its line.
+			c.logBuf = s.Base.AppendString(c.logBuf[:0])
+			if len(c.logBuf) <= logfield.Max {
+				ev = ev.Bytes("target", c.logBuf)
+			} else {
+				ev = ev.Str("target", logfield.Clip(string(c.logBuf)))
+			}
+		} else {
+			target := ""
+			if op != nil {
+				target = op.Target()
+			}
+			ev = ev.Str("target", logfield.Clip(target))
 		}
-		ev = ev.Int32("msgid", msg.ID).Str("op", name).Str("target", logfield.Clip(target)).
-			Str("identity", c.describeIdentity()).Int("code", w.code).Dur("duration", time.Since(start))
+		ev = ev.Str("identity", c.describeIdentity()).Int("code", w.code).Dur("duration", time.Since(start))
 	}
 	if w.entries > 0 {
 		ev = ev.Int("entries", w.entries)

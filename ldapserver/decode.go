@@ -6,15 +6,34 @@ import (
 	"github.com/ldapd/ldapd/ldapserver/wire"
 )
 
+// baseMemo is the last search base a connection parsed: clients send the
+// same base with every search, and a DN is an immutable value.
+type baseMemo struct {
+	s  string
+	dn directory.DN
+}
+
+func (m *baseMemo) parse(s string) (directory.DN, error) {
+	if m != nil && s == m.s && !m.dn.IsRoot() {
+		return m.dn, nil
+	}
+	dn, err := directory.ParseDN(s)
+	if err == nil && m != nil {
+		m.s, m.dn = s, dn
+	}
+	return dn, err
+}
+
 // toOperation turns a decoded wire request into the typed Operation the
 // handlers see: DNs parsed, filters converted and resolved. It is the one
 // place where protocol strings become directory values.
-func toOperation(schema *directory.Schema, op wire.Request) (Operation, error) {
+// bases, when not nil, remembers the connection's last search base.
+func toOperation(schema *directory.Schema, op wire.Request, bases *baseMemo) (Operation, error) {
 	switch r := op.(type) {
 	case *wire.BindRequest:
 		return &BindRequest{Name: r.Name, Password: r.Password}, nil
 	case *wire.SearchRequest:
-		base, err := directory.ParseDN(r.BaseObject)
+		base, err := bases.parse(r.BaseObject)
 		if err != nil {
 			return nil, err
 		}

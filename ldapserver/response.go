@@ -5,7 +5,9 @@ import (
 	"github.com/ldapd/ldapd/ldapserver/wire"
 )
 
-// response is the ResponseWriter of one operation.
+// response is the ResponseWriter of one operation. Each conn reuses one
+// (a ResponseWriter may not be used after ServeLDAP returns), and with it
+// attrs, the attribute list WriteEntry encodes from.
 type response struct {
 	c         *conn
 	id        int32
@@ -34,10 +36,13 @@ func (w *response) WriteEntry(e *directory.Entry) error {
 		}
 		w.attrs = append(w.attrs, wire.Attribute{Type: a.Name, Values: vals})
 	}
+	defer clear(w.attrs) // no view of a lent entry outlives the call
 	// Entries are buffered; the result's send flushes them (and bufio
 	// writes whenever its buffer fills), so a search costs one write
-	// syscall rather than one per entry plus one.
-	if !w.c.queue(wire.AppendSearchEntry(w.c.buf[:0], w.id, e.DN.String(), w.attrs, nil)) {
+	// syscall rather than one per entry plus one. The DN is encoded
+	// straight into the message, the values from the entry's strings
+	// (for a lent entry, the store's own bytes).
+	if !w.c.queue(wire.AppendSearchEntryDN(w.c.buf[:0], w.id, e.DN.AppendString, w.attrs, nil)) {
 		w.failed = true
 		return errConnBroken
 	}

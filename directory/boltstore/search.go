@@ -36,6 +36,7 @@ func (t *tx) Search(base directory.DN, scope directory.Scope, f *directory.Filte
 func (t *tx) newQuery(base directory.DN, scope directory.Scope, f *directory.Filter, each func(*directory.Entry) error) *query {
 	q := &query{t: t, btx: t.btx, entries: t.btx.Bucket(bucketEntries), base: base, scope: scope, f: f, each: each,
 		needDN: needsDN(f, 0), sequential: !t.btx.Writable()}
+	q.lent, t.lent = t.lent, nil // SearchLent's memory, for this query only
 	if names, all := f.Reads(); !all {
 		// Scan candidates are decoded for matching with only the
 		// attributes the filter reads.
@@ -74,6 +75,9 @@ type query struct {
 	// between visits and the id after lastID is one Next away.
 	sequential bool
 	lastID     uint64
+	// lent, set by SearchLent, is where matching entries are decoded for
+	// each: views of the stored bytes, no copy (visitLent).
+	lent *lentEntry
 }
 
 var _ plan.Source = (*query)(nil)
@@ -134,6 +138,9 @@ func (q *query) Visit(id uint64, checkScope bool) error {
 			return nil
 		}
 	}
+	if q.lent != nil {
+		return q.visitLent(raw, checkScope)
+	}
 	e, dn, err := entrycodec.DecodeAttrs(raw)
 	if err != nil {
 		return err
@@ -157,6 +164,38 @@ func (q *query) Visit(id uint64, checkScope bool) error {
 		}
 	}
 	return q.each(e)
+}
+
+// visitLent is the rest of visit for SearchLent: the entry is decoded
+// into q.lent, its strings viewing raw (valid for the read transaction),
+// and only its DN is copied out of raw (a DN may be kept: it goes into
+// ParentCache and to callers).
+func (q *query) visitLent(raw []byte, checkScope bool) error {
+	l := q.lent
+	dn, vals, err := entrycodec.DecodeAttrsInto(unsafe.String(unsafe.SliceData(raw), len(raw)), &l.e, l.vals, nil)
+	l.vals = vals
+	if err != nil {
+		return err
+	}
+	if checkScope || q.needDN {
+		if l.e.DN, err = entrycodec.DecodeDNCached(strings.Clone(dn), &q.t.s.parents); err != nil {
+			return err
+		}
+		if checkScope && !q.scope.InScope(q.base, l.e.DN) {
+			return nil
+		}
+		if !q.f.Match(&l.e) {
+			return nil
+		}
+	} else {
+		if !q.f.Match(&l.e) {
+			return nil
+		}
+		if l.e.DN, err = entrycodec.DecodeDNCached(strings.Clone(dn), &q.t.s.parents); err != nil {
+			return err
+		}
+	}
+	return q.each(&l.e)
 }
 
 // ScanSubtree collects the next chunk of the ids below the entry with

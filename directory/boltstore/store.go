@@ -62,6 +62,9 @@ type store struct {
 	// parents memoizes decoded parent DNs for searches (a pure function
 	// of the stored bytes: nothing to invalidate).
 	parents entrycodec.ParentCache
+	// lent holds the *lentEntry memory of SearchLent (tx.go) between
+	// searches.
+	lent sync.Pool
 
 	// mu guards queue: the Updates not yet answered, the batch being
 	// committed at the front (commit.go).

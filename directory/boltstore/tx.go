@@ -22,9 +22,57 @@ type tx struct {
 	// wrote is set before the first change to btx: a fn that fails
 	// before it left a shared transaction as it was (commit.go).
 	wrote bool
+	// lent is set during SearchLent: the memory its entries are decoded
+	// into (search.go, visit).
+	lent *lentEntry
 }
 
-var _ directory.WriteTx = (*tx)(nil)
+var (
+	_ directory.WriteTx   = (*tx)(nil)
+	_ directory.LendingTx = (*tx)(nil)
+)
+
+// maxLentValues bounds the values memory SearchLent keeps for the next
+// search.
+const maxLentValues = 4096
+
+// lentEntry is the memory SearchLent decodes each entry into, reused from
+// entry to entry and, through store.lent, from search to search.
+type lentEntry struct {
+	e    directory.Entry
+	vals []string
+}
+
+// SearchLent implements directory.LendingTx. In a read transaction the
+// entry handed to each views the stored bytes (bbolt's memory map, valid
+// until the transaction ends) and its attribute slices are reused for the
+// next entry; only the DN is decoded into memory of its own. A write
+// transaction runs Search: a callback that writes could move the bytes.
+func (t *tx) SearchLent(base directory.DN, scope directory.Scope, f *directory.Filter, each func(*directory.Entry) error) error {
+	if err := t.check(); err != nil {
+		return err
+	}
+	if t.btx.Writable() {
+		return t.Search(base, scope, f, each)
+	}
+	l, _ := t.s.lent.Get().(*lentEntry)
+	if l == nil {
+		l = &lentEntry{}
+	}
+	t.lent = l
+	defer func() {
+		t.lent = nil
+		if cap(l.vals) > maxLentValues {
+			return // a huge group's values: not worth keeping
+		}
+		// No view of this transaction's memory outlives it.
+		clear(l.vals[:cap(l.vals)])
+		clear(l.e.Attrs[:cap(l.e.Attrs)])
+		*l = lentEntry{e: directory.Entry{Attrs: l.e.Attrs[:0]}, vals: l.vals[:0]}
+		t.s.lent.Put(l)
+	}()
+	return t.Search(base, scope, f, each)
+}
 
 // errTxDone is returned when a tx is used after its function returned:
 // bbolt memory and locks are gone by then.

@@ -116,6 +116,21 @@ func AppendSearchEntry(dst []byte, id int32, dn string, attrs []Attribute, contr
 	dst, msg := beginMessage(dst, id)
 	dst, o := begin(dst, classApplication|constructed|byte(ApplicationSearchResultEntry))
 	dst = appendString(dst, tagOctetString, dn)
+	return endSearchEntry(dst, msg, o, attrs, controls)
+}
+
+// AppendSearchEntryDN is AppendSearchEntry with the DN written by
+// appendDN (such as directory.DN.AppendString), which appends it to its
+// argument: the DN goes straight into dst, without a string of its own.
+func AppendSearchEntryDN(dst []byte, id int32, appendDN func([]byte) []byte, attrs []Attribute, controls []Control) []byte {
+	dst, msg := beginMessage(dst, id)
+	dst, o := begin(dst, classApplication|constructed|byte(ApplicationSearchResultEntry))
+	dst, dn := begin(dst, tagOctetString)
+	dst = end(appendDN(dst), dn)
+	return endSearchEntry(dst, msg, o, attrs, controls)
+}
+
+func endSearchEntry(dst []byte, msg, o int, attrs []Attribute, controls []Control) []byte {
 	dst, list := begin(dst, tagSequence)
 	for _, a := range attrs {
 		var pa, set int

@@ -345,3 +345,23 @@ func TestAppendSearchEntryAllocs(t *testing.T) {
 		t.Errorf("AppendSearchEntry into a large enough buffer allocated %v times", allocs)
 	}
 }
+
+// TestAppendSearchEntryDN checks that appending the DN in place encodes
+// what AppendSearchEntry does with the DN's string, short and long form,
+// and allocates nothing.
+func TestAppendSearchEntryDN(t *testing.T) {
+	attrs := benchAttrs()
+	for _, dn := range []string{"", "uid=jdoe,ou=people,dc=example,dc=com", "cn=" + strings.Repeat("x", 300) + ",dc=example,dc=com"} {
+		want := AppendSearchEntry(nil, 7, dn, attrs, nil)
+		got := AppendSearchEntryDN(nil, 7, func(b []byte) []byte { return append(b, dn...) }, attrs, nil)
+		if !bytes.Equal(got, want) {
+			t.Errorf("DN of %d bytes: AppendSearchEntryDN\n% x\nAppendSearchEntry\n% x", len(dn), got, want)
+		}
+	}
+	buf := make([]byte, 0, 4096)
+	dn := []byte("uid=jdoe,ou=people,dc=example,dc=com")
+	appendDN := func(b []byte) []byte { return append(b, dn...) }
+	if allocs := testing.AllocsPerRun(100, func() { buf = AppendSearchEntryDN(buf[:0], 2, appendDN, attrs, nil) }); allocs != 0 {
+		t.Errorf("AppendSearchEntryDN into a large enough buffer allocated %v times", allocs)
+	}
+}

@@ -1,0 +1,65 @@
+package ldapserver
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// searchContext is the context of a search: its time limit as a deadline.
+// context.WithTimeout would allocate a context and arm a runtime timer for
+// every search although the store and idm only ever ask Err, between
+// entries; this one compares the clock when asked, and makes a channel and
+// a timer only for a caller that waits on Done (a store client that
+// blocks on the network). Each conn keeps one and reuses it for every
+// search: operations run one at a time and a request's context is not used
+// after ServeLDAP returns.
+//
+// Err reports the deadline as soon as it has passed, possibly just before
+// a Done channel is closed by its timer.
+type searchContext struct {
+	deadline time.Time
+
+	mu    sync.Mutex // guards done and timer: Done may be called from any goroutine
+	done  chan struct{}
+	timer *time.Timer
+}
+
+var _ context.Context = (*searchContext)(nil)
+
+// start makes c the context of a search limited to d from now.
+func (c *searchContext) start(d time.Duration) *searchContext {
+	c.deadline = time.Now().Add(d)
+	return c
+}
+
+// end releases the timer Done may have started.
+func (c *searchContext) end() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	c.done, c.timer = nil, nil
+}
+
+func (c *searchContext) Deadline() (time.Time, bool) { return c.deadline, true }
+
+func (c *searchContext) Err() error {
+	if time.Now().Before(c.deadline) {
+		return nil
+	}
+	return context.DeadlineExceeded
+}
+
+func (c *searchContext) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		done := make(chan struct{})
+		c.done, c.timer = done, time.AfterFunc(time.Until(c.deadline), func() { close(done) })
+	}
+	return c.done
+}
+
+func (c *searchContext) Value(any) any { return nil }

@@ -1,0 +1,48 @@
+package ldapserver
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+// TestSearchContext checks the time limit's context: no error before the
+// deadline, DeadlineExceeded after it, a Done channel that closes at the
+// deadline for whoever waits, and a fresh start for the next search.
+func TestSearchContext(t *testing.T) {
+	var c searchContext
+	ctx := context.Context(c.start(time.Hour))
+	if err := ctx.Err(); err != nil {
+		t.Fatalf("Err before the deadline: %v", err)
+	}
+	if d, ok := ctx.Deadline(); !ok || time.Until(d) < 59*time.Minute {
+		t.Fatalf("Deadline %v, %v", d, ok)
+	}
+	c.end()
+
+	ctx = c.start(20 * time.Millisecond)
+	// A derived context sees the deadline through Done.
+	child, cancel := context.WithCancel(ctx)
+	defer cancel()
+	select {
+	case <-child.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("Done did not close at the deadline")
+	}
+	if err := ctx.Err(); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Err after the deadline: %v", err)
+	}
+	c.end()
+
+	ctx = c.start(time.Hour)
+	if err := ctx.Err(); err != nil {
+		t.Fatalf("Err of the next search: %v", err)
+	}
+	select {
+	case <-ctx.Done():
+		t.Fatal("the next search's Done is closed")
+	default:
+	}
+	c.end()
+}
