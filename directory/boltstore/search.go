@@ -34,7 +34,7 @@ func (t *tx) Search(base directory.DN, scope directory.Scope, f *directory.Filte
 }
 
 func (t *tx) newQuery(base directory.DN, scope directory.Scope, f *directory.Filter, each func(*directory.Entry) error) *query {
-	q := &query{t: t, btx: t.btx, entries: t.btx.Bucket(bucketEntries), base: base, scope: scope, f: f, each: each,
+	q := &query{t: t, btx: t.btx, base: base, scope: scope, f: f, each: each,
 		needDN: needsDN(f, 0), sequential: !t.btx.Writable()}
 	q.lent, t.lent = t.lent, nil // SearchLent's memory, for this query only
 	if names, all := f.Reads(); !all {
@@ -54,17 +54,18 @@ func (t *tx) newQuery(base directory.DN, scope directory.Scope, f *directory.Fil
 
 // query is one search's plan.Source.
 type query struct {
-	t       *tx
-	btx     *boltTx
-	entries *bolt.Bucket // a write tx hands out the same *Bucket for its whole life
-	base    directory.DN
-	scope   directory.Scope
-	f       *directory.Filter
-	each    func(*directory.Entry) error
-	needDN  bool // the filter reads the entry's DN (entryDN, extensible :dn)
+	t      *tx
+	btx    *boltTx
+	base   directory.DN
+	scope  directory.Scope
+	f      *directory.Filter
+	each   func(*directory.Entry) error
+	needDN bool // the filter reads the entry's DN (entryDN, extensible :dn)
 	// cur reads the entries bucket: Seek on one cursor reuses its stack,
-	// where Bucket.Get allocates a cursor per call. Every read repositions
-	// it, so a callback that writes in between does not matter.
+	// where Bucket.Get allocates a cursor per call; in a read transaction
+	// it is the boltTx's own, reused from search to search. Every read
+	// repositions it, so a callback that writes (or reads) in between does
+	// not matter.
 	cur *bolt.Cursor
 	// scratch is where candidates are decoded for matching; only entries
 	// that match are decoded again into memory handed to each.
@@ -109,7 +110,7 @@ func (q *query) Visit(id uint64, checkScope bool) error {
 	var key [idLen]byte
 	binary.BigEndian.PutUint64(key[:], id)
 	if q.cur == nil {
-		q.cur = q.entries.Cursor()
+		q.cur = q.btx.entriesCursor()
 	}
 	var k, raw []byte
 	if q.sequential && id == q.lastID+1 {
