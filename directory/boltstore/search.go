@@ -170,7 +170,7 @@ func (q *query) Visit(id uint64, checkScope bool) error {
 // visitLent is the rest of visit for SearchLent: the entry is decoded
 // into q.lent, its strings viewing raw (valid for the read transaction),
 // and only its DN is copied out of raw (a DN may be kept: it goes into
-// ParentCache and to callers).
+// ParentCache and to callers; DecodeDNCached copies).
 func (q *query) visitLent(raw []byte, checkScope bool) error {
 	l := q.lent
 	dn, vals, err := entrycodec.DecodeAttrsInto(unsafe.String(unsafe.SliceData(raw), len(raw)), &l.e, l.vals, nil)
@@ -179,7 +179,7 @@ func (q *query) visitLent(raw []byte, checkScope bool) error {
 		return err
 	}
 	if checkScope || q.needDN {
-		if l.e.DN, err = entrycodec.DecodeDNCached(strings.Clone(dn), &q.t.s.parents); err != nil {
+		if l.e.DN, err = entrycodec.DecodeDNCached(dn, &q.t.s.parents); err != nil {
 			return err
 		}
 		if checkScope && !q.scope.InScope(q.base, l.e.DN) {
@@ -192,7 +192,7 @@ func (q *query) visitLent(raw []byte, checkScope bool) error {
 		if !q.f.Match(&l.e) {
 			return nil
 		}
-		if l.e.DN, err = entrycodec.DecodeDNCached(strings.Clone(dn), &q.t.s.parents); err != nil {
+		if l.e.DN, err = entrycodec.DecodeDNCached(dn, &q.t.s.parents); err != nil {
 			return err
 		}
 	}
