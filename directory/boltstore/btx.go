@@ -21,6 +21,9 @@ type boltTx struct {
 	// Cursors for get, read-only transactions only: a cursor keeps
 	// references into the B+tree that a write could invalidate.
 	entriesCur, dn2idCur *bolt.Cursor
+	// spare is a finished search's query, read-only transactions only
+	// (search.go).
+	spare *query
 }
 
 type namedBucket struct {

@@ -30,16 +30,38 @@ func (t *tx) Search(base directory.DN, scope directory.Scope, f *directory.Filte
 	if f == nil {
 		return directory.Errorf(directory.ErrUnwillingToPerform, "search without a filter")
 	}
-	return t.s.planner.Search(t.ctx, t.newQuery(base, scope, f, each), base, scope, f)
+	q := t.newQuery(base, scope, f, each)
+	err := t.s.planner.Search(t.ctx, q, base, scope, f)
+	if q.sequential {
+		// A read transaction keeps the query (its scratch memory) for
+		// the next search: the pool hands it to one View at a time.
+		*q = query{cur: q.cur, scratch: directory.Entry{Attrs: q.scratch.Attrs[:0]}, scratchVals: q.scratchVals[:0]}
+		t.btx.spare = q
+	}
+	return err
 }
 
 func (t *tx) newQuery(base directory.DN, scope directory.Scope, f *directory.Filter, each func(*directory.Entry) error) *query {
-	q := &query{t: t, btx: t.btx, base: base, scope: scope, f: f, each: each,
-		needDN: needsDN(f, 0), sequential: !t.btx.Writable()}
+	q := t.btx.spare
+	t.btx.spare = nil // a search from a callback gets a query of its own
+	if q == nil {
+		q = &query{}
+	}
+	q.t, q.btx, q.base, q.scope, q.f, q.each = t, t.btx, base, scope, f, each
+	q.needDN, q.sequential = needsDN(f, 0), !t.btx.Writable()
 	q.lent, t.lent = t.lent, nil // SearchLent's memory, for this query only
-	if names, all := f.Reads(); !all {
-		// Scan candidates are decoded for matching with only the
-		// attributes the filter reads.
+	return q
+}
+
+// scratchKeep returns what the scratch decoding of scan candidates keeps:
+// only the attributes the filter reads (nil: everything). It is worked
+// out at the first scan candidate: index candidates never need it.
+func (q *query) scratchKeep() func(attr string) bool {
+	if q.keepDone {
+		return q.keep
+	}
+	q.keepDone = true
+	if names, all := q.f.Reads(); !all {
 		q.keep = func(name string) bool {
 			for _, n := range names {
 				if len(n) == len(name) && (n == name || strings.EqualFold(n, name)) {
@@ -49,7 +71,7 @@ func (t *tx) newQuery(base directory.DN, scope directory.Scope, f *directory.Fil
 			return false
 		}
 	}
-	return q
+	return q.keep
 }
 
 // query is one search's plan.Source.
@@ -72,6 +94,7 @@ type query struct {
 	scratch     directory.Entry
 	scratchVals []string
 	keep        func(attr string) bool // what the scratch decoding keeps; nil: everything
+	keepDone    bool                   // keep is worked out (scratchKeep)
 	// sequential: the transaction is read-only, so cur keeps its position
 	// between visits and the id after lastID is one Next away.
 	sequential bool
@@ -130,7 +153,7 @@ func (q *query) Visit(id uint64, checkScope bool) error {
 		// The scratch entry's strings view raw itself (no copy): raw is
 		// valid until the transaction changes, and the scratch entry is
 		// only matched here, never handed out (TestScanScratchNotRetained).
-		_, vals, err := entrycodec.DecodeAttrsInto(unsafe.String(unsafe.SliceData(raw), len(raw)), &q.scratch, q.scratchVals, q.keep)
+		_, vals, err := entrycodec.DecodeAttrsInto(unsafe.String(unsafe.SliceData(raw), len(raw)), &q.scratch, q.scratchVals, q.scratchKeep())
 		q.scratchVals = vals
 		if err != nil {
 			return err
