@@ -324,6 +324,43 @@ func (d DN) Child(r RDN) DN {
 	return newDN(rdns)
 }
 
+// ChildAVA is Child(NewRDN(AVA{Type: typ, Value: value})) for a type as
+// stored in a DN (a canonical schema name, see AVA), built for decoding
+// stored DNs: typ and value are copied, so they may view memory the caller
+// reuses, and the copies, the RDN's normalized form and the DN's share one
+// string allocation.
+func (d DN) ChildAVA(typ, value string) DN {
+	lt, ok := builtinLowerNames()[typ]
+	if !ok {
+		lt = lowerASCIIName(canonicalAttrName(typ))
+	}
+	nv := escapeValue(normalizeDNValue(value))
+	rdnLen := len(lt) + 1 + len(nv)
+	n := len(typ) + len(value) + rdnLen
+	if !d.IsRoot() {
+		n += 1 + len(d.norm)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(typ)
+	b.WriteString(value)
+	b.WriteString(lt)
+	b.WriteByte('=')
+	b.WriteString(nv)
+	if !d.IsRoot() {
+		b.WriteByte(',')
+		b.WriteString(d.norm)
+	}
+	all := b.String()
+	norm := all[len(typ)+len(value):]
+	rdns := make([]RDN, 1, len(d.rdns)+1)
+	rdns[0] = RDN{
+		avas: []AVA{{Type: all[:len(typ)], Value: all[len(typ) : len(typ)+len(value)]}},
+		norm: norm[:rdnLen],
+	}
+	return DN{rdns: append(rdns, d.rdns...), norm: norm}
+}
+
 // IsDescendantOf reports whether d is strictly below ancestor.
 func (d DN) IsDescendantOf(ancestor DN) bool {
 	if len(d.rdns) <= len(ancestor.rdns) {

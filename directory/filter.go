@@ -90,7 +90,7 @@ func (f *Filter) resolve(s *Schema, depth int) error {
 		if at, ok := s.Attr(f.Attr); ok {
 			f.at = at
 			f.Attr = at.Name()
-			f.names = subtypeNames(s, at)
+			f.names = at.subtypes
 		}
 	}
 	if f.at == nil {

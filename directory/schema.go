@@ -80,9 +80,13 @@ type AttributeType struct {
 	// foldSpace, so matching may take the allocation-free fold paths.
 	eqFolds, subFolds bool
 	sup               *AttributeType
-	eq                func(string) (string, bool)
-	ord               func(string) (string, bool)
-	sub               func(string) (string, bool)
+	// subtypes is the type's canonical name and those of every type
+	// derived from it (subtypeNames), shared by the filters that name it:
+	// read only.
+	subtypes []string
+	eq       func(string) (string, bool)
+	ord      func(string) (string, bool)
+	sub      func(string) (string, bool)
 }
 
 // Name returns the canonical name.
@@ -355,6 +359,9 @@ func NewSchema(attrs []*AttributeType, classes []*ObjectClass) (*Schema, error) 
 		}
 		a.eqFolds = foldsCase(a.Equality)
 		a.subFolds = foldsCase(a.Substr) || (a.Substr == "" && a.eqFolds)
+	}
+	for _, a := range attrs {
+		a.subtypes = subtypeNames(s, a)
 	}
 	for _, c := range classes {
 		for _, key := range append([]string{c.OID}, c.Names...) {

@@ -103,6 +103,7 @@ type Service struct {
 	norms     dnNorms     // memoized memberOf normalization (groupset.go)
 	tokens    tokenStates // token binds' reads, per store version (memo.go)
 	searches  sync.Pool   // *searchRun, the memory of searches (search.go)
+	views     sync.Pool   // *viewRun (view)
 
 	// passwords remembers successful password verifications (nil: off).
 	passwords *passwordCache
@@ -363,20 +364,45 @@ func disabled(e *directory.Entry) bool {
 // subject is fresh when it comes from id's memo too: the memo is used only
 // while the store has not changed since it was derived (memo.go).
 func (s *Service) view(ctx context.Context, id Identity, fn func(tx directory.ReadTx, sub acl.Subject) error) error {
-	sub, ver, ok := s.memoized(id)
-	return s.store.View(ctx, func(tx directory.ReadTx) error {
-		if !ok {
-			var expiry time.Time
-			var err error
-			if sub, expiry, err = s.subject(ctx, tx, id); err != nil {
-				return err
-			}
-			// ver was read before this transaction began; without a store
-			// version memoized never reads what this puts.
-			id.memo.put(ver, sub, expiry)
+	v, _ := s.views.Get().(*viewRun)
+	if v == nil {
+		v = &viewRun{}
+		v.inTxFn = v.inTx
+	}
+	v.s, v.ctx, v.id, v.fn = s, ctx, id, fn
+	v.sub, v.ver, v.memoized = s.memoized(id)
+	err := s.store.View(ctx, v.inTxFn)
+	*v = viewRun{inTxFn: v.inTxFn}
+	s.views.Put(v)
+	return err
+}
+
+// viewRun is one view in progress, kept in Service.views between views:
+// its method value is bound once, so that handing it to the store
+// allocates nothing.
+type viewRun struct {
+	s        *Service
+	ctx      context.Context
+	id       Identity
+	fn       func(tx directory.ReadTx, sub acl.Subject) error
+	sub      acl.Subject
+	ver      uint64
+	memoized bool
+	inTxFn   func(directory.ReadTx) error
+}
+
+func (v *viewRun) inTx(tx directory.ReadTx) error {
+	if !v.memoized {
+		sub, expiry, err := v.s.subject(v.ctx, tx, v.id)
+		if err != nil {
+			return err
 		}
-		return fn(tx, sub)
-	})
+		// ver was read before this transaction began; without a store
+		// version memoized never reads what this puts.
+		v.id.memo.put(v.ver, sub, expiry)
+		v.sub = sub
+	}
+	return v.fn(tx, v.sub)
 }
 
 // update runs fn with a fresh subject for id in one write transaction.

@@ -40,12 +40,18 @@ func toOperation(schema *directory.Schema, op wire.Request, bases *baseMemo) (Op
 		if r.Scope > wire.ScopeWholeSubtree {
 			return nil, directory.Errorf(directory.ErrUnwillingToPerform, "subordinate subtree scope is not supported")
 		}
-		f := toFilter(r.Filter)
+		// The request and its filter's root in one allocation.
+		x := new(struct {
+			req  SearchRequest
+			root directory.Filter
+		})
+		f := toFilterInto(&x.root, r.Filter)
 		if err := f.Resolve(schema); err != nil {
 			return nil, err
 		}
-		return &SearchRequest{Base: base, Scope: directory.Scope(r.Scope), Filter: f, Attrs: r.Attributes,
-			TypesOnly: r.TypesOnly, SizeLimit: r.SizeLimit, TimeLimit: r.TimeLimit}, nil
+		x.req = SearchRequest{Base: base, Scope: directory.Scope(r.Scope), Filter: f, Attrs: r.Attributes,
+			TypesOnly: r.TypesOnly, SizeLimit: r.SizeLimit, TimeLimit: r.TimeLimit}
+		return &x.req, nil
 	case *wire.AddRequest:
 		dn, err := directory.ParseDN(r.Entry)
 		if err != nil {
@@ -107,8 +113,11 @@ func toOperation(schema *directory.Schema, op wire.Request, bases *baseMemo) (Op
 
 // toFilter converts a wire filter; the wire decoder already bounded its
 // depth and size, so plain recursion is safe.
-func toFilter(w *wire.Filter) *directory.Filter {
-	f := &directory.Filter{
+func toFilter(w *wire.Filter) *directory.Filter { return toFilterInto(new(directory.Filter), w) }
+
+// toFilterInto is toFilter with the root filter written to f.
+func toFilterInto(f *directory.Filter, w *wire.Filter) *directory.Filter {
+	*f = directory.Filter{
 		Kind: directory.FilterKind(w.Kind), Attr: w.Attr, Value: w.Value,
 		Rule: w.MatchingRule, DNAttrs: w.DNAttributes,
 	}

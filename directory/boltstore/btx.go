@@ -21,11 +21,15 @@ type boltTx struct {
 	// Cursors for get, read-only transactions only: a cursor keeps
 	// references into the B+tree that a write could invalidate.
 	entriesCur, dn2idCur *bolt.Cursor
+	// spare is a finished search's query, read-only transactions only
+	// (search.go).
+	spare *query
 }
 
 type namedBucket struct {
 	name string
 	b    *bolt.Bucket
+	cur  *bolt.Cursor // read-only transactions: reused by indexCursor
 }
 
 func newBoltTx(btx *bolt.Tx) *boltTx { return &boltTx{Tx: btx} }
@@ -63,9 +67,45 @@ func (b *boltTx) indexBucket(attr string) *bolt.Bucket {
 	}
 	bk := idx.Bucket([]byte(attr))
 	if bk != nil {
-		b.indexes = append(b.indexes, namedBucket{attr, bk})
+		b.indexes = append(b.indexes, namedBucket{name: attr, b: bk})
 	}
 	return bk
+}
+
+// indexCursor is a cursor over the idx bucket of attr, nil if there is
+// none: in a read-only transaction the same one each time (its stack
+// reused), in a write transaction a new one.
+func (b *boltTx) indexCursor(attr string) *bolt.Cursor {
+	bk := b.indexBucket(attr)
+	if bk == nil {
+		return nil
+	}
+	if b.Writable() {
+		return bk.Cursor()
+	}
+	for i := range b.indexes {
+		if nb := &b.indexes[i]; nb.name == attr {
+			if nb.cur == nil {
+				nb.cur = bk.Cursor()
+			}
+			return nb.cur
+		}
+	}
+	return bk.Cursor()
+}
+
+// entriesCursor is a cursor over the entries bucket: in a read-only
+// transaction the one get uses, so whoever uses it must Seek before
+// reading (it may have moved since).
+func (b *boltTx) entriesCursor() *bolt.Cursor {
+	bk := b.Bucket(bucketEntries)
+	if b.Writable() {
+		return bk.Cursor()
+	}
+	if b.entriesCur == nil {
+		b.entriesCur = bk.Cursor()
+	}
+	return b.entriesCur
 }
 
 // get is Bucket(name).Get(key) for entries and dn2id, through one cursor

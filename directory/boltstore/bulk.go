@@ -54,7 +54,7 @@ func (s *store) AddBulk(ctx context.Context, entries []*directory.Entry) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	err := s.db.Update(func(btx *bolt.Tx) error {
+	err := s.update(func(btx *bolt.Tx) error {
 		b := &bulk{s: s, btx: newBoltTx(btx), entries: entries}
 		return b.run(ctx)
 	})

@@ -259,11 +259,37 @@ func (s *store) runOnce(b *batch) (retry bool, err error) {
 	if ok == 0 {
 		return false, nil
 	}
-	if err := btx.Commit(); err != nil {
+	if err := s.commit(btx); err != nil {
 		return false, fmt.Errorf("update: commit: %w", err)
 	}
-	s.version.Add(1)
 	return false, nil
+}
+
+// commit commits a write transaction with the read pool paused (an idle
+// read transaction would stall bbolt's remap) and bumps the version, both
+// before the writer is answered.
+func (s *store) commit(btx *bolt.Tx) error {
+	s.reads.pause()
+	defer s.reads.resume()
+	if err := btx.Commit(); err != nil {
+		return err
+	}
+	s.version.Add(1)
+	return nil
+}
+
+// update is bbolt's db.Update for writes outside the group commit
+// (AddBulk), committed through commit.
+func (s *store) update(fn func(*bolt.Tx) error) error {
+	btx, err := s.db.Begin(true)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = btx.Rollback() }() // after Commit: ErrTxClosed, harmless
+	if err := fn(btx); err != nil {
+		return err
+	}
+	return s.commit(btx)
 }
 
 // runCall runs c.fn on btx and reports whether it wrote. The leader's own

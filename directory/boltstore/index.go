@@ -131,11 +131,10 @@ func updateIndex(tx *boltTx, x *indexSet, id uint64, old, new *directory.Entry, 
 // keys sharing the prefix belong to other values (a norm may contain 0x00)
 // and are skipped.
 func scanIndex(tx *boltTx, attr string, prefix []byte, ids []uint64, limit int) ([]uint64, bool) {
-	b := tx.indexBucket(attr)
-	if b == nil {
+	c := tx.indexCursor(attr)
+	if c == nil {
 		return nil, false
 	}
-	c := b.Cursor()
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 		if len(k) != len(prefix)+idLen {
 			continue

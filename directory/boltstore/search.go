@@ -30,16 +30,38 @@ func (t *tx) Search(base directory.DN, scope directory.Scope, f *directory.Filte
 	if f == nil {
 		return directory.Errorf(directory.ErrUnwillingToPerform, "search without a filter")
 	}
-	return t.s.planner.Search(t.ctx, t.newQuery(base, scope, f, each), base, scope, f)
+	q := t.newQuery(base, scope, f, each)
+	err := t.s.planner.Search(t.ctx, q, base, scope, f)
+	if q.sequential {
+		// A read transaction keeps the query (its scratch memory) for
+		// the next search: the pool hands it to one View at a time.
+		*q = query{cur: q.cur, scratch: directory.Entry{Attrs: q.scratch.Attrs[:0]}, scratchVals: q.scratchVals[:0]}
+		t.btx.spare = q
+	}
+	return err
 }
 
 func (t *tx) newQuery(base directory.DN, scope directory.Scope, f *directory.Filter, each func(*directory.Entry) error) *query {
-	q := &query{t: t, btx: t.btx, entries: t.btx.Bucket(bucketEntries), base: base, scope: scope, f: f, each: each,
-		needDN: needsDN(f, 0), sequential: !t.btx.Writable()}
+	q := t.btx.spare
+	t.btx.spare = nil // a search from a callback gets a query of its own
+	if q == nil {
+		q = &query{}
+	}
+	q.t, q.btx, q.base, q.scope, q.f, q.each = t, t.btx, base, scope, f, each
+	q.needDN, q.sequential = needsDN(f, 0), !t.btx.Writable()
 	q.lent, t.lent = t.lent, nil // SearchLent's memory, for this query only
-	if names, all := f.Reads(); !all {
-		// Scan candidates are decoded for matching with only the
-		// attributes the filter reads.
+	return q
+}
+
+// scratchKeep returns what the scratch decoding of scan candidates keeps:
+// only the attributes the filter reads (nil: everything). It is worked
+// out at the first scan candidate: index candidates never need it.
+func (q *query) scratchKeep() func(attr string) bool {
+	if q.keepDone {
+		return q.keep
+	}
+	q.keepDone = true
+	if names, all := q.f.Reads(); !all {
 		q.keep = func(name string) bool {
 			for _, n := range names {
 				if len(n) == len(name) && (n == name || strings.EqualFold(n, name)) {
@@ -49,28 +71,30 @@ func (t *tx) newQuery(base directory.DN, scope directory.Scope, f *directory.Fil
 			return false
 		}
 	}
-	return q
+	return q.keep
 }
 
 // query is one search's plan.Source.
 type query struct {
-	t       *tx
-	btx     *boltTx
-	entries *bolt.Bucket // a write tx hands out the same *Bucket for its whole life
-	base    directory.DN
-	scope   directory.Scope
-	f       *directory.Filter
-	each    func(*directory.Entry) error
-	needDN  bool // the filter reads the entry's DN (entryDN, extensible :dn)
+	t      *tx
+	btx    *boltTx
+	base   directory.DN
+	scope  directory.Scope
+	f      *directory.Filter
+	each   func(*directory.Entry) error
+	needDN bool // the filter reads the entry's DN (entryDN, extensible :dn)
 	// cur reads the entries bucket: Seek on one cursor reuses its stack,
-	// where Bucket.Get allocates a cursor per call. Every read repositions
-	// it, so a callback that writes in between does not matter.
+	// where Bucket.Get allocates a cursor per call; in a read transaction
+	// it is the boltTx's own, reused from search to search. Every read
+	// repositions it, so a callback that writes (or reads) in between does
+	// not matter.
 	cur *bolt.Cursor
 	// scratch is where candidates are decoded for matching; only entries
 	// that match are decoded again into memory handed to each.
 	scratch     directory.Entry
 	scratchVals []string
 	keep        func(attr string) bool // what the scratch decoding keeps; nil: everything
+	keepDone    bool                   // keep is worked out (scratchKeep)
 	// sequential: the transaction is read-only, so cur keeps its position
 	// between visits and the id after lastID is one Next away.
 	sequential bool
@@ -109,7 +133,7 @@ func (q *query) Visit(id uint64, checkScope bool) error {
 	var key [idLen]byte
 	binary.BigEndian.PutUint64(key[:], id)
 	if q.cur == nil {
-		q.cur = q.entries.Cursor()
+		q.cur = q.btx.entriesCursor()
 	}
 	var k, raw []byte
 	if q.sequential && id == q.lastID+1 {
@@ -129,7 +153,7 @@ func (q *query) Visit(id uint64, checkScope bool) error {
 		// The scratch entry's strings view raw itself (no copy): raw is
 		// valid until the transaction changes, and the scratch entry is
 		// only matched here, never handed out (TestScanScratchNotRetained).
-		_, vals, err := entrycodec.DecodeAttrsInto(unsafe.String(unsafe.SliceData(raw), len(raw)), &q.scratch, q.scratchVals, q.keep)
+		_, vals, err := entrycodec.DecodeAttrsInto(unsafe.String(unsafe.SliceData(raw), len(raw)), &q.scratch, q.scratchVals, q.scratchKeep())
 		q.scratchVals = vals
 		if err != nil {
 			return err
@@ -169,7 +193,7 @@ func (q *query) Visit(id uint64, checkScope bool) error {
 // visitLent is the rest of visit for SearchLent: the entry is decoded
 // into q.lent, its strings viewing raw (valid for the read transaction),
 // and only its DN is copied out of raw (a DN may be kept: it goes into
-// ParentCache and to callers).
+// ParentCache and to callers; DecodeDNCached copies).
 func (q *query) visitLent(raw []byte, checkScope bool) error {
 	l := q.lent
 	dn, vals, err := entrycodec.DecodeAttrsInto(unsafe.String(unsafe.SliceData(raw), len(raw)), &l.e, l.vals, nil)
@@ -178,7 +202,7 @@ func (q *query) visitLent(raw []byte, checkScope bool) error {
 		return err
 	}
 	if checkScope || q.needDN {
-		if l.e.DN, err = entrycodec.DecodeDNCached(strings.Clone(dn), &q.t.s.parents); err != nil {
+		if l.e.DN, err = entrycodec.DecodeDNCached(dn, &q.t.s.parents); err != nil {
 			return err
 		}
 		if checkScope && !q.scope.InScope(q.base, l.e.DN) {
@@ -191,7 +215,7 @@ func (q *query) visitLent(raw []byte, checkScope bool) error {
 		if !q.f.Match(&l.e) {
 			return nil
 		}
-		if l.e.DN, err = entrycodec.DecodeDNCached(strings.Clone(dn), &q.t.s.parents); err != nil {
+		if l.e.DN, err = entrycodec.DecodeDNCached(dn, &q.t.s.parents); err != nil {
 			return err
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,6 +63,8 @@ type store struct {
 	// parents memoizes decoded parent DNs for searches (a pure function
 	// of the stored bytes: nothing to invalidate).
 	parents entrycodec.ParentCache
+	// reads holds idle read transactions for View (readpool.go).
+	reads *readPool
 	// lent holds the *lentEntry memory of SearchLent (tx.go) between
 	// searches.
 	lent sync.Pool
@@ -147,19 +150,37 @@ func open(path string, opts Options) (*store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	return &store{db: db, schema: schema, idx: idx, planner: &plan.Planner{Index: idx.Plan}}, nil
+	return &store{db: db, schema: schema, idx: idx, planner: &plan.Planner{Index: idx.Plan},
+		reads: newReadPool(db, maxIdleReads())}, nil
 }
 
-// View runs fn in a bbolt read transaction.
+// maxIdleReads bounds the idle read transactions: about as many as can
+// run at once, with room for Views that wait on their connection.
+func maxIdleReads() int { return 2 * runtime.GOMAXPROCS(0) }
+
+// View runs fn in a bbolt read transaction, one that earlier Views may
+// have used if nothing was written since (readpool.go).
 func (s *store) View(ctx context.Context, fn func(directory.ReadTx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.View(func(btx *bolt.Tx) error {
-		t := &tx{s: s, btx: newBoltTx(btx), ctx: ctx}
-		defer t.finish()
-		return fn(t)
-	})
+	pt, err := s.reads.get()
+	if err != nil {
+		return err
+	}
+	t := &tx{s: s, btx: pt.btx, ctx: ctx}
+	ok := false
+	defer func() {
+		t.finish()
+		if ok {
+			s.reads.put(pt)
+		} else { // fn panicked or called runtime.Goexit
+			s.reads.discard(pt)
+		}
+	}()
+	err = fn(t)
+	ok = true
+	return err
 }
 
 // Version implements directory.Versioned: it changes after every
@@ -167,9 +188,12 @@ func (s *store) View(ctx context.Context, fn func(directory.ReadTx) error) error
 // process, so no write can bypass the counter.
 func (s *store) Version() uint64 { return s.version.Load() }
 
-// Close waits for open transactions and closes the file. Closing twice is
-// harmless.
-func (s *store) Close() error { return s.db.Close() }
+// Close rolls back the idle read transactions, waits for those in use and
+// closes the file. Closing twice is harmless.
+func (s *store) Close() error {
+	s.reads.close()
+	return s.db.Close()
+}
 
 // Backup writes a consistent copy of the database file to w while the
 // store stays in use, and returns the number of bytes written. The copy is

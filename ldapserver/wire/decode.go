@@ -168,8 +168,9 @@ func (d *decoder) operation(e element) (*Message, error) {
 		}
 		return &Message{Op: &UnbindRequest{}}, nil
 	case idSearch:
-		m, r := newMessage[SearchRequest]()
-		return m, d.search(c, r)
+		x := new(searchMessage)
+		x.m.Op = &x.r
+		return &x.m, d.search(c, x)
 	case idModify:
 		m, r := newMessage[ModifyRequest]()
 		return m, d.modify(c, r)
@@ -278,7 +279,8 @@ func (d *decoder) bind(c cursor, r *BindRequest) error {
 //	     attributes      AttributeSelection }
 //
 // Scope 3 (subordinateSubtree) is accepted as an extension.
-func (d *decoder) search(c cursor, r *SearchRequest) error {
+func (d *decoder) search(c cursor, x *searchMessage) error {
+	r := &x.r
 	var err error
 	if r.BaseObject, err = d.string(&c, tagOctetString, "baseObject"); err != nil {
 		return err
@@ -302,22 +304,39 @@ func (d *decoder) search(c cursor, r *SearchRequest) error {
 	if err != nil {
 		return fmt.Errorf("filter: %w", err)
 	}
-	if r.Filter, err = d.filter(f); err != nil {
+	if r.Filter, err = d.filter(f, x.nodes[:]); err != nil {
 		return fmt.Errorf("filter: %w", err)
 	}
 	attrs, err := c.expect(tagSequence, "attributes")
 	if err != nil {
 		return err
 	}
-	if r.Attributes, err = d.strings(c.inside(attrs), d.lim.MaxAttributes, "attributes"); err != nil {
+	if r.Attributes, err = d.stringsIn(x.attrs[:], c.inside(attrs), d.lim.MaxAttributes, "attributes"); err != nil {
 		return err
 	}
 	return c.trailing("searchRequest")
 }
 
+// searchMessage is a Message holding a SearchRequest, allocated at once
+// with room for the filter and attribute list of a typical search (a
+// single assertion, a few attributes): those take no allocation of their
+// own.
+type searchMessage struct {
+	m     Message
+	r     SearchRequest
+	nodes [1]Filter
+	attrs [6]string
+}
+
 // strings decodes a SEQUENCE OF (or SET OF) OCTET STRING into a slice of
 // exactly the right size; nil if empty.
 func (d *decoder) strings(c cursor, limit int, what string) ([]string, error) {
+	return d.stringsIn(nil, c, limit, what)
+}
+
+// stringsIn is strings, using room (capped to the strings' number) when
+// they fit in it.
+func (d *decoder) stringsIn(room []string, c cursor, limit int, what string) ([]string, error) {
 	n, err := c.count(tagOctetString, what)
 	if err != nil || n == 0 {
 		return nil, err
@@ -325,7 +344,12 @@ func (d *decoder) strings(c cursor, limit int, what string) ([]string, error) {
 	if n > limit {
 		return nil, limitErr(what, n, limit)
 	}
-	out := make([]string, n)
+	var out []string
+	if n <= len(room) {
+		out = room[:n:n]
+	} else {
+		out = make([]string, n)
+	}
 	for i := range out {
 		e, err := c.next()
 		if err != nil {

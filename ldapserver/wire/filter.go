@@ -115,13 +115,17 @@ type filterDecoder struct {
 	scratch Filter // written instead of a slab node in the first pass
 }
 
-// filter decodes the Filter TLV e.
-func (d *decoder) filter(e element) (*Filter, error) {
+// filter decodes the Filter TLV e, into room when its nodes fit there.
+func (d *decoder) filter(e element, room []Filter) (*Filter, error) {
 	fd := filterDecoder{decoder: *d}
 	if _, err := fd.node(e, 1); err != nil {
 		return nil, err
 	}
-	fd.nodes = make([]Filter, fd.nNodes)
+	if fd.nNodes <= len(room) {
+		fd.nodes = room[:fd.nNodes]
+	} else {
+		fd.nodes = make([]Filter, fd.nNodes)
+	}
 	if fd.nKids > 0 {
 		fd.kids = make([]*Filter, fd.nKids)
 	}

@@ -213,7 +213,8 @@ type ParentCache struct {
 const maxParents = 4096
 
 // DecodeDNCached is DecodeDN, taking the parent DN from c when c holds the
-// DN encoded by the RDNs after the first.
+// DN encoded by the RDNs after the first. The DN does not view s: s may be
+// memory the caller reuses (bbolt's map).
 func DecodeDNCached(s string, c *ParentCache) (directory.DN, error) {
 	d := decoder{s: s}
 	n := d.count()
@@ -222,11 +223,12 @@ func DecodeDNCached(s string, c *ParentCache) (directory.DN, error) {
 		if d.err == nil {
 			if p, ok := c.m.Load(s[d.off:]); ok {
 				if parent := p.(directory.DN); parent.Depth() == n-1 {
-					return parent.Child(directory.NewRDN(directory.AVA{Type: typ, Value: value})), nil
+					return parent.ChildAVA(typ, value), nil
 				}
 			}
 		}
 	}
+	s = strings.Clone(s) // DecodeDN's DN views it
 	dn, err := DecodeDN(s)
 	if err != nil || dn.Depth() < 2 {
 		return dn, err
@@ -241,7 +243,7 @@ func DecodeDNCached(s string, c *ParentCache) (directory.DN, error) {
 		c.m.Clear()
 		c.n.Store(1)
 	}
-	c.m.Store(strings.Clone(s[d.off:]), dn.Parent())
+	c.m.Store(s[d.off:], dn.Parent())
 	return dn, nil
 }
 
