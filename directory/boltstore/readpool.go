@@ -67,6 +67,7 @@ func (p *readPool) get() (*pooledTx, error) {
 		p.idle = p.idle[:n-1]
 		if pt.gen == gen && time.Since(pt.began) <= maxReadAge {
 			p.mu.Unlock()
+			rollbackAll(stale) // every popped transaction is either returned or rolled back
 			return pt, nil
 		}
 		stale = append(stale, pt)

@@ -238,3 +238,38 @@ func TestReadPoolPanic(t *testing.T) {
 		t.Fatalf("%d read transactions open after a panicking View", n)
 	}
 }
+
+// An old idle transaction popped on the way to a fresh one is rolled back,
+// not dropped: a dropped one would stay open for good, and bbolt's remap on
+// file growth and Close both wait for every open read transaction
+// (make test once hung in Close this way, TestHeldConnections).
+func TestReadPoolMixedAges(t *testing.T) {
+	s := newBatchStore(t)
+	holdViews(t, s, 4*s.reads.maxIdle)
+	s.reads.mu.Lock()
+	n := len(s.reads.idle)
+	if n < 2 {
+		s.reads.mu.Unlock()
+		t.Fatalf("%d idle transactions, want at least 2", n)
+	}
+	for _, pt := range s.reads.idle[n/2:] { // popped first
+		pt.began = pt.began.Add(-2 * maxReadAge)
+	}
+	s.reads.mu.Unlock()
+	if err := s.View(t.Context(), func(directory.ReadTx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if open, idle := s.db.Stats().OpenTxN, idleReads(s); open != idle {
+		t.Fatalf("%d read transactions open, %d of them idle in the pool: the rest leaked", open, idle)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close waited 10 s for a read transaction nobody holds")
+	}
+}
