@@ -212,8 +212,34 @@ type Outcome struct {
 	Unchanged []string `json:"unchanged,omitempty"` // members already in, or not in, the group
 }
 
-// Done prints an Outcome: the text line in text, the Outcome in JSON.
-func (p *Printer) Done(o Outcome, text string) error {
+// Done prints an Outcome: in text, the line that says what changed, such
+// as "created person demo_user (DN)", "deleted group demo_group" or
+// "destroyed API token ID of service account demo_service"; in JSON, the
+// Outcome.
+func (p *Printer) Done(o Outcome) error { return p.done(o, o.text()) }
+
+// text is the line Done prints: Result, the kind in words, Name, the
+// service account of a token, then the DN in parentheses.
+func (o Outcome) text() string {
+	kind := o.Kind
+	switch kind {
+	case "service-account":
+		kind = "service account"
+	case "api-token":
+		kind = "API token"
+	}
+	s := o.Result + " " + kind + " " + o.Name
+	if o.Account != "" {
+		s += " of service account " + o.Account
+	}
+	if o.DN != "" {
+		s += " (" + o.DN + ")"
+	}
+	return s
+}
+
+// done prints o: text in text, the Outcome in JSON.
+func (p *Printer) done(o Outcome, text string) error {
 	if p.Format == FormatJSON {
 		return p.JSON(o)
 	}
@@ -244,7 +270,7 @@ func (p *Printer) MembersChanged(group string, add bool, ch admin.MembershipChan
 	for i, dn := range ch.Changed {
 		names[i] = p.Name(dn)
 	}
-	return p.Done(o, fmt.Sprintf("%s group %s: %s", verb, group, strings.Join(names, ", ")))
+	return p.done(o, fmt.Sprintf("%s group %s: %s", verb, group, strings.Join(names, ", ")))
 }
 
 // PasswordSet prints that the password of the person name was set: with a
@@ -253,7 +279,7 @@ func (p *Printer) MembersChanged(group string, add bool, ch admin.MembershipChan
 func (p *Printer) PasswordSet(name, generated string) error {
 	o := Outcome{Result: "password set", Kind: "person", Name: name, Password: generated}
 	if generated == "" {
-		return p.Done(o, "set the password of "+name)
+		return p.done(o, "set the password of "+name)
 	}
 	p.Notice("set a generated password for %s; it is shown once", name)
 	if p.Format == FormatJSON {

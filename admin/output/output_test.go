@@ -233,14 +233,25 @@ func TestPrintMembers(t *testing.T) {
 }
 
 func TestPrintDone(t *testing.T) {
-	o := Outcome{Result: "created", Kind: "service-account", Name: "demo_service", DN: "uid=demo_service,ou=services,dc=x"}
-	p, stdout, _ := clientTestPrinter(FormatText)
-	p.Done(o, "created service account demo_service")
-	if stdout.String() != "created service account demo_service\n" {
-		t.Errorf("text %q", stdout)
+	for _, tc := range []struct {
+		o    Outcome
+		want string
+	}{
+		{Outcome{Result: "created", Kind: "service-account", Name: "demo_service", DN: "uid=demo_service,ou=services,dc=x"},
+			"created service account demo_service (uid=demo_service,ou=services,dc=x)"},
+		{Outcome{Result: "updated", Kind: "service-account", Name: "demo_service"}, "updated service account demo_service"},
+		{Outcome{Result: "created", Kind: "person", Name: "demo_user", DN: "uid=demo_user,ou=people,dc=x"}, "created person demo_user (uid=demo_user,ou=people,dc=x)"},
+		{Outcome{Result: "deleted", Kind: "group", Name: "demo_group"}, "deleted group demo_group"},
+		{Outcome{Result: "destroyed", Kind: "api-token", Name: "4de2", Account: "demo_service"}, "destroyed API token 4de2 of service account demo_service"},
+	} {
+		p, stdout, _ := clientTestPrinter(FormatText)
+		if err := p.Done(tc.o); err != nil || stdout.String() != tc.want+"\n" {
+			t.Errorf("Done(%+v) printed %q (%v), want %q", tc.o, stdout, err, tc.want)
+		}
 	}
-	p, stdout, _ = clientTestPrinter(FormatJSON)
-	p.Done(o, "ignored")
+	o := Outcome{Result: "created", Kind: "service-account", Name: "demo_service", DN: "uid=demo_service,ou=services,dc=x"}
+	p, stdout, _ := clientTestPrinter(FormatJSON)
+	p.Done(o)
 	want := "{\n  \"result\": \"created\",\n  \"kind\": \"service-account\",\n  \"name\": \"demo_service\",\n  \"dn\": \"uid=demo_service,ou=services,dc=x\"\n}\n"
 	if stdout.String() != want {
 		t.Errorf("json %q", stdout)

@@ -102,6 +102,7 @@ func (inv *invocation) withClient(ctx context.Context, e *env, fn func(*admin.Cl
 	if err := c.Bind(ctx, name, pw); err != nil {
 		return bindHint(err, name)
 	}
+	inv.out = inv.printer(e, c)
 	return fn(c)
 }
 

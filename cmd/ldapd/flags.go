@@ -46,14 +46,19 @@ type cmdSpec struct {
 	args     [][2]string // positional name and meaning
 	examples []string    // command lines, with "# comment" lines allowed
 	min, max int         // positional count; max < 0: unlimited
+	// check, if set, checks the arguments and flags further, before any
+	// password is asked or connection made.
+	check func(*invocation) error
 }
 
-// invocation is a client command being run: its shared flags and, once
-// checked, its positional arguments.
+// invocation is a client command being run: its shared flags, once
+// checked its positional arguments, and once connected the printer of its
+// results.
 type invocation struct {
 	cmd    *cobra.Command
 	client *clientFlags
 	args   []string
+	out    *output.Printer
 }
 
 // clientGroup gives the group (service-account, person, group) the flags
@@ -66,10 +71,10 @@ func clientGroup(cf *clientFlags, g *cobra.Command) *cobra.Command {
 }
 
 // clientCommand makes a client command: own registers the command's own
-// flags (listed before the shared ones, cf, of its clientGroup), run runs it once the number of
-// arguments and the shared flags are checked, before any password is
-// asked or connection made.
-func clientCommand(cf *clientFlags, s *cmdSpec, own func(*pflag.FlagSet), run func(context.Context, *invocation) error) *cobra.Command {
+// flags (listed before the shared ones, cf, of its clientGroup); once the
+// number of arguments, the shared flags and s.check pass, run runs it
+// with a client connected and authenticated as --name (withClient).
+func clientCommand(e *env, cf *clientFlags, s *cmdSpec, own func(*pflag.FlagSet), run func(context.Context, *invocation, *admin.Client) error) *cobra.Command {
 	inv := &invocation{client: cf}
 	inv.cmd = &cobra.Command{
 		Use: s.name + " " + s.usage, Short: s.summary, Long: cli.Description(s.desc, s.args), Example: cli.Examples(s.examples...),
@@ -90,7 +95,13 @@ func clientCommand(cf *clientFlags, s *cmdSpec, own func(*pflag.FlagSet), run fu
 				return inv.usageErr("%v", err)
 			}
 			inv.args = args
-			return run(c.Context(), inv)
+			if s.check != nil {
+				if err := s.check(inv); err != nil {
+					return err
+				}
+			}
+			ctx := c.Context()
+			return inv.withClient(ctx, e, func(cl *admin.Client) error { return run(ctx, inv, cl) })
 		},
 	}
 	inv.cmd.Flags().SortFlags = false
@@ -104,6 +115,15 @@ func clientCommand(cf *clientFlags, s *cmdSpec, own func(*pflag.FlagSet), run fu
 // naming DNs as c does.
 func (inv *invocation) printer(e *env, c *admin.Client) *output.Printer {
 	return &output.Printer{Format: inv.client.output, Stdout: e.stdout, Stderr: e.stderr, Loc: time.Local, Name: c.DisplayName}
+}
+
+// done prints o (output.Printer.Done) unless err, the error of the change,
+// is set.
+func (inv *invocation) done(err error, o output.Outcome) error {
+	if err != nil {
+		return err
+	}
+	return inv.out.Done(o)
 }
 
 // usageErr is a usage error of the command being run.
@@ -125,4 +145,14 @@ func quoteAll(ss []string) string {
 		q[i] = fmt.Sprintf("%q", s)
 	}
 	return strings.Join(q, " ")
+}
+
+// displayNameSet checks that positional i, a DISPLAY_NAME, is not empty.
+func displayNameSet(i int) func(*invocation) error {
+	return func(inv *invocation) error {
+		if inv.args[i] == "" {
+			return inv.usageErr("DISPLAY_NAME must not be empty")
+		}
+		return nil
+	}
 }
