@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -61,6 +59,15 @@ type invocation struct {
 	out    *output.Printer
 }
 
+// argNames are the names of the positional arguments.
+func (s *cmdSpec) argNames() []string {
+	names := make([]string, len(s.args))
+	for i, a := range s.args {
+		names[i] = a[0]
+	}
+	return names
+}
+
 // clientGroup gives the group (service-account, person, group) the flags
 // its client commands share, as persistent flags: they may come before the
 // subcommand too.
@@ -79,18 +86,8 @@ func clientCommand(e *env, cf *clientFlags, s *cmdSpec, own func(*pflag.FlagSet)
 	inv.cmd = &cobra.Command{
 		Use: s.name + " " + s.usage, Short: s.summary, Long: cli.Description(s.desc, s.args), Example: cli.Examples(s.examples...),
 		Annotations: map[string]string{cli.AnnotationEnvironment: clientEnvHelp},
-		Args:        cobra.ArbitraryArgs,
+		Args:        cli.Positional(s.argNames(), s.min, s.max),
 		RunE: func(c *cobra.Command, args []string) error {
-			if len(args) < s.min {
-				var missing []string
-				for _, a := range s.args[len(args):s.min] {
-					missing = append(missing, a[0])
-				}
-				return inv.usageErr("missing %s", strings.Join(missing, " and "))
-			}
-			if s.max >= 0 && len(args) > s.max {
-				return inv.usageErr("too many arguments: %s", quoteAll(args[s.max:]))
-			}
 			if err := inv.client.check(); err != nil {
 				return inv.usageErr("%v", err)
 			}
@@ -137,14 +134,6 @@ func (inv *invocation) arg(i int) string {
 		return inv.args[i]
 	}
 	return ""
-}
-
-func quoteAll(ss []string) string {
-	q := make([]string, len(ss))
-	for i, s := range ss {
-		q[i] = fmt.Sprintf("%q", s)
-	}
-	return strings.Join(q, " ")
 }
 
 // displayNameSet checks that positional i, a DISPLAY_NAME, is not empty.

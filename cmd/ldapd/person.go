@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -118,41 +117,21 @@ Like the password of --name, it is never a flag value.`,
 	})
 }
 
-// newPassword finds the new password without prompting. It returns "" for
-// --generate, and prompt=true when it must be asked on the terminal.
+// newPassword finds the new password without prompting (secret). It
+// returns "" for --generate, and prompt=true when it must be asked on the
+// terminal.
 func (inv *invocation) newPassword(e *env, file string, generate bool) (pw string, prompt bool, err error) {
-	switch {
-	case generate:
+	if generate {
 		return "", false, nil
-	case file != "":
-		pw, err := admin.ReadPasswordFile(file)
-		return pw, false, err
 	}
-	if pw := e.getenv("LDAPD_NEW_PASSWORD"); pw != "" {
-		return pw, false, nil
-	}
-	if e.isTerminal() {
-		return "", true, nil
-	}
-	return "", false, inv.usageErr("no new password: set LDAPD_NEW_PASSWORD, pass --new-password-file FILE or --generate, or run on a terminal to be asked")
+	return inv.secret(e, file, "LDAPD_NEW_PASSWORD",
+		"no new password: set LDAPD_NEW_PASSWORD, pass --new-password-file FILE or --generate, or run on a terminal to be asked")
 }
 
+// promptNewPassword asks for the new password of name on the terminal,
+// twice (cli.PromptNewPassword).
 func promptNewPassword(e *env, name string) (string, error) {
-	pw, err := e.readPassword(fmt.Sprintf("New password for %s: ", name))
-	if err != nil {
-		return "", err
-	}
-	if pw == "" {
-		return "", fmt.Errorf("empty password: the password of %s is unchanged", name)
-	}
-	again, err := e.readPassword("Retype the new password: ")
-	if err != nil {
-		return "", err
-	}
-	if again != pw {
-		return "", fmt.Errorf("the passwords do not match: the password of %s is unchanged", name)
-	}
-	return pw, nil
+	return cli.PromptNewPassword(e.readPassword, name)
 }
 
 func personDeleteCmd(e *env, cf *clientFlags) *cobra.Command {
