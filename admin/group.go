@@ -29,7 +29,7 @@ func groupFrom(e Entry) Group {
 	}
 }
 
-func groupOp(action, name string) op { return kindGroup.op(action, name) }
+func groupOp(action, name string) op { return KindGroup.op(action, name) }
 
 func groupAdd(base directory.DN, name string) *ldap.AddRequest {
 	req := ldap.NewAddRequest(groupDN(base, name).String(), nil)
@@ -44,12 +44,12 @@ func (c *Client) CreateGroup(ctx context.Context, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return c.create(ctx, kindGroup, name, groupAdd(c.base, name))
+	return c.create(ctx, KindGroup, name, groupAdd(c.base, name))
 }
 
 // GetGroup reads the group name.
 func (c *Client) GetGroup(ctx context.Context, name string) (Group, error) {
-	e, err := c.get(ctx, kindGroup, name)
+	e, err := c.Get(ctx, KindGroup, name)
 	return groupFrom(e), err
 }
 
@@ -146,5 +146,5 @@ func partitionMembers(current, wanted []string, add bool) MembershipChange {
 
 // DeleteGroup deletes the group name.
 func (c *Client) DeleteGroup(ctx context.Context, name string) error {
-	return c.remove(ctx, kindGroup, name)
+	return c.remove(ctx, KindGroup, name)
 }

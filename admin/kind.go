@@ -8,44 +8,45 @@ import (
 	"github.com/ldapd/ldapd/directory"
 )
 
-// A kind is one of the kinds of entry the client manages by name: people,
+// A Kind is one of the kinds of entry the client manages by name: people,
 // groups and service accounts. Creating, reading and deleting one is the
-// same for each but for its DN and object class (create, get, remove).
-type kind string
+// same for each but for its DN and object class (create, Get, remove).
+type Kind string
 
+// The kinds, named as in messages.
 const (
-	kindPerson         kind = "person"
-	kindGroup          kind = "group"
-	kindServiceAccount kind = "service account"
+	KindPerson         Kind = "person"
+	KindGroup          Kind = "group"
+	KindServiceAccount Kind = "service account"
 )
 
 // dn is the DN of the entry name of kind k under base.
-func (k kind) dn(base directory.DN, name string) directory.DN {
+func (k Kind) dn(base directory.DN, name string) directory.DN {
 	switch k {
-	case kindPerson:
+	case KindPerson:
 		return personDN(base, name)
-	case kindGroup:
+	case KindGroup:
 		return groupDN(base, name)
 	}
 	return serviceAccountDN(base, name)
 }
 
 // class is the structural object class of kind k.
-func (k kind) class() string {
+func (k Kind) class() string {
 	switch k {
-	case kindPerson:
+	case KindPerson:
 		return classPerson
-	case kindGroup:
+	case KindGroup:
 		return classGroup
 	}
 	return directory.ClassServiceAccount
 }
 
 // op names an operation on the entry name of kind k.
-func (k kind) op(action, name string) op { return op{action: action, kind: string(k), name: name} }
+func (k Kind) op(action, name string) op { return op{action: action, kind: string(k), name: name} }
 
 // create adds req, the entry name of kind k, and returns its DN.
-func (c *Client) create(ctx context.Context, k kind, name string, req *ldap.AddRequest) (string, error) {
+func (c *Client) create(ctx context.Context, k Kind, name string, req *ldap.AddRequest) (string, error) {
 	if err := c.do(ctx, func() error { return c.conn.Add(req) }); err != nil {
 		return "", c.fail(ctx, err, k.op("create "+string(k)+" "+name, name))
 	}
@@ -53,7 +54,7 @@ func (c *Client) create(ctx context.Context, k kind, name string, req *ldap.AddR
 }
 
 // get reads the entry name (a bare name or an spn) of kind k.
-func (c *Client) get(ctx context.Context, k kind, name string) (Entry, error) {
+func (c *Client) Get(ctx context.Context, k Kind, name string) (Entry, error) {
 	name, err := localName(name, c.domain)
 	if err != nil {
 		return Entry{}, err
@@ -62,7 +63,7 @@ func (c *Client) get(ctx context.Context, k kind, name string) (Entry, error) {
 }
 
 // remove deletes the entry name (a bare name or an spn) of kind k.
-func (c *Client) remove(ctx context.Context, k kind, name string) error {
+func (c *Client) remove(ctx context.Context, k Kind, name string) error {
 	name, err := localName(name, c.domain)
 	if err != nil {
 		return err

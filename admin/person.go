@@ -32,7 +32,7 @@ func personFrom(e Entry) Person {
 	}
 }
 
-func personOp(action, name string) op { return kindPerson.op(action, name) }
+func personOp(action, name string) op { return KindPerson.op(action, name) }
 
 // personAdd builds the Add of a person: cn and sn (which the person class
 // requires) are the name.
@@ -54,12 +54,12 @@ func (c *Client) CreatePerson(ctx context.Context, name, displayName string) (st
 	if err != nil {
 		return "", err
 	}
-	return c.create(ctx, kindPerson, name, personAdd(c.base, name, displayName))
+	return c.create(ctx, KindPerson, name, personAdd(c.base, name, displayName))
 }
 
 // GetPerson reads the person name.
 func (c *Client) GetPerson(ctx context.Context, name string) (Person, error) {
-	e, err := c.get(ctx, kindPerson, name)
+	e, err := c.Get(ctx, KindPerson, name)
 	return personFrom(e), err
 }
 
@@ -92,5 +92,5 @@ func (c *Client) SetPassword(ctx context.Context, name, newPassword string) (gen
 
 // DeletePerson deletes the person name.
 func (c *Client) DeletePerson(ctx context.Context, name string) error {
-	return c.remove(ctx, kindPerson, name)
+	return c.remove(ctx, KindPerson, name)
 }

@@ -38,7 +38,7 @@ func serviceAccountFrom(e Entry) ServiceAccount {
 	}
 }
 
-func serviceAccountOp(action, name string) op { return kindServiceAccount.op(action, name) }
+func serviceAccountOp(action, name string) op { return KindServiceAccount.op(action, name) }
 
 // serviceAccountAdd builds the Add of a service account. managerDN is
 // already resolved.
@@ -65,12 +65,12 @@ func (c *Client) CreateServiceAccount(ctx context.Context, name, displayName, ma
 	if err != nil {
 		return "", err
 	}
-	return c.create(ctx, kindServiceAccount, name, serviceAccountAdd(c.base, name, displayName, managerDN))
+	return c.create(ctx, KindServiceAccount, name, serviceAccountAdd(c.base, name, displayName, managerDN))
 }
 
 // GetServiceAccount reads the service account name.
 func (c *Client) GetServiceAccount(ctx context.Context, name string) (ServiceAccount, error) {
-	e, err := c.get(ctx, kindServiceAccount, name)
+	e, err := c.Get(ctx, KindServiceAccount, name)
 	return serviceAccountFrom(e), err
 }
 

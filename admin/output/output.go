@@ -83,15 +83,21 @@ func (p *Printer) Entries(es []admin.Entry, empty string) error {
 		}
 		return p.JSON(out)
 	}
-	if len(es) == 0 {
+	return blocks(p, es, empty, func(e admin.Entry) { writeEntry(p.Stdout, e) })
+}
+
+// blocks prints each item with write, blank lines between them; no items
+// print the notice empty on stderr instead.
+func blocks[T any](p *Printer, items []T, empty string, write func(T)) error {
+	if len(items) == 0 {
 		p.Notice("%s", empty)
 		return nil
 	}
-	for i, e := range es {
+	for i, it := range items {
 		if i > 0 {
 			fmt.Fprintln(p.Stdout)
 		}
-		writeEntry(p.Stdout, e)
+		write(it)
 	}
 	return nil
 }
@@ -140,22 +146,14 @@ func (p *Printer) Tokens(account string, ts []admin.Token) error {
 		}
 		return p.JSON(out)
 	}
-	if len(ts) == 0 {
-		p.Notice("service account %s has no API tokens", account)
-		return nil
-	}
-	for i, t := range ts {
-		if i > 0 {
-			fmt.Fprintln(p.Stdout)
-		}
+	return blocks(p, ts, "service account "+account+" has no API tokens", func(t admin.Token) {
 		expiry := "never"
 		if !t.Expiry.IsZero() {
 			expiry = p.timeText(t.Expiry)
 		}
 		fmt.Fprintf(p.Stdout, "token_id: %s\nlabel: %s\npurpose: %s\nissued_at: %s\nexpiry: %s\nissued_by: %s\n",
 			t.ID, textValue(t.Label), t.Purpose, p.timeText(t.IssuedAt), expiry, textValue(p.Name(t.IssuedBy)))
-	}
-	return nil
+	})
 }
 
 // Generated prints a new token: alone on one line of stdout (so that

@@ -10,6 +10,18 @@ import (
 	"github.com/ldapd/ldapd/admin"
 )
 
+// wantOnlyStdout checks that a printer wrote want on stdout and nothing
+// on stderr.
+func wantOnlyStdout(t *testing.T, stdout, stderr *bytes.Buffer, want string) {
+	t.Helper()
+	if stdout.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", stdout, want)
+	}
+	if stderr.Len() != 0 {
+		t.Errorf("stderr %q", stderr)
+	}
+}
+
 func clientTestPrinter(format string) (*Printer, *bytes.Buffer, *bytes.Buffer) {
 	var stdout, stderr bytes.Buffer
 	names := map[string]string{"uid=demo_user,ou=people,dc=idm,dc=example,dc=com": "demo_user"}
@@ -53,12 +65,7 @@ objectClass: ldapdServiceAccount
 spn: demo_service@idm.example.com
 uid: demo_service
 `
-	if stdout.String() != want {
-		t.Errorf("got:\n%s\nwant:\n%s", stdout, want)
-	}
-	if stderr.Len() != 0 {
-		t.Errorf("stderr %q", stderr)
-	}
+	wantOnlyStdout(t, stdout, stderr, want)
 }
 
 func TestPrintEntryJSON(t *testing.T) {
@@ -138,12 +145,7 @@ issued_at: 2026-03-02T22:00:00+10:00
 expiry: 2030-09-25T11:22:02+10:00
 issued_by: cn=someone,o=elsewhere
 `
-	if stdout.String() != want {
-		t.Errorf("got:\n%s\nwant:\n%s", stdout, want)
-	}
-	if stderr.Len() != 0 {
-		t.Errorf("stderr %q", stderr)
-	}
+	wantOnlyStdout(t, stdout, stderr, want)
 }
 
 func TestPrintTokensJSON(t *testing.T) {

@@ -136,6 +136,18 @@ func (inv *invocation) arg(i int) string {
 	return ""
 }
 
+// showEntry is the run of the get command of kind k: it prints the entry
+// named by the first argument.
+func showEntry(k admin.Kind) func(context.Context, *invocation, *admin.Client) error {
+	return func(ctx context.Context, inv *invocation, c *admin.Client) error {
+		e, err := c.Get(ctx, k, inv.args[0])
+		if err != nil {
+			return err
+		}
+		return inv.out.Entry(e)
+	}
+}
+
 // displayNameSet checks that positional i, a DISPLAY_NAME, is not empty.
 func displayNameSet(i int) func(*invocation) error {
 	return func(inv *invocation) error {

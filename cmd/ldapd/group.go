@@ -60,13 +60,7 @@ attributes, with member, entryUUID and memberOf), attributes in alphabetical
 order. With -o json: {"dn": DN, "attributes": {NAME: [VALUES]}}.`,
 		args:     [][2]string{{"NAME", "the group's name"}},
 		examples: []string{"ldapd group get demo_group --name idm_admin"},
-	}, nil, func(ctx context.Context, inv *invocation, c *admin.Client) error {
-		g, err := c.GetGroup(ctx, inv.args[0])
-		if err != nil {
-			return err
-		}
-		return inv.out.Entry(g.Entry)
-	})
+	}, nil, showEntry(admin.KindGroup))
 }
 
 func groupAddMembersCmd(e *env, cf *clientFlags) *cobra.Command {

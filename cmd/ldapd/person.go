@@ -64,13 +64,7 @@ alphabetical order. With -o json: {"dn": DN, "attributes": {NAME: [VALUES]}}.`,
 			"ldapd person get demo_user --name idm_admin",
 			"ldapd person get demo_user --name idm_admin -o json",
 		},
-	}, nil, func(ctx context.Context, inv *invocation, c *admin.Client) error {
-		p, err := c.GetPerson(ctx, inv.args[0])
-		if err != nil {
-			return err
-		}
-		return inv.out.Entry(p.Entry)
-	})
+	}, nil, showEntry(admin.KindPerson))
 }
 
 func personSetPasswordCmd(e *env, cf *clientFlags) *cobra.Command {

@@ -87,13 +87,7 @@ alphabetical order. With -o json: {"dn": DN, "attributes": {NAME: [VALUES]}}.`,
 			"ldapd service-account get demo_service --name idm_admin",
 			"ldapd service-account get demo_service --name demo_user -o json",
 		},
-	}, nil, func(ctx context.Context, inv *invocation, c *admin.Client) error {
-		sa, err := c.GetServiceAccount(ctx, inv.args[0])
-		if err != nil {
-			return err
-		}
-		return inv.out.Entry(sa.Entry)
-	})
+	}, nil, showEntry(admin.KindServiceAccount))
 }
 
 func serviceAccountListCmd(e *env, cf *clientFlags) *cobra.Command {
