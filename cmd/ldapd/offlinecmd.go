@@ -12,7 +12,7 @@ import (
 
 // The commands that work on a data directory, offline or through the
 // running server's admin socket: their help and flags. Their bodies
-// (runRecoverAccount, runImport, ...) take the parsed flags.
+// (offlinerun.go: runRecoverAccount, runImport, ...) take the parsed flags.
 
 // offlineFlags are the flags of those commands; each registers the ones
 // it takes.
