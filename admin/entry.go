@@ -15,6 +15,20 @@ type Entry struct {
 	Attrs []Attr // in the server's order
 }
 
+// Record is what Person, Group and ServiceAccount have in common.
+type Record struct {
+	Name     string
+	DN       string
+	UUID     string   // entryUUID
+	MemberOf []string // DNs of the groups it is in (resolved by the server)
+	Entry    Entry    // every attribute the server returned
+}
+
+// recordFrom reads a Record from e, whose name is the nameAttr value.
+func recordFrom(e Entry, nameAttr string) Record {
+	return Record{Name: e.Value(nameAttr), DN: e.DN, UUID: e.Value("entryUUID"), MemberOf: e.Values("memberOf"), Entry: e}
+}
+
 // Attr is one attribute of an Entry.
 type Attr struct {
 	Name   string

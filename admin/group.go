@@ -10,23 +10,12 @@ import (
 
 // Group is a group entry (cn=NAME,ou=groups,BASE).
 type Group struct {
-	Name     string
-	DN       string
-	Members  []string // DNs of the direct members
-	MemberOf []string // DNs of the groups it is in (resolved by the server)
-	UUID     string
-	Entry    Entry // every attribute the server returned
+	Record
+	Members []string // DNs of the direct members
 }
 
 func groupFrom(e Entry) Group {
-	return Group{
-		Name:     e.Value("cn"),
-		DN:       e.DN,
-		Members:  e.Values("member"),
-		MemberOf: e.Values("memberOf"),
-		UUID:     e.Value("entryUUID"),
-		Entry:    e,
-	}
+	return Group{Record: recordFrom(e, "cn"), Members: e.Values("member")}
 }
 
 func groupOp(action, name string) op { return KindGroup.op(action, name) }

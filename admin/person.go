@@ -11,25 +11,13 @@ import (
 
 // Person is a person entry (uid=NAME,ou=people,BASE).
 type Person struct {
-	Name        string
-	DN          string
+	Record
 	DisplayName string
 	SPN         string
-	UUID        string
-	MemberOf    []string
-	Entry       Entry // every attribute the server returned
 }
 
 func personFrom(e Entry) Person {
-	return Person{
-		Name:        e.Value("uid"),
-		DN:          e.DN,
-		DisplayName: e.Value("displayName"),
-		SPN:         e.Value(directory.AttrSPN),
-		UUID:        e.Value("entryUUID"),
-		MemberOf:    e.Values("memberOf"),
-		Entry:       e,
-	}
+	return Person{Record: recordFrom(e, "uid"), DisplayName: e.Value("displayName"), SPN: e.Value(directory.AttrSPN)}
 }
 
 func personOp(action, name string) op { return KindPerson.op(action, name) }

@@ -13,28 +13,20 @@ import (
 
 // ServiceAccount is a service account entry (uid=NAME,ou=services,BASE).
 type ServiceAccount struct {
-	Name           string
-	DN             string
+	Record
 	DisplayName    string
 	Description    string
 	EntryManagedBy string // DN of the managing group or account
 	SPN            string
-	UUID           string
-	MemberOf       []string
-	Entry          Entry // every attribute the server returned
 }
 
 func serviceAccountFrom(e Entry) ServiceAccount {
 	return ServiceAccount{
-		Name:           e.Value("uid"),
-		DN:             e.DN,
+		Record:         recordFrom(e, "uid"),
 		DisplayName:    e.Value("displayName"),
 		Description:    e.Value("description"),
 		EntryManagedBy: e.Value(directory.AttrEntryManagedBy),
 		SPN:            e.Value(directory.AttrSPN),
-		UUID:           e.Value("entryUUID"),
-		MemberOf:       e.Values("memberOf"),
-		Entry:          e,
 	}
 }
 

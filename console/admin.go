@@ -63,6 +63,30 @@ func (s *Server) withPassword(ctx context.Context, ident idm.Identity, dn direct
 	return out
 }
 
+// decodeName decodes the request body into req and returns the name it
+// gives (name points into req), trimmed and checked by localName.
+func (s *Server) decodeName(w http.ResponseWriter, r *http.Request, req any, name *string) (string, error) {
+	if err := decode(w, r, req); err != nil {
+		return "", err
+	}
+	return s.localName(strings.TrimSpace(*name))
+}
+
+// add adds e as the caller and answers 201 Created with its DN, and for a
+// new account (person or service account) a generated password as
+// withPassword does.
+func (s *Server) add(w http.ResponseWriter, r *http.Request, c caller, e *directory.Entry, account bool) error {
+	if err := s.idm.Add(r.Context(), c.ident, e); err != nil {
+		return err
+	}
+	out := created{DN: e.DN.String()}
+	if account {
+		out = s.withPassword(r.Context(), c.ident, e.DN)
+	}
+	writeJSON(w, http.StatusCreated, out)
+	return nil
+}
+
 type newServiceAccount struct {
 	Name        string `json:"name"`
 	DisplayName string `json:"display_name"`
@@ -71,10 +95,7 @@ type newServiceAccount struct {
 
 func (s *Server) createServiceAccount(w http.ResponseWriter, r *http.Request, c caller) error {
 	var req newServiceAccount
-	if err := decode(w, r, &req); err != nil {
-		return err
-	}
-	name, err := s.localName(strings.TrimSpace(req.Name))
+	name, err := s.decodeName(w, r, &req, &req.Name)
 	if err != nil {
 		return err
 	}
@@ -93,11 +114,7 @@ func (s *Server) createServiceAccount(w http.ResponseWriter, r *http.Request, c 
 		e.Set("displayName", req.DisplayName)
 	}
 	e.Set(directory.AttrEntryManagedBy, mgr.String())
-	if err := s.idm.Add(r.Context(), c.ident, e); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, s.withPassword(r.Context(), c.ident, dn))
-	return nil
+	return s.add(w, r, c, e, true)
 }
 
 type newPerson struct {
@@ -107,10 +124,7 @@ type newPerson struct {
 
 func (s *Server) createPerson(w http.ResponseWriter, r *http.Request, c caller) error {
 	var req newPerson
-	if err := decode(w, r, &req); err != nil {
-		return err
-	}
-	name, err := s.localName(strings.TrimSpace(req.Name))
+	name, err := s.decodeName(w, r, &req, &req.Name)
 	if err != nil {
 		return err
 	}
@@ -123,11 +137,7 @@ func (s *Server) createPerson(w http.ResponseWriter, r *http.Request, c caller) 
 	if req.DisplayName != "" {
 		e.Set("displayName", req.DisplayName)
 	}
-	if err := s.idm.Add(r.Context(), c.ident, e); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, s.withPassword(r.Context(), c.ident, dn))
-	return nil
+	return s.add(w, r, c, e, true)
 }
 
 type newGroup struct {
@@ -136,10 +146,7 @@ type newGroup struct {
 
 func (s *Server) createGroup(w http.ResponseWriter, r *http.Request, c caller) error {
 	var req newGroup
-	if err := decode(w, r, &req); err != nil {
-		return err
-	}
-	name, err := s.localName(strings.TrimSpace(req.Name))
+	name, err := s.decodeName(w, r, &req, &req.Name)
 	if err != nil {
 		return err
 	}
@@ -147,11 +154,7 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request, c caller) e
 	e := directory.NewEntry(dn)
 	e.Set("objectClass", "top", "groupOfNames")
 	e.Set("cn", name)
-	if err := s.idm.Add(r.Context(), c.ident, e); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, created{DN: dn.String()})
-	return nil
+	return s.add(w, r, c, e, false)
 }
 
 type newMember struct {

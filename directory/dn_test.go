@@ -405,113 +405,79 @@ func TestDN_RDN(t *testing.T) {
 	}
 }
 
-func TestDN_IsDescendantOf(t *testing.T) {
+// TestDN_IsDescendantOf_IsWithin: IsWithin is IsDescendantOf or Equal, on
+// the same pairs.
+func TestDN_IsDescendantOf_IsWithin(t *testing.T) {
 	tests := []struct {
 		name, dn, ancestor string
-		want               bool
+		descendant, within bool
 	}{
-		{"child", "uid=a,dc=com", "dc=com", true},
-		{"grandchild", "uid=a,ou=p,dc=com", "dc=com", true},
-		{"case-insensitive", "UID=A,DC=COM", "dc=com", true},
-		{"alias types", "commonName=x,domainComponent=com", "DC=com", true},
-		{"self is not a descendant", "dc=com", "dc=com", false},
-		{"parent is not a descendant", "dc=com", "uid=a,dc=com", false},
-		{"everything is below root", "dc=com", "", true},
-		{"root is not below root", "", "", false},
-		{"root is not below anything", "", "dc=com", false},
-		{"escaped comma is one rdn", `uid=a\,dc=com`, "dc=com", false},
-		{"escaped comma deeper", `cn=x,uid=a\,dc=com`, "dc=com", false},
-		{"string suffix but not rdn suffix", "dc=xcom", "dc=com", false},
-		{"string suffix deeper", "uid=a,dc=xcom", "dc=com", false},
-		{"sibling", "uid=a,dc=com", "uid=b,dc=com", false},
-		{"different suffix", "uid=a,dc=org", "dc=com", false},
-		{"escaped plus in ancestor", `uid=a,cn=x\+y,dc=com`, `cn=x\+y,dc=com`, true},
-		{"multi-valued ancestor", "uid=a,cn=x+sn=y,dc=com", "sn=y+cn=x,dc=com", true},
-		{"multi-valued not subset", "uid=a,cn=x+sn=y,dc=com", "cn=x,dc=com", false},
+		{"child", "uid=a,dc=com", "dc=com", true, true},
+		{"grandchild", "uid=a,ou=p,dc=com", "dc=com", true, true},
+		{"case-insensitive", "UID=A,DC=COM", "dc=com", true, true},
+		{"alias types", "commonName=x,domainComponent=com", "DC=com", true, true},
+		{"self is not a descendant", "dc=com", "dc=com", false, true},
+		{"self in other case", "dc=com", "DC=COM", false, true},
+		{"parent is not a descendant", "dc=com", "uid=a,dc=com", false, false},
+		{"everything is below root", "dc=com", "", true, true},
+		{"root is not below root", "", "", false, true},
+		{"root is not below anything", "", "dc=com", false, false},
+		{"escaped comma is one rdn", `uid=a\,dc=com`, "dc=com", false, false},
+		{"escaped comma deeper", `cn=x,uid=a\,dc=com`, "dc=com", false, false},
+		{"string suffix but not rdn suffix", "dc=xcom", "dc=com", false, false},
+		{"string suffix deeper", "uid=a,dc=xcom", "dc=com", false, false},
+		{"sibling", "uid=a,dc=com", "uid=b,dc=com", false, false},
+		{"different suffix", "uid=a,dc=org", "dc=com", false, false},
+		{"escaped plus in ancestor", `uid=a,cn=x\+y,dc=com`, `cn=x\+y,dc=com`, true, true},
+		{"multi-valued ancestor", "uid=a,cn=x+sn=y,dc=com", "sn=y+cn=x,dc=com", true, true},
+		{"multi-valued not subset", "uid=a,cn=x+sn=y,dc=com", "cn=x,dc=com", false, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dn, anc := mustDN(t, tc.dn), mustDN(t, tc.ancestor)
-			if got := dn.IsDescendantOf(anc); got != tc.want {
-				t.Errorf("ParseDN(%q).IsDescendantOf(%q) = %v, want %v", tc.dn, tc.ancestor, got, tc.want)
+			if got := dn.IsDescendantOf(anc); got != tc.descendant {
+				t.Errorf("ParseDN(%q).IsDescendantOf(%q) = %v, want %v", tc.dn, tc.ancestor, got, tc.descendant)
+			}
+			if got := dn.IsWithin(anc); got != tc.within {
+				t.Errorf("ParseDN(%q).IsWithin(%q) = %v, want %v", tc.dn, tc.ancestor, got, tc.within)
 			}
 		})
 	}
 }
 
-func TestDN_IsWithin(t *testing.T) {
-	tests := []struct {
-		name, dn, base string
-		want           bool
-	}{
-		{"self", "dc=com", "DC=COM", true},
-		{"child", "uid=a,dc=com", "dc=com", true},
-		{"parent", "dc=com", "uid=a,dc=com", false},
-		{"sibling", "uid=a,dc=com", "uid=b,dc=com", false},
-		{"root within root", "", "", true},
-		{"entry within root", "dc=com", "", true},
-		{"trap: escaped comma", `uid=a\,dc=com`, "dc=com", false},
-		{"trap: string suffix", "dc=xcom", "dc=com", false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := mustDN(t, tc.dn).IsWithin(mustDN(t, tc.base)); got != tc.want {
-				t.Errorf("ParseDN(%q).IsWithin(%q) = %v, want %v", tc.dn, tc.base, got, tc.want)
-			}
-		})
-	}
-}
-
+// TestScope_InScope: each scope below a base and below the root DN.
 func TestScope_InScope(t *testing.T) {
 	const base = "ou=people,dc=example,dc=com"
 	tests := []struct {
-		name  string
-		scope directory.Scope
-		dn    string
-		want  bool
+		name     string
+		scope    directory.Scope
+		base, dn string
+		want     bool
 	}{
-		{"base: self", directory.ScopeBase, "OU=People,DC=Example,DC=Com", true},
-		{"base: child", directory.ScopeBase, "uid=a," + base, false},
-		{"base: parent", directory.ScopeBase, "dc=example,dc=com", false},
-		{"one: self", directory.ScopeOne, base, false},
-		{"one: child", directory.ScopeOne, "uid=a," + base, true},
-		{"one: grandchild", directory.ScopeOne, "cn=x,uid=a," + base, false},
-		{"one: parent", directory.ScopeOne, "dc=example,dc=com", false},
-		{"one: escaped comma trap", directory.ScopeOne, `uid=a\,ou=people,dc=example,dc=com`, false},
-		{"sub: self", directory.ScopeSub, base, true},
-		{"sub: child", directory.ScopeSub, "uid=a," + base, true},
-		{"sub: grandchild", directory.ScopeSub, "cn=x,uid=a," + base, true},
-		{"sub: parent", directory.ScopeSub, "dc=example,dc=com", false},
-		{"sub: sibling subtree", directory.ScopeSub, "uid=a,ou=groups,dc=example,dc=com", false},
-		{"invalid scope", directory.Scope(3), base, false},
+		{"base: self", directory.ScopeBase, base, "OU=People,DC=Example,DC=Com", true},
+		{"base: child", directory.ScopeBase, base, "uid=a," + base, false},
+		{"base: parent", directory.ScopeBase, base, "dc=example,dc=com", false},
+		{"one: self", directory.ScopeOne, base, base, false},
+		{"one: child", directory.ScopeOne, base, "uid=a," + base, true},
+		{"one: grandchild", directory.ScopeOne, base, "cn=x,uid=a," + base, false},
+		{"one: parent", directory.ScopeOne, base, "dc=example,dc=com", false},
+		{"one: escaped comma trap", directory.ScopeOne, base, `uid=a\,ou=people,dc=example,dc=com`, false},
+		{"sub: self", directory.ScopeSub, base, base, true},
+		{"sub: child", directory.ScopeSub, base, "uid=a," + base, true},
+		{"sub: grandchild", directory.ScopeSub, base, "cn=x,uid=a," + base, true},
+		{"sub: parent", directory.ScopeSub, base, "dc=example,dc=com", false},
+		{"sub: sibling subtree", directory.ScopeSub, base, "uid=a,ou=groups,dc=example,dc=com", false},
+		{"invalid scope", directory.Scope(3), base, base, false},
+		{"root base: root", directory.ScopeBase, "", "", true},
+		{"root base: suffix", directory.ScopeBase, "", "dc=com", false},
+		{"root one: suffix", directory.ScopeOne, "", "dc=com", true},
+		{"root one: below suffix", directory.ScopeOne, "", "dc=example,dc=com", false},
+		{"root sub: anything", directory.ScopeSub, "", "uid=a,dc=example,dc=com", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := tc.scope.InScope(mustDN(t, base), mustDN(t, tc.dn)); got != tc.want {
-				t.Errorf("%v.InScope(%q, %q) = %v, want %v", tc.scope, base, tc.dn, got, tc.want)
-			}
-		})
-	}
-}
-
-func TestScope_InScope_Root(t *testing.T) {
-	root := directory.DN{}
-	tests := []struct {
-		name  string
-		scope directory.Scope
-		dn    string
-		want  bool
-	}{
-		{"base: root", directory.ScopeBase, "", true},
-		{"base: suffix", directory.ScopeBase, "dc=com", false},
-		{"one: suffix", directory.ScopeOne, "dc=com", true},
-		{"one: below suffix", directory.ScopeOne, "dc=example,dc=com", false},
-		{"sub: anything", directory.ScopeSub, "uid=a,dc=example,dc=com", true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := tc.scope.InScope(root, mustDN(t, tc.dn)); got != tc.want {
-				t.Errorf("%v.InScope(root, %q) = %v, want %v", tc.scope, tc.dn, got, tc.want)
+			if got := tc.scope.InScope(mustDN(t, tc.base), mustDN(t, tc.dn)); got != tc.want {
+				t.Errorf("%v.InScope(%q, %q) = %v, want %v", tc.scope, tc.base, tc.dn, got, tc.want)
 			}
 		})
 	}

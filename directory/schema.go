@@ -196,24 +196,12 @@ func (a *AttributeType) ValidateValue(v string) error {
 func (a *AttributeType) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "( %s NAME %s", a.OID, qdescrs(a.Names))
-	if a.Desc != "" {
-		fmt.Fprintf(&b, " DESC '%s'", a.Desc)
-	}
-	if a.Sup != "" {
-		fmt.Fprintf(&b, " SUP %s", a.Sup)
-	}
-	if a.Equality != "" {
-		fmt.Fprintf(&b, " EQUALITY %s", a.Equality)
-	}
-	if a.Ordering != "" {
-		fmt.Fprintf(&b, " ORDERING %s", a.Ordering)
-	}
-	if a.Substr != "" {
-		fmt.Fprintf(&b, " SUBSTR %s", a.Substr)
-	}
-	if a.Syntax != "" {
-		fmt.Fprintf(&b, " SYNTAX %s", a.Syntax)
-	}
+	term(&b, "DESC", quoted(a.Desc))
+	term(&b, "SUP", a.Sup)
+	term(&b, "EQUALITY", a.Equality)
+	term(&b, "ORDERING", a.Ordering)
+	term(&b, "SUBSTR", a.Substr)
+	term(&b, "SYNTAX", a.Syntax)
 	if a.SingleValue {
 		b.WriteString(" SINGLE-VALUE")
 	}
@@ -252,21 +240,29 @@ func (c *ObjectClass) Name() string { return c.Names[0] }
 func (c *ObjectClass) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "( %s NAME %s", c.OID, qdescrs(c.Names))
-	if c.Desc != "" {
-		fmt.Fprintf(&b, " DESC '%s'", c.Desc)
-	}
-	if len(c.Sup) > 0 {
-		fmt.Fprintf(&b, " SUP %s", oids(c.Sup))
-	}
+	term(&b, "DESC", quoted(c.Desc))
+	term(&b, "SUP", oids(c.Sup))
 	fmt.Fprintf(&b, " %s", c.Kind)
-	if len(c.Must) > 0 {
-		fmt.Fprintf(&b, " MUST %s", oids(c.Must))
-	}
-	if len(c.May) > 0 {
-		fmt.Fprintf(&b, " MAY %s", oids(c.May))
-	}
+	term(&b, "MUST", oids(c.Must))
+	term(&b, "MAY", oids(c.May))
 	b.WriteString(" )")
 	return b.String()
+}
+
+// term writes " KEYWORD value" to b, or nothing for an empty value: the
+// optional terms of RFC 4512 descriptions.
+func term(b *strings.Builder, keyword, value string) {
+	if value != "" {
+		b.WriteString(" " + keyword + " " + value)
+	}
+}
+
+// quoted is a qdstring, or "" for an empty s.
+func quoted(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "'" + s + "'"
 }
 
 func qdescrs(names []string) string {
@@ -276,8 +272,12 @@ func qdescrs(names []string) string {
 	return "( '" + strings.Join(names, "' '") + "' )"
 }
 
+// oids is an oid or oidlist, or "" for no names.
 func oids(names []string) string {
-	if len(names) == 1 {
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
 		return names[0]
 	}
 	return "( " + strings.Join(names, " $ ") + " )"

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/idm"
@@ -19,8 +18,7 @@ import (
 func TestMayBackup(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	dn := f.createService(t, "backup_svc")
-	tk, _ := f.generate(t, "backup_svc", time.Time{}, tokens.ReadWrite)
+	dn, tk, _ := f.serviceToken(t, "backup_svc", tokens.ReadWrite)
 	err := f.s.IDM.Modify(ctx, f.admin, directory.MustParseDN("cn=system_admins,ou=groups,"+stacktest.Base),
 		[]directory.Change{{Op: directory.ChangeAdd, Attr: "member", Values: []string{dn.String()}}})
 	if err != nil {

@@ -37,8 +37,7 @@ func (f *fixture) mailOf(t *testing.T, id idm.Identity, dn directory.DN) string 
 func TestMemoFollowsGroupChanges(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	svc := f.createService(t, "memo_service")
-	tk, _ := f.generate(t, "memo_service", time.Time{}, tokens.ReadOnly)
+	svc, tk, _ := f.serviceToken(t, "memo_service", tokens.ReadOnly)
 	person := f.person(t, "memo_person")
 	if err := f.s.IDM.Modify(ctx, f.idmAdmin, person, []directory.Change{{Op: directory.ChangeAdd, Attr: "mail", Values: []string{"memo@example.com"}}}); err != nil {
 		t.Fatal(err)

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/idm"
@@ -53,8 +52,7 @@ func TestSearchBorrowShowsWhatOwnedShows(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	f.createService(t, "borrow_service")
-	tk, _ := f.generate(t, "borrow_service", time.Time{}, tokens.ReadOnly)
+	_, tk, _ := f.serviceToken(t, "borrow_service", tokens.ReadOnly)
 	ids := map[string]idm.Identity{"admin": f.admin, "idm_admin": f.idmAdmin, "service": f.bind(t, tk), "anonymous": {}}
 	for who, id := range ids {
 		for _, q := range []struct {

@@ -149,8 +149,7 @@ func TestThrottleStrangerCannotLockOwnerOut(t *testing.T) {
 func TestThrottleAppHost(t *testing.T) {
 	f := newFixture(t)
 	s := f.s
-	f.createService(t, "webmail")
-	token, _ := f.generate(t, "webmail", time.Time{}, tokens.ReadOnly)
+	_, token, _ := f.serviceToken(t, "webmail", tokens.ReadOnly)
 	app := from("192.0.2.80")
 	users := people(t, s, "user", 40)
 	// 30 typos by 30 users arriving at once (the clock stands still).
@@ -221,8 +220,7 @@ func TestThrottleSprayRate(t *testing.T) {
 func TestThrottleTokens(t *testing.T) {
 	f := newFixture(t)
 	s := f.s
-	f.createService(t, "svc")
-	token, _ := f.generate(t, "svc", time.Time{}, tokens.ReadOnly)
+	_, token, _ := f.serviceToken(t, "svc", tokens.ReadOnly)
 	guesser := from("203.0.113.10")
 	var longest time.Duration
 	for range 100 {

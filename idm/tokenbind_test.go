@@ -76,6 +76,15 @@ func (f *fixture) generate(t *testing.T, account string, expiry time.Time, p tok
 	return tk, id
 }
 
+// serviceToken creates the service account name and generates it a token
+// of purpose p that does not expire.
+func (f *fixture) serviceToken(t *testing.T, name string, p tokens.Purpose) (directory.DN, string, tokens.ID) {
+	t.Helper()
+	dn := f.createService(t, name)
+	tk, id := f.generate(t, name, time.Time{}, p)
+	return dn, tk, id
+}
+
 func (f *fixture) entryUUID(t *testing.T, dn directory.DN) [16]byte {
 	t.Helper()
 	var u uuid.UUID
@@ -140,8 +149,7 @@ type attempt struct {
 func TestTokenBindFailures(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	f.createService(t, "demo_service")
-	good, goodID := f.generate(t, "demo_service", time.Time{}, tokens.ReadOnly)
+	_, good, goodID := f.serviceToken(t, "demo_service", tokens.ReadOnly)
 	parts := strings.Split(good, ".")
 	if len(parts) != 3 {
 		t.Fatalf("a good token has %d segments", len(parts))
@@ -207,15 +215,13 @@ func TestTokenBindFailures(t *testing.T) {
 			return attempt{token: tk, id: id, pre: &pre}
 		}, "expired"},
 		{"account deleted", func(t *testing.T) attempt {
-			dn := f.createService(t, "deleted_service")
-			tk, id := f.generate(t, "deleted_service", time.Time{}, tokens.ReadOnly)
+			dn, tk, id := f.serviceToken(t, "deleted_service", tokens.ReadOnly)
 			pre := f.bind(t, tk)
 			f.deleteEntry(t, f.idmAdmin, dn)
 			return attempt{token: tk, id: id, pre: &pre}
 		}, "revoked"},
 		{"account disabled", func(t *testing.T) attempt {
-			dn := f.createService(t, "disabled_service")
-			tk, id := f.generate(t, "disabled_service", time.Time{}, tokens.ReadWrite)
+			dn, tk, id := f.serviceToken(t, "disabled_service", tokens.ReadWrite)
 			pre := f.bind(t, tk)
 			err := f.s.IDM.Modify(ctx, f.admin, dn, []directory.Change{{Op: directory.ChangeReplace, Attr: directory.AttrAccountDisabled, Values: []string{"TRUE"}}})
 			if err != nil {
@@ -224,16 +230,14 @@ func TestTokenBindFailures(t *testing.T) {
 			return attempt{token: tk, id: id, pre: &pre}
 		}, "account disabled"},
 		{"account replaced: deleted and recreated with the same name", func(t *testing.T) attempt {
-			dn := f.createService(t, "replaced_service")
-			tk, id := f.generate(t, "replaced_service", time.Time{}, tokens.ReadOnly)
+			dn, tk, id := f.serviceToken(t, "replaced_service", tokens.ReadOnly)
 			pre := f.bind(t, tk)
 			f.deleteEntry(t, f.idmAdmin, dn)
 			f.createService(t, "replaced_service")
 			return attempt{token: tk, id: id, pre: &pre}
 		}, "revoked"},
 		{"account replaced, the old record put back under the new account", func(t *testing.T) attempt {
-			dn := f.createService(t, "restored_service")
-			tk, id := f.generate(t, "restored_service", time.Time{}, tokens.ReadOnly)
+			dn, tk, id := f.serviceToken(t, "restored_service", tokens.ReadOnly)
 			var saved *directory.Entry
 			err := f.s.Store.View(ctx, func(tx directory.ReadTx) error {
 				e, err := tx.Get(recordDN(dn, id))

@@ -7,7 +7,6 @@ schema (ldap3 get_info=ALL parses the subschema entry; python-ldap's
 SubSchema too).
 """
 import os
-import ssl
 import sys
 import time
 
@@ -18,38 +17,24 @@ import ldap
 import ldap.schema
 from ldap.controls import SimplePagedResultsControl
 
-PORT = int(os.environ["LDAPS_PORT"])
-CA = os.environ["CA"]
-BASE = os.environ["BASE"]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from suite import BASE, CA, PEOPLE, PORT, TOKEN, Checks, ldaps_server  # noqa: E402 (interop/suite.py)
+
 DOMAIN = os.environ["DOMAIN"]
-TOKEN = os.environ["TOKEN"]
 IDM_PW = os.environ["IDM_PW"]
-PEOPLE = "ou=people," + BASE
 BULK = int(os.environ.get("BULK", "5000"))
 # SPEC section 2 (after Kanidm) has a space after "u:"; RFC 4513's uAuthzId
 # has none. Both libraries return the authzId as the server sent it.
 WANT_WHOAMI = "u: demo_service@" + DOMAIN
 
 
-def log(msg):
-    print("python: " + msg, file=sys.stderr, flush=True)
-
-
-def check(cond, msg):
-    if not cond:
-        log("FAIL: " + msg)
-        sys.exit(1)
-    log("ok: " + msg)
-
-
-def ldap3_server(info=ldap3.ALL):
-    tls = ldap3.Tls(ca_certs_file=CA, validate=ssl.CERT_REQUIRED)
-    return ldap3.Server("localhost", port=PORT, use_ssl=True, tls=tls, get_info=info)
+_checks = Checks("python")
+log, check = _checks.log, _checks.check
 
 
 def populate():
     """Add BULK people as idm_admin (ldap3), unless they are there."""
-    conn = ldap3.Connection(ldap3_server(ldap3.NONE), user="idm_admin", password=IDM_PW,
+    conn = ldap3.Connection(ldaps_server(), user="idm_admin", password=IDM_PW,
                             auto_bind=True, raise_exceptions=True)
     start = time.time()
     for i in range(BULK):
@@ -61,7 +46,7 @@ def populate():
 
 
 def test_ldap3():
-    server = ldap3_server()
+    server = ldaps_server(ldap3.ALL)
     conn = ldap3.Connection(server, user="dn=token", password=TOKEN, raise_exceptions=True)
     check(conn.bind(), "ldap3: bind with dn=token and the token")
     # get_info=ALL read the root DSE and the subschema entry at bind.

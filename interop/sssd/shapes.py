@@ -10,18 +10,15 @@ match nothing and never fail); memberOf and member filters with full DNs;
 and the "1.1" attribute list of PostgreSQL's search+bind LDAP auth.
 """
 import os
-import ssl
 import sys
 
 import ldap3
 from ldap3.core.exceptions import LDAPException
 
-PORT = int(os.environ["LDAPS_PORT"])
-CA = os.environ["CA"]
-BASE = os.environ["BASE"]
-TOKEN = os.environ["TOKEN"]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from suite import BASE, PEOPLE, TOKEN, Checks, ldaps_server  # noqa: E402 (interop/suite.py)
+
 USER_PW = os.environ["USER_PW"]
-PEOPLE = "ou=people," + BASE
 GROUPS = "ou=groups," + BASE
 USER_DN = "uid=demo_user," + PEOPLE
 GROUP_DN = "cn=demo_group," + GROUPS
@@ -45,20 +42,12 @@ POSIX_USER = "(&(uidNumber=*)(!(uidNumber=0)))"
 POSIX_GROUP = "(&(gidNumber=*)(!(gidNumber=0)))"
 
 
-def log(msg):
-    print("sssd: " + msg, file=sys.stderr, flush=True)
-
-
-def check(cond, msg):
-    if not cond:
-        log("FAIL: " + msg)
-        sys.exit(1)
-    log("ok: " + msg)
+_checks = Checks("sssd")
+log, check = _checks.log, _checks.check
 
 
 def connect(user="dn=token", password=TOKEN, empty=False):
-    tls = ldap3.Tls(ca_certs_file=CA, validate=ssl.CERT_REQUIRED)
-    server = ldap3.Server("localhost", port=PORT, use_ssl=True, tls=tls, get_info=ldap3.NONE)
+    server = ldaps_server()
     # check_names=False: send attribute names as given, as SSSD does.
     return ldap3.Connection(server, user=user, password=password, auto_bind=True,
                             raise_exceptions=True, check_names=False, return_empty_attributes=empty)

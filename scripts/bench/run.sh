@@ -140,36 +140,30 @@ LDAPD_DISK=$(du -B1 "$D/ldapd.db" | cut -f1); SLAPD_DISK=$(du -B1 "$T/slapd-db/d
 
 # --- runs ----------------------------------------------------------------------
 load() { taskset -c "$CLIENT_CPU" "$T/ldapload" -d "$DUR" -c "$C" -n "$N" -b "$BASE" -ca "$CA" "$@"; }
-ldapd_args() { # mode -> ldapload arguments against ldapd
-	local u="ldap://127.0.0.1:$L_LDAP"
-	case $1 in
-	tokenbind | whoami | search-eq | search-sub | mixed) echo "-url $u -mode $1 -token $TOKEN" ;;
-	connect-ldaps) echo "-url ldaps://127.0.0.1:$L_LDAPS -mode connect -token $TOKEN" ;;
-	connect-ldaps-x25519) echo "-url ldaps://127.0.0.1:$L_LDAPS -mode connect -x25519 -token $TOKEN" ;;
-	connect-ldap) echo "-url $u -mode connect -token $TOKEN" ;;
-	modify | add) echo "-url $u -mode $1 -D idm_admin -w $IDM_PW" ;;
-	bind) echo "-url $u -mode bind -D uid=user%d,ou=people,$BASE -w $PW" ;;
-	bind-repeat) echo "-url $u -mode bind-repeat -D uid=user%d,ou=people,$BASE -w $PW" ;;
-	esac
-}
-slapd_args() { # mode -> ldapload arguments against slapd (simple bind as a user)
-	local u="ldap://127.0.0.1:$S_LDAP" user="-D uid=user%d,ou=people,$BASE -w $PW"
-	case $1 in
-	tokenbind) echo "-url $u -mode bind $user" ;;
-	whoami | search-eq | search-sub | mixed) echo "-url $u -mode $1 $user" ;;
-	connect-ldaps) echo "-url ldaps://127.0.0.1:$S_LDAPS -mode connect $user" ;;
-	connect-ldaps-x25519) echo "-url ldaps://127.0.0.1:$S_LDAPS -mode connect -x25519 $user" ;;
-	connect-ldap) echo "-url $u -mode connect $user" ;;
-	modify | add) echo "-url $u -mode $1 -D cn=admin,$BASE -w $PW" ;;
-	bind) echo "-url $u -mode bind $user" ;;
-	bind-repeat) echo "-url $u -mode bind-repeat $user" ;;
+load_args() { # server mode -> ldapload arguments; slapd binds as a user where ldapd takes a token
+	local mode=$2 user="-D uid=user%d,ou=people,$BASE -w $PW" ldap ldaps auth admin
+	if [ "$1" = ldapd ]; then
+		ldap=$L_LDAP ldaps=$L_LDAPS auth="-token $TOKEN" admin="-D idm_admin -w $IDM_PW"
+	else
+		ldap=$S_LDAP ldaps=$S_LDAPS auth=$user admin="-D cn=admin,$BASE -w $PW"
+		if [ "$mode" = tokenbind ]; then mode=bind; fi
+	fi
+	local u="ldap://127.0.0.1:$ldap"
+	case $mode in
+	tokenbind | whoami | search-eq | search-sub | mixed) echo "-url $u -mode $mode $auth" ;;
+	connect-ldaps) echo "-url ldaps://127.0.0.1:$ldaps -mode connect $auth" ;;
+	connect-ldaps-x25519) echo "-url ldaps://127.0.0.1:$ldaps -mode connect -x25519 $auth" ;;
+	connect-ldap) echo "-url $u -mode connect $auth" ;;
+	modify | add) echo "-url $u -mode $mode $admin" ;;
+	bind | bind-repeat) echo "-url $u -mode $mode $user" ;;
 	esac
 }
 echo "[" >"$T/runs.json"
 first=1
 one() { # run mode server
 	local run=$1 mode=$2 server=$3 pid args res
-	if [ "$server" = ldapd ]; then pid=$LDAPD_PID; args=$(ldapd_args "$mode"); else pid=$SLAPD_PID; args=$(slapd_args "$mode"); fi
+	if [ "$server" = ldapd ]; then pid=$LDAPD_PID; else pid=$SLAPD_PID; fi
+	args=$(load_args "$server" "$mode")
 	log "run $run/$RUNS $mode $server"
 	# shellcheck disable=SC2086
 	res=$(load -pid "$pid" $args) || { log "ldapload failed: $mode $server"; return 0; }
