@@ -44,6 +44,9 @@ type Options struct {
 	// plan replaces the layout this code writes, for tests of migrations
 	// (nil: currentLayout()).
 	plan *layoutPlan
+	// maxChunk replaces indexdef.MaxChunk, for tests of long posting
+	// lists (0: indexdef.MaxChunk).
+	maxChunk int
 }
 
 // DefaultTimeout is the file-lock wait used when Options.Timeout is zero.
@@ -113,7 +116,7 @@ func open(path string, opts Options) (*store, error) {
 	if attrs == nil {
 		attrs = directory.DefaultIndexes()
 	}
-	idx, err := newIndexSet(schema, attrs)
+	idx, err := newIndexSet(schema, attrs, opts.maxChunk)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
