@@ -207,6 +207,7 @@ type appender struct {
 	prefix   []byte
 	ids      []uint64
 	arena    []byte
+	key      []byte
 }
 
 func newAppender(b *bolt.Bucket, maxChunk int) *appender {
@@ -250,7 +251,7 @@ func (a *appender) flush() error {
 	if len(ids) == 0 {
 		return nil
 	}
-	if !a.empty {
+	if !a.empty && a.stored(a.prefix) {
 		key, last, found, err := findChunk(a.c, a.prefix, ids[0])
 		if err != nil {
 			return err
@@ -274,12 +275,21 @@ func (a *appender) flush() error {
 	}
 	for len(ids) > 0 {
 		n := min(a.maxChunk, len(ids))
-		if err := a.put(postingKey(a.prefix, ids[0]), ids[:n]); err != nil {
+		// bbolt copies keys (not values): one buffer serves.
+		a.key = binary.BigEndian.AppendUint64(append(a.key[:0], a.prefix...), ids[0])
+		if err := a.put(a.key, ids[:n]); err != nil {
 			return err
 		}
 		ids = ids[n:]
 	}
 	return nil
+}
+
+// stored reports whether any key of b starts with prefix: one seek tells
+// most new values from those with a list to extend.
+func (a *appender) stored(prefix []byte) bool {
+	k, _ := a.c.Seek(prefix)
+	return k != nil && bytes.HasPrefix(k, prefix)
 }
 
 func (a *appender) put(key []byte, ids []uint64) error {
