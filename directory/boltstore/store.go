@@ -215,7 +215,7 @@ func (s *store) Backup(w io.Writer) (n int64, err error) {
 // Stats describes the size of a store.
 type Stats struct {
 	Entries   int            // number of entries
-	IndexKeys map[string]int // keys per indexed attribute
+	IndexKeys map[string]int // keys (posting chunks) per indexed attribute
 	FileBytes int64          // size of the database file
 }
 

@@ -60,6 +60,40 @@ type verifier struct {
 	btx *boltTx
 	idx *indexSet
 	problems.List
+	// cached holds, by attribute and prefix, the last chunk of more than
+	// one id that chunkOf read: entries are checked in id order, so the
+	// next entries with that value find their ids in it.
+	cached     map[string]map[string][]uint64
+	chunkCount int
+}
+
+// maxCachedChunks bounds verifier.cached.
+const maxCachedChunks = 4096
+
+// chunkOf returns the ids of the chunk of prefix in b (the index of attr)
+// whose range holds id, or would.
+func (v *verifier) chunkOf(attr string, b *bolt.Bucket, prefix []byte, id uint64) ([]uint64, error) {
+	byPrefix := v.cached[attr]
+	if ids := byPrefix[string(prefix)]; len(ids) > 0 && ids[0] <= id && id <= ids[len(ids)-1] {
+		return ids, nil
+	}
+	_, ids, _, err := findChunk(b.Cursor(), prefix, id)
+	if err != nil || len(ids) < 2 {
+		return ids, err
+	}
+	if v.cached == nil || v.chunkCount >= maxCachedChunks {
+		v.cached, v.chunkCount = map[string]map[string][]uint64{}, 0
+		byPrefix = nil
+	}
+	if byPrefix == nil {
+		byPrefix = map[string][]uint64{}
+		v.cached[attr] = byPrefix
+	}
+	if _, ok := byPrefix[string(prefix)]; !ok {
+		v.chunkCount++
+	}
+	byPrefix[string(prefix)] = ids
+	return ids, nil
 }
 
 func (v *verifier) run() error {
@@ -127,7 +161,7 @@ func (v *verifier) entries() (map[string]int, error) {
 				continue
 			}
 			prefix := ik.Key[:len(ik.Key)-idLen]
-			_, ids, _, err := findChunk(b.Cursor(), prefix, id)
+			ids, err := v.chunkOf(ik.Attr, b, prefix, id)
 			if err != nil {
 				continue // reported by indexes
 			}
