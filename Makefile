@@ -7,7 +7,7 @@ COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 FUZZTIME ?= 10s
 
-.PHONY: e2e build run test test-short vet fuzz soak bench bench-observe bench-go deps clean interop interop-deps cluster-test
+.PHONY: e2e build run test test-short vet fuzz soak bench bench-observe bench-1m bench-go deps clean interop interop-deps cluster-test
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ldapd ./cmd/ldapd
@@ -20,6 +20,7 @@ run: build
 test: deps vet
 	$(GO) test -race -count=1 ./...
 	python3 scripts/bench/report_test.py
+	python3 scripts/bench/scale_test.py
 
 test-short:
 	$(GO) test -short ./...
@@ -63,6 +64,10 @@ bench:
 
 bench-observe:
 	./scripts/bench/observe.sh
+
+# bench-1m: docs/performance-1m.md, 10k and 1M entries back to back (scale.sh).
+bench-1m:
+	./scripts/bench/scale.sh
 
 # The Go benchmarks of the hot paths.
 bench-go:

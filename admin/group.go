@@ -29,7 +29,7 @@ func groupFrom(e Entry) Group {
 	}
 }
 
-func groupOp(action, name string) op { return op{action: action, kind: "group", name: name} }
+func groupOp(action, name string) op { return KindGroup.op(action, name) }
 
 func groupAdd(base directory.DN, name string) *ldap.AddRequest {
 	req := ldap.NewAddRequest(groupDN(base, name).String(), nil)
@@ -44,24 +44,13 @@ func (c *Client) CreateGroup(ctx context.Context, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	req := groupAdd(c.base, name)
-	if err := c.do(ctx, func() error { return c.conn.Add(req) }); err != nil {
-		return "", c.fail(ctx, err, groupOp("create group "+name, name))
-	}
-	return req.DN, nil
+	return c.create(ctx, KindGroup, name, groupAdd(c.base, name))
 }
 
 // GetGroup reads the group name.
 func (c *Client) GetGroup(ctx context.Context, name string) (Group, error) {
-	name, err := localName(name, c.domain)
-	if err != nil {
-		return Group{}, err
-	}
-	e, err := c.getEntry(ctx, groupDN(c.base, name).String(), classGroup, groupOp("read group "+name, name))
-	if err != nil {
-		return Group{}, err
-	}
-	return groupFrom(e), nil
+	e, err := c.Get(ctx, KindGroup, name)
+	return groupFrom(e), err
 }
 
 // ListMembers returns the DNs of the direct members of the group name.
@@ -157,11 +146,5 @@ func partitionMembers(current, wanted []string, add bool) MembershipChange {
 
 // DeleteGroup deletes the group name.
 func (c *Client) DeleteGroup(ctx context.Context, name string) error {
-	name, err := localName(name, c.domain)
-	if err != nil {
-		return err
-	}
-	dn := groupDN(c.base, name).String()
-	err = c.do(ctx, func() error { return c.conn.Del(ldap.NewDelRequest(dn, nil)) })
-	return c.fail(ctx, err, groupOp("delete group "+name, name))
+	return c.remove(ctx, KindGroup, name)
 }

@@ -32,7 +32,7 @@ func personFrom(e Entry) Person {
 	}
 }
 
-func personOp(action, name string) op { return op{action: action, kind: "person", name: name} }
+func personOp(action, name string) op { return KindPerson.op(action, name) }
 
 // personAdd builds the Add of a person: cn and sn (which the person class
 // requires) are the name.
@@ -54,24 +54,13 @@ func (c *Client) CreatePerson(ctx context.Context, name, displayName string) (st
 	if err != nil {
 		return "", err
 	}
-	req := personAdd(c.base, name, displayName)
-	if err := c.do(ctx, func() error { return c.conn.Add(req) }); err != nil {
-		return "", c.fail(ctx, err, personOp("create person "+name, name))
-	}
-	return req.DN, nil
+	return c.create(ctx, KindPerson, name, personAdd(c.base, name, displayName))
 }
 
 // GetPerson reads the person name.
 func (c *Client) GetPerson(ctx context.Context, name string) (Person, error) {
-	name, err := localName(name, c.domain)
-	if err != nil {
-		return Person{}, err
-	}
-	e, err := c.getEntry(ctx, personDN(c.base, name).String(), classPerson, personOp("read person "+name, name))
-	if err != nil {
-		return Person{}, err
-	}
-	return personFrom(e), nil
+	e, err := c.Get(ctx, KindPerson, name)
+	return personFrom(e), err
 }
 
 // SetPassword sets the password of the person name with an RFC 3062
@@ -103,11 +92,5 @@ func (c *Client) SetPassword(ctx context.Context, name, newPassword string) (gen
 
 // DeletePerson deletes the person name.
 func (c *Client) DeletePerson(ctx context.Context, name string) error {
-	name, err := localName(name, c.domain)
-	if err != nil {
-		return err
-	}
-	dn := personDN(c.base, name).String()
-	err = c.do(ctx, func() error { return c.conn.Del(ldap.NewDelRequest(dn, nil)) })
-	return c.fail(ctx, err, personOp("delete person "+name, name))
+	return c.remove(ctx, KindPerson, name)
 }

@@ -38,9 +38,7 @@ func serviceAccountFrom(e Entry) ServiceAccount {
 	}
 }
 
-func serviceAccountOp(action, name string) op {
-	return op{action: action, kind: "service account", name: name}
-}
+func serviceAccountOp(action, name string) op { return KindServiceAccount.op(action, name) }
 
 // serviceAccountAdd builds the Add of a service account. managerDN is
 // already resolved.
@@ -67,25 +65,13 @@ func (c *Client) CreateServiceAccount(ctx context.Context, name, displayName, ma
 	if err != nil {
 		return "", err
 	}
-	req := serviceAccountAdd(c.base, name, displayName, managerDN)
-	if err := c.do(ctx, func() error { return c.conn.Add(req) }); err != nil {
-		return "", c.fail(ctx, err, serviceAccountOp("create service account "+name, name))
-	}
-	return req.DN, nil
+	return c.create(ctx, KindServiceAccount, name, serviceAccountAdd(c.base, name, displayName, managerDN))
 }
 
 // GetServiceAccount reads the service account name.
 func (c *Client) GetServiceAccount(ctx context.Context, name string) (ServiceAccount, error) {
-	name, err := localName(name, c.domain)
-	if err != nil {
-		return ServiceAccount{}, err
-	}
-	e, err := c.getEntry(ctx, serviceAccountDN(c.base, name).String(), directory.ClassServiceAccount,
-		serviceAccountOp("read service account "+name, name))
-	if err != nil {
-		return ServiceAccount{}, err
-	}
-	return serviceAccountFrom(e), nil
+	e, err := c.Get(ctx, KindServiceAccount, name)
+	return serviceAccountFrom(e), err
 }
 
 // ListServiceAccounts returns the service accounts the bound account may

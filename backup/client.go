@@ -14,6 +14,11 @@ import (
 // into path, which must not exist, creating it with Mode; then syncs it
 // and checks it as Restore would. On failure nothing is left at path.
 func ToFile(ctx context.Context, sock, path string) (n int64, err error) {
+	conn, err := dial(sock)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, Mode)
 	if err != nil {
 		return 0, fmt.Errorf("backup: %w", err)
@@ -26,7 +31,7 @@ func ToFile(ctx context.Context, sock, path string) (n int64, err error) {
 			os.Remove(path)
 		}
 	}()
-	if n, err = Stream(ctx, sock, f); err != nil {
+	if n, err = stream(ctx, conn, sock, f); err != nil {
 		return n, err
 	}
 	if err := f.Sync(); err != nil {
@@ -42,11 +47,25 @@ func ToFile(ctx context.Context, sock, path string) (n int64, err error) {
 // copies it to w as it arrives. On error, what was written to w is not an
 // archive.
 func Stream(ctx context.Context, sock string, w io.Writer) (int64, error) {
-	conn, err := ldap.DialURL("ldapi://" + url.PathEscape(sock))
+	conn, err := dial(sock)
 	if err != nil {
-		return 0, fmt.Errorf("connect to %s: %w", sock, err)
+		return 0, err
 	}
 	defer conn.Close()
+	return stream(ctx, conn, sock, w)
+}
+
+// dial connects to the server's admin socket; with no server there, the
+// error says that a backup needs one.
+func dial(sock string) (*ldap.Conn, error) {
+	conn, err := ldap.DialURL("ldapi://" + url.PathEscape(sock))
+	if err != nil {
+		return nil, fmt.Errorf("no server on %s (backup needs the running server; a stopped data directory can be copied as files): %w", sock, err)
+	}
+	return conn, nil
+}
+
+func stream(ctx context.Context, conn *ldap.Conn, sock string, w io.Writer) (int64, error) {
 	req := ldap.NewSearchRequest(DN, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
 		"(objectClass=*)", []string{"chunk"}, nil)
 	ctx, cancel := context.WithCancel(ctx)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ldapd/ldapd/datastore"
 	"github.com/ldapd/ldapd/directory/boltstore"
+	"github.com/ldapd/ldapd/internal/durable"
 )
 
 // ErrDatabaseExists is returned by Restore when the data directory holds a
@@ -93,7 +94,7 @@ func Restore(ctx context.Context, archivePath, data string, replace bool) error 
 			return fmt.Errorf("restore: %w", err)
 		}
 		s.tmp = ""
-		if err := syncDir(filepath.Dir(s.final)); err != nil {
+		if err := durable.SyncDir(filepath.Dir(s.final)); err != nil {
 			return fmt.Errorf("restore: %w", err)
 		}
 	}
@@ -154,13 +155,4 @@ func stageFile(data, final string, mode os.FileMode, keepMode bool, src io.Reade
 			final, ownerOf, ownerString(owner), err)
 	}
 	return s, nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -110,3 +110,24 @@ func ExistingData(data string) error {
 	}
 	return nil
 }
+
+// RecoverAccount is idm.RecoverOffline on a stopped server's store (the
+// bbolt file of data, which must exist, or the cluster c names): it sets
+// a new random password on the account name and returns it.
+func RecoverAccount(ctx context.Context, c Config, data, name string) (string, error) {
+	if c.Kind != Etcd {
+		if err := ExistingData(data); err != nil {
+			return "", fmt.Errorf("no server on %s and %w", SocketPath(data), err)
+		}
+	}
+	store, keys, err := Open(ctx, c, data, 2*time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer store.Close()
+	pw, err := idm.RecoverOffline(ctx, store, keys, name)
+	if errors.Is(err, idm.ErrNoDirectory) {
+		return "", fmt.Errorf("%s holds no directory yet: start the server once with --domain first", data)
+	}
+	return pw, err
+}

@@ -3,11 +3,27 @@ package datastore
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"time"
 
 	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/directory/boltstore"
 )
+
+// Verify checks the store c configures (VerifyFile on the bbolt file of
+// data, or VerifyEtcd) and returns what it checked: the file's path, or
+// "etcd ENDPOINTS (prefix PREFIX)".
+func Verify(ctx context.Context, c Config, data string) (string, error) {
+	if c.Kind == Etcd {
+		return fmt.Sprintf("etcd %s (prefix %s)", c.Endpoints, c.Prefix), VerifyEtcd(ctx, c)
+	}
+	path := DBPath(data)
+	if _, err := os.Stat(path); err != nil {
+		return path, fmt.Errorf("verify: %w", err)
+	}
+	return path, VerifyFile(ctx, path)
+}
 
 // VerifyFile opens the bbolt database at path (the server must be
 // stopped: it waits 2 seconds for the file's lock) and checks it with

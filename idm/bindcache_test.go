@@ -1,7 +1,7 @@
 package idm_test
 
 // A repeated correct password bind is answered from a cache of successful
-// verifications (SPEC section 4, docs/security.md "Repeated password
+// verifications (docs/security.md "Repeated password
 // binds"); a first bind, a wrong password and a bind after any change to
 // the account are full verifications.
 

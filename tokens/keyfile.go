@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/ldapd/ldapd/internal/durable"
 )
 
 // maxKeyringFile bounds how much of a keyring file is read; a full keyring
@@ -119,20 +121,8 @@ func SaveKeyring(path string, k *Keyring) (err error) {
 	}
 	// Sync the directory after the rename, so the rename itself survives a
 	// crash.
-	if err := syncDir(dir); err != nil {
+	if err := durable.SyncDir(dir); err != nil {
 		return fmt.Errorf("tokens: save keyring: %w", err)
 	}
 	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	if err := d.Sync(); err != nil {
-		d.Close()
-		return err
-	}
-	return d.Close()
 }

@@ -83,15 +83,21 @@ func (p *Printer) Entries(es []admin.Entry, empty string) error {
 		}
 		return p.JSON(out)
 	}
-	if len(es) == 0 {
+	return blocks(p, es, empty, func(e admin.Entry) { writeEntry(p.Stdout, e) })
+}
+
+// blocks prints each item with write, blank lines between them; no items
+// print the notice empty on stderr instead.
+func blocks[T any](p *Printer, items []T, empty string, write func(T)) error {
+	if len(items) == 0 {
 		p.Notice("%s", empty)
 		return nil
 	}
-	for i, e := range es {
+	for i, it := range items {
 		if i > 0 {
 			fmt.Fprintln(p.Stdout)
 		}
-		writeEntry(p.Stdout, e)
+		write(it)
 	}
 	return nil
 }
@@ -140,22 +146,14 @@ func (p *Printer) Tokens(account string, ts []admin.Token) error {
 		}
 		return p.JSON(out)
 	}
-	if len(ts) == 0 {
-		p.Notice("service account %s has no API tokens", account)
-		return nil
-	}
-	for i, t := range ts {
-		if i > 0 {
-			fmt.Fprintln(p.Stdout)
-		}
+	return blocks(p, ts, "service account "+account+" has no API tokens", func(t admin.Token) {
 		expiry := "never"
 		if !t.Expiry.IsZero() {
 			expiry = p.timeText(t.Expiry)
 		}
 		fmt.Fprintf(p.Stdout, "token_id: %s\nlabel: %s\npurpose: %s\nissued_at: %s\nexpiry: %s\nissued_by: %s\n",
 			t.ID, textValue(t.Label), t.Purpose, p.timeText(t.IssuedAt), expiry, textValue(p.Name(t.IssuedBy)))
-	}
-	return nil
+	})
 }
 
 // Generated prints a new token: alone on one line of stdout (so that
@@ -212,8 +210,34 @@ type Outcome struct {
 	Unchanged []string `json:"unchanged,omitempty"` // members already in, or not in, the group
 }
 
-// Done prints an Outcome: the text line in text, the Outcome in JSON.
-func (p *Printer) Done(o Outcome, text string) error {
+// Done prints an Outcome: in text, the line that says what changed, such
+// as "created person demo_user (DN)", "deleted group demo_group" or
+// "destroyed API token ID of service account demo_service"; in JSON, the
+// Outcome.
+func (p *Printer) Done(o Outcome) error { return p.done(o, o.text()) }
+
+// text is the line Done prints: Result, the kind in words, Name, the
+// service account of a token, then the DN in parentheses.
+func (o Outcome) text() string {
+	kind := o.Kind
+	switch kind {
+	case "service-account":
+		kind = "service account"
+	case "api-token":
+		kind = "API token"
+	}
+	s := o.Result + " " + kind + " " + o.Name
+	if o.Account != "" {
+		s += " of service account " + o.Account
+	}
+	if o.DN != "" {
+		s += " (" + o.DN + ")"
+	}
+	return s
+}
+
+// done prints o: text in text, the Outcome in JSON.
+func (p *Printer) done(o Outcome, text string) error {
 	if p.Format == FormatJSON {
 		return p.JSON(o)
 	}
@@ -244,7 +268,7 @@ func (p *Printer) MembersChanged(group string, add bool, ch admin.MembershipChan
 	for i, dn := range ch.Changed {
 		names[i] = p.Name(dn)
 	}
-	return p.Done(o, fmt.Sprintf("%s group %s: %s", verb, group, strings.Join(names, ", ")))
+	return p.done(o, fmt.Sprintf("%s group %s: %s", verb, group, strings.Join(names, ", ")))
 }
 
 // PasswordSet prints that the password of the person name was set: with a
@@ -253,7 +277,7 @@ func (p *Printer) MembersChanged(group string, add bool, ch admin.MembershipChan
 func (p *Printer) PasswordSet(name, generated string) error {
 	o := Outcome{Result: "password set", Kind: "person", Name: name, Password: generated}
 	if generated == "" {
-		return p.Done(o, "set the password of "+name)
+		return p.done(o, "set the password of "+name)
 	}
 	p.Notice("set a generated password for %s; it is shown once", name)
 	if p.Format == FormatJSON {

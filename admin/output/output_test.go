@@ -10,6 +10,18 @@ import (
 	"github.com/ldapd/ldapd/admin"
 )
 
+// wantOnlyStdout checks that a printer wrote want on stdout and nothing
+// on stderr.
+func wantOnlyStdout(t *testing.T, stdout, stderr *bytes.Buffer, want string) {
+	t.Helper()
+	if stdout.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", stdout, want)
+	}
+	if stderr.Len() != 0 {
+		t.Errorf("stderr %q", stderr)
+	}
+}
+
 func clientTestPrinter(format string) (*Printer, *bytes.Buffer, *bytes.Buffer) {
 	var stdout, stderr bytes.Buffer
 	names := map[string]string{"uid=demo_user,ou=people,dc=idm,dc=example,dc=com": "demo_user"}
@@ -53,12 +65,7 @@ objectClass: ldapdServiceAccount
 spn: demo_service@idm.example.com
 uid: demo_service
 `
-	if stdout.String() != want {
-		t.Errorf("got:\n%s\nwant:\n%s", stdout, want)
-	}
-	if stderr.Len() != 0 {
-		t.Errorf("stderr %q", stderr)
-	}
+	wantOnlyStdout(t, stdout, stderr, want)
 }
 
 func TestPrintEntryJSON(t *testing.T) {
@@ -138,12 +145,7 @@ issued_at: 2026-03-02T22:00:00+10:00
 expiry: 2030-09-25T11:22:02+10:00
 issued_by: cn=someone,o=elsewhere
 `
-	if stdout.String() != want {
-		t.Errorf("got:\n%s\nwant:\n%s", stdout, want)
-	}
-	if stderr.Len() != 0 {
-		t.Errorf("stderr %q", stderr)
-	}
+	wantOnlyStdout(t, stdout, stderr, want)
 }
 
 func TestPrintTokensJSON(t *testing.T) {
@@ -233,14 +235,25 @@ func TestPrintMembers(t *testing.T) {
 }
 
 func TestPrintDone(t *testing.T) {
-	o := Outcome{Result: "created", Kind: "service-account", Name: "demo_service", DN: "uid=demo_service,ou=services,dc=x"}
-	p, stdout, _ := clientTestPrinter(FormatText)
-	p.Done(o, "created service account demo_service")
-	if stdout.String() != "created service account demo_service\n" {
-		t.Errorf("text %q", stdout)
+	for _, tc := range []struct {
+		o    Outcome
+		want string
+	}{
+		{Outcome{Result: "created", Kind: "service-account", Name: "demo_service", DN: "uid=demo_service,ou=services,dc=x"},
+			"created service account demo_service (uid=demo_service,ou=services,dc=x)"},
+		{Outcome{Result: "updated", Kind: "service-account", Name: "demo_service"}, "updated service account demo_service"},
+		{Outcome{Result: "created", Kind: "person", Name: "demo_user", DN: "uid=demo_user,ou=people,dc=x"}, "created person demo_user (uid=demo_user,ou=people,dc=x)"},
+		{Outcome{Result: "deleted", Kind: "group", Name: "demo_group"}, "deleted group demo_group"},
+		{Outcome{Result: "destroyed", Kind: "api-token", Name: "4de2", Account: "demo_service"}, "destroyed API token 4de2 of service account demo_service"},
+	} {
+		p, stdout, _ := clientTestPrinter(FormatText)
+		if err := p.Done(tc.o); err != nil || stdout.String() != tc.want+"\n" {
+			t.Errorf("Done(%+v) printed %q (%v), want %q", tc.o, stdout, err, tc.want)
+		}
 	}
-	p, stdout, _ = clientTestPrinter(FormatJSON)
-	p.Done(o, "ignored")
+	o := Outcome{Result: "created", Kind: "service-account", Name: "demo_service", DN: "uid=demo_service,ou=services,dc=x"}
+	p, stdout, _ := clientTestPrinter(FormatJSON)
+	p.Done(o)
 	want := "{\n  \"result\": \"created\",\n  \"kind\": \"service-account\",\n  \"name\": \"demo_service\",\n  \"dn\": \"uid=demo_service,ou=services,dc=x\"\n}\n"
 	if stdout.String() != want {
 		t.Errorf("json %q", stdout)

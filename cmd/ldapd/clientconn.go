@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -50,35 +51,31 @@ func (cf *clientFlags) check() error {
 
 // config builds the admin.Config from flags, environment and defaults.
 func (cf *clientFlags) config(e *env) admin.Config {
-	return admin.NewConfig(firstNonEmpty(cf.url, e.getenv("LDAPD_URL")), firstNonEmpty(cf.ca, e.getenv("LDAPD_CA")))
+	return admin.NewConfig(cmp.Or(cf.url, e.getenv("LDAPD_URL")), cmp.Or(cf.ca, e.getenv("LDAPD_CA")))
 }
 
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
-}
-
-// bindPassword finds the password of --name without prompting: the first
-// line of --password-file, else $LDAPD_PASSWORD. When neither is given,
-// prompt is true if stdin is a terminal; otherwise it is a usage error that
-// says how to give one.
+// bindPassword finds the password of --name without prompting (secret).
 func (inv *invocation) bindPassword(e *env) (pw string, prompt bool, err error) {
-	cf := inv.client
-	if cf.passwordFile != "" {
-		pw, err := admin.ReadPasswordFile(cf.passwordFile)
+	return inv.secret(e, inv.client.passwordFile, "LDAPD_PASSWORD",
+		"no password for "+inv.client.name+": set LDAPD_PASSWORD, pass --password-file FILE, or run on a terminal to be asked")
+}
+
+// secret finds a password without prompting: the first line of file, else
+// the environment variable env. When neither is given, prompt is true if
+// stdin is a terminal; otherwise it is the usage error none, which says
+// how to give one.
+func (inv *invocation) secret(e *env, file, env, none string) (pw string, prompt bool, err error) {
+	if file != "" {
+		pw, err := admin.ReadPasswordFile(file)
 		return pw, false, err
 	}
-	if pw := e.getenv("LDAPD_PASSWORD"); pw != "" {
+	if pw := e.getenv(env); pw != "" {
 		return pw, false, nil
 	}
 	if e.isTerminal() {
 		return "", true, nil
 	}
-	return "", false, inv.usageErr("no password for %s: set LDAPD_PASSWORD, pass --password-file FILE, or run on a terminal to be asked", cf.name)
+	return "", false, inv.usageErr("%s", none)
 }
 
 // withClient connects, authenticates as --name and runs fn with the client.
@@ -102,31 +99,22 @@ func (inv *invocation) withClient(ctx context.Context, e *env, fn func(*admin.Cl
 	if err := c.Bind(ctx, name, pw); err != nil {
 		return bindHint(err, name)
 	}
+	inv.out = inv.printer(e, c)
 	return fn(c)
 }
-
-// hinted is an error whose message adds what to do; it unwraps to the
-// original error.
-type hinted struct {
-	msg string
-	err error
-}
-
-func (h *hinted) Error() string { return h.msg }
-func (h *hinted) Unwrap() error { return h.err }
 
 // dialHint adds to a connection failure what the user can do about it.
 func dialHint(err error, url, trust string) error {
 	var unknown x509.UnknownAuthorityError
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return &hinted{fmt.Sprintf("cannot reach the server at %s: is `ldapd serve` running? (connection refused; set --url or LDAPD_URL for another server)", url), err}
+		return &admin.Error{Msg: fmt.Sprintf("cannot reach the server at %s: is `ldapd serve` running? (connection refused; set --url or LDAPD_URL for another server)", url), Err: err}
 	case errors.Is(err, admin.ErrUnreachable):
-		return &hinted{err.Error() + " (check --url or LDAPD_URL)", err}
+		return &admin.Error{Msg: err.Error() + " (check --url or LDAPD_URL)", Err: err}
 	case errors.As(err, &unknown):
-		return &hinted{fmt.Sprintf("%v: set LDAPD_CA or --ca to the server's CA certificate, %s in the server's data directory (trusted now: %s)", err, admin.DefaultCAFile, trust), err}
+		return &admin.Error{Msg: fmt.Sprintf("%v: set LDAPD_CA or --ca to the server's CA certificate, %s in the server's data directory (trusted now: %s)", err, admin.DefaultCAFile, trust), Err: err}
 	case errors.Is(err, admin.ErrUntrusted):
-		return &hinted{fmt.Sprintf("%v (trusted now: %s)", err, trust), err}
+		return &admin.Error{Msg: fmt.Sprintf("%v (trusted now: %s)", err, trust), Err: err}
 	}
 	return err
 }
@@ -134,7 +122,7 @@ func dialHint(err error, url, trust string) error {
 // bindHint adds how to recover from a wrong password.
 func bindHint(err error, name string) error {
 	if errors.Is(err, admin.ErrAuthFailed) {
-		return &hinted{fmt.Sprintf("%v (reset it with: ldapd recover-account %s)", err, name), err}
+		return &admin.Error{Msg: fmt.Sprintf("%v (reset it with: ldapd recover-account %s)", err, name), Err: err}
 	}
 	return err
 }

@@ -36,7 +36,7 @@ func loadServeConfig(t *testing.T, args []string, environ map[string]string, fil
 	if err := applyEnv(e, fs); err != nil {
 		return cfg, err
 	}
-	return cfg, applyConfigFile(fs, cfg.configFile, "config")
+	return cfg, applyConfigFile(fs, cfg.ConfigFile, "config")
 }
 
 // TestConfigTypes sets serve options of each kind from a file (the
@@ -55,12 +55,12 @@ idle-timeout = "90s"
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.data != "/var/lib/ldapd" || cfg.domain != "idm.example.com" || cfg.logLevel != "debug" || !cfg.allowInsecureBind || cfg.metrics != "127.0.0.1:9090" ||
-		cfg.tlsKeyExchange != "classical" {
+	if cfg.Data != "/var/lib/ldapd" || cfg.Domain != "idm.example.com" || cfg.LogLevel != "debug" || !cfg.AllowInsecureBind || cfg.Metrics != "127.0.0.1:9090" ||
+		cfg.TLSKeyExchange != "classical" {
 		t.Errorf("cfg = %+v", cfg)
 	}
-	if cfg.limits.MaxConnections != 100 || cfg.limits.IdleTimeout.Seconds() != 90 {
-		t.Errorf("limits = %+v", cfg.limits)
+	if cfg.Limits.MaxConnections != 100 || cfg.Limits.IdleTimeout.Seconds() != 90 {
+		t.Errorf("limits = %+v", cfg.Limits)
 	}
 }
 
@@ -132,18 +132,18 @@ func TestEnvEmptyDisablesListener(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.ldaps != "" || cfg.ldap != "" || cfg.metrics != "" {
-		t.Errorf("ldaps %q ldap %q metrics %q: want all disabled by the empty variables", cfg.ldaps, cfg.ldap, cfg.metrics)
+	if cfg.LDAPS != "" || cfg.LDAP != "" || cfg.Metrics != "" {
+		t.Errorf("ldaps %q ldap %q metrics %q: want all disabled by the empty variables", cfg.LDAPS, cfg.LDAP, cfg.Metrics)
 	}
 	// Without the file: the defaults are overridden too.
 	cfg, err = loadServeConfig(t, nil, map[string]string{"LDAPD_LDAPS": ""}, "")
-	if err != nil || cfg.ldaps != "" || cfg.ldap != ":3389" {
-		t.Errorf("ldaps %q ldap %q err %v: want LDAPS disabled, LDAP at its default", cfg.ldaps, cfg.ldap, err)
+	if err != nil || cfg.LDAPS != "" || cfg.LDAP != ":3389" {
+		t.Errorf("ldaps %q ldap %q err %v: want LDAPS disabled, LDAP at its default", cfg.LDAPS, cfg.LDAP, err)
 	}
 	// A variable not set at all leaves the file's value.
 	cfg, err = loadServeConfig(t, nil, map[string]string{}, file)
-	if err != nil || cfg.ldaps != "127.0.0.1:1636" {
-		t.Errorf("ldaps %q err %v: want the file's value", cfg.ldaps, err)
+	if err != nil || cfg.LDAPS != "127.0.0.1:1636" {
+		t.Errorf("ldaps %q err %v: want the file's value", cfg.LDAPS, err)
 	}
 }
 
@@ -175,13 +175,13 @@ func TestEnvInvalidRefused(t *testing.T) {
 	}
 	// Valid values win over the file.
 	cfg, err := loadServeConfig(t, nil, map[string]string{"LDAPD_IDLE_TIMEOUT": "2s", "LDAPD_MAX_FILTER_DEPTH": "9"}, "idle-timeout = \"1s\"\nmax-filter-depth = 8\n")
-	if err != nil || cfg.limits.IdleTimeout.String() != "2s" || cfg.limits.MaxFilterDepth != 9 {
-		t.Errorf("idle %v depth %d err %v: want the environment's 2s and 9", cfg.limits.IdleTimeout, cfg.limits.MaxFilterDepth, err)
+	if err != nil || cfg.Limits.IdleTimeout.String() != "2s" || cfg.Limits.MaxFilterDepth != 9 {
+		t.Errorf("idle %v depth %d err %v: want the environment's 2s and 9", cfg.Limits.IdleTimeout, cfg.Limits.MaxFilterDepth, err)
 	}
 	// Without the variable, the file's 1s holds (not the 5m default).
 	cfg, err = loadServeConfig(t, nil, nil, "idle-timeout = \"1s\"\n")
-	if err != nil || cfg.limits.IdleTimeout.String() != "1s" {
-		t.Errorf("idle %v err %v: want the file's 1s", cfg.limits.IdleTimeout, err)
+	if err != nil || cfg.Limits.IdleTimeout.String() != "1s" {
+		t.Errorf("idle %v err %v: want the file's 1s", cfg.Limits.IdleTimeout, err)
 	}
 	// A bad flag is refused the same way, naming the flag.
 	if _, err := loadServeConfig(t, []string{"--uid-range", "0-5"}, nil, ""); err == nil || !strings.Contains(err.Error(), "--uid-range") {
@@ -259,15 +259,15 @@ func TestServeSourcesThroughRun(t *testing.T) {
 // the default).
 func TestPasswordCacheOptions(t *testing.T) {
 	cfg, err := loadServeConfig(t, nil, nil, "")
-	if err != nil || cfg.passwordCacheTTL != idm.DefaultPasswordCacheTTL || cfg.passwordCacheSize != idm.DefaultPasswordCacheSize {
-		t.Fatalf("defaults: ttl %v size %d err %v", cfg.passwordCacheTTL, cfg.passwordCacheSize, err)
+	if err != nil || cfg.PasswordCacheTTL != idm.DefaultPasswordCacheTTL || cfg.PasswordCacheSize != idm.DefaultPasswordCacheSize {
+		t.Fatalf("defaults: ttl %v size %d err %v", cfg.PasswordCacheTTL, cfg.PasswordCacheSize, err)
 	}
 	cfg, err = loadServeConfig(t, []string{"--password-cache-size", "7"}, map[string]string{"LDAPD_PASSWORD_CACHE_TTL": "0"},
 		"password-cache-ttl = \"1m\"\npassword-cache-size = 5\n")
-	if err != nil || cfg.passwordCacheTTL != 0 || cfg.passwordCacheSize != 7 {
-		t.Fatalf("ttl %v size %d err %v: want the environment's 0 and the flag's 7", cfg.passwordCacheTTL, cfg.passwordCacheSize, err)
+	if err != nil || cfg.PasswordCacheTTL != 0 || cfg.PasswordCacheSize != 7 {
+		t.Fatalf("ttl %v size %d err %v: want the environment's 0 and the flag's 7", cfg.PasswordCacheTTL, cfg.PasswordCacheSize, err)
 	}
-	if got := cacheOff(cfg.passwordCacheTTL); got >= 0 {
+	if got := cacheOff(cfg.PasswordCacheTTL); got >= 0 {
 		t.Errorf("ttl 0 gives idm %v, want negative (off)", got)
 	}
 	if got := cacheOff(-3); got >= 0 {

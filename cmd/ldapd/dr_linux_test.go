@@ -100,14 +100,7 @@ func TestDisasterRecoveryUnderSandbox(t *testing.T) {
 	oldCA := filepath.Join(base, "old-ca.pem") // what clients were given
 	copyFile(t, filepath.Join(data, "tls", "ca.pem"), oldCA, 0o644)
 	cli := []string{"LDAPD_PASSWORD=" + pw, "LDAPD_URL=ldaps://" + p.ldaps, "LDAPD_CA=" + oldCA}
-	if _, errs, code := ldapdCmd(t, bin, cli, "service-account", "create", "dr_svc", "DR Service", "system_admins", "--name", "admin"); code != 0 {
-		t.Fatalf("service-account create: %s", errs)
-	}
-	tokOut, errs, code := ldapdCmd(t, bin, cli, "service-account", "api-token", "generate", "--name", "admin", "dr_svc", "DR Token")
-	if code != 0 {
-		t.Fatalf("api-token generate: %s", errs)
-	}
-	token := strings.TrimSpace(tokOut)
+	token := newToken(t, bin, cli, "dr_svc")
 
 	// 1. Backup with the service running, into the operator's directory.
 	archive := filepath.Join(backups, "ldapd.backup")

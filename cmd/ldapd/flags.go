@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -46,14 +44,28 @@ type cmdSpec struct {
 	args     [][2]string // positional name and meaning
 	examples []string    // command lines, with "# comment" lines allowed
 	min, max int         // positional count; max < 0: unlimited
+	// check, if set, checks the arguments and flags further, before any
+	// password is asked or connection made.
+	check func(*invocation) error
 }
 
-// invocation is a client command being run: its shared flags and, once
-// checked, its positional arguments.
+// invocation is a client command being run: its shared flags, once
+// checked its positional arguments, and once connected the printer of its
+// results.
 type invocation struct {
 	cmd    *cobra.Command
 	client *clientFlags
 	args   []string
+	out    *output.Printer
+}
+
+// argNames are the names of the positional arguments.
+func (s *cmdSpec) argNames() []string {
+	names := make([]string, len(s.args))
+	for i, a := range s.args {
+		names[i] = a[0]
+	}
+	return names
 }
 
 // clientGroup gives the group (service-account, person, group) the flags
@@ -66,31 +78,27 @@ func clientGroup(cf *clientFlags, g *cobra.Command) *cobra.Command {
 }
 
 // clientCommand makes a client command: own registers the command's own
-// flags (listed before the shared ones, cf, of its clientGroup), run runs it once the number of
-// arguments and the shared flags are checked, before any password is
-// asked or connection made.
-func clientCommand(cf *clientFlags, s *cmdSpec, own func(*pflag.FlagSet), run func(context.Context, *invocation) error) *cobra.Command {
+// flags (listed before the shared ones, cf, of its clientGroup); once the
+// number of arguments, the shared flags and s.check pass, run runs it
+// with a client connected and authenticated as --name (withClient).
+func clientCommand(e *env, cf *clientFlags, s *cmdSpec, own func(*pflag.FlagSet), run func(context.Context, *invocation, *admin.Client) error) *cobra.Command {
 	inv := &invocation{client: cf}
 	inv.cmd = &cobra.Command{
 		Use: s.name + " " + s.usage, Short: s.summary, Long: cli.Description(s.desc, s.args), Example: cli.Examples(s.examples...),
 		Annotations: map[string]string{cli.AnnotationEnvironment: clientEnvHelp},
-		Args:        cobra.ArbitraryArgs,
+		Args:        cli.Positional(s.argNames(), s.min, s.max),
 		RunE: func(c *cobra.Command, args []string) error {
-			if len(args) < s.min {
-				var missing []string
-				for _, a := range s.args[len(args):s.min] {
-					missing = append(missing, a[0])
-				}
-				return inv.usageErr("missing %s", strings.Join(missing, " and "))
-			}
-			if s.max >= 0 && len(args) > s.max {
-				return inv.usageErr("too many arguments: %s", quoteAll(args[s.max:]))
-			}
 			if err := inv.client.check(); err != nil {
 				return inv.usageErr("%v", err)
 			}
 			inv.args = args
-			return run(c.Context(), inv)
+			if s.check != nil {
+				if err := s.check(inv); err != nil {
+					return err
+				}
+			}
+			ctx := c.Context()
+			return inv.withClient(ctx, e, func(cl *admin.Client) error { return run(ctx, inv, cl) })
 		},
 	}
 	inv.cmd.Flags().SortFlags = false
@@ -106,6 +114,15 @@ func (inv *invocation) printer(e *env, c *admin.Client) *output.Printer {
 	return &output.Printer{Format: inv.client.output, Stdout: e.stdout, Stderr: e.stderr, Loc: time.Local, Name: c.DisplayName}
 }
 
+// done prints o (output.Printer.Done) unless err, the error of the change,
+// is set.
+func (inv *invocation) done(err error, o output.Outcome) error {
+	if err != nil {
+		return err
+	}
+	return inv.out.Done(o)
+}
+
 // usageErr is a usage error of the command being run.
 func (inv *invocation) usageErr(format string, a ...any) error {
 	return cli.UsageError(inv.cmd, format, a...)
@@ -119,10 +136,24 @@ func (inv *invocation) arg(i int) string {
 	return ""
 }
 
-func quoteAll(ss []string) string {
-	q := make([]string, len(ss))
-	for i, s := range ss {
-		q[i] = fmt.Sprintf("%q", s)
+// showEntry is the run of the get command of kind k: it prints the entry
+// named by the first argument.
+func showEntry(k admin.Kind) func(context.Context, *invocation, *admin.Client) error {
+	return func(ctx context.Context, inv *invocation, c *admin.Client) error {
+		e, err := c.Get(ctx, k, inv.args[0])
+		if err != nil {
+			return err
+		}
+		return inv.out.Entry(e)
 	}
-	return strings.Join(q, " ")
+}
+
+// displayNameSet checks that positional i, a DISPLAY_NAME, is not empty.
+func displayNameSet(i int) func(*invocation) error {
+	return func(inv *invocation) error {
+		if inv.args[i] == "" {
+			return inv.usageErr("DISPLAY_NAME must not be empty")
+		}
+		return nil
+	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -32,7 +31,7 @@ const memberHelp = `a person, a service account or a group: a bare name, an spn
 (name@idm.example.com) or a DN`
 
 func groupCreateCmd(e *env, cf *clientFlags) *cobra.Command {
-	return clientCommand(cf, &cmdSpec{
+	return clientCommand(e, cf, &cmdSpec{
 		name: "create", min: 1, max: 1,
 		usage:   "NAME --name NAME",
 		summary: "create an empty group",
@@ -44,21 +43,14 @@ members with "group add-members".`,
 			"ldapd group create demo_group --name idm_admin",
 			"ldapd group add-members demo_group demo_user --name idm_admin",
 		},
-	}, nil, func(ctx context.Context, inv *invocation) error {
-		return inv.withClient(ctx, e, func(c *admin.Client) error {
-			name := inv.args[0]
-			dn, err := c.CreateGroup(ctx, name)
-			if err != nil {
-				return err
-			}
-			return inv.printer(e, c).Done(output.Outcome{Result: "created", Kind: "group", Name: name, DN: dn},
-				fmt.Sprintf("created group %s (%s)", name, dn))
-		})
+	}, nil, func(ctx context.Context, inv *invocation, c *admin.Client) error {
+		dn, err := c.CreateGroup(ctx, inv.args[0])
+		return inv.done(err, output.Outcome{Result: "created", Kind: "group", Name: inv.args[0], DN: dn})
 	})
 }
 
 func groupGetCmd(e *env, cf *clientFlags) *cobra.Command {
-	return clientCommand(cf, &cmdSpec{
+	return clientCommand(e, cf, &cmdSpec{
 		name: "get", min: 1, max: 1,
 		usage:   "NAME --name NAME",
 		summary: "show a group",
@@ -68,15 +60,7 @@ attributes, with member, entryUUID and memberOf), attributes in alphabetical
 order. With -o json: {"dn": DN, "attributes": {NAME: [VALUES]}}.`,
 		args:     [][2]string{{"NAME", "the group's name"}},
 		examples: []string{"ldapd group get demo_group --name idm_admin"},
-	}, nil, func(ctx context.Context, inv *invocation) error {
-		return inv.withClient(ctx, e, func(c *admin.Client) error {
-			g, err := c.GetGroup(ctx, inv.args[0])
-			if err != nil {
-				return err
-			}
-			return inv.printer(e, c).Entry(g.Entry)
-		})
-	})
+	}, nil, showEntry(admin.KindGroup))
 }
 
 func groupAddMembersCmd(e *env, cf *clientFlags) *cobra.Command {
@@ -118,24 +102,21 @@ longer exists as its DN).`,
 }
 
 func changeMembersCmd(e *env, cf *clientFlags, add bool, spec *cmdSpec) *cobra.Command {
-	return clientCommand(cf, spec, nil, func(ctx context.Context, inv *invocation) error {
-		name, members := inv.args[0], inv.args[1:]
-		return inv.withClient(ctx, e, func(c *admin.Client) error {
-			change := c.RemoveMembers
-			if add {
-				change = c.AddMembers
-			}
-			ch, err := change(ctx, name, members)
-			if err != nil {
-				return err
-			}
-			return inv.printer(e, c).MembersChanged(name, add, ch)
-		})
+	return clientCommand(e, cf, spec, nil, func(ctx context.Context, inv *invocation, c *admin.Client) error {
+		change := c.RemoveMembers
+		if add {
+			change = c.AddMembers
+		}
+		ch, err := change(ctx, inv.args[0], inv.args[1:])
+		if err != nil {
+			return err
+		}
+		return inv.out.MembersChanged(inv.args[0], add, ch)
 	})
 }
 
 func groupListMembersCmd(e *env, cf *clientFlags) *cobra.Command {
-	return clientCommand(cf, &cmdSpec{
+	return clientCommand(e, cf, &cmdSpec{
 		name: "list-members", min: 1, max: 1,
 		usage:   "NAME --name NAME",
 		summary: "list a group's direct members",
@@ -146,20 +127,17 @@ no members, a notice goes to standard error and nothing to standard output.
 With -o json: an array of {"name": NAME, "dn": DN}.`,
 		args:     [][2]string{{"NAME", "the group's name"}},
 		examples: []string{"ldapd group list-members demo_group --name idm_admin"},
-	}, nil, func(ctx context.Context, inv *invocation) error {
-		return inv.withClient(ctx, e, func(c *admin.Client) error {
-			name := inv.args[0]
-			dns, err := c.ListMembers(ctx, name)
-			if err != nil {
-				return err
-			}
-			return inv.printer(e, c).Members(name, dns)
-		})
+	}, nil, func(ctx context.Context, inv *invocation, c *admin.Client) error {
+		dns, err := c.ListMembers(ctx, inv.args[0])
+		if err != nil {
+			return err
+		}
+		return inv.out.Members(inv.args[0], dns)
 	})
 }
 
 func groupDeleteCmd(e *env, cf *clientFlags) *cobra.Command {
-	return clientCommand(cf, &cmdSpec{
+	return clientCommand(e, cf, &cmdSpec{
 		name: "delete", min: 1, max: 1,
 		usage:   "NAME --name NAME",
 		summary: "delete a group",
@@ -169,13 +147,7 @@ it. Give the service accounts it manages another manager first, with
 "service-account update --entry-managed-by".`,
 		args:     [][2]string{{"NAME", "the group's name"}},
 		examples: []string{"ldapd group delete demo_group --name idm_admin"},
-	}, nil, func(ctx context.Context, inv *invocation) error {
-		return inv.withClient(ctx, e, func(c *admin.Client) error {
-			name := inv.args[0]
-			if err := c.DeleteGroup(ctx, name); err != nil {
-				return err
-			}
-			return inv.printer(e, c).Done(output.Outcome{Result: "deleted", Kind: "group", Name: name}, "deleted group "+name)
-		})
+	}, nil, func(ctx context.Context, inv *invocation, c *admin.Client) error {
+		return inv.done(c.DeleteGroup(ctx, inv.args[0]), output.Outcome{Result: "deleted", Kind: "group", Name: inv.args[0]})
 	})
 }

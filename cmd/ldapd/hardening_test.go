@@ -13,7 +13,6 @@ import (
 	"github.com/ldapd/ldapd/daemon"
 	"github.com/ldapd/ldapd/datastore"
 	"github.com/ldapd/ldapd/directory/etcdstore"
-	"github.com/ldapd/ldapd/directory/etcdstore/etcdtest"
 )
 
 // hasLogLine reports whether a JSON log line has the level and contains
@@ -127,21 +126,16 @@ func TestEtcdPlaintextEndpoints(t *testing.T) {
 // refused (naming the fix) and writes nothing; --keyring-regenerate
 // makes a new one, with a warning.
 func TestEtcdPlaintextRefusedAndKeyringKept(t *testing.T) {
-	c := etcdtest.Start(t, 1, etcdtest.Options{MaxTxnOps: 1024, NoFsync: true})
-	dir := t.TempDir()
-	kek := filepath.Join(dir, "kek")
-	if err := os.WriteFile(kek, []byte(strings.Repeat("6b", 32)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	eps := strings.Join(c.Endpoints(), ",")
-	store := []string{"--store", "etcd", "--etcd-endpoints", eps, "--keyring-kek", kek, "--etcd-max-txn-ops", "1024"}
+	c := startEtcd(t)
+	dir := c.Dir
+	store := []string{"--store", "etcd", "--etcd-endpoints", c.endpoints(), "--keyring-kek", c.KEK, "--etcd-max-txn-ops", "1024"}
 
 	_, errOut, code := runCmd(t, append([]string{"serve", "--data", filepath.Join(dir, "a"), "--domain", testDomain,
 		"--ldaps", "127.0.0.1:0", "--ldap", ""}, store...)...)
 	if code != 2 || !strings.Contains(errOut, "is not TLS") || !strings.Contains(errOut, c.Endpoints()[0]) || !strings.Contains(errOut, "--etcd-allow-plaintext") {
 		t.Fatalf("serve over plaintext etcd: exit %d, %q; want a refusal naming the endpoint and the flag", code, errOut)
 	}
-	if _, errOut, code := runCmd(t, "verify", "--store", "etcd", "--etcd-endpoints", eps); code == 0 || !strings.Contains(errOut, "--etcd-allow-plaintext") {
+	if _, errOut, code := runCmd(t, "verify", "--store", "etcd", "--etcd-endpoints", c.endpoints()); code == 0 || !strings.Contains(errOut, "--etcd-allow-plaintext") {
 		t.Fatalf("verify over plaintext etcd: exit %d, %q", code, errOut)
 	}
 

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ldapd/ldapd/internal/cli"
 )
 
 // peopleLDIF is a file of n people, as scripts/bench/genldif writes them.
@@ -86,8 +88,8 @@ func TestImportMaxMemoryUsage(t *testing.T) {
 		}
 	}
 	for size, want := range map[string]int64{"64MiB": 64 << 20, "2G": 2 << 30, "1048576": 1 << 20, "512KiB": 512 << 10} {
-		if got, err := parseByteSize(size); err != nil || got != want {
-			t.Errorf("parseByteSize(%q) = %d, %v; want %d", size, got, err, want)
+		if got, err := cli.ParseByteSize(size); err != nil || got != want {
+			t.Errorf("cli.ParseByteSize(%q) = %d, %v; want %d", size, got, err, want)
 		}
 	}
 }

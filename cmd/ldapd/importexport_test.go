@@ -158,16 +158,7 @@ func TestImportBadRecordImportsNothing(t *testing.T) {
 			if code == 0 || !strings.Contains(errOut, tc.want) || !strings.Contains(errOut, "nothing imported") {
 				t.Fatalf("code %d, stderr %q, want %q", code, errOut, tc.want)
 			}
-			svc, done := openSvc(t, data)
-			defer done()
-			n := 0
-			_ = svc.Export(context.Background(), func(e *directory.Entry) error {
-				if strings.Contains(e.DN.Norm(), "uid=jo") {
-					n++
-				}
-				return nil
-			})
-			if n != 0 {
+			if countEntries(t, data, func(dn string) bool { return strings.Contains(dn, "uid=jo") }) != 0 {
 				t.Fatal("part of the file was imported")
 			}
 		})
@@ -244,17 +235,7 @@ func TestImportChunk(t *testing.T) {
 	good := b.String()
 	bad := good + "\ndn: uid=last,ou=people,dc=idm,dc=example,dc=com\nobjectClass: inetOrgPerson\nuid: last\ncn: x\n"
 	count := func(t *testing.T, data string) int {
-		t.Helper()
-		svc, done := openSvc(t, data)
-		defer done()
-		n := 0
-		_ = svc.Export(context.Background(), func(e *directory.Entry) error {
-			if strings.HasPrefix(e.DN.Norm(), "uid=chunk") {
-				n++
-			}
-			return nil
-		})
-		return n
+		return countEntries(t, data, func(dn string) bool { return strings.HasPrefix(dn, "uid=chunk") })
 	}
 	data := t.TempDir()
 	if _, errOut, code := runCmd(t, "import", "--chunk", "7", "--data", data, "--domain", "idm.example.com", writeFile(t, "bad.ldif", bad)); code == 0 || !strings.Contains(errOut, "nothing imported") {
@@ -371,4 +352,20 @@ func sortedAttrs(attrs []ldif.Attr) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// countEntries counts the entries of the stopped directory data whose
+// normalized DN match takes.
+func countEntries(t *testing.T, data string, match func(dn string) bool) int {
+	t.Helper()
+	svc, done := openSvc(t, data)
+	defer done()
+	n := 0
+	_ = svc.Export(context.Background(), func(e *directory.Entry) error {
+		if match(e.DN.Norm()) {
+			n++
+		}
+		return nil
+	})
+	return n
 }

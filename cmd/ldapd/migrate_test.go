@@ -2,35 +2,24 @@ package main
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/ldapd/ldapd/directory/etcdstore/etcdtest"
 )
 
 // TestMigrateRoundTrip copies a bbolt directory into etcd and back, and
 // checks that nothing changed: the LDIF exports and the signing keys are
 // identical, and both stores verify.
 func TestMigrateRoundTrip(t *testing.T) {
-	c := etcdtest.Start(t, 1, etcdtest.Options{MaxTxnOps: 1024, NoFsync: true})
-	dir := t.TempDir()
+	c := startEtcd(t)
+	dir := c.Dir
 	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
 	ldifPath := filepath.Join(dir, "in.ldif")
 	if err := os.WriteFile(ldifPath, []byte(slapcatLDIF), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	kek := make([]byte, 32)
-	_, _ = rand.Read(kek)
-	kekPath := filepath.Join(dir, "kek")
-	if err := os.WriteFile(kekPath, []byte(hex.EncodeToString(kek)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	etcdFlags := []string{"--etcd-endpoints", strings.Join(c.Endpoints(), ","), "--etcd-allow-plaintext", "--keyring-kek", kekPath,
-		"--etcd-max-txn-ops", "1024"}
+	etcdFlags := c.flags()[2:] // migrate --to names the store
 	mustRun := func(args ...string) string {
 		t.Helper()
 		out, errOut, code := runCmd(t, args...)
@@ -48,7 +37,7 @@ func TestMigrateRoundTrip(t *testing.T) {
 	if !strings.Contains(out, "copied 0 entries") {
 		t.Fatalf("a second migrate should copy nothing: %s", out)
 	}
-	mustRun("verify", "--store", "etcd", "--etcd-endpoints", strings.Join(c.Endpoints(), ","), "--etcd-allow-plaintext")
+	mustRun("verify", "--store", "etcd", "--etcd-endpoints", c.endpoints(), "--etcd-allow-plaintext")
 	fromEtcd := mustRun(append([]string{"export", "--store", "etcd"}, etcdFlags...)...)
 	mustRun(append([]string{"migrate", "--to", "bolt", "--data", dst}, etcdFlags...)...)
 	mustRun("verify", "--data", dst)
@@ -70,7 +59,7 @@ func TestMigrateRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, errOut, code := runCmd(t, "migrate", "--to", "bolt", "--data", filepath.Join(dir, "third"),
-		"--etcd-endpoints", strings.Join(c.Endpoints(), ","), "--etcd-allow-plaintext", "--keyring-kek", other, "--etcd-max-txn-ops", "1024")
+		"--etcd-endpoints", c.endpoints(), "--etcd-allow-plaintext", "--keyring-kek", other, "--etcd-max-txn-ops", "1024")
 	if code == 0 || !strings.Contains(errOut, "key-encryption key") {
 		t.Fatalf("migrate with the wrong KEK: exit %d, %s", code, errOut)
 	}
@@ -80,18 +69,13 @@ func TestMigrateRoundTrip(t *testing.T) {
 // (16 entries per transaction at --etcd-max-txn-ops 1024), checks it with
 // verify and against the same import into bbolt, and re-runs it.
 func TestImportIntoEtcd(t *testing.T) {
-	c := etcdtest.Start(t, 1, etcdtest.Options{MaxTxnOps: 1024, NoFsync: true})
-	dir := t.TempDir()
+	c := startEtcd(t)
+	dir := c.Dir
 	ldifPath := filepath.Join(dir, "in.ldif")
 	if err := os.WriteFile(ldifPath, []byte(slapcatLDIF), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	kekPath := filepath.Join(dir, "kek")
-	if err := os.WriteFile(kekPath, []byte(strings.Repeat("7e", 32)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	etcdFlags := []string{"--store", "etcd", "--etcd-endpoints", strings.Join(c.Endpoints(), ","), "--etcd-allow-plaintext", "--keyring-kek", kekPath,
-		"--etcd-max-txn-ops", "1024"}
+	etcdFlags := c.flags()
 	out, errOut, code := runCmd(t, append([]string{"import", "-q", "--data", filepath.Join(dir, "node"), "--domain", "idm.example.com", ldifPath}, etcdFlags...)...)
 	if code != 0 || !strings.Contains(out, "imported 4 entries") {
 		t.Fatalf("import --store etcd: exit %d, %q, %s", code, out, errOut)
@@ -99,7 +83,7 @@ func TestImportIntoEtcd(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "node", "ldapd.db")); err == nil {
 		t.Fatal("import --store etcd wrote a bbolt file")
 	}
-	if _, errOut, code := runCmd(t, "verify", "--store", "etcd", "--etcd-endpoints", strings.Join(c.Endpoints(), ","), "--etcd-allow-plaintext"); code != 0 {
+	if _, errOut, code := runCmd(t, "verify", "--store", "etcd", "--etcd-endpoints", c.endpoints(), "--etcd-allow-plaintext"); code != 0 {
 		t.Fatalf("verify --store etcd after the import: %s", errOut)
 	}
 	// The same file into bbolt gives the same directory, apart from the

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -11,7 +12,7 @@ import (
 
 // The commands that work on a data directory, offline or through the
 // running server's admin socket: their help and flags. Their bodies
-// (runRecoverAccount, runImport, ...) take the parsed flags.
+// (offlinerun.go: runRecoverAccount, runImport, ...) take the parsed flags.
 
 // offlineFlags are the flags of those commands; each registers the ones
 // it takes.
@@ -28,8 +29,9 @@ type offlineFlags struct {
 }
 
 // offlineCmd completes c with --data (whose help is dataUsage), the store
-// flags when withStore, the command's own flags and its run function.
-func offlineCmd(e *env, c *cobra.Command, dataUsage string, withStore bool, own func(*pflag.FlagSet, *offlineFlags),
+// flags when withStore, the command's own flags and its run function,
+// which gets exactly one argument, what arg names, or none if arg is "".
+func offlineCmd(e *env, c *cobra.Command, dataUsage string, withStore bool, arg string, own func(*pflag.FlagSet, *offlineFlags),
 	run func(context.Context, *env, []string, *offlineFlags) error) *cobra.Command {
 	f := &offlineFlags{}
 	fs := c.Flags()
@@ -41,7 +43,15 @@ func offlineCmd(e *env, c *cobra.Command, dataUsage string, withStore bool, own 
 	if own != nil {
 		own(fs, f)
 	}
-	c.Args = cobra.ArbitraryArgs // each body checks its arguments
+	c.Args = func(_ *cobra.Command, args []string) error {
+		switch {
+		case arg == "" && len(args) > 0:
+			return fmt.Errorf("unexpected argument %q: %w", args[0], errUsage)
+		case arg != "" && len(args) != 1:
+			return fmt.Errorf("want exactly one %s: %w", arg, errUsage)
+		}
+		return nil
+	}
 	c.RunE = func(c *cobra.Command, args []string) error { return run(c.Context(), e, args, f) }
 	return c
 }
@@ -66,7 +76,7 @@ directory itself (or, with --store etcd and the etcd flags of serve, the
 etcd cluster).`,
 		Example: cli.Examples(
 			"ldapd recover-account admin --data ./data"),
-	}, "data directory", true, nil, runRecoverAccount)
+	}, "data directory", true, "account name", nil, runRecoverAccount)
 }
 
 func importCmd(e *env) *cobra.Command {
@@ -103,7 +113,7 @@ the limit: 100k people took 0.6 GB peak RSS.`,
 			"ldapd import --data ./data people.ldif",
 			"ldapd import --data ./data --max-memory 256MiB people.ldif   # a small machine",
 			"ldapd import --store etcd --etcd-endpoints https://etcd1:2379 --keyring-kek /etc/ldapd/kek people.ldif"),
-	}, "data directory of a stopped server", true, func(fs *pflag.FlagSet, f *offlineFlags) {
+	}, "data directory of a stopped server", true, "LDIF file", func(fs *pflag.FlagSet, f *offlineFlags) {
 		fs.StringVar(&f.domain, "domain", "", "DNS domain, to create the directory if DATA holds none yet (env LDAPD_DOMAIN)")
 		cli.BindEnv(fs, "domain", "LDAPD_DOMAIN")
 		fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar")
@@ -122,7 +132,7 @@ with operational attributes and password hashes (like slapcat). The file
 holds password hashes: keep it private. ldapd import reads it back.`,
 		Example: cli.Examples(
 			"ldapd export --data ./data -o directory.ldif"),
-	}, "data directory of a stopped server", true, func(fs *pflag.FlagSet, f *offlineFlags) {
+	}, "data directory of a stopped server", true, "", func(fs *pflag.FlagSet, f *offlineFlags) {
 		fs.StringVarP(&f.out, "output", "o", "-", "output `FILE` (- is standard output)")
 	}, runExport)
 }
@@ -144,7 +154,7 @@ served. Both stores are verified at the end.`,
 		Example: cli.Examples(
 			"ldapd migrate --to etcd --data ./data --etcd-endpoints https://etcd1:2379 --keyring-kek /etc/ldapd/kek",
 			"ldapd migrate --to bolt --data ./restored --etcd-endpoints https://etcd1:2379 --keyring-kek /etc/ldapd/kek"),
-	}, "data directory holding ldapd.db and keys/tokens.key", true, func(fs *pflag.FlagSet, f *offlineFlags) {
+	}, "data directory holding ldapd.db and keys/tokens.key", true, "", func(fs *pflag.FlagSet, f *offlineFlags) {
 		fs.StringVar(&f.to, "to", "", "the destination: etcd (copy DATA/ldapd.db into etcd) or bolt (copy etcd into DATA/ldapd.db)")
 	}, runMigrate)
 }
@@ -160,7 +170,7 @@ agrees with the entries, and bbolt's page structure is sound. Exits 0 when
 consistent, 1 with the problems listed otherwise.`,
 		Example: cli.Examples(
 			"ldapd verify --data /var/lib/ldapd"),
-	}, "data directory", true, nil, runVerify)
+	}, "data directory", true, "", nil, runVerify)
 }
 
 func backupCmd(e *env) *cobra.Command {
@@ -182,7 +192,7 @@ Restore it with 'ldapd restore FILE --data DIR' while no server uses DIR.`,
 		Example: cli.Examples(
 			"ldapd backup /var/backups/ldapd-2026-01-31.backup --data /var/lib/ldapd",
 			"ldapd backup - --data /var/lib/ldapd | ssh backup-host 'cat > ldapd.backup'"),
-	}, "data directory of the running server", false, nil, runBackup)
+	}, "data directory of the running server", false, "archive file name (or - for standard output)", nil, runBackup)
 }
 
 func restoreCmd(e *env) *cobra.Command {
@@ -197,7 +207,7 @@ token signing keyring is restored with mode 0600. An existing database is
 only replaced with --force.`,
 		Example: cli.Examples(
 			"ldapd restore /var/backups/ldapd-2026-01-31.tar --data /var/lib/ldapd --force"),
-	}, "data directory to restore into", false, func(fs *pflag.FlagSet, f *offlineFlags) {
+	}, "data directory to restore into", false, "archive file name", func(fs *pflag.FlagSet, f *offlineFlags) {
 		fs.BoolVar(&f.force, "force", false, "replace an existing database and keyring in DIR")
 	}, runRestore)
 }

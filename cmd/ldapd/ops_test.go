@@ -90,15 +90,7 @@ func TestServeHealthAndMetrics(t *testing.T) {
 		t.Fatalf("serve did not start:\n%s", logs)
 	}
 
-	get := func(path string) (int, string) {
-		res, err := http.Get("http://" + maddr + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(b)
-	}
+	get := func(path string) (int, string) { return httpGet(t, maddr, path) }
 	if code, body := get("/healthz"); code != 200 || body != "ok\n" {
 		t.Errorf("/healthz = %d %q", code, body)
 	}

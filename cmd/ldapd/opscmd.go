@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
-	"runtime/debug"
 	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/ldapd/ldapd/admin/output"
 	"github.com/ldapd/ldapd/daemon"
@@ -25,30 +22,9 @@ import (
 // -buildvcs=false, or a build outside a git checkout).
 var commit = ""
 
-// versionString is "ldapd VERSION (commit C[, modified], GOVERSION)".
-func versionString() string {
-	v, c, modified := version, commit, false
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		if v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-			v = bi.Main.Version // go install module@version
-		}
-		for _, s := range bi.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				c = s.Value
-			case "vcs.modified":
-				modified = s.Value == "true"
-			}
-		}
-	}
-	if c == "" {
-		c = "unknown"
-	}
-	if modified {
-		c += ", modified"
-	}
-	return fmt.Sprintf("ldapd %s (commit %s, %s %s/%s)", v, c, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-}
+// versionString is "ldapd VERSION (commit C[, modified], GOVERSION
+// OS/ARCH)" (cli.Version).
+func versionString() string { return cli.Version("ldapd", version, commit) }
 
 func versionCmd(e *env) *cobra.Command {
 	return &cobra.Command{
@@ -114,7 +90,7 @@ func runHealthcheck(ctx context.Context, e *env, o *healthcheckFlags) error {
 		if err := applyConfigFile(serveFlags(&cfg), o.config, "config"); err != nil {
 			return err
 		}
-		addr = cfg.metrics
+		addr = cfg.Metrics
 	}
 	target, err := daemon.HealthURL(o.url, addr, o.live)
 	if err != nil {
@@ -172,32 +148,23 @@ where the shell looks for completions.`,
 }
 
 // completeValues registers the values the shells offer for the flags that
-// take one of a few words.
+// take one of a few words: -o only where it is the client commands' format
+// (a persistent flag), not export's file.
 func completeValues(c *cobra.Command) {
-	visit := func(f *pflag.Flag) {
-		var values []string
-		switch f.Name {
-		case "output":
-			if c.PersistentFlags().Lookup("output") == f { // the client commands' format, not export's file
-				values = []string{output.FormatText, output.FormatJSON}
-			}
-		case "store", "to":
-			values = []string{storeBolt, storeEtcd}
-		case "log-level":
-			values = []string{"debug", "info", "warn", "error"}
-		case "log-format":
-			values = []string{"auto", "json", "console"}
-		case "anonymous-read":
-			values = []string{"public", "posix", "none"}
-		case "tls-key-exchange":
-			values = []string{"hybrid", "classical"}
-		case "etcd-consistency":
-			values = []string{"view", "linearizable", "direct"}
-		}
-		if values != nil {
-			_ = c.RegisterFlagCompletionFunc(f.Name, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
+	values := map[string][]string{
+		"store": {storeBolt, storeEtcd}, "to": {storeBolt, storeEtcd},
+		"log-level":        {"debug", "info", "warn", "error"},
+		"log-format":       {"auto", "json", "console"},
+		"anonymous-read":   {"public", "posix", "none"},
+		"tls-key-exchange": {"hybrid", "classical"},
+		"etcd-consistency": {"view", "linearizable", "direct"},
+	}
+	if c.PersistentFlags().Lookup("output") != nil {
+		values["output"] = []string{output.FormatText, output.FormatJSON}
+	}
+	for name, vs := range values {
+		if c.Flags().Lookup(name) != nil || c.PersistentFlags().Lookup(name) != nil {
+			_ = c.RegisterFlagCompletionFunc(name, cobra.FixedCompletions(vs, cobra.ShellCompDirectiveNoFileComp))
 		}
 	}
-	c.Flags().VisitAll(visit)
-	c.PersistentFlags().VisitAll(visit)
 }

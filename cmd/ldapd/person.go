@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -28,7 +27,7 @@ create, delete and set the passwords of people.`,
 }
 
 func personCreateCmd(e *env, cf *clientFlags) *cobra.Command {
-	return clientCommand(cf, &cmdSpec{
+	return clientCommand(e, cf, &cmdSpec{
 		name: "create", min: 2, max: 2,
 		usage:   "NAME DISPLAY_NAME --name NAME",
 		summary: "create a person",
@@ -44,24 +43,15 @@ until one is set with "person set-password".`,
 			`ldapd person create demo_user "Demonstration User" --name idm_admin`,
 			`ldapd person set-password demo_user --name idm_admin`,
 		},
-	}, nil, func(ctx context.Context, inv *invocation) error {
-		name, display := inv.args[0], inv.args[1]
-		if display == "" {
-			return inv.usageErr("DISPLAY_NAME must not be empty")
-		}
-		return inv.withClient(ctx, e, func(c *admin.Client) error {
-			dn, err := c.CreatePerson(ctx, name, display)
-			if err != nil {
-				return err
-			}
-			return inv.printer(e, c).Done(output.Outcome{Result: "created", Kind: "person", Name: name, DN: dn},
-				fmt.Sprintf("created person %s (%s)", name, dn))
-		})
+		check: displayNameSet(1),
+	}, nil, func(ctx context.Context, inv *invocation, c *admin.Client) error {
+		dn, err := c.CreatePerson(ctx, inv.args[0], inv.args[1])
+		return inv.done(err, output.Outcome{Result: "created", Kind: "person", Name: inv.args[0], DN: dn})
 	})
 }
 
 func personGetCmd(e *env, cf *clientFlags) *cobra.Command {
-	return clientCommand(cf, &cmdSpec{
+	return clientCommand(e, cf, &cmdSpec{
 		name: "get", min: 1, max: 1,
 		usage:   "NAME --name NAME",
 		summary: "show a person",
@@ -74,21 +64,13 @@ alphabetical order. With -o json: {"dn": DN, "attributes": {NAME: [VALUES]}}.`,
 			"ldapd person get demo_user --name idm_admin",
 			"ldapd person get demo_user --name idm_admin -o json",
 		},
-	}, nil, func(ctx context.Context, inv *invocation) error {
-		return inv.withClient(ctx, e, func(c *admin.Client) error {
-			p, err := c.GetPerson(ctx, inv.args[0])
-			if err != nil {
-				return err
-			}
-			return inv.printer(e, c).Entry(p.Entry)
-		})
-	})
+	}, nil, showEntry(admin.KindPerson))
 }
 
 func personSetPasswordCmd(e *env, cf *clientFlags) *cobra.Command {
-	var file string
-	var generate bool
-	return clientCommand(cf, &cmdSpec{
+	var file, newPW string
+	var generate, prompt bool
+	return clientCommand(e, cf, &cmdSpec{
 		name: "set-password", min: 1, max: 1,
 		usage:   "NAME [--new-password-file FILE | --generate] --name NAME",
 		summary: "set a person's password",
@@ -104,85 +86,57 @@ Like the password of --name, it is never a flag value.`,
 			"ldapd person set-password demo_user --new-password-file ./pw.txt --name idm_admin",
 			"PW=$(ldapd person set-password demo_user --generate --name idm_admin)",
 		},
+		check: func(inv *invocation) (err error) {
+			if file != "" && generate {
+				return inv.usageErr("give --new-password-file or --generate, not both")
+			}
+			newPW, prompt, err = inv.newPassword(e, file, generate)
+			return err
+		},
 	}, func(fs *pflag.FlagSet) {
 		fs.StringVar(&file, "new-password-file", "", "read the new password from the first line of `FILE`")
 		fs.BoolVar(&generate, "generate", false, "let the server generate the password, and print it")
-	}, func(ctx context.Context, inv *invocation) error {
-		if file != "" && generate {
-			return inv.usageErr("give --new-password-file or --generate, not both")
-		}
+	}, func(ctx context.Context, inv *invocation, c *admin.Client) (err error) {
 		name := inv.args[0]
-		newPW, prompt, err := inv.newPassword(e, file, generate)
+		if prompt {
+			if newPW, err = promptNewPassword(e, name); err != nil {
+				return err
+			}
+		}
+		generated, err := c.SetPassword(ctx, name, newPW)
 		if err != nil {
 			return err
 		}
-		return inv.withClient(ctx, e, func(c *admin.Client) error {
-			if prompt {
-				if newPW, err = promptNewPassword(e, name); err != nil {
-					return err
-				}
-			}
-			generated, err := c.SetPassword(ctx, name, newPW)
-			if err != nil {
-				return err
-			}
-			return inv.printer(e, c).PasswordSet(name, generated)
-		})
+		return inv.out.PasswordSet(name, generated)
 	})
 }
 
-// newPassword finds the new password without prompting. It returns "" for
-// --generate, and prompt=true when it must be asked on the terminal.
+// newPassword finds the new password without prompting (secret). It
+// returns "" for --generate, and prompt=true when it must be asked on the
+// terminal.
 func (inv *invocation) newPassword(e *env, file string, generate bool) (pw string, prompt bool, err error) {
-	switch {
-	case generate:
+	if generate {
 		return "", false, nil
-	case file != "":
-		pw, err := admin.ReadPasswordFile(file)
-		return pw, false, err
 	}
-	if pw := e.getenv("LDAPD_NEW_PASSWORD"); pw != "" {
-		return pw, false, nil
-	}
-	if e.isTerminal() {
-		return "", true, nil
-	}
-	return "", false, inv.usageErr("no new password: set LDAPD_NEW_PASSWORD, pass --new-password-file FILE or --generate, or run on a terminal to be asked")
+	return inv.secret(e, file, "LDAPD_NEW_PASSWORD",
+		"no new password: set LDAPD_NEW_PASSWORD, pass --new-password-file FILE or --generate, or run on a terminal to be asked")
 }
 
+// promptNewPassword asks for the new password of name on the terminal,
+// twice (cli.PromptNewPassword).
 func promptNewPassword(e *env, name string) (string, error) {
-	pw, err := e.readPassword(fmt.Sprintf("New password for %s: ", name))
-	if err != nil {
-		return "", err
-	}
-	if pw == "" {
-		return "", fmt.Errorf("empty password: the password of %s is unchanged", name)
-	}
-	again, err := e.readPassword("Retype the new password: ")
-	if err != nil {
-		return "", err
-	}
-	if again != pw {
-		return "", fmt.Errorf("the passwords do not match: the password of %s is unchanged", name)
-	}
-	return pw, nil
+	return cli.PromptNewPassword(e.readPassword, name)
 }
 
 func personDeleteCmd(e *env, cf *clientFlags) *cobra.Command {
-	return clientCommand(cf, &cmdSpec{
+	return clientCommand(e, cf, &cmdSpec{
 		name: "delete", min: 1, max: 1,
 		usage:    "NAME --name NAME",
 		summary:  "delete a person",
 		desc:     `Delete the person NAME.`,
 		args:     [][2]string{{"NAME", "the person's name, or spn"}},
 		examples: []string{"ldapd person delete demo_user --name idm_admin"},
-	}, nil, func(ctx context.Context, inv *invocation) error {
-		return inv.withClient(ctx, e, func(c *admin.Client) error {
-			name := inv.args[0]
-			if err := c.DeletePerson(ctx, name); err != nil {
-				return err
-			}
-			return inv.printer(e, c).Done(output.Outcome{Result: "deleted", Kind: "person", Name: name}, "deleted person "+name)
-		})
+	}, nil, func(ctx context.Context, inv *invocation, c *admin.Client) error {
+		return inv.done(c.DeletePerson(ctx, inv.args[0]), output.Outcome{Result: "deleted", Kind: "person", Name: inv.args[0]})
 	})
 }

@@ -16,7 +16,7 @@ func personPosixCmd(e *env, cf *clientFlags) *cobra.Command {
 	var shell string
 	var home string
 	var group string
-	return clientCommand(cf, &cmdSpec{
+	return clientCommand(e, cf, &cmdSpec{
 		name: "posix", min: 1, max: 1,
 		usage:   "NAME [--shell SHELL] [--home DIR] [--primary-group GROUP] --name NAME",
 		summary: "give a person a uidNumber, gidNumber, home and shell",
@@ -39,21 +39,18 @@ only the given flags change. Prints the person as "person get" does.`,
 		fs.StringVar(&shell, "shell", "", "login shell (loginShell), e.g. /bin/zsh")
 		fs.StringVar(&home, "home", "", "home directory (homeDirectory)")
 		fs.StringVar(&group, "primary-group", "", "a POSIX group whose gidNumber becomes the person's")
-	}, func(ctx context.Context, inv *invocation) error {
-		return inv.withClient(ctx, e, func(c *admin.Client) error {
-			p, err := c.MakePersonPosix(ctx, inv.args[0], admin.PosixOptions{Shell: shell, Home: home, PrimaryGroup: group})
-			if err != nil {
-				return err
-			}
-			pr := inv.printer(e, c)
-			pr.Notice("person %s is POSIX: uidNumber %s, gidNumber %s", p.Name, p.Entry.Value("uidNumber"), p.Entry.Value("gidNumber"))
-			return pr.Entry(p.Entry)
-		})
+	}, func(ctx context.Context, inv *invocation, c *admin.Client) error {
+		p, err := c.MakePersonPosix(ctx, inv.args[0], admin.PosixOptions{Shell: shell, Home: home, PrimaryGroup: group})
+		if err != nil {
+			return err
+		}
+		inv.out.Notice("person %s is POSIX: uidNumber %s, gidNumber %s", p.Name, p.Entry.Value("uidNumber"), p.Entry.Value("gidNumber"))
+		return inv.out.Entry(p.Entry)
 	})
 }
 
 func groupPosixCmd(e *env, cf *clientFlags) *cobra.Command {
-	return clientCommand(cf, &cmdSpec{
+	return clientCommand(e, cf, &cmdSpec{
 		name: "posix", min: 1, max: 1,
 		usage:   "NAME --name NAME",
 		summary: "give a group a gidNumber and memberUid",
@@ -68,15 +65,12 @@ with member (their DNs). Prints the group as "group get" does.`,
 			"ldapd group posix demo_group --name idm_admin",
 			"getent group demo_group   # with nslcd pointed at ldapd",
 		},
-	}, nil, func(ctx context.Context, inv *invocation) error {
-		return inv.withClient(ctx, e, func(c *admin.Client) error {
-			g, err := c.MakeGroupPosix(ctx, inv.args[0])
-			if err != nil {
-				return err
-			}
-			pr := inv.printer(e, c)
-			pr.Notice("group %s is POSIX: gidNumber %s", g.Name, g.Entry.Value("gidNumber"))
-			return pr.Entry(g.Entry)
-		})
+	}, nil, func(ctx context.Context, inv *invocation, c *admin.Client) error {
+		g, err := c.MakeGroupPosix(ctx, inv.args[0])
+		if err != nil {
+			return err
+		}
+		inv.out.Notice("group %s is POSIX: gidNumber %s", g.Name, g.Entry.Value("gidNumber"))
+		return inv.out.Entry(g.Entry)
 	})
 }

@@ -9,6 +9,8 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -226,6 +228,46 @@ func recoverAdmin(t *testing.T, bin, data string) string {
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	return lines[len(lines)-1]
+}
+
+// serveAsAdmin builds ldapd, starts it on a new data directory and sets
+// admin's password; it skips the test with -short.
+func serveAsAdmin(t *testing.T) (bin, data string, p *proc, adminPW string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin, data = buildLdapd(t), t.TempDir()
+	p = startServe(t, bin, data)
+	return bin, data, p, recoverAdmin(t, bin, data)
+}
+
+// newToken creates the service account account, managed by
+// system_admins, with the client environment cli (as admin), and returns
+// a new API token of it.
+func newToken(t *testing.T, bin string, cli []string, account string) string {
+	t.Helper()
+	if _, errs, code := ldapdCmd(t, bin, cli, "service-account", "create", account, "Test Service", "system_admins", "--name", "admin"); code != 0 {
+		t.Fatalf("service-account create: %s", errs)
+	}
+	out, errs, code := ldapdCmd(t, bin, cli, "service-account", "api-token", "generate", "--name", "admin", account, "Test Token")
+	if code != 0 {
+		t.Fatalf("api-token generate: %s", errs)
+	}
+	return strings.TrimSpace(out)
+}
+
+// httpGet GETs path from the HTTP listener at addr and returns the status
+// and the body.
+func httpGet(t *testing.T, addr, path string) (int, string) {
+	t.Helper()
+	res, err := http.Get("http://" + addr + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
 }
 
 func groupDN(name string) string { return fmt.Sprintf("cn=%s,ou=groups,%s", name, testBase) }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"io"
 	"os"
@@ -13,8 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/go-ldap/ldap/v3"
 
 	"github.com/ldapd/ldapd/daemon"
 )
@@ -67,16 +63,7 @@ func TestOperationsRecipes(t *testing.T) {
 	}
 
 	// A failed bind on a connection, for the log recipes to find.
-	pem, err := os.ReadFile(filepath.Join(data, "tls", "ca.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
-	c, err := ldap.DialURL("ldaps://"+laddr, ldap.DialWithTLSConfig(&tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dialNode(t, laddr, data)
 	if err := c.Bind("admin", "not-the-password"); err == nil {
 		t.Fatal("bind with a wrong password succeeded")
 	}

@@ -57,12 +57,7 @@ func verifyCmd(t *testing.T, bin, data string) {
 // finishes in-flight operations, exits 0, and every acknowledged write is
 // in the database.
 func TestSIGTERMUnderLoad(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	bin, data := buildLdapd(t), t.TempDir()
-	p := startServe(t, bin, data)
-	pw := recoverAdmin(t, bin, data)
+	bin, data, p, pw := serveAsAdmin(t)
 	l := newLedger()
 	stop := make(chan struct{})
 	wait := startWriters(t, p, pw, l, "term", 4, stop)
@@ -135,21 +130,9 @@ func TestCrashRecovery(t *testing.T) {
 // signing keys; `ldapd restore` into a new directory brings back a
 // database that verifies and a keyring that still accepts the old token.
 func TestBackupRestoreUnderLoad(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	bin, data := buildLdapd(t), t.TempDir()
-	p := startServe(t, bin, data)
-	pw := recoverAdmin(t, bin, data)
+	bin, data, p, pw := serveAsAdmin(t)
 	cli := []string{"LDAPD_PASSWORD=" + pw, "LDAPD_URL=ldaps://" + p.ldaps, "LDAPD_CA=" + filepath.Join(data, "tls", "ca.pem")}
-	if _, errs, code := ldapdCmd(t, bin, cli, "service-account", "create", "backup_svc", "Backup Service", "system_admins", "--name", "admin"); code != 0 {
-		t.Fatalf("service-account create: %s", errs)
-	}
-	tokOut, errs, code := ldapdCmd(t, bin, cli, "service-account", "api-token", "generate", "--name", "admin", "backup_svc", "Backup Token")
-	if code != 0 {
-		t.Fatalf("api-token generate: %s", errs)
-	}
-	token := strings.TrimSpace(tokOut)
+	token := newToken(t, bin, cli, "backup_svc")
 
 	l := newLedger()
 	stop := make(chan struct{})

@@ -18,6 +18,7 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
+	"github.com/ldapd/ldapd/internal/cli"
 	"github.com/ldapd/ldapd/internal/stacktest"
 )
 
@@ -71,7 +72,7 @@ func (d *demo) must(t *testing.T, args ...string) string {
 	t.Helper()
 	out, errOut, code := d.ldapd(t, args...)
 	if code != 0 {
-		t.Fatalf("ldapd %s: exit %d\nstdout: %s\nstderr: %s", quoteAll(args), code, out, errOut)
+		t.Fatalf("ldapd %s: exit %d\nstdout: %s\nstderr: %s", cli.QuoteArgs(args), code, out, errOut)
 	}
 	return out
 }
@@ -82,7 +83,7 @@ func (d *demo) refused(t *testing.T, code int, want string, args ...string) {
 	t.Helper()
 	out, errOut, got := d.ldapd(t, args...)
 	if got != code || !strings.Contains(errOut, want) || out != "" {
-		t.Errorf("ldapd %s: exit %d (want %d)\nstdout: %q\nstderr: %q\nwant stderr to contain %q", quoteAll(args), got, code, out, errOut, want)
+		t.Errorf("ldapd %s: exit %d (want %d)\nstdout: %q\nstderr: %q\nwant stderr to contain %q", cli.QuoteArgs(args), got, code, out, errOut, want)
 	}
 }
 

@@ -18,33 +18,11 @@ import (
 	"github.com/ldapd/ldapd/ldapserver/wire"
 )
 
-// serveConfig is everything `ldapd serve` is configured with.
+// serveConfig is everything `ldapd serve` is configured with: the
+// daemon.Config its flags are bound to, and the store flags (store.go).
 type serveConfig struct {
-	data, domain      string
-	ldaps, ldap       string
-	tlsCert, tlsKey   string
-	tlsKeyExchange    string // --tls-key-exchange: certs.KeyExchange
-	hostnames         string
-	logLevel          string
-	logFormat         string
-	allowInsecureBind bool
-	configFile        string // --config: TOML file of these options (config.go)
-	metrics           string // --metrics: address of /metrics, /healthz, /readyz
-	https             string // --https: address of the web console and JSON API
-	limits            daemon.Limits
-	uidRange          string // MIN-MAX for allocated uidNumbers
-	gidRange          string // MIN-MAX for allocated gidNumbers
-	maxTokens         int    // --max-tokens-per-account
-	baseDN            string // --base-dn: the suffix of a new directory
-	anonymousRead     string // --anonymous-read: public, posix or none
-	// drainPeriod is --drain-period: /readyz 503 before the listeners close.
-	drainPeriod time.Duration
-	// store is --store bolt|etcd and the etcd options (store.go).
+	daemon.Config
 	store storeConfig
-	// passwordCacheTTL and passwordCacheSize are --password-cache-ttl and
-	// --password-cache-size (idm.Config; 0 or less: no cache).
-	passwordCacheTTL  time.Duration
-	passwordCacheSize int
 }
 
 // Files inside the data directory.
@@ -54,39 +32,39 @@ func socketPath(data string) string { return datastore.SocketPath(data) }
 
 func serveFlags(cfg *serveConfig) *pflag.FlagSet {
 	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
-	fs.StringVar(&cfg.data, "data", "./data", "data directory (env LDAPD_DATA)")
-	fs.StringVar(&cfg.domain, "domain", "", "DNS domain served, e.g. idm.example.com; required at first start, fixed afterwards (env LDAPD_DOMAIN)")
-	fs.StringVar(&cfg.ldaps, "ldaps", ":3636", "LDAPS listen address; empty disables (env LDAPD_LDAPS)")
-	fs.StringVar(&cfg.ldap, "ldap", ":3389", "LDAP+StartTLS listen address; empty disables (env LDAPD_LDAP)")
-	fs.StringVar(&cfg.tlsCert, "tls-cert", "", "PEM certificate chain; default: generated in DATA/tls (env LDAPD_TLS_CERT)")
-	fs.StringVar(&cfg.tlsKey, "tls-key", "", "PEM private key for --tls-cert (env LDAPD_TLS_KEY)")
-	fs.StringVar(&cfg.tlsKeyExchange, "tls-key-exchange", string(certs.DefaultKeyExchange),
+	fs.StringVar(&cfg.Data, "data", "./data", "data directory (env LDAPD_DATA)")
+	fs.StringVar(&cfg.Domain, "domain", "", "DNS domain served, e.g. idm.example.com; required at first start, fixed afterwards (env LDAPD_DOMAIN)")
+	fs.StringVar(&cfg.LDAPS, "ldaps", ":3636", "LDAPS listen address; empty disables (env LDAPD_LDAPS)")
+	fs.StringVar(&cfg.LDAP, "ldap", ":3389", "LDAP+StartTLS listen address; empty disables (env LDAPD_LDAP)")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "PEM certificate chain; default: generated in DATA/tls (env LDAPD_TLS_CERT)")
+	fs.StringVar(&cfg.TLSKey, "tls-key", "", "PEM private key for --tls-cert (env LDAPD_TLS_KEY)")
+	fs.StringVar(&cfg.TLSKeyExchange, "tls-key-exchange", string(certs.DefaultKeyExchange),
 		"hybrid (post-quantum X25519MLKEM768 first, then X25519 and NIST curves) or classical (X25519 and NIST curves only: less CPU per new connection) (env LDAPD_TLS_KEY_EXCHANGE)")
-	fs.StringVar(&cfg.hostnames, "hostnames", "", "extra comma-separated names for the generated certificate; its CA may vouch for these names only, so a name the certificate lacks makes a new CA that clients must trust again (env LDAPD_HOSTNAMES)")
-	fs.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warn or error (env LDAPD_LOG_LEVEL)")
-	fs.StringVar(&cfg.logFormat, "log-format", "auto", "auto (console on a terminal, else json), json or console (env LDAPD_LOG_FORMAT)")
-	fs.StringVar(&cfg.configFile, "config", "", "TOML file setting any of these options by their long names; flags and environment override it (env LDAPD_CONFIG)")
-	fs.StringVar(&cfg.metrics, "metrics", "", "HOST:PORT of an HTTP listener for /metrics, /healthz and /readyz, e.g. 127.0.0.1:9090; empty disables (env LDAPD_METRICS)")
-	fs.StringVar(&cfg.https, "https", "", "HOST:PORT of the web console and JSON API over HTTPS with the LDAPS certificate, e.g. 127.0.0.1:8443; empty (the default) disables (env LDAPD_HTTPS)")
-	fs.StringVar(&cfg.uidRange, "uid-range", idm.DefaultIDRange.String(),
+	fs.StringVar(&cfg.Hostnames, "hostnames", "", "extra comma-separated names for the generated certificate; its CA may vouch for these names only, so a name the certificate lacks makes a new CA that clients must trust again (env LDAPD_HOSTNAMES)")
+	fs.StringVar(&cfg.LogLevel, "log-level", "info", "debug, info, warn or error (env LDAPD_LOG_LEVEL)")
+	fs.StringVar(&cfg.LogFormat, "log-format", "auto", "auto (console on a terminal, else json), json or console (env LDAPD_LOG_FORMAT)")
+	fs.StringVar(&cfg.ConfigFile, "config", "", "TOML file setting any of these options by their long names; flags and environment override it (env LDAPD_CONFIG)")
+	fs.StringVar(&cfg.Metrics, "metrics", "", "HOST:PORT of an HTTP listener for /metrics, /healthz and /readyz, e.g. 127.0.0.1:9090; empty disables (env LDAPD_METRICS)")
+	fs.StringVar(&cfg.HTTPS, "https", "", "HOST:PORT of the web console and JSON API over HTTPS with the LDAPS certificate, e.g. 127.0.0.1:8443; empty (the default) disables (env LDAPD_HTTPS)")
+	fs.StringVar(&cfg.UIDRange, "uid-range", idm.DefaultIDRange.String(),
 		"MIN-MAX: uidNumbers allocated to people made POSIX (env LDAPD_UID_RANGE)")
-	fs.StringVar(&cfg.gidRange, "gid-range", idm.DefaultIDRange.String(),
+	fs.StringVar(&cfg.GIDRange, "gid-range", idm.DefaultIDRange.String(),
 		"MIN-MAX: gidNumbers allocated to groups made POSIX (env LDAPD_GID_RANGE)")
-	fs.BoolVar(&cfg.allowInsecureBind, "allow-insecure-bind", false,
+	fs.BoolVar(&cfg.AllowInsecureBind, "allow-insecure-bind", false,
 		"accept passwords and tokens over LDAP without TLS (not recommended; env LDAPD_ALLOW_INSECURE_BIND=true)")
-	fs.IntVar(&cfg.maxTokens, "max-tokens-per-account", idm.DefaultMaxTokensPerAccount,
+	fs.IntVar(&cfg.MaxTokens, "max-tokens-per-account", idm.DefaultMaxTokensPerAccount,
 		"API tokens one service account may hold; generating more fails until old ones are destroyed (env LDAPD_MAX_TOKENS_PER_ACCOUNT)")
-	fs.StringVar(&cfg.baseDN, "base-dn", "",
+	fs.StringVar(&cfg.BaseDN, "base-dn", "",
 		"suffix of a new directory, e.g. o=idm (Kanidm's set-ldap-basedn); default: from --domain; fixed at first start (env LDAPD_BASE_DN)")
-	fs.StringVar(&cfg.anonymousRead, "anonymous-read", "public",
+	fs.StringVar(&cfg.AnonymousRead, "anonymous-read", "public",
 		"what anonymous clients read: public (public attributes of every entry), posix (posixAccount and posixGroup entries, NSS attributes only) or none (env LDAPD_ANONYMOUS_READ)")
-	fs.DurationVar(&cfg.drainPeriod, "drain-period", daemon.DefaultDrainPeriod,
+	fs.DurationVar(&cfg.DrainPeriod, "drain-period", daemon.DefaultDrainPeriod,
 		"at shutdown, with --metrics: how long /readyz answers 503 while LDAP is still served, for load balancers to stop sending clients, before the listeners close (env LDAPD_DRAIN_PERIOD)")
-	fs.DurationVar(&cfg.passwordCacheTTL, "password-cache-ttl", idm.DefaultPasswordCacheTTL,
+	fs.DurationVar(&cfg.PasswordCacheTTL, "password-cache-ttl", idm.DefaultPasswordCacheTTL,
 		"how long a successful password check is remembered, so that the same password bound again skips argon2id (docs/security.md); 0 or less: never (env LDAPD_PASSWORD_CACHE_TTL)")
-	fs.IntVar(&cfg.passwordCacheSize, "password-cache-size", idm.DefaultPasswordCacheSize,
+	fs.IntVar(&cfg.PasswordCacheSize, "password-cache-size", idm.DefaultPasswordCacheSize,
 		"accounts whose last successful password check is remembered; 0 or less: none (env LDAPD_PASSWORD_CACHE_SIZE)")
-	limitFlags(fs, &cfg.limits)
+	limitFlags(fs, &cfg.Limits)
 	cfg.store.register(fs)
 	cfg.store.registerView(fs)
 	return cli.WithEnv(fs)
@@ -124,17 +102,17 @@ environment, which overrides the file. See docs/configuration.md.`,
 // applied (main's applyEnv): it applies the configuration file, checks
 // what daemon does not know of, and runs daemon.Run.
 func runServe(ctx context.Context, e *env, fs *pflag.FlagSet, cfg *serveConfig) error {
-	configWarning, err := daemon.CheckConfigFileMode(cfg.configFile)
+	configWarning, err := daemon.CheckConfigFileMode(cfg.ConfigFile)
 	if err != nil {
 		return err
 	}
-	if err := applyConfigFile(fs, cfg.configFile, "config"); err != nil {
+	if err := applyConfigFile(fs, cfg.ConfigFile, "config"); err != nil {
 		return err
 	}
-	if err := checkOption("max-tokens-per-account", fmt.Sprint(cfg.maxTokens)); err != nil {
+	if err := checkOption("max-tokens-per-account", fmt.Sprint(cfg.MaxTokens)); err != nil {
 		return fmt.Errorf("--max-tokens-per-account: %v: %w", err, errUsage)
 	}
-	err = daemon.Run(ctx, cfg.daemonConfig(resolveLogFormat(e, cfg.logFormat), configWarning), e.stderr)
+	err = daemon.Run(ctx, cfg.daemonConfig(resolveLogFormat(e, cfg.LogFormat), configWarning), e.stderr)
 	if errors.Is(err, daemon.ErrUsage) {
 		return daemonUsage{err}
 	}
@@ -150,16 +128,10 @@ func (d daemonUsage) Unwrap() []error { return []error{d.error, errUsage} }
 // daemonConfig is the server configuration the flags select, with
 // --log-format resolved (resolveLogFormat).
 func (cfg *serveConfig) daemonConfig(logFormat, configWarning string) daemon.Config {
-	return daemon.Config{
-		Data: cfg.data, Domain: cfg.domain, BaseDN: cfg.baseDN, LDAPS: cfg.ldaps, LDAP: cfg.ldap,
-		TLSCert: cfg.tlsCert, TLSKey: cfg.tlsKey, TLSKeyExchange: cfg.tlsKeyExchange, Hostnames: cfg.hostnames,
-		LogLevel: cfg.logLevel, LogFormat: logFormat, ConfigFile: cfg.configFile, ConfigWarning: configWarning,
-		Metrics: cfg.metrics, HTTPS: cfg.https, AllowInsecureBind: cfg.allowInsecureBind, Limits: cfg.limits,
-		UIDRange: cfg.uidRange, GIDRange: cfg.gidRange, MaxTokens: cfg.maxTokens, AnonymousRead: cfg.anonymousRead,
-		DrainPeriod: cfg.drainPeriod, Store: cfg.store.options(),
-		PasswordCacheTTL: cacheOff(cfg.passwordCacheTTL), PasswordCacheSize: cacheOff(cfg.passwordCacheSize),
-		Version: version,
-	}
+	c := cfg.Config
+	c.LogFormat, c.ConfigWarning, c.Store, c.Version = logFormat, configWarning, cfg.store.options(), version
+	c.PasswordCacheTTL, c.PasswordCacheSize = cacheOff(c.PasswordCacheTTL), cacheOff(c.PasswordCacheSize)
+	return c
 }
 
 // cacheOff maps the password cache flags' "0 or less: off" to idm.Config's

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -48,7 +47,7 @@ const managedByHelp = `a group or an account: a bare name (demo_group), an spn
 (demo_group@idm.example.com) or a DN`
 
 func serviceAccountCreateCmd(e *env, cf *clientFlags) *cobra.Command {
-	return clientCommand(cf, &cmdSpec{
+	return clientCommand(e, cf, &cmdSpec{
 		name: "create", min: 3, max: 3,
 		usage:   "ACCOUNT_ID DISPLAY_NAME ENTRY_MANAGED_BY --name NAME",
 		summary: "create a service account managed by a group or an account",
@@ -67,24 +66,15 @@ by default) may create service accounts.`,
 			`ldapd service-account create demo_service "Demonstration Service" demo_group --name idm_admin`,
 			`ldapd service-account create --name idm_admin backup_job "Nightly backup" idm_admin`,
 		},
-	}, nil, func(ctx context.Context, inv *invocation) error {
-		id, display, manager := inv.args[0], inv.args[1], inv.args[2]
-		if display == "" {
-			return inv.usageErr("DISPLAY_NAME must not be empty")
-		}
-		return inv.withClient(ctx, e, func(c *admin.Client) error {
-			dn, err := c.CreateServiceAccount(ctx, id, display, manager)
-			if err != nil {
-				return err
-			}
-			return inv.printer(e, c).Done(output.Outcome{Result: "created", Kind: "service-account", Name: id, DN: dn},
-				fmt.Sprintf("created service account %s (%s)", id, dn))
-		})
+		check: displayNameSet(1),
+	}, nil, func(ctx context.Context, inv *invocation, c *admin.Client) error {
+		dn, err := c.CreateServiceAccount(ctx, inv.args[0], inv.args[1], inv.args[2])
+		return inv.done(err, output.Outcome{Result: "created", Kind: "service-account", Name: inv.args[0], DN: dn})
 	})
 }
 
 func serviceAccountGetCmd(e *env, cf *clientFlags) *cobra.Command {
-	return clientCommand(cf, &cmdSpec{
+	return clientCommand(e, cf, &cmdSpec{
 		name: "get", min: 1, max: 1,
 		usage:   "ACCOUNT_ID --name NAME",
 		summary: "show a service account",
@@ -97,19 +87,11 @@ alphabetical order. With -o json: {"dn": DN, "attributes": {NAME: [VALUES]}}.`,
 			"ldapd service-account get demo_service --name idm_admin",
 			"ldapd service-account get demo_service --name demo_user -o json",
 		},
-	}, nil, func(ctx context.Context, inv *invocation) error {
-		return inv.withClient(ctx, e, func(c *admin.Client) error {
-			sa, err := c.GetServiceAccount(ctx, inv.args[0])
-			if err != nil {
-				return err
-			}
-			return inv.printer(e, c).Entry(sa.Entry)
-		})
-	})
+	}, nil, showEntry(admin.KindServiceAccount))
 }
 
 func serviceAccountListCmd(e *env, cf *clientFlags) *cobra.Command {
-	return clientCommand(cf, &cmdSpec{
+	return clientCommand(e, cf, &cmdSpec{
 		name: "list", min: 0, max: 0,
 		usage:   "--name NAME",
 		summary: "list the service accounts",
@@ -121,25 +103,23 @@ With -o json: an array of {"dn": DN, "attributes": {...}} objects.`,
 			"ldapd service-account list --name idm_admin",
 			"ldapd service-account list --name idm_admin -o json | jq -r '.[].attributes.uid[0]'",
 		},
-	}, nil, func(ctx context.Context, inv *invocation) error {
-		return inv.withClient(ctx, e, func(c *admin.Client) error {
-			sas, err := c.ListServiceAccounts(ctx)
-			if err != nil {
-				return err
-			}
-			es := make([]admin.Entry, len(sas))
-			for i, sa := range sas {
-				es[i] = sa.Entry
-			}
-			return inv.printer(e, c).Entries(es, "no service accounts (that "+inv.client.name+" may see)")
-		})
+	}, nil, func(ctx context.Context, inv *invocation, c *admin.Client) error {
+		sas, err := c.ListServiceAccounts(ctx)
+		if err != nil {
+			return err
+		}
+		es := make([]admin.Entry, len(sas))
+		for i, sa := range sas {
+			es[i] = sa.Entry
+		}
+		return inv.out.Entries(es, "no service accounts (that "+inv.client.name+" may see)")
 	})
 }
 
 func serviceAccountUpdateCmd(e *env, cf *clientFlags) *cobra.Command {
 	var display string
 	var manager string
-	return clientCommand(cf, &cmdSpec{
+	return clientCommand(e, cf, &cmdSpec{
 		name: "update", min: 1, max: 1,
 		usage:   "ACCOUNT_ID [--displayname X] [--entry-managed-by G] --name NAME",
 		summary: "change a service account's display name or manager",
@@ -154,26 +134,23 @@ service account is a member of idm_high_privilege.`,
 			`ldapd service-account update demo_service --displayname "Demo Service" --name demo_user`,
 			"ldapd service-account update demo_service --entry-managed-by other_group --name idm_admin",
 		},
+		check: func(inv *invocation) error {
+			if display == "" && manager == "" {
+				return inv.usageErr("nothing to change: give --displayname and/or --entry-managed-by")
+			}
+			return nil
+		},
 	}, func(fs *pflag.FlagSet) {
 		fs.StringVar(&display, "displayname", "", "set the display name to `X`")
 		fs.StringVar(&manager, "entry-managed-by", "", "set the manager to `G`: "+managedByHelp)
-	}, func(ctx context.Context, inv *invocation) error {
-		if display == "" && manager == "" {
-			return inv.usageErr("nothing to change: give --displayname and/or --entry-managed-by")
-		}
-		return inv.withClient(ctx, e, func(c *admin.Client) error {
-			id := inv.args[0]
-			if err := c.UpdateServiceAccount(ctx, id, admin.ServiceAccountUpdate{DisplayName: display, EntryManagedBy: manager}); err != nil {
-				return err
-			}
-			return inv.printer(e, c).Done(output.Outcome{Result: "updated", Kind: "service-account", Name: id},
-				"updated service account "+id)
-		})
+	}, func(ctx context.Context, inv *invocation, c *admin.Client) error {
+		err := c.UpdateServiceAccount(ctx, inv.args[0], admin.ServiceAccountUpdate{DisplayName: display, EntryManagedBy: manager})
+		return inv.done(err, output.Outcome{Result: "updated", Kind: "service-account", Name: inv.args[0]})
 	})
 }
 
 func serviceAccountDeleteCmd(e *env, cf *clientFlags) *cobra.Command {
-	return clientCommand(cf, &cmdSpec{
+	return clientCommand(e, cf, &cmdSpec{
 		name: "delete", min: 1, max: 1,
 		usage:   "ACCOUNT_ID --name NAME",
 		summary: "delete a service account and its API tokens",
@@ -183,20 +160,13 @@ their records are deleted too. Only members of idm_service_account_admins may
 delete service accounts.`,
 		args:     [][2]string{{"ACCOUNT_ID", "the service account's name, or its spn"}},
 		examples: []string{"ldapd service-account delete demo_service --name idm_admin"},
-	}, nil, func(ctx context.Context, inv *invocation) error {
-		return inv.withClient(ctx, e, func(c *admin.Client) error {
-			id := inv.args[0]
-			if err := c.DeleteServiceAccount(ctx, id); err != nil {
-				return err
-			}
-			return inv.printer(e, c).Done(output.Outcome{Result: "deleted", Kind: "service-account", Name: id},
-				"deleted service account "+id)
-		})
+	}, nil, func(ctx context.Context, inv *invocation, c *admin.Client) error {
+		return inv.done(c.DeleteServiceAccount(ctx, inv.args[0]), output.Outcome{Result: "deleted", Kind: "service-account", Name: inv.args[0]})
 	})
 }
 
 func tokenStatusCmd(e *env, cf *clientFlags) *cobra.Command {
-	return clientCommand(cf, &cmdSpec{
+	return clientCommand(e, cf, &cmdSpec{
 		name: "status", min: 1, max: 1,
 		usage:   "ACCOUNT_ID --name NAME",
 		summary: "list a service account's API tokens",
@@ -221,20 +191,18 @@ issued_by_dn. The tokens themselves are never shown again.`,
 			"ldapd service-account api-token status --name demo_user demo_service",
 			"ldapd service-account api-token status demo_service --name demo_user -o json",
 		},
-	}, nil, func(ctx context.Context, inv *invocation) error {
-		return inv.withClient(ctx, e, func(c *admin.Client) error {
-			ts, err := c.TokenStatus(ctx, inv.args[0])
-			if err != nil {
-				return err
-			}
-			return inv.printer(e, c).Tokens(inv.args[0], ts)
-		})
+	}, nil, func(ctx context.Context, inv *invocation, c *admin.Client) error {
+		ts, err := c.TokenStatus(ctx, inv.args[0])
+		if err != nil {
+			return err
+		}
+		return inv.out.Tokens(inv.args[0], ts)
 	})
 }
 
 func tokenGenerateCmd(e *env, cf *clientFlags) *cobra.Command {
 	var rw bool
-	return clientCommand(cf, &cmdSpec{
+	return clientCommand(e, cf, &cmdSpec{
 		name: "generate", min: 2, max: 3,
 		usage:   "ACCOUNT_ID LABEL [EXPIRY] [--rw] --name NAME",
 		summary: "generate an API token and print it once",
@@ -262,34 +230,34 @@ Use the token as the password of a simple bind to the DN "dn=token":
 			`ldapd service-account api-token generate --name demo_user demo_service "Test Token" 2030-09-25T11:22:02+10:00 --rw`,
 			`TOKEN=$(ldapd service-account api-token generate --name demo_user demo_service "CI job")`,
 		},
+		check: func(inv *invocation) error {
+			if inv.args[1] == "" {
+				return inv.usageErr("LABEL must not be empty")
+			}
+			if expiry := inv.arg(2); expiry != "" {
+				// Checked here too, before asking for a password; the server checks again.
+				if _, err := admin.ParseExpiry(expiry, time.Now()); errors.Is(err, admin.ErrExpiryFormat) {
+					return inv.usageErr("%v", err)
+				} else if err != nil {
+					return err
+				}
+			}
+			return nil
+		},
 	}, func(fs *pflag.FlagSet) {
 		fs.BoolVar(&rw, "rw", false, "generate a read-write token (default: read-only)")
-	}, func(ctx context.Context, inv *invocation) error {
-		account, label, expiry := inv.args[0], inv.args[1], inv.arg(2)
-		if label == "" {
-			return inv.usageErr("LABEL must not be empty")
+	}, func(ctx context.Context, inv *invocation, c *admin.Client) error {
+		account := inv.args[0]
+		g, err := c.GenerateToken(ctx, account, admin.TokenRequest{Label: inv.args[1], Expiry: inv.arg(2), ReadWrite: rw})
+		if err != nil {
+			return err
 		}
-		if expiry != "" {
-			// Checked here too, before asking for a password; the server checks again.
-			if _, err := admin.ParseExpiry(expiry, time.Now()); err != nil {
-				if errors.Is(err, admin.ErrExpiryFormat) {
-					return inv.usageErr("%v", err)
-				}
-				return err
-			}
-		}
-		return inv.withClient(ctx, e, func(c *admin.Client) error {
-			g, err := c.GenerateToken(ctx, account, admin.TokenRequest{Label: label, Expiry: expiry, ReadWrite: rw})
-			if err != nil {
-				return err
-			}
-			return inv.printer(e, c).Generated(account, g)
-		})
+		return inv.out.Generated(account, g)
 	})
 }
 
 func tokenDestroyCmd(e *env, cf *clientFlags) *cobra.Command {
-	return clientCommand(cf, &cmdSpec{
+	return clientCommand(e, cf, &cmdSpec{
 		name: "destroy", min: 2, max: 2,
 		usage:   "ACCOUNT_ID TOKEN_ID --name NAME",
 		summary: "revoke an API token",
@@ -306,17 +274,14 @@ ids with "api-token status".`,
 			"ldapd service-account api-token status --name demo_user demo_service",
 			"ldapd service-account api-token destroy --name demo_user demo_service 4de2a4e9-e06a-4c5e-8a1b-33f4e7dd5dc7",
 		},
-	}, nil, func(ctx context.Context, inv *invocation) error {
-		account, id := inv.args[0], inv.args[1]
-		if !admin.ValidTokenID(id) {
-			return inv.usageErr("%q is not a token id: token ids are UUIDs such as 4de2a4e9-e06a-4c5e-8a1b-33f4e7dd5dc7 (see api-token status)", id)
-		}
-		return inv.withClient(ctx, e, func(c *admin.Client) error {
-			if err := c.DestroyToken(ctx, account, id); err != nil {
-				return err
+		check: func(inv *invocation) error {
+			if !admin.ValidTokenID(inv.args[1]) {
+				return inv.usageErr("%q is not a token id: token ids are UUIDs such as 4de2a4e9-e06a-4c5e-8a1b-33f4e7dd5dc7 (see api-token status)", inv.args[1])
 			}
-			return inv.printer(e, c).Done(output.Outcome{Result: "destroyed", Kind: "api-token", Name: id, Account: account},
-				fmt.Sprintf("destroyed API token %s of service account %s", id, account))
-		})
+			return nil
+		},
+	}, nil, func(ctx context.Context, inv *invocation, c *admin.Client) error {
+		account, id := inv.args[0], inv.args[1]
+		return inv.done(c.DestroyToken(ctx, account, id), output.Outcome{Result: "destroyed", Kind: "api-token", Name: id, Account: account})
 	})
 }

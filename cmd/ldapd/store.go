@@ -1,17 +1,13 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/ldapd/ldapd/datastore"
-	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/directory/etcdstore"
-	"github.com/ldapd/ldapd/tokens"
 )
 
 // storeConfig holds the store flags: which directory store to open (the
@@ -63,16 +59,6 @@ func (c *storeConfig) options() datastore.Config { return c.Config }
 
 // check validates the flags after parsing.
 func (c *storeConfig) check() error { return usageIf(c.options().Check()) }
-
-// plaintextEndpoints returns the etcd endpoints reached without TLS.
-func (c *storeConfig) plaintextEndpoints() []string { return c.options().PlaintextEndpoints() }
-
-// openData opens the configured store and the token signing keys
-// (datastore.Open).
-func (c *storeConfig) openData(ctx context.Context, data string, lockTimeout time.Duration) (directory.Store, *tokens.Keyring, error) {
-	store, keys, err := datastore.Open(ctx, c.options(), data, lockTimeout)
-	return store, keys, usageIf(err)
-}
 
 // usageIf marks a configuration mistake (datastore.ConfigError) as a usage
 // error: exit status 2.

@@ -87,14 +87,8 @@ func serveInProcess(t *testing.T, data string, args ...string) (string, *lockedB
 // etcd: the password set through node A's admin socket works on node B, and
 // both share the domain and the sealed signing keys.
 func TestServeEtcdTwoNodes(t *testing.T) {
-	c := etcdtest.Start(t, 1, etcdtest.Options{MaxTxnOps: 1024, NoFsync: true})
-	dir := t.TempDir()
-	kek := filepath.Join(dir, "kek")
-	if err := os.WriteFile(kek, []byte(strings.Repeat("5a", 32)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	common := []string{"--store", "etcd", "--etcd-endpoints", strings.Join(c.Endpoints(), ","), "--etcd-allow-plaintext", "--keyring-kek", kek,
-		"--etcd-max-txn-ops", "1024"}
+	c := startEtcd(t)
+	dir, common := c.Dir, c.flags()
 	dataA, dataB := filepath.Join(dir, "a"), filepath.Join(dir, "b")
 	addrA := serveNode(t, dataA, append(common, "--domain", "idm.example.com")...)
 	addrB := serveNode(t, dataB, common...) // the domain comes from etcd
@@ -119,14 +113,8 @@ func TestServeEtcdTwoNodes(t *testing.T) {
 // hand (no admin socket in the data directory): recover-account then talks
 // to etcd directly, and the password works on a running node.
 func TestRecoverAccountOfflineEtcd(t *testing.T) {
-	c := etcdtest.Start(t, 1, etcdtest.Options{MaxTxnOps: 1024, NoFsync: true})
-	dir := t.TempDir()
-	kek := filepath.Join(dir, "kek")
-	if err := os.WriteFile(kek, []byte(strings.Repeat("3c", 32)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	common := []string{"--store", "etcd", "--etcd-endpoints", strings.Join(c.Endpoints(), ","), "--etcd-allow-plaintext", "--keyring-kek", kek,
-		"--etcd-max-txn-ops", "1024"}
+	c := startEtcd(t)
+	dir, common := c.Dir, c.flags()
 	dataA := filepath.Join(dir, "a")
 	addr := serveNode(t, dataA, append(common, "--domain", "idm.example.com")...)
 	out, errOut, code := runCmd(t, append([]string{"recover-account", "idm_admin", "--data", filepath.Join(dir, "elsewhere")}, common...)...)

@@ -107,8 +107,8 @@ func TestMaxTokensPerAccountOption(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if cfg.maxTokens != tt.want {
-				t.Errorf("max tokens = %d, want %d", cfg.maxTokens, tt.want)
+			if cfg.MaxTokens != tt.want {
+				t.Errorf("max tokens = %d, want %d", cfg.MaxTokens, tt.want)
 			}
 		})
 	}

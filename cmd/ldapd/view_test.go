@@ -1,17 +1,13 @@
 package main
 
 import (
-	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
-
-	"github.com/ldapd/ldapd/directory/etcdstore/etcdtest"
 )
 
 // TestServeEtcdViewFailsClosed runs `ldapd serve --store etcd` with its
@@ -20,14 +16,8 @@ import (
 // refuses password binds with busy (51) and /readyz fails within the bound
 // (plus a heartbeat), instead of answering from a view it cannot confirm.
 func TestServeEtcdViewFailsClosed(t *testing.T) {
-	c := etcdtest.Start(t, 1, etcdtest.Options{MaxTxnOps: 1024, NoFsync: true})
-	dir := t.TempDir()
-	kek := filepath.Join(dir, "kek")
-	if err := os.WriteFile(kek, []byte(strings.Repeat("6b", 32)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	common := []string{"--store", "etcd", "--etcd-endpoints", strings.Join(c.Endpoints(), ","), "--keyring-kek", kek, "--etcd-allow-plaintext",
-		"--etcd-max-txn-ops", "1024"}
+	c := startEtcd(t)
+	dir, common := c.Dir, c.flags()
 	data, metricsAddr := filepath.Join(dir, "a"), freeAddr(t)
 	addr := serveNode(t, data, append(common, "--domain", "idm.example.com", "--metrics", metricsAddr,
 		"--etcd-max-staleness", "300ms")...)
@@ -36,15 +26,7 @@ func TestServeEtcdViewFailsClosed(t *testing.T) {
 		t.Fatalf("recover-account: %s", errOut)
 	}
 	pw := strings.TrimSpace(out)
-	get := func(path string) (int, string) {
-		resp, err := http.Get("http://" + metricsAddr + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	get := func(path string) (int, string) { return httpGet(t, metricsAddr, path) }
 	conn := dialNode(t, addr, data)
 	defer conn.Close()
 	if err := conn.Bind("admin", pw); err != nil {

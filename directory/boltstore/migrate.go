@@ -8,6 +8,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/ldapd/ldapd/internal/durable"
 )
 
 // Upgrades. The file's layout version (the info bucket's "version" key)
@@ -67,21 +69,11 @@ func backupBeforeMigrate(db *bolt.DB, path string, from uint64, now time.Time) e
 		err = cerr
 	}
 	if err == nil {
-		err = syncDir(filepath.Dir(name))
+		err = durable.SyncDir(filepath.Dir(name))
 	}
 	if err != nil {
 		_ = os.Remove(name)
 		return fmt.Errorf("backup before migrating layout %d to %s: %w", from, name, err)
 	}
 	return nil
-}
-
-// syncDir makes a new file's directory entry durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/directory/internal/entrycodec"
+	"github.com/ldapd/ldapd/directory/internal/writecheck"
 )
 
 // tx is both the ReadTx of View and the WriteTx of Update; in a View the
@@ -151,17 +152,8 @@ func (t *tx) Add(e *directory.Entry) error {
 	if err := t.check(); err != nil {
 		return err
 	}
-	if e == nil || e.DN.IsRoot() {
-		return directory.Errorf(directory.ErrUnwillingToPerform, "cannot add an entry with the empty DN")
-	}
-	key, err := entrycodec.DNKey(e.DN)
+	key, err := writecheck.Add(t.keys(), e)
 	if err != nil {
-		return err
-	}
-	if _, ok := getID(t.btx, key); ok {
-		return directory.Errorf(directory.ErrEntryAlreadyExists, "entry "+e.DN.String()+" already exists")
-	}
-	if err := checkParent(t.btx, e.DN, key); err != nil {
 		return err
 	}
 	t.wrote = true
@@ -176,26 +168,6 @@ func (t *tx) Add(e *directory.Entry) error {
 		return fmt.Errorf("add %s: %w", e.DN, err)
 	}
 	return putIndexKeys(t.btx, t.s.idx, t.s.idx.keys(e, id))
-}
-
-// checkParent allows an entry whose parent exists, or none of whose
-// ancestors exists: the root of a new naming context, such as
-// dc=example,dc=com in an empty store (see the package doc on suffixes).
-// Otherwise the parent is missing below an existing ancestor, and that
-// ancestor is the matched DN.
-func checkParent(btx *boltTx, dn directory.DN, key []byte) error {
-	pk := entrycodec.ParentKey(key)
-	if pk == nil {
-		return nil
-	}
-	if _, ok := getID(btx, pk); ok {
-		return nil
-	}
-	parent := dn.Parent()
-	if m := matched(btx, parent, pk); !m.IsRoot() {
-		return directory.NoSuchObject(parent, m)
-	}
-	return nil
 }
 
 // Modify applies changes to a clone of the stored entry, so a failed
@@ -241,12 +213,9 @@ func (t *tx) Delete(dn directory.DN) error {
 	if err := t.check(); err != nil {
 		return err
 	}
-	id, key, err := lookup(t.btx, dn)
+	id, key, err := writecheck.Delete(t.keys(), dn)
 	if err != nil {
 		return err
-	}
-	if hasChildren(t.btx, key) {
-		return directory.Errorf(directory.ErrNotAllowedOnNonLeaf, "entry "+dn.String()+" has children")
 	}
 	e, err := getEntry(t.btx, id)
 	if err != nil {
@@ -274,37 +243,12 @@ func (t *tx) Rename(dn directory.DN, newRDN directory.RDN, newParent *directory.
 	if err := t.check(); err != nil {
 		return err
 	}
-	_, oldKey, err := lookup(t.btx, dn)
+	m, err := writecheck.Rename(t.keys(), dn, newRDN, newParent)
 	if err != nil {
 		return err
-	}
-	if newRDN.IsZero() {
-		return directory.Errorf(directory.ErrInvalidDNSyntax, "empty new RDN")
-	}
-	parent := dn.Parent()
-	if newParent != nil {
-		parent = *newParent
-		if parent.IsWithin(dn) {
-			return directory.Errorf(directory.ErrUnwillingToPerform, "cannot move "+dn.String()+" below itself")
-		}
-		if !parent.IsRoot() {
-			if _, _, err := lookup(t.btx, parent); err != nil {
-				return err
-			}
-		}
-	}
-	target := parent.Child(newRDN)
-	newKey, err := entrycodec.DNKey(target)
-	if err != nil {
-		return err
-	}
-	if !target.Equal(dn) {
-		if _, ok := getID(t.btx, newKey); ok {
-			return directory.Errorf(directory.ErrEntryAlreadyExists, "entry "+target.String()+" already exists")
-		}
 	}
 	t.wrote = true
-	return moveSubtree(t.btx, oldKey, newKey, dn, target)
+	return moveSubtree(t.btx, m.From, m.To, dn, m.Target)
 }
 
 // moveSubtree rewrites the dn2id keys under oldKey to live under newKey
@@ -338,7 +282,7 @@ func moveSubtree(btx *boltTx, oldKey, newKey []byte, oldDN, newDN directory.DN) 
 		if err != nil {
 			return err
 		}
-		e.DN = rebase(e.DN, oldDN, newDN)
+		e.DN = writecheck.Rebase(e.DN, oldDN, newDN)
 		if err := putEntry(btx, m.id, e); err != nil {
 			return err
 		}
@@ -348,16 +292,6 @@ func moveSubtree(btx *boltTx, oldKey, newKey []byte, oldDN, newDN directory.DN) 
 		}
 	}
 	return nil
-}
-
-// rebase returns dn, which lies within oldBase, moved to within newBase.
-func rebase(dn, oldBase, newBase directory.DN) directory.DN {
-	rdns := dn.RDNs()
-	out := newBase
-	for i := len(rdns) - oldBase.Depth() - 1; i >= 0; i-- {
-		out = out.Child(rdns[i])
-	}
-	return out
 }
 
 // SetMeta stores a copy of value under key.
@@ -391,32 +325,28 @@ func (t *tx) NextSequence(name string) (uint64, error) {
 }
 
 // lookup returns the id and dn2id key of dn, or ErrNoSuchObject with the
-// deepest existing ancestor as matched DN. The root DN is never stored.
+// deepest existing ancestor as matched DN (writecheck.Lookup).
 func lookup(btx *boltTx, dn directory.DN) (uint64, []byte, error) {
-	if dn.IsRoot() {
-		return 0, nil, &directory.Error{Err: directory.ErrNoSuchObject, Message: "the root DSE is not a stored entry"}
-	}
-	key, err := entrycodec.DNKey(dn)
-	if err != nil {
-		return 0, nil, err
-	}
-	if id, ok := getID(btx, key); ok {
-		return id, key, nil
-	}
-	return 0, nil, directory.NoSuchObject(dn, matched(btx, dn, key))
+	return writecheck.Lookup(dnKeys{btx}, dn)
 }
 
-// matched returns the deepest existing ancestor of dn (whose key is key),
-// or the root DN.
-func matched(btx *boltTx, dn directory.DN, key []byte) directory.DN {
-	for key = entrycodec.ParentKey(key); key != nil; key = entrycodec.ParentKey(key) {
-		dn = dn.Parent()
-		if _, ok := getID(btx, key); ok {
-			return dn
-		}
-	}
-	return directory.DN{}
+// dnKeys is a transaction's dn2id bucket as writecheck's Reader.
+type dnKeys struct{ btx *boltTx }
+
+func (k dnKeys) ID(key []byte) (uint64, bool, error) {
+	id, ok := getID(k.btx, key)
+	return id, ok, nil
 }
+
+func (k dnKeys) HasChildren(key []byte) (bool, error) { return hasChildren(k.btx, key), nil }
+
+// checkParent is writecheck.Parent in btx (for Verify).
+func checkParent(btx *boltTx, dn directory.DN, key []byte) error {
+	return writecheck.Parent(dnKeys{btx}, dn, key)
+}
+
+// keys is the transaction as writecheck's Reader.
+func (t *tx) keys() writecheck.Reader { return dnKeys{t.btx} }
 
 func getID(btx *boltTx, key []byte) (uint64, bool) {
 	v := btx.get(bucketDN2ID, key)

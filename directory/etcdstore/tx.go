@@ -17,6 +17,7 @@ import (
 
 	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/directory/internal/entrycodec"
+	"github.com/ldapd/ldapd/directory/internal/writecheck"
 )
 
 // tx is both the ReadTx of View and the WriteTx of Update. Reads go to etcd
@@ -349,19 +350,8 @@ func (t *tx) Add(e *directory.Entry) error {
 	if err := t.checkWrite(); err != nil {
 		return err
 	}
-	if e == nil || e.DN.IsRoot() {
-		return directory.Errorf(directory.ErrUnwillingToPerform, "cannot add an entry with the empty DN")
-	}
-	key, err := entrycodec.DNKey(e.DN)
+	key, err := writecheck.Add(dnKeys{t}, e)
 	if err != nil {
-		return err
-	}
-	if _, ok, err := t.getID(key); err != nil {
-		return err
-	} else if ok {
-		return directory.Errorf(directory.ErrEntryAlreadyExists, "entry "+e.DN.String()+" already exists")
-	}
-	if err := t.checkParent(e.DN, key); err != nil {
 		return err
 	}
 	id, err := t.newID()
@@ -397,28 +387,6 @@ func (t *tx) newID() (uint64, error) {
 	return 0, errors.New("repeated entry id collisions; is the random source broken?")
 }
 
-// checkParent allows an entry whose parent exists, or none of whose
-// ancestors exists (a new naming context); otherwise the parent is missing
-// below an existing ancestor, the matched DN.
-func (t *tx) checkParent(dn directory.DN, key []byte) error {
-	pk := entrycodec.ParentKey(key)
-	if pk == nil {
-		return nil
-	}
-	if _, ok, err := t.getID(pk); err != nil || ok {
-		return err
-	}
-	parent := dn.Parent()
-	m, err := t.matched(parent, pk)
-	if err != nil {
-		return err
-	}
-	if !m.IsRoot() {
-		return directory.NoSuchObject(parent, m)
-	}
-	return nil
-}
-
 // Modify applies changes to a clone of the stored entry, so a failed
 // Modify leaves the entry as it was even if fn goes on and commits.
 func (t *tx) Modify(dn directory.DN, changes []directory.Change) error {
@@ -449,14 +417,9 @@ func (t *tx) Delete(dn directory.DN) error {
 	if err := t.checkWrite(); err != nil {
 		return err
 	}
-	id, key, err := t.lookup(dn)
+	id, key, err := writecheck.Delete(dnKeys{t}, dn)
 	if err != nil {
 		return err
-	}
-	if has, err := t.hasChildren(key); err != nil {
-		return err
-	} else if has {
-		return directory.Errorf(directory.ErrNotAllowedOnNonLeaf, "entry "+dn.String()+" has children")
 	}
 	e, err := t.getEntry(id)
 	if err != nil {
@@ -477,38 +440,11 @@ func (t *tx) Rename(dn directory.DN, newRDN directory.RDN, newParent *directory.
 	if err := t.checkWrite(); err != nil {
 		return err
 	}
-	_, oldKey, err := t.lookup(dn)
+	m, err := writecheck.Rename(dnKeys{t}, dn, newRDN, newParent)
 	if err != nil {
 		return err
 	}
-	if newRDN.IsZero() {
-		return directory.Errorf(directory.ErrInvalidDNSyntax, "empty new RDN")
-	}
-	parent := dn.Parent()
-	if newParent != nil {
-		parent = *newParent
-		if parent.IsWithin(dn) {
-			return directory.Errorf(directory.ErrUnwillingToPerform, "cannot move "+dn.String()+" below itself")
-		}
-		if !parent.IsRoot() {
-			if _, _, err := t.lookup(parent); err != nil {
-				return err
-			}
-		}
-	}
-	target := parent.Child(newRDN)
-	newKey, err := entrycodec.DNKey(target)
-	if err != nil {
-		return err
-	}
-	if !target.Equal(dn) {
-		if _, ok, err := t.getID(newKey); err != nil {
-			return err
-		} else if ok {
-			return directory.Errorf(directory.ErrEntryAlreadyExists, "entry "+target.String()+" already exists")
-		}
-	}
-	return t.moveSubtree(oldKey, newKey, dn, target)
+	return t.moveSubtree(m.From, m.To, dn, m.Target)
 }
 
 // moveSubtree rewrites the dn keys under oldKey to live under newKey and
@@ -544,22 +480,12 @@ func (t *tx) moveSubtree(oldKey, newKey []byte, oldDN, newDN directory.DN) error
 		if err != nil {
 			return err
 		}
-		e.DN = rebase(e.DN, oldDN, newDN)
+		e.DN = writecheck.Rebase(e.DN, oldDN, newDN)
 		t.put(t.s.keys.entry(m.id), entrycodec.Encode(e))
 		k := append(bytes.Clone(newKey), m.key[len(oldKey):]...)
 		t.put(t.s.keys.dn(k), idBytes(m.id))
 	}
 	return nil
-}
-
-// rebase returns dn, which lies within oldBase, moved to within newBase.
-func rebase(dn, oldBase, newBase directory.DN) directory.DN {
-	rdns := dn.RDNs()
-	out := newBase
-	for i := len(rdns) - oldBase.Depth() - 1; i >= 0; i-- {
-		out = out.Child(rdns[i])
-	}
-	return out
 }
 
 // SetMeta stores a copy of value under key.
@@ -592,44 +518,14 @@ func (t *tx) NextSequence(name string) (uint64, error) {
 }
 
 // lookup returns the id and dn key of dn, or ErrNoSuchObject with the
-// deepest existing ancestor as matched DN.
-func (t *tx) lookup(dn directory.DN) (uint64, []byte, error) {
-	if dn.IsRoot() {
-		return 0, nil, &directory.Error{Err: directory.ErrNoSuchObject, Message: "the root DSE is not a stored entry"}
-	}
-	key, err := entrycodec.DNKey(dn)
-	if err != nil {
-		return 0, nil, err
-	}
-	id, ok, err := t.getID(key)
-	if err != nil {
-		return 0, nil, err
-	}
-	if ok {
-		return id, key, nil
-	}
-	m, err := t.matched(dn, key)
-	if err != nil {
-		return 0, nil, err
-	}
-	return 0, nil, directory.NoSuchObject(dn, m)
-}
+// deepest existing ancestor as matched DN (writecheck.Lookup).
+func (t *tx) lookup(dn directory.DN) (uint64, []byte, error) { return writecheck.Lookup(dnKeys{t}, dn) }
 
-// matched returns the deepest existing ancestor of dn (whose key is key),
-// or the root DN.
-func (t *tx) matched(dn directory.DN, key []byte) (directory.DN, error) {
-	for key = entrycodec.ParentKey(key); key != nil; key = entrycodec.ParentKey(key) {
-		dn = dn.Parent()
-		_, ok, err := t.getID(key)
-		if err != nil {
-			return directory.DN{}, err
-		}
-		if ok {
-			return dn, nil
-		}
-	}
-	return directory.DN{}, nil
-}
+// dnKeys is a transaction's dn keys as writecheck's Reader.
+type dnKeys struct{ t *tx }
+
+func (k dnKeys) ID(key []byte) (uint64, bool, error)  { return k.t.getID(key) }
+func (k dnKeys) HasChildren(key []byte) (bool, error) { return k.t.hasChildren(key) }
 
 func (t *tx) getID(key []byte) (uint64, bool, error) {
 	v, ok, err := t.get(t.s.keys.dn(key))

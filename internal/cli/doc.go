@@ -9,7 +9,9 @@
 //     flags, environment, examples and exit status;
 //   - usage errors (usage.go): bad arguments and flags, worded the same
 //     way for every command, end with the command's synopsis and exit
-//     with status 2 (ErrUsage).
+//     with status 2 (ErrUsage);
+//   - option values and feedback (progress.go): sizes such as 512MiB,
+//     and the progress bar of a long command on a terminal.
 //
 // It holds no state of its own: the environment is passed in (a lookup
 // function), so tests run with their own.

@@ -91,6 +91,31 @@ func NoArgs(c *cobra.Command, args []string) error {
 	return nil
 }
 
+// Positional checks a command's positional arguments, as usage errors:
+// at least min, the missing ones named from names ("missing NAME and
+// LABEL"), and at most max (max < 0: no limit).
+func Positional(names []string, min, max int) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) < min {
+			return UsageError(c, "missing %s", strings.Join(names[len(args):min], " and "))
+		}
+		if max >= 0 && len(args) > max {
+			return UsageError(c, "too many arguments: %s", QuoteArgs(args[max:]))
+		}
+		return nil
+	}
+}
+
+// QuoteArgs quotes each argument (%q) and joins them with spaces, to show
+// a command line in a message.
+func QuoteArgs(args []string) string {
+	q := make([]string, len(args))
+	for i, s := range args {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return strings.Join(q, " ")
+}
+
 // UnknownCommand is the usage error for "ROOT NAME" with no command NAME.
 func UnknownCommand(root *cobra.Command, name string) error {
 	hint := ""

@@ -84,3 +84,16 @@ func TestHelp(t *testing.T) {
 		t.Errorf("root help:\n%s", out)
 	}
 }
+
+func TestParseByteSize(t *testing.T) {
+	for size, want := range map[string]int64{"64MiB": 64 << 20, "2G": 2 << 30, "1048576": 1 << 20, "512KiB": 512 << 10, "1TB": 1 << 40} {
+		if got, err := ParseByteSize(size); err != nil || got != want {
+			t.Errorf("ParseByteSize(%q) = %d, %v; want %d", size, got, err, want)
+		}
+	}
+	for _, size := range []string{"lots", "1.5GiB", "-1", "12XB", "", "9999999TiB"} {
+		if got, err := ParseByteSize(size); err == nil {
+			t.Errorf("ParseByteSize(%q) = %d, want an error", size, got)
+		}
+	}
+}

@@ -300,18 +300,7 @@ func testRevocation(t *testing.T, a, b *node, idmAdminPW, adminPW string) {
 	}
 	loadStart := time.Now()
 	defer func() { close(stopLoad); load.Wait() }()
-	admin, err := a.svc.Bind(ctx, "idm_admin", []byte(idmAdminPW))
-	if err != nil {
-		t.Fatal(err)
-	}
-	svcDN := directory.MustParseDN("uid=app,ou=services," + base)
-	e := directory.NewEntry(svcDN)
-	e.Set("objectClass", "top", directory.ClassServiceAccount)
-	e.Set("uid", "app")
-	e.Set(directory.AttrEntryManagedBy, admin.DN.String())
-	if err := a.svc.Add(ctx, admin, e); err != nil {
-		t.Fatal(err)
-	}
+	admin := addServiceAccount(ctx, t, a.svc, idmAdminPW, "app")
 	const rounds = 30
 	var lags []time.Duration
 	var lateAccepts int
@@ -492,4 +481,23 @@ func leaderOf(t *testing.T, c *etcdtest.Cluster) *etcdtest.Member {
 	}
 	t.Fatal("no etcd leader")
 	return nil
+}
+
+// addServiceAccount binds to svc as idm_admin (password pw), adds the
+// service account uid managed by idm_admin, and returns idm_admin's
+// identity, to generate the account's tokens with.
+func addServiceAccount(ctx context.Context, t *testing.T, svc *idm.Service, pw, uid string) idm.Identity {
+	t.Helper()
+	admin, err := svc.Bind(ctx, "idm_admin", []byte(pw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := directory.NewEntry(directory.MustParseDN("uid=" + uid + ",ou=services," + base))
+	e.Set("objectClass", "top", directory.ClassServiceAccount)
+	e.Set("uid", uid)
+	e.Set(directory.AttrEntryManagedBy, admin.DN.String())
+	if err := svc.Add(ctx, admin, e); err != nil {
+		t.Fatal(err)
+	}
+	return admin
 }

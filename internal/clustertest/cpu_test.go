@@ -18,7 +18,6 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/directory/boltstore"
 	"github.com/ldapd/ldapd/directory/etcdstore"
 	"github.com/ldapd/ldapd/directory/etcdstore/etcdtest"
@@ -198,18 +197,7 @@ func cpuToken(t *testing.T, n *node) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin, err := n.svc.Bind(ctx, "idm_admin", []byte(pw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dn := directory.MustParseDN("uid=cpu,ou=services," + base)
-	e := directory.NewEntry(dn)
-	e.Set("objectClass", "top", directory.ClassServiceAccount)
-	e.Set("uid", "cpu")
-	e.Set(directory.AttrEntryManagedBy, admin.DN.String())
-	if err := n.svc.Add(ctx, admin, e); err != nil {
-		t.Fatal(err)
-	}
+	admin := addServiceAccount(ctx, t, n.svc, pw, "cpu")
 	token, _, err := n.svc.GenerateToken(ctx, admin, "cpu", "cpu load", time.Now().Add(time.Hour), tokens.ReadOnly)
 	if err != nil {
 		t.Fatal(err)
