@@ -72,19 +72,31 @@ const importChunk = 2000
 
 // bulkChunk is the number of entries per AddBulk (unless
 // Config.ImportChunk says otherwise): all of them, their keys and the
-// store's buffers for them are in memory until its commit. It is also the
-// largest file whose prepared entries the first pass keeps, so that the
-// file is read and checked only once and added in one transaction; a
-// larger file is read again and added bulkChunk entries at a time. Either
-// way, about one bulkChunk of entries is in memory at once.
+// store's buffers for them are in memory until its commit. keepChunk (or
+// bulkChunk if smaller) is the largest file whose prepared entries the
+// first pass keeps, so that the file is read and checked only once and
+// added in one transaction; a larger file is read again and added
+// bulkChunk entries at a time. Either way, at most one bulkChunk of
+// entries is in memory at once.
 //
-// 16384 rather than a whole large file: at 100k entries, keeping them all
+// 32768 rather than a whole large file: at 100k entries, keeping them all
 // and adding them in one transaction took 1.6x the CPU and memory of
 // reading the file twice and adding 16384 per transaction (bbolt grows
 // one in-memory node per bucket until the commit splits it, and the kept
-// entries are rescanned by every garbage collection); the file comes out
-// about 11% larger (later chunks' index keys split earlier pages).
-const bulkChunk = 1 << 14
+// entries are rescanned by every garbage collection). With posting-list
+// indexes (boltstore layout 2) a chunk holds a third of the index keys it
+// did. Measured at 100k people (CPU seconds, median of 3): 16384 per
+// transaction 8.2 (its seven transactions each rewrote the pages of the
+// unique values' indexes and left the file a fifth free, so that it was
+// compacted: 3 s), 32768 5.8 (99 MB, not compacted, 0.7 GB peak RSS),
+// 65536 7.0 (0.9 GB peak RSS).
+const bulkChunk = 1 << 15
+
+// keepChunk is smaller than bulkChunk because the first pass cannot tell
+// a file that fits before its end: at 100k entries, keeping the first
+// 65536 only to drop them doubled the first pass's CPU (its live heap
+// rescanned by every garbage collection).
+const keepChunk = 1 << 14
 
 // Import is the offline bulk load behind `ldapd import`. A first pass
 // validates every record in one read transaction and writes nothing: the

@@ -177,7 +177,7 @@ func (s *Service) validateImport(ctx context.Context, open ImportSource, st *Imp
 			}
 			inFile[e.DN.Norm()] = hasClass(e, "groupOfNames") || isAccount(e)
 			if keep {
-				if !s.chunkFull(len(v.kept), keptCost) {
+				if len(v.kept) < min(s.bulkChunk(), keepChunk) && !s.chunkFull(len(v.kept), keptCost) {
 					s.stampImported(e, it.structural)
 					v.kept = append(v.kept, e)
 					keptCost += importCost(e)

@@ -41,6 +41,11 @@ type Record struct {
 	Line  int
 	DN    string
 	Attrs []Attr
+	// vals backs the Values of Attrs, whose capacities end at their
+	// lengths (an append by a caller copies, never overwrites a
+	// neighbour): one allocation for a record's values, not one per
+	// attribute and per growth.
+	vals []string
 }
 
 // Get returns the values of the attribute named name (case-insensitive).
@@ -53,15 +58,33 @@ func (r *Record) Get(name string) []string {
 	return nil
 }
 
-// add appends a value, grouping repeated attribute names.
+// add appends a value, grouping repeated attribute names. The values of
+// the last attribute, when they end r.vals, grow in place (an
+// attribute's lines are usually adjacent).
 func (r *Record) add(name, value string) {
 	for i := range r.Attrs {
-		if strings.EqualFold(r.Attrs[i].Name, name) {
-			r.Attrs[i].Values = append(r.Attrs[i].Values, value)
+		a := &r.Attrs[i]
+		if !strings.EqualFold(a.Name, name) {
+			continue
+		}
+		n := len(a.Values)
+		if end := len(r.vals); i == len(r.Attrs)-1 && end < cap(r.vals) && n > 0 && &a.Values[n-1] == &r.vals[end-1] {
+			r.vals = append(r.vals, value)
+			a.Values = r.vals[end-n : end+1 : end+1]
 			return
 		}
+		a.Values = append(a.Values, value)
+		return
 	}
-	r.Attrs = append(r.Attrs, Attr{Name: name, Values: []string{value}})
+	if len(r.vals) == cap(r.vals) {
+		r.vals = make([]string, 0, max(16, 2*cap(r.vals)))
+	}
+	r.vals = append(r.vals, value)
+	if r.Attrs == nil {
+		r.Attrs = make([]Attr, 0, 8)
+	}
+	end := len(r.vals)
+	r.Attrs = append(r.Attrs, Attr{Name: name, Values: r.vals[end-1 : end : end]})
 }
 
 // SyntaxError is a malformed record; Line is where the problem is.

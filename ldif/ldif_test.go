@@ -143,3 +143,38 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+// TestRecordValues: values group by attribute name (case-insensitive)
+// wherever the lines are, more than the first backing array holds, and a
+// caller appending to one attribute's values never changes another's.
+func TestRecordValues(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("dn: cn=x,dc=example,dc=com\nobjectClass: top\nOBJECTCLASS: person\ncn: x\nobjectClass: extra\n")
+	for i := range 20 {
+		b.WriteString("description: d" + string(rune('a'+i)) + "\n")
+	}
+	b.WriteString("cn: y\n")
+	recs, err := readAll(t, b.String())
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("read: %v, %d records", err, len(recs))
+	}
+	r := recs[0]
+	if got := r.Get("objectclass"); !reflect.DeepEqual(got, []string{"top", "person", "extra"}) {
+		t.Errorf("objectClass = %q", got)
+	}
+	if got := r.Get("cn"); !reflect.DeepEqual(got, []string{"x", "y"}) {
+		t.Errorf("cn = %q", got)
+	}
+	if got := r.Get("description"); len(got) != 20 || got[0] != "da" || got[19] != "dt" {
+		t.Errorf("description = %q", got)
+	}
+	for i := range r.Attrs {
+		r.Attrs[i].Values = append(r.Attrs[i].Values, "appended")
+	}
+	if got := r.Get("cn"); !reflect.DeepEqual(got, []string{"x", "y", "appended"}) {
+		t.Errorf("after appends, cn = %q", got)
+	}
+	if got := r.Get("description"); len(got) != 21 || got[0] != "da" || got[19] != "dt" {
+		t.Errorf("after appends, description = %q", got)
+	}
+}

@@ -88,7 +88,7 @@ Add the entries of an LDIF file (slapcat output, content records) to the
 directory of a stopped server: all of them or, on the first bad record,
 none, with the record's line number (a first pass checks every record
 before anything is written; then the entries are added, sorted, up to
-16384 per transaction (--chunk; etcd: a few), and the database file is compacted
+32768 per transaction (--chunk; etcd: a few), and the database file is compacted
 if that shrinks it). The built-in entries every directory has (the base
 entry, ou=people, ou=groups, ou=services, admin, idm_admin and the
 built-in groups) are merged: the file's values (members, password hashes,
@@ -117,7 +117,7 @@ the limit: 100k people took 0.6 GB peak RSS.`,
 		fs.StringVar(&f.domain, "domain", "", "DNS domain, to create the directory if DATA holds none yet (env LDAPD_DOMAIN)")
 		cli.BindEnv(fs, "domain", "LDAPD_DOMAIN")
 		fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar")
-		fs.IntVar(&f.chunk, "chunk", 0, "entries added per transaction (default 16384, ~0.6 GB peak RSS for 100k people; with --store etcd a few); the prepared entries, their keys and the transaction's pages of one chunk are in memory at once")
+		fs.IntVar(&f.chunk, "chunk", 0, "entries added per transaction (default 32768, ~0.7 GB peak RSS for 100k people; with --store etcd a few); the prepared entries, their keys and the transaction's pages of one chunk are in memory at once")
 		fs.StringVar(&f.maxMemory, "max-memory", "1GiB", "memory the import may use (KiB, MiB, GiB or bytes): the Go heap's soft limit (GOMEMLIMIT overrides it); a transaction holds at most a quarter of it; the data file's mapped pages come on top")
 	}, runImport)
 }

@@ -20,7 +20,8 @@ import (
 // order leaves bbolt's pages about half full, and a large transaction
 // spends its time shifting ever larger in-memory nodes. AddBulk instead
 // prepares everything first (encodings, dn2id keys, index keys), sorts the
-// keys of each bucket, and writes every bucket in key order with
+// keys of each bucket, and writes every bucket in key order (the index
+// keys as posting lists, postings.go) with
 // FillPercent 1, so bbolt appends to its nodes and fills its pages. The
 // result is the same file content, key for key, as Adds in the same order
 // (only the page layout differs, as after Compact).
@@ -318,9 +319,10 @@ func (b *bulk) putDN2ID() error {
 	return nil
 }
 
-// putIndexes writes each index's keys in key order: the hashed equality
-// keys ('#'), the presence keys ('*'), the other equality keys ('=').
-// It takes the indexes in order, each once sorted.
+// putIndexes writes each index's posting lists in key order: those of
+// the hashed equality keys ('#'), the presence list ('*'), those of the
+// other equality keys ('='). It takes the indexes in order, each once
+// sorted.
 func (b *bulk) putIndexes(order []int, sorted []chan struct{}) error {
 	idx := b.btx.Bucket(bucketIndex)
 	for _, a := range order {
@@ -335,44 +337,38 @@ func (b *bulk) putIndexes(order []int, sorted []chan struct{}) error {
 			return fmt.Errorf("index bucket %s is missing", name)
 		}
 		ib.FillPercent = bulkFill
-		put := func(k []byte) error {
-			if err := ib.Put(k, nil); err != nil {
-				return fmt.Errorf("index %s: %w", name, err)
-			}
-			return nil
-		}
-		h, _ := slices.BinarySearchFunc(keys, prefixPres, func(k []byte, p byte) int { return int(k[0]) - int(p) })
-		var last []byte
-		for _, k := range keys[:h] {
-			if !bytes.Equal(k, last) { // an attribute given twice (cn and commonName)
-				if err := put(k); err != nil {
-					return err
-				}
-			}
-			last = k
-		}
-		key := make([]byte, 1+idLen)
-		key[0] = prefixPres
-		for i, id := range pres {
-			if i > 0 && id == pres[i-1] {
-				continue
-			}
-			binary.BigEndian.PutUint64(key[1:], id)
-			if err := put(key); err != nil {
-				return err
-			}
-		}
-		last = nil
-		for _, k := range keys[h:] {
-			if !bytes.Equal(k, last) {
-				if err := put(k); err != nil {
-					return err
-				}
-			}
-			last = k
+		if err := putPostings(ib, b.s.idx.maxChunk, keys, pres); err != nil {
+			return fmt.Errorf("index %s: %w", name, err)
 		}
 	}
 	return nil
+}
+
+// putPostings appends to the posting lists of b the ids of keys (sorted
+// equality keys, a prefix and an id each) and pres (ascending presence
+// ids), in key order.
+func putPostings(b *bolt.Bucket, maxChunk int, keys [][]byte, pres []uint64) error {
+	app := newAppender(b, maxChunk)
+	h, _ := slices.BinarySearchFunc(keys, prefixPres, func(k []byte, p byte) int { return int(k[0]) - int(p) })
+	for _, k := range keys[:h] {
+		if err := app.add(k); err != nil {
+			return err
+		}
+	}
+	key := make([]byte, 1+idLen)
+	key[0] = prefixPres
+	for _, id := range pres {
+		binary.BigEndian.PutUint64(key[1:], id)
+		if err := app.add(key); err != nil {
+			return err
+		}
+	}
+	for _, k := range keys[h:] {
+		if err := app.add(k); err != nil {
+			return err
+		}
+	}
+	return app.flush()
 }
 
 // CompactIfSparse compacts the database file at path (see Compact) when

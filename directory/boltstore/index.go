@@ -14,16 +14,24 @@ import (
 )
 
 // indexSet is the shared index definition (directory/internal/indexdef);
-// bbolt keeps every attribute's keys in a nested bucket of idx, without a
-// budget.
-type indexSet struct{ *indexdef.Plan }
+// bbolt keeps every attribute's posting lists (postings.go) in a nested
+// bucket of idx, without a budget.
+type indexSet struct {
+	*indexdef.Plan
+	// maxChunk is the most ids of a posting chunk: indexdef.MaxChunk,
+	// smaller in tests (Options.maxChunk).
+	maxChunk int
+}
 
-func newIndexSet(s *directory.Schema, attrs []string) (*indexSet, error) {
+func newIndexSet(s *directory.Schema, attrs []string, maxChunk int) (*indexSet, error) {
 	p, err := indexdef.New(s, attrs)
 	if err != nil {
 		return nil, err
 	}
-	return &indexSet{p}, nil
+	if maxChunk <= 0 {
+		maxChunk = indexdef.MaxChunk
+	}
+	return &indexSet{Plan: p, maxChunk: maxChunk}, nil
 }
 
 // indexKey is one key in the index of an attribute.
@@ -37,14 +45,21 @@ func (x *indexSet) keys(e *directory.Entry, id uint64) []indexKey {
 	return x.Keys(e, id, indexdef.Budget{})
 }
 
-// putIndexKeys stores keys. The caller holds a write transaction.
-func putIndexKeys(tx *boltTx, keys []indexKey) error {
-	return eachIndexBucket(tx, keys, func(b *bolt.Bucket, k []byte) error { return b.Put(k, nil) })
+// putIndexKeys adds the ids of keys (indexdef's per-id keys: a prefix
+// and an id) to their posting lists. The caller holds a write
+// transaction.
+func putIndexKeys(tx *boltTx, x *indexSet, keys []indexKey) error {
+	return eachIndexBucket(tx, keys, func(b *bolt.Bucket, k []byte) error {
+		return postingAdd(b, k[:len(k)-idLen], binary.BigEndian.Uint64(k[len(k)-idLen:]), x.maxChunk)
+	})
 }
 
-// deleteIndexKeys removes keys. The caller holds a write transaction.
-func deleteIndexKeys(tx *boltTx, keys []indexKey) error {
-	return eachIndexBucket(tx, keys, func(b *bolt.Bucket, k []byte) error { return b.Delete(k) })
+// deleteIndexKeys removes the ids of keys from their posting lists. The
+// caller holds a write transaction.
+func deleteIndexKeys(tx *boltTx, x *indexSet, keys []indexKey) error {
+	return eachIndexBucket(tx, keys, func(b *bolt.Bucket, k []byte) error {
+		return postingDelete(b, k[:len(k)-idLen], binary.BigEndian.Uint64(k[len(k)-idLen:]), x.maxChunk)
+	})
 }
 
 func eachIndexBucket(tx *boltTx, keys []indexKey, fn func(*bolt.Bucket, []byte) error) error {
@@ -121,34 +136,26 @@ func updateIndex(tx *boltTx, x *indexSet, id uint64, old, new *directory.Entry, 
 		_, found := slices.BinarySearchFunc(add, k, compareIndexKeys)
 		return found
 	})
-	if err := deleteIndexKeys(tx, del); err != nil {
+	if err := deleteIndexKeys(tx, x, del); err != nil {
 		return err
 	}
-	return putIndexKeys(tx, add)
+	return putIndexKeys(tx, x, add)
 }
 
-// scanIndex collects the ids of the keys made of prefix and an id. Longer
-// keys sharing the prefix belong to other values (a norm may contain 0x00)
-// and are skipped.
-func scanIndex(tx *boltTx, attr string, prefix []byte, ids []uint64, limit int) ([]uint64, bool) {
+// scanIndex collects the ids of the posting list of prefix in the index
+// of attr (see plan.Source.IndexIDs).
+func scanIndex(tx *boltTx, attr string, prefix []byte, ids []uint64, limit int) ([]uint64, bool, error) {
 	c := tx.indexCursor(attr)
 	if c == nil {
-		return nil, false
+		return nil, false, nil
 	}
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		if len(k) != len(prefix)+idLen {
-			continue
-		}
-		if len(ids) >= limit {
-			return nil, false
-		}
-		ids = append(ids, binary.BigEndian.Uint64(k[len(prefix):]))
-	}
-	return ids, true
+	return scanPostings(c, prefix, ids, limit)
 }
 
 // reindex drops every index bucket and rebuilds the configured ones from
-// the entries. The caller holds a write transaction.
+// the entries, in one pass that collects every index key in memory, then
+// writes each bucket's posting lists in key order. The caller holds a
+// write transaction.
 func reindex(tx *bolt.Tx, x *indexSet) error {
 	idx := tx.Bucket(bucketIndex)
 	var old [][]byte
@@ -160,12 +167,9 @@ func reindex(tx *bolt.Tx, x *indexSet) error {
 			return err
 		}
 	}
-	for _, name := range x.Names {
-		if _, err := idx.CreateBucket([]byte(name)); err != nil {
-			return err
-		}
-	}
-	return tx.Bucket(bucketEntries).ForEach(func(k, v []byte) error {
+	keys := make(map[string][][]byte, len(x.Names))
+	var arena []byte
+	err := tx.Bucket(bucketEntries).ForEach(func(k, v []byte) error {
 		id, err := parseID(k)
 		if err != nil {
 			return err
@@ -174,6 +178,36 @@ func reindex(tx *bolt.Tx, x *indexSet) error {
 		if err != nil {
 			return fmt.Errorf("entry %d: %w", id, err)
 		}
-		return putIndexKeys(newBoltTx(tx), x.keys(e, id))
+		for _, ik := range x.keys(e, id) {
+			if len(arena)+len(ik.Key) > cap(arena) {
+				arena = make([]byte, 0, max(1<<20, len(ik.Key)))
+			}
+			arena = append(arena, ik.Key...)
+			keys[ik.Attr] = append(keys[ik.Attr], arena[len(arena)-len(ik.Key):len(arena):len(arena)])
+		}
+		return nil
 	})
+	if err != nil {
+		return err
+	}
+	for _, name := range x.Names {
+		b, err := idx.CreateBucket([]byte(name))
+		if err != nil {
+			return err
+		}
+		b.FillPercent = bulkFill
+		ks := keys[name]
+		slices.SortFunc(ks, bytes.Compare)
+		a := newAppender(b, x.maxChunk)
+		for _, k := range ks {
+			if err := a.add(k); err != nil {
+				return fmt.Errorf("index %s: %w", name, err)
+			}
+		}
+		if err := a.flush(); err != nil {
+			return fmt.Errorf("index %s: %w", name, err)
+		}
+		delete(keys, name)
+	}
+	return nil
 }

@@ -28,12 +28,14 @@ import (
 //	                       of dn is exactly the keys with prefix entrycodec.DNKey(dn)+0x00,
 //	                       and its children are those with one more component.
 //	idx      one nested bucket per indexed attribute, named by the attribute's
-//	         canonical schema name, holding keys with empty values: the
-//	         equality ('=' norm 0x00 id, '#' sha256(norm) 0x00 id) and
-//	         presence ('*' id) keys of directory/internal/indexdef, which
-//	         builds and parses them for both stores. No overflow keys.
-//	         The id is always the last 8 bytes of a key. Values of a subtype
-//	         are indexed under the subtype's own name.
+//	         canonical schema name, holding posting lists (postings.go,
+//	         indexdef's postings): for each equality prefix ('=' norm 0x00,
+//	         or '#' sha256(norm) 0x00) and the presence prefix ('*'), the
+//	         ids of the entries indexed under it, in chunks keyed prefix
+//	         first-id whose values are the other ids as uvarint deltas. No
+//	         overflow keys. Values of a subtype are indexed under the
+//	         subtype's own name. (Layout 1 had one key prefix id, with an
+//	         empty value, per indexed value of each entry.)
 //	meta     key        -> value (ReadTx.Meta, WriteTx.SetMeta).
 //	seq      name       -> uint64 BE: the last value drawn by NextSequence.
 //
@@ -57,11 +59,12 @@ var (
 // layoutVersion is the version of the layout above that this code reads
 // and writes. Bump it, and add a step to migrations, whenever a bucket or
 // key format changes.
-const layoutVersion = 1
+const layoutVersion = 2
 
-// migrations[v] upgrades a file from layout version v to v+1. Version 1 is
-// the first, so there are none yet.
-var migrations = map[uint64]func(*bolt.Tx) error{}
+// migrations[v] upgrades a file from layout version v to v+1.
+var migrations = map[uint64]func(*bolt.Tx) error{
+	1: migratePostings,
+}
 
 // idLen is the length of an encoded entry id.
 const idLen = indexdef.IDLen
@@ -87,6 +90,63 @@ func appendEqKey(dst []byte, norm string, id uint64) []byte {
 
 // prefixPres starts a presence key (for AddBulk, bulk.go).
 const prefixPres = indexdef.PrefixPres
+
+// migratePostings (layout 1 to 2) rewrites each index bucket's per-id
+// keys (prefix id, empty values) as posting lists. The keys of one prefix
+// come in id order; one bucket's lists are collected in memory (about 8
+// bytes an id), then the bucket is dropped and written again. (bbolt's
+// MoveBucket cannot move a bucket written in the same transaction, so the
+// new bucket is not built beside the old one.)
+func migratePostings(tx *bolt.Tx) error {
+	idx := tx.Bucket(bucketIndex)
+	if idx == nil {
+		return nil // created empty by migrate
+	}
+	var names [][]byte
+	if err := idx.ForEachBucket(func(k []byte) error { names = append(names, bytes.Clone(k)); return nil }); err != nil {
+		return err
+	}
+	type list struct {
+		prefix []byte
+		ids    []uint64
+	}
+	for _, name := range names {
+		var lists []list
+		err := idx.Bucket(name).ForEach(func(k, _ []byte) error {
+			id, ok := indexdef.KeyID(k)
+			if !ok || k[0] == indexdef.PrefixOverflow {
+				return fmt.Errorf("malformed key %q", k)
+			}
+			prefix := k[:len(k)-idLen]
+			if n := len(lists); n == 0 || !bytes.Equal(lists[n-1].prefix, prefix) {
+				lists = append(lists, list{prefix: bytes.Clone(prefix)})
+			}
+			l := &lists[len(lists)-1]
+			l.ids = append(l.ids, id)
+			return nil
+		})
+		if err == nil {
+			err = idx.DeleteBucket(name)
+		}
+		var nb *bolt.Bucket
+		if err == nil {
+			nb, err = idx.CreateBucket(name)
+		}
+		if err == nil {
+			nb.FillPercent = bulkFill
+			a := newAppender(nb, indexdef.MaxChunk)
+			for _, l := range lists {
+				if err = a.addList(l.prefix, l.ids); err != nil {
+					break
+				}
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("index %s: %w", name, err)
+		}
+	}
+	return nil
+}
 
 // ErrUnsupportedVersion is returned by Open for a file written by a newer
 // ldapd, whose layout this code does not know.

@@ -3,6 +3,7 @@ package boltstore
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,8 +73,8 @@ func TestOpenMigratesOlderFileWithBackup(t *testing.T) {
 		t.Errorf("migrated file has version %d, want %d", v, layoutVersion+1)
 	}
 	bak := backups(t, path)
-	if len(bak) != 1 || !strings.HasPrefix(filepath.Base(bak[0]), "ldapd.db.bak-v1-") {
-		t.Fatalf("backups = %v, want one ldapd.db.bak-v1-TIMESTAMP", bak)
+	if want := fmt.Sprintf("ldapd.db.bak-v%d-", layoutVersion); len(bak) != 1 || !strings.HasPrefix(filepath.Base(bak[0]), want) {
+		t.Fatalf("backups = %v, want one %sTIMESTAMP", bak, want)
 	}
 	fi, err := os.Stat(bak[0])
 	if err != nil || fi.Mode().Perm() != 0o600 {
@@ -106,7 +107,7 @@ func TestOpenFailedMigrationKeepsFile(t *testing.T) {
 		return errors.New("disk full (simulated)")
 	})
 	_, err := open(path, Options{plan: plan})
-	if err == nil || !strings.Contains(err.Error(), "migrate layout 1 to 2: disk full (simulated)") {
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("migrate layout %d to %d: disk full (simulated)", layoutVersion, layoutVersion+1)) {
 		t.Fatalf("Open = %v", err)
 	}
 	if v := versionOf(t, path); v != layoutVersion {
@@ -136,7 +137,7 @@ func TestOpenRefusesNewerFile(t *testing.T) {
 	if !errors.Is(err, ErrUnsupportedVersion) {
 		t.Fatalf("Open = %v, want ErrUnsupportedVersion", err)
 	}
-	for _, want := range []string{"layout version 99", "supports up to 1", "run a newer ldapd or restore a backup"} {
+	for _, want := range []string{"layout version 99", fmt.Sprintf("supports up to %d", layoutVersion), "run a newer ldapd or restore a backup"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q lacks %q", err, want)
 		}

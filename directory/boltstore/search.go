@@ -109,8 +109,7 @@ var _ plan.Source = (*query)(nil)
 func (q *query) Lookup(dn directory.DN) (uint64, []byte, error) { return lookup(q.btx, dn) }
 
 func (q *query) IndexIDs(attr string, prefix []byte, ids []uint64, limit int) ([]uint64, bool, error) {
-	ids, ok := scanIndex(q.btx, attr, prefix, ids, limit)
-	return ids, ok, nil
+	return scanIndex(q.btx, attr, prefix, ids, limit)
 }
 
 func (q *query) ChildIDs(key []byte, max int) ([]uint64, bool, error) {

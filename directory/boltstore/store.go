@@ -44,6 +44,9 @@ type Options struct {
 	// plan replaces the layout this code writes, for tests of migrations
 	// (nil: currentLayout()).
 	plan *layoutPlan
+	// maxChunk replaces indexdef.MaxChunk, for tests of long posting
+	// lists (0: indexdef.MaxChunk).
+	maxChunk int
 }
 
 // DefaultTimeout is the file-lock wait used when Options.Timeout is zero.
@@ -113,7 +116,7 @@ func open(path string, opts Options) (*store, error) {
 	if attrs == nil {
 		attrs = directory.DefaultIndexes()
 	}
-	idx, err := newIndexSet(schema, attrs)
+	idx, err := newIndexSet(schema, attrs, opts.maxChunk)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -212,7 +215,7 @@ func (s *store) Backup(w io.Writer) (n int64, err error) {
 // Stats describes the size of a store.
 type Stats struct {
 	Entries   int            // number of entries
-	IndexKeys map[string]int // keys per indexed attribute
+	IndexKeys map[string]int // keys (posting chunks) per indexed attribute
 	FileBytes int64          // size of the database file
 }
 

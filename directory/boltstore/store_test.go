@@ -257,18 +257,26 @@ func TestVerifyDetectsCorruption(t *testing.T) {
 		inject func(tx *bolt.Tx) error
 		want   string
 	}{
-		{"stale index key", func(tx *bolt.Tx) error {
-			return uidIndex(tx).Put(indexdef.EqKey("mallory", idOf(tx, aliceKey)), nil)
-		}, "stale key"},
-		{"missing index key", func(tx *bolt.Tx) error {
-			return uidIndex(tx).Delete(indexdef.EqKey("user00001", idOf(tx, aliceKey)))
-		}, "lacks key"},
-		{"missing presence key", func(tx *bolt.Tx) error {
-			return uidIndex(tx).Delete(indexdef.PresKey(idOf(tx, aliceKey)))
-		}, "lacks key"},
-		{"index key of a missing entry", func(tx *bolt.Tx) error {
-			return uidIndex(tx).Put(indexdef.EqKey("ghost", 9999), nil)
+		{"stale index id", func(tx *bolt.Tx) error {
+			return postingAdd(uidIndex(tx), indexdef.EqPrefix("mallory"), idOf(tx, aliceKey), indexdef.MaxChunk)
+		}, "stale id"},
+		{"missing index id", func(tx *bolt.Tx) error {
+			return postingDelete(uidIndex(tx), indexdef.EqPrefix("user00001"), idOf(tx, aliceKey), indexdef.MaxChunk)
+		}, "lacks the id"},
+		{"missing presence id", func(tx *bolt.Tx) error {
+			return postingDelete(uidIndex(tx), []byte{indexdef.PrefixPres}, idOf(tx, aliceKey), indexdef.MaxChunk)
+		}, "lacks the id"},
+		{"index id of a missing entry", func(tx *bolt.Tx) error {
+			return postingAdd(uidIndex(tx), indexdef.EqPrefix("ghost"), 9999, indexdef.MaxChunk)
 		}, "missing entry 9999"},
+		{"malformed chunk", func(tx *bolt.Tx) error {
+			return uidIndex(tx).Put(postingKey([]byte{indexdef.PrefixPres}, 1), []byte{0x80})
+		}, "malformed posting chunk"},
+		{"per-id key beside a chunk", func(tx *bolt.Tx) error {
+			// A layout-1 key of alice's presence, inside the presence
+			// chunk that already lists her.
+			return uidIndex(tx).Put(indexdef.PresKey(idOf(tx, aliceKey)), nil)
+		}, "starts at or below the end of chunk"},
 		{"orphan dn2id key", func(tx *bolt.Tx) error {
 			return tx.Bucket(bucketDN2ID).Put(append(bytes.Clone(peopleKey), []byte("\x00uid=ghost")...), idKey(9999))
 		}, "points to missing entry"},

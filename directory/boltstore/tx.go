@@ -167,7 +167,7 @@ func (t *tx) Add(e *directory.Entry) error {
 	if err := t.btx.Bucket(bucketDN2ID).Put(key, idKey(id)); err != nil {
 		return fmt.Errorf("add %s: %w", e.DN, err)
 	}
-	return putIndexKeys(t.btx, t.s.idx.keys(e, id))
+	return putIndexKeys(t.btx, t.s.idx, t.s.idx.keys(e, id))
 }
 
 // Modify applies changes to a clone of the stored entry, so a failed
@@ -222,7 +222,7 @@ func (t *tx) Delete(dn directory.DN) error {
 		return err
 	}
 	t.wrote = true
-	if err := deleteIndexKeys(t.btx, t.s.idx.keys(e, id)); err != nil {
+	if err := deleteIndexKeys(t.btx, t.s.idx, t.s.idx.keys(e, id)); err != nil {
 		return err
 	}
 	if err := t.btx.Bucket(bucketDN2ID).Delete(key); err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -24,8 +25,11 @@ var ErrCorrupt = errors.New("directory database is inconsistent")
 //     its DN, and its parent exists unless it is a suffix (no ancestor is
 //     stored);
 //   - every dn2id key points to a live entry (no orphan ids);
-//   - every index key of every entry is present, and every key in an index
-//     belongs to a live entry that has that value (no stale keys);
+//   - every index key of every entry has its id in the posting list of
+//     its prefix, and every id in a posting list belongs to a live entry
+//     that has that value (no stale ids); every chunk is well formed (its
+//     key ends in its first id, its ids ascend, at most indexdef.MaxChunk
+//     of them, and lie above those of the chunk before);
 //   - the layout version and the index set match this code.
 //
 // It runs in a write transaction that it rolls back, because bbolt's page
@@ -56,6 +60,40 @@ type verifier struct {
 	btx *boltTx
 	idx *indexSet
 	problems.List
+	// cached holds, by attribute and prefix, the last chunk of more than
+	// one id that chunkOf read: entries are checked in id order, so the
+	// next entries with that value find their ids in it.
+	cached     map[string]map[string][]uint64
+	chunkCount int
+}
+
+// maxCachedChunks bounds verifier.cached.
+const maxCachedChunks = 4096
+
+// chunkOf returns the ids of the chunk of prefix in b (the index of attr)
+// whose range holds id, or would.
+func (v *verifier) chunkOf(attr string, b *bolt.Bucket, prefix []byte, id uint64) ([]uint64, error) {
+	byPrefix := v.cached[attr]
+	if ids := byPrefix[string(prefix)]; len(ids) > 0 && ids[0] <= id && id <= ids[len(ids)-1] {
+		return ids, nil
+	}
+	_, ids, _, err := findChunk(b.Cursor(), prefix, id)
+	if err != nil || len(ids) < 2 {
+		return ids, err
+	}
+	if v.cached == nil || v.chunkCount >= maxCachedChunks {
+		v.cached, v.chunkCount = map[string]map[string][]uint64{}, 0
+		byPrefix = nil
+	}
+	if byPrefix == nil {
+		byPrefix = map[string][]uint64{}
+		v.cached[attr] = byPrefix
+	}
+	if _, ok := byPrefix[string(prefix)]; !ok {
+		v.chunkCount++
+	}
+	byPrefix[string(prefix)] = ids
+	return ids, nil
 }
 
 func (v *verifier) run() error {
@@ -118,8 +156,17 @@ func (v *verifier) entries() (map[string]int, error) {
 		for _, ik := range v.idx.keys(e, id) {
 			want[ik.Attr]++
 			b := idx.Bucket([]byte(ik.Attr))
-			if b == nil || !hasKey(b, ik.Key) {
-				v.Problem("entry %d (%s): index %s lacks key %q", id, e.DN, ik.Attr, ik.Key)
+			if b == nil {
+				v.Problem("entry %d (%s): index %s is missing", id, e.DN, ik.Attr)
+				continue
+			}
+			prefix := ik.Key[:len(ik.Key)-idLen]
+			ids, err := v.chunkOf(ik.Attr, b, prefix, id)
+			if err != nil {
+				continue // reported by indexes
+			}
+			if _, ok := slices.BinarySearch(ids, id); !ok {
+				v.Problem("entry %d (%s): index %s lacks the id under %q", id, e.DN, ik.Attr, prefix)
 			}
 		}
 		return nil
@@ -155,10 +202,10 @@ func (v *verifier) dn2id() {
 	})
 }
 
-// indexes checks the index buckets against the expected key counts. When
-// every expected key exists (checked by entries) and the counts agree,
-// there is no stale key; otherwise each key is checked against its entry
-// to name the stale ones.
+// indexes checks the posting lists of the index buckets and their id
+// counts against the expected ones. When every expected id is listed
+// (checked by entries) and the counts agree, there is no stale id;
+// otherwise each id is checked against its entry to name the stale ones.
 func (v *verifier) indexes(want map[string]int) error {
 	idx := v.btx.Bucket(bucketIndex)
 	return idx.ForEachBucket(func(name []byte) error {
@@ -168,55 +215,84 @@ func (v *verifier) indexes(want map[string]int) error {
 			return nil
 		}
 		b := idx.Bucket(name)
-		if n := b.Stats().KeyN; n == want[attr] {
-			return nil
+		n, err := v.chunks(attr, b, nil)
+		if err != nil || n == want[attr] {
+			return err
 		}
-		return v.staleKeys(attr, b)
+		_, err = v.chunks(attr, b, v.staleIDs(attr))
+		return err
 	})
 }
 
-func (v *verifier) staleKeys(attr string, b *bolt.Bucket) error {
+// chunks checks the form of every chunk of b and returns the number of
+// ids they hold, calling each (if not nil) for every id and its prefix.
+func (v *verifier) chunks(attr string, b *bolt.Bucket, each func(prefix []byte, id uint64)) (int, error) {
+	var (
+		n        int
+		ids      []uint64
+		last     []byte // the key of the chunk before
+		lastHigh uint64 // its highest id
+	)
+	maxChunk := max(v.idx.maxChunk, indexdef.MaxChunk)
+	err := b.ForEach(func(k, val []byte) error {
+		if err := v.ctx.Err(); err != nil {
+			return err
+		}
+		if _, ok := indexdef.KeyID(k); !ok || k[0] == indexdef.PrefixOverflow { // overflow keys are etcdstore's
+			v.Problem("index %s: malformed key %q", attr, k)
+			return nil
+		}
+		prefix := k[:len(k)-idLen]
+		var err error
+		if ids, err = decodeChunk(ids[:0], k, len(prefix), val); err != nil {
+			v.Problem("index %s: %v", attr, err)
+			return nil
+		}
+		if len(ids) > maxChunk {
+			v.Problem("index %s: chunk %q holds %d ids, more than %d", attr, k, len(ids), maxChunk)
+		}
+		if last != nil && isChunkOf(last, prefix) && lastHigh >= ids[0] {
+			v.Problem("index %s: chunk %q starts at or below the end of chunk %q", attr, k, last)
+		}
+		last, lastHigh = append(last[:0], k...), ids[len(ids)-1]
+		n += len(ids)
+		if each != nil {
+			for _, id := range ids {
+				each(prefix, id)
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// staleIDs returns a check that the entry with id has a value indexed
+// under prefix in the index of attr.
+func (v *verifier) staleIDs(attr string) func(prefix []byte, id uint64) {
 	var (
 		lastID   uint64
 		lastKeys map[string]bool
 	)
-	return b.ForEach(func(k, _ []byte) error {
-		if err := v.ctx.Err(); err != nil {
-			return err
-		}
-		id, ok := indexdef.KeyID(k)
-		if !ok || k[0] == indexdef.PrefixOverflow { // overflow keys are etcdstore's
-			v.Problem("index %s: malformed key %q", attr, k)
-			return nil
-		}
+	return func(prefix []byte, id uint64) {
 		if lastKeys == nil || id != lastID {
-			lastID, lastKeys = id, nil
+			lastID, lastKeys = id, map[string]bool{}
 			raw := v.btx.Bucket(bucketEntries).Get(idKey(id))
 			if raw == nil {
-				v.Problem("index %s: key %q points to missing entry %d", attr, k, id)
-				return nil
+				v.Problem("index %s: id under %q points to missing entry %d", attr, prefix, id)
+				return
 			}
 			e, err := entrycodec.Decode(raw)
 			if err != nil {
-				return nil // reported by entries
+				return // reported by entries
 			}
-			lastKeys = map[string]bool{}
 			for _, ik := range v.idx.keys(e, id) {
 				if ik.Attr == attr {
-					lastKeys[string(ik.Key)] = true
+					lastKeys[string(ik.Key[:len(ik.Key)-idLen])] = true
 				}
 			}
 		}
-		if !lastKeys[string(k)] {
-			v.Problem("index %s: stale key %q: entry %d has no such value", attr, k, id)
+		if !lastKeys[string(prefix)] {
+			v.Problem("index %s: stale id %d under %q: the entry has no such value", attr, id, prefix)
 		}
-		return nil
-	})
-}
-
-// hasKey reports whether b holds key. Index values are empty, and Get
-// cannot tell an empty value from a missing key.
-func hasKey(b *bolt.Bucket, key []byte) bool {
-	k, _ := b.Cursor().Seek(key)
-	return bytes.Equal(k, key)
+	}
 }

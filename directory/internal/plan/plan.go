@@ -54,10 +54,12 @@ type Source interface {
 	// Lookup returns the id and DN key (entrycodec.DNKey) of the stored
 	// entry dn, or an error for the client (directory.NoSuchObject).
 	Lookup(dn directory.DN) (id uint64, key []byte, err error)
-	// IndexIDs appends to ids the ids of the keys in the index of attr
-	// made of prefix and an id (a longer key sharing the prefix belongs
-	// to another value), and reports false as soon as ids would hold more
-	// than limit values.
+	// IndexIDs appends to ids the ids indexed under prefix (indexdef's
+	// key up to the id) in the index of attr, and reports false as soon
+	// as ids would hold more than limit values. etcdstore keeps one key
+	// prefix+id per id, boltstore posting lists of ids under keys
+	// prefix+first id (indexdef's postings); either way a longer key
+	// sharing the prefix belongs to another value.
 	IndexIDs(attr string, prefix []byte, ids []uint64, limit int) (_ []uint64, complete bool, _ error)
 	// ChildIDs returns the ids of the children of the entry with DN key
 	// (the depth-1 entries for the root, key nil), and whether there are
