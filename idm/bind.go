@@ -289,7 +289,7 @@ func (s *Service) tokenBind(ctx context.Context, token string) (Identity, error)
 		return Identity{}, errBind()
 	}
 	id := Identity{Kind: acl.Account, DN: st.account, Token: true, TokenID: claims.TokenID, ReadWrite: st.rec.Purpose == tokens.ReadWrite,
-		tokenAccount: claims.AccountUUID, memo: &subjectMemo{}}
+		tokenAccount: claims.AccountUUID, memo: &subjectMemo{}, desc: st.desc}
 	if e := s.log.Info(); e.Enabled() {
 		secEvent(ctx, e).Str("identity", id.String()).Str("purpose", st.rec.Purpose.String()).Msg("token bind succeeded")
 	}

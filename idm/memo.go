@@ -68,6 +68,10 @@ type tokenState struct {
 	rec      tokens.Record // AccountUUID is the holder's entryUUID
 	account  directory.DN
 	disabled bool
+	// desc is what Identity.String returns for a bind with this token,
+	// made once with the state rather than twice per bind (the security
+	// event and the access line each describe the identity).
+	desc string
 }
 
 // tokenStates caches tokenState by token ID, valid for one store version.

@@ -266,6 +266,9 @@ type Identity struct {
 	// memo holds the subject this identity last derived (memo.go); nil for
 	// identities not made by a bind, which then derive on every operation.
 	memo *subjectMemo
+	// desc, when set, is what String returns (a token bind's, made once
+	// per token state: tokenState.desc).
+	desc string
 }
 
 // RootIdentity is the identity of the local administration socket.
@@ -279,10 +282,19 @@ func (id Identity) String() string {
 	case acl.Root:
 		return "root"
 	}
+	if id.desc != "" {
+		return id.desc
+	}
 	if id.Token {
-		return id.DN.String() + " (token " + id.TokenID.String() + ")"
+		return tokenIdentityString(id.DN, id.TokenID)
 	}
 	return id.DN.String()
+}
+
+// tokenIdentityString is String of an identity bound with token id to
+// the account dn.
+func tokenIdentityString(dn directory.DN, id tokens.ID) string {
+	return dn.String() + " (token " + id.String() + ")"
 }
 
 // IsAnonymous reports whether id is the anonymous identity.
