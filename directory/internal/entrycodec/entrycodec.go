@@ -136,9 +136,9 @@ func DecodeAttrs(raw []byte) (*directory.Entry, string, error) {
 // DecodeAttrsInto is DecodeAttrs into e, reusing e.Attrs and vals (which
 // it returns for the next call). e's strings are substrings of raw: the
 // caller decides whether raw is a copy. When keep is not nil, only the
-// attributes it keeps are decoded (the others are skipped over), for a
-// filter that reads a few attributes.
-func DecodeAttrsInto(raw string, e *directory.Entry, vals []string, keep func(name string) bool) (string, []string, error) {
+// attributes it names (ignoring case) are decoded, the others are skipped
+// over: for a filter that reads a few attributes.
+func DecodeAttrsInto(raw string, e *directory.Entry, vals []string, keep []string) (string, []string, error) {
 	if len(raw) == 0 || raw[0] != Format {
 		return "", vals, fmt.Errorf("%w: unknown format", ErrCorrupt)
 	}
@@ -154,7 +154,7 @@ func DecodeAttrsInto(raw string, e *directory.Entry, vals []string, keep func(na
 
 // decodeAttrsChecked is DecodeAttrsInto through the decoder, which checks
 // every read and reports the first error.
-func decodeAttrsChecked(raw string, e *directory.Entry, vals []string, keep func(name string) bool) (string, []string, error) {
+func decodeAttrsChecked(raw string, e *directory.Entry, vals []string, keep []string) (string, []string, error) {
 	d := decoder{s: raw, off: 1}
 	dn := d.str()
 	nAttrs := d.count()
@@ -163,7 +163,7 @@ func decodeAttrsChecked(raw string, e *directory.Entry, vals []string, keep func
 	for i := 0; i < nAttrs && d.err == nil; i++ {
 		name := d.str()
 		nv := d.count()
-		if keep != nil && !keep(name) {
+		if keep != nil && !kept(keep, name) {
 			for j := 0; j < nv && d.err == nil; j++ {
 				d.str()
 			}
@@ -189,7 +189,7 @@ func decodeAttrsChecked(raw string, e *directory.Entry, vals []string, keep func
 // path, which reports the error. Each length and count is one byte but
 // for long values: the one-byte case is written out inline at each read,
 // as a function it would not be inlined.
-func decodeAttrsFast(s string, e *directory.Entry, vals []string, keep func(name string) bool) (dn string, _ []string, ok bool) {
+func decodeAttrsFast(s string, e *directory.Entry, vals []string, keep []string) (dn string, _ []string, ok bool) {
 	off := 1
 	var n int
 	if off < len(s) && s[off] < 0x80 {
@@ -225,7 +225,7 @@ func decodeAttrsFast(s string, e *directory.Entry, vals []string, keep func(name
 		} else if nv, off = uvarintAt(s, off); nv < 0 {
 			return "", vals, false
 		}
-		if keep != nil && !keep(name) {
+		if keep != nil && !kept(keep, name) {
 			for range nv {
 				if off < len(s) && s[off] < 0x80 {
 					off += 1 + int(s[off])
@@ -260,6 +260,16 @@ func decodeAttrsFast(s string, e *directory.Entry, vals []string, keep func(name
 		e.Attrs = append(e.Attrs, directory.Attr{Name: name, Values: vals[start:len(vals):len(vals)]})
 	}
 	return dn, vals, off == len(s)
+}
+
+// kept reports whether keep names the attribute name.
+func kept(keep []string, name string) bool {
+	for _, k := range keep {
+		if len(k) == len(name) && strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // maxFastCount bounds the uvarints decodeAttrsFast reads: every length
