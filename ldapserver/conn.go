@@ -51,6 +51,9 @@ type conn struct {
 	req    Request
 	search searchContext
 	bases  baseMemo
+	// ctx is every operation's context: the Handler's ConnContext, made
+	// when the connection opened, or context.Background().
+	ctx    context.Context
 	logBuf []byte // the access line's target, for a search
 
 	mu   sync.Mutex
@@ -86,6 +89,10 @@ func (c *conn) serve() {
 		log.Debug().Msg("connection closed")
 	}()
 	c.rw = c.netConn
+	c.ctx = context.Background()
+	if cc, ok := c.srv.Handler.(ConnContexter); ok {
+		c.ctx = cc.ConnContext(c.ctx, c.id, c.netConn.RemoteAddr())
+	}
 	c.setIdentity(c.initialIdentity())
 	if c.startTLS {
 		if err := c.handshake(); err != nil {
@@ -327,7 +334,7 @@ func (c *conn) startTLSOp(id int32, log zerolog.Logger) bool {
 func (c *conn) dispatch(msg *wire.Message, start time.Time, log zerolog.Logger) bool {
 	// Operations run one at a time and finish before dispatch returns, so
 	// only a search needs a context of its own: its time limit.
-	var ctx context.Context = context.Background()
+	ctx := c.ctx
 	w := &c.resp
 	*w = response{c: c, id: msg.ID, tag: responseTag(msg.Op), attrs: w.attrs[:0]}
 	op, err := toOperation(c.srv.schema, msg.Op, &c.bases)
@@ -343,7 +350,7 @@ func (c *conn) dispatch(msg *wire.Message, start time.Time, log zerolog.Logger) 
 				if s.TimeLimit > 0 && time.Duration(s.TimeLimit)*time.Second < limit {
 					limit = time.Duration(s.TimeLimit) * time.Second
 				}
-				ctx = c.search.start(limit)
+				ctx = c.search.start(c.ctx, limit)
 				defer c.search.end()
 				w.typesOnly = s.TypesOnly
 			}
