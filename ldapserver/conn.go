@@ -277,7 +277,7 @@ func (c *conn) handle(packet []byte, log zerolog.Logger) bool {
 		c.setIdentity(c.initialIdentity()) // RFC 4511 4.2.1: a bind resets the state
 		if code, why := c.bindPrecheck(op); code != wire.ResultSuccess {
 			log.Info().Int32("msgid", msg.ID).Str("op", "bind").Str("target", logfield.Clip(op.Name)).Int("code", code).Msg(why)
-			c.observe("bind", code, start)
+			c.observe("bind", code, time.Since(start))
 			return c.send(wire.AppendBindResponse(c.buf[:0], msg.ID, wire.Result{Code: code, Message: why}, nil, nil))
 		}
 	}
@@ -350,7 +350,7 @@ func (c *conn) dispatch(msg *wire.Message, start time.Time, log zerolog.Logger) 
 				if s.TimeLimit > 0 && time.Duration(s.TimeLimit)*time.Second < limit {
 					limit = time.Duration(s.TimeLimit) * time.Second
 				}
-				ctx = c.search.start(c.ctx, limit)
+				ctx = c.search.start(c.ctx, start, limit) // the limit counts from decoding
 				defer c.search.end()
 				w.typesOnly = s.TypesOnly
 			}
@@ -374,6 +374,7 @@ func (c *conn) dispatch(msg *wire.Message, start time.Time, log zerolog.Logger) 
 	if op != nil {
 		name = op.OpName()
 	}
+	took := time.Since(start) // for the log line and the Observer both
 	ev := log.Info()
 	if w.code == wire.ResultOther {
 		ev = log.Error()
@@ -396,7 +397,7 @@ func (c *conn) dispatch(msg *wire.Message, start time.Time, log zerolog.Logger) 
 			}
 			ev = ev.Str("target", logfield.Clip(target))
 		}
-		ev = ev.Str("identity", c.describeIdentity()).Int("code", w.code).Dur("duration", time.Since(start))
+		ev = ev.Str("identity", c.describeIdentity()).Int("code", w.code).Dur("duration", took)
 	}
 	if w.entries > 0 {
 		ev = ev.Int("entries", w.entries)
@@ -405,14 +406,15 @@ func (c *conn) dispatch(msg *wire.Message, start time.Time, log zerolog.Logger) 
 		ev = ev.AnErr("error", logfield.ClipErr(w.internal))
 	}
 	ev.Send()
-	c.observe(name, w.code, start)
+	c.observe(name, w.code, took)
 	return !w.failed
 }
 
-// observe reports a finished operation to the Server's Observer, if any.
-func (c *conn) observe(op string, code int, start time.Time) {
+// observe reports a finished operation, which took d, to the Server's
+// Observer, if any.
+func (c *conn) observe(op string, code int, d time.Duration) {
 	if c.srv.Observer != nil {
-		c.srv.Observer.OpDone(op, code, time.Since(start))
+		c.srv.Observer.OpDone(op, code, d)
 	}
 }
 

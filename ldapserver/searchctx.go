@@ -28,10 +28,11 @@ type searchContext struct {
 
 var _ context.Context = (*searchContext)(nil)
 
-// start makes c the context of a search limited to d from now, with
-// parent's values (parent is never done: see ConnContexter).
-func (c *searchContext) start(parent context.Context, d time.Duration) *searchContext {
-	c.parent, c.deadline = parent, time.Now().Add(d)
+// start makes c the context of a search that began at begun and is
+// limited to d, with parent's values (parent is never done: see
+// ConnContexter).
+func (c *searchContext) start(parent context.Context, begun time.Time, d time.Duration) *searchContext {
+	c.parent, c.deadline = parent, begun.Add(d)
 	return c
 }
 

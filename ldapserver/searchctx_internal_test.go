@@ -15,7 +15,7 @@ func TestSearchContext(t *testing.T) {
 	type key struct{}
 	conn := context.WithValue(context.Background(), key{}, "conn 7")
 	var c searchContext
-	ctx := context.Context(c.start(conn, time.Hour))
+	ctx := context.Context(c.start(conn, time.Now(), time.Hour))
 	if v := ctx.Value(key{}); v != "conn 7" {
 		t.Fatalf("Value = %v, want the connection's", v)
 	}
@@ -27,7 +27,7 @@ func TestSearchContext(t *testing.T) {
 	}
 	c.end()
 
-	ctx = c.start(conn, 20*time.Millisecond)
+	ctx = c.start(conn, time.Now(), 20*time.Millisecond)
 	// A derived context sees the deadline through Done.
 	child, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -44,7 +44,7 @@ func TestSearchContext(t *testing.T) {
 	}
 	c.end()
 
-	ctx = c.start(conn, time.Hour)
+	ctx = c.start(conn, time.Now(), time.Hour)
 	if err := ctx.Err(); err != nil {
 		t.Fatalf("Err of the next search: %v", err)
 	}
