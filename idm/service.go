@@ -110,6 +110,10 @@ type Service struct {
 	// verifications counts full password verifications, dummy ones
 	// included (tests).
 	verifications atomic.Int64
+
+	// versioned is the store's directory.Versioned (also through a
+	// wrapper, see directory.As), found once: nil when it has none.
+	versioned directory.Versioned
 }
 
 // New returns a Service for cfg. It reads only the base DN a store was
@@ -161,6 +165,9 @@ func New(cfg Config) (*Service, error) {
 		policy: acl.NewPolicy(base), hasher: cfg.Hasher, log: cfg.Logger, now: cfg.Now, rand: cfg.Rand, cfg: cfg,
 	}
 	s.policy.AnonymousRead = cfg.AnonymousRead
+	if v, ok := directory.As[directory.Versioned](cfg.Store); ok {
+		s.versioned = v
+	}
 	s.throttle = newThrottle(cfg.Throttle, cfg.Now)
 	if s.passwords, err = newPasswordCache(cfg.PasswordCacheTTL, cfg.PasswordCacheSize, cfg.Now); err != nil {
 		return nil, fmt.Errorf("idm: password cache key: %w", err)

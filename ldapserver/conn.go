@@ -30,6 +30,7 @@ type conn struct {
 	id       uint64
 	startTLS bool   // handshake first (LDAPS)
 	ip       string // client IP counted against MaxConnectionsPerIP
+	remote   net.Addr
 
 	rw       net.Conn // netConn, or the TLS connection over it
 	br       *bufio.Reader
@@ -79,7 +80,8 @@ func (c *conn) setBusy(b bool) {
 // time, in this goroutine, in the order received (see the package doc);
 // the loop alone reads and changes the connection state.
 func (c *conn) serve() {
-	log := c.srv.Logger.With().Uint64("conn", c.id).Str("remote", c.netConn.RemoteAddr().String()).Logger()
+	c.remote = c.netConn.RemoteAddr()
+	log := c.srv.Logger.With().Uint64("conn", c.id).Str("remote", c.remote.String()).Logger()
 	defer func() {
 		if p := recover(); p != nil {
 			log.Error().Interface("panic", p).Str("stack", string(debug.Stack())).Msg("connection handler panicked")
@@ -91,7 +93,7 @@ func (c *conn) serve() {
 	c.rw = c.netConn
 	c.ctx = context.Background()
 	if cc, ok := c.srv.Handler.(ConnContexter); ok {
-		c.ctx = cc.ConnContext(c.ctx, c.id, c.netConn.RemoteAddr())
+		c.ctx = cc.ConnContext(c.ctx, c.id, c.remote)
 	}
 	c.setIdentity(c.initialIdentity())
 	if c.startTLS {
@@ -356,7 +358,7 @@ func (c *conn) dispatch(msg *wire.Message, start time.Time, log zerolog.Logger) 
 			}
 			req := &c.req
 			*req = Request{ctx: ctx, MessageID: msg.ID, Op: op, Controls: msg.Controls, Bound: c.identity,
-				TLS: c.tls, ConnID: c.id, RemoteAddr: c.netConn.RemoteAddr(), PasswordsAllowed: c.tls != nil || c.srv.AllowInsecureBind}
+				TLS: c.tls, ConnID: c.id, RemoteAddr: c.remote, PasswordsAllowed: c.tls != nil || c.srv.AllowInsecureBind}
 			c.srv.Handler.ServeLDAP(w, req)
 			*req = Request{}
 		}
