@@ -71,8 +71,9 @@ type tokenState struct {
 	disabled bool
 	// desc is what Identity.String returns for a bind with this token,
 	// made once with the state rather than twice per bind (the security
-	// event and the access line each describe the identity).
-	desc string
+	// event and the access line each describe the identity); authz is
+	// what WhoAmI answers, made once rather than per operation.
+	desc, authz string
 }
 
 // tokenStates caches tokenState by token ID, valid for one store version.

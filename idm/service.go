@@ -273,9 +273,9 @@ type Identity struct {
 	// memo holds the subject this identity last derived (memo.go); nil for
 	// identities not made by a bind, which then derive on every operation.
 	memo *subjectMemo
-	// desc, when set, is what String returns (a token bind's, made once
-	// per token state: tokenState.desc).
-	desc string
+	// desc and authz, when set, are what String and WhoAmI return (a
+	// token bind's, made once per token state: tokenState).
+	desc, authz string
 }
 
 // RootIdentity is the identity of the local administration socket.

@@ -364,6 +364,10 @@ func TestTokenBindSuccess(t *testing.T) {
 				if n := testing.AllocsPerRun(10, func() { _ = id.String() }); n != 0 {
 					t.Errorf("describing a token identity allocates %.0f times", n)
 				}
+				_, _ = f.s.IDM.WhoAmI(ctx, id) // derives the subject once
+				if n := testing.AllocsPerRun(10, func() { _, _ = f.s.IDM.WhoAmI(ctx, id) }); n != 0 {
+					t.Errorf("WhoAmI of a token identity allocates %.0f times", n)
+				}
 				if w, err := f.s.IDM.WhoAmI(ctx, id); err != nil || w != "u: demo_service@idm.example.com" {
 					t.Errorf("whoami: %q, %v", w, err)
 				}
