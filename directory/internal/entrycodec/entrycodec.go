@@ -187,24 +187,18 @@ func decodeAttrsChecked(raw string, e *directory.Entry, vals []string, keep []st
 // anything else (a length or count running past the end, trailing bytes,
 // a uvarint over maxFastCount); DecodeAttrsInto then takes the checked
 // path, which reports the error. Each length and count is one byte but
-// for long values: the one-byte case is written out inline at each read,
-// as a function it would not be inlined.
+// for long values: in the loop over attributes and values the one-byte
+// case is written out inline at each read, as a function it would not be
+// inlined.
 func decodeAttrsFast(s string, e *directory.Entry, vals []string, keep []string) (dn string, _ []string, ok bool) {
-	off := 1
-	var n int
-	if off < len(s) && s[off] < 0x80 {
-		n, off = int(s[off]), off+1
-	} else if n, off = uvarintAt(s, off); n < 0 {
-		return "", vals, false
-	}
-	if n > len(s)-off {
+	// The DN's length and the attribute count, once per entry.
+	n, off := uvarintAt(s, 1)
+	if n < 0 || n > len(s)-off {
 		return "", vals, false
 	}
 	dn, off = s[off:off+n], off+n
-	nAttrs := 0
-	if off < len(s) && s[off] < 0x80 {
-		nAttrs, off = int(s[off]), off+1
-	} else if nAttrs, off = uvarintAt(s, off); nAttrs < 0 {
+	nAttrs, off := uvarintAt(s, off)
+	if nAttrs < 0 {
 		return "", vals, false
 	}
 	e.Attrs = e.Attrs[:0]
