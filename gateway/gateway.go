@@ -25,6 +25,7 @@ import (
 	"context"
 	"encoding/binary"
 	"hash/fnv"
+	"net"
 	"strings"
 	"time"
 
@@ -66,13 +67,26 @@ type Gateway struct {
 // core's own (ldapserver.SchemaSource).
 func (g *Gateway) Schema() *directory.Schema { return g.IDM.Schema() }
 
+// ConnContext implements ldapserver.ConnContexter: every operation of
+// the connection carries its id (idm.WithConn, for the security events)
+// and the client's address (idm.WithClientAddr, for the bind throttle and
+// the logs), made once for the connection.
+func (g *Gateway) ConnContext(ctx context.Context, connID uint64, remote net.Addr) context.Context {
+	return idm.WithClientAddr(idm.WithConn(ctx, connID), remote)
+}
+
 // ServeLDAP implements ldapserver.Handler.
 func (g *Gateway) ServeLDAP(w ldapserver.ResponseWriter, r *ldapserver.Request) {
 	id := identity(r)
-	ctx := idm.WithConn(r.Context(), r.ConnID)
+	ctx := r.Context()
+	if !idm.HasConn(ctx) {
+		// The server did not ask ConnContext: another Handler (the
+		// admin socket's backup.Handler) passed the request on.
+		ctx = g.ConnContext(ctx, r.ConnID, r.RemoteAddr)
+	}
 	switch op := r.Op.(type) {
 	case *ldapserver.BindRequest:
-		g.bind(idm.WithClientAddr(ctx, r.RemoteAddr), w, op)
+		g.bind(ctx, w, op)
 	case *ldapserver.SearchRequest:
 		g.search(ctx, w, r, op, id)
 	case *ldapserver.AddRequest:
@@ -242,7 +256,6 @@ func (g *Gateway) passwordModify(ctx context.Context, w ldapserver.ResponseWrite
 			Message: "passwords are only accepted over TLS: use ldaps:// or StartTLS (-ZZ)"})
 		return
 	}
-	ctx = idm.WithClientAddr(ctx, r.RemoteAddr)
 	var oldPW, newPW *string
 	if pm.HasOldPassword {
 		s := string(pm.OldPassword)

@@ -45,6 +45,7 @@ func (s *Service) tokenState(ctx context.Context, id tokens.ID, account [16]byte
 		}
 		st.rec.AccountUUID = entryUUID(acct)
 		st.account, st.disabled = acct.DN, disabled(acct)
+		st.desc, st.authz = tokenIdentityString(acct.DN, id), s.authzID(acct.DN)
 		return nil
 	})
 	if err != nil {

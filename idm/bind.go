@@ -289,7 +289,7 @@ func (s *Service) tokenBind(ctx context.Context, token string) (Identity, error)
 		return Identity{}, errBind()
 	}
 	id := Identity{Kind: acl.Account, DN: st.account, Token: true, TokenID: claims.TokenID, ReadWrite: st.rec.Purpose == tokens.ReadWrite,
-		tokenAccount: claims.AccountUUID, memo: &subjectMemo{}}
+		tokenAccount: claims.AccountUUID, memo: &subjectMemo{}, desc: st.desc, authz: st.authz}
 	if e := s.log.Info(); e.Enabled() {
 		secEvent(ctx, e).Str("identity", id.String()).Str("purpose", st.rec.Purpose.String()).Msg("token bind succeeded")
 	}
@@ -338,5 +338,11 @@ func (s *Service) WhoAmI(ctx context.Context, id Identity) (string, error) {
 	if err := s.Check(ctx, id); err != nil {
 		return "", err
 	}
-	return "u: " + s.SPN(s.accountName(id.DN)), nil
+	if id.authz != "" {
+		return id.authz, nil
+	}
+	return s.authzID(id.DN), nil
 }
+
+// authzID is WhoAmI's answer for the account dn.
+func (s *Service) authzID(dn directory.DN) string { return "u: " + s.SPN(s.accountName(dn)) }

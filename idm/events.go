@@ -97,6 +97,12 @@ func WithConn(ctx context.Context, id uint64) context.Context {
 	return context.WithValue(ctx, connKey{}, id)
 }
 
+// HasConn reports whether ctx carries a connection id (WithConn).
+func HasConn(ctx context.Context) bool {
+	_, ok := ctx.Value(connKey{}).(uint64)
+	return ok
+}
+
 // secEvent marks ev as a security event and adds the connection id when
 // ctx carries one (WithConn).
 func secEvent(ctx context.Context, ev *zerolog.Event) *zerolog.Event {

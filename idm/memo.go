@@ -20,11 +20,12 @@ import (
 // caching at all.
 
 // storeVersion returns the store's version and whether it has one (also
-// through a wrapper such as the metrics' timing, see directory.As). Read it
-// before the transaction whose reads the cached value comes from.
+// through a wrapper such as the metrics' timing, see directory.As; the
+// Service finds it when built). Read it before the transaction whose reads
+// the cached value comes from.
 func (s *Service) storeVersion() (uint64, bool) {
-	if v, ok := directory.As[directory.Versioned](s.store); ok {
-		return v.Version(), true
+	if s.versioned != nil {
+		return s.versioned.Version(), true
 	}
 	return 0, false
 }
@@ -68,6 +69,11 @@ type tokenState struct {
 	rec      tokens.Record // AccountUUID is the holder's entryUUID
 	account  directory.DN
 	disabled bool
+	// desc is what Identity.String returns for a bind with this token,
+	// made once with the state rather than twice per bind (the security
+	// event and the access line each describe the identity); authz is
+	// what WhoAmI answers, made once rather than per operation.
+	desc, authz string
 }
 
 // tokenStates caches tokenState by token ID, valid for one store version.

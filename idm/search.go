@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ldapd/ldapd/acl"
 	"github.com/ldapd/ldapd/directory"
@@ -295,11 +296,18 @@ type selection struct {
 	allUser, allOper bool
 	none             bool
 	named            []string // lower-case canonical names
+	// keys are every name and the OID of the named types, what the
+	// schema finds each by. When byKey is set (only named types are
+	// selected and every key is ASCII), wantsName compares an ASCII name
+	// with them instead of looking it up in the schema: a search checks
+	// every stored attribute of every entry it returns, twice.
+	keys  []string
+	byKey bool
 }
 
 // parse makes sel the selection of attrs, reusing its memory.
 func (sel *selection) parse(schema *directory.Schema, attrs []string) {
-	*sel = selection{schema: schema, named: sel.named[:0], allUser: len(attrs) == 0}
+	*sel = selection{schema: schema, named: sel.named[:0], keys: sel.keys[:0], allUser: len(attrs) == 0}
 	for _, a := range attrs {
 		switch a {
 		case "*":
@@ -311,9 +319,11 @@ func (sel *selection) parse(schema *directory.Schema, attrs []string) {
 		default:
 			if at, ok := schema.Attr(a); ok && !slices.Contains(sel.named, at.LowerName()) {
 				sel.named = append(sel.named, at.LowerName())
+				sel.keys = append(append(sel.keys, at.OID), at.Names...)
 			}
 		}
 	}
+	sel.byKey = !sel.allUser && !sel.allOper && !slices.ContainsFunc(sel.keys, func(k string) bool { return !isASCII(k) })
 }
 
 func (sel *selection) wants(at *directory.AttributeType) bool {
@@ -332,8 +342,39 @@ func (sel *selection) wants(at *directory.AttributeType) bool {
 // wantsName is wants for an attribute's name; an unknown name is not
 // wanted.
 func (sel *selection) wantsName(name string) bool {
+	if sel.byKey && isASCII(name) && strings.IndexByte(name, ';') < 0 {
+		// The schema would lower-case name and find the type with that
+		// key: for ASCII, the same as comparing ignoring case.
+		return !sel.none && slices.ContainsFunc(sel.keys, func(k string) bool { return equalFoldASCII(k, name) })
+	}
 	at, ok := sel.schema.Attr(name)
 	return ok && sel.wants(at)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// equalFoldASCII is strings.EqualFold for ASCII a and b.
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if x == y {
+			continue
+		}
+		if l := x | 0x20; l != y|0x20 || l < 'a' || l > 'z' {
+			return false
+		}
+	}
+	return true
 }
 
 // apply sets out to the requested attributes of e (sharing their values)

@@ -110,6 +110,10 @@ type Service struct {
 	// verifications counts full password verifications, dummy ones
 	// included (tests).
 	verifications atomic.Int64
+
+	// versioned is the store's directory.Versioned (also through a
+	// wrapper, see directory.As), found once: nil when it has none.
+	versioned directory.Versioned
 }
 
 // New returns a Service for cfg. It reads only the base DN a store was
@@ -161,6 +165,9 @@ func New(cfg Config) (*Service, error) {
 		policy: acl.NewPolicy(base), hasher: cfg.Hasher, log: cfg.Logger, now: cfg.Now, rand: cfg.Rand, cfg: cfg,
 	}
 	s.policy.AnonymousRead = cfg.AnonymousRead
+	if v, ok := directory.As[directory.Versioned](cfg.Store); ok {
+		s.versioned = v
+	}
 	s.throttle = newThrottle(cfg.Throttle, cfg.Now)
 	if s.passwords, err = newPasswordCache(cfg.PasswordCacheTTL, cfg.PasswordCacheSize, cfg.Now); err != nil {
 		return nil, fmt.Errorf("idm: password cache key: %w", err)
@@ -266,6 +273,9 @@ type Identity struct {
 	// memo holds the subject this identity last derived (memo.go); nil for
 	// identities not made by a bind, which then derive on every operation.
 	memo *subjectMemo
+	// desc and authz, when set, are what String and WhoAmI return (a
+	// token bind's, made once per token state: tokenState).
+	desc, authz string
 }
 
 // RootIdentity is the identity of the local administration socket.
@@ -279,10 +289,19 @@ func (id Identity) String() string {
 	case acl.Root:
 		return "root"
 	}
+	if id.desc != "" {
+		return id.desc
+	}
 	if id.Token {
-		return id.DN.String() + " (token " + id.TokenID.String() + ")"
+		return tokenIdentityString(id.DN, id.TokenID)
 	}
 	return id.DN.String()
+}
+
+// tokenIdentityString is String of an identity bound with token id to
+// the account dn.
+func tokenIdentityString(dn directory.DN, id tokens.ID) string {
+	return dn.String() + " (token " + id.String() + ")"
 }
 
 // IsAnonymous reports whether id is the anonymous identity.

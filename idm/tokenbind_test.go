@@ -359,6 +359,19 @@ func TestTokenBindSuccess(t *testing.T) {
 				if !id.Token || id.TokenID != tid || !id.DN.Equal(dn) || id.ReadWrite != (tc.purpose == tokens.ReadWrite) {
 					t.Errorf("bind %q: identity %+v", name, id)
 				}
+				// The description the logs use, made with the token's state
+				// (the first bind reads it, the next ones reuse it): the
+				// same as one made afresh, and free to ask for.
+				if want := dn.String() + " (token " + tid.String() + ")"; id.String() != want {
+					t.Errorf("bind %q: identity described as %q, want %q", name, id.String(), want)
+				}
+				if n := testing.AllocsPerRun(10, func() { _ = id.String() }); n != 0 {
+					t.Errorf("describing a token identity allocates %.0f times", n)
+				}
+				_, _ = f.s.IDM.WhoAmI(ctx, id) // derives the subject once
+				if n := testing.AllocsPerRun(10, func() { _, _ = f.s.IDM.WhoAmI(ctx, id) }); n != 0 {
+					t.Errorf("WhoAmI of a token identity allocates %.0f times", n)
+				}
 				if w, err := f.s.IDM.WhoAmI(ctx, id); err != nil || w != "u: demo_service@idm.example.com" {
 					t.Errorf("whoami: %q, %v", w, err)
 				}

@@ -30,6 +30,7 @@ type conn struct {
 	id       uint64
 	startTLS bool   // handshake first (LDAPS)
 	ip       string // client IP counted against MaxConnectionsPerIP
+	remote   net.Addr
 
 	rw       net.Conn // netConn, or the TLS connection over it
 	br       *bufio.Reader
@@ -51,6 +52,9 @@ type conn struct {
 	req    Request
 	search searchContext
 	bases  baseMemo
+	// ctx is every operation's context: the Handler's ConnContext, made
+	// when the connection opened, or context.Background().
+	ctx    context.Context
 	logBuf []byte // the access line's target, for a search
 
 	mu   sync.Mutex
@@ -76,7 +80,8 @@ func (c *conn) setBusy(b bool) {
 // time, in this goroutine, in the order received (see the package doc);
 // the loop alone reads and changes the connection state.
 func (c *conn) serve() {
-	log := c.srv.Logger.With().Uint64("conn", c.id).Str("remote", c.netConn.RemoteAddr().String()).Logger()
+	c.remote = c.netConn.RemoteAddr()
+	log := c.srv.Logger.With().Uint64("conn", c.id).Str("remote", c.remote.String()).Logger()
 	defer func() {
 		if p := recover(); p != nil {
 			log.Error().Interface("panic", p).Str("stack", string(debug.Stack())).Msg("connection handler panicked")
@@ -86,6 +91,10 @@ func (c *conn) serve() {
 		log.Debug().Msg("connection closed")
 	}()
 	c.rw = c.netConn
+	c.ctx = context.Background()
+	if cc, ok := c.srv.Handler.(ConnContexter); ok {
+		c.ctx = cc.ConnContext(c.ctx, c.id, c.remote)
+	}
 	c.setIdentity(c.initialIdentity())
 	if c.startTLS {
 		if err := c.handshake(); err != nil {
@@ -270,7 +279,7 @@ func (c *conn) handle(packet []byte, log zerolog.Logger) bool {
 		c.setIdentity(c.initialIdentity()) // RFC 4511 4.2.1: a bind resets the state
 		if code, why := c.bindPrecheck(op); code != wire.ResultSuccess {
 			log.Info().Int32("msgid", msg.ID).Str("op", "bind").Str("target", logfield.Clip(op.Name)).Int("code", code).Msg(why)
-			c.observe("bind", code, start)
+			c.observe("bind", code, time.Since(start))
 			return c.send(wire.AppendBindResponse(c.buf[:0], msg.ID, wire.Result{Code: code, Message: why}, nil, nil))
 		}
 	}
@@ -327,7 +336,7 @@ func (c *conn) startTLSOp(id int32, log zerolog.Logger) bool {
 func (c *conn) dispatch(msg *wire.Message, start time.Time, log zerolog.Logger) bool {
 	// Operations run one at a time and finish before dispatch returns, so
 	// only a search needs a context of its own: its time limit.
-	var ctx context.Context = context.Background()
+	ctx := c.ctx
 	w := &c.resp
 	*w = response{c: c, id: msg.ID, tag: responseTag(msg.Op), attrs: w.attrs[:0]}
 	op, err := toOperation(c.srv.schema, msg.Op, &c.bases)
@@ -343,13 +352,13 @@ func (c *conn) dispatch(msg *wire.Message, start time.Time, log zerolog.Logger) 
 				if s.TimeLimit > 0 && time.Duration(s.TimeLimit)*time.Second < limit {
 					limit = time.Duration(s.TimeLimit) * time.Second
 				}
-				ctx = c.search.start(limit)
+				ctx = c.search.start(c.ctx, start, limit) // the limit counts from decoding
 				defer c.search.end()
 				w.typesOnly = s.TypesOnly
 			}
 			req := &c.req
 			*req = Request{ctx: ctx, MessageID: msg.ID, Op: op, Controls: msg.Controls, Bound: c.identity,
-				TLS: c.tls, ConnID: c.id, RemoteAddr: c.netConn.RemoteAddr(), PasswordsAllowed: c.tls != nil || c.srv.AllowInsecureBind}
+				TLS: c.tls, ConnID: c.id, RemoteAddr: c.remote, PasswordsAllowed: c.tls != nil || c.srv.AllowInsecureBind}
 			c.srv.Handler.ServeLDAP(w, req)
 			*req = Request{}
 		}
@@ -367,6 +376,7 @@ func (c *conn) dispatch(msg *wire.Message, start time.Time, log zerolog.Logger) 
 	if op != nil {
 		name = op.OpName()
 	}
+	took := time.Since(start) // for the log line and the Observer both
 	ev := log.Info()
 	if w.code == wire.ResultOther {
 		ev = log.Error()
@@ -389,7 +399,7 @@ func (c *conn) dispatch(msg *wire.Message, start time.Time, log zerolog.Logger) 
 			}
 			ev = ev.Str("target", logfield.Clip(target))
 		}
-		ev = ev.Str("identity", c.describeIdentity()).Int("code", w.code).Dur("duration", time.Since(start))
+		ev = ev.Str("identity", c.describeIdentity()).Int("code", w.code).Dur("duration", took)
 	}
 	if w.entries > 0 {
 		ev = ev.Int("entries", w.entries)
@@ -398,14 +408,15 @@ func (c *conn) dispatch(msg *wire.Message, start time.Time, log zerolog.Logger) 
 		ev = ev.AnErr("error", logfield.ClipErr(w.internal))
 	}
 	ev.Send()
-	c.observe(name, w.code, start)
+	c.observe(name, w.code, took)
 	return !w.failed
 }
 
-// observe reports a finished operation to the Server's Observer, if any.
-func (c *conn) observe(op string, code int, start time.Time) {
+// observe reports a finished operation, which took d, to the Server's
+// Observer, if any.
+func (c *conn) observe(op string, code int, d time.Duration) {
 	if c.srv.Observer != nil {
-		c.srv.Observer.OpDone(op, code, time.Since(start))
+		c.srv.Observer.OpDone(op, code, d)
 	}
 }
 

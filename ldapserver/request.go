@@ -22,6 +22,18 @@ type SchemaSource interface {
 	Schema() *directory.Schema
 }
 
+// ConnContexter is implemented by a Handler that gives every operation
+// of a connection values of its own (the gateway: the connection id and
+// client address its logs and throttle use). ConnContext is called once,
+// when the connection opens, with its id (Request.ConnID) and remote
+// address, and returns ctx with the values added: what Request.Context
+// then carries for each operation, so that the values are made once per
+// connection rather than once per operation. The returned context must
+// not be cancelable: the server gives each operation its own time limit.
+type ConnContexter interface {
+	ConnContext(ctx context.Context, connID uint64, remote net.Addr) context.Context
+}
+
 // HandlerFunc adapts a function to Handler.
 type HandlerFunc func(ResponseWriter, *Request)
 

@@ -18,6 +18,7 @@ import (
 // Err reports the deadline as soon as it has passed, possibly just before
 // a Done channel is closed by its timer.
 type searchContext struct {
+	parent   context.Context // the connection's: values only, never done
 	deadline time.Time
 
 	mu    sync.Mutex // guards done and timer: Done may be called from any goroutine
@@ -27,9 +28,11 @@ type searchContext struct {
 
 var _ context.Context = (*searchContext)(nil)
 
-// start makes c the context of a search limited to d from now.
-func (c *searchContext) start(d time.Duration) *searchContext {
-	c.deadline = time.Now().Add(d)
+// start makes c the context of a search that began at begun and is
+// limited to d, with parent's values (parent is never done: see
+// ConnContexter).
+func (c *searchContext) start(parent context.Context, begun time.Time, d time.Duration) *searchContext {
+	c.parent, c.deadline = parent, begun.Add(d)
 	return c
 }
 
@@ -62,4 +65,4 @@ func (c *searchContext) Done() <-chan struct{} {
 	return c.done
 }
 
-func (c *searchContext) Value(any) any { return nil }
+func (c *searchContext) Value(key any) any { return c.parent.Value(key) }

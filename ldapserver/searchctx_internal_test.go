@@ -9,10 +9,16 @@ import (
 
 // TestSearchContext checks the time limit's context: no error before the
 // deadline, DeadlineExceeded after it, a Done channel that closes at the
-// deadline for whoever waits, and a fresh start for the next search.
+// deadline for whoever waits, a fresh start for the next search, and the
+// connection's values throughout.
 func TestSearchContext(t *testing.T) {
+	type key struct{}
+	conn := context.WithValue(context.Background(), key{}, "conn 7")
 	var c searchContext
-	ctx := context.Context(c.start(time.Hour))
+	ctx := context.Context(c.start(conn, time.Now(), time.Hour))
+	if v := ctx.Value(key{}); v != "conn 7" {
+		t.Fatalf("Value = %v, want the connection's", v)
+	}
 	if err := ctx.Err(); err != nil {
 		t.Fatalf("Err before the deadline: %v", err)
 	}
@@ -21,7 +27,7 @@ func TestSearchContext(t *testing.T) {
 	}
 	c.end()
 
-	ctx = c.start(20 * time.Millisecond)
+	ctx = c.start(conn, time.Now(), 20*time.Millisecond)
 	// A derived context sees the deadline through Done.
 	child, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -33,9 +39,12 @@ func TestSearchContext(t *testing.T) {
 	if err := ctx.Err(); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Err after the deadline: %v", err)
 	}
+	if v := child.Value(key{}); v != "conn 7" {
+		t.Fatalf("a derived context's Value = %v, want the connection's", v)
+	}
 	c.end()
 
-	ctx = c.start(time.Hour)
+	ctx = c.start(conn, time.Now(), time.Hour)
 	if err := ctx.Err(); err != nil {
 		t.Fatalf("Err of the next search: %v", err)
 	}

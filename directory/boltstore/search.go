@@ -3,7 +3,6 @@ package boltstore
 import (
 	"bytes"
 	"encoding/binary"
-	"strings"
 	"unsafe"
 
 	bolt "go.etcd.io/bbolt"
@@ -56,20 +55,16 @@ func (t *tx) newQuery(base directory.DN, scope directory.Scope, f *directory.Fil
 // scratchKeep returns what the scratch decoding of scan candidates keeps:
 // only the attributes the filter reads (nil: everything). It is worked
 // out at the first scan candidate: index candidates never need it.
-func (q *query) scratchKeep() func(attr string) bool {
+func (q *query) scratchKeep() []string {
 	if q.keepDone {
 		return q.keep
 	}
 	q.keepDone = true
 	if names, all := q.f.Reads(); !all {
-		q.keep = func(name string) bool {
-			for _, n := range names {
-				if len(n) == len(name) && (n == name || strings.EqualFold(n, name)) {
-					return true
-				}
-			}
-			return false
+		if names == nil {
+			names = []string{} // a filter that reads no attribute keeps none
 		}
+		q.keep = names
 	}
 	return q.keep
 }
@@ -93,8 +88,8 @@ type query struct {
 	// that match are decoded again into memory handed to each.
 	scratch     directory.Entry
 	scratchVals []string
-	keep        func(attr string) bool // what the scratch decoding keeps; nil: everything
-	keepDone    bool                   // keep is worked out (scratchKeep)
+	keep        []string // what the scratch decoding keeps; nil: everything
+	keepDone    bool     // keep is worked out (scratchKeep)
 	// sequential: the transaction is read-only, so cur keeps its position
 	// between visits and the id after lastID is one Next away.
 	sequential bool

@@ -136,12 +136,25 @@ func DecodeAttrs(raw []byte) (*directory.Entry, string, error) {
 // DecodeAttrsInto is DecodeAttrs into e, reusing e.Attrs and vals (which
 // it returns for the next call). e's strings are substrings of raw: the
 // caller decides whether raw is a copy. When keep is not nil, only the
-// attributes it keeps are decoded (the others are skipped over), for a
-// filter that reads a few attributes.
-func DecodeAttrsInto(raw string, e *directory.Entry, vals []string, keep func(name string) bool) (string, []string, error) {
+// attributes it names (ignoring case) are decoded, the others are skipped
+// over: for a filter that reads a few attributes.
+func DecodeAttrsInto(raw string, e *directory.Entry, vals []string, keep []string) (string, []string, error) {
 	if len(raw) == 0 || raw[0] != Format {
 		return "", vals, fmt.Errorf("%w: unknown format", ErrCorrupt)
 	}
+	if dn, v, ok := decodeAttrsFast(raw, e, vals[:0], keep); ok {
+		return dn, v, nil
+	} else {
+		vals = v
+	}
+	// The fast path gave up: the encoding is corrupt, and the checked
+	// decoding says how.
+	return decodeAttrsChecked(raw, e, vals, keep)
+}
+
+// decodeAttrsChecked is DecodeAttrsInto through the decoder, which checks
+// every read and reports the first error.
+func decodeAttrsChecked(raw string, e *directory.Entry, vals []string, keep []string) (string, []string, error) {
 	d := decoder{s: raw, off: 1}
 	dn := d.str()
 	nAttrs := d.count()
@@ -150,14 +163,8 @@ func DecodeAttrsInto(raw string, e *directory.Entry, vals []string, keep func(na
 	for i := 0; i < nAttrs && d.err == nil; i++ {
 		name := d.str()
 		nv := d.count()
-		if keep != nil && !keep(name) {
+		if keep != nil && !kept(keep, name) {
 			for j := 0; j < nv && d.err == nil; j++ {
-				// A one-byte length is stepped over here; anything
-				// else takes the checked path.
-				if off := d.off; off < len(d.s) && d.s[off] < 0x80 && off+1+int(d.s[off]) <= len(d.s) {
-					d.off = off + 1 + int(d.s[off])
-					continue
-				}
 				d.str()
 			}
 			continue
@@ -172,6 +179,116 @@ func DecodeAttrsInto(raw string, e *directory.Entry, vals []string, keep func(na
 		d.err = fmt.Errorf("%w: %d trailing bytes", ErrCorrupt, len(d.s)-d.off)
 	}
 	return dn, vals, d.err
+}
+
+// decodeAttrsFast is DecodeAttrsInto for a well-formed encoding, in one
+// tight loop over local variables: the scan decodes every entry it visits
+// this way. ok is false, and e and the returned vals hold garbage, for
+// anything else (a length or count running past the end, trailing bytes,
+// a uvarint over maxFastCount); DecodeAttrsInto then takes the checked
+// path, which reports the error. Each length and count is one byte but
+// for long values: in the loop over attributes and values the one-byte
+// case is written out inline at each read, as a function it would not be
+// inlined.
+func decodeAttrsFast(s string, e *directory.Entry, vals []string, keep []string) (dn string, _ []string, ok bool) {
+	// The DN's length and the attribute count, once per entry.
+	n, off := uvarintAt(s, 1)
+	if n < 0 || n > len(s)-off {
+		return "", vals, false
+	}
+	dn, off = s[off:off+n], off+n
+	nAttrs, off := uvarintAt(s, off)
+	if nAttrs < 0 {
+		return "", vals, false
+	}
+	e.Attrs = e.Attrs[:0]
+	for range nAttrs {
+		if off < len(s) && s[off] < 0x80 {
+			n, off = int(s[off]), off+1
+		} else if n, off = uvarintAt(s, off); n < 0 {
+			return "", vals, false
+		}
+		if n > len(s)-off {
+			return "", vals, false
+		}
+		name := s[off : off+n]
+		off += n
+		nv := 0
+		if off < len(s) && s[off] < 0x80 {
+			nv, off = int(s[off]), off+1
+		} else if nv, off = uvarintAt(s, off); nv < 0 {
+			return "", vals, false
+		}
+		if keep != nil && !kept(keep, name) {
+			for range nv {
+				if off < len(s) && s[off] < 0x80 {
+					off += 1 + int(s[off])
+					continue
+				}
+				if n, off = uvarintAt(s, off); n < 0 {
+					return "", vals, false
+				}
+				off += n
+			}
+			if off > len(s) {
+				return "", vals, false
+			}
+			continue
+		}
+		if nv > len(s)-off {
+			return "", vals, false
+		}
+		start := len(vals)
+		for range nv {
+			if off < len(s) && s[off] < 0x80 {
+				n, off = int(s[off]), off+1
+			} else if n, off = uvarintAt(s, off); n < 0 {
+				return "", vals, false
+			}
+			if n > len(s)-off {
+				return "", vals, false
+			}
+			vals = append(vals, s[off:off+n])
+			off += n
+		}
+		e.Attrs = append(e.Attrs, directory.Attr{Name: name, Values: vals[start:len(vals):len(vals)]})
+	}
+	return dn, vals, off == len(s)
+}
+
+// kept reports whether keep names the attribute name.
+func kept(keep []string, name string) bool {
+	for _, k := range keep {
+		if len(k) == len(name) && strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// maxFastCount bounds the uvarints decodeAttrsFast reads: every length
+// and count an entry holds is far below it, and no offset sum overflows.
+const maxFastCount = 1 << 40
+
+// uvarintAt reads the uvarint at s[off:] and returns it with the offset
+// after it: -1 when s ends first or the value exceeds maxFastCount.
+func uvarintAt(s string, off int) (int, int) {
+	var x uint64
+	for shift := uint(0); shift < 64; shift += 7 {
+		if off >= len(s) {
+			return -1, off
+		}
+		c := s[off]
+		off++
+		x |= uint64(c&0x7f) << shift
+		if c < 0x80 {
+			if x > maxFastCount {
+				return -1, off
+			}
+			return int(x), off
+		}
+	}
+	return -1, off
 }
 
 // DecodeDN decodes the DN section returned by DecodeAttrs.

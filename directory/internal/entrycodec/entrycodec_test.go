@@ -2,6 +2,7 @@ package entrycodec
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ldapd/ldapd/directory"
@@ -51,6 +52,9 @@ func TestEncodeRoundTrip(t *testing.T) {
 func FuzzDecodeEntry(f *testing.F) {
 	f.Add(Encode(&directory.Entry{DN: directory.MustParseDN("uid=a,dc=b"),
 		Attrs: []directory.Attr{{Name: "uid", Values: []string{"a"}}}}))
+	f.Add(Encode(benchEntry()))
+	f.Add(Encode(&directory.Entry{DN: directory.MustParseDN("cn=long,dc=b"), // lengths of two bytes
+		Attrs: []directory.Attr{{Name: "description", Values: []string{strings.Repeat("x", 300), ""}}, {Name: strings.Repeat("a", 130)}}}))
 	f.Add([]byte{Format})
 	f.Add([]byte{Format, 0, 0})
 	f.Add([]byte{Format, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
@@ -59,7 +63,8 @@ func FuzzDecodeEntry(f *testing.F) {
 		// when decoding them all does, and keeps exactly those.
 		all, _, errAll := DecodeAttrs(b)
 		var part directory.Entry
-		keep := func(name string) bool { return len(name)%2 == 0 }
+		// Keep the attributes named cn or objectclass, in any case.
+		keep := []string{"cn", "objectClass"}
 		_, _, errPart := DecodeAttrsInto(string(b), &part, nil, keep)
 		if (errAll == nil) != (errPart == nil) {
 			t.Fatalf("DecodeAttrs error %v, DecodeAttrsInto with keep error %v", errAll, errPart)
@@ -67,7 +72,7 @@ func FuzzDecodeEntry(f *testing.F) {
 		if errAll == nil {
 			var want []directory.Attr
 			for _, a := range all.Attrs {
-				if keep(a.Name) {
+				if strings.EqualFold(a.Name, "cn") || strings.EqualFold(a.Name, "objectclass") {
 					want = append(want, a)
 				}
 			}
@@ -78,6 +83,24 @@ func FuzzDecodeEntry(f *testing.F) {
 				if want[i].Name != part.Attrs[i].Name || !slices.Equal(want[i].Values, part.Attrs[i].Values) {
 					t.Fatalf("attribute %d: %v, want %v", i, part.Attrs[i], want[i])
 				}
+			}
+		}
+		// The fast path decodes exactly what the checked one does, and
+		// gives up exactly where that one fails.
+		for _, k := range [][]string{nil, keep, {}} {
+			var fast, checked directory.Entry
+			if len(b) == 0 || b[0] != Format {
+				break
+			}
+			dnF, _, ok := decodeAttrsFast(string(b), &fast, nil, k)
+			dnC, _, err := decodeAttrsChecked(string(b), &checked, nil, k)
+			if ok != (err == nil) {
+				t.Fatalf("fast path ok=%v, checked error %v", ok, err)
+			}
+			if ok && (dnF != dnC || !slices.EqualFunc(fast.Attrs, checked.Attrs, func(x, y directory.Attr) bool {
+				return x.Name == y.Name && slices.Equal(x.Values, y.Values)
+			})) {
+				t.Fatalf("fast path decoded %q %v, checked %q %v", dnF, fast.Attrs, dnC, checked.Attrs)
 			}
 		}
 		e, err := Decode(b)
