@@ -10,13 +10,14 @@ import (
 // inetOrgPerson. An unknown class is ErrObjectClassViolation.
 func (s *Schema) ExpandObjectClasses(e *Entry) error {
 	var out []string
-	seen := map[*ObjectClass]bool{}
+	var small [smallClasses]*ObjectClass
+	seen := small[:0] // a handful: no map
 	var add func(c *ObjectClass)
 	add = func(c *ObjectClass) {
-		if seen[c] {
+		if slices.Contains(seen, c) {
 			return
 		}
-		seen[c] = true
+		seen = append(seen, c)
 		for _, sup := range c.sups {
 			add(sup)
 		}
