@@ -2,6 +2,7 @@ package directory
 
 import (
 	"fmt"
+	"slices"
 )
 
 // ExpandObjectClasses rewrites e's objectClass values to canonical names and
@@ -9,13 +10,14 @@ import (
 // inetOrgPerson. An unknown class is ErrObjectClassViolation.
 func (s *Schema) ExpandObjectClasses(e *Entry) error {
 	var out []string
-	seen := map[*ObjectClass]bool{}
+	var small [smallClasses]*ObjectClass
+	seen := small[:0] // a handful: no map
 	var add func(c *ObjectClass)
 	add = func(c *ObjectClass) {
-		if seen[c] {
+		if slices.Contains(seen, c) {
 			return
 		}
-		seen[c] = true
+		seen = append(seen, c)
 		for _, sup := range c.sups {
 			add(sup)
 		}
@@ -38,7 +40,8 @@ func (s *Schema) ExpandObjectClasses(e *Entry) error {
 // (any, with extensibleObject); value syntax; no duplicate values;
 // SINGLE-VALUE; and the RDN's values present in the entry.
 func (s *Schema) Check(e *Entry) (*ObjectClass, error) {
-	structural, classes, err := s.checkClasses(e)
+	var small [smallClasses]*ObjectClass
+	structural, classes, err := s.checkClasses(e, small[:0])
 	if err != nil {
 		return nil, err
 	}
@@ -53,9 +56,14 @@ func (s *Schema) Check(e *Entry) (*ObjectClass, error) {
 	return structural, nil
 }
 
-func structuralClass(classes map[*ObjectClass]bool) (*ObjectClass, error) {
+// smallClasses is the number of object classes an entry usually has
+// (inetOrgPerson's chain and a few auxiliaries): Check keeps them in an
+// array on its stack.
+const smallClasses = 8
+
+func structuralClass(classes []*ObjectClass) (*ObjectClass, error) {
 	var found *ObjectClass
-	for c := range classes {
+	for _, c := range classes {
 		if c.Kind != Structural {
 			continue
 		}
@@ -86,9 +94,9 @@ func isSubclass(c, ancestor *ObjectClass) bool {
 	return false
 }
 
-func (s *Schema) checkAttributes(e *Entry, classes map[*ObjectClass]bool) error {
+func (s *Schema) checkAttributes(e *Entry, classes []*ObjectClass) error {
 	extensible := false
-	for c := range classes {
+	for _, c := range classes {
 		extensible = extensible || c.extensible
 		for _, at := range c.must {
 			if !e.Has(at.Name()) {
@@ -97,7 +105,7 @@ func (s *Schema) checkAttributes(e *Entry, classes map[*ObjectClass]bool) error 
 		}
 	}
 	allowed := func(at *AttributeType) bool {
-		for c := range classes {
+		for _, c := range classes {
 			if c.allowed[at] {
 				return true
 			}
@@ -118,15 +126,48 @@ func (s *Schema) checkAttributes(e *Entry, classes map[*ObjectClass]bool) error 
 		if at.SingleValue && len(a.Values) > 1 {
 			return Errorf(ErrConstraintViolation, at.Name()+": multiple values provided for single-valued attribute")
 		}
-		seen := newValueSet(s, at.Name(), nil)
-		for i, v := range a.Values {
-			if err := at.ValidateValue(v); err != nil {
-				return err
-			}
-			if seen.index(v) >= 0 {
-				return Errorf(ErrAttributeOrValueExists, fmt.Sprintf("%s: duplicate value %s", at.Name(), quote(v)))
-			}
-			seen.add(v, i)
+		if err := checkValues(at, a.Values); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// smallValues is the most values checkValues compares pairwise (their
+// norms in an array on its stack) rather than through a map.
+const smallValues = 8
+
+// checkValues checks each value's syntax and that none equals an earlier
+// one by at's equality rule (or byte for byte, without one; a value the
+// rule cannot normalize equals none), reporting the first bad value.
+func checkValues(at *AttributeType, values []string) error {
+	var small [smallValues]string
+	norms := small[:0]
+	var seen map[string]struct{}
+	if len(values) > smallValues {
+		seen = make(map[string]struct{}, len(values))
+	}
+	for _, v := range values {
+		if err := at.ValidateValue(v); err != nil {
+			return err
+		}
+		k, ok := v, true
+		if at.HasEquality() {
+			k, ok = at.Normalize(v)
+		}
+		if !ok {
+			continue
+		}
+		dup := false
+		if seen != nil {
+			_, dup = seen[k]
+			seen[k] = struct{}{}
+		} else {
+			dup = slices.Contains(norms, k)
+			norms = append(norms, k)
+		}
+		if dup {
+			return Errorf(ErrAttributeOrValueExists, fmt.Sprintf("%s: duplicate value %s", at.Name(), quote(v)))
 		}
 	}
 	return nil
@@ -135,22 +176,26 @@ func (s *Schema) checkAttributes(e *Entry, classes map[*ObjectClass]bool) error 
 // CheckClasses is the first step of Check alone: known object classes
 // forming one structural chain. It returns the structural class.
 func (s *Schema) CheckClasses(e *Entry) (*ObjectClass, error) {
-	structural, _, err := s.checkClasses(e)
+	var small [smallClasses]*ObjectClass
+	structural, _, err := s.checkClasses(e, small[:0])
 	return structural, err
 }
 
-func (s *Schema) checkClasses(e *Entry) (*ObjectClass, map[*ObjectClass]bool, error) {
+// checkClasses appends e's object classes to classes, once each, and
+// returns them with the structural class.
+func (s *Schema) checkClasses(e *Entry, classes []*ObjectClass) (*ObjectClass, []*ObjectClass, error) {
 	ocs := e.Get("objectClass")
 	if len(ocs) == 0 {
 		return nil, nil, Errorf(ErrObjectClassViolation, "entry has no objectClass")
 	}
-	classes := map[*ObjectClass]bool{}
 	for _, name := range ocs {
 		c, ok := s.Class(name)
 		if !ok {
 			return nil, nil, Errorf(ErrObjectClassViolation, "unknown objectClass "+quote(name))
 		}
-		classes[c] = true
+		if !slices.Contains(classes, c) {
+			classes = append(classes, c)
+		}
 	}
 	structural, err := structuralClass(classes)
 	if err != nil {

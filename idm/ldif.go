@@ -42,9 +42,12 @@ func (s *Service) ImportLDIF(ctx context.Context, path string, progress func(pas
 			if err != nil {
 				return ImportRecord{}, fmt.Errorf("line %d: dn %q: %w", rec.Line, rec.DN, err)
 			}
-			ent := &directory.Entry{DN: dn, Attrs: make([]directory.Attr, 0, len(rec.Attrs)+8)}
-			for _, a := range rec.Attrs {
-				ent.Add(a.Name, a.Values...)
+			// The record's attributes are grouped by name as an Entry's
+			// are, and its values are the record's own (their capacity ends
+			// at their length: an append copies): taken as they are.
+			ent := &directory.Entry{DN: dn, Attrs: make([]directory.Attr, len(rec.Attrs), len(rec.Attrs)+8)}
+			for i, a := range rec.Attrs {
+				ent.Attrs[i] = directory.Attr{Name: a.Name, Values: a.Values}
 			}
 			return ImportRecord{Entry: ent, Line: rec.Line}, nil
 		}, nil

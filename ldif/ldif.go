@@ -234,9 +234,8 @@ func (r *Reader) Next() (*Record, error) {
 		if err != nil {
 			return nil, err
 		}
-		lname := strings.ToLower(name)
 		if rec == nil {
-			if lname == "version" && !r.started {
+			if strings.EqualFold(name, "version") && !r.started {
 				r.started = true
 				if value != "1" {
 					return nil, &SyntaxError{Line: line, Msg: "unsupported LDIF version " + value}
@@ -244,16 +243,17 @@ func (r *Reader) Next() (*Record, error) {
 				continue
 			}
 			r.started = true
-			if lname != "dn" {
+			if !strings.EqualFold(name, "dn") {
 				return nil, &SyntaxError{Line: line, Msg: fmt.Sprintf("record starts with %q, want dn:", name)}
 			}
 			rec = &Record{Line: line, DN: value}
 			continue
 		}
-		switch lname {
-		case "dn":
+		// Compared without a lowercase copy of every attribute name.
+		switch {
+		case strings.EqualFold(name, "dn"):
 			return nil, &SyntaxError{Line: line, Msg: "second dn: in one record (missing blank line?)"}
-		case "changetype", "control":
+		case strings.EqualFold(name, "changetype"), strings.EqualFold(name, "control"):
 			return nil, &SyntaxError{Line: line, Msg: "change records are not supported; give content records (slapcat output)"}
 		}
 		if !validName(name) {
