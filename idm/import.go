@@ -140,6 +140,7 @@ func (s *Service) Import(ctx context.Context, open ImportSource, progress func(p
 	if err != nil {
 		return st, err
 	}
+	defer v.spool.close()
 	if isBulk {
 		err = s.importBulk(ctx, bulk, open, v, &st, progress)
 	} else {
@@ -301,12 +302,38 @@ func (s *Service) importBulk(ctx context.Context, b directory.BulkAdder, open Im
 		}
 		return nil
 	}
+	batch := make([]*directory.Entry, 0, min(s.bulkChunk(), 4096))
+	var cost int64
+	if v.spool != nil {
+		if err := v.spool.rewind(); err != nil {
+			return err
+		}
+		for {
+			e, err := v.spool.next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			batch = append(batch, e)
+			if cost += importCost(e); s.chunkFull(len(batch), cost) {
+				if err := add(batch); err != nil {
+					return err
+				}
+				clear(batch)
+				batch, cost = batch[:0], 0
+			}
+		}
+		if len(batch) > 0 {
+			return add(batch)
+		}
+		return nil
+	}
 	next, err := open()
 	if err != nil {
 		return err
 	}
-	batch := make([]*directory.Entry, 0, min(s.bulkChunk(), 4096))
-	var cost int64
 	// The first pass checked these records: only their object classes are
 	// checked again, once their sums show they are the same.
 	i := 0
