@@ -108,8 +108,9 @@ const keepChunk = 1 << 14
 // its line number. Then the entries are added: with a store that has
 // AddBulk (boltstore), in one transaction per chunk (bulkChunk entries,
 // or fewer when Config.ImportChunkBytes of them are reached), kept
-// from the first pass when the file is not too large; otherwise
-// importChunk per write transaction from a second pass. The added
+// from the first pass when the file is not too large, else from its spool
+// (Config.ImportSpoolDir) or a second reading; otherwise (no AddBulk)
+// importChunk per write transaction from a second reading. The added
 // entries are written with their memberOf, which the first pass derives
 // from the groups of the file (entries for which Policy.IsGroup holds;
 // member values elsewhere confer nothing; import_memberof.go); then
@@ -271,7 +272,8 @@ func (s *Service) importChunks(ctx context.Context, open ImportSource, v *valida
 }
 
 // importBulk is Import's second pass for a store with AddBulk: the entries
-// the first pass kept or, for a large file, those of a second reading. It
+// the first pass kept or, for a large file, spooled (import_spool.go), or
+// without a spool directory those of a second reading. It
 // gives them the memberOf the first pass derived.
 func (s *Service) importBulk(ctx context.Context, b directory.BulkAdder, open ImportSource, v *validated, st *ImportStats, progress func(pass, n int)) error {
 	add := func(batch []*directory.Entry) error {
