@@ -40,7 +40,8 @@ func Import(ctx context.Context, c Config, data, path string, o ImportOptions) (
 		return idm.ImportStats{}, err
 	}
 	svc, closeStore, err := OpenOffline(ctx, c, data, o.Domain, OfflineOptions{
-		MmapSize: ImportMmapSize(data, fi.Size()), ImportChunk: o.Chunk, ImportChunkBytes: o.MaxMemory / 4})
+		MmapSize: ImportMmapSize(data, fi.Size()), ImportChunk: o.Chunk, ImportChunkBytes: o.MaxMemory / 4,
+		ImportSpoolDir: data})
 	if err != nil {
 		return idm.ImportStats{}, err
 	}

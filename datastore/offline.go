@@ -26,6 +26,8 @@ type OfflineOptions struct {
 	// raises etcd's); ImportChunkBytes is idm.Config.ImportChunkBytes.
 	ImportChunk      int
 	ImportChunkBytes int64
+	// ImportSpoolDir is idm.Config.ImportSpoolDir.
+	ImportSpoolDir string
 }
 
 // OpenOffline opens a stopped server's store (the bbolt file of data, or
@@ -71,6 +73,7 @@ func OpenOffline(ctx context.Context, c Config, data, domain string, o OfflineOp
 		cfg.ImportChunk = o.ImportChunk // --chunk may lower etcd's, never raise it
 	}
 	cfg.ImportChunkBytes = o.ImportChunkBytes
+	cfg.ImportSpoolDir = o.ImportSpoolDir
 	svc, err := idm.New(cfg)
 	if err == nil {
 		_, err = svc.Bootstrap(ctx) // creates the directory, or checks the domain

@@ -40,9 +40,9 @@ func StoredDomain(ctx context.Context, store directory.Store) (string, error) {
 // docs/design.md section 4. On later starts it checks that the store belongs to the
 // configured domain. It reports whether this was the first start.
 //
-// The first start writes one entry per transaction, so that no transaction
-// needs more than a single entry's operations (etcd allows 128 by
-// default), and writes the domain last: a first start that is interrupted
+// The first start writes the built-in entries (createBuiltin: one
+// transaction on boltstore, one per entry on etcd, which allows 128
+// operations in one by default), and writes the domain last: a first start that is interrupted
 // is resumed by the next one (existing built-in entries are kept), and a
 // store is never served before it is complete. Several nodes starting at
 // once on one etcd store converge the same way.
@@ -75,24 +75,8 @@ func (s *Service) Bootstrap(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	for _, e := range entries {
-		err := s.store.Update(ctx, func(tx directory.WriteTx) error {
-			if _, err := tx.Get(e.DN); err == nil {
-				return nil // created by an interrupted first start, or another node
-			}
-			return tx.Add(e.Clone())
-		})
-		if err != nil {
-			return false, fmt.Errorf("create built-in entry %s: %w", e.DN, err)
-		}
-	}
-	for _, e := range entries {
-		err := s.store.Update(ctx, func(tx directory.WriteTx) error {
-			return s.refreshMemberOf(tx, []directory.DN{e.DN})
-		})
-		if err != nil {
-			return false, fmt.Errorf("memberOf of %s: %w", e.DN, err)
-		}
+	if err := s.createBuiltin(ctx, entries); err != nil {
+		return false, err
 	}
 	err = s.store.Update(ctx, func(tx directory.WriteTx) error {
 		if _, err := tx.Meta(metaDomain); err == nil {
@@ -111,6 +95,54 @@ func (s *Service) Bootstrap(ctx context.Context) (bool, error) {
 	}
 	_, err = s.checkDomain(ctx)
 	return err == nil, err
+}
+
+// createBuiltin adds the built-in entries a first start has not added yet
+// and their memberOf. A store that takes a bulk load in one transaction
+// (boltstore, whose transactions have no size limit) takes them all in
+// one: 2 fdatasyncs instead of 82; others get one transaction per entry
+// (etcd allows 128 operations in one). Either way an interrupted first
+// start leaves entries that the next one keeps, and the domain is written
+// after them.
+func (s *Service) createBuiltin(ctx context.Context, entries []*directory.Entry) error {
+	add := func(tx directory.WriteTx, e *directory.Entry) error {
+		if _, err := tx.Get(e.DN); err == nil {
+			return nil // created by an interrupted first start, or another node
+		}
+		if err := tx.Add(e.Clone()); err != nil {
+			return fmt.Errorf("create built-in entry %s: %w", e.DN, err)
+		}
+		return nil
+	}
+	memberOf := func(tx directory.WriteTx, e *directory.Entry) error {
+		if err := s.refreshMemberOf(tx, []directory.DN{e.DN}); err != nil {
+			return fmt.Errorf("memberOf of %s: %w", e.DN, err)
+		}
+		return nil
+	}
+	if _, ok := directory.As[directory.BulkAdder](s.store); ok {
+		return s.store.Update(ctx, func(tx directory.WriteTx) error {
+			for _, e := range entries {
+				if err := add(tx, e); err != nil {
+					return err
+				}
+			}
+			for _, e := range entries {
+				if err := memberOf(tx, e); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	for _, step := range []func(directory.WriteTx, *directory.Entry) error{add, memberOf} {
+		for _, e := range entries {
+			if err := s.store.Update(ctx, func(tx directory.WriteTx) error { return step(tx, e) }); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // checkDomain reports whether the store is bootstrapped, refusing a store

@@ -108,8 +108,9 @@ const keepChunk = 1 << 14
 // its line number. Then the entries are added: with a store that has
 // AddBulk (boltstore), in one transaction per chunk (bulkChunk entries,
 // or fewer when Config.ImportChunkBytes of them are reached), kept
-// from the first pass when the file is not too large; otherwise
-// importChunk per write transaction from a second pass. The added
+// from the first pass when the file is not too large, else from its spool
+// (Config.ImportSpoolDir) or a second reading; otherwise (no AddBulk)
+// importChunk per write transaction from a second reading. The added
 // entries are written with their memberOf, which the first pass derives
 // from the groups of the file (entries for which Policy.IsGroup holds;
 // member values elsewhere confer nothing; import_memberof.go); then
@@ -140,6 +141,7 @@ func (s *Service) Import(ctx context.Context, open ImportSource, progress func(p
 	if err != nil {
 		return st, err
 	}
+	defer v.spool.close()
 	if isBulk {
 		err = s.importBulk(ctx, bulk, open, v, &st, progress)
 	} else {
@@ -270,7 +272,8 @@ func (s *Service) importChunks(ctx context.Context, open ImportSource, v *valida
 }
 
 // importBulk is Import's second pass for a store with AddBulk: the entries
-// the first pass kept or, for a large file, those of a second reading. It
+// the first pass kept or, for a large file, spooled (import_spool.go), or
+// without a spool directory those of a second reading. It
 // gives them the memberOf the first pass derived.
 func (s *Service) importBulk(ctx context.Context, b directory.BulkAdder, open ImportSource, v *validated, st *ImportStats, progress func(pass, n int)) error {
 	add := func(batch []*directory.Entry) error {
@@ -301,12 +304,38 @@ func (s *Service) importBulk(ctx context.Context, b directory.BulkAdder, open Im
 		}
 		return nil
 	}
+	batch := make([]*directory.Entry, 0, min(s.bulkChunk(), 4096))
+	var cost int64
+	if v.spool != nil {
+		if err := v.spool.rewind(); err != nil {
+			return err
+		}
+		for {
+			e, err := v.spool.next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			batch = append(batch, e)
+			if cost += importCost(e); s.chunkFull(len(batch), cost) {
+				if err := add(batch); err != nil {
+					return err
+				}
+				clear(batch)
+				batch, cost = batch[:0], 0
+			}
+		}
+		if len(batch) > 0 {
+			return add(batch)
+		}
+		return nil
+	}
 	next, err := open()
 	if err != nil {
 		return err
 	}
-	batch := make([]*directory.Entry, 0, min(s.bulkChunk(), 4096))
-	var cost int64
 	// The first pass checked these records: only their object classes are
 	// checked again, once their sums show they are the same.
 	i := 0

@@ -15,8 +15,10 @@ import (
 
 // validated is what the first pass found.
 type validated struct {
-	// kept holds the prepared entries to add when the pass kept them.
-	kept []*directory.Entry
+	// kept holds the prepared entries to add when the pass kept them;
+	// spool, if not nil, holds them instead (a file too large to keep).
+	kept  []*directory.Entry
+	spool *importSpool
 	// skipped holds the norms of the DNs that exist already.
 	skipped map[string]bool
 	// merge holds the prepared file entries of existing built-in entries.
@@ -176,15 +178,33 @@ func (s *Service) validateImport(ctx context.Context, open ImportSource, st *Imp
 				}
 			}
 			inFile[e.DN.Norm()] = hasClass(e, "groupOfNames") || isAccount(e)
-			if keep {
-				if len(v.kept) < min(s.bulkChunk(), keepChunk) && !s.chunkFull(len(v.kept), keptCost) {
-					s.stampImported(e, it.structural)
-					v.kept = append(v.kept, e)
-					keptCost += importCost(e)
-				} else {
-					keep = false
-					v.kept = nil
+			switch {
+			case v.spool != nil:
+				s.stampImported(e, it.structural)
+				return v.spool.write(e)
+			case !keep:
+			case len(v.kept) < min(s.bulkChunk(), keepChunk) && !s.chunkFull(len(v.kept), keptCost):
+				s.stampImported(e, it.structural)
+				v.kept = append(v.kept, e)
+				keptCost += importCost(e)
+			case s.cfg.ImportSpoolDir != "":
+				// Too many to keep: spooled from here on, the kept ones first.
+				sp, err := newImportSpool(s.cfg.ImportSpoolDir)
+				if err != nil {
+					return err
 				}
+				v.spool = sp
+				for _, k := range v.kept {
+					if err := v.spool.write(k); err != nil {
+						return err
+					}
+				}
+				keep, v.kept = false, nil
+				s.stampImported(e, it.structural)
+				return v.spool.write(e)
+			default:
+				keep = false
+				v.kept = nil
 			}
 			return nil
 		})
@@ -227,6 +247,7 @@ func (s *Service) validateImport(ctx context.Context, open ImportSource, st *Imp
 		return nil
 	})
 	if err != nil {
+		v.spool.close()
 		return nil, err
 	}
 	if keep && v.kept == nil {

@@ -76,6 +76,13 @@ func sourceOf(recs []idm.ImportRecord) idm.ImportSource {
 // the stats, the error and the store.
 func importInto(t *testing.T, plain bool, chunk int, recs []idm.ImportRecord) (*idm.Service, idm.ImportStats, error, directory.Store) {
 	t.Helper()
+	return importSpooled(t, plain, chunk, "", sourceOf(recs), len(recs))
+}
+
+// importSpooled is importInto with Config.ImportSpoolDir spool, reading
+// the n records of src.
+func importSpooled(t *testing.T, plain bool, chunk int, spool string, src idm.ImportSource, n int) (*idm.Service, idm.ImportStats, error, directory.Store) {
+	t.Helper()
 	bolt, err := boltstore.Open(t.TempDir()+"/ldapd.db", boltstore.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +98,7 @@ func importInto(t *testing.T, plain bool, chunk int, recs []idm.ImportRecord) (*
 	}
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	svc, err := idm.New(idm.Config{Store: store, Domain: "idm.example.com", Keys: keys, Logger: zerolog.Nop(),
-		Hasher: password.NewHasher(password.TestParams(), nil, 0), ImportChunk: chunk,
+		Hasher: password.NewHasher(password.TestParams(), nil, 0), ImportChunk: chunk, ImportSpoolDir: spool,
 		Now: func() time.Time { return now }, Rand: rand.NewChaCha8([32]byte{1})})
 	if err != nil {
 		t.Fatal(err)
@@ -101,15 +108,15 @@ func importInto(t *testing.T, plain bool, chunk int, recs []idm.ImportRecord) (*
 		t.Fatal(err)
 	}
 	var pass1, pass2 int
-	st, err := svc.Import(ctx, sourceOf(recs), func(pass, n int) {
+	st, err := svc.Import(ctx, src, func(pass, n int) {
 		if pass == 1 {
 			pass1 = n
 		} else {
 			pass2 = n
 		}
 	})
-	if err == nil && (pass1 != len(recs) || pass2 != st.Added) {
-		t.Errorf("progress: %d and %d, want %d and %d", pass1, pass2, len(recs), st.Added)
+	if err == nil && (pass1 != n || pass2 != st.Added) {
+		t.Errorf("progress: %d and %d, want %d and %d", pass1, pass2, n, st.Added)
 	}
 	return svc, st, err, bolt
 }

@@ -62,6 +62,10 @@ type Config struct {
 	// ImportChunkBytes, if positive, also ends a bulk load's chunk once its
 	// entries' estimated memory reaches it (import --max-memory).
 	ImportChunkBytes int64
+	// ImportSpoolDir, if set, is where Import spools the prepared entries
+	// of a file too large to keep in memory, for a store with bulk loads
+	// (import_spool.go); "": such a file is read twice.
+	ImportSpoolDir string
 	// UIDRange and GIDRange are where uidNumber and gidNumber are allocated
 	// for entries that gain posixAccount or posixGroup without one (zero
 	// value: DefaultIDRange).
