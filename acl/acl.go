@@ -142,9 +142,10 @@ type Policy struct {
 	MailRead, UnixAuthRead, AllPersons, AllAccounts directory.DN
 	// AnonymousRead is what anonymous clients may read (zero value:
 	// AnonymousPublic).
-	AnonymousRead                   AnonymousRead
-	publicAttrs, piiAttrs, nssAttrs map[string]bool
-	unixAuthAttrs                   map[string]bool
+	AnonymousRead AnonymousRead
+	// classes are what the read rules make of each attribute name, under
+	// its lower-case form and as spelled in the rules (read.go).
+	classes map[string]attrClass
 }
 
 // AnonymousRead says what an anonymous client may read.
@@ -208,7 +209,11 @@ func NewPolicy(base directory.DN) *Policy {
 	p.AccessControlAdmins, p.HighPrivilege, p.PIIRead = g(GroupAccessControlAdmins), g(GroupHighPrivilege), g(GroupPIIRead)
 	p.MailRead, p.UnixAuthRead = g(GroupMailRead), g(GroupUnixAuthRead)
 	p.AllPersons, p.AllAccounts = g(GroupAllPersons), g(GroupAllAccounts)
-	p.publicAttrs = set("objectClass", "uid", "cn", "sn", "givenName", "initials", "displayName", "name",
+	p.classes = map[string]attrClass{}
+	p.classify(classPassword, "userPassword")
+	p.classify(classMail, "mail")
+	p.classify(classHasSubordinates, "hasSubordinates")
+	p.classify(classPublic, "objectClass", "uid", "cn", "sn", "givenName", "initials", "displayName", "name",
 		directory.AttrSPN, "member", "memberOf", "memberUid", "uniqueMember", "owner", "uidNumber", "gidNumber",
 		"homeDirectory", "loginShell", "gecos", "sshPublicKey", "entryUUID", "entryDN", "dc", "ou", "o", "description", "title",
 		"seeAlso", "businessCategory", "labeledURI", directory.AttrEntryManagedBy, "structuralObjectClass",
@@ -218,18 +223,18 @@ func NewPolicy(base directory.DN) *Policy {
 		"namingContexts", "supportedControl", "supportedExtension", "supportedLDAPVersion",
 		"supportedSASLMechanisms", "supportedFeatures", "vendorName", "vendorVersion",
 		"attributeTypes", "objectClasses", "matchingRules", "ldapSyntaxes")
-	p.piiAttrs = set("mail", "telephoneNumber", "mobile", "homePhone", "pager", "facsimileTelephoneNumber",
+	p.classify(classPII, "mail", "telephoneNumber", "mobile", "homePhone", "pager", "facsimileTelephoneNumber",
 		"postalAddress", "homePostalAddress", "street", "postalCode", "postOfficeBox", "l", "st", "c",
 		"jpegPhoto", "employeeNumber", "carLicense", "roomNumber", "physicalDeliveryOfficeName",
 		"preferredLanguage", "departmentNumber", "employeeType", "manager", "secretary")
 	// What NSS clients (nslcd, sssd) read of posixAccount and posixGroup
 	// entries: all anonymous clients see under --anonymous-read posix.
-	p.nssAttrs = set("objectClass", "uid", "cn", "uidNumber", "gidNumber", "homeDirectory", "loginShell", "gecos",
+	p.classify(classNSS, "objectClass", "uid", "cn", "uidNumber", "gidNumber", "homeDirectory", "loginShell", "gecos",
 		"memberUid", "member", "memberOf", "uniqueMember", "entryUUID", "entryDN", "structuralObjectClass",
 		"createTimestamp", "modifyTimestamp", "sshPublicKey", "hasSubordinates", "subschemaSubentry")
 	// What idm_unix_authentication_read adds: the shadow attributes PAM's
 	// account checks read (password expiry and the like).
-	p.unixAuthAttrs = set("shadowLastChange", "shadowMin", "shadowMax", "shadowWarning", "shadowInactive",
+	p.classify(classUnixAuth, "shadowLastChange", "shadowMin", "shadowMax", "shadowWarning", "shadowInactive",
 		"shadowExpire", "shadowFlag")
 	return p
 }
@@ -284,13 +289,6 @@ func (p *Policy) isManager(s Subject, e *directory.Entry) bool {
 	return mgr.Equal(s.DN) || s.InGroup(mgr)
 }
 
-// tellsTokens reports whether attribute name of e would tell whether a
-// service account has tokens (its children): hasSubordinates of a service
-// account is for those who may see its token records.
-func (p *Policy) tellsTokens(e *directory.Entry, name string) bool {
-	return name == "hassubordinates" && p.positionOf(e.DN) == KindServiceAccount
-}
-
 func (p *Policy) isSelf(s Subject, dn directory.DN) bool { return s.Kind == Account && s.DN.Equal(dn) }
 
 // CanSee reports whether the entry e may be returned to s at all. For a
@@ -318,46 +316,11 @@ func (p *Policy) CanSee(s Subject, e, account *directory.Entry) bool {
 }
 
 // CanReadAttr reports whether s may read attribute attr (a canonical name)
-// of e, an entry s can see.
+// of e, an entry s can see (the rules are AttrReader.CanRead's).
 func (p *Policy) CanReadAttr(s Subject, e *directory.Entry, attr string) bool {
-	name := p.lowerName(attr)
-	if name == "userpassword" {
-		return false
-	}
-	if s.Kind == Anonymous && p.AnonymousRead != AnonymousPublic {
-		return p.AnonymousRead == AnonymousPOSIX && p.nssAttrs[name] && !p.tellsTokens(e, name)
-	}
-	if s.Kind == Root || (p.publicAttrs[name] && !p.tellsTokens(e, name)) {
-		return true
-	}
-	if s.Kind != Account {
-		return false
-	}
-	if p.isSelf(s, e.DN) || s.InGroup(p.SystemAdmins) {
-		return true
-	}
-	k := p.KindOf(e)
-	if name == "mail" && s.InGroup(p.MailRead) && (k == KindPerson || k == KindServiceAccount) {
-		return true
-	}
-	if p.unixAuthAttrs[name] && s.InGroup(p.UnixAuthRead) && (k == KindPerson || k == KindServiceAccount) {
-		return true
-	}
-	if p.piiAttrs[name] && (s.InGroup(p.PIIRead) || (k == KindPerson && s.InGroup(p.PeopleAdmins))) {
-		return true
-	}
-	switch k {
-	case KindPerson:
-		return s.InGroup(p.PeopleAdmins) && !p.piiAttrs[name]
-	case KindGroup:
-		return s.InGroup(p.GroupAdmins)
-	case KindServiceAccount:
-		return s.InGroup(p.ServiceAccountAdmins) || p.isManager(s, e)
-	case KindToken:
-		// Token records hold no secret; whoever can see them reads them.
-		return true
-	}
-	return false
+	r := p.AttrReader(s)
+	r.Entry(e)
+	return r.CanRead(attr)
 }
 
 func containsAttr(attrs []string, name string) bool {

@@ -513,12 +513,27 @@ func TestCanReadAttr(t *testing.T) {
 			row{name: a + " self", sub: bobS, entry: bob, attr: a, want: true},
 			row{name: a + " root", sub: root, entry: bob, attr: a, want: true})
 	}
+	tests = append(tests,
+		row{name: "hasSubordinates anonymous person", sub: anonymous, entry: bob, attr: "hasSubordinates", want: true},
+		row{name: "hasSubordinates anonymous service account", sub: anonymous, entry: demoService, attr: "hasSubordinates"},
+		row{name: "hasSubordinates manager service account", sub: demoUserS, entry: demoService, attr: "hasSubordinates", want: true})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := policy.CanReadAttr(tc.sub, tc.entry, tc.attr); got != tc.want {
 				t.Errorf("CanReadAttr(%s, %s, %s) = %v, want %v", tc.sub.Name(), tc.entry.DN, tc.attr, got, tc.want)
 			}
 		})
+	}
+	// A search keeps one AttrReader for its subject and moves it from
+	// entry to entry: it answers as CanReadAttr does for each.
+	for _, s := range tests {
+		r := policy.AttrReader(s.sub)
+		for _, tc := range tests {
+			r.Entry(tc.entry)
+			if got, want := r.CanRead(tc.attr), policy.CanReadAttr(s.sub, tc.entry, tc.attr); got != want {
+				t.Errorf("AttrReader(%s) on %s, %s = %v after other entries, CanReadAttr says %v", s.sub.Name(), tc.entry.DN, tc.attr, got, want)
+			}
+		}
 	}
 }
 

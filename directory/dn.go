@@ -353,12 +353,38 @@ func (d DN) ChildAVA(typ, value string) DN {
 	}
 	all := b.String()
 	norm := all[len(typ)+len(value):]
-	rdns := make([]RDN, 1, len(d.rdns)+1)
-	rdns[0] = RDN{
-		avas: []AVA{{Type: all[:len(typ)], Value: all[len(typ) : len(typ)+len(value)]}},
-		norm: norm[:rdnLen],
+	rdns, avas := rdnsWithAVA(len(d.rdns) + 1)
+	avas[0] = AVA{Type: all[:len(typ)], Value: all[len(typ) : len(typ)+len(value)]}
+	rdns[0] = RDN{avas: avas, norm: norm[:rdnLen]}
+	copy(rdns[1:], d.rdns)
+	return DN{rdns: rdns, norm: norm}
+}
+
+// rdnsWithAVA returns n RDNs and one AVA for the first, in one allocation
+// for DNs up to 8 deep (an entry's DN in most trees): ChildAVA makes one
+// for every entry a search returns.
+func rdnsWithAVA(n int) ([]RDN, []AVA) {
+	switch {
+	case n <= 4:
+		b := new(struct {
+			rdns [4]RDN
+			ava  [1]AVA
+		})
+		return b.rdns[:n:n], b.ava[:]
+	case n <= 6:
+		b := new(struct {
+			rdns [6]RDN
+			ava  [1]AVA
+		})
+		return b.rdns[:n:n], b.ava[:]
+	case n <= 8:
+		b := new(struct {
+			rdns [8]RDN
+			ava  [1]AVA
+		})
+		return b.rdns[:n:n], b.ava[:]
 	}
-	return DN{rdns: append(rdns, d.rdns...), norm: norm}
+	return make([]RDN, n), make([]AVA, 1)
 }
 
 // IsDescendantOf reports whether d is strictly below ancestor.

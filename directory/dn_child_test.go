@@ -1,6 +1,7 @@
 package directory_test
 
 import (
+	"fmt"
 	"testing"
 	"unsafe"
 
@@ -12,6 +13,11 @@ import (
 // its strings.
 func TestChildAVA(t *testing.T) {
 	parents := []directory.DN{{}, mustDN(t, "dc=example,dc=com"), mustDN(t, `OU=People+CN=x\,y,dc=Example`)}
+	deep := "dc=com"
+	for depth := 2; depth <= 10; depth++ { // across the sizes ChildAVA allocates
+		deep = fmt.Sprintf("ou=d%d,%s", depth, deep)
+		parents = append(parents, mustDN(t, deep))
+	}
 	avas := []directory.AVA{
 		{Type: "uid", Value: "user1"},
 		{Type: "uid", Value: "  Mixed   Case "},

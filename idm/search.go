@@ -117,6 +117,7 @@ type searchRun struct {
 	readsAll     bool     // filter may read any attribute
 	tx           directory.ReadTx
 	sub          acl.Subject
+	reader       acl.AttrReader // sub's, for readable
 	res          SearchResult
 	matched      int
 	sent         int
@@ -139,7 +140,7 @@ func (r *searchRun) release() {
 
 func (r *searchRun) inView(tx directory.ReadTx, sub acl.Subject) error {
 	s := r.s
-	r.tx, r.sub = tx, sub
+	r.tx, r.sub, r.reader = tx, sub, s.policy.AttrReader(sub)
 	r.res, r.matched, r.sent = SearchResult{}, 0, 0
 	// The base must exist and be visible. Every entry but a token record
 	// is visible once it exists, and the store's own lookup of the base
@@ -210,7 +211,7 @@ func (r *searchRun) visit(e *directory.Entry) error {
 	if err := r.sel.apply(r.tx, visible, out); err != nil {
 		return err
 	}
-	if out.Has("hasSubordinates") && !s.policy.CanReadAttr(sub, e, "hasSubordinates") {
+	if out.Has("hasSubordinates") && !r.reader.CanRead("hasSubordinates") {
 		out.Delete("hasSubordinates")
 	}
 	r.kclasses.shape(e, out)
@@ -225,11 +226,12 @@ func (r *searchRun) visit(e *directory.Entry) error {
 func (r *searchRun) readable(e *directory.Entry) *directory.Entry {
 	out := &r.visible
 	out.DN, out.Attrs = e.DN, out.Attrs[:0]
+	r.reader.Entry(e)
 	for _, a := range e.Attrs {
 		if !r.readsAll && !r.sel.wantsName(a.Name) && !containsFold(r.reads, a.Name) {
 			continue
 		}
-		if r.s.policy.CanReadAttr(r.sub, e, a.Name) {
+		if r.reader.CanRead(a.Name) {
 			out.Attrs = append(out.Attrs, a)
 		}
 	}
@@ -303,11 +305,22 @@ type selection struct {
 	// every stored attribute of every entry it returns, twice.
 	keys  []string
 	byKey bool
+	// attrs is a copy of the list parsed: the searches of a client mostly
+	// ask for the same attributes, and a pooled searchRun parses them once.
+	attrs []string
 }
 
-// parse makes sel the selection of attrs, reusing its memory.
+// parse makes sel the selection of attrs, reusing its memory and, when
+// attrs is the list sel was parsed from, its work.
 func (sel *selection) parse(schema *directory.Schema, attrs []string) {
-	*sel = selection{schema: schema, named: sel.named[:0], keys: sel.keys[:0], allUser: len(attrs) == 0}
+	if sel.schema == schema && schema != nil && slices.Equal(sel.attrs, attrs) {
+		return
+	}
+	*sel = selection{schema: schema, named: sel.named[:0], keys: sel.keys[:0], allUser: len(attrs) == 0,
+		attrs: sel.attrs[:0]}
+	for _, a := range attrs {
+		sel.attrs = append(sel.attrs, strings.Clone(a))
+	}
 	for _, a := range attrs {
 		switch a {
 		case "*":

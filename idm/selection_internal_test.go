@@ -59,3 +59,23 @@ func TestSelectionWantsNameByKey(t *testing.T) {
 		t.Fatal("equalFoldASCII folds more than letters")
 	}
 }
+
+// TestSelectionReparse: parse skips the work for the list it parsed last,
+// but not for a different list in the same memory (a request's attribute
+// list is the caller's, reused).
+func TestSelectionReparse(t *testing.T) {
+	schema := directory.Builtin()
+	var sel selection
+	attrs := []string{"uid", "cn"}
+	sel.parse(schema, attrs)
+	sel.parse(schema, attrs)
+	attrs[1] = "mail"
+	sel.parse(schema, attrs)
+	if !sel.wantsName("mail") || sel.wantsName("cn") || !sel.wantsName("uid") {
+		t.Fatalf("after parsing %q: mail %v, cn %v, uid %v", attrs, sel.wantsName("mail"), sel.wantsName("cn"), sel.wantsName("uid"))
+	}
+	sel.parse(schema, nil)
+	if !sel.wantsName("cn") || !sel.allUser {
+		t.Fatal("an empty list does not select every user attribute")
+	}
+}

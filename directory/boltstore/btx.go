@@ -24,6 +24,17 @@ type boltTx struct {
 	// spare is a finished search's query, read-only transactions only
 	// (search.go).
 	spare *query
+	// base is the last search base found, read-only transactions only:
+	// a pooled transaction serves search after search, mostly from the
+	// same base, and sees no change while it lasts (readpool.go).
+	base baseLookup
+}
+
+// baseLookup is a DN found in dn2id: its normalized form, id and key.
+type baseLookup struct {
+	norm string
+	id   uint64
+	key  []byte
 }
 
 type namedBucket struct {

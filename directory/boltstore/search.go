@@ -3,6 +3,7 @@ package boltstore
 import (
 	"bytes"
 	"encoding/binary"
+	"strings"
 	"unsafe"
 
 	bolt "go.etcd.io/bbolt"
@@ -101,7 +102,22 @@ type query struct {
 
 var _ plan.Source = (*query)(nil)
 
-func (q *query) Lookup(dn directory.DN) (uint64, []byte, error) { return lookup(q.btx, dn) }
+// Lookup finds the search base. A read transaction remembers the last base
+// it found: the next search from it costs a string comparison instead of
+// building its key and a descent of dn2id. Its key is never written to.
+func (q *query) Lookup(dn directory.DN) (uint64, []byte, error) {
+	if !q.sequential {
+		return lookup(q.btx, dn)
+	}
+	if b := &q.btx.base; b.key != nil && b.norm == dn.Norm() {
+		return b.id, b.key, nil
+	}
+	id, key, err := lookup(q.btx, dn)
+	if err == nil {
+		q.btx.base = baseLookup{norm: strings.Clone(dn.Norm()), id: id, key: key}
+	}
+	return id, key, err
+}
 
 func (q *query) IndexIDs(attr string, prefix []byte, ids []uint64, limit int) ([]uint64, bool, error) {
 	return scanIndex(q.btx, attr, prefix, ids, limit)

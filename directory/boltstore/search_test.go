@@ -2,6 +2,8 @@ package boltstore
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -154,5 +156,58 @@ func TestScanScratchNotRetained(t *testing.T) {
 		if g := e.DN.String() + " " + strings.Join(e.Get("cn"), "|"); g != want[i] || !strings.Contains(g, "1") {
 			t.Fatalf("entry %d changed after the transaction: %q, was %q", i, g, want[i])
 		}
+	}
+}
+
+// TestSearchBaseRemembered: a pooled read transaction remembers the last
+// search base it found, and the next searches still find exactly what
+// they would without it: from another base, from a missing one, and
+// after a write removed the remembered base.
+func TestSearchBaseRemembered(t *testing.T) {
+	s := openTest(t, populated(t, 10), Options{})
+	people := directory.MustParseDN("ou=People,dc=example,dc=com")
+	alice := directory.MustParseDN(testAlice)
+	count := func(tx directory.ReadTx, base directory.DN, scope directory.Scope, filter string) (int, error) {
+		n := 0
+		err := tx.Search(base, scope, mustFilter(t, filter), func(*directory.Entry) error { n++; return nil })
+		return n, err
+	}
+	err := s.View(t.Context(), func(rt directory.ReadTx) error {
+		for _, tc := range []struct {
+			base  directory.DN
+			scope directory.Scope
+			want  int
+		}{
+			{people, directory.ScopeSub, 1}, {people, directory.ScopeSub, 1}, {alice, directory.ScopeSub, 0},
+			{directory.MustParseDN(testSuffix), directory.ScopeOne, 0}, {people, directory.ScopeOne, 1},
+		} {
+			if n, err := count(rt, tc.base, tc.scope, "(uid=user00003)"); err != nil || n != tc.want {
+				return fmt.Errorf("search of %s found %d (%v), want %d", tc.base, n, err, tc.want)
+			}
+		}
+		if got := rt.(*tx).btx.base.norm; got != people.Norm() {
+			return fmt.Errorf("remembered base %q, want %q", got, people.Norm())
+		}
+		_, err := count(rt, directory.MustParseDN("uid=nobody,ou=People,dc=example,dc=com"), directory.ScopeBase, "(objectClass=*)")
+		if !errors.Is(err, directory.ErrNoSuchObject) {
+			return fmt.Errorf("search of a missing base: %v, want no such object", err)
+		}
+		if n, err := count(rt, alice, directory.ScopeBase, "(objectClass=*)"); err != nil || n != 1 {
+			return fmt.Errorf("search of %s found %d (%v), want 1", alice, n, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(t.Context(), func(tx directory.WriteTx) error { return tx.Delete(alice) }); err != nil {
+		t.Fatal(err)
+	}
+	err = s.View(t.Context(), func(rt directory.ReadTx) error {
+		_, err := count(rt, alice, directory.ScopeBase, "(objectClass=*)")
+		return err
+	})
+	if !errors.Is(err, directory.ErrNoSuchObject) {
+		t.Fatalf("search of %s after its deletion: %v, want no such object", alice, err)
 	}
 }
