@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -112,13 +113,16 @@ func TestHeldConnections(t *testing.T) {
 	if n := s.Srv.OpenConnections(); n < heldConns {
 		t.Fatalf("server holds %d connections, want >= %d", n, heldConns)
 	}
-	var worst time.Duration
+	// The median of five: held connections that starve clients slow every
+	// try, while one try descheduled on a loaded machine does not count.
+	var tries []time.Duration
 	for range 5 {
-		worst = max(worst, normalClient(t, s))
+		tries = append(tries, normalClient(t, s))
 	}
-	t.Logf("%d connections held; normal client bind+search worst of 5: %v (allowed %v)", heldConns, worst, limit)
-	if worst > limit {
-		t.Errorf("normal client took %v with %d connections held, allowed %v (40x its time before)", worst, heldConns, limit)
+	slices.Sort(tries)
+	t.Logf("%d connections held; normal client bind+search, five tries: %v (allowed median %v)", heldConns, tries, limit)
+	if tries[2] > limit {
+		t.Errorf("normal client took %v (median of 5) with %d connections held, allowed %v (40x its time before)", tries[2], heldConns, limit)
 	}
 }
 
