@@ -49,8 +49,8 @@ func ParseDN(s string) (DN, error) {
 	if !utf8.ValidString(s) {
 		return DN{}, Errorf(ErrInvalidDNSyntax, "DN is not valid UTF-8")
 	}
-	if rdns, ok := parseSimpleDN(s); ok {
-		return checkedDN(s, newDN(rdns))
+	if dn, ok := parseSimpleDN(s); ok {
+		return checkedDN(s, dn)
 	}
 	return parseGeneralDN(s)
 }
@@ -99,33 +99,102 @@ func checkedDN(s string, dn DN) (DN, error) {
 // separator or at either end of a value, numeric OIDs, hex values, empty
 // values) is left to ParseDN's general path: ok is false. Where it says ok
 // the result is the general path's (FuzzSimpleDN checks that).
-func parseSimpleDN(s string) ([]RDN, bool) {
+//
+// It makes two allocations whatever the depth (up to 8): the RDNs and
+// their AVAs together, and the normalized string, of which the RDNs'
+// normalized forms are substrings. The AVAs view s, as the general
+// path's do.
+func parseSimpleDN(s string) (DN, bool) {
 	n := strings.Count(s, ",") + 1
 	if n > 64 {
-		return nil, false
+		return DN{}, false
 	}
-	rdns := make([]RDN, 0, n)
-	for len(s) > 0 {
+	rdns, avas := rdnsAndAVAs(n)
+	var endsArr [64]int // where each RDN's normalized form ends
+	ends := endsArr[:n]
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < n; i++ {
 		comp := s
-		if i := strings.IndexByte(s, ','); i >= 0 {
-			comp, s = s[:i], s[i+1:]
+		if j := strings.IndexByte(s, ','); j >= 0 {
+			comp, s = s[:j], s[j+1:]
 			if s == "" {
-				return nil, false // trailing comma
+				return DN{}, false // trailing comma
 			}
 		} else {
 			s = ""
 		}
 		eq := strings.IndexByte(comp, '=')
 		if eq <= 0 || eq == len(comp)-1 {
-			return nil, false
+			return DN{}, false
 		}
 		typ, val := comp[:eq], comp[eq+1:]
 		if !simpleType(typ) || !simpleValue(val) {
-			return nil, false
+			return DN{}, false
 		}
-		rdns = append(rdns, NewRDN(AVA{Type: canonicalAttrName(typ), Value: val}))
+		canon := canonicalAttrName(typ)
+		avas[i] = AVA{Type: canon, Value: val}
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		// As avaNorm: canon is already canonical.
+		b.WriteString(lowerASCIIName(canon))
+		b.WriteByte('=')
+		writeEscaped(&b, normalizeDNValue(val))
+		ends[i] = b.Len()
 	}
-	return rdns, len(rdns) > 0
+	norm := b.String()
+	start := 0
+	for i := range rdns {
+		rdns[i] = RDN{avas: avas[i : i+1 : i+1], norm: norm[start:ends[i]]}
+		start = ends[i] + 1
+	}
+	return DN{rdns: rdns, norm: norm}, true
+}
+
+// rdnsAndAVAs returns n RDNs and n AVAs (one for each), in one allocation
+// for DNs up to 8 deep.
+func rdnsAndAVAs(n int) ([]RDN, []AVA) {
+	switch {
+	case n <= 4:
+		b := new(struct {
+			rdns [4]RDN
+			avas [4]AVA
+		})
+		return b.rdns[:n:n], b.avas[:n:n]
+	case n <= 6:
+		b := new(struct {
+			rdns [6]RDN
+			avas [6]AVA
+		})
+		return b.rdns[:n:n], b.avas[:n:n]
+	case n <= 8:
+		b := new(struct {
+			rdns [8]RDN
+			avas [8]AVA
+		})
+		return b.rdns[:n:n], b.avas[:n:n]
+	}
+	return make([]RDN, n), make([]AVA, n)
+}
+
+// writeEscaped writes v escaped for an RFC 4514 string, as appendEscaped.
+func writeEscaped(b *strings.Builder, v string) {
+	from := 0
+	for i := 0; i < len(v); i++ {
+		if !needsEscape(v, i) {
+			continue
+		}
+		b.WriteString(v[from:i])
+		if v[i] == 0 {
+			b.WriteString(`\00`)
+		} else {
+			b.WriteByte('\\')
+			b.WriteByte(v[i])
+		}
+		from = i + 1
+	}
+	b.WriteString(v[from:])
 }
 
 // simpleType: a descr, ALPHA *(ALPHA / DIGIT / "-").

@@ -73,11 +73,10 @@ func FuzzSimpleDN(f *testing.F) {
 
 func checkSimpleDN(t *testing.T, s string) bool {
 	t.Helper()
-	rdns, ok := parseSimpleDN(s)
+	fast, ok := parseSimpleDN(s)
 	if !ok {
 		return false
 	}
-	fast := newDN(rdns)
 	slow, err := parseGeneralDN(s)
 	if err != nil {
 		t.Fatalf("%q: simple parser accepted, general parser: %v", s, err)
@@ -85,5 +84,38 @@ func checkSimpleDN(t *testing.T, s string) bool {
 	if fast.Norm() != slow.Norm() || fast.String() != slow.String() || !reflect.DeepEqual(fast.rdns, slow.rdns) {
 		t.Fatalf("%q: simple %q / %q, general %q / %q", s, fast.Norm(), fast.String(), slow.Norm(), slow.String())
 	}
+	// The RDNs' normalized forms are substrings of the DN's: every
+	// ancestor, cut from it by Parent, is the general path's too.
+	for f, g := fast.Parent(), slow.Parent(); !g.IsRoot(); f, g = f.Parent(), g.Parent() {
+		if f.Norm() != g.Norm() || !reflect.DeepEqual(f.rdns, g.rdns) {
+			t.Fatalf("%q: ancestor %q, general %q", s, f.Norm(), g.Norm())
+		}
+	}
 	return true
+}
+
+// TestParseDN_SimpleAllocs: a DN of the common shape costs two
+// allocations (its RDNs with their AVAs, and its normalized string),
+// however deep, and no more with a value to lower-case than the one the
+// folded value needs.
+func TestParseDN_SimpleAllocs(t *testing.T) {
+	tests := []struct {
+		in   string
+		want float64
+	}{
+		{"uid=user1,ou=people,dc=idm,dc=example,dc=com", 2},
+		{"dc=com", 2},
+		{"cn=a,cn=b,cn=c,cn=d,cn=e,cn=f,cn=g,cn=h", 2},
+		{"uid=Alice,ou=people,dc=com", 3},
+	}
+	for _, tc := range tests {
+		got := testing.AllocsPerRun(100, func() {
+			if _, err := ParseDN(tc.in); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if got > tc.want {
+			t.Errorf("ParseDN(%q): %v allocations, want <= %v", tc.in, got, tc.want)
+		}
+	}
 }

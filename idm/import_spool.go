@@ -26,7 +26,8 @@ import (
 // A record is a uvarint length and then: the DN (kind 1: the
 // type and value of a single-valued first RDN and the parent's string,
 // decoded through a cache of parents; kind 0: the DN's string), the
-// number of attributes and each one's name, number of values and values.
+// number of attributes, the number of values of all of them, and each
+// attribute's name, number of values and values.
 // Every string is a uvarint length and its bytes.
 type importSpool struct {
 	f    *os.File
@@ -68,6 +69,11 @@ func (sp *importSpool) write(e *directory.Entry) error {
 		b = appendSpoolString(b, e.DN.String())
 	}
 	b = binary.AppendUvarint(b, uint64(len(e.Attrs)))
+	nv := 0
+	for _, a := range e.Attrs {
+		nv += len(a.Values)
+	}
+	b = binary.AppendUvarint(b, uint64(nv))
 	for _, a := range e.Attrs {
 		b = appendSpoolString(b, a.Name)
 		b = binary.AppendUvarint(b, uint64(len(a.Values)))
@@ -155,24 +161,27 @@ func (sp *importSpool) next() (*directory.Entry, error) {
 			return nil, fmt.Errorf("import spool: %w", err)
 		}
 	}
-	n := d.uvarint()
-	if d.err != nil || n > uint64(len(d.s)) {
+	n, total := d.uvarint(), d.uvarint()
+	if d.err != nil || n > uint64(len(d.s)) || total > uint64(len(d.s)) {
 		return nil, errSpoolCorrupt
 	}
 	e := &directory.Entry{DN: dn, Attrs: make([]directory.Attr, n, n+2)} // room for memberOf
+	// The values of all attributes share one slice; each one's capacity
+	// ends at its length, so that an append copies.
+	vals := make([]string, total)
 	for i := range e.Attrs {
 		name := d.str()
 		nv := d.uvarint()
-		if d.err != nil || nv > uint64(len(d.s)) {
+		if d.err != nil || nv > uint64(len(vals)) {
 			return nil, errSpoolCorrupt
 		}
-		vals := make([]string, nv)
-		for j := range vals {
+		for j := range nv {
 			vals[j] = d.str()
 		}
-		e.Attrs[i] = directory.Attr{Name: name, Values: vals}
+		e.Attrs[i] = directory.Attr{Name: name, Values: vals[:nv:nv]}
+		vals = vals[nv:]
 	}
-	if d.err != nil || d.off != len(d.s) {
+	if d.err != nil || d.off != len(d.s) || len(vals) != 0 {
 		return nil, errSpoolCorrupt
 	}
 	return e, nil

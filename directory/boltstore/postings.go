@@ -208,6 +208,11 @@ type appender struct {
 	ids      []uint64
 	arena    []byte
 	key      []byte
+	// seekFrom is the prefix stored sought last (valid if sought), and
+	// seekNext a copy of the key it found (nil: none).
+	sought   bool
+	seekFrom []byte
+	seekNext []byte
 }
 
 func newAppender(b *bolt.Bucket, maxChunk int) *appender {
@@ -286,9 +291,25 @@ func (a *appender) flush() error {
 }
 
 // stored reports whether any key of b starts with prefix: one seek tells
-// most new values from those with a list to extend.
+// most new values from those with a list to extend. A prefix above the one
+// sought last and below the key that seek found, not a prefix of it, needs
+// no seek: a stored key starting with prefix would lie between the two.
+// (Keys put since then are of lists before prefix, as the appender takes
+// its keys in order.) A bulk load into a bucket of a few keys seeks about
+// once for each of them, not once for every value.
 func (a *appender) stored(prefix []byte) bool {
+	if a.sought && bytes.Compare(prefix, a.seekFrom) > 0 &&
+		(a.seekNext == nil || bytes.Compare(a.seekNext, prefix) > 0 && !bytes.HasPrefix(a.seekNext, prefix)) {
+		return false
+	}
 	k, _ := a.c.Seek(prefix)
+	a.sought = true
+	a.seekFrom = append(a.seekFrom[:0], prefix...)
+	if k == nil {
+		a.seekNext = nil
+	} else {
+		a.seekNext = append(a.seekNext[:0], k...)
+	}
 	return k != nil && bytes.HasPrefix(k, prefix)
 }
 

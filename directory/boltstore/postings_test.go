@@ -1,11 +1,13 @@
 package boltstore
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
@@ -227,4 +229,71 @@ func TestLargePostings(t *testing.T) {
 		}
 	}
 	check("end")
+}
+
+// TestAppenderSkipsSeeks: putPostings into a bucket holding some lists
+// (every seventh value, and longer values sharing a prefix) gives the
+// chunks one postingAdd per id gives, whichever lists the appender finds
+// without seeking.
+func TestAppenderSkipsSeeks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	values := make([]string, 400)
+	for i := range values {
+		values[i] = fmt.Sprintf("v%04d", rng.IntN(1000))
+		if i%11 == 0 {
+			values[i] += "\x00x" // a longer value sharing v????'s prefix
+		}
+	}
+	build := func(b *bolt.Bucket, bulk bool) {
+		for i, v := range values {
+			if i%7 == 0 { // stored before the load, with ids below it
+				if err := postingAdd(b, indexdef.EqPrefix(v), uint64(1+i%3), 4); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		var keys [][]byte
+		for i, v := range values {
+			for id := uint64(10 + i); id < uint64(10+i+rng.IntN(6)); id++ {
+				keys = append(keys, indexdef.EqKey(v, id))
+			}
+		}
+		slices.SortFunc(keys, bytes.Compare)
+		if bulk {
+			if err := putPostings(b, 4, keys, nil); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		for _, k := range keys {
+			id, _ := indexdef.KeyID(k)
+			if err := postingAdd(b, k[:len(k)-idLen], id, 4); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var want, got string
+	seed := rng.Uint64()
+	postingBucket(t, func(b *bolt.Bucket) {
+		rng = rand.New(rand.NewPCG(seed, 1))
+		build(b, false)
+		want = dumpBucket(b)
+	})
+	postingBucket(t, func(b *bolt.Bucket) {
+		rng = rand.New(rand.NewPCG(seed, 1))
+		build(b, true)
+		got = dumpBucket(b)
+	})
+	if got != want {
+		t.Fatalf("bulk:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func dumpBucket(b *bolt.Bucket) string {
+	var sb strings.Builder
+	_ = b.ForEach(func(k, v []byte) error {
+		fmt.Fprintf(&sb, "%x %x\n", k, v)
+		return nil
+	})
+	return sb.String()
 }
