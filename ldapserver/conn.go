@@ -416,7 +416,13 @@ func (c *conn) dispatch(msg *wire.Message, start time.Time, log zerolog.Logger) 
 			}
 			ev = ev.Str("target", logfield.Clip(target))
 		}
-		ev = ev.Str("identity", c.describeIdentity()).Int("code", w.code).Dur("duration", took)
+		ev = ev.Str("identity", c.describeIdentity()).Int("code", w.code)
+		if took >= 0 && took < maxExactMillis {
+			var num [24]byte // what zerolog's Dur would write, without a float
+			ev = ev.RawJSON("duration", appendMillis(num[:0], took))
+		} else {
+			ev = ev.Dur("duration", took)
+		}
 	}
 	if w.entries > 0 {
 		ev = ev.Int("entries", w.entries)
