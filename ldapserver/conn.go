@@ -57,6 +57,7 @@ type conn struct {
 	req    Request
 	search searchContext
 	bases  baseMemo
+	ops    opMemory
 	// ctx is every operation's context: the Handler's ConnContext, made
 	// when the connection opened, or context.Background().
 	ctx    context.Context
@@ -355,7 +356,7 @@ func (c *conn) dispatch(msg *wire.Message, start time.Time, log zerolog.Logger) 
 	ctx := c.ctx
 	w := &c.resp
 	*w = response{c: c, id: msg.ID, tag: responseTag(msg.Op), attrs: w.attrs[:0]}
-	op, err := toOperation(c.srv.schema, msg.Op, &c.bases)
+	op, err := toOperation(c.srv.schema, msg.Op, &c.bases, &c.ops)
 	if err == nil {
 		err = checkControls(msg.Controls)
 	}
@@ -432,6 +433,7 @@ func (c *conn) dispatch(msg *wire.Message, start time.Time, log zerolog.Logger) 
 	}
 	ev.Send()
 	c.observe(name, w.code, took)
+	c.ops.clear() // op is done with, the access line written
 	return !w.failed
 }
 
