@@ -137,7 +137,7 @@ func newLogger(w io.Writer, level, format string) (zerolog.Logger, error) {
 	default:
 		return zerolog.Logger{}, fmt.Errorf("invalid --log-format %q: want json or console", format)
 	}
-	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+	return zerolog.New(w).Level(lvl).Hook(newStampHook()), nil
 }
 
 func serve(ctx context.Context, cfg Config, log zerolog.Logger) error {

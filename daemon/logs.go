@@ -3,6 +3,7 @@ package daemon
 import (
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -128,4 +129,37 @@ func (b *logBuffer) run() {
 		}
 		b.Flush()
 	}
+}
+
+// stampHook writes every line's "time" field as zerolog's Timestamp does
+// (zerolog.TimestampFieldName, time.RFC3339, the local zone), but formats
+// the time once per second instead of for every line: an access line is
+// written for every operation, and formatting its time cost more than any
+// other of its fields. The text depends only on the second and the
+// location (the zone's offset is fixed within a second), so the cached
+// one is exact.
+type stampHook struct {
+	now  func() time.Time
+	last atomic.Pointer[stamp]
+}
+
+// stamp is one second's "time" value in loc, JSON-quoted.
+type stamp struct {
+	sec    int64
+	loc    *time.Location
+	quoted []byte
+}
+
+func newStampHook() *stampHook { return &stampHook{now: time.Now} }
+
+// Run implements zerolog.Hook.
+func (h *stampHook) Run(e *zerolog.Event, _ zerolog.Level, _ string) {
+	t := h.now()
+	s := h.last.Load()
+	if s == nil || s.sec != t.Unix() || s.loc != t.Location() {
+		b := append([]byte{'"'}, t.Format(time.RFC3339)...)
+		s = &stamp{sec: t.Unix(), loc: t.Location(), quoted: append(b, '"')}
+		h.last.Store(s)
+	}
+	e.RawJSON(zerolog.TimestampFieldName, s.quoted)
 }

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -139,5 +140,51 @@ func BenchmarkAccessLog(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// TestStampHookAsZerolog: the "time" field the logger writes, formatted
+// once per second, is the text zerolog's own timestamp writes for the same
+// instant, across seconds and zones.
+func TestStampHookAsZerolog(t *testing.T) {
+	paris := time.FixedZone("CET", 3600)
+	base := time.Date(2026, 11, 29, 16, 35, 7, 0, time.UTC)
+	var times []time.Time
+	for _, d := range []time.Duration{0, time.Millisecond, 999 * time.Millisecond, time.Second, time.Second + 1, 90 * time.Minute} {
+		times = append(times, base.Add(d), base.Add(d).In(paris), base.Add(d).Local(), base.Add(d))
+	}
+	var i int
+	h := &stampHook{now: func() time.Time { return times[i] }}
+	var got, want bytes.Buffer
+	log := zerolog.New(&got).Hook(h)
+	plain := zerolog.New(&want)
+	for i = range times {
+		got.Reset()
+		want.Reset()
+		log.Info().Int("code", 0).Msg("m")
+		plain.Info().Int("code", 0).Time(zerolog.TimestampFieldName, times[i]).Msg("m")
+		if got.String() != want.String() {
+			t.Fatalf("at %v: %s, zerolog writes %s", times[i], got.String(), want.String())
+		}
+	}
+}
+
+// TestLoggerStampsLines: every line of the daemon's JSON logger carries
+// "time", the current second in RFC 3339.
+func TestLoggerStampsLines(t *testing.T) {
+	var buf bytes.Buffer
+	log, err := newLogger(&buf, "info", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := time.Now().Truncate(time.Second)
+	log.Info().Int("code", 0).Msg("m")
+	var line struct{ Time string }
+	if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+		t.Fatalf("%v: %s", err, buf.Bytes())
+	}
+	at, err := time.Parse(time.RFC3339, line.Time)
+	if err != nil || at.Before(before) || at.After(time.Now()) {
+		t.Fatalf("time %q (%v), want now in RFC 3339", line.Time, err)
 	}
 }

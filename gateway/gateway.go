@@ -167,7 +167,7 @@ func (g *Gateway) search(ctx context.Context, w ldapserver.ResponseWriter, r *ld
 		}
 		req.Skip, req.PageSize = offset, size
 	}
-	res, err := g.IDM.Search(ctx, id, req, func(e *directory.Entry) error { return w.WriteEntry(e) })
+	res, err := g.IDM.SearchTo(ctx, id, req, w) // w is an idm.EntryWriter
 	if err != nil {
 		if ctx.Err() != nil {
 			w.WriteResult(ldapserver.Result{Code: wire.ResultTimeLimitExceeded})

@@ -45,12 +45,32 @@ type SearchResult struct {
 	Notice string
 }
 
-// Search runs req as id and calls each for every entry the subject may
+// EntryWriter receives the entries of a search. An LDAP connection's
+// response writer is one: handing it to SearchTo allocates nothing, where a
+// closure around it would be allocated for every search.
+type EntryWriter interface {
+	// WriteEntry takes one entry; an error stops the search and is
+	// returned by it.
+	WriteEntry(e *directory.Entry) error
+}
+
+// EntryFunc makes a function an EntryWriter.
+type EntryFunc func(*directory.Entry) error
+
+// WriteEntry calls f(e).
+func (f EntryFunc) WriteEntry(e *directory.Entry) error { return f(e) }
+
+// Search is SearchTo with a function for each entry.
+func (s *Service) Search(ctx context.Context, id Identity, req SearchRequest, each func(*directory.Entry) error) (SearchResult, error) {
+	return s.SearchTo(ctx, id, req, EntryFunc(each))
+}
+
+// SearchTo runs req as id and writes to each every entry the subject may
 // see, holding only the attributes requested and readable. It returns
 // ErrSizeLimitExceeded after delivering SizeLimit entries when more match,
 // and ErrTimeLimitExceeded when ctx's deadline passes. each owns the entry
 // it gets unless req.Borrow is set.
-func (s *Service) Search(ctx context.Context, id Identity, req SearchRequest, each func(*directory.Entry) error) (SearchResult, error) {
+func (s *Service) SearchTo(ctx context.Context, id Identity, req SearchRequest, each EntryWriter) (SearchResult, error) {
 	r, _ := s.searches.Get().(*searchRun)
 	if r == nil {
 		r = &searchRun{s: s}
@@ -106,7 +126,7 @@ type searchRun struct {
 	ctx          context.Context
 	id           Identity
 	req          SearchRequest
-	each         func(*directory.Entry) error
+	each         EntryWriter
 	base         directory.DN
 	scope        directory.Scope
 	limit        int
@@ -216,7 +236,7 @@ func (r *searchRun) visit(e *directory.Entry) error {
 	}
 	r.kclasses.shape(e, out)
 	r.sent++
-	return r.each(out)
+	return r.each.WriteEntry(out)
 }
 
 // readable returns, in r.visible, the attributes of e that sub may read
@@ -278,7 +298,7 @@ func candidates(f *directory.Filter) *directory.Filter {
 	return f
 }
 
-func (s *Service) searchSpecial(ctx context.Context, id Identity, e *directory.Entry, req SearchRequest, sel *selection, each func(*directory.Entry) error) error {
+func (s *Service) searchSpecial(ctx context.Context, id Identity, e *directory.Entry, req SearchRequest, sel *selection, each EntryWriter) error {
 	if err := s.Check(ctx, id); err != nil {
 		return err
 	}
@@ -289,7 +309,7 @@ func (s *Service) searchSpecial(ctx context.Context, id Identity, e *directory.E
 	if err := sel.apply(nil, e, out); err != nil {
 		return err
 	}
-	return each(out)
+	return each.WriteEntry(out)
 }
 
 // selection is a parsed attribute list.

@@ -40,6 +40,11 @@ type conn struct {
 	// readDeadline and writeDeadline are the socket deadlines this
 	// goroutine last set (setReadDeadline, setWriteDeadline).
 	readDeadline, writeDeadline time.Time
+	// idleFrom is when the connection last became idle: the end of the
+	// last operation (its start plus its duration, both measured anyway)
+	// or of the TLS handshake. The idle deadline counts from it, so that
+	// waiting for the next request reads no clock.
+	idleFrom time.Time
 	// identityDesc is identityString(identity) once describeIdentity has
 	// worked it out, for the per-operation log; "" until then.
 	identityDesc string
@@ -52,6 +57,7 @@ type conn struct {
 	req    Request
 	search searchContext
 	bases  baseMemo
+	ops    opMemory
 	// ctx is every operation's context: the Handler's ConnContext, made
 	// when the connection opened, or context.Background().
 	ctx    context.Context
@@ -103,6 +109,7 @@ func (c *conn) serve() {
 		}
 	}
 	c.br, c.bw = c.srv.getReader(c.rw), c.srv.getWriter(c.rw)
+	c.idleFrom = time.Now()
 	defer func() {
 		// Runs before the close deferred above; nothing else touches the
 		// buffers, so they can serve the next connection.
@@ -143,9 +150,13 @@ func (c *conn) serve() {
 // readPacket and queue set their own deadlines afterwards.
 func (c *conn) handshake() error {
 	tc := tls.Server(c.netConn, c.srv.TLSConfig)
-	if err := c.netConn.SetDeadline(time.Now().Add(c.srv.HandshakeTimeout)); err != nil {
+	deadline := time.Now().Add(c.srv.HandshakeTimeout)
+	if err := c.netConn.SetDeadline(deadline); err != nil {
 		return err
 	}
+	// Both deadlines are now the handshake's: readPacket and queue must
+	// replace them, not take them for their own.
+	c.readDeadline, c.writeDeadline = deadline, deadline
 	// Shutdown sets inShutdown before it wakes idle connections; a wake
 	// that came before the deadline above was overwritten, so look again.
 	if c.srv.inShutdown.Load() {
@@ -156,6 +167,7 @@ func (c *conn) handshake() error {
 	}
 	st := tc.ConnectionState()
 	c.tls, c.rw = &st, tc
+	c.idleFrom = time.Now()
 	return nil
 }
 
@@ -196,16 +208,18 @@ func (s *Server) putWriter(bw *bufio.Writer) {
 // expire more than deadlineSlack earlier than asked, and the message
 // deadline only when the message is not already whole in the buffer
 // (almost always it is: a request arrives in one segment). Timeouts can
-// therefore fire up to deadlineSlack early, never late.
+// therefore fire up to deadlineSlack early, never late. The idle deadline
+// counts from idleFrom, a moment ago, rather than from a clock read here.
 func (c *conn) readPacket() ([]byte, error) {
-	if err := c.setReadDeadline(c.srv.IdleTimeout); err != nil {
+	if err := c.setReadDeadline(c.idleFrom, c.srv.IdleTimeout); err != nil {
 		return nil, err
 	}
 	if _, err := c.br.Peek(1); err != nil {
 		return nil, err
 	}
 	if !wire.Complete(peekBuffered(c.br)) {
-		if err := c.setReadDeadline(c.srv.ReadTimeout); err != nil {
+		// Peek may have waited long: this deadline needs the clock.
+		if err := c.setReadDeadline(time.Now(), c.srv.ReadTimeout); err != nil {
 			return nil, err
 		}
 	}
@@ -251,7 +265,10 @@ func (c *conn) disconnect(code int, msg string) {
 // handle decodes and runs one message; it reports whether to keep the
 // connection open.
 func (c *conn) handle(packet []byte, log zerolog.Logger) bool {
+	// The operation's one clock read: its duration, its search time limit
+	// and the next idle deadline count from it.
 	start := time.Now()
+	c.idleFrom = start
 	msg, err := wire.Decode(packet, c.srv.Limits)
 	if err != nil {
 		var de *wire.DecodeError
@@ -339,7 +356,7 @@ func (c *conn) dispatch(msg *wire.Message, start time.Time, log zerolog.Logger) 
 	ctx := c.ctx
 	w := &c.resp
 	*w = response{c: c, id: msg.ID, tag: responseTag(msg.Op), attrs: w.attrs[:0]}
-	op, err := toOperation(c.srv.schema, msg.Op, &c.bases)
+	op, err := toOperation(c.srv.schema, msg.Op, &c.bases, &c.ops)
 	if err == nil {
 		err = checkControls(msg.Controls)
 	}
@@ -377,6 +394,7 @@ func (c *conn) dispatch(msg *wire.Message, start time.Time, log zerolog.Logger) 
 		name = op.OpName()
 	}
 	took := time.Since(start) // for the log line and the Observer both
+	c.idleFrom = start.Add(took)
 	ev := log.Info()
 	if w.code == wire.ResultOther {
 		ev = log.Error()
@@ -399,7 +417,13 @@ func (c *conn) dispatch(msg *wire.Message, start time.Time, log zerolog.Logger) 
 			}
 			ev = ev.Str("target", logfield.Clip(target))
 		}
-		ev = ev.Str("identity", c.describeIdentity()).Int("code", w.code).Dur("duration", took)
+		ev = ev.Str("identity", c.describeIdentity()).Int("code", w.code)
+		if took >= 0 && took < maxExactMillis {
+			var num [24]byte // what zerolog's Dur would write, without a float
+			ev = ev.RawJSON("duration", appendMillis(num[:0], took))
+		} else {
+			ev = ev.Dur("duration", took)
+		}
 	}
 	if w.entries > 0 {
 		ev = ev.Int("entries", w.entries)
@@ -409,6 +433,7 @@ func (c *conn) dispatch(msg *wire.Message, start time.Time, log zerolog.Logger) 
 	}
 	ev.Send()
 	c.observe(name, w.code, took)
+	c.ops.clear() // op is done with, the access line written
 	return !w.failed
 }
 
@@ -476,31 +501,34 @@ func (c *conn) queue(b []byte) bool {
 // sixteenth of the timeout, at most a second.
 func deadlineSlack(d time.Duration) time.Duration { return min(d/16, time.Second) }
 
-// setReadDeadline makes the read deadline now+d, unless the one in force
-// already falls within deadlineSlack before that.
-func (c *conn) setReadDeadline(d time.Duration) error {
-	if want, due := deadlineDue(c.readDeadline, d); due {
-		c.readDeadline = want
-		return c.netConn.SetReadDeadline(want)
+// setReadDeadline makes the read deadline from+d, unless the one in force
+// already falls within deadlineSlack before that. from is now or a moment
+// before (never later), read from the clock by the caller.
+func (c *conn) setReadDeadline(from time.Time, d time.Duration) error {
+	if c.readDeadline.IsZero() || deadlineDue(c.readDeadline.Sub(from), d) {
+		c.readDeadline = from.Add(d)
+		return c.netConn.SetReadDeadline(c.readDeadline)
 	}
 	return nil
 }
 
-// setWriteDeadline is setReadDeadline for writes.
+// setWriteDeadline makes the write deadline now+d, unless the one in force
+// already falls within deadlineSlack before that. It is checked for every
+// message written, a search's entries among them, so it reads only the
+// monotonic clock (time.Until) unless the deadline is to be replaced.
 func (c *conn) setWriteDeadline(d time.Duration) error {
-	if want, due := deadlineDue(c.writeDeadline, d); due {
-		c.writeDeadline = want
-		return c.netConn.SetWriteDeadline(want)
+	if c.writeDeadline.IsZero() || deadlineDue(time.Until(c.writeDeadline), d) {
+		c.writeDeadline = time.Now().Add(d)
+		return c.netConn.SetWriteDeadline(c.writeDeadline)
 	}
 	return nil
 }
 
-// deadlineDue returns now+d and whether the deadline in force, cur, is to
-// be replaced by it: cur is later than that, or earlier by more than the
-// slack.
-func deadlineDue(cur time.Time, d time.Duration) (time.Time, bool) {
-	want := time.Now().Add(d)
-	return want, cur.After(want) || want.Sub(cur) > deadlineSlack(d)
+// deadlineDue reports whether a deadline left falls due after left
+// (negative: passed) is to be replaced by one d from now: it is later than
+// that, or earlier by more than the slack.
+func deadlineDue(left, d time.Duration) bool {
+	return left > d || d-left > deadlineSlack(d)
 }
 
 // peekBuffered returns what br holds without reading more.

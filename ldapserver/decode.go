@@ -24,11 +24,30 @@ func (m *baseMemo) parse(s string) (directory.DN, error) {
 	return dn, err
 }
 
+// opMemory is a connection's memory for the operations it runs most, a
+// search and an extended operation (WhoAmI): one operation runs at a time
+// and its Request, Op among it, is not used after ServeLDAP returns (see
+// Handler), so each reuses it instead of allocating. clear drops what the
+// last one pointed to (the message's buffer) once it is done.
+type opMemory struct {
+	search   searchOp
+	extended ExtendedRequest
+}
+
+// searchOp is a search and its filter's root, allocated together.
+type searchOp struct {
+	req  SearchRequest
+	root directory.Filter
+}
+
+func (m *opMemory) clear() { *m = opMemory{} }
+
 // toOperation turns a decoded wire request into the typed Operation the
 // handlers see: DNs parsed, filters converted and resolved. It is the one
 // place where protocol strings become directory values.
-// bases, when not nil, remembers the connection's last search base.
-func toOperation(schema *directory.Schema, op wire.Request, bases *baseMemo) (Operation, error) {
+// bases, when not nil, remembers the connection's last search base; ops
+// is where a search or an extended operation is built.
+func toOperation(schema *directory.Schema, op wire.Request, bases *baseMemo, ops *opMemory) (Operation, error) {
 	switch r := op.(type) {
 	case *wire.BindRequest:
 		return &BindRequest{Name: r.Name, Password: r.Password}, nil
@@ -40,11 +59,8 @@ func toOperation(schema *directory.Schema, op wire.Request, bases *baseMemo) (Op
 		if r.Scope > wire.ScopeWholeSubtree {
 			return nil, directory.Errorf(directory.ErrUnwillingToPerform, "subordinate subtree scope is not supported")
 		}
-		// The request and its filter's root in one allocation.
-		x := new(struct {
-			req  SearchRequest
-			root directory.Filter
-		})
+		// The request and its filter's root in the connection's memory.
+		x := &ops.search
 		f := toFilterInto(&x.root, r.Filter)
 		if err := f.Resolve(schema); err != nil {
 			return nil, err
@@ -106,7 +122,9 @@ func toOperation(schema *directory.Schema, op wire.Request, bases *baseMemo) (Op
 		}
 		return &CompareRequest{DN: dn, Attr: r.Attr, Value: r.Value}, nil
 	case *wire.ExtendedRequest:
-		return &ExtendedRequest{OID: r.Name, Value: r.Value, HasValue: r.HasValue}, nil
+		x := &ops.extended
+		*x = ExtendedRequest{OID: r.Name, Value: r.Value, HasValue: r.HasValue}
+		return x, nil
 	}
 	return nil, directory.Errorf(directory.ErrUnwillingToPerform, "unsupported operation")
 }

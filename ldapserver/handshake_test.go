@@ -5,9 +5,11 @@ import (
 	"errors"
 	"net"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/ldapd/ldapd/internal/stacktest"
 	"github.com/ldapd/ldapd/ldapserver"
 	"github.com/ldapd/ldapd/ldapserver/ldaptest"
 )
@@ -86,5 +88,39 @@ func TestShutdownDuringHandshake(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("Shutdown took %v", d)
+	}
+}
+
+// TestStartTLSThenIdle: the TLS handshake of StartTLS bounds the socket by
+// HandshakeTimeout; once it is done, a connection that was busy before it
+// may idle for longer than that (up to IdleTimeout) and still be served:
+// the handshake's deadlines are replaced, not taken for the idle and write
+// ones already in force.
+func TestStartTLSThenIdle(t *testing.T) {
+	const handshake = 300 * time.Millisecond
+	s := stacktest.New(t, func(srv *ldapserver.Server) {
+		srv.HandshakeTimeout = handshake
+		srv.IdleTimeout = 10 * time.Second
+		srv.WriteTimeout = 10 * time.Second
+	})
+	c, err := net.Dial("tcp", strings.TrimPrefix(s.LDAPURL, "ldap://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	req := msg(2, search(stacktest.Base, 0, present("objectClass"), "1.1"))
+	if _, err := c.Write(req); err != nil { // sets the idle and write deadlines
+		t.Fatal(err)
+	}
+	if o := readOutcome(t, c, []int{0}); len(o.codes) != 1 || o.codes[0] != 0 {
+		t.Fatalf("search before StartTLS answered %+v", o)
+	}
+	tc := startTLS(t, c)
+	time.Sleep(3 * handshake)
+	if _, err := tc.Write(req); err != nil {
+		t.Fatal(err)
+	}
+	if o := readOutcome(t, tc, []int{0}); len(o.codes) != 1 || o.codes[0] != 0 || o.closed {
+		t.Fatalf("search after StartTLS and %v idle answered %+v, want success on an open connection", 3*handshake, o)
 	}
 }

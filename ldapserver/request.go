@@ -9,7 +9,10 @@ import (
 	"github.com/ldapd/ldapd/ldapserver/wire"
 )
 
-// Handler serves one LDAP operation.
+// Handler serves one LDAP operation. The Request, and the Operation it
+// holds, belong to the server again once ServeLDAP returns (it reuses
+// their memory for the connection's next operation): a Handler copies
+// what it keeps.
 type Handler interface {
 	ServeLDAP(w ResponseWriter, r *Request)
 }

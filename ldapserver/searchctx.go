@@ -48,8 +48,10 @@ func (c *searchContext) end() {
 
 func (c *searchContext) Deadline() (time.Time, bool) { return c.deadline, true }
 
+// Err reads only the monotonic clock (the deadline has a monotonic
+// reading: it is the operation's start plus the limit).
 func (c *searchContext) Err() error {
-	if time.Now().Before(c.deadline) {
+	if time.Until(c.deadline) > 0 {
 		return nil
 	}
 	return context.DeadlineExceeded

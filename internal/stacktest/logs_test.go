@@ -57,6 +57,12 @@ func TestAccessLogLine(t *testing.T) {
 			t.Errorf("access line lacks %q: %v", k, access)
 		}
 	}
+	// duration is a JSON number of milliseconds (docs/operations.md): a
+	// search of one entry over loopback takes more than nothing and less
+	// than ten seconds.
+	if d, ok := access["duration"].(float64); !ok || d <= 0 || d >= 10000 {
+		t.Errorf("duration = %v, want a number of milliseconds", access["duration"])
+	}
 	if !strings.HasPrefix(access["remote"].(string), "127.0.0.1:") {
 		t.Errorf("remote = %v, want the client's 127.0.0.1:port", access["remote"])
 	}

@@ -39,3 +39,17 @@ func BenchmarkDecodeAttrsIntoKeep(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecodeDNCached is a search's per-entry DN decoding: entries of
+// one parent, whose DN the cache holds.
+func BenchmarkDecodeDNCached(b *testing.B) {
+	var c ParentCache
+	secs := []string{EncodeDN(directory.MustParseDN("uid=user4711,ou=people,dc=idm,dc=example,dc=com")),
+		EncodeDN(directory.MustParseDN("uid=user4712,ou=people,dc=idm,dc=example,dc=com"))}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := DecodeDNCached(secs[i&1], &c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

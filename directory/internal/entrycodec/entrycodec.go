@@ -322,9 +322,37 @@ func DecodeDN(s string) (directory.DN, error) {
 // entry can never go stale; the cache is bounded by starting over when it
 // holds maxParents DNs. The zero value is ready and safe for concurrent
 // use.
+//
+// The parent found last is also kept aside: the entries a search returns
+// mostly share one parent, and comparing its encoded bytes costs less
+// than hashing them for the map.
 type ParentCache struct {
-	m sync.Map // encoded RDNs after the first -> directory.DN
-	n atomic.Int64
+	m    sync.Map // encoded RDNs after the first -> *parentDN
+	n    atomic.Int64
+	last atomic.Pointer[parentDN]
+}
+
+// parentDN is a cached parent: its encoded RDNs (owned) and its DN.
+type parentDN struct {
+	enc string
+	dn  directory.DN
+}
+
+// parent returns the DN of depth depth encoded by enc, if c holds it.
+func (c *ParentCache) parent(enc string, depth int) (directory.DN, bool) {
+	if p := c.last.Load(); p != nil && p.enc == enc {
+		return p.dn, p.dn.Depth() == depth
+	}
+	v, ok := c.m.Load(enc)
+	if !ok {
+		return directory.DN{}, false
+	}
+	p := v.(*parentDN)
+	if p.dn.Depth() != depth {
+		return directory.DN{}, false
+	}
+	c.last.Store(p)
+	return p.dn, true
 }
 
 const maxParents = 4096
@@ -338,10 +366,8 @@ func DecodeDNCached(s string, c *ParentCache) (directory.DN, error) {
 	if n >= 2 && d.count() == 1 && d.err == nil {
 		typ, value := d.str(), d.str()
 		if d.err == nil {
-			if p, ok := c.m.Load(s[d.off:]); ok {
-				if parent := p.(directory.DN); parent.Depth() == n-1 {
-					return parent.ChildAVA(typ, value), nil
-				}
+			if parent, ok := c.parent(s[d.off:], n-1); ok {
+				return parent.ChildAVA(typ, value), nil
 			}
 		}
 	}
@@ -360,7 +386,7 @@ func DecodeDNCached(s string, c *ParentCache) (directory.DN, error) {
 		c.m.Clear()
 		c.n.Store(1)
 	}
-	c.m.Store(s[d.off:], dn.Parent())
+	c.m.Store(s[d.off:], &parentDN{enc: s[d.off:], dn: dn.Parent()})
 	return dn, nil
 }
 
