@@ -21,10 +21,11 @@ import (
 // spanning overflow pages), each branch page after its children, a
 // nested bucket's pages before the leaf of its parent that holds it, the
 // root bucket last. Every bucket, even an empty one, has a root page of
-// its own (bbolt's inline buckets are an optimization, not a need). The
-// metas record no freelist (PgidNoFreelist): bbolt rebuilds it by
-// walking the tree when it opens the file, and a writable Open stores
-// it. bbolt lays its structures out in the machine's byte order, and so
+// its own (bbolt's inline buckets are an optimization, not a need). Every
+// page is in use, so the freelist, the last page, is empty. (A meta
+// without a freelist, PgidNoFreelist, would do too, but then bbolt's Open
+// rebuilds it by walking every page, and a writable Open commits it,
+// growing the file to the mapped size.) bbolt lays its structures out in the machine's byte order, and so
 // does the builder.
 type fileBuilder struct {
 	f        *os.File
@@ -44,10 +45,10 @@ const (
 	branchPageFlag  = 0x01
 	leafPageFlag    = 0x02
 	metaPageFlag    = 0x04
+	freelistFlag    = 0x10
 	bucketLeafFlag  = 0x01
 	boltMagic       = 0xED0CDAED
 	boltVersion     = 2
-	pgidNoFreelist  = ^uint64(0)
 	metaChecksumOff = 56 // the checksum covers the meta's fields before it
 )
 
@@ -99,11 +100,13 @@ func (fb *fileBuilder) abort() {
 	_ = os.Remove(fb.f.Name())
 }
 
-// finish writes the meta pages with root as the root bucket's page, so
-// that the file is complete: the pages are synced to disk before the
-// metas that point to them, then the metas. It closes the file, and
-// removes it if anything failed.
+// finish writes an empty freelist and the meta pages with root as the
+// root bucket's page, so that the file is complete: the pages are synced
+// to disk before the metas that point to them, then the metas. It closes
+// the file, and removes it if anything failed.
 func (fb *fileBuilder) finish(root uint64) error {
+	fb.grow(pageHeaderSize)
+	freelist := fb.writePage(freelistFlag, 0, pageHeaderSize)
 	err := fb.err
 	if err == nil {
 		err = fb.w.Flush()
@@ -122,7 +125,7 @@ func (fb *fileBuilder) finish(root uint64) error {
 			binary.NativeEndian.PutUint32(m[4:], boltVersion)
 			binary.NativeEndian.PutUint32(m[8:], uint32(fb.pageSize))
 			binary.NativeEndian.PutUint64(m[16:], root) // root bucket: page, sequence 0
-			binary.NativeEndian.PutUint64(m[32:], pgidNoFreelist)
+			binary.NativeEndian.PutUint64(m[32:], freelist)
 			binary.NativeEndian.PutUint64(m[40:], fb.next) // high water mark
 			binary.NativeEndian.PutUint64(m[48:], txid)
 			h := fnv.New64a()
