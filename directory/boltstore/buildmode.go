@@ -120,14 +120,20 @@ func (s *store) replaceFile(path, tmp string) error {
 // recorder keeps the writes of AddBulk in build mode to one bucket, and
 // the recorders of its nested buckets.
 type recorder struct {
-	old      *bolt.Bucket // the stored bucket (nil for the root)
-	puts     []recordedPut
-	inOrder  bool // each key put is above the one before (or none yet)
+	old *bolt.Bucket // the stored bucket (nil for the root)
+	// puts holds the puts in blocks of recordBlock: a slice grown by
+	// append would copy them, into fresh memory, at every doubling.
+	puts     [][]recordedPut
+	last     []byte // the last key put
+	inOrder  bool   // each key put is above the one before (or none yet)
 	arena    []byte
 	seq      uint64
 	seqSet   bool
 	children map[string]*recorder
 }
+
+// recordBlock is the number of puts per block of a recorder.
+const recordBlock = 4096
 
 // recordedPut is a key (a copy) and its value (the caller's: AddBulk's
 // values live until the build is written).
@@ -163,7 +169,7 @@ func (r *recorder) bucketFunc(tx *bolt.Tx) func(path ...[]byte) bulkBucket {
 }
 
 func (r *recorder) Put(key, value []byte) error {
-	if n := len(r.puts); n > 0 && bytes.Compare(key, r.puts[n-1].key) <= 0 {
+	if r.last != nil && bytes.Compare(key, r.last) <= 0 {
 		r.inOrder = false
 	}
 	if len(r.arena)+len(key) > cap(r.arena) {
@@ -171,7 +177,11 @@ func (r *recorder) Put(key, value []byte) error {
 	}
 	r.arena = append(r.arena, key...)
 	k := r.arena[len(r.arena)-len(key) : len(r.arena) : len(r.arena)]
-	r.puts = append(r.puts, recordedPut{k, value})
+	r.last = k
+	if n := len(r.puts); n == 0 || len(r.puts[n-1]) == recordBlock {
+		r.puts = append(r.puts, make([]recordedPut, 0, recordBlock))
+	}
+	r.puts[len(r.puts)-1] = append(r.puts[len(r.puts)-1], recordedPut{k, value})
 	return nil
 }
 
@@ -191,23 +201,25 @@ func (r *recorder) SetSequence(seq uint64) error {
 }
 
 // sorted returns the recorded puts in key order, the last put of a key
-// only. AddBulk puts its keys in order; a put out of order is sorted in.
-func (r *recorder) sorted() []recordedPut {
+// only, in blocks. AddBulk puts its keys in order; a put out of order is
+// sorted in.
+func (r *recorder) sorted() [][]recordedPut {
 	if r == nil {
 		return nil
 	}
 	if r.inOrder {
 		return r.puts
 	}
-	slices.SortStableFunc(r.puts, func(a, b recordedPut) int { return bytes.Compare(a.key, b.key) })
-	out := r.puts[:0]
-	for i, p := range r.puts {
-		if i+1 < len(r.puts) && bytes.Equal(p.key, r.puts[i+1].key) {
+	all := slices.Concat(r.puts...)
+	slices.SortStableFunc(all, func(a, b recordedPut) int { return bytes.Compare(a.key, b.key) })
+	out := all[:0]
+	for i, p := range all {
+		if i+1 < len(all) && bytes.Equal(p.key, all[i+1].key) {
 			continue // a later put of the key wins
 		}
 		out = append(out, p)
 	}
-	return out
+	return [][]recordedPut{out}
 }
 
 // mergeRoot writes every stored top-level bucket merged with its
@@ -230,10 +242,17 @@ func mergeRoot(fb *fileBuilder, tx *bolt.Tx, root *recorder) (uint64, error) {
 // sequence.
 func mergeBucket(fb *fileBuilder, old *bolt.Bucket, r *recorder) (root, seq uint64, err error) {
 	bw := fb.bucket()
-	puts := r.sorted()
+	var puts []recordedPut // the block being merged, then the next
+	blocks := r.sorted()
 	c := old.Cursor()
 	k, v := c.First()
-	for i := 0; k != nil || i < len(puts); {
+	for i := 0; ; {
+		if i == len(puts) && len(blocks) > 0 {
+			puts, blocks, i = blocks[0], blocks[1:], 0
+		}
+		if k == nil && i == len(puts) {
+			break
+		}
 		cmp := -1
 		if k == nil {
 			cmp = 1

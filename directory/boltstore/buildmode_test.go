@@ -140,3 +140,23 @@ func TestOpenRemovesLeftoverBuild(t *testing.T) {
 		t.Fatal("the data changed")
 	}
 }
+
+// TestRecorderSortsOutOfOrder checks that puts out of key order, and a
+// key put twice, come out sorted, the last put of a key winning.
+func TestRecorderSortsOutOfOrder(t *testing.T) {
+	r := &recorder{inOrder: true}
+	for _, kv := range [][2]string{{"b", "1"}, {"a", "2"}, {"b", "3"}, {"c", "4"}} {
+		if err := r.Put([]byte(kv[0]), []byte(kv[1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got string
+	for _, block := range r.sorted() {
+		for _, p := range block {
+			got += string(p.key) + "=" + string(p.value) + " "
+		}
+	}
+	if want := "a=2 b=3 c=4 "; got != want {
+		t.Fatalf("sorted puts %q, want %q", got, want)
+	}
+}
