@@ -32,8 +32,10 @@ type ImportOptions struct {
 // Import adds the entries of the LDIF file at path to a stopped server's
 // directory (the bbolt file of data, or the cluster c names): all of them
 // or, if the file has a bad record, none (idm.Service.ImportLDIF). The
-// bbolt file is mapped large enough for the load (ImportMmapSize) and
-// compacted afterwards if that shrinks it.
+// bbolt file is mapped large enough for the load (ImportMmapSize), opened
+// for this import alone (a large bulk load writes a new file directly,
+// boltstore.Options.Exclusive) and compacted afterwards if that shrinks
+// it.
 func Import(ctx context.Context, c Config, data, path string, o ImportOptions) (idm.ImportStats, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -41,7 +43,7 @@ func Import(ctx context.Context, c Config, data, path string, o ImportOptions) (
 	}
 	svc, closeStore, err := OpenOffline(ctx, c, data, o.Domain, OfflineOptions{
 		MmapSize: ImportMmapSize(data, fi.Size()), ImportChunk: o.Chunk, ImportChunkBytes: o.MaxMemory / 4,
-		ImportSpoolDir: data})
+		ImportSpoolDir: data, Exclusive: true})
 	if err != nil {
 		return idm.ImportStats{}, err
 	}

@@ -28,6 +28,10 @@ type OfflineOptions struct {
 	ImportChunkBytes int64
 	// ImportSpoolDir is idm.Config.ImportSpoolDir.
 	ImportSpoolDir string
+	// Exclusive opens the bbolt store for a load nothing else reads or
+	// writes meanwhile (boltstore.Options.Exclusive: large bulk loads
+	// write a new file directly). Only with MmapSize.
+	Exclusive bool
 }
 
 // OpenOffline opens a stopped server's store (the bbolt file of data, or
@@ -47,7 +51,7 @@ func OpenOffline(ctx context.Context, c Config, data, domain string, o OfflineOp
 	if c.Kind == Etcd || o.MmapSize == 0 {
 		store, keys, err = Open(ctx, c, data, 2*time.Second)
 	} else {
-		store, keys, err = OpenBolt(data, boltstore.Options{Timeout: 2 * time.Second, InitialMmapSize: o.MmapSize}, false)
+		store, keys, err = OpenBolt(data, boltstore.Options{Timeout: 2 * time.Second, InitialMmapSize: o.MmapSize, Exclusive: o.Exclusive}, false)
 	}
 	if err != nil {
 		return nil, nil, err

@@ -24,6 +24,20 @@ func TestStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) directory.Store { return newStore(t) })
 }
 
+// TestStoreExclusive runs the suite on stores opened for an offline
+// import (Options.Exclusive): every AddBulk into an empty or small store
+// takes the build mode.
+func TestStoreExclusive(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) directory.Store {
+		s, err := boltstore.Open(filepath.Join(t.TempDir(), "ldapd.db"), boltstore.Options{Exclusive: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	})
+}
+
 func BenchmarkAdd(b *testing.B)                 { storetest.BenchAdd(b, newStore) }
 func BenchmarkGet(b *testing.B)                 { storetest.BenchGet(b, newStore) }
 func BenchmarkSearchIndexedEq(b *testing.B)     { storetest.BenchSearchIndexedEq(b, newStore) }

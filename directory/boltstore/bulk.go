@@ -55,10 +55,16 @@ func (s *store) AddBulk(ctx context.Context, entries []*directory.Entry) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	err := s.update(func(btx *bolt.Tx) error {
-		b := &bulk{s: s, btx: newBoltTx(btx), entries: entries}
-		return b.run(ctx)
-	})
+	var err error
+	if s.exclusive && s.worthBuilding(len(entries)) {
+		err = s.buildBulk(ctx, entries)
+	} else {
+		err = s.update(func(btx *bolt.Tx) error {
+			t := newBoltTx(btx)
+			b := &bulk{s: s, btx: t, entries: entries, bucket: liveBuckets(t)}
+			return b.run(ctx)
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("bulk add: %w", err)
 	}
@@ -72,6 +78,10 @@ type bulk struct {
 	btx     *boltTx
 	entries []*directory.Entry
 	base    uint64 // the id of entries[i] is base+1+i
+	// bucket returns the bucket at a path of names that the writes go
+	// to (nil if there is none): btx's own (liveBuckets), or a
+	// recorder in build mode (buildmode.go).
+	bucket func(path ...[]byte) bulkBucket
 
 	dnKeys  [][]byte
 	keyErrs []error
@@ -84,8 +94,37 @@ type bulk struct {
 	sorting sync.WaitGroup
 }
 
+// bulkBucket is what AddBulk does with a bucket: a *bolt.Bucket of the
+// write transaction, or a recorder of the writes in build mode. Cursor
+// reads what is stored.
+type bulkBucket interface {
+	Put(key, value []byte) error
+	Cursor() *bolt.Cursor
+	Sequence() uint64
+	SetSequence(uint64) error
+}
+
+// liveBuckets returns the buckets of btx, a write transaction, set to
+// fill their pages (bulkFill).
+func liveBuckets(btx *boltTx) func(path ...[]byte) bulkBucket {
+	return func(path ...[]byte) bulkBucket {
+		b := btx.Bucket(path[0])
+		for _, name := range path[1:] {
+			if b == nil {
+				break
+			}
+			b = b.Bucket(name)
+		}
+		if b == nil {
+			return nil
+		}
+		b.FillPercent = bulkFill
+		return b
+	}
+}
+
 func (b *bulk) run(ctx context.Context) error {
-	entriesB := b.btx.Bucket(bucketEntries)
+	entriesB := b.bucket(bucketEntries)
 	b.base = entriesB.Sequence()
 	b.prepare()
 	if err := ctx.Err(); err != nil {
@@ -99,7 +138,6 @@ func (b *bulk) run(ctx context.Context) error {
 	}
 	order, sorted := b.sortIndexes()
 	defer b.sorting.Wait()
-	entriesB.FillPercent = bulkFill
 	for i, v := range b.values {
 		if err := entriesB.Put(idKey(b.base+1+uint64(i)), v); err != nil {
 			return fmt.Errorf("add %s: %w", b.entries[i].DN, err)
@@ -308,8 +346,7 @@ func (b *bulk) putDN2ID() error {
 	}
 	slices.SortFunc(order, func(x, y int32) int { return bytes.Compare(b.dnKeys[x], b.dnKeys[y]) })
 	ids := make([]byte, 0, idLen*len(order))
-	dn2id := b.btx.Bucket(bucketDN2ID)
-	dn2id.FillPercent = bulkFill
+	dn2id := b.bucket(bucketDN2ID)
 	for _, i := range order {
 		ids = binary.BigEndian.AppendUint64(ids, b.base+1+uint64(i))
 		if err := dn2id.Put(b.dnKeys[i], ids[len(ids)-idLen:]); err != nil {
@@ -324,7 +361,6 @@ func (b *bulk) putDN2ID() error {
 // other equality keys ('='). It takes the indexes in order, each once
 // sorted.
 func (b *bulk) putIndexes(order []int, sorted []chan struct{}) error {
-	idx := b.btx.Bucket(bucketIndex)
 	for _, a := range order {
 		<-sorted[a]
 		name := b.s.idx.Names[a]
@@ -332,11 +368,10 @@ func (b *bulk) putIndexes(order []int, sorted []chan struct{}) error {
 		if len(keys) == 0 && len(pres) == 0 {
 			continue
 		}
-		ib := idx.Bucket([]byte(name))
+		ib := b.bucket(bucketIndex, []byte(name))
 		if ib == nil {
 			return fmt.Errorf("index bucket %s is missing", name)
 		}
-		ib.FillPercent = bulkFill
 		if err := putPostings(ib, b.s.idx.maxChunk, keys, pres); err != nil {
 			return fmt.Errorf("index %s: %w", name, err)
 		}
@@ -347,7 +382,7 @@ func (b *bulk) putIndexes(order []int, sorted []chan struct{}) error {
 // putPostings appends to the posting lists of b the ids of keys (sorted
 // equality keys, a prefix and an id each) and pres (ascending presence
 // ids), in key order.
-func putPostings(b *bolt.Bucket, maxChunk int, keys [][]byte, pres []uint64) error {
+func putPostings(b bulkBucket, maxChunk int, keys [][]byte, pres []uint64) error {
 	app := newAppender(b, maxChunk)
 	h, _ := slices.BinarySearchFunc(keys, prefixPres, func(k []byte, p byte) int { return int(k[0]) - int(p) })
 	for _, k := range keys[:h] {

@@ -200,7 +200,7 @@ func scanPostings(c *bolt.Cursor, prefix []byte, ids []uint64, limit int) ([]uin
 // flush. Values are carved from an arena: bbolt keeps them until the
 // commit.
 type appender struct {
-	b        *bolt.Bucket
+	b        bulkBucket
 	c        *bolt.Cursor
 	maxChunk int
 	empty    bool // the bucket had no keys: no chunk to extend
@@ -215,7 +215,7 @@ type appender struct {
 	seekNext []byte
 }
 
-func newAppender(b *bolt.Bucket, maxChunk int) *appender {
+func newAppender(b bulkBucket, maxChunk int) *appender {
 	c := b.Cursor()
 	k, _ := c.First()
 	return &appender{b: b, c: c, maxChunk: maxChunk, empty: k == nil}
@@ -262,9 +262,15 @@ func (a *appender) flush() error {
 			return err
 		}
 		if found && last[len(last)-1] >= ids[0] {
-			// Not past the end after all: the general path.
+			// Not past the end after all: the general path, which
+			// needs a bucket of a write transaction (AddBulk's ids
+			// are past every stored one).
+			live, ok := a.b.(*bolt.Bucket)
+			if !ok {
+				return fmt.Errorf("posting list %q: id %d not past its end in a bulk build", a.prefix, ids[0])
+			}
 			for _, id := range ids {
-				if err := postingAdd(a.b, a.prefix, id, a.maxChunk); err != nil {
+				if err := postingAdd(live, a.prefix, id, a.maxChunk); err != nil {
 					return err
 				}
 			}

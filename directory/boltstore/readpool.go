@@ -59,7 +59,7 @@ func newReadPool(db *bolt.DB, maxIdle int) *readPool {
 // generation not older than maxReadAge, or a new one.
 func (p *readPool) get() (*pooledTx, error) {
 	p.mu.Lock()
-	gen := p.gen
+	gen, db := p.gen, p.db
 	var stale []*pooledTx
 	for n := len(p.idle); n > 0; n = len(p.idle) {
 		pt := p.idle[n-1]
@@ -74,7 +74,7 @@ func (p *readPool) get() (*pooledTx, error) {
 	}
 	p.mu.Unlock()
 	rollbackAll(stale)
-	btx, err := p.db.Begin(false)
+	btx, err := db.Begin(false)
 	if err != nil {
 		return nil, err
 	}
@@ -135,4 +135,12 @@ func rollbackAll(txs []*pooledTx) {
 	for _, pt := range txs {
 		_ = pt.btx.Rollback()
 	}
+}
+
+// setDB makes the pool begin its transactions on db, which replaces the
+// one it had (AddBulk's build mode, between pause and resume).
+func (p *readPool) setDB(db *bolt.DB) {
+	p.mu.Lock()
+	p.db = db
+	p.mu.Unlock()
 }

@@ -40,6 +40,13 @@ type Options struct {
 	// remaps as the file grows during a commit, and each remap copies
 	// every key and value the transaction has written.
 	InitialMmapSize int
+	// Exclusive says that nothing else uses the store while AddBulk
+	// runs (an offline import): no View, Update or other AddBulk. It
+	// lets AddBulk write a batch that is large against what is stored
+	// as a new file (the stored content merged with the batch, pages
+	// written directly, buildmode.go) and put it in place of the old
+	// one, instead of writing through bbolt's transactions.
+	Exclusive bool
 
 	// plan replaces the layout this code writes, for tests of migrations
 	// (nil: currentLayout()).
@@ -47,6 +54,9 @@ type Options struct {
 	// maxChunk replaces indexdef.MaxChunk, for tests of long posting
 	// lists (0: indexdef.MaxChunk).
 	maxChunk int
+	// failBuild, if set, makes AddBulk's build mode fail with it after
+	// writing every page of the new file, before its metas (tests).
+	failBuild error
 }
 
 // DefaultTimeout is the file-lock wait used when Options.Timeout is zero.
@@ -61,6 +71,11 @@ type store struct {
 	schema  *directory.Schema
 	idx     *indexSet
 	planner *plan.Planner
+	// boltOpts are the options db was opened with, exclusive and
+	// failBuild Options' (AddBulk's build mode reopens the file).
+	boltOpts  *bolt.Options
+	exclusive bool
+	failBuild error
 	// version counts committed writes (directory.Versioned).
 	version atomic.Uint64
 	// parents memoizes decoded parent DNs for searches (a pure function
@@ -124,11 +139,18 @@ func open(path string, opts Options) (*store, error) {
 	if timeout == 0 {
 		timeout = DefaultTimeout
 	}
-	db, err := bolt.Open(path, fileMode, &bolt.Options{Timeout: timeout, InitialMmapSize: opts.InitialMmapSize})
+	boltOpts := &bolt.Options{Timeout: timeout, InitialMmapSize: opts.InitialMmapSize}
+	db, err := bolt.Open(path, fileMode, boltOpts)
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: database file is locked by another process (is ldapd serve running?): %w", path, err)
 	}
 	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	// A build that did not finish (buildmode.go) left its file: the
+	// lock is ours, so no AddBulk is writing it.
+	if err := os.Remove(path + bulkSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+		_ = db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	layout := currentLayout()
@@ -154,6 +176,7 @@ func open(path string, opts Options) (*store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return &store{db: db, schema: schema, idx: idx, planner: &plan.Planner{Index: idx.Plan},
+		boltOpts: boltOpts, exclusive: opts.Exclusive, failBuild: opts.failBuild,
 		reads: newReadPool(db, maxIdleReads())}, nil
 }
 
