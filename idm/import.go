@@ -15,6 +15,24 @@ type ImportRecord struct {
 	Entry *directory.Entry
 	// Line is the line of the source file the record starts on, for errors.
 	Line int
+	// Decode, if set and Entry is nil, makes the entry from the record as
+	// the source read it. Import calls it on one of its preparing
+	// goroutines, concurrently with other records' Decode, so that a
+	// source can leave the parsing to them; its error names the line.
+	Decode func() (*directory.Entry, error)
+}
+
+// decode sets r.Entry with r.Decode if it is not set yet.
+func (r *ImportRecord) decode() error {
+	if r.Entry != nil || r.Decode == nil {
+		return nil
+	}
+	e, err := r.Decode()
+	if err != nil {
+		return err
+	}
+	r.Entry, r.Decode = e, nil
+	return nil
 }
 
 // ImportStats reports what Import did.
@@ -237,6 +255,9 @@ func (s *Service) importChunks(ctx context.Context, open ImportSource, v *valida
 				break
 			}
 			if err != nil {
+				return err
+			}
+			if err := rec.decode(); err != nil {
 				return err
 			}
 			if err := s.prepareImport(ctx, rec.Entry, nil, true); err != nil {

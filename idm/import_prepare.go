@@ -120,6 +120,9 @@ func (s *Service) eachPrepared(ctx context.Context, next func() (ImportRecord, e
 			for b := range work {
 				for i := range b.items {
 					if it := &b.items[i]; it.err == nil && ctx.Err() == nil {
+						if it.err = it.rec.decode(); it.err != nil {
+							continue
+						}
 						it.sum = recordSum(mode.seed, it.rec.Entry)
 						it.dropped, it.structural, it.prepErr = s.preparePart(ctx, it.rec.Entry, mode)
 					}

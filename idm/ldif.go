@@ -33,23 +33,12 @@ func (s *Service) ImportLDIF(ctx context.Context, path string, progress func(pas
 		}
 		r := ldif.NewReader(file)
 		return func() (ImportRecord, error) {
-			rec, err := r.Next()
+			b, err := r.NextBlock()
 			if err != nil {
 				return ImportRecord{}, err
 			}
 			offset.Store(r.Offset())
-			dn, err := directory.ParseDN(rec.DN)
-			if err != nil {
-				return ImportRecord{}, fmt.Errorf("line %d: dn %q: %w", rec.Line, rec.DN, err)
-			}
-			// The record's attributes are grouped by name as an Entry's
-			// are, and its values are the record's own (their capacity ends
-			// at their length: an append copies): taken as they are.
-			ent := &directory.Entry{DN: dn, Attrs: make([]directory.Attr, len(rec.Attrs), len(rec.Attrs)+8)}
-			for i, a := range rec.Attrs {
-				ent.Attrs[i] = directory.Attr{Name: a.Name, Values: a.Values}
-			}
-			return ImportRecord{Entry: ent, Line: rec.Line}, nil
+			return ImportRecord{Line: b.Line(), Decode: func() (*directory.Entry, error) { return decodeLDIF(b) }}, nil
 		}, nil
 	}
 	var each func(pass, n int)
@@ -57,6 +46,26 @@ func (s *Service) ImportLDIF(ctx context.Context, path string, progress func(pas
 		each = func(pass, n int) { progress(pass, n, offset.Load()) }
 	}
 	return s.Import(ctx, open, each)
+}
+
+// decodeLDIF parses one LDIF record into an entry to import.
+func decodeLDIF(b ldif.Block) (*directory.Entry, error) {
+	rec, err := b.Parse()
+	if err != nil {
+		return nil, err
+	}
+	dn, err := directory.ParseDN(rec.DN)
+	if err != nil {
+		return nil, fmt.Errorf("line %d: dn %q: %w", rec.Line, rec.DN, err)
+	}
+	// The record's attributes are grouped by name as an Entry's are, and
+	// its values are the record's own (their capacity ends at their
+	// length: an append copies): taken as they are.
+	ent := &directory.Entry{DN: dn, Attrs: make([]directory.Attr, len(rec.Attrs), len(rec.Attrs)+8)}
+	for i, a := range rec.Attrs {
+		ent.Attrs[i] = directory.Attr{Name: a.Name, Values: a.Values}
+	}
+	return ent, nil
 }
 
 // ExportLDIF writes every entry under the base to w as LDIF (Export: parents

@@ -1,7 +1,10 @@
 package idm_test
 
 import (
+	"fmt"
+
 	"context"
+	"github.com/ldapd/ldapd/directory"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,5 +57,68 @@ func TestImportLDIFReadsFileAndExportsBack(t *testing.T) {
 	}
 	if _, err := svc.ImportLDIF(ctx, filepath.Join(dir, "missing.ldif"), nil); err == nil {
 		t.Error("a missing file imported")
+	}
+}
+
+// TestImportLDIFFirstBadRecordWins: records are parsed on several
+// goroutines, but the error is the first bad record's in file order
+// (a bad DN, then a bad base64 value, then an unknown class, in both
+// orders), and nothing of the file is added — with AddBulk and without.
+func TestImportLDIFFirstBadRecordWins(t *testing.T) {
+	person := func(i int) string {
+		return fmt.Sprintf("dn: uid=b%d,ou=people,%s\nobjectClass: inetOrgPerson\nuid: b%d\ncn: B\nsn: b\n\n", i, posixBase, i)
+	}
+	bads := map[string]string{
+		"dn":     "dn: not a dn\nou: y\n\n",
+		"base64": fmt.Sprintf("dn: uid=x,ou=people,%s\ncn:: !!!\n\n", posixBase),
+		"class":  fmt.Sprintf("dn: uid=y,ou=people,%s\nobjectClass: noSuchClass\nuid: y\n\n", posixBase),
+	}
+	wants := map[string]string{"dn": `dn "not a dn"`, "base64": "bad base64", "class": "noSuchClass"}
+	for _, plain := range []bool{false, true} {
+		for _, order := range [][2]string{{"dn", "base64"}, {"base64", "class"}, {"class", "dn"}} {
+			t.Run(fmt.Sprintf("plain=%v/%s-then-%s", plain, order[0], order[1]), func(t *testing.T) {
+				svc, _, err, store := importInto(t, plain, 0, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var b strings.Builder
+				line, wantLine := 1, 0
+				for i := range 3000 {
+					if i == 1200 || i == 2500 {
+						bad := bads[order[0]]
+						if i == 2500 {
+							bad = bads[order[1]]
+						} else {
+							wantLine = line
+						}
+						b.WriteString(bad)
+						line += strings.Count(bad, "\n")
+						continue
+					}
+					p := person(i)
+					b.WriteString(p)
+					line += strings.Count(p, "\n")
+				}
+				path := filepath.Join(t.TempDir(), "in.ldif")
+				if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				_, err = svc.ImportLDIF(context.Background(), path, nil)
+				if err == nil || !strings.Contains(err.Error(), wants[order[0]]) {
+					t.Fatalf("error %v, want the %s record's", err, order[0])
+				}
+				// The DN and base64 errors name their own line; the class
+				// error names the record's.
+				if want := fmt.Sprintf("line %d", wantLine); order[0] != "base64" && !strings.Contains(err.Error(), want) {
+					t.Errorf("error %v, want %s", err, want)
+				}
+				if err := store.View(context.Background(), func(tx directory.ReadTx) error {
+					_, err := tx.Get(directory.MustParseDN("uid=b0,ou=people," + posixBase))
+					return err
+				}); err == nil {
+					t.Error("the first record was added")
+				}
+			})
+		}
 	}
 }

@@ -102,162 +102,271 @@ const MaxLineBytes = 1 << 20
 // maxValueBytes bounds one unfolded attribute line.
 const maxValueBytes = 16 << 20
 
-// Reader reads records from an LDIF stream.
+// MaxRecordBytes bounds the text of one record (a Block).
+const MaxRecordBytes = 64 << 20
+
+// Reader reads records from an LDIF stream. It splits the stream into
+// blocks, the lines of one record up to the blank line that ends it
+// (NextBlock), and parses each (Block.Parse): a caller that wants to can
+// parse blocks on other goroutines while it reads the next ones.
 type Reader struct {
-	sc      *bufio.Scanner
-	line    int  // lines consumed
-	pending bool // sc holds an unconsumed line (lookahead)
-	text    string
-	started bool
+	br      *bufio.Reader
+	line    int   // physical lines consumed
 	n       int64 // bytes consumed, for progress
+	started bool  // a block with content was returned ("version:" only before it)
 	eof     bool
+	buf     []byte // the block being read
 }
 
 // NewReader returns a Reader of r.
 func NewReader(r io.Reader) *Reader {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), MaxLineBytes)
-	return &Reader{sc: sc}
+	return &Reader{br: bufio.NewReaderSize(r, 64<<10)}
 }
 
 // Offset returns the number of bytes consumed so far (for progress).
 func (r *Reader) Offset() int64 { return r.n }
 
-// nextLine returns the next physical line without its end of line.
-func (r *Reader) nextLine() (string, bool, error) {
-	if r.pending {
-		r.pending = false
-		return r.text, true, nil
-	}
-	if r.eof {
-		return "", false, nil
-	}
-	if !r.sc.Scan() {
-		r.eof = true
-		if err := r.sc.Err(); err != nil {
-			if errors.Is(err, bufio.ErrTooLong) {
-				return "", false, &SyntaxError{Line: r.line + 1, Msg: fmt.Sprintf("line longer than %d bytes", MaxLineBytes)}
-			}
-			return "", false, err
-		}
-		return "", false, nil
-	}
-	r.line++
-	b := r.sc.Bytes()
-	r.n += int64(len(b)) + 1
-	b = bytes.TrimSuffix(b, []byte("\r"))
-	r.text = string(b)
-	return r.text, true, nil
+// Block is the text of one record as NextBlock read it: its lines,
+// comments and folds included, without the blank line that ends it.
+type Block struct {
+	text  string
+	line  int // of text's first line
+	first bool
+	rec   int // line of the record's first content line
 }
 
-func (r *Reader) unread() { r.pending = true }
+// Line returns the line the record starts on (its dn: line).
+func (b Block) Line() int { return b.rec }
 
-// logical returns the next unfolded line and the line it starts on; ""
-// with ok for a blank line (record separator).
-func (r *Reader) logical() (string, int, bool, error) {
+// Parse returns the block's record. A malformed record is a *SyntaxError
+// naming its line. Parse is safe to call from any goroutine.
+func (b Block) Parse() (*Record, error) {
+	rec, err := parseBlock(b.text, b.line, b.first)
+	if err == nil && rec == nil {
+		return nil, &SyntaxError{Line: b.rec, Msg: "no record"}
+	}
+	return rec, err
+}
+
+// readLine appends the next physical line to r.buf, without its end of
+// line (one or two CRs before the LF are dropped), and reports false at
+// the end of the stream.
+func (r *Reader) readLine() (bool, error) {
+	if r.eof {
+		return false, nil
+	}
+	start := len(r.buf)
 	for {
-		l, ok, err := r.nextLine()
-		if err != nil || !ok {
-			return "", 0, false, err
+		frag, err := r.br.ReadSlice('\n')
+		r.buf = append(r.buf, frag...)
+		if len(r.buf)-start > MaxLineBytes+1 {
+			r.eof = true
+			return false, &SyntaxError{Line: r.line + 1, Msg: fmt.Sprintf("line longer than %d bytes", MaxLineBytes)}
 		}
-		if strings.HasPrefix(l, "#") {
-			// A comment; its continuations are part of it.
-			for {
-				c, ok, err := r.nextLine()
-				if err != nil {
-					return "", 0, false, err
-				}
-				if !ok {
-					break
-				}
-				if !strings.HasPrefix(c, " ") {
-					r.unread()
-					break
-				}
-			}
+		if errors.Is(err, bufio.ErrBufferFull) {
 			continue
 		}
-		if strings.HasPrefix(l, " ") {
-			return "", 0, false, &SyntaxError{Line: r.line, Msg: "continuation line without a line to continue"}
+		if err != nil && !errors.Is(err, io.EOF) {
+			r.eof = true
+			return false, err
 		}
-		start := r.line
-		if l == "" {
-			return "", start, true, nil
-		}
-		var sb *strings.Builder
-		for {
-			c, ok, err := r.nextLine()
-			if err != nil {
-				return "", 0, false, err
+		if err != nil { // io.EOF
+			r.eof = true
+			if len(r.buf) == start {
+				return false, nil
 			}
-			if !ok || !strings.HasPrefix(c, " ") {
-				if ok {
-					r.unread()
-				}
+		}
+		break
+	}
+	r.line++
+	r.n += int64(len(r.buf) - start)
+	b := r.buf[start:]
+	b = bytes.TrimSuffix(b, []byte("\n"))
+	for range 2 {
+		b = bytes.TrimSuffix(b, []byte("\r"))
+	}
+	r.buf = r.buf[:start+len(b)]
+	return true, nil
+}
+
+// NextBlock returns the next record's block, or io.EOF after the last
+// one. Comments and blank lines between records are skipped; so is the
+// "version: 1" line at the start of the stream.
+func (r *Reader) NextBlock() (Block, error) {
+	for {
+		b, err := r.nextBlock()
+		if err != nil {
+			return Block{}, err
+		}
+		if !b.first {
+			return b, nil
+		}
+		// The first block may hold only the version line.
+		rec, err := parseBlock(b.text, b.line, true)
+		if err == nil && rec == nil {
+			continue
+		}
+		if rec != nil {
+			b.rec = rec.Line
+		}
+		return b, nil
+	}
+}
+
+func (r *Reader) nextBlock() (Block, error) {
+	r.buf = r.buf[:0]
+	var b Block
+	content, inComment := false, false
+	for {
+		start := len(r.buf)
+		ok, err := r.readLine()
+		if err != nil {
+			return Block{}, err
+		}
+		if !ok {
+			if !content {
+				return Block{}, io.EOF
+			}
+			break
+		}
+		l := r.buf[start:]
+		if len(l) == 0 {
+			if content {
 				break
 			}
-			if sb == nil {
-				sb = &strings.Builder{}
-				sb.WriteString(l)
-			}
-			if sb.Len()+len(c) > maxValueBytes {
-				return "", 0, false, &SyntaxError{Line: r.line, Msg: "value too long"}
-			}
-			sb.WriteString(c[1:])
+			r.buf, inComment = r.buf[:0], false
+			continue
 		}
-		if sb != nil {
-			l = sb.String()
+		if start == 0 {
+			b.line = r.line
 		}
-		return l, start, true, nil
+		if len(r.buf) > MaxRecordBytes {
+			return Block{}, &SyntaxError{Line: r.line, Msg: fmt.Sprintf("record longer than %d bytes", MaxRecordBytes)}
+		}
+		r.buf = append(r.buf, '\n')
+		switch {
+		case l[0] == '#':
+			inComment = true
+		case l[0] == ' ' && inComment:
+		default:
+			inComment = false
+			if !content {
+				content, b.rec = true, r.line
+			}
+		}
 	}
+	b.text = string(r.buf)
+	b.first = !r.started
+	r.started = true
+	return b, nil
 }
 
 // Next returns the next record, or io.EOF after the last one. A malformed
 // record is a *SyntaxError naming its line.
 func (r *Reader) Next() (*Record, error) {
-	var rec *Record
+	b, err := r.NextBlock()
+	if err != nil {
+		return nil, err
+	}
+	return b.Parse()
+}
+
+// blockLines yields the logical lines of a block: comments dropped,
+// folded lines joined.
+type blockLines struct {
+	text string
+	line int // of the next physical line
+}
+
+// physical returns the next physical line of the block.
+func (p *blockLines) physical() (string, bool) {
+	if p.text == "" {
+		return "", false
+	}
+	i := strings.IndexByte(p.text, '\n')
+	l := p.text[:i]
+	p.text = p.text[i+1:]
+	p.line++
+	return l, true
+}
+
+// continues reports whether the next physical line is a continuation.
+func (p *blockLines) continues() bool { return strings.HasPrefix(p.text, " ") }
+
+// logical returns the next unfolded line and the line it starts on.
+func (p *blockLines) logical() (string, int, bool, error) {
 	for {
-		l, line, ok, err := r.logical()
-		if err != nil {
-			return nil, err
+		l, ok := p.physical()
+		if !ok {
+			return "", 0, false, nil
 		}
-		if !ok || l == "" {
-			if rec != nil {
-				return rec, nil
-			}
-			if !ok {
-				return nil, io.EOF
+		if strings.HasPrefix(l, "#") {
+			for p.continues() { // a comment's continuations are part of it
+				p.physical()
 			}
 			continue
 		}
-		name, value, err := splitLine(l, line)
+		if strings.HasPrefix(l, " ") {
+			return "", 0, false, &SyntaxError{Line: p.line, Msg: "continuation line without a line to continue"}
+		}
+		start := p.line
+		if !p.continues() {
+			return l, start, true, nil
+		}
+		var sb strings.Builder
+		sb.WriteString(l)
+		for p.continues() {
+			c, _ := p.physical()
+			if sb.Len()+len(c) > maxValueBytes {
+				return "", 0, false, &SyntaxError{Line: p.line, Msg: "value too long"}
+			}
+			sb.WriteString(c[1:])
+		}
+		return sb.String(), start, true, nil
+	}
+}
+
+// parseBlock parses the text of one block whose first line is line; first
+// allows a "version:" line before the record (the stream's first block).
+// It returns a nil record for a block with only that line.
+func parseBlock(text string, line int, first bool) (*Record, error) {
+	p := blockLines{text: text, line: line - 1}
+	var rec *Record
+	for {
+		l, at, ok, err := p.logical()
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return rec, nil
+		}
+		name, value, err := splitLine(l, at)
 		if err != nil {
 			return nil, err
 		}
 		if rec == nil {
-			if strings.EqualFold(name, "version") && !r.started {
-				r.started = true
+			if first && strings.EqualFold(name, "version") {
+				first = false
 				if value != "1" {
-					return nil, &SyntaxError{Line: line, Msg: "unsupported LDIF version " + value}
+					return nil, &SyntaxError{Line: at, Msg: "unsupported LDIF version " + value}
 				}
 				continue
 			}
-			r.started = true
 			if !strings.EqualFold(name, "dn") {
-				return nil, &SyntaxError{Line: line, Msg: fmt.Sprintf("record starts with %q, want dn:", name)}
+				return nil, &SyntaxError{Line: at, Msg: fmt.Sprintf("record starts with %q, want dn:", name)}
 			}
-			rec = &Record{Line: line, DN: value}
+			rec = &Record{Line: at, DN: value}
 			continue
 		}
 		// Compared without a lowercase copy of every attribute name.
 		switch {
 		case strings.EqualFold(name, "dn"):
-			return nil, &SyntaxError{Line: line, Msg: "second dn: in one record (missing blank line?)"}
+			return nil, &SyntaxError{Line: at, Msg: "second dn: in one record (missing blank line?)"}
 		case strings.EqualFold(name, "changetype"), strings.EqualFold(name, "control"):
-			return nil, &SyntaxError{Line: line, Msg: "change records are not supported; give content records (slapcat output)"}
+			return nil, &SyntaxError{Line: at, Msg: "change records are not supported; give content records (slapcat output)"}
 		}
 		if !validName(name) {
-			return nil, &SyntaxError{Line: line, Msg: fmt.Sprintf("invalid attribute description %q", name)}
+			return nil, &SyntaxError{Line: at, Msg: fmt.Sprintf("invalid attribute description %q", name)}
 		}
 		rec.add(name, value)
 	}

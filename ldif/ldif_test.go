@@ -3,6 +3,7 @@ package ldif
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
 	"strings"
@@ -176,5 +177,46 @@ func TestRecordValues(t *testing.T) {
 	}
 	if got := r.Get("description"); len(got) != 21 || got[0] != "da" || got[19] != "dt" {
 		t.Errorf("after appends, description = %q", got)
+	}
+}
+
+// TestReadBounds: a physical line over MaxLineBytes, or a record over
+// MaxRecordBytes, is a syntax error naming its line, not a growing buffer.
+func TestReadBounds(t *testing.T) {
+	long := "dn: cn=a\ndescription: " + strings.Repeat("x", MaxLineBytes+10) + "\n"
+	_, err := readAll(t, long)
+	var se *SyntaxError
+	if !errors.As(err, &se) || se.Line != 2 || !strings.Contains(se.Msg, "line longer") {
+		t.Fatalf("long line: %v", err)
+	}
+	var b strings.Builder
+	b.WriteString("dn: cn=a\n")
+	line := "description: " + strings.Repeat("y", 1<<16) + "\n"
+	for b.Len() <= MaxRecordBytes {
+		b.WriteString(line)
+	}
+	_, err = readAll(t, b.String())
+	if !errors.As(err, &se) || !strings.Contains(se.Msg, "record longer") {
+		t.Fatalf("long record: %v", err)
+	}
+}
+
+// BenchmarkReader reads 1,000 genldif-like people.
+func BenchmarkReader(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString("version: 1\n\n")
+	for i := range 1000 {
+		fmt.Fprintf(&sb, "dn: uid=user%d,ou=people,dc=idm,dc=example,dc=com\nobjectClass: top\nobjectClass: person\nobjectClass: organizationalPerson\nobjectClass: inetOrgPerson\nuid: user%d\ncn: User %d\nsn: %d\nmail: user%d@example.com\nuserPassword: {SSHA}0MGjGSQh7wwTVlirvSO7E6imC/oQbIiaULx5jg==\n\n", i, i, i, i, i)
+	}
+	in := sb.String()
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r := NewReader(strings.NewReader(in))
+		for {
+			if _, err := r.Next(); err != nil {
+				break
+			}
+		}
 	}
 }
