@@ -270,9 +270,13 @@ func (b *bulk) prepareRange(lo, hi int) rangeKeys {
 			continue
 		}
 		b.dnKeys[i] = key
-		// bbolt keeps the values until the commit; Encode's buffer has
-		// room to spare.
-		b.values[i] = carve(&valueArena, entrycodec.Encode(e))
+		// bbolt keeps the values until the commit: encoded in place.
+		if size := entrycodec.Size(e); len(valueArena)+size > cap(valueArena) {
+			valueArena = make([]byte, 0, max(1<<20, size))
+		}
+		start := len(valueArena)
+		valueArena = entrycodec.AppendEncode(valueArena, e)
+		b.values[i] = valueArena[start:len(valueArena):len(valueArena)]
 		id := b.base + 1 + uint64(i)
 		for _, at := range e.Attrs {
 			t, ok := x.Schema.Attr(at.Name)

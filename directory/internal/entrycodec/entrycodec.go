@@ -20,6 +20,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -47,20 +48,31 @@ const Format = 1
 // ErrCorrupt is wrapped by every decoding error.
 var ErrCorrupt = errors.New("corrupt entry encoding")
 
-// Encode returns the encoding of e in a new slice, never reused: stores
-// keep the slice until their transaction commits.
+// Encode returns the encoding of e in a new slice of exactly its Size,
+// never reused: stores keep the slice until their transaction commits.
 func Encode(e *directory.Entry) []byte {
-	dn := EncodeDN(e.DN)
-	n := 1 + binary.MaxVarintLen64 + len(dn) + binary.MaxVarintLen64
+	return AppendEncode(make([]byte, 0, Size(e)), e)
+}
+
+// Size returns the length of e's encoding.
+func Size(e *directory.Entry) int {
+	dn := dnSectionLen(e.DN)
+	n := 1 + uvarintLen(dn) + dn + uvarintLen(len(e.Attrs))
 	for _, a := range e.Attrs {
-		n += 2*binary.MaxVarintLen64 + len(a.Name)
+		n += strLen(a.Name) + uvarintLen(len(a.Values))
 		for _, v := range a.Values {
-			n += binary.MaxVarintLen64 + len(v)
+			n += strLen(v)
 		}
 	}
-	b := make([]byte, 0, n)
+	return n
+}
+
+// AppendEncode appends the encoding of e to b: a bulk load writes many
+// entries' encodings into one buffer.
+func AppendEncode(b []byte, e *directory.Entry) []byte {
 	b = append(b, Format)
-	b = appendStr(b, dn)
+	b = binary.AppendUvarint(b, uint64(dnSectionLen(e.DN)))
+	b = appendDNSection(b, e.DN)
 	b = binary.AppendUvarint(b, uint64(len(e.Attrs)))
 	for _, a := range e.Attrs {
 		b = appendStr(b, a.Name)
@@ -72,8 +84,12 @@ func Encode(e *directory.Entry) []byte {
 	return b
 }
 
+// EncodeDN returns the DN section of dn's entries' encoding.
 func EncodeDN(dn directory.DN) string {
-	var b []byte
+	return string(appendDNSection(make([]byte, 0, dnSectionLen(dn)), dn))
+}
+
+func appendDNSection(b []byte, dn directory.DN) []byte {
 	b = binary.AppendUvarint(b, uint64(dn.Depth()))
 	for _, r := range dn.RDNs() {
 		avas := r.AVAs()
@@ -83,8 +99,27 @@ func EncodeDN(dn directory.DN) string {
 			b = appendStr(b, a.Value)
 		}
 	}
-	return string(b)
+	return b
 }
+
+// dnSectionLen is the length appendDNSection appends.
+func dnSectionLen(dn directory.DN) int {
+	n := uvarintLen(dn.Depth())
+	for _, r := range dn.RDNs() {
+		avas := r.AVAs()
+		n += uvarintLen(len(avas))
+		for _, a := range avas {
+			n += strLen(a.Type) + strLen(a.Value)
+		}
+	}
+	return n
+}
+
+// uvarintLen is the length of n as a uvarint.
+func uvarintLen(n int) int { return (bits.Len64(uint64(n)|1) + 6) / 7 }
+
+// strLen is the length appendStr appends for s.
+func strLen(s string) int { return uvarintLen(len(s)) + len(s) }
 
 func appendStr(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))

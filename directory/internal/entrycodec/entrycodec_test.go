@@ -107,7 +107,11 @@ func FuzzDecodeEntry(f *testing.F) {
 		if err != nil {
 			return
 		}
-		again, err := Decode(Encode(e))
+		enc := Encode(e)
+		if len(enc) != Size(e) || cap(enc) != len(enc) || string(AppendEncode([]byte("pre"), e)) != "pre"+string(enc) {
+			t.Fatalf("Encode gave %d bytes (cap %d), Size %d, or AppendEncode differs", len(enc), cap(enc), Size(e))
+		}
+		again, err := Decode(enc)
 		if err != nil {
 			t.Fatalf("re-encoding failed to decode: %v", err)
 		}
@@ -115,6 +119,30 @@ func FuzzDecodeEntry(f *testing.F) {
 			t.Fatalf("round trip changed %v to %v", e, again)
 		}
 	})
+}
+
+// TestSizeIsExact: Size is the length of Encode's result, which has no
+// spare capacity, with lengths of one, two and three uvarint bytes; and
+// AppendEncode appends the same bytes.
+func TestSizeIsExact(t *testing.T) {
+	for _, n := range []int{0, 1, 127, 128, 300, 16383, 16384, 70000} {
+		e := &directory.Entry{DN: directory.MustParseDN("cn=" + strings.Repeat("y", n%1000+1) + ",dc=example,dc=com"),
+			Attrs: []directory.Attr{{Name: "description", Values: []string{strings.Repeat("x", n)}}, {Name: strings.Repeat("a", n%200+1)}}}
+		for range n % 150 {
+			e.Attrs[0].Values = append(e.Attrs[0].Values, "v")
+		}
+		enc := Encode(e)
+		if len(enc) != Size(e) || cap(enc) != len(enc) {
+			t.Fatalf("n=%d: %d bytes (cap %d), Size %d", n, len(enc), cap(enc), Size(e))
+		}
+		if got := AppendEncode([]byte{7}, e); string(got) != "\x07"+string(enc) {
+			t.Fatalf("n=%d: AppendEncode differs from Encode", n)
+		}
+		back, err := Decode(enc)
+		if err != nil || back.DN.Norm() != e.DN.Norm() || len(back.Attrs[0].Values) != len(e.Attrs[0].Values) {
+			t.Fatalf("n=%d: decoded %v, %v", n, back, err)
+		}
+	}
 }
 
 func TestDNSectionIs(t *testing.T) {
