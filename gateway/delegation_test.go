@@ -44,8 +44,7 @@ type delegation struct {
 // and pete a people admin.
 func delegationFixture(t *testing.T) *delegation {
 	t.Helper()
-	s := stacktest.New(t)
-	c := s.IDMAdmin(t)
+	s, c := stackAsIDMAdmin(t)
 	demoUser := addPerson(t, c, "demo_user", "userPassword", demoUserPW)
 	addPerson(t, c, "mallory", "userPassword", malloryPW)
 	addPerson(t, c, "alice", "mail", "alice@example.com", "userPassword", alicePW)

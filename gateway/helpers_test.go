@@ -353,3 +353,11 @@ func containsLine(out, want string) bool {
 	}
 	return false
 }
+
+// stackAsIDMAdmin starts the whole stack and returns it with a connection
+// bound as idm_admin, the opening of most tests here.
+func stackAsIDMAdmin(t testing.TB) (*stacktest.Stack, *ldap.Conn) {
+	t.Helper()
+	s := stacktest.New(t)
+	return s, s.IDMAdmin(t)
+}

@@ -175,8 +175,7 @@ func sourceOf(recs []idm.ImportRecord) idm.ImportSource {
 // idm.MaxGroupNesting; a write that would make one is refused with
 // adminLimitExceeded and changes nothing.
 func TestGroupNestingCap(t *testing.T) {
-	s := stacktest.New(t)
-	c := s.IDMAdmin(t)
+	s, c := stackAsIDMAdmin(t)
 	alice := addPerson(t, c, "alice")
 	below := alice
 	for k := idm.MaxGroupNesting; k >= 1; k-- {

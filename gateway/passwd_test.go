@@ -38,8 +38,7 @@ func wantPassword(t testing.TB, s *stacktest.Stack, name, pw string, old ...stri
 }
 
 func TestPasswordModifyGoLDAP(t *testing.T) {
-	s := stacktest.New(t)
-	admin := s.IDMAdmin(t)
+	s, admin := stackAsIDMAdmin(t)
 	alice := addPerson(t, admin, "alice", "userPassword", "alice-pw-0")
 
 	t.Run("admin sets another user's password", func(t *testing.T) {

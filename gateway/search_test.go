@@ -16,8 +16,7 @@ import (
 // bob, carol) and a group staff with alice in it.
 func searchFixture(t *testing.T) *stacktest.Stack {
 	t.Helper()
-	s := stacktest.New(t)
-	c := s.IDMAdmin(t)
+	s, c := stackAsIDMAdmin(t)
 	posix := func(n int) []string {
 		return []string{"objectClass", "posixAccount", "uidNumber", fmt.Sprint(10000 + n), "gidNumber", "10000",
 			"homeDirectory", fmt.Sprintf("/home/u%d", n), "loginShell", "/bin/bash"}
