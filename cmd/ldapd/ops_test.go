@@ -16,6 +16,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/ldapd/ldapd/internal/proctest"
 )
 
 // logWatch collects a server's log and closes seen when a line containing
@@ -44,19 +46,6 @@ func (w *logWatch) String() string {
 	return w.buf.String()
 }
 
-// freeAddr returns a loopback address nothing listens on (the port may
-// in theory be taken again before use; the test then fails to start).
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 func runCLI(t *testing.T, environ map[string]string, args ...string) (int, string) {
 	t.Helper()
 	var out bytes.Buffer
@@ -70,7 +59,7 @@ func runCLI(t *testing.T, environ map[string]string, args ...string) (int, strin
 // healthcheck fails.
 func TestServeHealthAndMetrics(t *testing.T) {
 	dir := t.TempDir()
-	maddr := freeAddr(t)
+	maddr := proctest.FreeAddr(t)
 	conf := filepath.Join(dir, "ldapd.toml")
 	if err := os.WriteFile(conf, []byte("domain = \"idm.example.com\"\nldaps = \"127.0.0.1:0\"\nldap = \"\"\nmetrics = \""+maddr+"\"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -199,7 +188,7 @@ func TestServeRefusesNewerDatabase(t *testing.T) {
 // close (issue #19 item 9).
 func TestDrainPeriod(t *testing.T) {
 	dir := t.TempDir()
-	maddr, laddr := freeAddr(t), freeAddr(t)
+	maddr, laddr := proctest.FreeAddr(t), proctest.FreeAddr(t)
 	logs := &logWatch{want: `"message":"serving"`, seen: make(chan struct{})}
 	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: logs,
 		getenv: func(k string) string { return map[string]string{"LDAPD_DRAIN_PERIOD": "1500ms"}[k] }}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ldapd/ldapd/daemon"
+	"github.com/ldapd/ldapd/internal/proctest"
 )
 
 // TestOperationsRecipes runs the recipes docs/operations.md prints, as
@@ -27,7 +28,7 @@ func TestOperationsRecipes(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	maddr, laddr := freeAddr(t), freeAddr(t)
+	maddr, laddr := proctest.FreeAddr(t), proctest.FreeAddr(t)
 	data := filepath.Join(dir, "data")
 	logs := &logWatch{want: `"message":"serving"`, seen: make(chan struct{})}
 	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: logs, getenv: func(string) string { return "" }}
