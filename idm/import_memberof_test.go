@@ -35,12 +35,7 @@ func memberOfs(t *testing.T, svc *idm.Service) map[string][]string {
 func groupRecords(n int) []idm.ImportRecord {
 	var out []idm.ImportRecord
 	add := func(dn string, attrs ...string) {
-		e := directory.NewEntry(directory.MustParseDN(dn))
-		for _, a := range attrs {
-			name, value, _ := strings.Cut(a, ": ")
-			e.Add(name, value)
-		}
-		out = append(out, idm.ImportRecord{Entry: e, Line: len(out) + 1})
+		out = append(out, record(len(out)+1, dn, attrs...))
 	}
 	person := func(i int) string { return fmt.Sprintf("uid=p%d,ou=people,%s", i, posixBase) }
 	group := func(cn string) string { return "cn=" + cn + ",ou=groups," + posixBase }

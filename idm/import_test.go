@@ -29,12 +29,7 @@ type plainStore struct{ directory.Store }
 func importRecords(n int) []idm.ImportRecord {
 	var out []idm.ImportRecord
 	add := func(dn string, attrs ...string) {
-		e := directory.NewEntry(directory.MustParseDN(dn))
-		for _, a := range attrs {
-			name, value, _ := strings.Cut(a, ": ")
-			e.Add(name, value)
-		}
-		out = append(out, idm.ImportRecord{Entry: e, Line: 10 * (len(out) + 1)})
+		out = append(out, record(10*(len(out)+1), dn, attrs...))
 	}
 	add("ou=people,"+posixBase, "objectClass: organizationalUnit", "ou: people")
 	add("ou=extra,"+posixBase, "objectClass: organizationalUnit", "ou: extra", "entryCSN: 1")
@@ -55,6 +50,23 @@ func importRecords(n int) []idm.ImportRecord {
 		"entryManagedBy: cn=outer,ou=groups,"+posixBase)
 	add("uid=q,ou=extra,"+posixBase, "objectClass: inetOrgPerson", "uid: q", "cn: q", "sn: q")
 	return out
+}
+
+// record is an import record of dn at line, with attributes given as
+// "name: value" strings.
+func record(line int, dn string, attrs ...string) idm.ImportRecord {
+	e := directory.NewEntry(directory.MustParseDN(dn))
+	for _, a := range attrs {
+		name, value, _ := strings.Cut(a, ": ")
+		e.Add(name, value)
+	}
+	return idm.ImportRecord{Entry: e, Line: line}
+}
+
+// badRecord is a person without cn and sn (the schema requires both), at
+// line 9999.
+func badRecord() idm.ImportRecord {
+	return record(9999, "uid=bad,ou=people,"+posixBase, "objectClass: inetOrgPerson", "uid: bad")
 }
 
 func sourceOf(recs []idm.ImportRecord) idm.ImportSource {
@@ -187,10 +199,7 @@ func TestImportBulkLikeAdds(t *testing.T) {
 // leaves the store as it was.
 func TestImportBulkBadRecordImportsNothing(t *testing.T) {
 	recs := importRecords(20)
-	bad := directory.NewEntry(directory.MustParseDN("uid=bad,ou=people," + posixBase))
-	bad.Set("objectClass", "inetOrgPerson")
-	bad.Set("uid", "bad") // no cn, sn
-	recs = append(recs, idm.ImportRecord{Entry: bad, Line: 9999})
+	recs = append(recs, badRecord())
 	svc, st, err, _ := importInto(t, false, 7, recs)
 	if err == nil || !strings.Contains(err.Error(), "line 9999") || st.Added != 0 {
 		t.Fatalf("import: %+v, %v", st, err)
