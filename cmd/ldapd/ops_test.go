@@ -46,6 +46,20 @@ func (w *logWatch) String() string {
 	return w.buf.String()
 }
 
+// waitServing waits for the line w watches for, from a serve run whose
+// exit code arrives on done; the test fails if serve exits first or the
+// line has not come after 30 s.
+func (w *logWatch) waitServing(t *testing.T, done <-chan int) {
+	t.Helper()
+	select {
+	case <-w.seen:
+	case code := <-done:
+		t.Fatalf("serve exited %d:\n%s", code, w)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("serve did not start:\n%s", w)
+	}
+}
+
 func runCLI(t *testing.T, environ map[string]string, args ...string) (int, string) {
 	t.Helper()
 	var out bytes.Buffer
@@ -71,13 +85,7 @@ func TestServeHealthAndMetrics(t *testing.T) {
 	defer cancel()
 	done := make(chan int)
 	go func() { done <- run(ctx, e, []string{"serve", "--config", conf}) }()
-	select {
-	case <-logs.seen:
-	case code := <-done:
-		t.Fatalf("serve exited %d:\n%s", code, logs)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("serve did not start:\n%s", logs)
-	}
+	logs.waitServing(t, done)
 
 	get := func(path string) (int, string) { return httpGet(t, maddr, path) }
 	if code, body := get("/healthz"); code != 200 || body != "ok\n" {
@@ -199,13 +207,7 @@ func TestDrainPeriod(t *testing.T) {
 		done <- run(ctx, e, []string{"serve", "--data", filepath.Join(dir, "data"), "--domain", "idm.example.com",
 			"--ldaps", laddr, "--ldap", "", "--metrics", maddr, "--log-format", "json"})
 	}()
-	select {
-	case <-logs.seen:
-	case code := <-done:
-		t.Fatalf("serve exited %d:\n%s", code, logs)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("serve did not start:\n%s", logs)
-	}
+	logs.waitServing(t, done)
 	readyz := func() int {
 		res, err := http.Get("http://" + maddr + "/readyz")
 		if err != nil {
