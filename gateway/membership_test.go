@@ -3,7 +3,6 @@ package gateway_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -136,7 +135,7 @@ func TestMembershipOnlyFromGroups(t *testing.T) {
 		for i := range recs {
 			recs[i].Line = i + 1
 		}
-		if _, err := s.IDM.Import(ctx, sourceOf(recs), nil); err != nil {
+		if _, err := s.IDM.Import(ctx, stacktest.RecordSource(recs), nil); err != nil {
 			t.Fatal(err)
 		}
 		mustEqual(t, "imported memberOf", lower(memberOfValues(t, c, imported)...), lower(groupDN("imported_real")))
@@ -154,21 +153,6 @@ func TestMembershipOnlyFromGroups(t *testing.T) {
 			t.Fatal("mallory cannot read mail as a member of idm_people_pii_read")
 		}
 	})
-}
-
-// sourceOf turns records into an import source.
-func sourceOf(recs []idm.ImportRecord) idm.ImportSource {
-	return func() (func() (idm.ImportRecord, error), error) {
-		i := 0
-		return func() (idm.ImportRecord, error) {
-			if i == len(recs) {
-				return idm.ImportRecord{}, io.EOF
-			}
-			r := recs[i]
-			i++
-			return idm.ImportRecord{Entry: r.Entry.Clone(), Line: r.Line}, nil
-		}, nil
-	}
 }
 
 // TestGroupNestingCap: no chain of nested groups may be longer than

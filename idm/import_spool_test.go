@@ -8,11 +8,12 @@ import (
 	"testing"
 
 	"github.com/ldapd/ldapd/idm"
+	"github.com/ldapd/ldapd/internal/stacktest"
 )
 
-// countingSource is sourceOf(recs) that counts its openings in *opens.
+// countingSource is stacktest.RecordSource(recs) that counts its openings in *opens.
 func countingSource(recs []idm.ImportRecord, opens *int) idm.ImportSource {
-	src := sourceOf(recs)
+	src := stacktest.RecordSource(recs)
 	return func() (func() (idm.ImportRecord, error), error) {
 		*opens++
 		return src()
@@ -79,7 +80,7 @@ func TestImportSpoolOddDNs(t *testing.T) {
 		t.Fatal(err)
 	}
 	spool := t.TempDir()
-	got, _, err, _ := importSpooled(t, false, 3, spool, sourceOf(recs), len(recs))
+	got, _, err, _ := importSpooled(t, false, 3, spool, stacktest.RecordSource(recs), len(recs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +98,7 @@ func TestImportSpoolRemovedOnFailure(t *testing.T) {
 	recs := importRecords(20)
 	recs = append(recs, badRecord())
 	spool := t.TempDir()
-	svc, st, err, _ := importSpooled(t, false, 7, spool, sourceOf(recs), len(recs))
+	svc, st, err, _ := importSpooled(t, false, 7, spool, stacktest.RecordSource(recs), len(recs))
 	if err == nil || !strings.Contains(err.Error(), "line 9999") || st.Added != 0 {
 		t.Fatalf("import: %+v, %v", st, err)
 	}

@@ -3,7 +3,6 @@ package idm_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/directory/boltstore"
 	"github.com/ldapd/ldapd/idm"
+	"github.com/ldapd/ldapd/internal/stacktest"
 	"github.com/ldapd/ldapd/password"
 	"github.com/ldapd/ldapd/tokens"
 )
@@ -69,26 +69,12 @@ func badRecord() idm.ImportRecord {
 	return record(9999, "uid=bad,ou=people,"+posixBase, "objectClass: inetOrgPerson", "uid: bad")
 }
 
-func sourceOf(recs []idm.ImportRecord) idm.ImportSource {
-	return func() (func() (idm.ImportRecord, error), error) {
-		i := 0
-		return func() (idm.ImportRecord, error) {
-			if i == len(recs) {
-				return idm.ImportRecord{}, io.EOF
-			}
-			r := recs[i]
-			i++
-			return idm.ImportRecord{Entry: r.Entry.Clone(), Line: r.Line}, nil
-		}, nil
-	}
-}
-
 // importInto bootstraps a fresh store (hiding AddBulk if plain) with
 // deterministic UUIDs and clock, imports recs and returns the service,
 // the stats, the error and the store.
 func importInto(t *testing.T, plain bool, chunk int, recs []idm.ImportRecord) (*idm.Service, idm.ImportStats, error, directory.Store) {
 	t.Helper()
-	return importSpooled(t, plain, chunk, "", sourceOf(recs), len(recs))
+	return importSpooled(t, plain, chunk, "", stacktest.RecordSource(recs), len(recs))
 }
 
 // importSpooled is importInto with Config.ImportSpoolDir spool, reading
