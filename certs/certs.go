@@ -295,10 +295,6 @@ func create(f Files, hosts []string, now time.Time) (*x509.Certificate, error) {
 // names dns (and their subdomains) and the single addresses ips, and to
 // signing TLS server certificates.
 func newCA(dns []string, ips []net.IP, now, notAfter time.Time) (*x509.Certificate, *ecdsa.PrivateKey, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
 	var permitted []string
 	for _, d := range dns {
 		if d = strings.TrimPrefix(d, "*."); !slices.Contains(permitted, d) {
@@ -328,19 +324,14 @@ func newCA(dns []string, ips []net.IP, now, notAfter time.Time) (*x509.Certifica
 		PermittedDNSDomains:         permitted,
 		PermittedIPRanges:           ranges,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	cert, key, err := issue(tmpl, nil, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("make CA: %w", err)
 	}
-	cert, err := x509.ParseCertificate(der)
-	return cert, key, err
+	return cert, key, nil
 }
 
 func newServerCert(ca *x509.Certificate, caKey *ecdsa.PrivateKey, dns []string, ips []net.IP, now, notAfter time.Time) (*x509.Certificate, *ecdsa.PrivateKey, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(),
 		Subject:      pkix.Name{CommonName: "localhost", Organization: []string{"ldapd"}},
@@ -351,9 +342,26 @@ func newServerCert(ca *x509.Certificate, caKey *ecdsa.PrivateKey, dns []string, 
 		DNSNames:     dns,
 		IPAddresses:  ips,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	cert, key, err := issue(tmpl, ca, caKey)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sign server certificate: %w", err)
+	}
+	return cert, key, nil
+}
+
+// issue makes a new P-256 key and the certificate tmpl for it, signed by
+// parent with parentKey, or self-signed if parent is nil.
+func issue(tmpl, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	if parent == nil {
+		parent, parentKey = tmpl, key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
+	if err != nil {
+		return nil, nil, err
 	}
 	cert, err := x509.ParseCertificate(der)
 	return cert, key, err

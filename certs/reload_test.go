@@ -14,13 +14,21 @@ import (
 	"github.com/ldapd/ldapd/certs"
 )
 
-// TestNoWeakCipherSuites: every suite offered is secure by Go's own list,
-// ECDHE and AEAD, and a client that offers only CBC suites is refused.
-func TestNoWeakCipherSuites(t *testing.T) {
+// ensured returns the files of a certificate for the default names, made
+// by Ensure in a new directory.
+func ensured(t *testing.T) certs.Files {
+	t.Helper()
 	f, err := certs.Ensure(t.TempDir(), nil, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
+	return f
+}
+
+// TestNoWeakCipherSuites: every suite offered is secure by Go's own list,
+// ECDHE and AEAD, and a client that offers only CBC suites is refused.
+func TestNoWeakCipherSuites(t *testing.T) {
+	f := ensured(t)
 	cfg, err := certs.ServerConfig(f.Cert, f.Key)
 	if err != nil {
 		t.Fatal(err)
@@ -144,20 +152,12 @@ func TestLoosePermissions(t *testing.T) {
 // classical gives it X25519 and refuses a client that offers only the
 // hybrid; a resumed session runs a fresh key exchange of the same kind.
 func TestKeyExchange(t *testing.T) {
-	f, err := certs.Ensure(t.TempDir(), nil, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := ensured(t)
 	r, err := certs.NewReloader(f.Cert, f.Key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pem, err := os.ReadFile(f.CA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
+	pool, _ := caPool(t, f.CA)
 	for _, tc := range []struct {
 		kx   certs.KeyExchange
 		want tls.CurveID

@@ -72,6 +72,15 @@ func (s *Server) decodeName(w http.ResponseWriter, r *http.Request, req any, nam
 	return s.localName(strings.TrimSpace(*name))
 }
 
+// decodeFor decodes the request body into req and returns the account or
+// group the path names ({name}), checked by localName.
+func (s *Server) decodeFor(w http.ResponseWriter, r *http.Request, req any) (string, error) {
+	if err := decode(w, r, req); err != nil {
+		return "", err
+	}
+	return s.localName(r.PathValue("name"))
+}
+
 // add adds e as the caller and answers 201 Created with its DN, and for a
 // new account (person or service account) a generated password as
 // withPassword does.
@@ -163,10 +172,7 @@ type newMember struct {
 
 func (s *Server) addMember(w http.ResponseWriter, r *http.Request, c caller) error {
 	var req newMember
-	if err := decode(w, r, &req); err != nil {
-		return err
-	}
-	name, err := s.localName(r.PathValue("name"))
+	name, err := s.decodeFor(w, r, &req)
 	if err != nil {
 		return err
 	}

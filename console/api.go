@@ -99,20 +99,12 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, c caller) error 
 
 func (s *Server) whoami(w http.ResponseWriter, r *http.Request, c caller) error {
 	who, err := s.who(r.Context(), c.ident)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, who)
-	return nil
+	return answerOK(w, who, err)
 }
 
 func (s *Server) listServiceAccounts(w http.ResponseWriter, r *http.Request, c caller) error {
 	sas, err := s.serviceAccounts(r.Context(), c.ident)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, sas)
-	return nil
+	return answerOK(w, sas, err)
 }
 
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, c caller) error {
@@ -121,11 +113,7 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, c caller) er
 		return err
 	}
 	ts, err := s.tokens(r.Context(), c.ident, s.serviceAccountDN(sa.Name))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, ts)
-	return nil
+	return answerOK(w, ts, err)
 }
 
 type generateRequest struct {
@@ -138,10 +126,7 @@ type generateRequest struct {
 // decides whether the caller may.
 func (s *Server) generateToken(w http.ResponseWriter, r *http.Request, c caller) error {
 	var req generateRequest
-	if err := decode(w, r, &req); err != nil {
-		return err
-	}
-	name, err := s.localName(r.PathValue("name"))
+	name, err := s.decodeFor(w, r, &req)
 	if err != nil {
 		return err
 	}

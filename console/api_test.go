@@ -136,14 +136,7 @@ func TestRequestShape(t *testing.T) {
 	req, _ := http.NewRequest("POST", e.web.URL+"/v1/service-accounts/demo_service/api-tokens", strings.NewReader("label=x"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("X-CSRF-Token", c.csrf)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnsupportedMediaType {
-		t.Fatalf("form body: %d", resp.StatusCode)
-	}
+	want(t, c.send(req), http.StatusUnsupportedMediaType)
 	want(t, c.post("/v1/service-accounts/demo_service/api-tokens", map[string]any{"label": "x", "admin": true}), http.StatusBadRequest)
 	r := c.get("/v1/nothing")
 	want(t, r, http.StatusNotFound)
@@ -153,14 +146,7 @@ func TestRequestShape(t *testing.T) {
 	// A request from another origin is refused, even with the token.
 	req, _ = http.NewRequest("GET", e.web.URL+"/v1/whoami", nil)
 	req.Header.Set("Origin", "https://evil.example")
-	resp, err = c.http.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusForbidden {
-		t.Fatalf("cross-origin: %d", resp.StatusCode)
-	}
+	want(t, c.send(req), http.StatusForbidden)
 }
 
 // Every answer carries the security headers, and the CSP allows no

@@ -75,13 +75,8 @@ func TestBearerTokens(t *testing.T) {
 	for _, h := range []string{"Bearer garbage", "Basic Zm9vOmJhcg==", "Bearer "} {
 		req, _ := http.NewRequest("GET", e.web.URL+"/v1/whoami", nil)
 		req.Header.Set("Authorization", h)
-		resp, err := c.http.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusUnauthorized {
-			t.Fatalf("Authorization %q: %d", h, resp.StatusCode)
+		if r := c.send(req); r.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("Authorization %q: %d", h, r.StatusCode)
 		}
 	}
 }

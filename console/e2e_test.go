@@ -185,14 +185,7 @@ func TestBrowser(t *testing.T) {
 	run(t, ctx, "sign out", chromedp.Click("#sign-out", chromedp.ByID), chromedp.WaitVisible("#login-form", chromedp.ByID))
 	req, _ := http.NewRequest("GET", e.web.URL+"/v1/whoami", nil)
 	req.AddCookie(&http.Cookie{Name: "__Host-ldapd_session", Value: old})
-	resp, err := e.web.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("old cookie after sign-out: %d", resp.StatusCode)
-	}
+	want(t, e.client(t).send(req), http.StatusUnauthorized)
 
 	// A display name (server-rendered) and a token label (rendered by the
 	// script) carrying markup do not run.

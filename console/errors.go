@@ -69,6 +69,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// answerOK answers v as JSON with 200 OK, unless err is not nil: then it
+// returns err for the handler to answer.
+func answerOK(w http.ResponseWriter, v any, err error) error {
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
 // writeError answers err as {"error": ...}; server faults are logged, not
 // shown.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {

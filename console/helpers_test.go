@@ -140,9 +140,15 @@ func (c *client) do(method, path string, body any, withCSRF bool) response {
 	if c.bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+c.bearer)
 	}
+	return c.send(req)
+}
+
+// send sends req as it is and reads the answer.
+func (c *client) send(req *http.Request) response {
+	c.t.Helper()
 	resp, err := c.http.Do(req)
 	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
+		c.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)

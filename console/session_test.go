@@ -41,14 +41,7 @@ func TestLoginCookieWhoamiLogout(t *testing.T) {
 	replay := e.client(t)
 	req, _ := http.NewRequest("GET", e.web.URL+"/v1/whoami", nil)
 	req.AddCookie(&http.Cookie{Name: "__Host-ldapd_session", Value: old})
-	resp, err := replay.http.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("replayed cookie after sign-out: %d", resp.StatusCode)
-	}
+	want(t, replay.send(req), http.StatusUnauthorized)
 }
 
 // Sign-in failures are one 401, logged as security events by idm, and

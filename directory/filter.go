@@ -146,23 +146,18 @@ func (f *Filter) Match(e *Entry) bool { return f.eval(e) == triTrue }
 
 func (f *Filter) eval(e *Entry) tri {
 	switch f.Kind {
-	case FilterAnd:
-		res := triTrue
-		for _, c := range f.Children {
-			switch c.eval(e) {
-			case triFalse:
-				return triFalse
-			case triUndefined:
-				res = triUndefined
-			}
+	case FilterAnd, FilterOr:
+		// One decisive child settles it (FALSE for AND, TRUE for OR);
+		// else any Undefined child makes the whole Undefined (RFC 4511
+		// 4.5.1.7), and an empty AND is TRUE, an empty OR FALSE.
+		decisive, res := triFalse, triTrue
+		if f.Kind == FilterOr {
+			decisive, res = triTrue, triFalse
 		}
-		return res
-	case FilterOr:
-		res := triFalse
 		for _, c := range f.Children {
 			switch c.eval(e) {
-			case triTrue:
-				return triTrue
+			case decisive:
+				return decisive
 			case triUndefined:
 				res = triUndefined
 			}

@@ -19,8 +19,7 @@ const bobPW = "bob-secret-pw-1"
 // an ordinary account with a password and no rights.
 func accessFixture(t *testing.T) *stacktest.Stack {
 	t.Helper()
-	s := stacktest.New(t)
-	c := s.IDMAdmin(t)
+	s, c := stackAsIDMAdmin(t)
 	alice := addPerson(t, c, "alice", "cn", "Alice Smith", "displayName", "Alice S.",
 		"mail", "alice@example.com", "telephoneNumber", "+1 555 0101")
 	addPerson(t, c, "bob", "userPassword", bobPW)
@@ -184,8 +183,7 @@ func TestAccessOrdinaryUserWrites(t *testing.T) {
 }
 
 func TestAccessIDMAdminManagesPeopleAndGroups(t *testing.T) {
-	s := stacktest.New(t)
-	c := s.IDMAdmin(t)
+	s, c := stackAsIDMAdmin(t)
 	t.Run("go-ldap", func(t *testing.T) {
 		dave := addPerson(t, c, "dave")
 		g := addGroup(t, c, "team", dave)
@@ -260,8 +258,7 @@ func TestAccessHighPrivilege(t *testing.T) {
 // from it answers noSuchObject exactly as for a record that does not
 // exist, matched DN included.
 func TestAccessHiddenBase(t *testing.T) {
-	s := stacktest.New(t)
-	c := s.IDMAdmin(t)
+	s, c := stackAsIDMAdmin(t)
 	svc := addService(t, c, "svc1")
 	value, err := ber.DecodePacketErr(wire.AppendGenerateToken(nil, wire.GenerateToken{Account: svc, Label: "ci"}))
 	if err != nil {

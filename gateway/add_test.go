@@ -168,8 +168,7 @@ func TestAddPassword(t *testing.T) {
 }
 
 func TestAddPosix(t *testing.T) {
-	s := stacktest.New(t)
-	c := s.IDMAdmin(t)
+	s, c := stackAsIDMAdmin(t)
 	posixPerson := func(name, uidNumber string) []string {
 		return []string{"objectClass", "posixAccount", "objectClass", "shadowAccount",
 			"uidNumber", uidNumber, "gidNumber", "20000", "homeDirectory", "/home/" + name,

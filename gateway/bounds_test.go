@@ -193,8 +193,7 @@ func TestLongPasswordsDoNotStarveBinds(t *testing.T) {
 // with constraintViolation on every path that sets one, and the old
 // password keeps working; one of exactly MaxLen bytes is accepted.
 func TestTooLongNewPassword(t *testing.T) {
-	s := stacktest.New(t)
-	admin := s.IDMAdmin(t)
+	s, admin := stackAsIDMAdmin(t)
 	long := strings.Repeat("L", password.MaxLen+1)
 	atMax := strings.Repeat("M", password.MaxLen)
 
@@ -285,8 +284,7 @@ func TestHugeClientStringsBarelyGrowTheLog(t *testing.T) {
 // OID makes the request a protocolError, critical or not, and the
 // operation has no effect. An empty critical type was once ignored.
 func TestEmptyControlType(t *testing.T) {
-	s := stacktest.New(t)
-	c := s.IDMAdmin(t)
+	_, c := stackAsIDMAdmin(t)
 	alice := addPerson(t, c, "alice", "description", "before")
 	for _, oid := range []string{"", "pagedResults", "1.2.840.113556.1.4.319 "} {
 		for _, critical := range []bool{true, false} {

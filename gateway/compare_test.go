@@ -5,13 +5,10 @@ import (
 	"testing"
 
 	"github.com/go-ldap/ldap/v3"
-
-	"github.com/ldapd/ldapd/internal/stacktest"
 )
 
 func TestCompare(t *testing.T) {
-	s := stacktest.New(t)
-	c := s.IDMAdmin(t)
+	s, c := stackAsIDMAdmin(t)
 	alice := addPerson(t, c, "alice", "cn", "Alice Smith", "userPassword", "alice-pw-1",
 		"objectClass", "posixAccount", "uidNumber", "10001", "gidNumber", "10000", "homeDirectory", "/home/alice")
 	cases := []struct {

@@ -11,8 +11,7 @@ import (
 const unknownOID = "1.3.6.1.4.1.99999.1.2.3"
 
 func TestUnknownCriticalControl(t *testing.T) {
-	s := stacktest.New(t)
-	c := s.IDMAdmin(t)
+	s, c := stackAsIDMAdmin(t)
 	alice := addPerson(t, c, "alice", "description", "before")
 	critical := []ldap.Control{ldap.NewControlString(unknownOID, true, "")}
 	optional := []ldap.Control{ldap.NewControlString(unknownOID, false, "")}

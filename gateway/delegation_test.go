@@ -44,8 +44,7 @@ type delegation struct {
 // and pete a people admin.
 func delegationFixture(t *testing.T) *delegation {
 	t.Helper()
-	s := stacktest.New(t)
-	c := s.IDMAdmin(t)
+	s, c := stackAsIDMAdmin(t)
 	demoUser := addPerson(t, c, "demo_user", "userPassword", demoUserPW)
 	addPerson(t, c, "mallory", "userPassword", malloryPW)
 	addPerson(t, c, "alice", "mail", "alice@example.com", "userPassword", alicePW)
@@ -473,6 +472,9 @@ func TestGenerateTokenNeedsTLS(t *testing.T) {
 	c := s.DialPlain(t)
 	_, err := c.Extended(req())
 	wantCode(t, "generate token over plain LDAP", err, ldap.LDAPResultConfidentialityRequired)
+	if msg := ldapErr(t, err).Err.Error(); !strings.Contains(msg, "API tokens are only issued over TLS: use ldaps:// or StartTLS") {
+		t.Errorf("generate token over plain LDAP: message %q", msg)
+	}
 	if err := c.StartTLS(s.TLSConfig()); err != nil {
 		t.Fatal(err)
 	}

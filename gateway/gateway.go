@@ -240,6 +240,18 @@ func (g *Gateway) extended(ctx context.Context, w ldapserver.ResponseWriter, r *
 	}
 }
 
+// secretsAllowed reports whether r's connection may carry passwords and
+// tokens (TLS, or insecure binds allowed). If not, it answers
+// confidentialityRequired (13): what it refuses, then "over TLS".
+func secretsAllowed(w ldapserver.ResponseWriter, r *ldapserver.Request, refused string) bool {
+	if r.PasswordsAllowed {
+		return true
+	}
+	w.WriteResult(ldapserver.Result{Code: wire.ResultConfidentialityRequired,
+		Message: refused + " over TLS: use ldaps:// or StartTLS (-ZZ)"})
+	return false
+}
+
 // passwordModify serves RFC 3062. Its request carries passwords (old and
 // new) and its response may carry a generated one, so without TLS it is
 // refused whatever it holds, as a password bind is: confidentialityRequired
@@ -251,9 +263,7 @@ func (g *Gateway) passwordModify(ctx context.Context, w ldapserver.ResponseWrite
 		w.WriteResult(ldapserver.Result{Code: wire.ResultProtocolError, Message: "malformed password modify request"})
 		return
 	}
-	if !r.PasswordsAllowed {
-		w.WriteResult(ldapserver.Result{Code: wire.ResultConfidentialityRequired,
-			Message: "passwords are only accepted over TLS: use ldaps:// or StartTLS (-ZZ)"})
+	if !secretsAllowed(w, r, "passwords are only accepted") {
 		return
 	}
 	var oldPW, newPW *string
@@ -285,9 +295,7 @@ func (g *Gateway) generateToken(ctx context.Context, w ldapserver.ResponseWriter
 	}
 	// The answer is a secret (the token), shown once: like a password, it
 	// travels only over TLS unless the server allows insecure binds.
-	if !r.PasswordsAllowed {
-		w.WriteResult(ldapserver.Result{Code: wire.ResultConfidentialityRequired,
-			Message: "API tokens are only issued over TLS: use ldaps:// or StartTLS (-ZZ)"})
+	if !secretsAllowed(w, r, "API tokens are only issued") {
 		return
 	}
 	var expiry time.Time

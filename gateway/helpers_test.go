@@ -144,13 +144,20 @@ func read(t testing.TB, c *ldap.Conn, dn string, attributes ...string) *ldap.Ent
 func exists(t testing.TB, c *ldap.Conn, dn string) bool {
 	t.Helper()
 	_, err := c.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false, "(objectClass=*)", []string{"1.1"}, nil))
+	return succeeded(t, "search "+dn, err, ldap.LDAPResultNoSuchObject)
+}
+
+// succeeded reports whether err is success (true) or the result code no
+// (false), and fails the test on any other answer.
+func succeeded(t testing.TB, what string, err error, no uint16) bool {
+	t.Helper()
 	switch stacktest.ResultCode(err) {
 	case 0:
 		return true
-	case ldap.LDAPResultNoSuchObject:
+	case no:
 		return false
 	}
-	t.Fatalf("search %s: %v", dn, err)
+	t.Fatalf("%s: %v", what, err)
 	return false
 }
 
@@ -352,4 +359,12 @@ func containsLine(out, want string) bool {
 		}
 	}
 	return false
+}
+
+// stackAsIDMAdmin starts the whole stack and returns it with a connection
+// bound as idm_admin, the opening of most tests here.
+func stackAsIDMAdmin(t testing.TB) (*stacktest.Stack, *ldap.Conn) {
+	t.Helper()
+	s := stacktest.New(t)
+	return s, s.IDMAdmin(t)
 }

@@ -6,15 +6,12 @@ import (
 	"testing"
 
 	"github.com/go-ldap/ldap/v3"
-
-	"github.com/ldapd/ldapd/internal/stacktest"
 )
 
 // TestMemberOf: memberOf is maintained by the server with nested groups
 // resolved, follows membership changes at once, and can be filtered on.
 func TestMemberOf(t *testing.T) {
-	s := stacktest.New(t)
-	c := s.IDMAdmin(t)
+	s, c := stackAsIDMAdmin(t)
 	alice := addPerson(t, c, "alice")
 	bob := addPerson(t, c, "bob")
 	a := addGroup(t, c, "group_a", alice)

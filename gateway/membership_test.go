@@ -3,7 +3,6 @@ package gateway_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -136,7 +135,7 @@ func TestMembershipOnlyFromGroups(t *testing.T) {
 		for i := range recs {
 			recs[i].Line = i + 1
 		}
-		if _, err := s.IDM.Import(ctx, sourceOf(recs), nil); err != nil {
+		if _, err := s.IDM.Import(ctx, stacktest.RecordSource(recs), nil); err != nil {
 			t.Fatal(err)
 		}
 		mustEqual(t, "imported memberOf", lower(memberOfValues(t, c, imported)...), lower(groupDN("imported_real")))
@@ -156,27 +155,11 @@ func TestMembershipOnlyFromGroups(t *testing.T) {
 	})
 }
 
-// sourceOf turns records into an import source.
-func sourceOf(recs []idm.ImportRecord) idm.ImportSource {
-	return func() (func() (idm.ImportRecord, error), error) {
-		i := 0
-		return func() (idm.ImportRecord, error) {
-			if i == len(recs) {
-				return idm.ImportRecord{}, io.EOF
-			}
-			r := recs[i]
-			i++
-			return idm.ImportRecord{Entry: r.Entry.Clone(), Line: r.Line}, nil
-		}, nil
-	}
-}
-
 // TestGroupNestingCap: no chain of nested groups may be longer than
 // idm.MaxGroupNesting; a write that would make one is refused with
 // adminLimitExceeded and changes nothing.
 func TestGroupNestingCap(t *testing.T) {
-	s := stacktest.New(t)
-	c := s.IDMAdmin(t)
+	s, c := stackAsIDMAdmin(t)
 	alice := addPerson(t, c, "alice")
 	below := alice
 	for k := idm.MaxGroupNesting; k >= 1; k-- {

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
-
-	"github.com/ldapd/ldapd/internal/stacktest"
 )
 
 // modifyLDIF renders a one-change LDIF modify: op is add, delete or replace.
@@ -27,8 +25,7 @@ func sorted(vals []string) []string {
 }
 
 func TestModifyValues(t *testing.T) {
-	s := stacktest.New(t)
-	c := s.IDMAdmin(t)
+	s, c := stackAsIDMAdmin(t)
 	alice := addPerson(t, c, "alice", "description", "one")
 	bob := addPerson(t, c, "bob", "description", "one")
 	steps := []struct {
@@ -94,8 +91,7 @@ func TestModifyValues(t *testing.T) {
 }
 
 func TestModifyErrors(t *testing.T) {
-	s := stacktest.New(t)
-	c := s.IDMAdmin(t)
+	s, c := stackAsIDMAdmin(t)
 	alice := addPerson(t, c, "alice", "cn", "Alice Smith", "description", "keep",
 		"objectClass", "posixAccount", "uidNumber", "10001", "gidNumber", "10100", "homeDirectory", "/home/alice")
 	g := addGroup(t, c, "team", alice)
@@ -178,8 +174,7 @@ func TestModifyErrors(t *testing.T) {
 }
 
 func TestDelete(t *testing.T) {
-	s := stacktest.New(t)
-	c := s.IDMAdmin(t)
+	s, c := stackAsIDMAdmin(t)
 	alice := addPerson(t, c, "alice")
 	bob := addPerson(t, c, "bob")
 	g := addGroup(t, c, "team", alice, bob)
@@ -227,8 +222,7 @@ func TestDelete(t *testing.T) {
 // TestModifyIncrement covers the Modify-Increment extension (RFC 4525)
 // with go-ldap and with ldapmodify's "increment:" change.
 func TestModifyIncrement(t *testing.T) {
-	s := stacktest.New(t)
-	c := s.IDMAdmin(t)
+	s, c := stackAsIDMAdmin(t)
 	dn := addPerson(t, c, "counter", "objectClass", "posixAccount", "uidNumber", "20000", "gidNumber", "20000",
 		"homeDirectory", "/home/counter")
 	inc := ldap.NewModifyRequest(dn, nil)

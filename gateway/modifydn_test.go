@@ -10,8 +10,7 @@ import (
 )
 
 func TestModifyDN(t *testing.T) {
-	s := stacktest.New(t)
-	c := s.IDMAdmin(t)
+	s, c := stackAsIDMAdmin(t)
 	const pw = "rename-me-pw-1"
 	for _, name := range []string{"dave", "erin", "fay", "gus"} {
 		addPerson(t, c, name, "userPassword", pw)
@@ -132,8 +131,7 @@ func TestModifyDNNewSuperior(t *testing.T) {
 // TestModifyDNMember: renaming a member rewrites the member values that
 // name it, and memberOf stays right on both sides.
 func TestModifyDNMember(t *testing.T) {
-	s := stacktest.New(t)
-	c := s.IDMAdmin(t)
+	s, c := stackAsIDMAdmin(t)
 	alice := addPerson(t, c, "alice")
 	bob := addPerson(t, c, "bob")
 	inner := addGroup(t, c, "inner", alice, bob)

@@ -42,6 +42,9 @@ func TestPasswordModifyNeedsTLS(t *testing.T) {
 	c := s.DialPlain(t)
 	_, err := c.PasswordModify(ldap.NewPasswordModifyRequest("admin", s.AdminPW, "x"))
 	wantCode(t, "password modify over plain LDAP", err, ldap.LDAPResultConfidentialityRequired)
+	if msg := ldapErr(t, err).Err.Error(); !strings.Contains(msg, "passwords are only accepted over TLS: use ldaps:// or StartTLS") {
+		t.Errorf("password modify over plain LDAP: message %q", msg)
+	}
 	if !canBind(t, s, "admin", s.AdminPW) || canBind(t, s, "admin", "x") {
 		t.Fatal("admin's password changed")
 	}

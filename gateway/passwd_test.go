@@ -13,15 +13,7 @@ import (
 // answer other than success or invalidCredentials.
 func canBind(t testing.TB, s *stacktest.Stack, name, pw string) bool {
 	t.Helper()
-	err := s.Dial(t).Bind(name, pw)
-	switch stacktest.ResultCode(err) {
-	case 0:
-		return true
-	case ldap.LDAPResultInvalidCredentials:
-		return false
-	}
-	t.Fatalf("bind as %s: %v", name, err)
-	return false
+	return succeeded(t, "bind as "+name, s.Dial(t).Bind(name, pw), ldap.LDAPResultInvalidCredentials)
 }
 
 // wantPassword checks that exactly pw (of the candidates) opens name.
@@ -38,8 +30,7 @@ func wantPassword(t testing.TB, s *stacktest.Stack, name, pw string, old ...stri
 }
 
 func TestPasswordModifyGoLDAP(t *testing.T) {
-	s := stacktest.New(t)
-	admin := s.IDMAdmin(t)
+	s, admin := stackAsIDMAdmin(t)
 	alice := addPerson(t, admin, "alice", "userPassword", "alice-pw-0")
 
 	t.Run("admin sets another user's password", func(t *testing.T) {

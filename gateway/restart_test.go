@@ -5,15 +5,12 @@ import (
 	"testing"
 
 	"github.com/go-ldap/ldap/v3"
-
-	"github.com/ldapd/ldapd/internal/stacktest"
 )
 
 // TestRestart: every acknowledged write is in the store after the server
 // and the store are closed and opened again.
 func TestRestart(t *testing.T) {
-	s := stacktest.New(t)
-	c := s.IDMAdmin(t)
+	s, c := stackAsIDMAdmin(t)
 	const alicePW, bobPW = "alice-before-restart-1", "bob-before-restart-1"
 	alice := addPerson(t, c, "alice", "userPassword", alicePW, "mail", "alice@example.com")
 	addGroup(t, c, "team", alice)

@@ -18,8 +18,7 @@ import (
 )
 
 func TestMemberUIDWritable(t *testing.T) {
-	s := stacktest.New(t)
-	admin := s.IDMAdmin(t)
+	s, admin := stackAsIDMAdmin(t)
 	alice := addPerson(t, admin, "alice", "objectClass", "posixAccount")
 	bob := addPerson(t, admin, "bob", "objectClass", "posixAccount")
 	// ldapscripts' ldapaddgroup, then ldapaddusertogroup: objectClass
@@ -87,8 +86,7 @@ func TestMemberUIDWritable(t *testing.T) {
 }
 
 func TestSSHPublicKey(t *testing.T) {
-	s := stacktest.New(t)
-	admin := s.IDMAdmin(t)
+	s, admin := stackAsIDMAdmin(t)
 	alice := addPerson(t, admin, "alice", "userPassword", "alice-pw-1")
 	addPerson(t, admin, "mallory", "userPassword", "mallory-pw-1")
 	const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ0bDq7ZLWYz7z0bCMo5pkF6y7hJ6z8C3b1e0sq1QhJb alice@laptop"
@@ -199,8 +197,7 @@ func TestAnonymousRead(t *testing.T) {
 // filter and attributes, and what Kanidm's vocabulary made of it, never a
 // userPassword assertion.
 func TestSearchDebugLog(t *testing.T) {
-	s := stacktest.New(t)
-	admin := s.IDMAdmin(t)
+	s, admin := stackAsIDMAdmin(t)
 	addPerson(t, admin, "alice", "userPassword", "alice-pw-1")
 	const secret = "hunter2-secret"
 	search(t, s.Dial(t), "spn=alice@"+domain+","+base, ldap.ScopeBaseObject,

@@ -16,8 +16,7 @@ import (
 // bob, carol) and a group staff with alice in it.
 func searchFixture(t *testing.T) *stacktest.Stack {
 	t.Helper()
-	s := stacktest.New(t)
-	c := s.IDMAdmin(t)
+	s, c := stackAsIDMAdmin(t)
 	posix := func(n int) []string {
 		return []string{"objectClass", "posixAccount", "uidNumber", fmt.Sprint(10000 + n), "gidNumber", "10000",
 			"homeDirectory", fmt.Sprintf("/home/u%d", n), "loginShell", "/bin/bash"}
@@ -231,32 +230,29 @@ func TestSearchLimits(t *testing.T) {
 			t.Fatalf("ldapsearch -z 2 output lacks the result:\n%s", out)
 		}
 	})
-	t.Run("go-ldap/size limit equal to the matches is success", func(t *testing.T) {
-		res, err := oneLevel(5, 0)
-		wantCode(t, "search with size limit 5", err, 0)
-		if len(res.Entries) != 5 {
-			t.Fatalf("got %d entries, want 5", len(res.Entries))
-		}
-	})
-	t.Run("ldapsearch/-z equal to the matches is success", func(t *testing.T) {
-		out := tool(t, s, 0, "", "ldapsearch", with(idmAdminArgs(s), "-LLL", "-z", "5", "-b", people, "-s", "one", "1.1")...)
-		if n := len(ldifDNs(out)); n != 5 {
-			t.Fatalf("printed %d entries, want 5", n)
-		}
-	})
-	t.Run("go-ldap/time limit accepted", func(t *testing.T) {
-		res, err := oneLevel(0, 5)
-		wantCode(t, "search with time limit 5", err, 0)
-		if len(res.Entries) != 5 {
-			t.Fatalf("got %d entries, want 5", len(res.Entries))
-		}
-	})
-	t.Run("ldapsearch/-l 5", func(t *testing.T) {
-		out := tool(t, s, 0, "", "ldapsearch", with(idmAdminArgs(s), "-LLL", "-l", "5", "-b", people, "-s", "one", "1.1")...)
-		if n := len(ldifDNs(out)); n != 5 {
-			t.Fatalf("printed %d entries, want 5", n)
-		}
-	})
+	// Limits the search stays within: success with all five entries.
+	for _, l := range []struct {
+		name                 string
+		sizeLimit, timeLimit int
+		flag                 string // ldapsearch's
+	}{
+		{"size limit equal to the matches", 5, 0, "-z"},
+		{"time limit", 0, 5, "-l"},
+	} {
+		t.Run("go-ldap/"+l.name+" is success", func(t *testing.T) {
+			res, err := oneLevel(l.sizeLimit, l.timeLimit)
+			wantCode(t, "search with "+l.name, err, 0)
+			if len(res.Entries) != 5 {
+				t.Fatalf("got %d entries, want 5", len(res.Entries))
+			}
+		})
+		t.Run("ldapsearch/"+l.flag+" 5 is success", func(t *testing.T) {
+			out := tool(t, s, 0, "", "ldapsearch", with(idmAdminArgs(s), "-LLL", l.flag, "5", "-b", people, "-s", "one", "1.1")...)
+			if n := len(ldifDNs(out)); n != 5 {
+				t.Fatalf("printed %d entries, want 5", n)
+			}
+		})
+	}
 }
 
 func TestSearchMissingBase(t *testing.T) {

@@ -3,13 +3,10 @@ package gateway_test
 import (
 	"strings"
 	"testing"
-
-	"github.com/ldapd/ldapd/internal/stacktest"
 )
 
 func TestSmokeWhoAmI(t *testing.T) {
-	s := stacktest.New(t)
-	c := s.IDMAdmin(t)
+	s, c := stackAsIDMAdmin(t)
 	res, err := c.WhoAmI(nil)
 	if err != nil {
 		t.Fatal(err)

@@ -191,31 +191,31 @@ func TestTokenRecordWrongClassOrDepth(t *testing.T) {
 	if _, err := c.CreateServiceAccount(ctx, "victim_svc", "victim", "idm_admin"); err != nil {
 		t.Fatal(err)
 	}
+	// takeOut deletes the record at dn and hands it to put, which puts
+	// something back in its place.
+	takeOut := func(put func(tx directory.WriteTx, rec *directory.Entry, id string) error) func(directory.WriteTx, directory.DN, string) error {
+		return func(tx directory.WriteTx, dn directory.DN, id string) error {
+			rec, err := tx.Get(dn)
+			if err != nil {
+				return err
+			}
+			if err := tx.Delete(dn); err != nil {
+				return err
+			}
+			return put(tx, rec, id)
+		}
+	}
 	tests := []struct {
 		name string
 		// replace rewrites the record at dn (the token's own) in the store.
 		replace func(tx directory.WriteTx, dn directory.DN, id string) error
 	}{
-		{"record of another class at its DN", func(tx directory.WriteTx, dn directory.DN, id string) error {
-			e, err := tx.Get(dn)
-			if err != nil {
-				return err
-			}
-			if err := tx.Delete(dn); err != nil {
-				return err
-			}
-			e.Set("objectClass", "top", "applicationProcess")
-			e.Set("cn", "not a token")
-			return tx.Add(e)
-		}},
-		{"record moved two levels below the account", func(tx directory.WriteTx, dn directory.DN, id string) error {
-			e, err := tx.Get(dn)
-			if err != nil {
-				return err
-			}
-			if err := tx.Delete(dn); err != nil {
-				return err
-			}
+		{"record of another class at its DN", takeOut(func(tx directory.WriteTx, rec *directory.Entry, id string) error {
+			rec.Set("objectClass", "top", "applicationProcess")
+			rec.Set("cn", "not a token")
+			return tx.Add(rec)
+		})},
+		{"record moved two levels below the account", takeOut(func(tx directory.WriteTx, rec *directory.Entry, id string) error {
 			deep := directory.NewEntry(directory.MustParseDN("cn=deep," + victim))
 			deep.Set("objectClass", "top", "applicationProcess")
 			deep.Set("cn", "deep")
@@ -224,20 +224,13 @@ func TestTokenRecordWrongClassOrDepth(t *testing.T) {
 					return err
 				}
 			}
-			e.DN = directory.MustParseDN("ldapdTokenId=" + id + ",cn=deep," + victim)
-			return tx.Add(e)
-		}},
-		{"record moved directly under ou=services", func(tx directory.WriteTx, dn directory.DN, id string) error {
-			e, err := tx.Get(dn)
-			if err != nil {
-				return err
-			}
-			if err := tx.Delete(dn); err != nil {
-				return err
-			}
-			e.DN = directory.MustParseDN("ldapdTokenId=" + id + "," + services)
-			return tx.Add(e)
-		}},
+			rec.DN = directory.MustParseDN("ldapdTokenId=" + id + ",cn=deep," + victim)
+			return tx.Add(rec)
+		})},
+		{"record moved directly under ou=services", takeOut(func(tx directory.WriteTx, rec *directory.Entry, id string) error {
+			rec.DN = directory.MustParseDN("ldapdTokenId=" + id + "," + services)
+			return tx.Add(rec)
+		})},
 		{"the account is no longer a service account", func(tx directory.WriteTx, dn directory.DN, id string) error {
 			return tx.Modify(directory.MustParseDN(victim), []directory.Change{
 				{Op: directory.ChangeReplace, Attr: "objectClass", Values: []string{"top", "applicationProcess"}},

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/idm"
+	"github.com/ldapd/ldapd/internal/stacktest"
 )
 
 // memberOfs maps the DN of every entry that has memberOf to its values.
@@ -35,12 +36,7 @@ func memberOfs(t *testing.T, svc *idm.Service) map[string][]string {
 func groupRecords(n int) []idm.ImportRecord {
 	var out []idm.ImportRecord
 	add := func(dn string, attrs ...string) {
-		e := directory.NewEntry(directory.MustParseDN(dn))
-		for _, a := range attrs {
-			name, value, _ := strings.Cut(a, ": ")
-			e.Add(name, value)
-		}
-		out = append(out, idm.ImportRecord{Entry: e, Line: len(out) + 1})
+		out = append(out, record(len(out)+1, dn, attrs...))
 	}
 	person := func(i int) string { return fmt.Sprintf("uid=p%d,ou=people,%s", i, posixBase) }
 	group := func(cn string) string { return "cn=" + cn + ",ou=groups," + posixBase }
@@ -123,7 +119,7 @@ func TestImportMemberOfStoredMembers(t *testing.T) {
 		t.Fatal(err)
 	}
 	second := groupRecords(20)
-	st, err := svc.Import(context.Background(), sourceOf(second), nil)
+	st, err := svc.Import(context.Background(), stacktest.RecordSource(second), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +168,7 @@ func TestImportFileChangedBetweenReadings(t *testing.T) {
 	passes := 0
 	changing := func() (func() (idm.ImportRecord, error), error) {
 		passes++
-		next, _ := sourceOf(recs)()
+		next, _ := stacktest.RecordSource(recs)()
 		return func() (idm.ImportRecord, error) {
 			r, err := next()
 			if err == nil && passes == 2 && r.Entry.DN.String() == "uid=p15,ou=people,"+posixBase {

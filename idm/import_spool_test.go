@@ -7,13 +7,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/idm"
+	"github.com/ldapd/ldapd/internal/stacktest"
 )
 
-// countingSource is sourceOf(recs) that counts its openings in *opens.
+// countingSource is stacktest.RecordSource(recs) that counts its openings in *opens.
 func countingSource(recs []idm.ImportRecord, opens *int) idm.ImportSource {
-	src := sourceOf(recs)
+	src := stacktest.RecordSource(recs)
 	return func() (func() (idm.ImportRecord, error), error) {
 		*opens++
 		return src()
@@ -70,12 +70,7 @@ func TestImportSpoolReadsOnce(t *testing.T) {
 func TestImportSpoolOddDNs(t *testing.T) {
 	recs := importRecords(10)
 	add := func(dn string, attrs ...string) {
-		e := directory.NewEntry(directory.MustParseDN(dn))
-		for _, a := range attrs {
-			name, value, _ := strings.Cut(a, ": ")
-			e.Add(name, value)
-		}
-		recs = append(recs, idm.ImportRecord{Entry: e, Line: len(recs) + 1})
+		recs = append(recs, record(len(recs)+1, dn, attrs...))
 	}
 	add(`ou=a\, b+description=x,`+posixBase, "objectClass: organizationalUnit", "ou: a, b", "description: x")
 	add(`cn=c \+ d,ou=a\, b+description=x,`+posixBase, "objectClass: organizationalRole", "cn: c + d")
@@ -85,7 +80,7 @@ func TestImportSpoolOddDNs(t *testing.T) {
 		t.Fatal(err)
 	}
 	spool := t.TempDir()
-	got, _, err, _ := importSpooled(t, false, 3, spool, sourceOf(recs), len(recs))
+	got, _, err, _ := importSpooled(t, false, 3, spool, stacktest.RecordSource(recs), len(recs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,12 +96,9 @@ func TestImportSpoolOddDNs(t *testing.T) {
 // spool behind.
 func TestImportSpoolRemovedOnFailure(t *testing.T) {
 	recs := importRecords(20)
-	bad := directory.NewEntry(directory.MustParseDN("uid=bad,ou=people," + posixBase))
-	bad.Set("objectClass", "inetOrgPerson")
-	bad.Set("uid", "bad") // no cn, sn
-	recs = append(recs, idm.ImportRecord{Entry: bad, Line: 9999})
+	recs = append(recs, badRecord())
 	spool := t.TempDir()
-	svc, st, err, _ := importSpooled(t, false, 7, spool, sourceOf(recs), len(recs))
+	svc, st, err, _ := importSpooled(t, false, 7, spool, stacktest.RecordSource(recs), len(recs))
 	if err == nil || !strings.Contains(err.Error(), "line 9999") || st.Added != 0 {
 		t.Fatalf("import: %+v, %v", st, err)
 	}

@@ -3,7 +3,6 @@ package idm_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/directory/boltstore"
 	"github.com/ldapd/ldapd/idm"
+	"github.com/ldapd/ldapd/internal/stacktest"
 	"github.com/ldapd/ldapd/password"
 	"github.com/ldapd/ldapd/tokens"
 )
@@ -29,12 +29,7 @@ type plainStore struct{ directory.Store }
 func importRecords(n int) []idm.ImportRecord {
 	var out []idm.ImportRecord
 	add := func(dn string, attrs ...string) {
-		e := directory.NewEntry(directory.MustParseDN(dn))
-		for _, a := range attrs {
-			name, value, _ := strings.Cut(a, ": ")
-			e.Add(name, value)
-		}
-		out = append(out, idm.ImportRecord{Entry: e, Line: 10 * (len(out) + 1)})
+		out = append(out, record(10*(len(out)+1), dn, attrs...))
 	}
 	add("ou=people,"+posixBase, "objectClass: organizationalUnit", "ou: people")
 	add("ou=extra,"+posixBase, "objectClass: organizationalUnit", "ou: extra", "entryCSN: 1")
@@ -57,18 +52,21 @@ func importRecords(n int) []idm.ImportRecord {
 	return out
 }
 
-func sourceOf(recs []idm.ImportRecord) idm.ImportSource {
-	return func() (func() (idm.ImportRecord, error), error) {
-		i := 0
-		return func() (idm.ImportRecord, error) {
-			if i == len(recs) {
-				return idm.ImportRecord{}, io.EOF
-			}
-			r := recs[i]
-			i++
-			return idm.ImportRecord{Entry: r.Entry.Clone(), Line: r.Line}, nil
-		}, nil
+// record is an import record of dn at line, with attributes given as
+// "name: value" strings.
+func record(line int, dn string, attrs ...string) idm.ImportRecord {
+	e := directory.NewEntry(directory.MustParseDN(dn))
+	for _, a := range attrs {
+		name, value, _ := strings.Cut(a, ": ")
+		e.Add(name, value)
 	}
+	return idm.ImportRecord{Entry: e, Line: line}
+}
+
+// badRecord is a person without cn and sn (the schema requires both), at
+// line 9999.
+func badRecord() idm.ImportRecord {
+	return record(9999, "uid=bad,ou=people,"+posixBase, "objectClass: inetOrgPerson", "uid: bad")
 }
 
 // importInto bootstraps a fresh store (hiding AddBulk if plain) with
@@ -76,7 +74,7 @@ func sourceOf(recs []idm.ImportRecord) idm.ImportSource {
 // the stats, the error and the store.
 func importInto(t *testing.T, plain bool, chunk int, recs []idm.ImportRecord) (*idm.Service, idm.ImportStats, error, directory.Store) {
 	t.Helper()
-	return importSpooled(t, plain, chunk, "", sourceOf(recs), len(recs))
+	return importSpooled(t, plain, chunk, "", stacktest.RecordSource(recs), len(recs))
 }
 
 // importSpooled is importInto with Config.ImportSpoolDir spool, reading
@@ -187,10 +185,7 @@ func TestImportBulkLikeAdds(t *testing.T) {
 // leaves the store as it was.
 func TestImportBulkBadRecordImportsNothing(t *testing.T) {
 	recs := importRecords(20)
-	bad := directory.NewEntry(directory.MustParseDN("uid=bad,ou=people," + posixBase))
-	bad.Set("objectClass", "inetOrgPerson")
-	bad.Set("uid", "bad") // no cn, sn
-	recs = append(recs, idm.ImportRecord{Entry: bad, Line: 9999})
+	recs = append(recs, badRecord())
 	svc, st, err, _ := importInto(t, false, 7, recs)
 	if err == nil || !strings.Contains(err.Error(), "line 9999") || st.Added != 0 {
 		t.Fatalf("import: %+v, %v", st, err)

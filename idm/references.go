@@ -31,21 +31,28 @@ func (s *Service) removeReferences(tx directory.WriteTx, gone *directory.Entry) 
 
 // dropReferences removes the member and uniqueMember values naming dn.
 func (s *Service) dropReferences(tx directory.WriteTx, dn directory.DN) error {
-	groups, err := s.entriesWith(tx, "member", dn.String())
+	return s.rewriteMembers(tx, dn, directory.DN{})
+}
+
+// rewriteMembers replaces the member and uniqueMember values naming old
+// with renamed, or deletes them if renamed is the root (none), and brings
+// memberUid of the groups holding old as a member in step.
+func (s *Service) rewriteMembers(tx directory.WriteTx, old, renamed directory.DN) error {
+	groups, err := s.entriesWith(tx, "member", old.String())
 	if err != nil {
 		return err
 	}
-	if err := rewriteValue(tx, groups, "member", dn, directory.DN{}); err != nil {
+	if err := rewriteValue(tx, groups, "member", old, renamed); err != nil {
 		return err
 	}
-	if err := s.refreshMemberUID(tx, groups, dn); err != nil {
+	if err := s.refreshMemberUID(tx, groups, old); err != nil {
 		return err
 	}
-	unique, err := s.uniqueMemberOf(tx, dn)
+	unique, err := s.uniqueMemberOf(tx, old)
 	if err != nil {
 		return err
 	}
-	return rewriteValue(tx, unique, "uniqueMember", dn, directory.DN{})
+	return rewriteValue(tx, unique, "uniqueMember", old, renamed)
 }
 
 // rewriteValue deletes the value old from attr of each entry in dns and,
@@ -94,21 +101,7 @@ func (s *Service) uniqueMemberOf(tx directory.ReadTx, dn directory.DN) ([]direct
 // starts or stops conferring membership); a group that becomes one is held
 // to the nesting cap.
 func (s *Service) rewriteReferences(tx directory.WriteTx, old, renamed directory.DN) error {
-	groups, err := s.entriesWith(tx, "member", old.String())
-	if err != nil {
-		return err
-	}
-	if err := rewriteValue(tx, groups, "member", old, renamed); err != nil {
-		return err
-	}
-	if err := s.refreshMemberUID(tx, groups, old); err != nil {
-		return err
-	}
-	unique, err := s.uniqueMemberOf(tx, old)
-	if err != nil {
-		return err
-	}
-	if err := rewriteValue(tx, unique, "uniqueMember", old, renamed); err != nil {
+	if err := s.rewriteMembers(tx, old, renamed); err != nil {
 		return err
 	}
 	managed, err := s.entriesWith(tx, directory.AttrEntryManagedBy, old.String())

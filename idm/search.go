@@ -278,24 +278,31 @@ func candidates(f *directory.Filter) *directory.Filter {
 	case directory.FilterNot:
 		return &directory.Filter{Kind: directory.FilterAnd}
 	case directory.FilterAnd, directory.FilterOr:
-		var out *directory.Filter
-		for i, c := range f.Children {
-			r := candidates(c)
-			if r == c {
-				continue
-			}
-			if out == nil {
-				clone := *f
-				clone.Children = slices.Clone(f.Children)
-				out = &clone
-			}
-			out.Children[i] = r
-		}
-		if out != nil {
-			return out
-		}
+		return rewriteChildren(f, candidates)
 	}
 	return f
+}
+
+// rewriteChildren returns f with each child c replaced by rewrite(c): a
+// copy of f when rewrite changed a child, f itself when it changed none.
+func rewriteChildren(f *directory.Filter, rewrite func(*directory.Filter) *directory.Filter) *directory.Filter {
+	var out *directory.Filter
+	for i, c := range f.Children {
+		r := rewrite(c)
+		if r == c {
+			continue
+		}
+		if out == nil {
+			clone := *f
+			clone.Children = slices.Clone(f.Children)
+			out = &clone
+		}
+		out.Children[i] = r
+	}
+	if out == nil {
+		return f
+	}
+	return out
 }
 
 func (s *Service) searchSpecial(ctx context.Context, id Identity, e *directory.Entry, req SearchRequest, sel *selection, each EntryWriter) error {
@@ -522,21 +529,5 @@ func redactFilter(f *directory.Filter) *directory.Filter {
 		}
 		return &g
 	}
-	var out *directory.Filter
-	for i, c := range f.Children {
-		r := redactFilter(c)
-		if r == c {
-			continue
-		}
-		if out == nil {
-			g := *f
-			g.Children = slices.Clone(f.Children)
-			out = &g
-		}
-		out.Children[i] = r
-	}
-	if out != nil {
-		return out
-	}
-	return f
+	return rewriteChildren(f, redactFilter)
 }

@@ -146,6 +146,16 @@ type attempt struct {
 	pre   *idm.Identity
 }
 
+// boundThen binds with the token tk (the bind must succeed), then runs
+// invalidate, which should make tk fail: the attempt to check afterwards,
+// with the identity bound before.
+func (f *fixture) boundThen(t *testing.T, tk string, id tokens.ID, invalidate func()) attempt {
+	t.Helper()
+	pre := f.bind(t, tk)
+	invalidate()
+	return attempt{token: tk, id: id, pre: &pre}
+}
+
 func TestTokenBindFailures(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
@@ -204,37 +214,31 @@ func TestTokenBindFailures(t *testing.T) {
 		}, "unknown signing key"},
 		{"revoked: record deleted", func(t *testing.T) attempt {
 			tk, id := f.generate(t, "demo_service", time.Time{}, tokens.ReadWrite)
-			pre := f.bind(t, tk)
-			f.deleteEntry(t, f.idmAdmin, recordDN(f.serviceDN("demo_service"), id))
-			return attempt{token: tk, id: id, pre: &pre}
+			return f.boundThen(t, tk, id, func() { f.deleteEntry(t, f.idmAdmin, recordDN(f.serviceDN("demo_service"), id)) })
 		}, "revoked"},
 		{"expired", func(t *testing.T) attempt {
 			tk, id := f.generate(t, "demo_service", f.s.Clock.Now().Add(time.Hour), tokens.ReadOnly)
-			pre := f.bind(t, tk)
-			f.s.Clock.Advance(2 * time.Hour)
-			return attempt{token: tk, id: id, pre: &pre}
+			return f.boundThen(t, tk, id, func() { f.s.Clock.Advance(2 * time.Hour) })
 		}, "expired"},
 		{"account deleted", func(t *testing.T) attempt {
 			dn, tk, id := f.serviceToken(t, "deleted_service", tokens.ReadOnly)
-			pre := f.bind(t, tk)
-			f.deleteEntry(t, f.idmAdmin, dn)
-			return attempt{token: tk, id: id, pre: &pre}
+			return f.boundThen(t, tk, id, func() { f.deleteEntry(t, f.idmAdmin, dn) })
 		}, "revoked"},
 		{"account disabled", func(t *testing.T) attempt {
 			dn, tk, id := f.serviceToken(t, "disabled_service", tokens.ReadWrite)
-			pre := f.bind(t, tk)
-			err := f.s.IDM.Modify(ctx, f.admin, dn, []directory.Change{{Op: directory.ChangeReplace, Attr: directory.AttrAccountDisabled, Values: []string{"TRUE"}}})
-			if err != nil {
-				t.Fatalf("disable: %v", err)
-			}
-			return attempt{token: tk, id: id, pre: &pre}
+			return f.boundThen(t, tk, id, func() {
+				err := f.s.IDM.Modify(ctx, f.admin, dn, []directory.Change{{Op: directory.ChangeReplace, Attr: directory.AttrAccountDisabled, Values: []string{"TRUE"}}})
+				if err != nil {
+					t.Fatalf("disable: %v", err)
+				}
+			})
 		}, "account disabled"},
 		{"account replaced: deleted and recreated with the same name", func(t *testing.T) attempt {
 			dn, tk, id := f.serviceToken(t, "replaced_service", tokens.ReadOnly)
-			pre := f.bind(t, tk)
-			f.deleteEntry(t, f.idmAdmin, dn)
-			f.createService(t, "replaced_service")
-			return attempt{token: tk, id: id, pre: &pre}
+			return f.boundThen(t, tk, id, func() {
+				f.deleteEntry(t, f.idmAdmin, dn)
+				f.createService(t, "replaced_service")
+			})
 		}, "revoked"},
 		{"account replaced, the old record put back under the new account", func(t *testing.T) attempt {
 			dn, tk, id := f.serviceToken(t, "restored_service", tokens.ReadOnly)

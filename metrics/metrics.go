@@ -11,6 +11,7 @@ package metrics
 import (
 	"context"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -43,6 +44,13 @@ type Registry struct {
 // name and takes the slower path (a label lookup per operation).
 func opNames() []string {
 	return []string{"bind", "search", "add", "modify", "delete", "modrdn", "compare", "extended"}
+}
+
+// bindCauses are the causes of failed binds, the idm.Cause* constants: each
+// has a series from the start, and the help text lists them. Another cause
+// still gets its own series.
+func bindCauses() []string {
+	return []string{"bad_password", "no_account", "disabled", "unauthenticated", "bad_token", "revoked", "expired", "throttled"}
 }
 
 // maxFastCode bounds the result codes whose counters opSeries keeps; every
@@ -87,7 +95,7 @@ func New() *Registry {
 		}),
 		bindFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ldapd_bind_failures_total",
-			Help: "Failed binds by cause: bad_password, no_account, disabled, unauthenticated, bad_token, revoked, expired, throttled.",
+			Help: "Failed binds by cause: " + strings.Join(bindCauses(), ", ") + ".",
 		}, []string{"cause"}),
 		tokensIssued: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ldapd_tokens_issued_total",
@@ -103,9 +111,8 @@ func New() *Registry {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}),
 	}
-	// Create each cause's series (at zero) from the start. They match the
-	// idm.Cause* constants; another cause still gets its own series.
-	for _, c := range []string{"bad_password", "no_account", "disabled", "unauthenticated", "bad_token", "revoked", "expired", "throttled"} {
+	// Create each cause's series (at zero) from the start.
+	for _, c := range bindCauses() {
 		r.bindFailures.WithLabelValues(c)
 	}
 	r.byOp = make(map[string]*opSeries)

@@ -71,10 +71,7 @@ func ownerOf(t *testing.T, path string) (uid, gid uint32, mode os.FileMode) {
 
 func sigterm(t *testing.T, p *proc) {
 	t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if code := p.waitExit(t, 30*time.Second); code != 0 {
+	if code := p.terminate(t, 30*time.Second); code != 0 {
 		t.Fatalf("server exit %d:\n%s", code, p.log())
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -54,10 +53,7 @@ func TestFirstStartRecoverAndRestart(t *testing.T) {
 	}
 	c.Close()
 
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if code := p.waitExit(t, 20*time.Second); code != 0 {
+	if code := p.terminate(t, 20*time.Second); code != 0 {
 		t.Fatalf("serve exited %d after SIGTERM:\n%s", code, p.log())
 	}
 

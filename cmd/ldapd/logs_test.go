@@ -2,7 +2,6 @@ package main
 
 import (
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -19,10 +18,7 @@ func TestServeLogsSurviveSIGTERM(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if code := p.waitExit(t, 20*time.Second); code != 0 {
+	if code := p.terminate(t, 20*time.Second); code != 0 {
 		t.Fatalf("serve exited %d after SIGTERM:\n%s", code, p.log())
 	}
 	c.Close()

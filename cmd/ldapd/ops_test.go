@@ -16,6 +16,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/ldapd/ldapd/internal/proctest"
 )
 
 // logWatch collects a server's log and closes seen when a line containing
@@ -44,17 +46,18 @@ func (w *logWatch) String() string {
 	return w.buf.String()
 }
 
-// freeAddr returns a loopback address nothing listens on (the port may
-// in theory be taken again before use; the test then fails to start).
-func freeAddr(t *testing.T) string {
+// waitServing waits for the line w watches for, from a serve run whose
+// exit code arrives on done; the test fails if serve exits first or the
+// line has not come after 30 s.
+func (w *logWatch) waitServing(t *testing.T, done <-chan int) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	select {
+	case <-w.seen:
+	case code := <-done:
+		t.Fatalf("serve exited %d:\n%s", code, w)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("serve did not start:\n%s", w)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }
 
 func runCLI(t *testing.T, environ map[string]string, args ...string) (int, string) {
@@ -70,7 +73,7 @@ func runCLI(t *testing.T, environ map[string]string, args ...string) (int, strin
 // healthcheck fails.
 func TestServeHealthAndMetrics(t *testing.T) {
 	dir := t.TempDir()
-	maddr := freeAddr(t)
+	maddr := proctest.FreeAddr(t)
 	conf := filepath.Join(dir, "ldapd.toml")
 	if err := os.WriteFile(conf, []byte("domain = \"idm.example.com\"\nldaps = \"127.0.0.1:0\"\nldap = \"\"\nmetrics = \""+maddr+"\"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -82,13 +85,7 @@ func TestServeHealthAndMetrics(t *testing.T) {
 	defer cancel()
 	done := make(chan int)
 	go func() { done <- run(ctx, e, []string{"serve", "--config", conf}) }()
-	select {
-	case <-logs.seen:
-	case code := <-done:
-		t.Fatalf("serve exited %d:\n%s", code, logs)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("serve did not start:\n%s", logs)
-	}
+	logs.waitServing(t, done)
 
 	get := func(path string) (int, string) { return httpGet(t, maddr, path) }
 	if code, body := get("/healthz"); code != 200 || body != "ok\n" {
@@ -199,7 +196,7 @@ func TestServeRefusesNewerDatabase(t *testing.T) {
 // close (issue #19 item 9).
 func TestDrainPeriod(t *testing.T) {
 	dir := t.TempDir()
-	maddr, laddr := freeAddr(t), freeAddr(t)
+	maddr, laddr := proctest.FreeAddr(t), proctest.FreeAddr(t)
 	logs := &logWatch{want: `"message":"serving"`, seen: make(chan struct{})}
 	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: logs,
 		getenv: func(k string) string { return map[string]string{"LDAPD_DRAIN_PERIOD": "1500ms"}[k] }}
@@ -210,13 +207,7 @@ func TestDrainPeriod(t *testing.T) {
 		done <- run(ctx, e, []string{"serve", "--data", filepath.Join(dir, "data"), "--domain", "idm.example.com",
 			"--ldaps", laddr, "--ldap", "", "--metrics", maddr, "--log-format", "json"})
 	}()
-	select {
-	case <-logs.seen:
-	case code := <-done:
-		t.Fatalf("serve exited %d:\n%s", code, logs)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("serve did not start:\n%s", logs)
-	}
+	logs.waitServing(t, done)
 	readyz := func() int {
 		res, err := http.Get("http://" + maddr + "/readyz")
 		if err != nil {

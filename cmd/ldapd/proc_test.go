@@ -16,10 +16,13 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/ldapd/ldapd/internal/proctest"
 )
 
 const testDomain = "idm.example.com"
@@ -28,12 +31,7 @@ const testBase = "dc=idm,dc=example,dc=com"
 // buildLdapd builds the binary once per test into a temporary directory.
 func buildLdapd(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "ldapd")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return proctest.Build(t, "github.com/ldapd/ldapd/cmd/ldapd")
 }
 
 // proc is a running `ldapd serve`.
@@ -161,6 +159,16 @@ func (p *proc) log() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return strings.Join(p.lines, "\n")
+}
+
+// terminate sends the process SIGTERM and returns its exit code; the test
+// fails if it still runs after within.
+func (p *proc) terminate(t *testing.T, within time.Duration) int {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	return p.waitExit(t, within)
 }
 
 // waitExit waits for the process to end and returns its exit code.

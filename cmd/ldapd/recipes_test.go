@@ -10,9 +10,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ldapd/ldapd/daemon"
+	"github.com/ldapd/ldapd/internal/proctest"
 )
 
 // TestOperationsRecipes runs the recipes docs/operations.md prints, as
@@ -27,7 +27,7 @@ func TestOperationsRecipes(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	maddr, laddr := freeAddr(t), freeAddr(t)
+	maddr, laddr := proctest.FreeAddr(t), proctest.FreeAddr(t)
 	data := filepath.Join(dir, "data")
 	logs := &logWatch{want: `"message":"serving"`, seen: make(chan struct{})}
 	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: logs, getenv: func(string) string { return "" }}
@@ -38,13 +38,7 @@ func TestOperationsRecipes(t *testing.T) {
 		done <- run(ctx, e, []string{"serve", "--data", data, "--domain", "idm.example.com", "--ldaps", laddr, "--ldap", "",
 			"--metrics", maddr, "--log-format", "json", "--drain-period", "0s"})
 	}()
-	select {
-	case <-logs.seen:
-	case code := <-done:
-		t.Fatalf("serve exited %d:\n%s", code, logs)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("serve did not start:\n%s", logs)
-	}
+	logs.waitServing(t, done)
 
 	// Kubernetes exec probes, with the port of this server.
 	probes := regexp.MustCompile(`exec: \{ command: (\[[^\]]*\]) \}`).FindAllSubmatch(doc, -1)

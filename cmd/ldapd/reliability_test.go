@@ -62,10 +62,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	stop := make(chan struct{})
 	wait := startWriters(t, p, pw, l, "term", 4, stop)
 	l.waitAcks(t, 200, time.Minute)
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	code := p.waitExit(t, 15*time.Second)
+	code := p.terminate(t, 15*time.Second)
 	close(stop)
 	wait()
 	if code != 0 {
@@ -177,10 +174,7 @@ func TestBackupRestoreUnderLoad(t *testing.T) {
 	}
 	sc.Close()
 
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	p.waitExit(t, 15*time.Second)
+	p.terminate(t, 15*time.Second)
 
 	// A corrupted archive is refused.
 	bad := filepath.Join(t.TempDir(), "bad.backup")
@@ -211,10 +205,7 @@ func TestBackupRestoreUnderLoad(t *testing.T) {
 		t.Errorf("token bind on the restored server: %v", err)
 	}
 	tc.Close()
-	if err := p2.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if code := p2.waitExit(t, 15*time.Second); code != 0 {
+	if code := p2.terminate(t, 15*time.Second); code != 0 {
 		t.Errorf("restored server exit %d", code)
 	}
 	logs := p.log() + p2.log()
@@ -312,10 +303,7 @@ func TestSIGHUPReloadsCertificate(t *testing.T) {
 	if _, err := oldConn.WhoAmI(nil); err != nil {
 		t.Errorf("the connection opened before SIGHUP was dropped: %v", err)
 	}
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if code := p.waitExit(t, 15*time.Second); code != 0 {
+	if code := p.terminate(t, 15*time.Second); code != 0 {
 		t.Errorf("exit %d", code)
 	}
 }
@@ -328,10 +316,7 @@ func TestVerifyCommand(t *testing.T) {
 	}
 	bin, data := buildLdapd(t), t.TempDir()
 	p := startServe(t, bin, data)
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	p.waitExit(t, 15*time.Second)
+	p.terminate(t, 15*time.Second)
 	verifyCmd(t, bin, data)
 	db, err := bolt.Open(dbPath(data), 0o600, nil)
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/ldapd/ldapd/internal/proctest"
 )
 
 // TestServeEtcdViewFailsClosed runs `ldapd serve --store etcd` with its
@@ -18,7 +20,7 @@ import (
 func TestServeEtcdViewFailsClosed(t *testing.T) {
 	c := startEtcd(t)
 	dir, common := c.Dir, c.flags()
-	data, metricsAddr := filepath.Join(dir, "a"), freeAddr(t)
+	data, metricsAddr := filepath.Join(dir, "a"), proctest.FreeAddr(t)
 	addr := serveNode(t, data, append(common, "--domain", "idm.example.com", "--metrics", metricsAddr,
 		"--etcd-max-staleness", "300ms")...)
 	out, errOut, code := runCmd(t, append([]string{"recover-account", "admin", "--data", data}, common...)...)

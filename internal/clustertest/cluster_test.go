@@ -131,7 +131,12 @@ func (n *node) stop() {
 
 // dial returns a client bound as name on n; safe in any goroutine.
 func (n *node) dial(name, pw string) (*ldap.Conn, error) {
-	c, err := ldap.DialURL(n.srv.LDAPSURL, ldap.DialWithTLSConfig(n.tls))
+	return dialBound(n.srv.LDAPSURL, n.tls, name, pw)
+}
+
+// dialBound connects to the LDAPS URL and binds as name.
+func dialBound(url string, cfg *tls.Config, name, pw string) (*ldap.Conn, error) {
+	c, err := ldap.DialURL(url, ldap.DialWithTLSConfig(cfg))
 	if err != nil {
 		return nil, err
 	}

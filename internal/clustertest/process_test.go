@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,11 +18,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/ldapd/ldapd/internal/proctest"
 )
 
 // The ldapd nodes that must die like a crashed host (SIGKILL: no drain, no
@@ -33,11 +33,7 @@ import (
 // buildLdapd builds cmd/ldapd into a temporary directory.
 func buildLdapd(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "ldapd")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/ldapd/ldapd/cmd/ldapd").CombinedOutput(); err != nil {
-		t.Fatalf("build ldapd: %v\n%s", err, out)
-	}
-	return bin
+	return proctest.Build(t, "github.com/ldapd/ldapd/cmd/ldapd")
 }
 
 // etcdArgs are the flags every ldapd command over the cluster takes.
@@ -118,17 +114,6 @@ func (l *procLog) String() string {
 	return l.b.String()
 }
 
-// freeAddr returns a loopback address nothing listens on (yet).
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // startProc runs `ldapd serve` with args in a fresh data directory and
 // returns once /readyz answers 200 (the view, if any, is loaded); the test's
 // cleanup stops it (SIGTERM) unless it was killed.
@@ -140,7 +125,7 @@ func startProc(t *testing.T, bin, name string, args ...string) *proc {
 // startProcIn is startProc with the data directory data.
 func startProcIn(t *testing.T, bin, name, data string, args ...string) *proc {
 	t.Helper()
-	p := &proc{name: name, data: data, metrics: freeAddr(t), exited: make(chan struct{}),
+	p := &proc{name: name, data: data, metrics: proctest.FreeAddr(t), exited: make(chan struct{}),
 		logs: &procLog{listening: make(chan string, 1)}}
 	p.cmd = exec.Command(bin, append([]string{"serve", "--data", p.data, "--ldaps", "127.0.0.1:0", "--ldap", "",
 		"--log-format", "json", "--metrics", p.metrics, "--drain-period", "0s"}, args...)...)
@@ -181,20 +166,7 @@ func startProcIn(t *testing.T, bin, name, data string, args ...string) *proc {
 }
 
 // stop ends the process with SIGTERM (SIGKILL after 10 s).
-func (p *proc) stop() {
-	select {
-	case <-p.exited:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.exited:
-	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.exited
-	}
-}
+func (p *proc) stop() { proctest.Stop(p.cmd.Process, p.exited, 10*time.Second) }
 
 // kill ends the process with SIGKILL, as a crash would.
 func (p *proc) kill() {
@@ -246,15 +218,7 @@ func (p *proc) metricOK(t *testing.T, name string) (float64, bool) {
 
 // dial returns a client of p bound as name.
 func (p *proc) dial(name, pw string) (*ldap.Conn, error) {
-	c, err := ldap.DialURL("ldaps://"+p.addr, ldap.DialWithTLSConfig(p.tls))
-	if err != nil {
-		return nil, err
-	}
-	if err := c.Bind(name, pw); err != nil {
-		c.Close()
-		return nil, err
-	}
-	return c, nil
+	return dialBound("ldaps://"+p.addr, p.tls, name, pw)
 }
 
 // procStatus reads a field of /proc/PID/status in bytes (VmRSS, VmHWM).

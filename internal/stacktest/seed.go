@@ -11,6 +11,22 @@ import (
 	"github.com/ldapd/ldapd/tokens"
 )
 
+// RecordSource is an import source of recs. Each run reads a copy of every
+// record, so the same records can be imported again.
+func RecordSource(recs []idm.ImportRecord) idm.ImportSource {
+	return func() (func() (idm.ImportRecord, error), error) {
+		i := 0
+		return func() (idm.ImportRecord, error) {
+			if i == len(recs) {
+				return idm.ImportRecord{}, io.EOF
+			}
+			r := recs[i]
+			i++
+			return idm.ImportRecord{Entry: r.Entry.Clone(), Line: r.Line}, nil
+		}, nil
+	}
+}
+
 // SeedPeople imports n people, uid=user1 to uid=userN below ou=people
 // (cn "User N", sn "N", mail userN@example.com), and adds the service
 // account uid=bench, managed by idm_admin and a member of

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -358,27 +359,9 @@ func searchOpRaw(filter, attrs []byte) []byte {
 }
 
 func TestDecodeLimits(t *testing.T) {
-	attrs := func(n int) []byte {
-		var as [][]byte
-		for range n {
-			as = append(as, ostr("cn"))
-		}
-		return seq(as...)
-	}
-	values := func(n int) []byte {
-		var vs [][]byte
-		for range n {
-			vs = append(vs, ostr("v"))
-		}
-		return set(vs...)
-	}
-	ctls := func(n int) []byte {
-		var cs [][]byte
-		for range n {
-			cs = append(cs, control("1.2", false, nil))
-		}
-		return controls(cs...)
-	}
+	attrs := func(n int) []byte { return seq(slices.Repeat([][]byte{ostr("cn")}, n)...) }
+	values := func(n int) []byte { return set(slices.Repeat([][]byte{ostr("v")}, n)...) }
+	ctls := func(n int) []byte { return controls(slices.Repeat([][]byte{control("1.2", false, nil)}, n)...) }
 	tests := []struct {
 		name string
 		in   []byte

@@ -167,12 +167,7 @@ func AppendExtendedResponse(dst []byte, id int32, r Result, name string, value [
 	dst, msg := beginMessage(dst, id)
 	dst, o := begin(dst, classApplication|constructed|byte(ApplicationExtendedResponse))
 	dst = appendLDAPResult(dst, r)
-	if name != "" {
-		dst = appendString(dst, classContext|10, name)
-	}
-	if hasValue {
-		dst = appendBytes(dst, classContext|11, value)
-	}
+	dst = appendNameValue(dst, 10, name, value, hasValue)
 	dst = end(dst, o)
 	return endMessage(dst, msg, controls)
 }
@@ -183,14 +178,22 @@ func AppendExtendedResponse(dst []byte, id int32, r Result, name string, value [
 func AppendIntermediateResponse(dst []byte, id int32, name string, value []byte, hasValue bool, controls []Control) []byte {
 	dst, msg := beginMessage(dst, id)
 	dst, o := begin(dst, classApplication|constructed|byte(ApplicationIntermediateResponse))
-	if name != "" {
-		dst = appendString(dst, classContext|0, name)
-	}
-	if hasValue {
-		dst = appendBytes(dst, classContext|1, value)
-	}
+	dst = appendNameValue(dst, 0, name, value, hasValue)
 	dst = end(dst, o)
 	return endMessage(dst, msg, controls)
+}
+
+// appendNameValue appends the optional responseName and responseValue of
+// an extended or intermediate response, tagged [nameTag] and [nameTag+1]:
+// the name if it is not empty, the value if hasValue.
+func appendNameValue(dst []byte, nameTag byte, name string, value []byte, hasValue bool) []byte {
+	if name != "" {
+		dst = appendString(dst, classContext|nameTag, name)
+	}
+	if hasValue {
+		dst = appendBytes(dst, classContext|(nameTag+1), value)
+	}
+	return dst
 }
 
 // AppendNoticeOfDisconnection appends the unsolicited Notice of

@@ -3,6 +3,7 @@ package wire
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -160,20 +161,8 @@ func TestDecodeFilter(t *testing.T) {
 
 func TestDecodeFilterMalformed(t *testing.T) {
 	sub := func(parts ...[]byte) []byte { return tlv(0xa4, ostr("cn"), seq(parts...)) }
-	wide := func(n int) []byte {
-		var fs [][]byte
-		for range n {
-			fs = append(fs, present("cn"))
-		}
-		return and(fs...)
-	}
-	anys := func(n int) []byte {
-		var ps [][]byte
-		for range n {
-			ps = append(ps, prim(0x81, "x"))
-		}
-		return sub(ps...)
-	}
+	wide := func(n int) []byte { return and(slices.Repeat([][]byte{present("cn")}, n)...) }
+	anys := func(n int) []byte { return sub(slices.Repeat([][]byte{prim(0x81, "x")}, n)...) }
 	tests := []struct {
 		name string
 		in   []byte

@@ -22,20 +22,20 @@ package etcdtest
 import (
 	"bufio"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
+
+	"github.com/ldapd/ldapd/internal/proctest"
 )
 
 // Options configures Start. The zero value gives etcd's default limits.
@@ -74,13 +74,7 @@ func (m *Member) Stop() {
 			m.etcd.Close()
 			return
 		}
-		_ = m.proc.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-m.exited:
-		case <-time.After(10 * time.Second):
-			_ = m.proc.Process.Kill()
-			<-m.exited
-		}
+		proctest.Stop(m.proc.Process, m.exited, 10*time.Second)
 	})
 }
 
@@ -120,7 +114,7 @@ func Start(t testing.TB, n int, opts Options) *Cluster {
 	c := &Cluster{}
 	var initial []string
 	for i := range n {
-		m := &Member{Name: fmt.Sprintf("m%d", i), ClientURL: "http://" + freeAddr(t), PeerURL: "http://" + freeAddr(t)}
+		m := &Member{Name: fmt.Sprintf("m%d", i), ClientURL: "http://" + proctest.FreeAddr(t), PeerURL: "http://" + proctest.FreeAddr(t)}
 		c.Members = append(c.Members, m)
 		initial = append(initial, m.Name+"="+m.PeerURL)
 	}
@@ -181,11 +175,7 @@ func (c *Cluster) stop() {
 // member, returning once each has printed "ready".
 func startSubprocesses(t testing.TB, c *Cluster, dir, initial string, opts Options) {
 	t.Helper()
-	bin := filepath.Join(dir, "etcd-member")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/ldapd/ldapd/directory/etcdstore/etcdtest/member").CombinedOutput()
-	if err != nil {
-		t.Fatalf("etcdtest: build the member command: %v\n%s", err, out)
-	}
+	bin := proctest.Build(t, "github.com/ldapd/ldapd/directory/etcdstore/etcdtest/member")
 	ready := make(chan error, len(c.Members))
 	for _, m := range c.Members {
 		cmd := exec.Command(bin, "-name", m.Name, "-dir", filepath.Join(dir, m.Name), "-client", m.ClientURL,
@@ -252,16 +242,6 @@ func (c *Cluster) ClientOf(t testing.TB, endpoints ...string) *clientv3.Client {
 	}
 	t.Cleanup(func() { _ = cli.Close() })
 	return cli
-}
-
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("etcdtest: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 func mustURL(t testing.TB, s string) url.URL {
