@@ -80,7 +80,10 @@ func (s *Service) validateImport(ctx context.Context, open ImportSource, st *Imp
 		var members []memberRef
 		var keptCost int64 // of the entries in v.kept
 		n := 0
-		err = s.eachPrepared(ctx, next, prepareMode{hash: keep, seed: v.seed}, func(it *importItem) error {
+		// A store with AddBulk and a spool directory adds what this pass
+		// keeps or spools: the file is not read again, its sums unused.
+		mode := prepareMode{hash: keep, seed: v.seed, noSum: keep && s.cfg.ImportSpoolDir != ""}
+		err = s.eachPrepared(ctx, next, mode, func(it *importItem) error {
 			if it.err != nil {
 				return it.err
 			}

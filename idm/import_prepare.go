@@ -36,6 +36,8 @@ type prepareMode struct {
 	checked bool
 	// seed is recordSum's.
 	seed maphash.Seed
+	// noSum skips recordSum: no second reading will compare sums.
+	noSum bool
 }
 
 // recordSum fingerprints e as read from the file: its DN and its
@@ -123,7 +125,9 @@ func (s *Service) eachPrepared(ctx context.Context, next func() (ImportRecord, e
 						if it.err = it.rec.decode(); it.err != nil {
 							continue
 						}
-						it.sum = recordSum(mode.seed, it.rec.Entry)
+						if !mode.noSum {
+							it.sum = recordSum(mode.seed, it.rec.Entry)
+						}
 						it.dropped, it.structural, it.prepErr = s.preparePart(ctx, it.rec.Entry, mode)
 					}
 				}
