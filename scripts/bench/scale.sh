@@ -28,7 +28,8 @@ trap 'rm -rf "$T"' EXIT
 echo "scale: $SMALL entries" >&2
 N=$SMALL OUT=$T/small.json DOC=$T/small.md "$ROOT/scripts/bench/run.sh"
 echo "scale: $LARGE entries" >&2
-N=$LARGE OUT=$OUT DOC=$DOC "$ROOT/scripts/bench/run.sh"
+# One import of each at LARGE (a minute or more each; IMPORT_RUNS to change).
+N=$LARGE OUT=$OUT DOC=$DOC IMPORT_RUNS=${IMPORT_RUNS:-1} "$ROOT/scripts/bench/run.sh"
 
 python3 "$ROOT/scripts/bench/scale.py" --small "$T/small.json" --large "$OUT" \
 	--command "SMALL=$SMALL LARGE=$LARGE MODES=\"$MODES\" RUNS=$RUNS DUR=$DUR C=$C make bench-1m" >>"$DOC"
