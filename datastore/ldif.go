@@ -73,7 +73,9 @@ func Import(ctx context.Context, c Config, data, path string, o ImportOptions) (
 	}
 	// Entries added by transactions of their own, or by several bulk
 	// loads, leave bbolt's pages partly filled; compacting them shrinks the
-	// file (and the memory a full scan maps). One bulk load filled them.
+	// file (and the memory a full scan maps). One bulk load filled them,
+	// as does the load the import makes of the whole file on this
+	// exclusive store (boltstore's BeginLoad): then the check alone runs.
 	closeStore()
 	if c.Kind != Etcd {
 		if _, err := boltstore.CompactIfSparse(DBPath(data), o.MaxMemory/12); err != nil {

@@ -79,6 +79,30 @@ type BulkAdder interface {
 	AddBulk(ctx context.Context, entries []*Entry) error
 }
 
+// BulkLoader is implemented by a store that can add a load of many
+// entries, given in several batches, all at once (boltstore opened
+// Exclusive, for `ldapd import`): BeginLoad starts a Load. A store that
+// offers it only in some modes returns an error wrapping
+// errors.ErrUnsupported from BeginLoad otherwise; the caller then uses
+// BulkAdder.
+type BulkLoader interface {
+	BeginLoad(ctx context.Context) (Load, error)
+}
+
+// Load is a load begun by BulkLoader.BeginLoad. The entries of all its
+// Adds are added as Add would add them in their order (Add's checks, the
+// stored entries and those of earlier Adds counting as before them), and
+// become visible all at once when Commit returns nil, or never: after
+// Abort, or after any error of Add or Commit (the load is then over, and
+// later calls fail). The entries given to Add are only read, and not
+// retained. Abort after Commit or after an error does nothing, so a
+// caller may defer it.
+type Load interface {
+	Add(ctx context.Context, entries []*Entry) error
+	Commit(ctx context.Context) error
+	Abort()
+}
+
 // Verifier is implemented by a store that can check its own invariants
 // (every index entry points to a live entry, every entry is indexed, every
 // parent exists).
@@ -93,7 +117,7 @@ type Wrapper interface {
 }
 
 // As reports whether s, or a store it wraps, implements the optional
-// interface T (Versioned, BulkAdder, Verifier, or a backend's own), and
+// interface T (Versioned, BulkAdder, BulkLoader, Verifier, or a backend's own), and
 // returns the first one that does, walking Unwrap from s inwards. Code
 // above the store looks capabilities up with As, never with a type
 // assertion, so that a wrapper passes on every capability of the store it

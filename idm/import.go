@@ -88,9 +88,10 @@ type ImportSource func() (next func() (ImportRecord, error), err error)
 // chunks keep inserts cheap and cost one fsync each.
 const importChunk = 2000
 
-// bulkChunk is the number of entries per AddBulk (unless
-// Config.ImportChunk says otherwise): all of them, their keys and the
-// store's buffers for them are in memory until its commit. keepChunk (or
+// bulkChunk is the number of entries per AddBulk or per Add of a load
+// (unless Config.ImportChunk says otherwise): all of them, their keys and
+// the store's buffers for them are in memory until it returns (an AddBulk
+// has committed them, a load's Add has written them to a run file). keepChunk (or
 // bulkChunk if smaller) is the largest file whose prepared entries the
 // first pass keeps, so that the file is read and checked only once and
 // added in one transaction; a larger file is read again and added
@@ -124,18 +125,22 @@ const keepChunk = 1 << 14
 // its member and uniqueMember values name entries of the file (earlier
 // or later) or of the store. The first bad record fails the import with
 // its line number. Then the entries are added: with a store that has
-// AddBulk (boltstore), in one transaction per chunk (bulkChunk entries,
-// or fewer when Config.ImportChunkBytes of them are reached), kept
-// from the first pass when the file is not too large, else from its spool
-// (Config.ImportSpoolDir) or a second reading; otherwise (no AddBulk)
-// importChunk per write transaction from a second reading. The added
+// AddBulk (boltstore), in chunks (bulkChunk entries, or fewer when
+// Config.ImportChunkBytes of them are reached), kept from the first pass
+// when the file is not too large, else from its spool
+// (Config.ImportSpoolDir) or a second reading: all the chunks through one
+// load when the store offers it (directory.BulkLoader: boltstore opened
+// Exclusive, as `ldapd import` opens it), else one AddBulk transaction
+// per chunk; otherwise (no AddBulk) importChunk per write transaction
+// from a second reading. The added
 // entries are written with their memberOf, which the first pass derives
 // from the groups of the file (entries for which Policy.IsGroup holds;
 // member values elsewhere confer nothing; import_memberof.go); then
 // memberOf is recomputed for the stored entries those groups name and
 // for the members of the merged built-in groups. If
-// adding fails (a disk error), the entries of the committed transactions
-// stay; running the same import again skips them and adds the rest.
+// adding fails (a disk error), through a load nothing is added; else the
+// entries of the committed transactions stay. Either way, running the
+// same import again skips the entries added and adds the rest.
 //
 // Each entry gets what an Add through the server gives it (object classes
 // expanded, spn and the account class for accounts, entryUUID, timestamps,
@@ -295,11 +300,36 @@ func (s *Service) importChunks(ctx context.Context, open ImportSource, v *valida
 // importBulk is Import's second pass for a store with AddBulk: the entries
 // the first pass kept or, for a large file, spooled (import_spool.go), or
 // without a spool directory those of a second reading. It
-// gives them the memberOf the first pass derived.
+// gives them the memberOf the first pass derived. With a store that offers
+// a load (directory.BulkLoader: boltstore opened Exclusive), every chunk
+// goes to one load, committed after the last: all the entries are added
+// or none. Otherwise each chunk is an AddBulk of its own.
 func (s *Service) importBulk(ctx context.Context, b directory.BulkAdder, open ImportSource, v *validated, st *ImportStats, progress func(pass, n int)) error {
+	var load directory.Load
+	if bl, ok := directory.As[directory.BulkLoader](s.store); ok {
+		l, err := bl.BeginLoad(ctx)
+		switch {
+		case err == nil:
+			load = l
+			defer l.Abort() // after Commit: nothing
+		case !errors.Is(err, errors.ErrUnsupported):
+			return err
+		}
+	}
+	loaded := 0 // entries given to the load
 	add := func(batch []*directory.Entry) error {
 		for _, e := range batch {
 			v.groups.apply(e)
+		}
+		if load != nil {
+			if err := load.Add(ctx, batch); err != nil {
+				return fmt.Errorf("nothing added: %w", err)
+			}
+			for range batch {
+				loaded++
+				progress(2, loaded)
+			}
+			return nil
 		}
 		if err := b.AddBulk(ctx, batch); err != nil {
 			return fmt.Errorf("after %d entries were added (run the same import again to add the rest): %w", st.Added, err)
@@ -310,6 +340,22 @@ func (s *Service) importBulk(ctx context.Context, b directory.BulkAdder, open Im
 		}
 		return nil
 	}
+	if err := s.addBulkChunks(ctx, open, v, add); err != nil {
+		return err
+	}
+	if load != nil {
+		if err := load.Commit(ctx); err != nil {
+			return fmt.Errorf("nothing added: %w", err)
+		}
+		st.Added += loaded
+	}
+	return nil
+}
+
+// addBulkChunks gives add the entries to import in chunks (bulkChunk
+// entries, or fewer by Config.ImportChunkBytes): those the first pass
+// kept, else those of the spool, else those of a second reading.
+func (s *Service) addBulkChunks(ctx context.Context, open ImportSource, v *validated, add func([]*directory.Entry) error) error {
 	if v.kept != nil {
 		for len(v.kept) > 0 {
 			n, cost := 0, int64(0)

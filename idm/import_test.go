@@ -81,14 +81,34 @@ func importInto(t *testing.T, plain bool, chunk int, recs []idm.ImportRecord) (*
 // the n records of src.
 func importSpooled(t *testing.T, plain bool, chunk int, spool string, src idm.ImportSource, n int) (*idm.Service, idm.ImportStats, error, directory.Store) {
 	t.Helper()
-	bolt, err := boltstore.Open(t.TempDir()+"/ldapd.db", boltstore.Options{})
+	wrap := func(s directory.Store) directory.Store { return s }
+	if plain {
+		wrap = func(s directory.Store) directory.Store { return plainStore{s} }
+	}
+	return importWith(t, importSetup{chunk: chunk, spool: spool, wrap: wrap}, src, n)
+}
+
+// importSetup is how importWith opens its store and service.
+type importSetup struct {
+	chunk     int
+	spool     string
+	exclusive bool                                  // boltstore.Options.Exclusive: imports through a load
+	wrap      func(directory.Store) directory.Store // nil: none
+}
+
+// importWith is importSpooled with the store opened and wrapped as set
+// says.
+func importWith(t *testing.T, set importSetup, src idm.ImportSource, n int) (*idm.Service, idm.ImportStats, error, directory.Store) {
+	t.Helper()
+	chunk, spool := set.chunk, set.spool
+	bolt, err := boltstore.Open(t.TempDir()+"/ldapd.db", boltstore.Options{Exclusive: set.exclusive})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { bolt.Close() })
 	store := bolt
-	if plain {
-		store = plainStore{bolt}
+	if set.wrap != nil {
+		store = set.wrap(bolt)
 	}
 	keys, err := tokens.NewKeyring(nil)
 	if err != nil {

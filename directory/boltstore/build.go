@@ -2,6 +2,7 @@ package boltstore
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
@@ -234,7 +235,10 @@ func (bw *bucketWriter) flush(i int) {
 	id := fb.writePage(flags, n, data)
 	first := []byte(nil)
 	if n > 0 {
-		first = lv.keys[0]
+		// A copy: the parent level keeps it until its own page is
+		// written, and the key may lie in a large block of a load's
+		// run (load.go) that would stay alive with it.
+		first = bytes.Clone(lv.keys[0])
 	}
 	clear(lv.keys)
 	clear(lv.vals)

@@ -56,13 +56,11 @@ func (s *store) worthBuilding(n int) bool {
 
 // buildBulk is AddBulk in build mode.
 func (s *store) buildBulk(ctx context.Context, entries []*directory.Entry) error {
-	path := s.db.Path()
-	tmp := path + bulkSuffix
 	rtx, err := s.db.Begin(false)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = rtx.Rollback() }() // after the Rollback below: harmless
+	defer func() { _ = rtx.Rollback() }() // after rebuild's: harmless
 	root := &recorder{}
 	b := &bulk{s: s, btx: newBoltTx(rtx), entries: entries, bucket: root.bucketFunc(rtx)}
 	if err := b.run(ctx); err != nil {
@@ -71,11 +69,21 @@ func (s *store) buildBulk(ctx context.Context, entries []*directory.Entry) error
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	return s.rebuild(rtx, root)
+}
+
+// rebuild writes a new file, the content of rtx (a read transaction of
+// the store's file) merged with src, ends rtx and puts the new file in
+// place of the old one. On an error before the rename, the old file is
+// left as it was and the new one removed.
+func (s *store) rebuild(rtx *bolt.Tx, src mergeSource) error {
+	path := s.db.Path()
+	tmp := path + bulkSuffix
 	fb, err := newFileBuilder(tmp, s.db.Info().PageSize)
 	if err != nil {
 		return err
 	}
-	top, err := mergeRoot(fb, rtx, root)
+	top, err := mergeRoot(fb, rtx, src)
 	if err == nil {
 		err = s.failBuild
 	}
@@ -86,7 +94,7 @@ func (s *store) buildBulk(ctx context.Context, entries []*directory.Entry) error
 	if err := fb.finish(top); err != nil {
 		return err
 	}
-	_ = rtx.Rollback()
+	_ = rtx.Rollback() // replaceFile's Close waits for it
 	return s.replaceFile(path, tmp)
 }
 
@@ -130,6 +138,10 @@ type recorder struct {
 	seq      uint64
 	seqSet   bool
 	children map[string]*recorder
+	// fresh makes the appender start chunks of its own in this bucket
+	// rather than extend the stored ones: set for the later Adds of a
+	// load (load.go), whose first Add may have extended them already.
+	fresh bool
 }
 
 // recordBlock is the number of puts per block of a recorder.
@@ -156,7 +168,7 @@ func (r *recorder) bucketFunc(tx *bolt.Tx) func(path ...[]byte) bulkBucket {
 				if old == nil {
 					return nil
 				}
-				child = &recorder{old: old, inOrder: true}
+				child = &recorder{old: old, inOrder: true, fresh: cur.fresh}
 				if cur.children == nil {
 					cur.children = map[string]*recorder{}
 				}
@@ -183,6 +195,15 @@ func (r *recorder) Put(key, value []byte) error {
 	}
 	r.puts[len(r.puts)-1] = append(r.puts[len(r.puts)-1], recordedPut{k, value})
 	return nil
+}
+
+// reset drops the puts of r and of its nested buckets, keeping their
+// sequences, and makes them fresh: for a load's next Add.
+func (r *recorder) reset() {
+	r.puts, r.last, r.arena, r.inOrder, r.fresh = nil, nil, nil, true, true
+	for _, c := range r.children {
+		c.reset()
+	}
 }
 
 // Cursor reads the stored bucket.
@@ -222,13 +243,67 @@ func (r *recorder) sorted() [][]recordedPut {
 	return [][]recordedPut{out}
 }
 
-// mergeRoot writes every stored top-level bucket merged with its
-// recorder, and the root bucket, and returns the root's page.
-func mergeRoot(fb *fileBuilder, tx *bolt.Tx, root *recorder) (uint64, error) {
+// mergeSource is what the build merges into the stored buckets: a
+// recorder (AddBulk's build mode) or a load's runs (load.go).
+type mergeSource interface {
+	// stream returns the bucket's puts in ascending key order, one per key.
+	stream() putStream
+	// child returns the source of the nested bucket name.
+	child(name []byte) mergeSource
+	// sequence returns the bucket's sequence, if it was set.
+	sequence() (uint64, bool)
+}
+
+// putStream yields puts in ascending key order: next returns a nil key
+// after the last. The keys and values it returns stay unchanged until the
+// build is written (bucketWriter keeps them).
+type putStream interface {
+	next() (key, value []byte, err error)
+}
+
+func (r *recorder) stream() putStream {
+	return &blockStream{blocks: r.sorted()}
+}
+
+func (r *recorder) child(name []byte) mergeSource {
+	if r == nil {
+		return (*recorder)(nil)
+	}
+	return r.children[string(name)] // a nil *recorder: no puts
+}
+
+func (r *recorder) sequence() (uint64, bool) {
+	if r == nil {
+		return 0, false
+	}
+	return r.seq, r.seqSet
+}
+
+// blockStream yields a recorder's sorted blocks of puts.
+type blockStream struct {
+	blocks [][]recordedPut
+	i      int
+}
+
+func (s *blockStream) next() ([]byte, []byte, error) {
+	for len(s.blocks) > 0 && s.i == len(s.blocks[0]) {
+		s.blocks, s.i = s.blocks[1:], 0
+	}
+	if len(s.blocks) == 0 {
+		return nil, nil, nil
+	}
+	p := s.blocks[0][s.i]
+	s.i++
+	return p.key, p.value, nil
+}
+
+// mergeRoot writes every stored top-level bucket merged with its source,
+// and the root bucket, and returns the root's page.
+func mergeRoot(fb *fileBuilder, tx *bolt.Tx, root mergeSource) (uint64, error) {
 	bw := fb.bucket()
 	c := tx.Cursor()
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
-		pg, seq, err := mergeBucket(fb, tx.Bucket(k), root.children[string(k)])
+		pg, seq, err := mergeBucket(fb, tx.Bucket(k), root.child(k))
 		if err != nil {
 			return 0, fmt.Errorf("bucket %s: %w", k, err)
 		}
@@ -237,38 +312,30 @@ func mergeRoot(fb *fileBuilder, tx *bolt.Tx, root *recorder) (uint64, error) {
 	return bw.finish(), nil
 }
 
-// mergeBucket writes bucket old with the puts of r (nil: none), a put
-// replacing the stored value of its key, and returns its root page and
-// sequence.
-func mergeBucket(fb *fileBuilder, old *bolt.Bucket, r *recorder) (root, seq uint64, err error) {
+// mergeBucket writes bucket old with the puts of src, a put replacing the
+// stored value of its key, and returns its root page and sequence.
+func mergeBucket(fb *fileBuilder, old *bolt.Bucket, src mergeSource) (root, seq uint64, err error) {
 	bw := fb.bucket()
-	var puts []recordedPut // the block being merged, then the next
-	blocks := r.sorted()
+	puts := src.stream()
+	pk, pv, err := puts.next()
+	if err != nil {
+		return 0, 0, err
+	}
 	c := old.Cursor()
 	k, v := c.First()
-	for i := 0; ; {
-		if i == len(puts) && len(blocks) > 0 {
-			puts, blocks, i = blocks[0], blocks[1:], 0
-		}
-		if k == nil && i == len(puts) {
-			break
-		}
+	for k != nil || pk != nil {
 		cmp := -1
 		if k == nil {
 			cmp = 1
-		} else if i < len(puts) {
-			cmp = bytes.Compare(k, puts[i].key)
+		} else if pk != nil {
+			cmp = bytes.Compare(k, pk)
 		}
 		if cmp == 0 && v == nil {
 			return 0, 0, fmt.Errorf("a value put over nested bucket %q", k)
 		}
 		switch {
 		case cmp < 0 && v == nil: // a nested bucket (a value is never nil here)
-			var child *recorder
-			if r != nil {
-				child = r.children[string(k)]
-			}
-			pg, s, err := mergeBucket(fb, old.Bucket(k), child)
+			pg, s, err := mergeBucket(fb, old.Bucket(k), src.child(k))
 			if err != nil {
 				return 0, 0, fmt.Errorf("bucket %q: %w", k, err)
 			}
@@ -276,16 +343,18 @@ func mergeBucket(fb *fileBuilder, old *bolt.Bucket, r *recorder) (root, seq uint
 		case cmp < 0:
 			bw.put(k, v)
 		default:
-			bw.put(puts[i].key, puts[i].value)
-			i++
+			bw.put(pk, pv)
+			if pk, pv, err = puts.next(); err != nil {
+				return 0, 0, err
+			}
 		}
 		if cmp <= 0 {
 			k, v = c.Next()
 		}
 	}
 	seq = old.Sequence()
-	if r != nil && r.seqSet {
-		seq = r.seq
+	if s, ok := src.sequence(); ok {
+		seq = s
 	}
 	return bw.finish(), seq, nil
 }

@@ -9,8 +9,6 @@ import (
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
-
-	"github.com/ldapd/ldapd/directory"
 )
 
 // TestAddBulkBuildSameAsPut checks that AddBulk in build mode (Exclusive)
@@ -50,16 +48,7 @@ func TestAddBulkBuildSameAsPut(t *testing.T) {
 				}
 				checkBoltFile(t, byBuild.db)
 				// Still usable: an Add, a search through a built index.
-				e := directory.NewEntry(directory.MustParseDN("uid=late,ou=People," + testSuffix))
-				e.Set("objectClass", "top", "person")
-				e.Set("cn", "User 7")
-				e.Set("sn", "late")
-				addAll(t, byBuild, []*directory.Entry{e})
-				n := 0
-				err := byBuild.View(ctx, func(tx directory.ReadTx) error {
-					return tx.Search(directory.MustParseDN(testSuffix), directory.ScopeSub, mustFilter(t, "(cn=user 7)"),
-						func(*directory.Entry) error { n++; return nil })
-				})
+				n, err := addLate(t, byBuild, "(cn=user 7)")
 				if err != nil || n != 2 {
 					t.Fatalf("search after the load: %d entries, %v", n, err)
 				}

@@ -55,6 +55,9 @@ func (s *store) AddBulk(ctx context.Context, entries []*directory.Entry) error {
 	if len(entries) == 0 {
 		return nil
 	}
+	if s.loading.Load() != nil {
+		return fmt.Errorf("bulk add: %w", errLoadOpen)
+	}
 	var err error
 	if s.exclusive && s.worthBuilding(len(entries)) {
 		err = s.buildBulk(ctx, entries)
@@ -82,6 +85,11 @@ type bulk struct {
 	// to (nil if there is none): btx's own (liveBuckets), or a
 	// recorder in build mode (buildmode.go).
 	bucket func(path ...[]byte) bulkBucket
+	// seen holds the dn2id keys checked so far, each with the number of
+	// the batch that gave it: this one's (gen), or an earlier Add of the
+	// same load (load.go). Nil: check makes its own, for one batch.
+	seen map[string]uint32
+	gen  uint32
 
 	dnKeys  [][]byte
 	keyErrs []error
@@ -297,26 +305,28 @@ func (b *bulk) prepareRange(lo, hi int) rangeKeys {
 }
 
 // check applies Add's checks to every entry, in order, against the stored
-// entries and those before it.
+// entries and those before it (b.seen).
 func (b *bulk) check() error {
-	earlier := make(map[string]struct{}, len(b.entries))
+	if b.seen == nil {
+		b.seen = make(map[string]uint32, len(b.entries))
+	}
+	exists := func(k []byte) bool {
+		if _, ok := b.seen[string(k)]; ok {
+			return true
+		}
+		_, ok := getID(b.btx, k)
+		return ok
+	}
 	for i, e := range b.entries {
 		if err := b.keyErrs[i]; err != nil {
 			return b.fail(i, err)
 		}
 		key := b.dnKeys[i]
-		if _, dup := earlier[string(key)]; dup {
+		if gen, dup := b.seen[string(key)]; dup && gen == b.gen {
 			return b.fail(i, directory.Errorf(directory.ErrEntryAlreadyExists, "entry "+e.DN.String()+" is given twice"))
 		}
-		if _, ok := getID(b.btx, key); ok {
+		if exists(key) {
 			return b.fail(i, directory.Errorf(directory.ErrEntryAlreadyExists, "entry "+e.DN.String()+" already exists"))
-		}
-		exists := func(k []byte) bool {
-			if _, ok := earlier[string(k)]; ok {
-				return true
-			}
-			_, ok := getID(b.btx, k)
-			return ok
 		}
 		if pk := entrycodec.ParentKey(key); pk != nil && !exists(pk) {
 			// As checkParent: a missing parent is an error only below an
@@ -330,7 +340,7 @@ func (b *bulk) check() error {
 				}
 			}
 		}
-		earlier[string(key)] = struct{}{}
+		b.seen[string(key)] = b.gen
 	}
 	return nil
 }

@@ -109,16 +109,7 @@ func TestAddBulkSameAsAdd(t *testing.T) {
 			}
 			// The store goes on working: an Add after the load, a search
 			// through an index written by it.
-			e := directory.NewEntry(directory.MustParseDN("uid=late,ou=People," + testSuffix))
-			e.Set("objectClass", "top", "person")
-			e.Set("cn", "User 7")
-			e.Set("sn", "late")
-			addAll(t, byBulk, []*directory.Entry{e})
-			n := 0
-			err := byBulk.View(ctx, func(tx directory.ReadTx) error {
-				return tx.Search(directory.MustParseDN(testSuffix), directory.ScopeSub, mustFilter(t, "(cn=user 7)"),
-					func(*directory.Entry) error { n++; return nil })
-			})
+			n, err := addLate(t, byBulk, "(cn=user 7)")
 			if err != nil || n != 2 {
 				t.Fatalf("search after the load: %d entries, %v", n, err)
 			}

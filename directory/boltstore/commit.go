@@ -78,6 +78,9 @@ func (s *store) Update(ctx context.Context, fn func(directory.WriteTx) error) er
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if s.loading.Load() != nil {
+		return errLoadOpen
+	}
 	c := &call{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	return s.await(c, s.push(c))
 }

@@ -203,7 +203,7 @@ type appender struct {
 	b        bulkBucket
 	c        *bolt.Cursor
 	maxChunk int
-	empty    bool // the bucket had no keys: no chunk to extend
+	empty    bool // the bucket had no keys (or is fresh): no chunk to extend
 	prefix   []byte
 	ids      []uint64
 	arena    []byte
@@ -218,7 +218,11 @@ type appender struct {
 func newAppender(b bulkBucket, maxChunk int) *appender {
 	c := b.Cursor()
 	k, _ := c.First()
-	return &appender{b: b, c: c, maxChunk: maxChunk, empty: k == nil}
+	// A later Add of a load starts chunks of its own rather than extend
+	// stored ones, which the load's first Add may have extended (load.go).
+	r, fresh := b.(*recorder)
+	fresh = fresh && r.fresh
+	return &appender{b: b, c: c, maxChunk: maxChunk, empty: k == nil || fresh}
 }
 
 // add adds the id at the end of key (a prefix and an id) to its list;

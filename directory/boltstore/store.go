@@ -45,7 +45,9 @@ type Options struct {
 	// lets AddBulk write a batch that is large against what is stored
 	// as a new file (the stored content merged with the batch, pages
 	// written directly, buildmode.go) and put it in place of the old
-	// one, instead of writing through bbolt's transactions.
+	// one, instead of writing through bbolt's transactions; and it
+	// lets BeginLoad start a load (load.go), for batches adding up to
+	// more than the memory allows, written as one new file at Commit.
 	Exclusive bool
 
 	// plan replaces the layout this code writes, for tests of migrations
@@ -76,6 +78,9 @@ type store struct {
 	boltOpts  *bolt.Options
 	exclusive bool
 	failBuild error
+	// loading is the open load (BeginLoad), if any: Update and AddBulk
+	// fail while it is open.
+	loading atomic.Pointer[load]
 	// version counts committed writes (directory.Versioned).
 	version atomic.Uint64
 	// parents memoizes decoded parent DNs for searches (a pure function
@@ -94,10 +99,11 @@ type store struct {
 }
 
 var (
-	_ directory.Store     = (*store)(nil)
-	_ directory.Versioned = (*store)(nil)
-	_ directory.BulkAdder = (*store)(nil)
-	_ directory.Verifier  = (*store)(nil)
+	_ directory.Store      = (*store)(nil)
+	_ directory.Versioned  = (*store)(nil)
+	_ directory.BulkAdder  = (*store)(nil)
+	_ directory.BulkLoader = (*store)(nil)
+	_ directory.Verifier   = (*store)(nil)
 )
 
 // Open opens the directory database at path, creating it (mode 0600) if it
@@ -112,6 +118,7 @@ var (
 //	Backup(w io.Writer) (int64, error)
 //	Stats(ctx context.Context) (Stats, error)
 //	AddBulk(ctx context.Context, entries []*directory.Entry) error
+//	BeginLoad(ctx context.Context) (directory.Load, error)
 //
 // reachable through an interface assertion.
 func Open(path string, opts Options) (directory.Store, error) {
@@ -217,6 +224,9 @@ func (s *store) Version() uint64 { return s.version.Load() }
 // Close rolls back the idle read transactions, waits for those in use and
 // closes the file. Closing twice is harmless.
 func (s *store) Close() error {
+	if l := s.loading.Load(); l != nil {
+		l.Abort()
+	}
 	s.reads.close()
 	return s.db.Close()
 }

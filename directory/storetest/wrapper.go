@@ -13,7 +13,7 @@ import (
 // itself wraps) must be reachable through wrap(base) with directory.As,
 // either because the wrapper implements it or because it unwraps to a
 // store that does. The optional interfaces of package directory
-// (Versioned, BulkAdder, Verifier) are checked by name, the rest
+// (Versioned, BulkAdder, BulkLoader, Verifier) are checked by name, the rest
 // (boltstore's Backup and Stats, a future backend's own) by method name
 // and signature. A wrapped Versioned store must also still change its
 // version when an Update through the wrapper commits, or every cache
@@ -31,6 +31,7 @@ func CheckWrapper(t Errorer, base directory.Store, wrap func(directory.Store) di
 	}{
 		{"directory.Versioned", has[directory.Versioned](base), has[directory.Versioned](w)},
 		{"directory.BulkAdder", has[directory.BulkAdder](base), has[directory.BulkAdder](w)},
+		{"directory.BulkLoader", has[directory.BulkLoader](base), has[directory.BulkLoader](w)},
 		{"directory.Verifier", has[directory.Verifier](base), has[directory.Verifier](w)},
 	}
 	for _, c := range named {
