@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ldapd/ldapd/internal/stacktest"
 	"strings"
 	"testing"
 
@@ -23,14 +24,14 @@ func TestImportLoadLikeAddBulk(t *testing.T) {
 				if spooled {
 					set.spool = t.TempDir()
 				}
-				want, wantSt, err, _ := importWith(t, set, sourceOf(recs), len(recs))
+				want, wantSt, err, _ := importWith(t, set, stacktest.RecordSource(recs), len(recs))
 				if err != nil {
 					t.Fatal(err)
 				}
 				set.exclusive = true
 				var began int
 				set.wrap = func(s directory.Store) directory.Store { return &loadStore{Store: s, began: &began} }
-				got, gotSt, err, store := importWith(t, set, sourceOf(recs), len(recs))
+				got, gotSt, err, store := importWith(t, set, stacktest.RecordSource(recs), len(recs))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -65,7 +66,7 @@ func TestImportLoadFailureAddsNothing(t *testing.T) {
 		ls = &loadStore{Store: s, began: &began, failAdd: 3, err: injected}
 		return ls
 	}}
-	svc, st, err, _ := importWith(t, set, sourceOf(recs), len(recs))
+	svc, st, err, _ := importWith(t, set, stacktest.RecordSource(recs), len(recs))
 	if !errors.Is(err, injected) || !strings.Contains(err.Error(), "nothing added") || st.Added != 0 {
 		t.Fatalf("import: %+v, %v", st, err)
 	}
@@ -73,7 +74,7 @@ func TestImportLoadFailureAddsNothing(t *testing.T) {
 		t.Fatal("part of the file was imported")
 	}
 	ls.failAdd = 0
-	st, err = svc.Import(context.Background(), sourceOf(recs), nil)
+	st, err = svc.Import(context.Background(), stacktest.RecordSource(recs), nil)
 	if err != nil || st.Added != len(recs)-1 || len(st.Skipped) != 0 {
 		t.Fatalf("import again: %+v, %v", st, err)
 	}
