@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/ldapd/ldapd/internal/stacktest"
 	"strings"
 	"testing"
 
 	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/internal/stacktest"
 )
 
 // TestImportLoadLikeAddBulk checks that an import through one load (the
