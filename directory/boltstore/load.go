@@ -73,6 +73,9 @@ type load struct {
 	btx  *boltTx
 	root *recorder
 	runs []*run
+	// pending: root holds the puts of the last Add, not yet in a run
+	// (the next Add writes them to one; Commit merges them from memory).
+	pending bool
 	// seen holds the load's dn2id keys, by the number of the Add that
 	// gave them (bulk.seen).
 	seen map[string]uint32
@@ -114,22 +117,26 @@ func (l *load) Add(ctx context.Context, entries []*directory.Entry) error {
 	if len(entries) == 0 {
 		return nil
 	}
+	if l.pending {
+		r, err := writeRun(filepath.Dir(l.s.db.Path()), l.root)
+		l.root.reset()
+		if err != nil {
+			l.end()
+			return fmt.Errorf("load add: %w", err)
+		}
+		l.runs, l.pending = append(l.runs, r), false
+	}
 	l.adds++
 	b := &bulk{s: l.s, btx: l.btx, entries: entries, bucket: l.root.bucketFunc(l.rtx), seen: l.seen, gen: l.adds}
 	err := b.run(ctx)
 	if err == nil {
 		err = ctx.Err()
 	}
-	var r *run
-	if err == nil {
-		r, err = writeRun(filepath.Dir(l.s.db.Path()), l.root)
-	}
-	l.root.reset()
 	if err != nil {
 		l.end()
 		return fmt.Errorf("load add: %w", err)
 	}
-	l.runs = append(l.runs, r)
+	l.pending = true
 	return nil
 }
 
@@ -144,10 +151,14 @@ func (l *load) Commit(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if len(l.runs) == 0 {
+	if len(l.runs) == 0 && !l.pending {
 		return nil
 	}
-	if err := l.s.rebuild(l.rtx, loadSource{runs: l.runs}); err != nil {
+	src := loadSource{runs: l.runs}
+	if l.pending {
+		src.last = l.root
+	}
+	if err := l.s.rebuild(l.rtx, src); err != nil {
 		return fmt.Errorf("load commit: %w", err)
 	}
 	l.s.version.Add(1)
@@ -245,10 +256,13 @@ func writeRun(dir string, root *recorder) (*run, error) {
 }
 
 // loadSource is the merge source (mergeSource) of the bucket at path: the
-// sections of every run, the later ones replacing the earlier ones' keys.
+// sections of every run, then the last Add's puts still in memory (last:
+// its recorder of the bucket, or nil), the later ones replacing the
+// earlier ones' keys.
 type loadSource struct {
 	runs []*run
 	path []byte
+	last *recorder
 }
 
 func (ls loadSource) stream() putStream {
@@ -259,17 +273,30 @@ func (ls loadSource) stream() putStream {
 			streams = append(streams, &runStream{r: rd})
 		}
 	}
-	if len(streams) == 1 {
+	if ls.last != nil && len(ls.last.puts) > 0 {
+		streams = append(streams, ls.last.stream())
+	}
+	switch len(streams) {
+	case 0:
+		return (*recorder)(nil).stream()
+	case 1:
 		return streams[0]
 	}
 	return newMergedStream(streams)
 }
 
 func (ls loadSource) child(name []byte) mergeSource {
-	return loadSource{runs: ls.runs, path: pathKey(ls.path, name)}
+	var last *recorder
+	if ls.last != nil {
+		last = ls.last.children[string(name)]
+	}
+	return loadSource{runs: ls.runs, path: pathKey(ls.path, name), last: last}
 }
 
 func (ls loadSource) sequence() (uint64, bool) {
+	if seq, ok := ls.last.sequence(); ok {
+		return seq, true
+	}
 	for i := len(ls.runs) - 1; i >= 0; i-- {
 		if sec, ok := ls.runs[i].sections[string(ls.path)]; ok && sec.seqSet {
 			return sec.seq, true
