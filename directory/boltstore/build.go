@@ -54,7 +54,7 @@ const (
 )
 
 // buildBufferSize is the write buffer of a fileBuilder.
-const buildBufferSize = 4 << 20
+const buildBufferSize = 1 << 20
 
 // newFileBuilder creates path (mode 0600, truncating it) for a file of
 // pages of pageSize bytes.
