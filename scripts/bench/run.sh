@@ -185,11 +185,23 @@ load_args() { # server mode -> ldapload arguments; slapd binds as a user where l
 }
 echo "[" >"$T/runs.json"
 first=1
+# warm reads both servers' data files into the page cache. This VM pages
+# out memory untouched for about a minute (kdamond: DAMON reclaim,
+# physical addresses, pageout at age 12 x 5 s), so a server whose data was
+# loaded longer ago (ldapd's, imported before slapadd ran) would measure
+# disk reads the other one escapes: 1M indexed searches went from 26 to
+# 34-46 us per operation on ldapd with 1,000-3,800 major faults. Before
+# every timed run both start from the same, cached, state. (What it does
+# not remove: on this VM one server's CPU per operation moves between two
+# levels over minutes, e.g. 25-26 vs 41-45 us per 1M indexed search for the
+# same binary and file; compare ratios within one run, and runs with care.)
+warm() { cat "$D"/*.db "$T"/slapd-db/*.mdb >/dev/null; }
 one() { # run mode server
 	local run=$1 mode=$2 server=$3 pid args res
 	if [ "$server" = ldapd ]; then pid=$LDAPD_PID; else pid=$SLAPD_PID; fi
 	args=$(load_args "$server" "$mode")
 	log "run $run/$RUNS $mode $server"
+	warm
 	# shellcheck disable=SC2086
 	res=$(load -pid "$pid" $args) || { log "ldapload failed: $mode $server"; return 0; }
 	[ $first = 1 ] || echo "," >>"$T/runs.json"
