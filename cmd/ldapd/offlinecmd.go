@@ -87,15 +87,18 @@ func importCmd(e *env) *cobra.Command {
 Add the entries of an LDIF file (slapcat output, content records) to the
 directory of a stopped server: all of them or, on the first bad record,
 none, with the record's line number (a first pass checks every record
-before anything is written; then the entries are added, sorted, up to
-32768 per transaction (--chunk; etcd: a few), and the database file is compacted
-if that shrinks it). The built-in entries every directory has (the base
+before anything is written). Then the entries are prepared and sorted up
+to 32768 at a time (--chunk), each chunk's keys written to a temporary
+file in DIR, and one new database file is written from the old one and
+them, which replaces the old one at the end: an import that stops before
+that adds nothing. With --store etcd the entries go in transactions of a
+few. The built-in entries every directory has (the base
 entry, ou=people, ou=groups, ou=services, admin, idm_admin and the
 built-in groups) are merged: the file's values (members, password hashes,
 descriptions, entryUUID) replace this directory's, so that an export
 imported into a new directory gives back the same directory. Other
-entries that already exist are skipped and listed, so an import
-interrupted by a disk error can be run again. Password
+entries that already exist are skipped and listed, so an import that
+failed part way (etcd) can be run again. Password
 hashes {SSHA}, {SSHA512}, {SHA}, {CRYPT} ($1$, $5$, $6$) and {ARGON2} are
 kept; legacy ones are replaced with argon2id at the account's first bind.
 memberOf is computed for the imported groups; OpenLDAP's operational
@@ -103,11 +106,12 @@ attributes (entryCSN, memberOf, pwd*, ...) are dropped, entryUUID and the
 timestamps kept. With --store etcd the entries go to the etcd cluster, a
 few per transaction (--etcd-max-txn-ops / 64), instead of DATA/ldapd.db.
 Memory: --max-memory (default 1GiB) is the Go heap's soft limit
-(GOMEMLIMIT overrides it) and a transaction holds at most a quarter of
-it (--chunk also caps its entries). The first pass keeps every DN and
-uid of the file (about 0.5 KB per entry) on top of that quarter; the
-data file's mapped pages, which the kernel can reclaim, come on top of
-the limit: 100k people took 0.6 GB peak RSS.`,
+(GOMEMLIMIT overrides it) and a chunk holds at most a quarter of it
+(--chunk also caps its entries). The first pass keeps every DN and uid of
+the file (about 0.5 KB per entry), and the adding every DN's key (about
+0.1 KB per entry), on top of that quarter; the data file's mapped pages,
+which the kernel can reclaim, come on top of the limit: 100k people took
+0.4 GB peak RSS, 1M people 1.3 GB.`,
 		Example: cli.Examples(
 			"slapcat -n 1 > people.ldif",
 			"ldapd import --data ./data people.ldif",
@@ -117,8 +121,8 @@ the limit: 100k people took 0.6 GB peak RSS.`,
 		fs.StringVar(&f.domain, "domain", "", "DNS domain, to create the directory if DATA holds none yet (env LDAPD_DOMAIN)")
 		cli.BindEnv(fs, "domain", "LDAPD_DOMAIN")
 		fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar")
-		fs.IntVar(&f.chunk, "chunk", 0, "entries added per transaction (default 32768, ~0.7 GB peak RSS for 100k people; with --store etcd a few); the prepared entries, their keys and the transaction's pages of one chunk are in memory at once")
-		fs.StringVar(&f.maxMemory, "max-memory", "1GiB", "memory the import may use (KiB, MiB, GiB or bytes): the Go heap's soft limit (GOMEMLIMIT overrides it); a transaction holds at most a quarter of it; the data file's mapped pages come on top")
+		fs.IntVar(&f.chunk, "chunk", 0, "entries prepared and sorted at a time (default 32768, ~0.4 GB peak RSS for 100k people; with --store etcd, per transaction: a few); the prepared entries and their keys of one chunk are in memory at once")
+		fs.StringVar(&f.maxMemory, "max-memory", "1GiB", "memory the import may use (KiB, MiB, GiB or bytes): the Go heap's soft limit (GOMEMLIMIT overrides it); a chunk holds at most a quarter of it; the data file's mapped pages come on top")
 	}, runImport)
 }
 
