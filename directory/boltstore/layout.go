@@ -8,6 +8,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/ldapd/ldapd/directory/internal/entrycodec"
 	"github.com/ldapd/ldapd/directory/internal/indexdef"
 )
 
@@ -20,6 +21,11 @@ import (
 //	         "indexes"  -> the indexed attribute names, sorted, '\n'-joined.
 //	                       Open rebuilds the indexes when the configured set
 //	                       differs.
+//	         "unordered" -> 0x01, present once some entry's id is smaller
+//	                       than its parent's (a Rename moved it below a newer
+//	                       entry). Without it ids are parents first, and a
+//	                       search of the whole store walks the entries bucket
+//	                       in id order (query.Sweep). Layout 3 added it.
 //	entries  id         -> encoded entry (directory/internal/entrycodec). id is a uint64 BE drawn
 //	                       from the bucket's own sequence; ids are never reused.
 //	dn2id    entrycodec.DNKey(dn)  -> id. dnKey is the DN's RDN norms, rightmost
@@ -52,18 +58,20 @@ var (
 
 	allBuckets = [][]byte{bucketInfo, bucketEntries, bucketDN2ID, bucketIndex, bucketMeta, bucketSeq}
 
-	keyVersion = []byte("version")
-	keyIndexes = []byte("indexes")
+	keyVersion   = []byte("version")
+	keyIndexes   = []byte("indexes")
+	keyUnordered = []byte("unordered")
 )
 
 // layoutVersion is the version of the layout above that this code reads
 // and writes. Bump it, and add a step to migrations, whenever a bucket or
 // key format changes.
-const layoutVersion = 2
+const layoutVersion = 3
 
 // migrations[v] upgrades a file from layout version v to v+1.
 var migrations = map[uint64]func(*bolt.Tx) error{
 	1: migratePostings,
+	2: migrateOrder,
 }
 
 // idLen is the length of an encoded entry id.
@@ -146,6 +154,38 @@ func migratePostings(tx *bolt.Tx) error {
 		}
 	}
 	return nil
+}
+
+// migrateOrder (layout 2 to 3) sets the unordered key when some stored
+// entry's id is smaller than its parent's. dn2id lists a subtree right
+// after its root, so the stored ancestors of the key at hand are a stack
+// of the keys before it.
+func migrateOrder(tx *bolt.Tx) error {
+	type stored struct {
+		key []byte
+		id  uint64
+	}
+	var stack []stored
+	c := tx.Bucket(bucketDN2ID).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		id, err := parseID(v)
+		if err != nil {
+			return fmt.Errorf("dn2id key %q: %w", k, err)
+		}
+		for len(stack) > 0 && !below(k, stack[len(stack)-1].key) {
+			stack = stack[:len(stack)-1]
+		}
+		if n := len(stack); n > 0 && bytes.Equal(stack[n-1].key, entrycodec.ParentKey(k)) && stack[n-1].id > id {
+			return markUnordered(tx)
+		}
+		stack = append(stack, stored{bytes.Clone(k), id})
+	}
+	return nil
+}
+
+// markUnordered records that ids are no longer parents first.
+func markUnordered(tx *bolt.Tx) error {
+	return tx.Bucket(bucketInfo).Put(keyUnordered, []byte{1})
 }
 
 // ErrUnsupportedVersion is returned by Open for a file written by a newer

@@ -2,6 +2,7 @@ package boltstore
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"strings"
 	"unsafe"
@@ -98,9 +99,12 @@ type query struct {
 	// lent, set by SearchLent, is where matching entries are decoded for
 	// each: views of the stored bytes, no copy (visitLent).
 	lent *lentEntry
+	// reads counts the stored entries this query read (for tests of the
+	// planner's work).
+	reads int
 }
 
-var _ plan.Source = (*query)(nil)
+var _ plan.Sweeper = (*query)(nil)
 
 // Lookup finds the search base. A read transaction remembers the last base
 // it found: the next search from it costs a string comparison instead of
@@ -159,6 +163,51 @@ func (q *query) Visit(id uint64, checkScope bool) error {
 	if raw == nil || !bytes.Equal(k, key[:]) {
 		return nil // deleted by an earlier callback in this transaction
 	}
+	return q.visitRaw(raw, checkScope)
+}
+
+// Sweep visits the whole entries bucket in id order, in a read
+// transaction, when the subtree of the entry with dn2id key holds every
+// entry (the first and the last dn2id keys both lie in it) and ids are
+// parents first (no "unordered" key: a search visits parents before
+// their children, which export relies on). Every stored entry is then in
+// scope, and one cursor step per entry replaces the dn2id scan and the
+// seek of each id.
+func (q *query) Sweep(ctx context.Context, key []byte) (bool, error) {
+	if !q.sequential {
+		return false, nil // a writing callback may change the buckets
+	}
+	if q.btx.Bucket(bucketInfo).Get(keyUnordered) != nil {
+		return false, nil // id order is not parents first
+	}
+	if len(key) > 0 {
+		d := q.btx.Bucket(bucketDN2ID).Cursor()
+		first, _ := d.First()
+		last, _ := d.Last()
+		inTree := func(k []byte) bool { return bytes.Equal(k, key) || below(k, key) }
+		if !inTree(first) || !inTree(last) {
+			return false, nil
+		}
+	}
+	// A cursor of its own: the callback may read through the shared one.
+	c := q.btx.Bucket(bucketEntries).Cursor()
+	n := 0
+	for k, raw := c.First(); k != nil; k, raw = c.Next() {
+		if n++; n%plan.CtxEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return true, err
+			}
+		}
+		if err := q.visitRaw(raw, false); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
+}
+
+// visitRaw is Visit for the stored entry raw.
+func (q *query) visitRaw(raw []byte, checkScope bool) error {
+	q.reads++
 	if !checkScope && !q.needDN {
 		// The scratch entry's strings view raw itself (no copy): raw is
 		// valid until the transaction changes, and the scratch entry is

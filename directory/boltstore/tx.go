@@ -248,7 +248,16 @@ func (t *tx) Rename(dn directory.DN, newRDN directory.RDN, newParent *directory.
 		return err
 	}
 	t.wrote = true
-	return moveSubtree(t.btx, m.From, m.To, dn, m.Target)
+	if err := moveSubtree(t.btx, m.From, m.To, dn, m.Target); err != nil {
+		return err
+	}
+	// Below a newer parent, the entry's id no longer follows its
+	// parent's: a sweep would visit it first (layout.go, "unordered").
+	id, _ := getID(t.btx, m.To)
+	if pid, ok := getID(t.btx, entrycodec.ParentKey(m.To)); ok && pid > id {
+		return markUnordered(t.btx.Tx)
+	}
+	return nil
 }
 
 // moveSubtree rewrites the dn2id keys under oldKey to live under newKey

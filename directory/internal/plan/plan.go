@@ -44,7 +44,9 @@ import (
 
 const (
 	firstLimit = 64
-	ctxEvery   = 256 // visits between context checks
+	// CtxEvery is how many entries a search visits between checks of
+	// its context (a Sweeper's too).
+	CtxEvery = 256
 )
 
 // Source is one search's view of a store. Every list of ids it returns
@@ -80,6 +82,19 @@ type Source interface {
 	// set: index candidates may lie anywhere in the tree) and matches the
 	// filter.
 	Visit(id uint64, checkScope bool) error
+}
+
+// A Sweeper is a Source that can visit a whole store in one pass in its
+// own order, for less than ScanSubtree's chunks and a Visit per id
+// (boltstore's read transactions walk the entries bucket in id order,
+// as slapd's back-mdb returns a subtree).
+type Sweeper interface {
+	// Sweep visits every stored entry as Visit(id, false) would, when the
+	// entry with DN key (nil: the root) and its subtree are every stored
+	// entry, stopping at a done ctx. It visits nothing and returns false
+	// when the subtree is not the whole store or the source cannot sweep
+	// (a write transaction).
+	Sweep(ctx context.Context, key []byte) (bool, error)
 }
 
 // Planner plans the searches of one store.
@@ -136,6 +151,11 @@ func (r *run) search(base directory.DN, scope directory.Scope) error {
 		})
 	case directory.ScopeSub:
 		scanAll := func() error {
+			if sw, ok := r.src.(Sweeper); ok {
+				if swept, err := sw.Sweep(r.ctx, baseKey); swept || err != nil {
+					return err
+				}
+			}
 			if !base.IsRoot() {
 				if err := r.visit(baseID, false); err != nil {
 					return err
@@ -213,7 +233,7 @@ func (r *run) visitAll(ids []uint64, checkScope bool) error {
 
 func (r *run) visit(id uint64, checkScope bool) error {
 	r.rows++
-	if r.rows%ctxEvery == 0 {
+	if r.rows%CtxEvery == 0 {
 		if err := r.ctx.Err(); err != nil {
 			return err
 		}

@@ -327,10 +327,91 @@ func TestStopAndCancel(t *testing.T) {
 	f, _ := directory.ParseFilter("(objectClass=*)", directory.Builtin())
 	m.f, m.base, m.scope, m.visits = f, directory.DN{}, directory.ScopeSub, 0
 	if err := p.Search(ctx, m, directory.DN{}, directory.ScopeSub, f); !errors.Is(err, context.Canceled) || m.visits >= 300 {
-		t.Errorf("cancelled search: %v after %d visits; want context.Canceled within %d", err, m.visits, ctxEvery)
+		t.Errorf("cancelled search: %v after %d visits; want context.Canceled within %d", err, m.visits, CtxEvery)
 	}
 	var nso *directory.Error
 	if err := p.Search(t.Context(), m, directory.MustParseDN("ou=missing,"+suffix), directory.ScopeSub, f); !errors.As(err, &nso) {
 		t.Errorf("search below a missing base: %v, want a directory.Error", err)
+	}
+}
+
+// sweepSource is a memSource that can sweep when able is set: when the
+// subtree of key is every entry it visits them all in id order, as
+// boltstore's read transactions do.
+type sweepSource struct {
+	*memSource
+	able   bool
+	sweeps []string // the DN keys Sweep was asked about
+	swept  bool
+}
+
+func (s *sweepSource) Sweep(ctx context.Context, key []byte) (bool, error) {
+	s.sweeps = append(s.sweeps, string(key))
+	below, _ := s.under(key, 0, -1) // strictly below
+	if key != nil {
+		below = append(below, 0) // and the base
+	}
+	if !s.able || len(below) != len(s.order) {
+		return false, nil
+	}
+	s.swept = true
+	for _, id := range s.order {
+		if err := ctx.Err(); err != nil {
+			return true, err
+		}
+		if err := s.Visit(id, false); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
+}
+
+// TestSweep: an unindexed subtree scan asks a Sweeper first and takes its
+// pass when it gives one, the chunked scan when it declines (same
+// matches either way); index answers and other scopes never sweep.
+func TestSweep(t *testing.T) {
+	m := tree(t, indexdef.Budget{}, 20)
+	p := &Planner{Index: m.idx}
+	for _, tc := range []struct {
+		base, filter string
+		scope        directory.Scope
+		asked, whole bool // Sweep is asked; the subtree is the whole store
+	}{
+		{suffix, "(cn=*1*)", directory.ScopeSub, true, true},
+		{"", "(cn=*1*)", directory.ScopeSub, true, true},
+		{people, "(cn=*1*)", directory.ScopeSub, true, false},
+		{suffix, "(uid=user001)", directory.ScopeSub, false, true},
+		{people, "(cn=*1*)", directory.ScopeOne, false, false},
+	} {
+		want := -1
+		for _, able := range []bool{false, true} {
+			s := &sweepSource{memSource: m, able: able}
+			f, err := directory.ParseFilter(tc.filter, directory.Builtin())
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.base, m.scope, m.f = directory.MustParseDN(tc.base), tc.scope, f
+			m.reads, m.visits, m.found = nil, 0, 0
+			if err := p.Search(t.Context(), s, m.base, tc.scope, f); err != nil {
+				t.Fatal(err)
+			}
+			if asked := len(s.sweeps) > 0; asked != tc.asked {
+				t.Errorf("%s %s %s: Sweep asked %v, want %v", tc.base, tc.scope, tc.filter, asked, tc.asked)
+			}
+			swept := tc.asked && tc.whole && able
+			if s.swept != swept {
+				t.Errorf("%s %s: swept %v, want %v", tc.base, tc.filter, s.swept, swept)
+			}
+			if scanned := slices.Contains(m.reads, "scan"); scanned == swept && tc.asked {
+				t.Errorf("%s %s: swept %v and scanned in chunks %v", tc.base, tc.filter, swept, scanned)
+			}
+			if swept && m.visits != len(m.order) {
+				t.Errorf("%s %s: the sweep visited %d of %d entries", tc.base, tc.filter, m.visits, len(m.order))
+			}
+			if want >= 0 && m.found != want {
+				t.Errorf("%s %s %s: %d found when swept, %d when not", tc.base, tc.scope, tc.filter, m.found, want)
+			}
+			want = m.found
+		}
 	}
 }
