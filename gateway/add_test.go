@@ -46,6 +46,8 @@ func TestAddSchemaChecks(t *testing.T) {
 		{"invalid syntax in a DN value", groupDN("baddn"), []string{"objectClass", "groupOfNames", "cn", "baddn", "member", "not a dn"}, false, ldap.LDAPResultInvalidAttributeSyntax, ""},
 		{"second value of a single-valued attribute", personDN("twodn"), person("twodn", "displayName", "a", "displayName", "b"), false, ldap.LDAPResultConstraintViolation, ""},
 		{"duplicate value", personDN("dupval"), person("dupval", "description", "same", "description", "SAME"), false, ldap.LDAPResultAttributeOrValueExists, ""},
+		{"attribute given twice, by name and alias", personDN("alias"), person("alias", "commonName", "other"), false, ldap.LDAPResultAttributeOrValueExists, ""},
+		{"attribute given twice, by name and OID", personDN("oid"), person("oid", "2.5.4.4", "other"), false, ldap.LDAPResultAttributeOrValueExists, ""},
 		{"already exists", personDN("taken"), person("taken"), false, ldap.LDAPResultEntryAlreadyExists, ""},
 		{"built-in entry already exists", groupDN("idm_admins"), []string{"objectClass", "groupOfNames", "cn", "idm_admins"}, false, ldap.LDAPResultEntryAlreadyExists, ""},
 		{"missing parent", "cn=x,ou=nowhere," + base, []string{"objectClass", "organizationalRole", "cn", "x"}, true, ldap.LDAPResultNoSuchObject, base},

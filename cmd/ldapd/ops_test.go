@@ -186,7 +186,7 @@ func TestServeRefusesNewerDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out := runCLI(t, nil, "serve", "--data", data, "--domain", "idm.example.com", "--ldaps", "127.0.0.1:0", "--ldap", "")
-	if code != 1 || !strings.Contains(out, "the database has layout version 99 but this ldapd supports up to 2; run a newer ldapd or restore a backup") {
+	if code != 1 || !strings.Contains(out, "the database has layout version 99 but this ldapd supports up to 3; run a newer ldapd or restore a backup") {
 		t.Errorf("serve on a newer file: exit %d:\n%s", code, out)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/directory/internal/entrycodec"
+	"github.com/ldapd/ldapd/directory/internal/writecheck"
 )
 
 // Bulk loading, for `ldapd import`. Adding entries one by one in random key
@@ -270,6 +271,10 @@ func (b *bulk) prepareRange(lo, hi int) rangeKeys {
 		e := b.entries[i]
 		if e == nil || e.DN.IsRoot() {
 			b.keyErrs[i] = directory.Errorf(directory.ErrUnwillingToPerform, "cannot add an entry with the empty DN")
+			continue
+		}
+		if err := writecheck.Names(e); err != nil {
+			b.keyErrs[i] = err
 			continue
 		}
 		key, err := entrycodec.DNKey(e.DN)

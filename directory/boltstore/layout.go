@@ -5,11 +5,16 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
+	"unsafe"
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/directory/internal/entrycodec"
 	"github.com/ldapd/ldapd/directory/internal/indexdef"
+	"github.com/ldapd/ldapd/directory/internal/writecheck"
 )
 
 // The file holds six top-level buckets. Every key format is listed here
@@ -71,7 +76,7 @@ const layoutVersion = 3
 // migrations[v] upgrades a file from layout version v to v+1.
 var migrations = map[uint64]func(*bolt.Tx) error{
 	1: migratePostings,
-	2: migrateOrder,
+	2: migrateLayout3,
 }
 
 // idLen is the length of an encoded entry id.
@@ -156,7 +161,77 @@ func migratePostings(tx *bolt.Tx) error {
 	return nil
 }
 
-// migrateOrder (layout 2 to 3) sets the unordered key when some stored
+// migrateLayout3 (layout 2 to 3) records whether ids are parents first
+// and merges the attributes an entry holds more than once.
+func migrateLayout3(tx *bolt.Tx) error {
+	if err := migrateOrder(tx); err != nil {
+		return err
+	}
+	return mergeRepeatedNames(tx)
+}
+
+// mergeRepeatedNames rewrites the entries that hold an attribute more
+// than once (before layout 3, an Add or an import could store cn and its
+// alias commonName apart, both named cn): the values go to the first,
+// exact repeats dropped. The index keys stay right: they are per
+// attribute, value and entry. Layout 3 files hold each attribute once
+// (writecheck.Names), which entrycodec.DecodeAttrsInto relies on.
+func mergeRepeatedNames(tx *bolt.Tx) error {
+	b := tx.Bucket(bucketEntries)
+	type fix struct {
+		key []byte
+		e   *directory.Entry
+	}
+	var fixes []fix
+	var scratch directory.Entry
+	var vals []string
+	err := b.ForEach(func(k, v []byte) error {
+		var err error
+		// A view of v, valid in tx: only entries to fix are copied.
+		if _, vals, err = entrycodec.DecodeAttrsInto(unsafe.String(unsafe.SliceData(v), len(v)), &scratch, vals, nil); err != nil {
+			return fmt.Errorf("entry %x: %w", k, err)
+		}
+		if writecheck.Names(&scratch) == nil {
+			return nil
+		}
+		e, err := entrycodec.Decode(v)
+		if err != nil {
+			return fmt.Errorf("entry %x: %w", k, err)
+		}
+		fixes = append(fixes, fix{bytes.Clone(k), mergeNames(e)})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, f := range fixes {
+		if err := b.Put(f.key, entrycodec.Encode(f.e)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mergeNames returns e with each attribute once, the values of a repeat
+// appended to the first (exact repeats of a value dropped).
+func mergeNames(e *directory.Entry) *directory.Entry {
+	out := &directory.Entry{DN: e.DN}
+	for _, a := range e.Attrs {
+		i := slices.IndexFunc(out.Attrs, func(o directory.Attr) bool { return strings.EqualFold(o.Name, a.Name) })
+		if i < 0 {
+			out.Attrs = append(out.Attrs, directory.Attr{Name: a.Name, Values: slices.Clone(a.Values)})
+			continue
+		}
+		for _, v := range a.Values {
+			if !slices.Contains(out.Attrs[i].Values, v) {
+				out.Attrs[i].Values = append(out.Attrs[i].Values, v)
+			}
+		}
+	}
+	return out
+}
+
+// migrateOrder sets the unordered key when some stored
 // entry's id is smaller than its parent's. dn2id lists a subtree right
 // after its root, so the stored ancestors of the key at hand are a stack
 // of the keys before it.

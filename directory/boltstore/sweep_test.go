@@ -1,6 +1,7 @@
 package boltstore
 
 import (
+	"errors"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -8,6 +9,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/ldapd/ldapd/directory"
+	"github.com/ldapd/ldapd/directory/internal/entrycodec"
+	"github.com/ldapd/ldapd/directory/internal/writecheck"
 	"github.com/ldapd/ldapd/directory/storetest"
 )
 
@@ -125,4 +128,59 @@ func mustRDN(t *testing.T, s string) directory.RDN {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// TestMigrateMergesRepeatedNames: an entry stored with cn twice (as an
+// Add of cn and commonName could before layout 3) is merged by the
+// migration, so a scan that stops at the first cn still sees every value.
+func TestMigrateMergesRepeatedNames(t *testing.T) {
+	path := populated(t, 3)
+	raw(t, path, func(tx *bolt.Tx) error {
+		id, ok := getID(newBoltTx(tx), mustKey(t, testAlice))
+		if !ok {
+			t.Fatal("alice not stored")
+		}
+		b := tx.Bucket(bucketEntries)
+		e, err := entrycodec.Decode(b.Get(idKey(id)))
+		if err != nil {
+			return err
+		}
+		e.Attrs = append(e.Attrs, directory.Attr{Name: "sn", Values: []string{"x"}}, directory.Attr{Name: "CN", Values: []string{"Second Name", e.Get("cn")[0]}})
+		if err := b.Put(idKey(id), entrycodec.Encode(e)); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketInfo).Put(keyVersion, []byte{0, 0, 0, 0, 0, 0, 0, 2})
+	})
+	s := openTest(t, path, Options{})
+	e, err := getIn(t, s, testAlice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.Attrs); writecheck.Names(e) != nil || !slices.Contains(e.Get("cn"), "Second Name") || len(e.Get("cn")) != 2 || !slices.Contains(e.Get("sn"), "x") {
+		t.Fatalf("after the migration (%d attributes): cn %q, sn %q", n, e.Get("cn"), e.Get("sn"))
+	}
+	found := 0
+	err = s.View(t.Context(), func(tx directory.ReadTx) error {
+		return tx.Search(directory.MustParseDN(testSuffix), directory.ScopeSub, mustFilter(t, "(cn=*second*)"), func(*directory.Entry) error { found++; return nil })
+	})
+	if err != nil || found != 1 {
+		t.Fatalf("(cn=*second*) found %d (%v), want alice", found, err)
+	}
+	err = s.Update(t.Context(), func(tx directory.WriteTx) error {
+		e := directory.NewEntry(directory.MustParseDN("ou=Twice," + testSuffix))
+		e.Attrs = []directory.Attr{{Name: "objectClass", Values: []string{"organizationalUnit"}}, {Name: "ou", Values: []string{"Twice"}}, {Name: "OU", Values: []string{"Again"}}}
+		return tx.Add(e)
+	})
+	if !errors.Is(err, directory.ErrAttributeOrValueExists) {
+		t.Fatalf("Add with ou twice: %v, want attributeOrValueExists", err)
+	}
+}
+
+func mustKey(t *testing.T, dn string) []byte {
+	t.Helper()
+	k, err := entrycodec.DNKey(directory.MustParseDN(dn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }

@@ -172,7 +172,11 @@ func DecodeAttrs(raw []byte) (*directory.Entry, string, error) {
 // it returns for the next call). e's strings are substrings of raw: the
 // caller decides whether raw is a copy. When keep is not nil, only the
 // attributes it names (ignoring case) are decoded, the others are skipped
-// over: for a filter that reads a few attributes.
+// over: for a filter that reads a few attributes. Decoding then stops
+// once it has an attribute of every name in keep (up to 63 names): the
+// stores hold each attribute once (writecheck.Names), so the rest of the
+// entry has none of them, and the rest is not checked (a whole decoding
+// reports a corrupt tail).
 func DecodeAttrsInto(raw string, e *directory.Entry, vals []string, keep []string) (string, []string, error) {
 	if len(raw) == 0 || raw[0] != Format {
 		return "", vals, fmt.Errorf("%w: unknown format", ErrCorrupt)
@@ -195,20 +199,28 @@ func decodeAttrsChecked(raw string, e *directory.Entry, vals []string, keep []st
 	nAttrs := d.count()
 	e.Attrs = e.Attrs[:0]
 	vals = vals[:0]
+	missing := keepMask(keep)
 	for i := 0; i < nAttrs && d.err == nil; i++ {
 		name := d.str()
 		nv := d.count()
-		if keep != nil && !kept(keep, name) {
-			for j := 0; j < nv && d.err == nil; j++ {
-				d.str()
+		if keep != nil {
+			k := kept(keep, name)
+			if k < 0 {
+				for j := 0; j < nv && d.err == nil; j++ {
+					d.str()
+				}
+				continue
 			}
-			continue
+			missing = found(missing, k)
 		}
 		start := len(vals)
 		for j := 0; j < nv && d.err == nil; j++ {
 			vals = append(vals, d.str())
 		}
 		e.Attrs = append(e.Attrs, directory.Attr{Name: name, Values: vals[start:len(vals):len(vals)]})
+		if missing == 0 && keep != nil && d.err == nil {
+			return dn, vals, nil
+		}
 	}
 	if d.err == nil && d.off != len(d.s) {
 		d.err = fmt.Errorf("%w: %d trailing bytes", ErrCorrupt, len(d.s)-d.off)
@@ -233,10 +245,11 @@ func decodeAttrsFast(s string, e *directory.Entry, vals []string, keep []string)
 	}
 	dn, off = s[off:off+n], off+n
 	nAttrs, off := uvarintAt(s, off)
-	if nAttrs < 0 {
-		return "", vals, false
+	if nAttrs < 0 || nAttrs > len(s)-off {
+		return "", vals, false // as the checked count: one byte at least per attribute
 	}
 	e.Attrs = e.Attrs[:0]
+	missing := keepMask(keep)
 	for range nAttrs {
 		if off < len(s) && s[off] < 0x80 {
 			n, off = int(s[off]), off+1
@@ -254,7 +267,11 @@ func decodeAttrsFast(s string, e *directory.Entry, vals []string, keep []string)
 		} else if nv, off = uvarintAt(s, off); nv < 0 {
 			return "", vals, false
 		}
-		if keep != nil && !kept(keep, name) {
+		k := 0
+		if keep != nil {
+			k = kept(keep, name)
+		}
+		if k < 0 {
 			for range nv {
 				if off < len(s) && s[off] < 0x80 {
 					off += 1 + int(s[off])
@@ -287,18 +304,42 @@ func decodeAttrsFast(s string, e *directory.Entry, vals []string, keep []string)
 			off += n
 		}
 		e.Attrs = append(e.Attrs, directory.Attr{Name: name, Values: vals[start:len(vals):len(vals)]})
+		if keep != nil {
+			if missing = found(missing, k); missing == 0 {
+				return dn, vals, true
+			}
+		}
 	}
 	return dn, vals, off == len(s)
 }
 
-// kept reports whether keep names the attribute name.
-func kept(keep []string, name string) bool {
-	for _, k := range keep {
+// kept returns the index in keep of the attribute name, -1 if keep does
+// not name it.
+func kept(keep []string, name string) int {
+	for i, k := range keep {
 		if len(k) == len(name) && strings.EqualFold(k, name) {
-			return true
+			return i
 		}
 	}
-	return false
+	return -1
+}
+
+// keepMask has a bit set for each name in keep: the names a decoding has
+// yet to find (found clears them), which stops at none. Beyond 63 names
+// bit 63 is set and never cleared: such a decoding never stops early.
+func keepMask(keep []string) uint64 {
+	if len(keep) > 63 {
+		return ^uint64(0)
+	}
+	return 1<<len(keep) - 1
+}
+
+// found clears the bit of keep's name k in missing.
+func found(missing uint64, k int) uint64 {
+	if k < 63 {
+		missing &^= 1 << k
+	}
+	return missing
 }
 
 // maxFastCount bounds the uvarints decodeAttrsFast reads: every length

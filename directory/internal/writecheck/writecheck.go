@@ -21,6 +21,8 @@
 package writecheck
 
 import (
+	"strings"
+
 	"github.com/ldapd/ldapd/directory"
 	"github.com/ldapd/ldapd/directory/internal/entrycodec"
 )
@@ -75,10 +77,14 @@ func matched(r Reader, dn directory.DN, key []byte) (directory.DN, error) {
 }
 
 // Add checks that e may be added and returns its dn key: e is not the
-// empty DN, no entry has its DN, and Parent allows it.
+// empty DN, Names allows its attributes, no entry has its DN, and Parent
+// allows it.
 func Add(r Reader, e *directory.Entry) ([]byte, error) {
 	if e == nil || e.DN.IsRoot() {
 		return nil, directory.Errorf(directory.ErrUnwillingToPerform, "cannot add an entry with the empty DN")
+	}
+	if err := Names(e); err != nil {
+		return nil, err
 	}
 	key, err := entrycodec.DNKey(e.DN)
 	if err != nil {
@@ -88,6 +94,22 @@ func Add(r Reader, e *directory.Entry) ([]byte, error) {
 		return nil, err
 	}
 	return key, Parent(r, e.DN, key)
+}
+
+// Names allows an entry that holds each attribute once (names compared
+// ignoring case; they are canonical, so an alias is the same name).
+// Stored entries keep this (Modify merges into the attribute it names),
+// and a search decoding only the attributes its filter reads stops once
+// it has them (entrycodec.DecodeAttrsInto).
+func Names(e *directory.Entry) error {
+	for i, a := range e.Attrs {
+		for _, b := range e.Attrs[:i] {
+			if len(a.Name) == len(b.Name) && strings.EqualFold(a.Name, b.Name) {
+				return directory.Errorf(directory.ErrAttributeOrValueExists, "attribute "+a.Name+" provided more than once")
+			}
+		}
+	}
+	return nil
 }
 
 // Parent allows an entry dn (whose dn key is key) whose parent exists, or

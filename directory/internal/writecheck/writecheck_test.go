@@ -92,3 +92,24 @@ func TestRebase(t *testing.T) {
 		t.Fatalf("Rebase = %s", got)
 	}
 }
+
+// TestNames: an entry holds each attribute once, names compared ignoring
+// case.
+func TestNames(t *testing.T) {
+	attr := func(name string) directory.Attr { return directory.Attr{Name: name, Values: []string{"x"}} }
+	for _, tc := range []struct {
+		attrs []directory.Attr
+		ok    bool
+	}{
+		{nil, true},
+		{[]directory.Attr{attr("cn"), attr("sn"), attr("c")}, true},
+		{[]directory.Attr{attr("cn"), attr("sn"), attr("cn")}, false},
+		{[]directory.Attr{attr("cn"), attr("CN")}, false},
+		{[]directory.Attr{attr("objectClass"), attr("uid"), attr("objectclass")}, false},
+	} {
+		err := Names(&directory.Entry{Attrs: tc.attrs})
+		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, directory.ErrAttributeOrValueExists)) {
+			t.Errorf("%v: %v, want ok %v", tc.attrs, err, tc.ok)
+		}
+	}
+}
