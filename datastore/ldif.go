@@ -73,11 +73,12 @@ func Import(ctx context.Context, c Config, data, path string, o ImportOptions) (
 	}
 	// Entries added by transactions of their own, or by several bulk
 	// loads, leave bbolt's pages partly filled; compacting them shrinks the
-	// file (and the memory a full scan maps). One bulk load filled them,
-	// as does the load the import makes of the whole file on this
-	// exclusive store (boltstore's BeginLoad): then the check alone runs.
+	// file (and the memory a full scan maps). One bulk load filled them
+	// (then the check alone runs); the load the import makes of the whole
+	// file on this exclusive store (boltstore's BeginLoad) wrote a new
+	// file, full: not even the check (a walk of every page) is needed.
 	closeStore()
-	if c.Kind != Etcd {
+	if c.Kind != Etcd && !st.Loaded {
 		if _, err := boltstore.CompactIfSparse(DBPath(data), o.MaxMemory/12); err != nil {
 			return st, fmt.Errorf("entries imported; %w", err)
 		}

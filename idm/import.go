@@ -54,6 +54,10 @@ type ImportStats struct {
 	// Dropped counts the values of OpenLDAP operational attributes that
 	// ldapd recomputes or does not keep (entryCSN, memberOf, pwd*, ...).
 	Dropped map[string]int
+	// Loaded is set when every entry went in through one load
+	// (directory.BulkLoader), which writes a new, full file: nothing for
+	// a compaction to shrink.
+	Loaded bool
 }
 
 // droppedOnImport reports whether attribute name is one of OpenLDAP's
@@ -348,6 +352,7 @@ func (s *Service) importBulk(ctx context.Context, b directory.BulkAdder, open Im
 			return fmt.Errorf("nothing added: %w", err)
 		}
 		st.Added += loaded
+		st.Loaded = true
 	}
 	return nil
 }

@@ -38,6 +38,10 @@ func TestImportLoadLikeAddBulk(t *testing.T) {
 				if began != 1 {
 					t.Fatalf("%d loads begun, want 1", began)
 				}
+				if wantSt.Loaded || !gotSt.Loaded {
+					t.Errorf("Loaded: %v through AddBulk, %v through a load", wantSt.Loaded, gotSt.Loaded)
+				}
+				wantSt.Loaded = true
 				if fmt.Sprint(gotSt) != fmt.Sprint(wantSt) || gotSt.Added != len(recs)-1 {
 					t.Errorf("stats %+v, want %+v", gotSt, wantSt)
 				}
