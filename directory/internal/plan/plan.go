@@ -8,7 +8,8 @@
 //   - the indexes, when the filter can be answered from them (see
 //     candidates);
 //   - the scope itself: the children of the base (one level) or the
-//     base's subtree.
+//     base's subtree; when that subtree is the whole store, a Source that
+//     is also a Sweeper may visit every entry in its own order instead.
 //
 // When both the indexes and the scope can supply candidates, neither size
 // is known in advance: an index on objectClass may return the whole tree
