@@ -1,6 +1,7 @@
 package entrycodec
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -237,4 +238,35 @@ func FuzzDecodeDNCached(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDecodeKeepStopsEarly: with keep, decoding stops once every kept
+// name is found (so a corrupt tail after them goes unread), for up to 63
+// names; with more it reads the whole entry and reports the tail.
+func TestDecodeKeepStopsEarly(t *testing.T) {
+	e := &directory.Entry{DN: directory.MustParseDN("cn=x,dc=b")}
+	var names []string
+	for i := range 70 {
+		names = append(names, fmt.Sprintf("n%d", i))
+		e.Attrs = append(e.Attrs, directory.Attr{Name: names[i], Values: []string{"v"}})
+	}
+	corrupt := string(append(Encode(e), 0xff)) // a trailing byte
+	for _, tc := range []struct {
+		keep  []string
+		stops bool
+	}{
+		{[]string{"n2", "N0"}, true},
+		{names[:63], true},
+		{names[:64], false},
+		{[]string{"n1", "absent"}, false},
+	} {
+		var got directory.Entry
+		_, _, err := DecodeAttrsInto(corrupt, &got, nil, tc.keep)
+		if (err == nil) != tc.stops {
+			t.Errorf("keep of %d names: error %v, want it to stop early %v", len(tc.keep), err, tc.stops)
+		}
+		if tc.stops && len(got.Attrs) != len(tc.keep) {
+			t.Errorf("keep of %d names: %d attributes decoded", len(tc.keep), len(got.Attrs))
+		}
+	}
 }
