@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"unsafe"
 
 	bolt "go.etcd.io/bbolt"
@@ -212,19 +211,14 @@ func mergeRepeatedNames(tx *bolt.Tx) error {
 	return nil
 }
 
-// mergeNames returns e with each attribute once, the values of a repeat
-// appended to the first (exact repeats of a value dropped).
+// mergeNames returns e with each attribute once (Entry.Add merges by
+// name), exact repeats of a value dropped.
 func mergeNames(e *directory.Entry) *directory.Entry {
-	out := &directory.Entry{DN: e.DN}
+	out := directory.NewEntry(e.DN)
 	for _, a := range e.Attrs {
-		i := slices.IndexFunc(out.Attrs, func(o directory.Attr) bool { return strings.EqualFold(o.Name, a.Name) })
-		if i < 0 {
-			out.Attrs = append(out.Attrs, directory.Attr{Name: a.Name, Values: slices.Clone(a.Values)})
-			continue
-		}
 		for _, v := range a.Values {
-			if !slices.Contains(out.Attrs[i].Values, v) {
-				out.Attrs[i].Values = append(out.Attrs[i].Values, v)
+			if !slices.Contains(out.Get(a.Name), v) {
+				out.Add(a.Name, v)
 			}
 		}
 	}
