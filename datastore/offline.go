@@ -30,7 +30,12 @@ type OfflineOptions struct {
 	ImportSpoolDir string
 	// Exclusive opens the bbolt store for a load nothing else reads or
 	// writes meanwhile (boltstore.Options.Exclusive: large bulk loads
-	// write a new file directly). Only with MmapSize.
+	// write a new file directly). Only with MmapSize. A load's Adds then
+	// keep a sixteenth of ImportChunkBytes of keys in memory together
+	// before they write them to a run (boltstore.Options.LoadMemory): at
+	// 100k people, runs of 16 MiB took the import's peak RSS from 290 MB
+	// (a run per 32768 entries) to 170 MB, in the same time; runs of 64
+	// MiB 263 MB.
 	Exclusive bool
 }
 
@@ -51,7 +56,8 @@ func OpenOffline(ctx context.Context, c Config, data, domain string, o OfflineOp
 	if c.Kind == Etcd || o.MmapSize == 0 {
 		store, keys, err = Open(ctx, c, data, 2*time.Second)
 	} else {
-		store, keys, err = OpenBolt(data, boltstore.Options{Timeout: 2 * time.Second, InitialMmapSize: o.MmapSize, Exclusive: o.Exclusive}, false)
+		store, keys, err = OpenBolt(data, boltstore.Options{Timeout: 2 * time.Second, InitialMmapSize: o.MmapSize, Exclusive: o.Exclusive,
+			LoadMemory: o.ImportChunkBytes / 16}, false)
 	}
 	if err != nil {
 		return nil, nil, err

@@ -15,9 +15,9 @@ import (
 
 // validated is what the first pass found.
 type validated struct {
-	// kept holds the prepared entries to add when the pass kept them;
-	// spool, if not nil, holds them instead (a file too large to keep).
-	kept  []*directory.Entry
+	// spool, if not nil, holds the prepared entries to add: in memory
+	// or, for a file too large to keep, in a file (import_spool.go).
+	// Nil: the file is read again.
 	spool *importSpool
 	// skipped holds the norms of the DNs that exist already.
 	skipped map[string]bool
@@ -32,8 +32,9 @@ type validated struct {
 }
 
 // validateImport is Import's first pass. With keep, it also prepares the
-// entries completely (plaintext passwords hashed) and returns them, unless
-// the file has more than one bulk chunk of them.
+// entries completely (plaintext passwords hashed) and spools them: in
+// memory, or in a file in Config.ImportSpoolDir past keepChunk entries;
+// without a spool directory, a file of more is read again instead.
 func (s *Service) validateImport(ctx context.Context, open ImportSource, st *ImportStats, progress func(pass, n int), keep bool) (*validated, error) {
 	next, err := open()
 	if err != nil {
@@ -78,7 +79,11 @@ func (s *Service) validateImport(ctx context.Context, open ImportSource, st *Imp
 			group           int32 // the file group holding the value, or -1
 		}
 		var members []memberRef
-		var keptCost int64 // of the entries in v.kept
+		var kept int       // entries in v.spool while it is in memory
+		var keptCost int64 // their importCost
+		if keep {
+			v.spool = newMemorySpool()
+		}
 		n := 0
 		// A store with AddBulk and a spool directory adds what this pass
 		// keeps or spools: the file is not read again, its sums unused.
@@ -181,35 +186,26 @@ func (s *Service) validateImport(ctx context.Context, open ImportSource, st *Imp
 				}
 			}
 			inFile[e.DN.Norm()] = hasClass(e, "groupOfNames") || isAccount(e)
-			switch {
-			case v.spool != nil:
-				s.stampImported(e, it.structural)
-				return v.spool.write(e)
-			case !keep:
-			case len(v.kept) < min(s.bulkChunk(), keepChunk) && !s.chunkFull(len(v.kept), keptCost):
-				s.stampImported(e, it.structural)
-				v.kept = append(v.kept, e)
-				keptCost += importCost(e)
-			case s.cfg.ImportSpoolDir != "":
-				// Too many to keep: spooled from here on, the kept ones first.
-				sp, err := newImportSpool(s.cfg.ImportSpoolDir)
-				if err != nil {
+			if !keep {
+				return nil
+			}
+			if v.spool.inMemory() && (kept >= min(s.bulkChunk(), keepChunk) || s.chunkFull(kept, keptCost)) {
+				// Too many to keep in memory: spooled to a file from
+				// here on, or else read again.
+				if s.cfg.ImportSpoolDir == "" {
+					keep, v.spool = false, nil
+					return nil
+				}
+				if err := v.spool.spill(s.cfg.ImportSpoolDir); err != nil {
 					return err
 				}
-				v.spool = sp
-				for _, k := range v.kept {
-					if err := v.spool.write(k); err != nil {
-						return err
-					}
-				}
-				keep, v.kept = false, nil
-				s.stampImported(e, it.structural)
-				return v.spool.write(e)
-			default:
-				keep = false
-				v.kept = nil
 			}
-			return nil
+			s.stampImported(e, it.structural)
+			if v.spool.inMemory() {
+				kept++
+				keptCost += importCost(e)
+			}
+			return v.spool.write(e)
 		})
 		if err != nil {
 			return err
@@ -252,9 +248,6 @@ func (s *Service) validateImport(ctx context.Context, open ImportSource, st *Imp
 	if err != nil {
 		v.spool.close()
 		return nil, err
-	}
-	if keep && v.kept == nil {
-		v.kept = []*directory.Entry{} // kept, and nothing to add
 	}
 	return v, nil
 }

@@ -88,7 +88,8 @@ Add the entries of an LDIF file (slapcat output, content records) to the
 directory of a stopped server: all of them or, on the first bad record,
 none, with the record's line number (a first pass checks every record
 before anything is written). Then the entries are prepared and sorted up
-to 32768 at a time (--chunk), each chunk's keys written to a temporary
+to 2048 at a time (--chunk lowers it), their keys kept in memory until
+they take a sixty-fourth of --max-memory and then written to a temporary
 file in DIR, and one new database file is written from the old one and
 them, which replaces the old one at the end: an import that stops before
 that adds nothing. With --store etcd the entries go in transactions of a
@@ -106,12 +107,13 @@ attributes (entryCSN, memberOf, pwd*, ...) are dropped, entryUUID and the
 timestamps kept. With --store etcd the entries go to the etcd cluster, a
 few per transaction (--etcd-max-txn-ops / 64), instead of DATA/ldapd.db.
 Memory: --max-memory (default 1GiB) is the Go heap's soft limit
-(GOMEMLIMIT overrides it) and a chunk holds at most a quarter of it
-(--chunk also caps its entries). The first pass keeps every DN and uid of
-the file (about 0.5 KB per entry), and the adding every DN's key (about
-0.1 KB per entry), on top of that quarter; the data file's mapped pages,
-which the kernel can reclaim, come on top of the limit: 100k people took
-0.4 GB peak RSS, 1M people 1.3 GB.`,
+(GOMEMLIMIT overrides it); the first pass keeps up to 16384 prepared
+entries in memory (about 0.45 KB each), more in a temporary file in DIR.
+It also keeps every DN and uid of the file (about 0.5 KB per entry), and
+the adding every DN's key (about 0.1 KB per entry); the data file's
+mapped pages, which the kernel can reclaim, come on top of the limit:
+10k people took 63 MB peak RSS, 100k people 0.16-0.18 GB, 1M people
+1.1 GB.`,
 		Example: cli.Examples(
 			"slapcat -n 1 > people.ldif",
 			"ldapd import --data ./data people.ldif",
@@ -121,8 +123,8 @@ which the kernel can reclaim, come on top of the limit: 100k people took
 		fs.StringVar(&f.domain, "domain", "", "DNS domain, to create the directory if DATA holds none yet (env LDAPD_DOMAIN)")
 		cli.BindEnv(fs, "domain", "LDAPD_DOMAIN")
 		fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar")
-		fs.IntVar(&f.chunk, "chunk", 0, "entries prepared and sorted at a time (default 32768, ~0.4 GB peak RSS for 100k people; with --store etcd, per transaction: a few); the prepared entries and their keys of one chunk are in memory at once")
-		fs.StringVar(&f.maxMemory, "max-memory", "1GiB", "memory the import may use (KiB, MiB, GiB or bytes): the Go heap's soft limit (GOMEMLIMIT overrides it); a chunk holds at most a quarter of it; the data file's mapped pages come on top")
+		fs.IntVar(&f.chunk, "chunk", 0, "entries prepared and sorted at a time (default 2048; with --store etcd, per transaction: a few); the prepared entries of one chunk are in memory at once")
+		fs.StringVar(&f.maxMemory, "max-memory", "1GiB", "memory the import may use (KiB, MiB, GiB or bytes): the Go heap's soft limit (GOMEMLIMIT overrides it); the keys waiting in memory to be written to a temporary file take a sixty-fourth of it; the data file's mapped pages come on top")
 	}, runImport)
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"unsafe"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -142,6 +143,8 @@ type recorder struct {
 	// rather than extend the stored ones: set for the later Adds of a
 	// load (load.go), whose first Add may have extended them already.
 	fresh bool
+	// size counts the bytes of the puts: keys, values and their headers.
+	size int64
 }
 
 // recordBlock is the number of puts per block of a recorder.
@@ -194,16 +197,35 @@ func (r *recorder) Put(key, value []byte) error {
 		r.puts = append(r.puts, make([]recordedPut, 0, recordBlock))
 	}
 	r.puts[len(r.puts)-1] = append(r.puts[len(r.puts)-1], recordedPut{k, value})
+	r.size += int64(len(key)+len(value)) + int64(unsafe.Sizeof(recordedPut{}))
 	return nil
 }
 
 // reset drops the puts of r and of its nested buckets, keeping their
 // sequences, and makes them fresh: for a load's next Add.
 func (r *recorder) reset() {
-	r.puts, r.last, r.arena, r.inOrder, r.fresh = nil, nil, nil, true, true
+	r.puts, r.last, r.arena, r.inOrder, r.fresh, r.size = nil, nil, nil, true, true, 0
 	for _, c := range r.children {
 		c.reset()
 	}
+}
+
+// freshen makes r and its nested buckets fresh, keeping their puts: for a
+// load's next Add that joins the puts of the ones before.
+func (r *recorder) freshen() {
+	r.fresh = true
+	for _, c := range r.children {
+		c.freshen()
+	}
+}
+
+// memory returns the bytes of the puts of r and its nested buckets.
+func (r *recorder) memory() int64 {
+	n := r.size
+	for _, c := range r.children {
+		n += c.memory()
+	}
+	return n
 }
 
 // Cursor reads the stored bucket.

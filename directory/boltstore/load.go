@@ -20,8 +20,10 @@ import (
 // build mode spread over many batches, with one new file at the end.
 // Each Add runs the bulk code (prepare, check, sort, the appender)
 // against a read transaction of the file as it was at BeginLoad, its
-// writes going to recorders (buildmode.go), then writes the recorded
-// puts, sorted, to a run file and drops them from memory. Commit merges,
+// writes going to recorders (buildmode.go). The puts of consecutive Adds
+// share the recorders until they hold runMemory bytes (Options.LoadMemory):
+// then the next Add first writes them, sorted, to a run file and drops
+// them from memory. Commit merges,
 // per bucket, the stored keys and every run's (a k-way merge, a later
 // source's key replacing an earlier one's) into a new file written by
 // fileBuilder, and puts it in place of the old one. So the file is
@@ -39,8 +41,9 @@ import (
 // (reading the old file). Two runs both extending the same stored chunk
 // would each rewrite it, and the merge would keep one and lose the other's
 // ids. So only the load's first Add extends stored chunks; a later Add's
-// recorders are fresh (recorder.fresh), and its appender starts chunks of
-// its own, keyed by their first ids: those ascend from Add to Add, so the
+// recorders are fresh (recorder.fresh, set by reset or freshen), and its
+// appender starts chunks of its own (not extending an earlier Add's
+// either), keyed by their first ids: those ascend from Add to Add, so the
 // keys differ and the chunks of a prefix stay in id order, as the layout
 // wants; they may be shorter than maxChunk, as after Deletes.
 //
@@ -108,8 +111,9 @@ func (s *store) BeginLoad(ctx context.Context) (directory.Load, error) {
 	return l, nil
 }
 
-// Add prepares and checks entries and writes their keys and values to a
-// run file (directory.Load).
+// Add prepares and checks entries (directory.Load). Their keys and values
+// stay in memory with those of the Adds before, until these hold
+// runMemory bytes: then Add first writes them to a run file.
 func (l *load) Add(ctx context.Context, entries []*directory.Entry) error {
 	if l.over {
 		return fmt.Errorf("load add: %w", errLoadOver)
@@ -117,7 +121,12 @@ func (l *load) Add(ctx context.Context, entries []*directory.Entry) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	if l.pending {
+	switch {
+	case l.pending && l.root.memory() < l.runMemory():
+		// This Add joins the puts of the ones before (its appender
+		// starts chunks of its own, as after a run).
+		l.root.freshen()
+	case l.pending:
 		r, err := writeRun(filepath.Dir(l.s.db.Path()), l.root)
 		l.root.reset()
 		if err != nil {
@@ -139,6 +148,17 @@ func (l *load) Add(ctx context.Context, entries []*directory.Entry) error {
 	l.pending = true
 	return nil
 }
+
+// runMemory is how many bytes of puts the Adds since the last run keep in
+// memory before the next Add writes them to a run: Options.LoadMemory,
+// doubled every runsPerDoubling runs (up to 16 times), so that a very
+// large load is merged from a few hundred runs at most.
+func (l *load) runMemory() int64 {
+	return l.s.loadMemory << min(len(l.runs)/runsPerDoubling, 4)
+}
+
+// runsPerDoubling is the number of runs after which runMemory doubles.
+const runsPerDoubling = 64
 
 // Commit writes the new file, the stored content merged with every run,
 // and puts it in place of the old one (directory.Load). On an error the

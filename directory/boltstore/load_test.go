@@ -65,8 +65,8 @@ func logicalDump(t *testing.T, s *store) string {
 }
 
 // loadAll adds entries through one load, in Adds of batch entries, and
-// commits it.
-func loadAll(t *testing.T, s *store, entries []*directory.Entry, batch int) {
+// commits it. It returns the number of run files the Adds wrote.
+func loadAll(t *testing.T, s *store, entries []*directory.Entry, batch int) int {
 	t.Helper()
 	ctx := context.Background()
 	l, err := s.BeginLoad(ctx)
@@ -81,9 +81,11 @@ func loadAll(t *testing.T, s *store, entries []*directory.Entry, batch int) {
 		}
 		entries = entries[n:]
 	}
+	runs := len(l.(*load).runs)
 	if err := l.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
+	return runs
 }
 
 // onlyFile fails the test unless dir holds the database file alone: no
@@ -107,40 +109,59 @@ func onlyFile(t *testing.T, path string) {
 // their ids): into an empty store and into stores holding entries whose
 // posting lists the load extends (stored chunks not full, which only the
 // first Add may rewrite: a second rewrite would lose the first's ids),
-// with long and with 3-id chunks; that the file verifies, passes bbolt's
-// check and stays usable; and that no file is left beside it.
+// with long and with 3-id chunks; with every Add written to a run, with
+// Adds joining the ones before them in memory (Options.LoadMemory) and
+// with some of each; that the file verifies, passes bbolt's check and
+// stays usable; and that no file is left beside it.
 func TestLoadSameAsAddBulk(t *testing.T) {
-	ctx := context.Background()
 	entries := bulkEntries(3000)
 	for _, maxChunk := range []int{0, 3} {
 		for _, before := range []int{0, 2, 500, 2950} {
-			t.Run(fmt.Sprintf("chunk %d, %d stored before", maxChunk, before), func(t *testing.T) {
-				byPut := openTest(t, filepath.Join(t.TempDir(), "put.db"), Options{maxChunk: maxChunk})
-				path := filepath.Join(t.TempDir(), "load.db")
-				byLoad := openTest(t, path, Options{maxChunk: maxChunk, Exclusive: true})
-				addAll(t, byPut, entries[:before])
-				addAll(t, byLoad, entries[:before])
-				if err := byPut.AddBulk(ctx, entries[before:]); err != nil {
-					t.Fatal(err)
-				}
-				loadAll(t, byLoad, entries[before:], 700)
-				if a, b := logicalDump(t, byPut), logicalDump(t, byLoad); a != b {
-					t.Fatalf("the load wrote a different content:\n%s", firstDiff(a, b))
-				}
-				if err := byLoad.Verify(ctx); err != nil {
-					t.Fatal(err)
-				}
-				checkBoltFile(t, byLoad.db)
-				onlyFile(t, path)
-				n, err := addLate(t, byLoad, "(sn=5)")
-				if want := 3000/13 + 1 + 1; err != nil || n != want {
-					t.Fatalf("search after the load: %d entries (want %d), %v", n, want, err)
-				}
-				if err := byLoad.Verify(ctx); err != nil {
-					t.Fatal(err)
-				}
-			})
+			for _, mem := range []int64{0, 1 << 20, 1 << 30} {
+				t.Run(fmt.Sprintf("chunk %d, %d stored before, memory %d", maxChunk, before, mem), func(t *testing.T) {
+					testLoadSameAsAddBulk(t, entries, maxChunk, before, mem)
+				})
+			}
 		}
+	}
+}
+
+func testLoadSameAsAddBulk(t *testing.T, entries []*directory.Entry, maxChunk, before int, mem int64) {
+	t.Helper()
+	ctx := context.Background()
+	byPut := openTest(t, filepath.Join(t.TempDir(), "put.db"), Options{maxChunk: maxChunk})
+	path := filepath.Join(t.TempDir(), "load.db")
+	byLoad := openTest(t, path, Options{maxChunk: maxChunk, Exclusive: true, LoadMemory: mem})
+	addAll(t, byPut, entries[:before])
+	addAll(t, byLoad, entries[:before])
+	if err := byPut.AddBulk(ctx, entries[before:]); err != nil {
+		t.Fatal(err)
+	}
+	const batch = 300
+	adds := (len(entries) - before + batch - 1) / batch
+	runs := loadAll(t, byLoad, entries[before:], batch)
+	switch {
+	case mem == 0 && runs != adds-1:
+		t.Errorf("%d Adds wrote %d runs, want one for each but the last", adds, runs)
+	case mem == 1<<30 && runs != 0:
+		t.Errorf("%d Adds wrote %d runs, want none: they fit in LoadMemory", adds, runs)
+	case mem == 1<<20 && adds > 4 && (runs == 0 || runs >= adds-1):
+		t.Errorf("%d Adds wrote %d runs, want some Adds joined", adds, runs)
+	}
+	if a, b := logicalDump(t, byPut), logicalDump(t, byLoad); a != b {
+		t.Fatalf("the load wrote a different content:\n%s", firstDiff(a, b))
+	}
+	if err := byLoad.Verify(ctx); err != nil {
+		t.Fatal(err)
+	}
+	checkBoltFile(t, byLoad.db)
+	onlyFile(t, path)
+	n, err := addLate(t, byLoad, "(sn=5)")
+	if want := 3000/13 + 1 + 1; err != nil || n != want {
+		t.Fatalf("search after the load: %d entries (want %d), %v", n, want, err)
+	}
+	if err := byLoad.Verify(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
 

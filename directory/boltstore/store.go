@@ -49,6 +49,13 @@ type Options struct {
 	// lets BeginLoad start a load (load.go), for batches adding up to
 	// more than the memory allows, written as one new file at Commit.
 	Exclusive bool
+	// LoadMemory is how many bytes of keys and values a load's Adds keep
+	// in memory together before the next Add writes them to a run file
+	// (load.go; it doubles every 64 runs, up to 16 times): with a
+	// caller's small batches, the entries of one batch and the keys of
+	// many are in memory at once. Zero: every Add writes the one before
+	// it to a run.
+	LoadMemory int64
 
 	// plan replaces the layout this code writes, for tests of migrations
 	// (nil: currentLayout()).
@@ -78,6 +85,8 @@ type store struct {
 	boltOpts  *bolt.Options
 	exclusive bool
 	failBuild error
+	// loadMemory is Options.LoadMemory.
+	loadMemory int64
 	// loading is the open load (BeginLoad), if any: Update and AddBulk
 	// fail while it is open.
 	loading atomic.Pointer[load]
@@ -184,7 +193,8 @@ func open(path string, opts Options) (*store, error) {
 	}
 	return &store{db: db, schema: schema, idx: idx, planner: &plan.Planner{Index: idx.Plan},
 		boltOpts: boltOpts, exclusive: opts.Exclusive, failBuild: opts.failBuild,
-		reads: newReadPool(db, maxIdleReads())}, nil
+		loadMemory: opts.LoadMemory,
+		reads:      newReadPool(db, maxIdleReads())}, nil
 }
 
 // maxIdleReads bounds the idle read transactions: about as many as can
