@@ -57,6 +57,36 @@ func TestImportLoadLikeAddBulk(t *testing.T) {
 	}
 }
 
+// TestImportLoadInBatches checks that an import through a load gives it
+// Adds of at most 2048 entries (the entries of one are in memory at once),
+// and that the memberOf the file's last groups give entries of its first
+// batch is there: as AddBulk transactions leave it.
+func TestImportLoadInBatches(t *testing.T) {
+	recs := importRecords(2100)
+	want, _, err, _ := importWith(t, importSetup{}, stacktest.RecordSource(recs), len(recs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var began int
+	var sizes []int
+	set := importSetup{exclusive: true, wrap: func(s directory.Store) directory.Store {
+		return &loadStore{Store: s, began: &began, sizes: &sizes}
+	}}
+	got, st, err, _ := importWith(t, set, stacktest.RecordSource(recs), len(recs))
+	if err != nil || !st.Loaded || st.Added != len(recs)-1 {
+		t.Fatalf("import: %+v, %v", st, err)
+	}
+	if len(sizes) != 2 || sizes[0] != 2048 || sizes[1] != len(recs)-1-2048 {
+		t.Errorf("the load's Adds had %v entries, want 2048 and the rest", sizes)
+	}
+	if g, w := exportOf(t, got), exportOf(t, want); g != w {
+		t.Errorf("import through a load differs from one through AddBulk (%d and %d bytes of LDIF)", len(g), len(w))
+	}
+	if out := exportOf(t, got); !strings.Contains(out, "memberOf: cn=inner,ou=groups,") {
+		t.Error("no memberOf in the export")
+	}
+}
+
 // TestImportLoadFailureAddsNothing checks that when adding fails after
 // some chunks went to the load (a disk error, injected here at its third
 // Add), the import adds nothing, says so, and leaves the directory as it
@@ -92,6 +122,8 @@ type loadStore struct {
 	began   *int
 	failAdd int
 	err     error
+	// sizes, if set, gets the number of entries of each Add.
+	sizes *[]int
 }
 
 func (s *loadStore) Unwrap() directory.Store { return s.Store }
@@ -116,6 +148,9 @@ type failingLoad struct {
 }
 
 func (l *failingLoad) Add(ctx context.Context, entries []*directory.Entry) error {
+	if l.s.sizes != nil {
+		*l.s.sizes = append(*l.s.sizes, len(entries))
+	}
 	if err := l.Load.Add(ctx, entries); err != nil {
 		return err
 	}

@@ -362,3 +362,26 @@ func addLate(t *testing.T, s *store, filter string) (int, error) {
 	})
 	return n, err
 }
+
+// TestLoadRunMemoryDoubles checks the bytes a load's Adds keep in memory
+// before a run: Options.LoadMemory for the first 64 runs, then twice as
+// much every 64 runs, and never more than 16 times as much.
+func TestLoadRunMemoryDoubles(t *testing.T) {
+	s := openTest(t, filepath.Join(t.TempDir(), "load.db"), Options{Exclusive: true, LoadMemory: 1000})
+	l, err := s.BeginLoad(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Abort()
+	ld := l.(*load)
+	for _, c := range []struct {
+		runs int
+		want int64
+	}{{0, 1000}, {63, 1000}, {64, 2000}, {128, 4000}, {255, 8000}, {256, 16000}, {5000, 16000}} {
+		ld.runs = make([]*run, c.runs)
+		if got := ld.runMemory(); got != c.want {
+			t.Errorf("after %d runs: %d bytes, want %d", c.runs, got, c.want)
+		}
+	}
+	ld.runs = nil
+}
