@@ -132,9 +132,14 @@ type recorder struct {
 	old *bolt.Bucket // the stored bucket (nil for the root)
 	// puts holds the puts in blocks of recordBlock: a slice grown by
 	// append would copy them, into fresh memory, at every doubling.
-	puts     [][]recordedPut
-	last     []byte // the last key put
-	inOrder  bool   // each key put is above the one before (or none yet)
+	puts [][]recordedPut
+	n    int // the number of puts
+	// segs holds the segments of puts: one per Add since the last reset
+	// (a load's Adds that join the ones before start one each, freshen),
+	// each in key order or sorted on its own, merged by stream.
+	segs     []recordSeg
+	newSeg   bool   // the next put starts a segment
+	last     []byte // the last key put in the segment
 	arena    []byte
 	seq      uint64
 	seqSet   bool
@@ -149,6 +154,13 @@ type recorder struct {
 
 // recordBlock is the number of puts per block of a recorder.
 const recordBlock = 4096
+
+// recordSeg is a segment of a recorder's puts: the index of its first put,
+// and whether each key came above the one before.
+type recordSeg struct {
+	first   int
+	inOrder bool
+}
 
 // recordedPut is a key (a copy) and its value (the caller's: AddBulk's
 // values live until the build is written).
@@ -171,7 +183,7 @@ func (r *recorder) bucketFunc(tx *bolt.Tx) func(path ...[]byte) bulkBucket {
 				if old == nil {
 					return nil
 				}
-				child = &recorder{old: old, inOrder: true, fresh: cur.fresh}
+				child = &recorder{old: old, fresh: cur.fresh}
 				if cur.children == nil {
 					cur.children = map[string]*recorder{}
 				}
@@ -184,8 +196,12 @@ func (r *recorder) bucketFunc(tx *bolt.Tx) func(path ...[]byte) bulkBucket {
 }
 
 func (r *recorder) Put(key, value []byte) error {
+	if len(r.segs) == 0 || r.newSeg {
+		r.segs = append(r.segs, recordSeg{first: r.n, inOrder: true})
+		r.newSeg, r.last = false, nil
+	}
 	if r.last != nil && bytes.Compare(key, r.last) <= 0 {
-		r.inOrder = false
+		r.segs[len(r.segs)-1].inOrder = false
 	}
 	if len(r.arena)+len(key) > cap(r.arena) {
 		r.arena = make([]byte, 0, max(1<<16, len(key)))
@@ -197,6 +213,7 @@ func (r *recorder) Put(key, value []byte) error {
 		r.puts = append(r.puts, make([]recordedPut, 0, recordBlock))
 	}
 	r.puts[len(r.puts)-1] = append(r.puts[len(r.puts)-1], recordedPut{k, value})
+	r.n++
 	r.size += int64(len(key)+len(value)) + int64(unsafe.Sizeof(recordedPut{}))
 	return nil
 }
@@ -204,16 +221,18 @@ func (r *recorder) Put(key, value []byte) error {
 // reset drops the puts of r and of its nested buckets, keeping their
 // sequences, and makes them fresh: for a load's next Add.
 func (r *recorder) reset() {
-	r.puts, r.last, r.arena, r.inOrder, r.fresh, r.size = nil, nil, nil, true, true, 0
+	r.puts, r.n, r.segs, r.newSeg, r.last, r.arena = nil, 0, nil, false, nil, nil
+	r.fresh, r.size = true, 0
 	for _, c := range r.children {
 		c.reset()
 	}
 }
 
 // freshen makes r and its nested buckets fresh, keeping their puts: for a
-// load's next Add that joins the puts of the ones before.
+// load's next Add that joins the puts of the ones before (in a segment of
+// its own).
 func (r *recorder) freshen() {
-	r.fresh = true
+	r.fresh, r.newSeg = true, true
 	for _, c := range r.children {
 		c.freshen()
 	}
@@ -243,17 +262,25 @@ func (r *recorder) SetSequence(seq uint64) error {
 	return nil
 }
 
-// sorted returns the recorded puts in key order, the last put of a key
-// only, in blocks. AddBulk puts its keys in order; a put out of order is
-// sorted in.
-func (r *recorder) sorted() [][]recordedPut {
-	if r == nil {
-		return nil
+// segment returns the puts of segment i in key order, the last put of a
+// key only, in blocks. AddBulk puts its keys in order; a put out of order
+// is sorted in.
+func (r *recorder) segment(i int) [][]recordedPut {
+	from, to := r.segs[i].first, r.n
+	if i+1 < len(r.segs) {
+		to = r.segs[i+1].first
 	}
-	if r.inOrder {
-		return r.puts
+	var blocks [][]recordedPut
+	for from < to {
+		b, at := from/recordBlock, from%recordBlock
+		end := min(recordBlock, at+to-from)
+		blocks = append(blocks, r.puts[b][at:end])
+		from += end - at
 	}
-	all := slices.Concat(r.puts...)
+	if r.segs[i].inOrder {
+		return blocks
+	}
+	all := slices.Concat(blocks...)
 	slices.SortStableFunc(all, func(a, b recordedPut) int { return bytes.Compare(a.key, b.key) })
 	out := all[:0]
 	for i, p := range all {
@@ -283,8 +310,20 @@ type putStream interface {
 	next() (key, value []byte, err error)
 }
 
+// stream returns the puts in key order, the last put of a key winning:
+// the segments' merged.
 func (r *recorder) stream() putStream {
-	return &blockStream{blocks: r.sorted()}
+	if r == nil || len(r.segs) == 0 {
+		return &blockStream{}
+	}
+	if len(r.segs) == 1 {
+		return &blockStream{blocks: r.segment(0)}
+	}
+	streams := make([]putStream, len(r.segs))
+	for i := range r.segs {
+		streams[i] = &blockStream{blocks: r.segment(i)}
+	}
+	return newMergedStream(streams)
 }
 
 func (r *recorder) child(name []byte) mergeSource {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
@@ -131,21 +132,61 @@ func TestOpenRemovesLeftoverBuild(t *testing.T) {
 }
 
 // TestRecorderSortsOutOfOrder checks that puts out of key order, and a
-// key put twice, come out sorted, the last put of a key winning.
+// key put twice, come out sorted, the last put of a key winning: within
+// one segment, and across the segments of Adds that joined (freshen),
+// including segments longer than a block.
 func TestRecorderSortsOutOfOrder(t *testing.T) {
-	r := &recorder{inOrder: true}
-	for _, kv := range [][2]string{{"b", "1"}, {"a", "2"}, {"b", "3"}, {"c", "4"}} {
-		if err := r.Put([]byte(kv[0]), []byte(kv[1])); err != nil {
-			t.Fatal(err)
+	put := func(r *recorder, kvs ...string) {
+		for i := 0; i < len(kvs); i += 2 {
+			if err := r.Put([]byte(kvs[i]), []byte(kvs[i+1])); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
-	var got string
-	for _, block := range r.sorted() {
-		for _, p := range block {
-			got += string(p.key) + "=" + string(p.value) + " "
+	streamed := func(r *recorder) string {
+		var b strings.Builder
+		s := r.stream()
+		for {
+			k, v, err := s.next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k == nil {
+				return b.String()
+			}
+			fmt.Fprintf(&b, "%s=%s ", k, v)
 		}
 	}
-	if want := "a=2 b=3 c=4 "; got != want {
-		t.Fatalf("sorted puts %q, want %q", got, want)
+	r := &recorder{}
+	put(r, "b", "1", "a", "2", "b", "3", "c", "4")
+	if got, want := streamed(r), "a=2 b=3 c=4 "; got != want {
+		t.Fatalf("one segment: %q, want %q", got, want)
+	}
+	r.freshen()
+	put(r, "a", "5", "d", "6")
+	r.freshen()
+	put(r, "e", "7", "b", "8", "b", "9")
+	if got, want := streamed(r), "a=5 b=9 c=4 d=6 e=7 "; got != want {
+		t.Fatalf("three segments: %q, want %q", got, want)
+	}
+	// Segments across blocks: keys in order within each, interleaved.
+	r = &recorder{}
+	var want strings.Builder
+	for seg := range 3 {
+		if seg > 0 {
+			r.freshen()
+		}
+		for i := range recordBlock + 10 {
+			put(r, fmt.Sprintf("%06d", 3*i+seg), fmt.Sprint(seg))
+		}
+	}
+	for i := range 3 * (recordBlock + 10) {
+		fmt.Fprintf(&want, "%06d=%d ", i, i%3)
+	}
+	if got := streamed(r); got != want.String() {
+		t.Fatalf("segments over several blocks: %d bytes, want %d", len(got), want.Len())
+	}
+	if len(r.segs) != 3 || !r.segs[0].inOrder || !r.segs[2].inOrder {
+		t.Fatalf("segments %+v", r.segs)
 	}
 }

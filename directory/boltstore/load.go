@@ -244,31 +244,43 @@ func writeRun(dir string, root *recorder) (*run, error) {
 	w := bufio.NewWriterSize(f, runWriteBuffer)
 	var off int64
 	var hdr []byte
-	var walk func(path []byte, rec *recorder)
-	walk = func(path []byte, rec *recorder) {
-		if len(rec.puts) > 0 || rec.seqSet {
+	var walk func(path []byte, rec *recorder) error
+	walk = func(path []byte, rec *recorder) error {
+		if rec.n > 0 || rec.seqSet {
 			sec := runSection{off: off, seq: rec.seq, seqSet: rec.seqSet}
-			for _, block := range rec.sorted() {
-				for _, p := range block {
-					hdr = binary.AppendUvarint(hdr[:0], uint64(len(p.key)))
-					w.Write(hdr)
-					w.Write(p.key)
-					n := len(hdr) + len(p.key)
-					hdr = binary.AppendUvarint(hdr[:0], uint64(len(p.value)))
-					w.Write(hdr)
-					w.Write(p.value) // a bufio.Writer keeps its first error for Flush
-					off += int64(n + len(hdr) + len(p.value))
+			puts := rec.stream()
+			for {
+				k, v, err := puts.next()
+				if err != nil {
+					return err
 				}
+				if k == nil {
+					break
+				}
+				hdr = binary.AppendUvarint(hdr[:0], uint64(len(k)))
+				w.Write(hdr)
+				w.Write(k)
+				n := len(hdr) + len(k)
+				hdr = binary.AppendUvarint(hdr[:0], uint64(len(v)))
+				w.Write(hdr)
+				w.Write(v) // a bufio.Writer keeps its first error for Flush
+				off += int64(n + len(hdr) + len(v))
 			}
 			sec.size = off - sec.off
 			r.sections[string(path)] = sec
 		}
 		for name, c := range rec.children {
-			walk(pathKey(path, []byte(name)), c)
+			if err := walk(pathKey(path, []byte(name)), c); err != nil {
+				return err
+			}
 		}
+		return nil
 	}
-	walk(nil, root)
-	if err := w.Flush(); err != nil {
+	err = walk(nil, root)
+	if err == nil {
+		err = w.Flush()
+	}
+	if err != nil {
 		_ = f.Close()
 		return nil, fmt.Errorf("run file: %w", err)
 	}
@@ -293,7 +305,7 @@ func (ls loadSource) stream() putStream {
 			streams = append(streams, &runStream{r: rd})
 		}
 	}
-	if ls.last != nil && len(ls.last.puts) > 0 {
+	if ls.last != nil && ls.last.n > 0 {
 		streams = append(streams, ls.last.stream())
 	}
 	switch len(streams) {
