@@ -428,6 +428,7 @@ func (s *Service) addBulkChunks(ctx context.Context, open ImportSource, v *valid
 		batch = append(batch, e)
 		if cost += importCost(e); full(len(batch), cost) {
 			err := add(batch)
+			clear(batch) // let the added entries go
 			batch, cost = batch[:0], 0
 			return err
 		}

@@ -101,7 +101,8 @@ type importSetup struct {
 func importWith(t *testing.T, set importSetup, src idm.ImportSource, n int) (*idm.Service, idm.ImportStats, error, directory.Store) {
 	t.Helper()
 	chunk, spool := set.chunk, set.spool
-	bolt, err := boltstore.Open(t.TempDir()+"/ldapd.db", boltstore.Options{Exclusive: set.exclusive})
+	// 1 MiB: a load's small Adds join in memory, 2048 entries make a run.
+	bolt, err := boltstore.Open(t.TempDir()+"/ldapd.db", boltstore.Options{Exclusive: set.exclusive, LoadMemory: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -89,8 +89,8 @@ directory of a stopped server: all of them or, on the first bad record,
 none, with the record's line number (a first pass checks every record
 before anything is written). Then the entries are prepared and sorted up
 to 2048 at a time (--chunk lowers it), their keys kept in memory until
-they take a sixty-fourth of --max-memory and then written to a temporary
-file in DIR, and one new database file is written from the old one and
+they take a sixty-fourth of --max-memory (more, up to a quarter, for
+very large files) and then written to a temporary file in DIR, and one new database file is written from the old one and
 them, which replaces the old one at the end: an import that stops before
 that adds nothing. With --store etcd the entries go in transactions of a
 few. The built-in entries every directory has (the base
@@ -123,8 +123,8 @@ mapped pages, which the kernel can reclaim, come on top of the limit:
 		fs.StringVar(&f.domain, "domain", "", "DNS domain, to create the directory if DATA holds none yet (env LDAPD_DOMAIN)")
 		cli.BindEnv(fs, "domain", "LDAPD_DOMAIN")
 		fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar")
-		fs.IntVar(&f.chunk, "chunk", 0, "entries prepared and sorted at a time (default 2048; with --store etcd, per transaction: a few); the prepared entries of one chunk are in memory at once")
-		fs.StringVar(&f.maxMemory, "max-memory", "1GiB", "memory the import may use (KiB, MiB, GiB or bytes): the Go heap's soft limit (GOMEMLIMIT overrides it); the keys waiting in memory to be written to a temporary file take a sixty-fourth of it; the data file's mapped pages come on top")
+		fs.IntVar(&f.chunk, "chunk", 0, "entries prepared and sorted at a time: at most 2048, lower for less memory (with --store etcd, entries per transaction, default a few); the prepared entries of one chunk are in memory at once")
+		fs.StringVar(&f.maxMemory, "max-memory", "1GiB", "memory the import may use (KiB, MiB, GiB or bytes): the Go heap's soft limit (GOMEMLIMIT overrides it); the keys waiting in memory to be written to a temporary file take a sixty-fourth of it (up to a quarter for very large files); the data file's mapped pages come on top")
 	}, runImport)
 }
 

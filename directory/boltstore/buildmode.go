@@ -148,7 +148,8 @@ type recorder struct {
 	// rather than extend the stored ones: set for the later Adds of a
 	// load (load.go), whose first Add may have extended them already.
 	fresh bool
-	// size counts the bytes of the puts: keys, values and their headers.
+	// size counts the bytes the recorder allocated for its puts: the
+	// blocks of arena and of puts, and the segments.
 	size int64
 }
 
@@ -162,8 +163,7 @@ type recordSeg struct {
 	inOrder bool
 }
 
-// recordedPut is a key (a copy) and its value (the caller's: AddBulk's
-// values live until the build is written).
+// recordedPut is a key and its value, copies in the recorder's arena.
 type recordedPut struct{ key, value []byte }
 
 // bucketFunc returns bulk.bucket for the recorders under r (the root)
@@ -198,24 +198,55 @@ func (r *recorder) bucketFunc(tx *bolt.Tx) func(path ...[]byte) bulkBucket {
 func (r *recorder) Put(key, value []byte) error {
 	if len(r.segs) == 0 || r.newSeg {
 		r.segs = append(r.segs, recordSeg{first: r.n, inOrder: true})
+		r.size += int64(unsafe.Sizeof(recordSeg{}))
 		r.newSeg, r.last = false, nil
 	}
 	if r.last != nil && bytes.Compare(key, r.last) <= 0 {
 		r.segs[len(r.segs)-1].inOrder = false
 	}
-	if len(r.arena)+len(key) > cap(r.arena) {
-		r.arena = make([]byte, 0, max(1<<16, len(key)))
+	k := r.keep(key)
+	if len(value) > 0 {
+		value = r.keep(value)
 	}
-	r.arena = append(r.arena, key...)
-	k := r.arena[len(r.arena)-len(key) : len(r.arena) : len(r.arena)]
 	r.last = k
-	if n := len(r.puts); n == 0 || len(r.puts[n-1]) == recordBlock {
+	const putSize = int64(unsafe.Sizeof(recordedPut{}))
+	n := len(r.puts)
+	switch {
+	case n == 0:
+		// The first block grows to recordBlock: most buckets get few puts.
+		r.puts = append(r.puts, make([]recordedPut, 0, 64))
+		r.size += 64 * putSize
+	case len(r.puts[n-1]) == recordBlock:
 		r.puts = append(r.puts, make([]recordedPut, 0, recordBlock))
+		r.size += recordBlock * putSize
+	case len(r.puts[n-1]) == cap(r.puts[n-1]):
+		b := make([]recordedPut, len(r.puts[n-1]), min(2*cap(r.puts[n-1]), recordBlock))
+		copy(b, r.puts[n-1])
+		r.size += int64(cap(b)-len(b)) * putSize
+		r.puts[n-1] = b
 	}
 	r.puts[len(r.puts)-1] = append(r.puts[len(r.puts)-1], recordedPut{k, value})
 	r.n++
-	r.size += int64(len(key)+len(value)) + int64(unsafe.Sizeof(recordedPut{}))
 	return nil
+}
+
+// recordArena is the size of the blocks a recorder copies keys and
+// values into, once it has filled a few smaller ones (from 4 KiB,
+// doubling: most buckets get few puts).
+const recordArena = 64 << 10
+
+// keep returns a copy of b in r's arena. The recorder owns copies of what
+// it is given, so that what it holds is what its size counts: a load's
+// Adds that join the ones before would otherwise keep alive the buffers
+// their values were carved from (a megabyte or more per Add).
+func (r *recorder) keep(b []byte) []byte {
+	if len(r.arena)+len(b) > cap(r.arena) {
+		size := min(recordArena, max(4<<10, 2*cap(r.arena)))
+		r.arena = make([]byte, 0, max(size, len(b)))
+		r.size += int64(cap(r.arena))
+	}
+	r.arena = append(r.arena, b...)
+	return r.arena[len(r.arena)-len(b) : len(r.arena) : len(r.arena)]
 }
 
 // reset drops the puts of r and of its nested buckets, keeping their
