@@ -376,6 +376,17 @@ func (s *Service) addBulkChunks(ctx context.Context, open ImportSource, v *valid
 	}
 	batch := make([]*directory.Entry, 0, min(s.bulkChunk(), 4096))
 	var cost int64
+	// push adds e to the batch, and the batch once it is full.
+	push := func(e *directory.Entry) error {
+		batch = append(batch, e)
+		if cost += importCost(e); !full(len(batch), cost) {
+			return nil
+		}
+		err := add(batch)
+		clear(batch) // let the added entries go
+		batch, cost = batch[:0], 0
+		return err
+	}
 	if v.spool != nil {
 		if err := v.spool.rewind(); err != nil {
 			return err
@@ -388,13 +399,8 @@ func (s *Service) addBulkChunks(ctx context.Context, open ImportSource, v *valid
 			if err != nil {
 				return err
 			}
-			batch = append(batch, e)
-			if cost += importCost(e); full(len(batch), cost) {
-				if err := add(batch); err != nil {
-					return err
-				}
-				clear(batch)
-				batch, cost = batch[:0], 0
+			if err := push(e); err != nil {
+				return err
 			}
 		}
 		if len(batch) > 0 {
@@ -425,14 +431,7 @@ func (s *Service) addBulkChunks(ctx context.Context, open ImportSource, v *valid
 			return fmt.Errorf("line %d: %s: %w", it.rec.Line, e.DN, it.prepErr)
 		}
 		s.stampImported(e, it.structural)
-		batch = append(batch, e)
-		if cost += importCost(e); full(len(batch), cost) {
-			err := add(batch)
-			clear(batch) // let the added entries go
-			batch, cost = batch[:0], 0
-			return err
-		}
-		return nil
+		return push(e)
 	})
 	if err == nil && i != len(v.sums) {
 		err = fmt.Errorf("the file lost records since it was checked: %w", errImportFileChanged)
