@@ -593,8 +593,9 @@ func prefixEnd(prefix string) string { return clientv3.GetPrefixRangeEnd(prefix)
 //     caller's context bounds it (each holder is bounded by its budget);
 //   - each wait is drawn uniformly from [0, ceiling) ("full jitter"), the
 //     ceiling doubling from backoffFirst up to backoffMax;
-//   - the holder gives up (ErrBusy) when its next attempt would start more
-//     than the budget after it took the turn: its attempts kept conflicting
+//   - the holder gives up (ErrBusy) after a conflicted attempt that started
+//     at or after the budget's end (counted from when it took the turn; the
+//     last wait is cut short to end there): its attempts kept conflicting
 //     with other nodes' writes for that long.
 const (
 	backoffFirst = time.Millisecond
@@ -629,11 +630,14 @@ func (b *backoff) wait(ctx context.Context) error {
 			return fmt.Errorf("etcdstore: waiting to retry a conflicted write: %w", ctx.Err())
 		}
 	}
-	d := mrand.N(b.ceiling) + 1
-	b.ceiling = min(2*b.ceiling, backoffMax)
-	if time.Now().Add(d).After(b.deadline) {
+	left := time.Until(b.deadline)
+	if left <= 0 {
 		return fmt.Errorf("etcdstore: %d attempts conflicted with concurrent writers: %w", b.attempts, directory.ErrBusy)
 	}
+	// The last wait ends at the deadline, so that the budget is spent in
+	// full (a draw past it used to give up up to backoffMax early).
+	d := min(mrand.N(b.ceiling)+1, left)
+	b.ceiling = min(2*b.ceiling, backoffMax)
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	select {
