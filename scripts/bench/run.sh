@@ -4,7 +4,8 @@
 #
 #   scripts/bench/run.sh            # N=10000 entries, 3 runs of 5 s per mode
 #   N=100000 RUNS=5 DUR=10s C=64 scripts/bench/run.sh
-#   IMPORT_RUNS=1 ...               # time each import once (default 3, median)
+#   IMPORT_RUNS=1 ...               # time each import once (default: the
+#                                   # median of 5 up to 100k entries, 3 above)
 #
 # ldapd runs as shipped: the default log level (an access line per
 # operation, to a file) and --metrics on; slapd as Debian ships it
@@ -26,7 +27,7 @@ N=${N:-10000}
 RUNS=${RUNS:-3}
 DUR=${DUR:-5s}
 C=${C:-64}
-IMPORT_RUNS=${IMPORT_RUNS:-3}
+IMPORT_RUNS=${IMPORT_RUNS:-$([ "$N" -le 100000 ] && echo 5 || echo 3)}
 OUT=${OUT:-$ROOT/docs/performance.json}
 DOC=${DOC:-$ROOT/docs/performance.md}
 ALL_MODES="tokenbind whoami search-eq search-sub connect-ldaps connect-ldaps-x25519 connect-ldap modify add mixed bind bind-repeat"
@@ -86,21 +87,59 @@ go run ./scripts/bench/genldif -n "$N" -base "$BASE" -w "$PW" >"$T/people.ldif"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 S_LDAP=$(free_port); S_LDAPS=$(free_port); L_LDAP=$(free_port); L_LDAPS=$(free_port); L_METRICS=$(free_port)
 
-# ldapd: import offline, then accounts and a token through the CLI.
+# Both imports, alternating: ldapd import, then slapadd -q, IMPORT_RUNS
+# times, each into a fresh directory (ldapd's first and slapadd's last are
+# kept). Times are medians: one import's wall time moves by 20-50% on a
+# shared machine, and the machine drifts over minutes, so the two tools are
+# timed in the same minutes rather than one after the other.
 D=$T/ldapd-data
-# Import times are the median of IMPORT_RUNS imports into fresh
-# directories (the last one is kept): one import's wall time moves by
-# 20-50% on a shared machine.
-log "ldapd import of $N entries ($IMPORT_RUNS times)"
-times=()
+mkdir -p "$T/slapd-db"
+# slapadd's configuration: slapd's below without its TLS lines, which name
+# files ldapd serve creates later.
+slapd_conf() { # with-tls
+	echo "include /etc/ldap/schema/core.schema"
+	echo "include /etc/ldap/schema/cosine.schema"
+	echo "include /etc/ldap/schema/inetorgperson.schema"
+	echo "pidfile $T/slapd.pid"
+	echo "argsfile $T/slapd.args"
+	echo "modulepath /usr/lib/ldap"
+	echo "moduleload back_mdb"
+	echo "loglevel none"
+	echo "sizelimit unlimited"
+	if [ "$1" = 1 ]; then
+		echo "TLSCertificateFile $D/tls/server.pem"
+		echo "TLSCertificateKeyFile $D/tls/server-key.pem"
+	fi
+	echo "database mdb"
+	echo "suffix \"$BASE\""
+	echo "rootdn \"cn=admin,$BASE\""
+	echo "rootpw $PW"
+	echo "directory $T/slapd-db"
+	echo "maxsize 4294967296"
+	# The indexes ldapd keeps by default (directory.DefaultIndexes:
+	# equality and presence) wherever slapd's schema has the attribute
+	# (memberOf, memberUid and ldapd's own attributes are not in
+	# core/cosine/inetorgperson, nor in the data).
+	echo "index objectClass,uid,cn,sn,givenName,displayName,mail,member,uidNumber,gidNumber,entryUUID eq,pres"
+	echo "access to * by * read"
+}
+slapd_conf 0 >"$T/slapadd.conf"
+log "ldapd import and slapadd -q of $N entries, alternating ($IMPORT_RUNS times each)"
+ltimes=()
+stimes=()
 for i in $(seq "$IMPORT_RUNS"); do
 	dir=$T/ldapd-import-$i
-	[ "$i" = "$IMPORT_RUNS" ] && dir=$D
-	times+=("$(seconds "$T/ldapd" import -q --data "$dir" --domain idm.example.com "$T/people.ldif")")
+	[ "$i" = 1 ] && dir=$D
+	ltimes+=("$(seconds "$T/ldapd" import -q --data "$dir" --domain idm.example.com "$T/people.ldif")")
 	[ "$dir" = "$D" ] || rm -rf "$dir"
+	rm -rf "$T/slapd-db" && mkdir -p "$T/slapd-db"
+	stimes+=("$(seconds "$SLAPADD" -q -f "$T/slapadd.conf" -l "$T/people.ldif" 2>/dev/null)")
 done
-LDAPD_IMPORT_S=$(median "${times[@]}")
-log "ldapd import: ${times[*]} s"
+LDAPD_IMPORT_S=$(median "${ltimes[@]}")
+SLAPADD_S=$(median "${stimes[@]}")
+log "ldapd import: ${ltimes[*]} s; slapadd -q: ${stimes[*]} s"
+
+# ldapd: accounts and a token through the CLI.
 ADMIN_PW=$("$T/ldapd" recover-account admin --data "$D" 2>/dev/null | tail -1)
 IDM_PW=$("$T/ldapd" recover-account idm_admin --data "$D" 2>/dev/null | tail -1)
 # ldapd generates its CA and an ECDSA P-256 server certificate; slapd uses the same.
@@ -119,40 +158,8 @@ cli "$IDM_PW" service-account create bench "Benchmark" idm_admins --name idm_adm
 cli "$ADMIN_PW" group add-members idm_people_pii_read bench --name admin >/dev/null
 TOKEN=$(cli "$IDM_PW" service-account api-token generate bench "bench" --rw --name idm_admin 2>/dev/null)
 
-# slapd: its own config, mdb, same certificate, and the indexes ldapd keeps
-# by default (directory.DefaultIndexes: equality and presence) wherever
-# slapd's schema has the attribute (memberOf, memberUid and ldapd's own
-# attributes are not in core/cosine/inetorgperson, nor in the data).
-mkdir -p "$T/slapd-db"
-cat >"$T/slapd.conf" <<EOF
-include /etc/ldap/schema/core.schema
-include /etc/ldap/schema/cosine.schema
-include /etc/ldap/schema/inetorgperson.schema
-pidfile $T/slapd.pid
-argsfile $T/slapd.args
-modulepath /usr/lib/ldap
-moduleload back_mdb
-loglevel none
-sizelimit unlimited
-TLSCertificateFile $D/tls/server.pem
-TLSCertificateKeyFile $D/tls/server-key.pem
-database mdb
-suffix "$BASE"
-rootdn "cn=admin,$BASE"
-rootpw $PW
-directory $T/slapd-db
-maxsize 4294967296
-index objectClass,uid,cn,sn,givenName,displayName,mail,member,uidNumber,gidNumber,entryUUID eq,pres
-access to * by * read
-EOF
-log "slapadd -q of $N entries ($IMPORT_RUNS times)"
-times=()
-for i in $(seq "$IMPORT_RUNS"); do
-	rm -rf "$T/slapd-db" && mkdir -p "$T/slapd-db"
-	times+=("$(seconds "$SLAPADD" -q -f "$T/slapd.conf" -l "$T/people.ldif" 2>/dev/null)")
-done
-SLAPADD_S=$(median "${times[@]}")
-log "slapadd -q: ${times[*]} s"
+# slapd: its own config, mdb, the same certificate as ldapd.
+slapd_conf 1 >"$T/slapd.conf"
 taskset -c "$SERVER_CPU" "$SLAPD" -f "$T/slapd.conf" -h "ldap://127.0.0.1:$S_LDAP/ ldaps://127.0.0.1:$S_LDAPS/" -d 0 >"$T/slapd.log" 2>&1 &
 SLAPD_PID=$!
 PIDS+=("$SLAPD_PID")
@@ -246,7 +253,7 @@ rc=0
 python3 "$ROOT/scripts/bench/report.py" --runs "$T/runs.json" --out "$OUT" --doc "$DOC" \
 	--prev "$T/prev.json" --note "${BENCH_NOTE:-}" --modes "$([ "$MODES" = "$ALL_MODES" ] || echo "$MODES")" \
 	--n "$N" --dur "$DUR" --conc "$C" --nruns "$RUNS" \
-	--import-s "$LDAPD_IMPORT_S" --slapadd-s "$SLAPADD_S" \
+	--import-s "$LDAPD_IMPORT_S" --slapadd-s "$SLAPADD_S" --import-runs "${ltimes[*]}" "${stimes[*]}" \
 	--rss "$LDAPD_RSS" "$SLAPD_RSS" --disk "$LDAPD_DISK" "$SLAPD_DISK" \
 	--ldapd-config "$LDAPD_CONFIG" --slapd-version "$("$SLAPD" -VV 2>&1 | head -1 | sed 's/.*slapd //; s/ (.*//')" || rc=$?
 if [ "$rc" = 3 ]; then
