@@ -268,7 +268,7 @@ func TestDeepChainDoesNotStallWrites(t *testing.T) {
 	pw := 0
 	// during runs write alongside a password change by carol on another
 	// connection and returns how long each took; with bounded, both must
-	// take under a second.
+	// take under five seconds.
 	during := func(t *testing.T, write func() error, want uint16, bounded bool) (writeTook, passwdTook time.Duration) {
 		t.Helper()
 		start := make(chan struct{})
@@ -300,8 +300,10 @@ func TestDeepChainDoesNotStallWrites(t *testing.T) {
 			t.Fatalf("password change: %v", pwErr)
 		}
 		t.Logf("write %v, concurrent password change %v", writeTook, passwdTook)
-		if bounded && (writeTook > time.Second || passwdTook > time.Second) {
-			t.Errorf("write took %v and the password change %v; want both under a second", writeTook, passwdTook)
+		// Five seconds leave room for fsync on a loaded machine; the
+		// stall this guards against was 41.5 s.
+		if bounded && (writeTook > 5*time.Second || passwdTook > 5*time.Second) {
+			t.Errorf("write took %v and the password change %v; want both under five seconds", writeTook, passwdTook)
 		}
 		return writeTook, passwdTook
 	}

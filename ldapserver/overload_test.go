@@ -185,11 +185,15 @@ func TestSlowloris(t *testing.T) {
 			results <- result{time.Since(start), sent}
 		}()
 	}
-	// Meanwhile normal clients are served promptly.
-	var worst time.Duration
-	for range 10 {
-		worst = max(worst, normalClient(t, s))
+	// Meanwhile normal clients are served promptly: judged on the 8th
+	// slowest of 10 tries, so that one or two descheduled on a loaded
+	// machine do not count (a server stalled by the attack slows them all).
+	tries := make([]time.Duration, 10)
+	for i := range tries {
+		tries[i] = normalClient(t, s)
 	}
+	slices.Sort(tries)
+	worst := tries[7]
 	var longest time.Duration
 	deadline := time.NewTimer(20 * time.Second)
 	defer deadline.Stop()
@@ -211,7 +215,7 @@ func TestSlowloris(t *testing.T) {
 		t.Errorf("a slow client lived %v, read timeout %v", longest, readTimeout)
 	}
 	if worst > limit {
-		t.Errorf("normal client took %v during the slowloris attack, allowed %v (40x its time before)", worst, limit)
+		t.Errorf("normal clients took %v (8th of 10: %v) during the slowloris attack, allowed %v (40x its time before)", worst, tries, limit)
 	}
 }
 
@@ -281,7 +285,9 @@ func TestIdleTimeoutAfterRequests(t *testing.T) {
 	defer c.Close()
 	req := msg(1, search(stacktest.Base, 0, present("objectClass"), "1.1"))
 	buf := make([]byte, 4096)
-	for range 20 { // busy: the idle deadline is set once and then kept
+	var sent time.Time // before the last request: the server's idle clock starts after it
+	for range 20 {     // busy: the idle deadline is set once and then kept
+		sent = time.Now()
 		if _, err := c.Write(req); err != nil {
 			t.Fatal(err)
 		}
@@ -290,15 +296,15 @@ func TestIdleTimeoutAfterRequests(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	start := time.Now()
+	answered := time.Now() // after the last response: the idle clock started before it
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	for {
 		if _, err := c.Read(buf); err != nil {
 			break
 		}
 	}
-	lived := time.Since(start)
-	if lived < idle-idle/16-20*time.Millisecond || lived > idle+300*time.Millisecond {
-		t.Fatalf("silent connection closed after %v, want about %v", lived, idle)
+	early, late := time.Since(sent), time.Since(answered)
+	if early < idle-idle/16 || late > idle+300*time.Millisecond {
+		t.Fatalf("silent connection closed %v after the last request was sent and %v after its answer, want about %v", early, late, idle)
 	}
 }

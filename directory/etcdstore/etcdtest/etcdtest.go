@@ -21,6 +21,7 @@ package etcdtest
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -28,6 +29,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -111,6 +113,28 @@ func Start(t testing.TB, n int, opts Options) *Cluster {
 	if opts.Timeout == 0 {
 		opts.Timeout = 30 * time.Second
 	}
+	// The members' addresses are free ports found by listening and
+	// closing; another process (a parallel test binary's client
+	// connection, say) can take one before etcd binds it. Those starts
+	// are tried again on fresh addresses, a few times.
+	for attempt := 1; ; attempt++ {
+		c, err := start(t, n, opts)
+		if err == nil {
+			t.Cleanup(c.stop)
+			return c
+		}
+		inUse := errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use")
+		if !inUse || attempt == 3 {
+			t.Fatalf("etcdtest: %v", err)
+		}
+		t.Logf("etcdtest: %v; again on other ports", err)
+	}
+}
+
+// start starts a cluster on fresh addresses; on an error it has stopped
+// whatever it started.
+func start(t testing.TB, n int, opts Options) (*Cluster, error) {
+	t.Helper()
 	c := &Cluster{}
 	var initial []string
 	for i := range n {
@@ -121,8 +145,7 @@ func Start(t testing.TB, n int, opts Options) *Cluster {
 	dir := t.TempDir()
 	if opts.Subprocess {
 		startSubprocesses(t, c, dir, strings.Join(initial, ","), opts)
-		t.Cleanup(c.stop)
-		return c
+		return c, nil
 	}
 	for _, m := range c.Members {
 		cfg := embed.NewConfig()
@@ -145,22 +168,23 @@ func Start(t testing.TB, n int, opts Options) *Cluster {
 		e, err := embed.StartEtcd(cfg)
 		if err != nil {
 			c.stop()
-			t.Fatalf("etcdtest: start member %s: %v", m.Name, err)
+			return nil, fmt.Errorf("start member %s: %w", m.Name, err)
 		}
 		m.etcd = e
 	}
-	t.Cleanup(c.stop)
 	deadline := time.After(opts.Timeout)
 	for _, m := range c.Members {
 		select {
 		case <-m.etcd.Server.ReadyNotify():
 		case err := <-m.etcd.Err():
-			t.Fatalf("etcdtest: member %s: %v", m.Name, err)
+			c.stop()
+			return nil, fmt.Errorf("member %s: %w", m.Name, err)
 		case <-deadline:
-			t.Fatalf("etcdtest: member %s not ready after %v", m.Name, opts.Timeout)
+			c.stop()
+			return nil, fmt.Errorf("member %s not ready after %v", m.Name, opts.Timeout)
 		}
 	}
-	return c
+	return c, nil
 }
 
 func (c *Cluster) stop() {
